@@ -1,0 +1,8 @@
+// Package filestore keeps store records as YAML files in a folder, for a
+// single proxy (or a proxy and the CLI on one host). Each record is one file,
+// <dir>/<key>.yaml, replaced atomically (write a temporary file, fsync,
+// rename, fsync the folder). Compare-and-swap holds an exclusive flock on
+// <dir>/.lock, so concurrent writers in any process serialise. Watch polls.
+//
+// filestore imports only store from shardgate.
+package filestore
