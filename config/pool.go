@@ -1,0 +1,77 @@
+package config
+
+import "time"
+
+// PoolMode says when a server connection returns to the pool.
+type PoolMode string
+
+const (
+	// PoolTransaction returns a server connection at the end of each
+	// transaction (the default); session state is replayed as needed.
+	PoolTransaction PoolMode = "transaction"
+	// PoolSession keeps a server connection per client session.
+	PoolSession PoolMode = "session"
+)
+
+func (m PoolMode) String() string { return string(m) }
+
+// Pools sizes and times the backend connection pools. A zero value means
+// the default.
+type Pools struct {
+	Mode PoolMode `yaml:"mode,omitempty"`
+	// MaxServerConnsPerNode caps the connections to one database server
+	// (default 20).
+	MaxServerConnsPerNode int `yaml:"max_server_conns_per_node,omitempty"`
+	// MinIdle connections are kept open per node (default 0).
+	MinIdle int `yaml:"min_idle,omitempty"`
+	// IdleTimeout closes a connection idle for this long, down to MinIdle
+	// (default 5m).
+	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
+	// ConnectTimeout bounds dialling and logging into a server (default 5s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout,omitempty"`
+	// AcquireTimeout bounds waiting for a free connection (default 5s).
+	AcquireTimeout time.Duration `yaml:"acquire_timeout,omitempty"`
+	// MaxClientConns caps client connections over all listeners (default
+	// 1000).
+	MaxClientConns int `yaml:"max_client_conns,omitempty"`
+}
+
+func (p *Pools) ensureDefaults() {
+	if p.Mode == "" {
+		p.Mode = PoolTransaction
+	}
+	setDefault(&p.MaxServerConnsPerNode, 20)
+	setDefault(&p.IdleTimeout, 5*time.Minute)
+	setDefault(&p.ConnectTimeout, 5*time.Second)
+	setDefault(&p.AcquireTimeout, 5*time.Second)
+	setDefault(&p.MaxClientConns, 1000)
+}
+
+func (p *Pools) validate(pr *problems) {
+	oneOf(pr, "pools.mode", p.Mode, PoolTransaction, PoolSession)
+	if p.MaxServerConnsPerNode < 1 {
+		pr.add("pools.max_server_conns_per_node", "must be at least 1, got %d", p.MaxServerConnsPerNode)
+	}
+	if p.MinIdle < 0 || p.MinIdle > p.MaxServerConnsPerNode {
+		pr.add("pools.min_idle", "must be between 0 and max_server_conns_per_node (%d), got %d", p.MaxServerConnsPerNode, p.MinIdle)
+	}
+	positive(pr, "pools.idle_timeout", p.IdleTimeout)
+	positive(pr, "pools.connect_timeout", p.ConnectTimeout)
+	positive(pr, "pools.acquire_timeout", p.AcquireTimeout)
+	if p.MaxClientConns < 1 {
+		pr.add("pools.max_client_conns", "must be at least 1, got %d", p.MaxClientConns)
+	}
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func positive(p *problems, path string, d time.Duration) {
+	if d <= 0 {
+		p.add(path, "must be positive, got %s", d)
+	}
+}
