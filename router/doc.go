@@ -1,9 +1,9 @@
-// Package router will own Plan (Single, Scatter, SplitInsert, Broadcast and
-// refusals, each with a String for EXPLAIN ROUTE and logs) and the pure
-// function Route(stmt, params, session, snapshot) → Plan.
-//
-// Status: empty; filled by the Postgres endpoint issue.
+// Package router owns the routing decision: Plan (Single, AnyShard and,
+// later, Scatter, SplitInsert, Broadcast) and the pure function Route, which
+// turns a statement's analysis, the values of one execution, the session's
+// view and a shard-map snapshot into a Plan or a refusal.
 //
 // router is pure: no I/O, no clocks, no globals. It imports only parser,
-// shardmap and internal/sqlerr.
+// shardmap and internal/sqlerr. A refusal is a *sqlerr.Error with SQLSTATE
+// 0A000 (or the coercion's own state) that says what to add.
 package router

@@ -1,0 +1,170 @@
+package parser
+
+// Kind is what a statement does, as far as routing cares.
+type Kind uint8
+
+const (
+	KindOther    Kind = iota // anything not listed: routed conservatively
+	KindSelect               // SELECT, VALUES, TABLE, and WITH … SELECT
+	KindInsert
+	KindUpdate
+	KindDelete
+	KindBegin     // BEGIN, START TRANSACTION
+	KindCommit    // COMMIT, END, COMMIT AND CHAIN
+	KindRollback  // ROLLBACK, ABORT
+	KindSavepoint // SAVEPOINT, RELEASE, ROLLBACK TO
+	KindSet       // SET, RESET, SET LOCAL, SET TRANSACTION
+	KindShow
+	KindDDL        // CREATE, ALTER, DROP, TRUNCATE, COMMENT, GRANT, …
+	KindCopy       // COPY
+	KindPrepare    // SQL-level PREPARE
+	KindExecute    // SQL-level EXECUTE
+	KindDeallocate // SQL-level DEALLOCATE
+	KindDiscard    // DISCARD
+	KindListen     // LISTEN, UNLISTEN, NOTIFY
+	KindLock       // LOCK TABLE
+	KindEmpty      // only comments or whitespace
+	KindUtility    // other utility statements (VACUUM, ANALYZE, CHECKPOINT, EXPLAIN, …)
+)
+
+var kindNames = [...]string{"other", "select", "insert", "update", "delete", "begin", "commit", "rollback",
+	"savepoint", "set", "show", "ddl", "copy", "prepare", "execute", "deallocate", "discard", "listen", "lock",
+	"empty", "utility"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// IsWrite reports whether statements of this kind change data or schema.
+func (k Kind) IsWrite() bool {
+	switch k {
+	case KindInsert, KindUpdate, KindDelete, KindDDL, KindCopy, KindLock:
+		return true
+	}
+	return false
+}
+
+// TableRef names a table as written, with the schema if one was written.
+// Resolution against a search_path is the caller's (Schema "" means
+// unqualified).
+type TableRef struct {
+	Schema string
+	Name   string
+	// Alias is the name the statement refers to the table by ("" = Name).
+	Alias string
+}
+
+// ValueSource says where a value comes from in one execution.
+type ValueSource uint8
+
+const (
+	// FromLiteral: the Index-th literal the lexer found in the text
+	// (Statement literals are numbered in text order from 0).
+	FromLiteral ValueSource = iota + 1
+	// FromParam: bind parameter $Index (1-based, as written).
+	FromParam
+	// FromNull: the NULL keyword.
+	FromNull
+	// FromDefault: the DEFAULT keyword in an INSERT row.
+	FromDefault
+	// FromExpr: an expression the proxy does not evaluate (a function
+	// call, arithmetic, a cast to another type, a sub-query, …).
+	FromExpr
+)
+
+// ValueRef points at a value of one execution. For FromLiteral and
+// FromParam, Cast is the type the value is explicitly cast to in the text
+// ("" if none), e.g. "bigint" for `'42'::bigint` or "text" for `$1::text`.
+type ValueRef struct {
+	Source ValueSource
+	Index  int
+	Cast   string
+	// Negate: the value is the literal with a unary minus in front
+	// (`id = -42`: the lexer takes 42, the minus stays in the text).
+	Negate bool
+}
+
+// KeyCandidate is an equality on a column found in a top-level AND
+// conjunct of a WHERE clause: `col = v`, `v = col` or `col IN (v1, v2, …)`.
+// The router decides whether Column is a sharding column of Table.
+type KeyCandidate struct {
+	Table  int // index into Statement.Tables of the column's table
+	Column string
+	Values []ValueRef // one for =, several for IN
+}
+
+// InsertRows are the rows of INSERT … VALUES. Columns is nil when the
+// statement names no column list (then the table's column order applies).
+type InsertRows struct {
+	Columns []string
+	Rows    [][]ValueRef
+}
+
+// TxOptions are the options of BEGIN / START TRANSACTION / SET TRANSACTION.
+type TxOptions struct {
+	Isolation  string // "", "serializable", "repeatable read", "read committed", "read uncommitted"
+	ReadOnly   bool
+	ReadWrite  bool
+	Deferrable bool
+	// NotDeferrable is set for an explicit NOT DEFERRABLE.
+	NotDeferrable bool
+}
+
+// Hint is a routing hint from a comment: /* shardgate: shard=80- max_lag=500ms */.
+type Hint struct {
+	Shard  string // a shard name or key range
+	MaxLag string // a duration, as written
+	Read   string // primary | replicas | replicas_preferred
+}
+
+// Statement is the analysis of one SQL statement. It is immutable and shared
+// by every execution of the same shape.
+type Statement struct {
+	Kind Kind
+	// Tables lists every table the statement reads or writes, in text
+	// order, without duplicates; for INSERT/UPDATE/DELETE the target first.
+	Tables []TableRef
+	// Keys are the equality candidates from top-level AND conjuncts of the
+	// outermost WHERE (for SELECT/UPDATE/DELETE). An OR, NOT, or a
+	// predicate in a sub-query never yields a candidate.
+	Keys []KeyCandidate
+	// Insert is set for INSERT … VALUES (nil for INSERT … SELECT).
+	Insert *InsertRows
+	// InsertSelect is set for INSERT … SELECT.
+	InsertSelect bool
+
+	// Volatile: calls a volatile function (nextval, random, now() is
+	// stable, not volatile) — such reads must run on a primary.
+	Volatile bool
+	// WritableCTE: a WITH clause holds INSERT/UPDATE/DELETE.
+	WritableCTE bool
+	// Locking: SELECT … FOR UPDATE/SHARE/NO KEY UPDATE/KEY SHARE.
+	Locking bool
+	// Aggregates, GroupBy, OrderBy, Limit, Distinct, Window, SubQuery
+	// describe what a cross-shard merge would need (filled as far as the
+	// analyser knows; the cross-shard issue extends them).
+	Aggregates bool
+	GroupBy    bool
+	OrderBy    bool
+	Limit      bool
+	Distinct   bool
+	Window     bool
+	SubQuery   bool
+	Join       bool
+
+	// Tx holds BEGIN/START TRANSACTION/SET TRANSACTION options.
+	Tx TxOptions
+	// Hint is the routing hint from a leading comment, if any.
+	Hint Hint
+	// ParamCount is the highest $n used.
+	ParamCount int
+	// LiteralCount is how many literals the lexer extracted from the text.
+	LiteralCount int
+	// Multi is set when the text holds several statements (simple
+	// protocol); then only Kind and Tables are meaningful, and Parts gives
+	// each statement's analysis.
+	Parts []*Statement
+}

@@ -1,0 +1,288 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Route decides where one execution of stmt runs. It is pure: the same
+// inputs always give the same Plan. Statements the session handles itself
+// (BEGIN, COMMIT, ROLLBACK, SET) are not routed here.
+func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot) (Plan, error) {
+	ks, ok := snap.Keyspace(sess.Engine, sess.Keyspace)
+	if !ok {
+		return nil, sqlerr.New("3D000", "database %q does not exist", sess.Keyspace)
+	}
+	if stmt.Hint.Shard != "" {
+		return routeHint(ks, stmt, sess)
+	}
+	if len(stmt.Parts) > 0 {
+		return routeMulti(ks, stmt, vals, sess, snap)
+	}
+	switch stmt.Kind {
+	case parser.KindEmpty:
+		return AnyShard{Keyspace: ks, Why: "empty statement"}, nil
+	case parser.KindDDL:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DDL through shardgate is not supported yet").
+			WithHint("Run DDL on every shard directly; fan-out of DDL comes with cross-shard support.")
+	case parser.KindCopy:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY through shardgate is not supported yet")
+	}
+
+	tables := make([]resolved, len(stmt.Tables))
+	var sharded []int // indexes into stmt.Tables
+	hasReference := false
+	for i, ref := range stmt.Tables {
+		r := resolve(ks, ref, sess)
+		switch r.class {
+		case tableUnknown:
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q is not in the shard map of database %q", r.name, ks.Name()).
+				WithHint("Add it to the keyspace's tables (with its sharding column) or reference_tables.")
+		case tableSharded:
+			sharded = append(sharded, i)
+		case tableReference:
+			hasReference = true
+		}
+		tables[i] = r
+	}
+	if len(sharded) == 0 {
+		if hasReference && stmt.Kind.IsWrite() {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "writes to reference tables are not supported yet").
+				WithHint("A reference table has a copy on every shard; writing all copies atomically needs two-phase commit, which comes with cross-shard support.")
+		}
+		return inTx(AnyShard{Keyspace: ks, Why: whyNoShardedTable(hasReference)}, sess)
+	}
+	if stmt.Kind == parser.KindInsert {
+		return routeInsert(ks, stmt, vals, sess, tables)
+	}
+	if stmt.InsertSelect {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT … SELECT into a sharded table is not supported")
+	}
+	return routeByKeys(ks, stmt, vals, sess, tables, sharded)
+}
+
+func whyNoShardedTable(reference bool) string {
+	if reference {
+		return "reference tables only"
+	}
+	return "no sharded table"
+}
+
+// inTx pins an AnyShard plan to the open transaction's shard.
+func inTx(p Plan, sess *Session) (Plan, error) {
+	if a, ok := p.(AnyShard); ok && sess.TxShard != nil {
+		return Single{Keyspace: a.Keyspace, Shard: sess.TxShard, Target: a.Target, Why: a.Why + "; transaction on " + sess.TxShard.Name}, nil
+	}
+	if s, ok := p.(Single); ok && sess.TxShard != nil && s.Shard != sess.TxShard {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"this statement needs shard %s, but the open transaction runs on shard %s", s.Shard.Name, sess.TxShard.Name).
+			WithHint("A transaction stays on one shard until two-phase commit is supported; commit first, or keep the transaction's rows on one shard.")
+	}
+	return p, nil
+}
+
+// routeByKeys routes SELECT/UPDATE/DELETE by the equality predicates on
+// sharding columns: every sharded table must be pinned to the same shard.
+func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, tables []resolved, sharded []int) (Plan, error) {
+	var shard *shardmap.Shard
+	var why string
+	neverMatches := false
+	for _, ti := range sharded {
+		t := tables[ti].table
+		found := false
+		for _, kc := range stmt.Keys {
+			if kc.Table != ti || kc.Column != t.Column() {
+				continue
+			}
+			shards, never, err := keyShards(t, kc.Values, vals, shardmap.Compare)
+			if err != nil {
+				return nil, err
+			}
+			if shards == nil && !never {
+				continue // a value the proxy cannot evaluate: not a usable key
+			}
+			found = true
+			if never {
+				neverMatches = true
+				break
+			}
+			for _, s := range shards {
+				if shard == nil {
+					shard, why = s, fmt.Sprintf("%s.%s = key", tables[ti].name, t.Column())
+				} else if s != shard {
+					return nil, multiShard(stmt, []*shardmap.Shard{shard, s})
+				}
+			}
+			break
+		}
+		if !found {
+			return nil, noKey(stmt, tables[ti].name, t.Column(), vals)
+		}
+	}
+	if shard == nil && neverMatches {
+		return inTx(AnyShard{Keyspace: ks, Why: "key predicate matches no row"}, sess)
+	}
+	return inTx(Single{Keyspace: ks, Shard: shard, Why: why}, sess)
+}
+
+// keyShards maps a predicate's values to shards. shards == nil && !never
+// means a value is unknown to the proxy; never means every value matches no
+// row.
+func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shardmap.Use) (shards []*shardmap.Shard, never bool, err error) {
+	allNever := true
+	for _, ref := range refs {
+		v, ok := value(ref, vals)
+		if !ok {
+			return nil, false, nil
+		}
+		s, err := t.Lookup(v, use)
+		if errors.Is(err, shardmap.ErrNeverMatches) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		allNever = false
+		shards = appendUnique(shards, s)
+	}
+	return shards, allNever, nil
+}
+
+func appendUnique(list []*shardmap.Shard, s *shardmap.Shard) []*shardmap.Shard {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func multiShard(stmt *parser.Statement, shards []*shardmap.Shard) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported, "this %s needs several shards (%s); cross-shard statements are not supported yet", stmt.Kind, shardNames(shards)).
+		WithHint("Give one sharding key value, so the statement runs on one shard.")
+}
+
+func noKey(stmt *parser.Statement, table, column string, vals *Values) error {
+	for _, kc := range stmt.Keys {
+		if kc.Column == column {
+			for _, r := range kc.Values {
+				if r.Source == parser.FromParam && !vals.Bound {
+					return errNeedsBind
+				}
+			}
+		}
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "this %s on %s needs every shard: it has no equality on the sharding column %s", stmt.Kind, table, column).
+		WithHint("%s", fmt.Sprintf("Add `WHERE %s = …` (or `%s IN (…)` with keys of one shard); cross-shard statements are not supported yet.", column, column))
+}
+
+// errNeedsBind: the key is a parameter and the values are not bound yet
+// (a Parse-time route). The session routes again after Bind.
+var errNeedsBind = errors.New("router: the sharding key is a parameter; route after Bind")
+
+// NeedsBind reports whether err means "route again once parameters are bound".
+func NeedsBind(err error) bool { return errors.Is(err, errNeedsBind) }
+
+func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, tables []resolved) (Plan, error) {
+	target := tables[0]
+	if target.class != tableSharded {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s reads a sharded table; not supported", target.name)
+	}
+	if stmt.Insert == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT … SELECT into a sharded table is not supported")
+	}
+	t := target.table
+	cols := stmt.Insert.Columns
+	if cols == nil {
+		ref := stmt.Tables[0]
+		if sess.Columns != nil {
+			cols, _ = sess.Columns(ref.Schema, ref.Name)
+		}
+		if cols == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s without a column list: the table's column order is not known", target.name).
+				WithHint("%s", fmt.Sprintf("Name the columns: INSERT INTO %s (%s, …) VALUES …", target.name, t.Column()))
+		}
+	}
+	pos := -1
+	for i, c := range cols {
+		if c == t.Column() {
+			pos = i
+		}
+	}
+	if pos < 0 {
+		return nil, sqlerr.New(sqlerr.NotNullViolation, "INSERT into %s must give the sharding column %s", target.name, t.Column())
+	}
+	var shard *shardmap.Shard
+	for _, row := range stmt.Insert.Rows {
+		if pos >= len(row) {
+			return nil, sqlerr.New(sqlerr.NotNullViolation, "INSERT into %s must give the sharding column %s", target.name, t.Column())
+		}
+		ref := row[pos]
+		if ref.Source == parser.FromDefault {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s: the sharding column %s must be given, not DEFAULT", target.name, t.Column())
+		}
+		if ref.Source == parser.FromParam && !vals.Bound {
+			return nil, errNeedsBind
+		}
+		v, ok := value(ref, vals)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s: the sharding column %s must be a literal or a parameter", target.name, t.Column()).
+				WithHint("The proxy routes a row by its key's value; compute the key in the application.")
+		}
+		s, err := t.Lookup(v, shardmap.Assign)
+		if err != nil {
+			return nil, err
+		}
+		if shard == nil {
+			shard = s
+		} else if s != shard {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this INSERT has rows for several shards (%s, %s); multi-shard inserts are not supported yet", shard.Name, s.Name).
+				WithHint("Insert the rows of each shard in their own statement.")
+		}
+	}
+	if shard == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s without rows", target.name)
+	}
+	return inTx(Single{Keyspace: ks, Shard: shard, Why: fmt.Sprintf("insert %s.%s", target.name, t.Column())}, sess)
+}
+
+// routeHint follows a /* shardgate: shard=… */ hint: a shard name or key range.
+func routeHint(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session) (Plan, error) {
+	for _, s := range ks.Shards() {
+		if s.Name == stmt.Hint.Shard || s.Range.String() == stmt.Hint.Shard {
+			return inTx(Single{Keyspace: ks, Shard: s, Why: "hint shard=" + stmt.Hint.Shard}, sess)
+		}
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "hint shard=%s: no such shard in database %q", stmt.Hint.Shard, ks.Name())
+}
+
+// routeMulti routes a multi-statement text: every part must land on one shard.
+func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot) (Plan, error) {
+	var single *Single
+	local := *sess
+	for _, part := range stmt.Parts {
+		switch part.Kind {
+		case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint, parser.KindSet, parser.KindShow, parser.KindEmpty:
+			continue
+		}
+		p, err := Route(part, vals, &local, snap)
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := p.(Single); ok {
+			if single != nil && single.Shard != s.Shard {
+				return nil, multiShard(stmt, []*shardmap.Shard{single.Shard, s.Shard})
+			}
+			single = &s
+			local.TxShard = s.Shard
+		}
+	}
+	if single != nil {
+		return *single, nil
+	}
+	return inTx(AnyShard{Keyspace: ks, Why: "multi-statement without sharded tables"}, sess)
+}

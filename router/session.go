@@ -1,0 +1,33 @@
+package router
+
+import (
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Session is what routing needs to know of the client session: the
+// keyspace it uses, how it resolves unqualified table names, and the shard
+// its open transaction runs on. The session owns it; Route only reads it.
+type Session struct {
+	Engine   shardmap.Engine
+	Keyspace string
+	// SearchPath is the session's search_path with "$user" already
+	// replaced; nil means Postgres' default ("$user", public).
+	SearchPath []string
+	User       string
+	// TxShard is the shard the open transaction runs on (nil: none yet).
+	TxShard *shardmap.Shard
+	// Columns returns a table's column order, for INSERT without a column
+	// list (learned from a shard's catalog); nil or !ok means unknown.
+	Columns func(schema, table string) ([]string, bool)
+}
+
+// Values are the values of one execution: the literals the lexer took out
+// of the text, and the bound parameters ($1 is Params[0]). Params is nil
+// before Bind (a Parse-time route): then statements keyed by a parameter
+// cannot be routed yet.
+type Values struct {
+	Literals []parser.Literal
+	Params   []shardmap.Value
+	Bound    bool
+}

@@ -1,0 +1,78 @@
+package router
+
+import (
+	"strings"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// tableClass is what the map says of a table a statement names.
+type tableClass uint8
+
+const (
+	tableUnknown   tableClass = iota
+	tableSharded              // a sharded table of the keyspace
+	tableReference            // a copy on every shard
+	tableCatalog              // pg_catalog / information_schema: the same on every shard
+)
+
+type resolved struct {
+	class tableClass
+	table *shardmap.Table // for tableSharded
+	name  string          // as written, for messages
+}
+
+// resolve finds a table in the keyspace. Map names are unqualified (meaning
+// schema public) or schema-qualified. An unqualified name in a statement is
+// looked up along the session's search_path, after pg_catalog, as the
+// server does.
+func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved {
+	written := ref.Name
+	if ref.Schema != "" {
+		written = ref.Schema + "." + ref.Name
+	}
+	if ref.Schema != "" {
+		if isCatalogSchema(ref.Schema) {
+			return resolved{class: tableCatalog, name: written}
+		}
+		return lookup(ks, ref.Schema, ref.Name, written)
+	}
+	if strings.HasPrefix(ref.Name, "pg_") {
+		// pg_catalog is searched first, implicitly.
+		return resolved{class: tableCatalog, name: written}
+	}
+	path := sess.SearchPath
+	if path == nil {
+		path = []string{sess.User, "public"}
+	}
+	for _, schema := range path {
+		if isCatalogSchema(schema) {
+			continue
+		}
+		if r := lookup(ks, schema, ref.Name, written); r.class != tableUnknown {
+			return r
+		}
+	}
+	return resolved{class: tableUnknown, name: written}
+}
+
+func isCatalogSchema(s string) bool {
+	return s == "pg_catalog" || s == "information_schema"
+}
+
+func lookup(ks *shardmap.Keyspace, schema, name, written string) resolved {
+	candidates := []string{schema + "." + name}
+	if schema == "public" {
+		candidates = append(candidates, name)
+	}
+	for _, c := range candidates {
+		if t, ok := ks.Table(c); ok {
+			return resolved{class: tableSharded, table: t, name: written}
+		}
+		if ks.IsReference(c) {
+			return resolved{class: tableReference, name: written}
+		}
+	}
+	return resolved{class: tableUnknown, name: written}
+}
