@@ -29,13 +29,15 @@ type Options struct {
 	PollInterval time.Duration
 }
 
-// Open opens (creating if needed) the store in dir.
+// Open opens the store in dir. The folder is created by the first write,
+// so opening a store (to read it, or before a failed start) leaves nothing
+// behind.
 func Open(dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("filestore: no folder given")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("filestore: %w", err)
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("filestore: %s is not a folder", dir)
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 250 * time.Millisecond
@@ -116,6 +118,9 @@ func (s *Store) CompareAndSwap(_ context.Context, key string, version uint64, va
 
 // lock takes the store-wide exclusive lock.
 func (s *Store) lock() (func(), error) {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
 	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)

@@ -1,0 +1,20 @@
+# Multi-stage build: a cgo-ready Go build stage (pg_query_go needs cgo) and
+# a small non-root runtime. CI runs the build stage's steps as `make build`
+# (there is no Docker engine on the build machines).
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=1 go build -trimpath -o /out/shardgate ./cmd/shardgate
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home /var/lib/shardgate --create-home shardgate
+COPY --from=build /out/shardgate /usr/local/bin/shardgate
+USER 10001:10001
+WORKDIR /var/lib/shardgate
+EXPOSE 6432 3307 9090
+ENTRYPOINT ["/usr/local/bin/shardgate"]
+CMD ["serve", "-c", "/etc/shardgate/shardgate.yaml"]
