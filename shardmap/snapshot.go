@@ -48,6 +48,8 @@ type Shard struct {
 	Replicas []Node
 	// Index is the shard's position in its keyspace, in key-range order.
 	Index int
+	// Database is the keyspace's database on the shard's nodes.
+	Database string
 }
 
 // Node is one database server of a shard. Read-only.
@@ -186,7 +188,7 @@ func compileKeyspace(p *problems, path string, spec KeyspaceSpec, nodeNames map[
 		for k, r := range ss.Replicas {
 			checkNode(p, fmt.Sprintf("%s.replicas[%d]", sp, k), r, nodeNames)
 		}
-		sh := &Shard{Name: name, Range: kr, Primary: compileNode(ss.Primary)}
+		sh := &Shard{Name: name, Range: kr, Primary: compileNode(ss.Primary), Database: ks.database}
 		for _, r := range ss.Replicas {
 			sh.Replicas = append(sh.Replicas, compileNode(r))
 		}
