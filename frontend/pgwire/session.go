@@ -1,0 +1,255 @@
+package pgwire
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Analyzer analyses statement text; parser/pgsql provides it. lits is the
+// caller's buffer for the literals of this text.
+type Analyzer interface {
+	Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error)
+}
+
+// PoolMode says how long a session keeps a server connection.
+type PoolMode uint8
+
+const (
+	// TransactionPooling: a connection per transaction (or autocommit
+	// statement, or extended-protocol batch).
+	TransactionPooling PoolMode = iota
+	// SessionPooling: a connection per shard for the whole session.
+	SessionPooling
+)
+
+// SessionOptions are what every session shares.
+type SessionOptions struct {
+	Snapshot func() *shardmap.Snapshot
+	Analyzer Analyzer
+	Conns    ConnSource
+	Mode     PoolMode
+	// IdleTimeout closes a client idle outside a transaction this long
+	// (0: never). IdleInTxTimeout closes one idle inside a transaction.
+	IdleTimeout     time.Duration
+	IdleInTxTimeout time.Duration
+	// MaxMessageSize bounds a client message (default 64 MiB).
+	MaxMessageSize int
+	// Buffers, if set, lends the sessions' I/O buffers.
+	Buffers *pgio.BufferPool
+}
+
+// session is one client's statement loop: it reads a message, routes it,
+// writes it to a server connection and relays the responses, in order, in
+// the client's goroutine. It owns every field; only the canceler reads
+// active, under mu.
+type session struct {
+	opts *SessionOptions
+	ctx  context.Context
+	c    *ClientConn
+	in   *pgio.Reader
+	out  *pgio.Writer
+
+	rs   router.Session
+	lits []parser.Literal
+
+	// Transaction state as the client sees it.
+	txOpen    bool          // inside BEGIN … COMMIT
+	txFailed  bool          // an error happened inside it
+	txBegin   string        // the BEGIN text, replayed on the first server connection
+	txLink    *link         // the server connection the transaction runs on
+	batch     *link         // the connection of the current extended batch
+	sessLinks map[*shardmap.Shard]*link
+
+	// Extended protocol.
+	stmts      map[string]*clientStmt
+	portals    map[string]*portal
+	inExtended bool // between the first extended message and Sync
+	discard    bool // a proxy error: ignore messages until Sync
+	skipping   bool // drain: a server error, drop entries until Sync
+	queryFailed bool
+	q          []pending
+
+	// Session settings (SET), replayed on other connections.
+	base            []string // SETs from the startup parameters
+	settings        []string
+	settingsVersion int
+	params          map[string]string
+
+	mu     sync.Mutex
+	active ServerConn // the connection running the client's statement
+}
+
+func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
+	s := &session{
+		opts:      opts,
+		ctx:       ctx,
+		c:         c,
+		in:        pgio.NewReader(c.Conn(), pgio.ReaderOptions{MaxMessageSize: opts.MaxMessageSize, Pool: opts.Buffers}),
+		out:       pgio.NewWriter(c.Conn(), pgio.WriterOptions{Pool: opts.Buffers}),
+		stmts:     make(map[string]*clientStmt),
+		portals:   make(map[string]*portal),
+		sessLinks: make(map[*shardmap.Shard]*link),
+		params:    make(map[string]string),
+	}
+	s.rs = router.Session{Engine: shardmap.Postgres, Keyspace: c.Database, User: c.User}
+	s.applyStartupParams(c.Params)
+	return s
+}
+
+// serve runs the loop until the client leaves, the context ends, or the
+// connection breaks. Server connections are given back on the way out.
+func (s *session) serve() {
+	s.c.SetCanceler(s.cancel)
+	defer s.c.ClearCanceler()
+	defer s.releaseAll()
+	for {
+		if s.in.Buffered() == 0 {
+			if err := s.out.Flush(); err != nil {
+				return
+			}
+			if s.idleExpired() {
+				return
+			}
+		}
+		typ, body, err := s.readClient()
+		if err != nil {
+			s.clientReadFailed(err)
+			return
+		}
+		if typ == pgio.TypeTerminate {
+			return
+		}
+		if err := s.handle(typ, body); err != nil {
+			s.fatal(err)
+			return
+		}
+	}
+}
+
+// readClient reads the next message, with the idle timeouts as deadlines
+// when nothing is buffered.
+func (s *session) readClient() (byte, []byte, error) {
+	if s.in.Buffered() == 0 {
+		d := s.opts.IdleTimeout
+		if s.txOpen {
+			d = s.opts.IdleInTxTimeout
+		}
+		if d > 0 {
+			s.c.Conn().SetReadDeadline(time.Now().Add(d))
+		} else {
+			s.c.Conn().SetReadDeadline(time.Time{})
+		}
+	}
+	return s.in.ReadMessage()
+}
+
+func (s *session) idleExpired() bool {
+	select {
+	case <-s.ctx.Done():
+		s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
+		s.out.Flush()
+		return true
+	case <-s.c.Draining():
+		if !s.txOpen {
+			s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New(sqlerr.AdminShutdown, "terminating connection: shardgate is shutting down"))
+			s.out.Flush()
+			return true
+		}
+	default:
+	}
+	return false
+}
+
+func (s *session) clientReadFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.As(err, &ne) && ne.Timeout():
+		msg := "terminating connection due to idle-session timeout"
+		if s.txOpen {
+			msg = "terminating connection due to idle-in-transaction timeout"
+		}
+		s.c.Conn().SetWriteDeadline(time.Now().Add(time.Second))
+		s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New("25P03", "%s", msg))
+		s.out.Flush()
+	default:
+		var tooLarge *pgio.MessageTooLargeError
+		if errors.As(err, &tooLarge) {
+			s.out.WriteErrorResponse(pgio.SeverityFatal, tooLarge.SQLError())
+		} else if e, ok := sqlerr.As(err); ok {
+			s.out.WriteErrorResponse(pgio.SeverityFatal, e)
+		}
+		s.out.Flush()
+	}
+}
+
+// fatal ends the session with an error the client can read, if it can.
+func (s *session) fatal(err error) {
+	e := sqlerr.From(err)
+	if e.Code == sqlerr.InternalError && !errors.Is(err, errServerGone) {
+		e = sqlerr.New(sqlerr.ConnectionFailure, "shardgate lost its server connection").Wrap(err)
+	}
+	s.out.WriteErrorResponse(pgio.SeverityFatal, e)
+	s.out.Flush()
+}
+
+// handle dispatches one client message.
+func (s *session) handle(typ byte, body []byte) error {
+	switch typ {
+	case pgio.TypeQuery:
+		return s.simpleQuery(body)
+	case pgio.TypeParse, pgio.TypeBind, pgio.TypeDescribe, pgio.TypeExecute, pgio.TypeClose, pgio.TypeSync, pgio.TypeFlush:
+		return s.extended(typ, body)
+	case pgio.TypeFunctionCall:
+		s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.New(sqlerr.FeatureNotSupported, "the fast-path function call protocol is not supported"))
+		s.out.WriteReadyForQuery(s.clientStatus())
+		return nil
+	case pgio.TypeCopyData, pgio.TypeCopyDone, pgio.TypeCopyFail:
+		return nil // outside COPY: ignored, as Postgres does
+	}
+	return protocolError("invalid frontend message type %d", typ)
+}
+
+// clientStatus is the transaction status the client is told.
+func (s *session) clientStatus() pgio.TxStatus {
+	switch {
+	case !s.txOpen:
+		return pgio.TxIdle
+	case s.txFailed:
+		return pgio.TxFailed
+	}
+	return pgio.TxInBlock
+}
+
+// cancel is the client's CancelRequest: cancel the statement running for
+// this session on its server, if one is running. It holds mu so the
+// connection cannot go back to the pool (and to another client) while the
+// cancel is being delivered.
+func (s *session) cancel() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.active.Cancel(ctx)
+}
+
+func (s *session) setActive(c ServerConn) {
+	s.mu.Lock()
+	s.active = c
+	s.mu.Unlock()
+}
+
+var errServerGone = errors.New("pgwire: server connection failed")

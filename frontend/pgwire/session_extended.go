@@ -1,0 +1,391 @@
+package pgwire
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// clientStmt is a statement the client prepared (named, or the unnamed
+// one). Server connections prepare it lazily under their own names.
+type clientStmt struct {
+	sql  string
+	oids []uint32 // declared by Parse, completed by ParameterDescription
+	stmt *parser.Statement
+	lits []parser.Literal
+	key  string // text + parameter types: the per-connection cache key
+}
+
+func (cs *clientStmt) learnParamTypes(body []byte) {
+	if len(body) < 2 {
+		return
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	if len(body) < 2+4*n {
+		return
+	}
+	oids := make([]uint32, n)
+	for i := range oids {
+		oids[i] = binary.BigEndian.Uint32(body[2+4*i:])
+	}
+	cs.oids = oids
+}
+
+// local reports whether the proxy answers the statement itself: opening a
+// transaction, and ending one that never reached a server.
+func (s *session) local(cs *clientStmt) bool {
+	switch cs.stmt.Kind {
+	case parser.KindBegin, parser.KindEmpty:
+		return len(cs.stmt.Parts) == 0
+	case parser.KindCommit, parser.KindRollback:
+		return s.txLink == nil
+	}
+	return false
+}
+
+// portal is a bound statement.
+type portal struct {
+	cs   *clientStmt
+	link *link // nil: answered by the proxy
+}
+
+func (s *session) clearPortals() {
+	for k := range s.portals {
+		delete(s.portals, k)
+	}
+}
+
+// extended handles one extended-protocol message. Responses are queued
+// and sent in order when the queue drains (at Sync, Flush, or when it
+// grows past its bound).
+func (s *session) extended(typ byte, body []byte) error {
+	s.inExtended = true
+	if typ == pgio.TypeSync {
+		return s.sync()
+	}
+	if s.discard {
+		return nil
+	}
+	var err error
+	switch typ {
+	case pgio.TypeParse:
+		err = s.parse(body)
+	case pgio.TypeBind:
+		err = s.bind(body)
+	case pgio.TypeDescribe:
+		err = s.describe(body)
+	case pgio.TypeExecute:
+		err = s.execute(body)
+	case pgio.TypeClose:
+		err = s.closeMsg(body)
+	case pgio.TypeFlush:
+		return s.drain(true)
+	}
+	if err != nil {
+		if _, ok := sqlerr.As(err); !ok {
+			return err // I/O with a server: the session ends
+		}
+		s.extError(err)
+	}
+	if s.needDrain() {
+		return s.drain(true)
+	}
+	return nil
+}
+
+// extError answers with an error raised by the proxy and ignores the
+// client's messages until Sync, as Postgres does; a server connection in
+// the batch is made to fail too, so its implicit or explicit transaction
+// rolls back as the client expects.
+func (s *session) extError(err error) {
+	if s.txOpen {
+		s.txFailed = true
+	}
+	for _, l := range s.linksInBatch() {
+		s.abortOnServer(l)
+	}
+	s.queueError(sqlerr.From(err))
+	s.discard = true
+}
+
+func (s *session) sync() error {
+	s.discard = false
+	links := s.linksInBatch()
+	if len(links) == 0 {
+		s.queue(pending{exp: expLocal, msg: pgio.TypeReadyForQuery, always: true})
+	}
+	for _, l := range links {
+		l.w.WriteSync()
+		s.queue(pending{exp: expSync, link: l})
+	}
+	err := s.drain(false)
+	s.inExtended = false
+	return err
+}
+
+func (s *session) parse(body []byte) error {
+	var m pgio.Parse
+	if err := m.Decode(body); err != nil {
+		return err
+	}
+	name := string(m.Name)
+	if _, dup := s.stmts[name]; dup && name != "" {
+		return sqlerr.New("42P05", "prepared statement %q already exists", name)
+	}
+	sql := string(m.Query)
+	stmt, lits, err := s.opts.Analyzer.Analyze(sql, nil)
+	if err != nil {
+		return err
+	}
+	if s.txFailed && !allowedInFailedTx(stmt) {
+		return errInFailedTx
+	}
+	cs := &clientStmt{sql: sql, stmt: stmt, lits: lits}
+	for i := 0; i < m.ParamOIDs.Len(); i++ {
+		cs.oids = append(cs.oids, m.ParamOIDs.At(i))
+	}
+	cs.key = sql + "\x00" + oidKey(cs.oids)
+	prev, had := s.stmts[name]
+	s.stmts[name] = cs
+	s.queue(pending{exp: expLocal, msg: pgio.TypeParseComplete, undo: func() {
+		if had {
+			s.stmts[name] = prev
+		} else {
+			delete(s.stmts, name)
+		}
+	}})
+	return nil
+}
+
+func oidKey(oids []uint32) string {
+	b := make([]byte, 0, 4*len(oids))
+	for _, o := range oids {
+		b = binary.BigEndian.AppendUint32(b, o)
+	}
+	return string(b)
+}
+
+// ensurePrepared makes sure the connection has cs prepared, queueing a
+// Parse under the connection's own name if not, and returns the name.
+func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
+	st := l.state
+	if name, ok := st.prepared[cs.key]; ok {
+		return name
+	}
+	if len(st.prepared) >= maxPreparedPerConn {
+		for k, name := range st.prepared {
+			l.w.WriteClose(pgio.ObjectStatement, name)
+			s.queue(pending{exp: expClose, link: l, swallow: true})
+			delete(st.prepared, k)
+		}
+	}
+	name := st.newName()
+	p := pgio.Parse{Name: []byte(name), Query: []byte(cs.sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, cs.oids...))}
+	l.w.WriteParse(&p)
+	st.prepared[cs.key] = name
+	// If the server refuses it, the error reaches the client in place of
+	// the response to the message that needed the statement.
+	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() { delete(st.prepared, cs.key) }})
+	return name
+}
+
+func (s *session) bind(body []byte) error {
+	var m pgio.Bind
+	if err := m.Decode(body); err != nil {
+		return err
+	}
+	cs, ok := s.stmts[string(m.Statement)]
+	if !ok {
+		return sqlerr.New("26000", "prepared statement %q does not exist", m.Statement)
+	}
+	portalName := string(m.Portal)
+	if s.local(cs) {
+		s.portals[portalName] = &portal{cs: cs}
+		s.queueLocal(pgio.TypeBindComplete)
+		return nil
+	}
+	vals := router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)}
+	s.rs.TxShard = nil
+	if s.txLink != nil {
+		s.rs.TxShard = s.txLink.shard
+	}
+	plan, err := router.Route(cs.stmt, &vals, &s.rs, s.opts.Snapshot())
+	if err != nil {
+		return err
+	}
+	l, err := s.linkFor(s.planShard(plan))
+	if err != nil {
+		return err
+	}
+	name := s.ensurePrepared(l, cs)
+	m.Statement = []byte(name)
+	l.w.WriteBind(&m)
+	s.portals[portalName] = &portal{cs: cs, link: l}
+	s.queue(pending{exp: expBind, link: l})
+	return nil
+}
+
+// paramValues turns Bind's parameters into routing values, by their
+// format and declared type.
+func (s *session) paramValues(cs *clientStmt, m *pgio.Bind) []shardmap.Value {
+	vals := make([]shardmap.Value, len(m.Params))
+	for i, p := range m.Params {
+		if p == nil {
+			vals[i] = shardmap.Null()
+			continue
+		}
+		if m.ParamFormats.Format(i) == 0 {
+			vals[i] = shardmap.TextBytes(p)
+			continue
+		}
+		var oid uint32
+		if i < len(cs.oids) {
+			oid = cs.oids[i]
+		}
+		vals[i] = shardmap.Binary(binaryType(oid), p)
+	}
+	return vals
+}
+
+// binaryType maps a parameter's type OID to the binary forms routing reads.
+func binaryType(oid uint32) shardmap.BinaryType {
+	switch oid {
+	case 21:
+		return shardmap.BinaryInt2
+	case 23:
+		return shardmap.BinaryInt4
+	case 20:
+		return shardmap.BinaryInt8
+	case 25, 1043, 19: // text, varchar, name
+		return shardmap.BinaryText
+	case 2950:
+		return shardmap.BinaryUUID
+	}
+	return shardmap.BinaryUnknown
+}
+
+func (s *session) describe(body []byte) error {
+	var m pgio.Describe
+	if err := m.Decode(body); err != nil {
+		return err
+	}
+	name := string(m.Name)
+	if m.Type == pgio.ObjectPortal {
+		p, ok := s.portals[name]
+		if !ok {
+			return sqlerr.New("34000", "portal %q does not exist", name)
+		}
+		if p.link == nil {
+			s.queueLocal(pgio.TypeNoData)
+			return nil
+		}
+		p.link.w.WriteDescribe(pgio.ObjectPortal, name)
+		s.queue(pending{exp: expDescribeP, link: p.link})
+		return nil
+	}
+	cs, ok := s.stmts[name]
+	if !ok {
+		return sqlerr.New("26000", "prepared statement %q does not exist", name)
+	}
+	if s.local(cs) {
+		s.queue(pending{exp: expLocal, msg: pgio.TypeParameterDescription})
+		s.queueLocal(pgio.TypeNoData)
+		return nil
+	}
+	// Any shard can describe: they share the schema. Prefer the one the
+	// session already uses.
+	l, err := s.describeLink(cs)
+	if err != nil {
+		return err
+	}
+	srvName := s.ensurePrepared(l, cs)
+	l.w.WriteDescribe(pgio.ObjectStatement, srvName)
+	s.queue(pending{exp: expDescribeS, link: l, cs: cs})
+	return nil
+}
+
+func (s *session) describeLink(cs *clientStmt) (*link, error) {
+	if ls := s.linksInBatch(); len(ls) > 0 {
+		return ls[0], nil
+	}
+	snap := s.opts.Snapshot()
+	ks, ok := snap.Keyspace(shardmap.Postgres, s.c.Database)
+	if !ok {
+		return nil, sqlerr.New("3D000", "database %q does not exist", s.c.Database)
+	}
+	// A statement whose key is a literal can be described where it will
+	// run; otherwise anywhere.
+	vals := router.Values{Literals: cs.lits}
+	shard := s.anyShard(ks)
+	if plan, err := router.Route(cs.stmt, &vals, &s.rs, snap); err == nil {
+		shard = s.planShard(plan)
+	}
+	return s.linkFor(shard)
+}
+
+func (s *session) execute(body []byte) error {
+	var m pgio.Execute
+	if err := m.Decode(body); err != nil {
+		return err
+	}
+	name := string(m.Portal)
+	p, ok := s.portals[name]
+	if !ok {
+		return sqlerr.New("34000", "portal %q does not exist", name)
+	}
+	if p.link == nil {
+		return s.executeLocal(p)
+	}
+	p.link.w.WriteExecute(name, m.MaxRows)
+	s.queue(pending{exp: expExecute, link: p.link})
+	return nil
+}
+
+// executeLocal runs a statement the proxy answers itself.
+func (s *session) executeLocal(p *portal) error {
+	switch p.cs.stmt.Kind {
+	case parser.KindEmpty:
+		s.queueLocal(pgio.TypeEmptyQueryResponse)
+	case parser.KindBegin:
+		s.begin(p.cs.sql)
+	case parser.KindCommit, parser.KindRollback:
+		s.endTxLocally(p.cs.stmt.Kind, p.cs.sql)
+	}
+	return nil
+}
+
+func (s *session) closeMsg(body []byte) error {
+	var m pgio.Close
+	if err := m.Decode(body); err != nil {
+		return err
+	}
+	name := string(m.Name)
+	if m.Type == pgio.ObjectPortal {
+		p, ok := s.portals[name]
+		delete(s.portals, name)
+		if ok && p.link != nil {
+			p.link.w.WriteClose(pgio.ObjectPortal, name)
+			s.queue(pending{exp: expClose, link: p.link})
+			return nil
+		}
+		s.queueLocal(pgio.TypeCloseComplete)
+		return nil
+	}
+	// The server-side statements stay prepared on their connections:
+	// other clients with the same text use them too.
+	prev, had := s.stmts[name]
+	delete(s.stmts, name)
+	s.queue(pending{exp: expLocal, msg: pgio.TypeCloseComplete, undo: func() {
+		if had {
+			s.stmts[name] = prev
+		}
+	}})
+	return nil
+}
+
+var _ = strconv.Itoa

@@ -1,0 +1,82 @@
+package pgwire
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// ServerConn is what a session needs of a server connection. backend.Conn
+// provides it; the session never sees pools or dialling.
+type ServerConn interface {
+	Reader() *pgio.Reader
+	Writer() *pgio.Writer
+	// SetTxStatus records the status of the server's last ReadyForQuery.
+	SetTxStatus(pgio.TxStatus)
+	// MarkBroken keeps the connection from being reused.
+	MarkBroken()
+	// Cancel asks the server to cancel what the connection runs, with the
+	// server's own cancel key.
+	Cancel(ctx context.Context) error
+	// Attachment is the front end's per-connection state (prepared
+	// statements, applied session settings); it lives as long as the
+	// connection, across the sessions that use it.
+	Attachment() any
+	SetAttachment(any)
+}
+
+// ConnSource hands out server connections: a pool per node.
+type ConnSource interface {
+	// Acquire returns a connection to the shard's primary. Its error is a
+	// *sqlerr.Error and means nothing reached a server.
+	Acquire(ctx context.Context, shard *shardmap.Shard) (ServerConn, error)
+	// Release gives the connection back (or closes it, when it is broken
+	// or not idle).
+	Release(c ServerConn)
+}
+
+// connState is the per-server-connection state the front end keeps in the
+// connection's attachment.
+type connState struct {
+	// prepared maps a statement's text and parameter types to the name
+	// it is prepared under on this connection.
+	prepared map[string]string
+	nextName int
+	// settings is the session state applied on this connection:
+	// settingsOwner's settings at version settingsVersion. A connection
+	// with no SET applied has dirty == false.
+	settingsOwner   *session
+	settingsVersion int
+	dirty           bool
+}
+
+func stateOf(c ServerConn) *connState {
+	if st, ok := c.Attachment().(*connState); ok {
+		return st
+	}
+	st := &connState{prepared: make(map[string]string)}
+	c.SetAttachment(st)
+	return st
+}
+
+// maxPreparedPerConn bounds a connection's prepared statements; past it the
+// cache starts over (with a DEALLOCATE-free reset: names are never reused,
+// old statements are closed on the server).
+const maxPreparedPerConn = 1000
+
+func (st *connState) newName() string {
+	st.nextName++
+	return "sg" + strconv.Itoa(st.nextName)
+}
+
+// link is a server connection bound to a session for a batch, a
+// transaction, or (session pooling) the whole session.
+type link struct {
+	conn  ServerConn
+	shard *shardmap.Shard
+	state *connState
+	r     *pgio.Reader
+	w     *pgio.Writer
+}

@@ -1,0 +1,207 @@
+package pgwire
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// linksInBatch lists the server connections the pending queue uses.
+func (s *session) linksInBatch() []*link {
+	switch {
+	case s.txLink != nil:
+		return []*link{s.txLink}
+	case s.batch != nil:
+		return []*link{s.batch}
+	}
+	return nil
+}
+
+// planShard picks the shard a plan runs on.
+func (s *session) planShard(p router.Plan) *shardmap.Shard {
+	switch p := p.(type) {
+	case router.Single:
+		return p.Shard
+	case router.AnyShard:
+		return s.anyShard(p.Keyspace)
+	}
+	return nil
+}
+
+// anyShard is where a statement that may run anywhere goes: the shard the
+// session already uses, else the first.
+func (s *session) anyShard(ks *shardmap.Keyspace) *shardmap.Shard {
+	for _, l := range s.linksInBatch() {
+		return l.shard
+	}
+	for sh := range s.sessLinks {
+		return sh
+	}
+	return ks.Shards()[0]
+}
+
+// errSpansShards refuses a batch or transaction that reaches a second shard.
+func errSpansShards(have, want *shardmap.Shard) *sqlerr.Error {
+	return sqlerr.New(sqlerr.FeatureNotSupported,
+		"this statement needs shard %s, but the transaction or pipeline already runs on shard %s", want.Name, have.Name).
+		WithHint("Until two-phase commit is supported, a transaction or a pipeline between Syncs stays on one shard.")
+}
+
+// linkFor returns the connection to use for shard, acquiring one if
+// needed, and queues what the connection needs first: the session's
+// settings and a deferred BEGIN.
+func (s *session) linkFor(shard *shardmap.Shard) (*link, error) {
+	if l := s.txLink; l != nil {
+		if l.shard != shard {
+			return nil, errSpansShards(l.shard, shard)
+		}
+		return l, nil
+	}
+	if l := s.batch; l != nil {
+		if l.shard != shard {
+			return nil, errSpansShards(l.shard, shard)
+		}
+		return l, nil
+	}
+	l := s.sessLinks[shard]
+	if l == nil {
+		conn, err := s.opts.Conns.Acquire(s.ctx, shard)
+		if err != nil {
+			return nil, err
+		}
+		l = &link{conn: conn, shard: shard, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
+		if s.opts.Mode == SessionPooling {
+			s.sessLinks[shard] = l
+		}
+	}
+	s.syncSettings(l)
+	if s.txOpen {
+		if s.txBegin != "" {
+			l.w.WriteQuery(s.txBegin)
+			s.queue(pending{exp: expQuery, link: l, swallow: true})
+		}
+		s.txLink = l
+	} else {
+		s.batch = l
+	}
+	return l, nil
+}
+
+// syncSettings queues what brings the connection's session settings to
+// this session's: RESET ALL, then the session's SETs.
+func (s *session) syncSettings(l *link) {
+	st := l.state
+	if st.settingsOwner == s && st.settingsVersion == s.settingsVersion {
+		return
+	}
+	if !st.dirty && len(s.settings) == 0 {
+		st.settingsOwner, st.settingsVersion = s, s.settingsVersion
+		return
+	}
+	var b strings.Builder
+	b.WriteString("RESET ALL")
+	for _, set := range s.settings {
+		b.WriteString(";\n")
+		b.WriteString(set)
+	}
+	l.w.WriteQuery(b.String())
+	s.queue(pending{exp: expQuery, link: l, swallow: true})
+	st.settingsOwner, st.settingsVersion, st.dirty = s, s.settingsVersion, len(s.settings) > 0
+}
+
+// noteReady handles a server's ReadyForQuery: the end of a batch or
+// statement. It updates the transaction state and gives the connection
+// back when the transaction is over (transaction pooling).
+func (s *session) noteReady(l *link, body []byte, swallow bool) error {
+	st, err := pgio.DecodeReadyForQuery(body)
+	if err != nil {
+		return err
+	}
+	l.conn.SetTxStatus(st)
+	if swallow {
+		return nil
+	}
+	s.skipping = false
+	switch st {
+	case pgio.TxIdle:
+		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
+		s.clearPortals()
+	case pgio.TxInBlock:
+		s.txOpen, s.txBegin, s.txLink = true, "", l
+	case pgio.TxFailed:
+		s.txOpen, s.txFailed, s.txBegin, s.txLink = true, true, "", l
+	}
+	if s.batch == l {
+		s.batch = nil
+	}
+	s.out.WriteReadyForQuery(s.clientStatus())
+	if st == pgio.TxIdle {
+		s.releaseLink(l)
+	}
+	return nil
+}
+
+// releaseLink gives a connection back to the pool, unless the session
+// keeps it (session pooling).
+func (s *session) releaseLink(l *link) {
+	if s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
+		return
+	}
+	s.setActive(nil)
+	s.opts.Conns.Release(l.conn)
+}
+
+// breakLink drops a connection that failed or lost sync with the protocol.
+func (s *session) breakLink(l *link) {
+	l.conn.MarkBroken()
+	if s.txLink == l {
+		s.txLink = nil
+	}
+	if s.batch == l {
+		s.batch = nil
+	}
+	if s.sessLinks[l.shard] == l {
+		delete(s.sessLinks, l.shard)
+	}
+	s.setActive(nil)
+	s.opts.Conns.Release(l.conn)
+}
+
+// releaseAll gives back every connection when the session ends. A
+// connection inside a transaction is not idle: the pool closes it, which
+// rolls the transaction back on the server.
+func (s *session) releaseAll() {
+	seen := map[*link]bool{}
+	for _, l := range []*link{s.txLink, s.batch} {
+		if l != nil && !seen[l] {
+			seen[l] = true
+			if s.sessLinks[l.shard] != l {
+				s.opts.Conns.Release(l.conn)
+			}
+		}
+	}
+	for _, l := range s.sessLinks {
+		s.opts.Conns.Release(l.conn)
+	}
+	s.txLink, s.batch, s.sessLinks = nil, nil, nil
+	s.in.Release()
+	s.out.Release()
+}
+
+// serverFailure turns an I/O error with a server into the error the
+// client gets: the statement's outcome is unknown, and it is not retried.
+func (s *session) serverFailure(err error) error {
+	return errors.Join(errServerGone, sqlerr.New(sqlerr.ConnectionFailure,
+		"lost the connection to the server; the statement's outcome is unknown").Wrap(err))
+}
+
+func (s *session) noteParameterStatus(body []byte) {
+	name, value, err := pgio.DecodeParameterStatus(body)
+	if err == nil {
+		s.params[string(name)] = string(value)
+	}
+}

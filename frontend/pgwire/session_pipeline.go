@@ -1,0 +1,263 @@
+package pgwire
+
+import (
+	"fmt"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+)
+
+// expect is what a pending entry waits for.
+type expect uint8
+
+const (
+	expLocal     expect = iota // a response the proxy writes itself
+	expParse                   // '1' ParseComplete
+	expBind                    // '2' BindComplete
+	expDescribeS               // 't' ParameterDescription, then 'T' or 'n'
+	expDescribeP               // 'T' RowDescription or 'n' NoData
+	expExecute                 // 'D'… then 'C', 'I' or 's'
+	expClose                   // '3' CloseComplete
+	expSync                    // 'Z' ReadyForQuery
+	expQuery                   // a simple Query: everything up to 'Z'
+)
+
+// pending is one response the client is owed, in order. Entries with a
+// link are answered by that server connection; local entries by the proxy.
+type pending struct {
+	exp  expect
+	link *link
+	// swallow: the message was the proxy's own (a lazy Parse, a replayed
+	// BEGIN or SET); its responses are read and dropped. An error is
+	// still relayed unless quiet is set too.
+	swallow bool
+	quiet   bool
+	// local response
+	msg   byte          // message type of a bodiless local response
+	tag   string        // CommandComplete tag
+	err   *sqlerr.Error // ErrorResponse
+	sev   pgio.Severity
+	param []byte // raw ParameterDescription to learn from (Describe S)
+	cs    *clientStmt
+	// always: written even after a server error in the batch (the
+	// proxy's own errors, ReadyForQuery).
+	always bool
+	// undo reverts session state set tentatively when the message was
+	// read, if the server skips it after an earlier error.
+	undo func()
+}
+
+// queue adds an entry.
+func (s *session) queue(p pending) { s.q = append(s.q, p) }
+
+func (s *session) queueLocal(msg byte) { s.queue(pending{exp: expLocal, msg: msg}) }
+
+func (s *session) queueTag(tag string) {
+	s.queue(pending{exp: expLocal, msg: pgio.TypeCommandComplete, tag: tag})
+}
+
+func (s *session) queueError(e *sqlerr.Error) {
+	s.queue(pending{exp: expLocal, msg: pgio.TypeErrorResponse, err: e, sev: pgio.SeverityError, always: true})
+}
+
+// maxInflightBytes bounds what the session writes to a server before it
+// reads the responses: less than the kernel's socket buffers, so a write
+// never blocks on a server that is itself blocked writing responses the
+// session has not read yet (a deadlock). Larger messages go alone.
+const maxInflightBytes = 32 << 10
+
+// maxInflightEntries bounds the pending queue the same way.
+const maxInflightEntries = 512
+
+// needDrain reports whether the queue should be drained before the next
+// client message is read.
+func (s *session) needDrain() bool {
+	if len(s.q) >= maxInflightEntries {
+		return true
+	}
+	for _, l := range s.linksInBatch() {
+		if l.w.Buffered() >= maxInflightBytes {
+			return true
+		}
+	}
+	return false
+}
+
+// drain sends what is buffered for the servers, then answers every pending
+// entry in order: local ones from the proxy, server ones by reading (and
+// relaying or dropping) the server's messages. With sync set, the last
+// entry is the batch's Sync. A server error makes the server skip the rest
+// of the batch: local entries after it are dropped (and undone), like
+// Postgres would never have answered them.
+func (s *session) drain(flushServers bool) error {
+	for _, l := range s.linksInBatch() {
+		if flushServers && !s.syncQueued(l) {
+			// Make the server send what it has, without ending the batch.
+			l.w.WriteFlush()
+		}
+		if err := l.w.Flush(); err != nil {
+			s.breakLink(l)
+			return s.serverFailure(err)
+		}
+	}
+	q := s.q
+	s.q = s.q[:0]
+	for i := range q {
+		p := &q[i]
+		if s.skipping && p.exp != expSync && !p.always {
+			// The server skips its messages until Sync after an error, and
+			// Postgres would not have answered the proxy's either.
+			if p.undo != nil {
+				p.undo()
+			}
+			continue
+		}
+		if p.link == nil {
+			s.writeLocal(p)
+			continue
+		}
+		s.setActive(p.link.conn)
+		if err := s.answer(p); err != nil {
+			s.breakLink(p.link)
+			// Entries after a broken link get nothing; the session ends.
+			return err
+		}
+	}
+	return nil
+}
+
+// syncQueued reports whether a Sync for l is in the queue.
+func (s *session) syncQueued(l *link) bool {
+	for i := range s.q {
+		if s.q[i].exp == expSync && s.q[i].link == l {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) writeLocal(p *pending) {
+	switch p.msg {
+	case pgio.TypeCommandComplete:
+		s.out.WriteCommandComplete(p.tag)
+	case pgio.TypeErrorResponse:
+		s.out.WriteErrorResponse(p.sev, p.err)
+	case pgio.TypeNoticeResponse:
+		f := pgio.ErrorFields{Severity: "WARNING", SeverityUnlocalized: "WARNING", Code: p.err.Code, Message: p.err.Message}
+		s.out.WriteErrorFields(pgio.TypeNoticeResponse, &f)
+	case pgio.TypeReadyForQuery:
+		s.skipping = false
+		if !s.txOpen {
+			s.clearPortals()
+		}
+		s.out.WriteReadyForQuery(s.clientStatus())
+	case pgio.TypeParameterDescription:
+		s.out.WriteRaw(pgio.TypeParameterDescription, []byte{0, 0})
+	default:
+		s.out.WriteEmpty(p.msg)
+	}
+}
+
+// answer reads the server's response to one entry.
+func (s *session) answer(p *pending) error {
+	l := p.link
+	sawParamDesc := false
+	for {
+		typ, body, err := l.r.ReadMessage()
+		if err != nil {
+			return s.serverFailure(err)
+		}
+		switch typ {
+		case pgio.TypeNoticeResponse, pgio.TypeNotificationResponse:
+			if !p.swallow {
+				s.out.WriteRaw(typ, body)
+			}
+			continue
+		case pgio.TypeParameterStatus:
+			if !p.swallow {
+				s.noteParameterStatus(body)
+				s.out.WriteRaw(typ, body)
+			}
+			continue
+		case pgio.TypeErrorResponse:
+			if !p.quiet {
+				s.out.WriteRaw(typ, body)
+			}
+			if p.exp == expQuery {
+				s.queryFailed = true
+				continue // a simple query still ends with ReadyForQuery
+			}
+			s.skipping = true
+			if p.exp == expSync {
+				return fmt.Errorf("pgwire: server sent an error for Sync")
+			}
+			return nil
+		}
+		switch p.exp {
+		case expParse:
+			if typ == pgio.TypeParseComplete {
+				if !p.swallow {
+					s.out.WriteRaw(typ, body)
+				}
+				return nil
+			}
+		case expBind:
+			if typ == pgio.TypeBindComplete {
+				if !p.swallow {
+					s.out.WriteRaw(typ, body)
+				}
+				return nil
+			}
+		case expClose:
+			if typ == pgio.TypeCloseComplete {
+				if !p.swallow {
+					s.out.WriteRaw(typ, body)
+				}
+				return nil
+			}
+		case expDescribeS:
+			if typ == pgio.TypeParameterDescription && !sawParamDesc {
+				sawParamDesc = true
+				if p.cs != nil {
+					p.cs.learnParamTypes(body)
+				}
+				s.out.WriteRaw(typ, body)
+				continue
+			}
+			if sawParamDesc && (typ == pgio.TypeRowDescription || typ == pgio.TypeNoData) {
+				s.out.WriteRaw(typ, body)
+				return nil
+			}
+		case expDescribeP:
+			if typ == pgio.TypeRowDescription || typ == pgio.TypeNoData {
+				s.out.WriteRaw(typ, body)
+				return nil
+			}
+		case expExecute:
+			switch typ {
+			case pgio.TypeDataRow:
+				s.out.WriteRaw(typ, body)
+				continue
+			case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse, pgio.TypePortalSuspended:
+				s.out.WriteRaw(typ, body)
+				return nil
+			}
+		case expSync:
+			if typ == pgio.TypeReadyForQuery {
+				return s.noteReady(l, body, p.swallow)
+			}
+		case expQuery:
+			if typ == pgio.TypeReadyForQuery {
+				return s.noteReady(l, body, p.swallow)
+			}
+			if typ == pgio.TypeCopyInResponse || typ == pgio.TypeCopyOutResponse || typ == pgio.TypeCopyBothResponse {
+				return fmt.Errorf("pgwire: COPY reached a server; not supported yet")
+			}
+			if !p.swallow {
+				s.out.WriteRaw(typ, body)
+			}
+			continue
+		}
+		return fmt.Errorf("pgwire: unexpected server message %q while waiting for %d", typ, p.exp)
+	}
+}

@@ -1,0 +1,145 @@
+package pgwire
+
+import (
+	"strings"
+
+	"github.com/shardgate/shardgate/parser"
+)
+
+// Session settings under transaction pooling: a client's SETs are replayed
+// (after RESET ALL) on whichever server connection serves it next, when that
+// connection holds another session's settings. This is the simple form of
+// what the transaction-pooling issue refines (per-setting diffs, pinning of
+// state that cannot be replayed).
+
+// startupSettings are the startup parameters that are session settings,
+// applied like SETs.
+var startupSettings = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "extra_float_digits", "search_path"}
+
+func (s *session) applyStartupParams(params map[string]string) {
+	for _, name := range startupSettings {
+		v, ok := params[name]
+		if !ok {
+			continue
+		}
+		s.base = append(s.base, "SET "+name+" = "+quoteLiteral(v))
+		if name == "search_path" {
+			s.rs.SearchPath = parseSearchPath(v, s.c.User)
+		}
+	}
+	s.settings = append([]string(nil), s.base...)
+}
+
+func quoteLiteral(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+}
+
+// recordSetting remembers a successful SET or RESET for replay.
+func (s *session) recordSetting(sql string, _ *parser.Statement, l *link) {
+	words := strings.Fields(stripLeadingComments(sql))
+	if len(words) < 2 {
+		return
+	}
+	verb := strings.ToUpper(words[0])
+	second := strings.ToUpper(words[1])
+	switch {
+	case verb == "SET" && (second == "LOCAL" || second == "TRANSACTION" || second == "CONSTRAINTS"):
+		return // ends with the transaction
+	case verb == "SET" && second == "SESSION" && len(words) > 2 && strings.EqualFold(words[2], "CHARACTERISTICS"):
+		s.settings = append(s.settings, strings.TrimRight(sql, "; \n"))
+	case verb == "RESET" && second == "ALL", verb == "RESET" && strings.TrimRight(second, ";") == "ALL":
+		s.settings = append([]string(nil), s.base...)
+		s.rs.SearchPath = nil
+	case verb == "RESET":
+		name := strings.ToLower(strings.TrimRight(words[1], ";"))
+		s.dropSetting(name)
+		if name == "search_path" {
+			s.rs.SearchPath = nil
+		}
+	case verb == "SET":
+		nameWords := words[1:]
+		if second == "SESSION" && len(words) > 2 {
+			nameWords = words[2:]
+		}
+		name, value := splitSet(strings.Join(nameWords, " "))
+		if name == "" {
+			return
+		}
+		s.dropSetting(name)
+		if name == "search_path" {
+			s.rs.SearchPath = parseSearchPath(value, s.c.User)
+		}
+		s.settings = append(s.settings, strings.TrimRight(strings.TrimSpace(sql), ";"))
+	default:
+		return
+	}
+	s.settingsVersion++
+	l.state.settingsOwner, l.state.settingsVersion, l.state.dirty = s, s.settingsVersion, true
+}
+
+// dropSetting removes earlier SETs of name (so RESET name returns to the
+// session's startup value, and the list stays short).
+func (s *session) dropSetting(name string) {
+	kept := s.settings[:0]
+	for i, set := range s.settings {
+		n, _ := splitSet(strings.TrimPrefix(strings.TrimPrefix(set, "SET "), "SESSION "))
+		if n == name && i >= len(s.base) {
+			continue
+		}
+		kept = append(kept, set)
+	}
+	s.settings = kept
+}
+
+// resetSettings is DISCARD ALL: back to the startup settings, no prepared
+// statements.
+func (s *session) resetSettings() {
+	s.settings = append([]string(nil), s.base...)
+	s.settingsVersion++
+	s.rs.SearchPath = nil
+	s.stmts = make(map[string]*clientStmt)
+	s.clearPortals()
+}
+
+// splitSet splits "name = value" / "name TO value" into a lower-case name
+// and the value text.
+func splitSet(rest string) (name, value string) {
+	rest = strings.TrimSpace(rest)
+	i := strings.IndexAny(rest, " =\t")
+	if i < 0 {
+		return strings.ToLower(strings.TrimRight(rest, ";")), ""
+	}
+	name = strings.ToLower(rest[:i])
+	value = strings.TrimSpace(rest[i:])
+	value = strings.TrimPrefix(value, "=")
+	if v := strings.TrimSpace(value); len(v) > 2 && strings.EqualFold(v[:3], "TO ") {
+		value = v[3:]
+	}
+	return name, strings.TrimRight(strings.TrimSpace(value), ";")
+}
+
+// parseSearchPath reads a search_path value: a comma list of possibly
+// quoted names; "$user" is the session's user.
+func parseSearchPath(v, user string) []string {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		p := strings.TrimSpace(part)
+		p = strings.Trim(p, "'")
+		p = strings.TrimSpace(p)
+		if strings.HasPrefix(p, `"`) && strings.HasSuffix(p, `"`) && len(p) >= 2 {
+			p = p[1 : len(p)-1]
+		} else {
+			p = strings.ToLower(p)
+		}
+		if p == "$user" {
+			p = user
+		}
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,220 @@
+package pgwire
+
+import (
+	"strings"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+)
+
+// simpleQuery handles a Query message: one text, possibly several
+// statements, answered up to ReadyForQuery.
+func (s *session) simpleQuery(body []byte) error {
+	if len(s.q) > 0 || s.inExtended {
+		// A Query inside an unfinished extended batch: answer what is
+		// pending first, as the server would.
+		if err := s.drain(true); err != nil {
+			return err
+		}
+		s.inExtended, s.discard = false, false
+	}
+	text, err := pgio.DecodeQuery(body)
+	if err != nil {
+		return err
+	}
+	sql := string(text)
+	stmt, lits, err := s.opts.Analyzer.Analyze(sql, s.lits[:0])
+	s.lits = lits
+	if err != nil {
+		return s.simpleError(err)
+	}
+	if s.txFailed && !allowedInFailedTx(stmt) {
+		return s.simpleError(errInFailedTx)
+	}
+	if len(stmt.Parts) == 0 {
+		switch stmt.Kind {
+		case parser.KindEmpty:
+			s.queueLocal(pgio.TypeEmptyQueryResponse)
+			return s.finishLocal()
+		case parser.KindBegin:
+			s.begin(sql)
+			return s.finishLocal()
+		case parser.KindCommit, parser.KindRollback:
+			if s.txLink == nil {
+				s.endTxLocally(stmt.Kind, sql)
+				return s.finishLocal()
+			}
+		case parser.KindSavepoint:
+			if s.txOpen && s.txLink == nil {
+				// Before the first routed statement: replayed with BEGIN.
+				s.txBegin += ";\n" + sql
+				s.queueTag(commandTag(sql))
+				return s.finishLocal()
+			}
+		case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate, parser.KindListen:
+			if s.opts.Mode == TransactionPooling {
+				return s.simpleError(sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported with transaction pooling yet", strings.ToUpper(stmt.Kind.String())).
+					WithHint("Use protocol-level prepared statements, or session pooling."))
+			}
+		case parser.KindDiscard:
+			if s.opts.Mode == TransactionPooling {
+				s.resetSettings()
+				s.queueTag(commandTag(sql))
+				return s.finishLocal()
+			}
+		}
+	}
+	vals := router.Values{Literals: lits, Bound: true}
+	s.rs.TxShard = nil
+	if s.txLink != nil {
+		s.rs.TxShard = s.txLink.shard
+	}
+	plan, err := router.Route(stmt, &vals, &s.rs, s.opts.Snapshot())
+	if err != nil {
+		return s.simpleError(err)
+	}
+	l, err := s.linkFor(s.planShard(plan))
+	if err != nil {
+		return s.simpleError(err)
+	}
+	l.w.WriteRaw(pgio.TypeQuery, body)
+	s.queryFailed = false
+	s.queue(pending{exp: expQuery, link: l})
+	if err := s.drain(false); err != nil {
+		return err
+	}
+	if stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && !s.queryFailed {
+		s.recordSetting(sql, stmt, l)
+	}
+	return nil
+}
+
+// finishLocal ends a statement the proxy answered itself.
+func (s *session) finishLocal() error {
+	s.queue(pending{exp: expLocal, msg: pgio.TypeReadyForQuery, always: true})
+	return s.drain(false)
+}
+
+// simpleError answers a statement with an error raised by the proxy. In a
+// transaction, the transaction fails as Postgres would make it: on the
+// server too, so that COMMIT there answers ROLLBACK.
+func (s *session) simpleError(err error) error {
+	e := sqlerr.From(err)
+	if s.txOpen {
+		s.txFailed = true
+		if s.txLink != nil {
+			s.abortOnServer(s.txLink)
+		}
+	}
+	s.queueError(e)
+	return s.finishLocal()
+}
+
+// abortOnServer makes the server's transaction fail, quietly: a statement
+// that cannot parse.
+func (s *session) abortOnServer(l *link) {
+	if s.inExtended {
+		l.w.WriteParse(&pgio.Parse{Query: []byte(abortSQL)})
+		s.queue(pending{exp: expParse, link: l, swallow: true, quiet: true})
+		return
+	}
+	l.w.WriteQuery(abortSQL)
+	s.queue(pending{exp: expQuery, link: l, swallow: true, quiet: true})
+}
+
+// abortSQL never parses, so it fails the transaction it is sent in.
+const abortSQL = "shardgate aborts this transaction"
+
+var errInFailedTx = sqlerr.New(sqlerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+
+func allowedInFailedTx(stmt *parser.Statement) bool {
+	switch stmt.Kind {
+	case parser.KindCommit, parser.KindRollback, parser.KindSavepoint, parser.KindEmpty:
+		return true
+	}
+	return false
+}
+
+// begin opens a transaction on the proxy: the server sees BEGIN (with its
+// options, as written) only when the first statement has chosen a shard.
+func (s *session) begin(sql string) {
+	tag := commandTag(sql)
+	if s.txOpen {
+		s.queue(pending{exp: expLocal, msg: pgio.TypeNoticeResponse, err: sqlerr.New("25001", "there is already a transaction in progress")})
+		s.queueTag(tag)
+		return
+	}
+	s.txOpen, s.txFailed, s.txBegin = true, false, sql
+	s.queueTag(tag)
+}
+
+// endTxLocally ends a transaction that never reached a server.
+func (s *session) endTxLocally(kind parser.Kind, sql string) {
+	tag := commandTag(sql)
+	if !s.txOpen {
+		s.queue(pending{exp: expLocal, msg: pgio.TypeNoticeResponse, err: sqlerr.New("25P01", "there is no transaction in progress")})
+		s.queueTag(tag)
+		return
+	}
+	if s.txFailed && kind == parser.KindCommit {
+		tag = "ROLLBACK"
+	}
+	s.txOpen, s.txFailed, s.txBegin = false, false, ""
+	s.queueTag(tag)
+}
+
+// commandTag is the CommandComplete tag Postgres sends for a transaction
+// or session statement, from its first words.
+func commandTag(sql string) string {
+	w := strings.Fields(strings.ToUpper(stripLeadingComments(sql)))
+	if len(w) == 0 {
+		return ""
+	}
+	switch w[0] {
+	case "BEGIN":
+		return "BEGIN"
+	case "START":
+		return "START TRANSACTION"
+	case "COMMIT", "END":
+		return "COMMIT"
+	case "ROLLBACK", "ABORT":
+		if len(w) > 1 && strings.HasPrefix(w[1], "TO") || len(w) > 2 && w[1] == "WORK" && w[2] == "TO" || len(w) > 2 && w[1] == "TRANSACTION" && w[2] == "TO" {
+			return "ROLLBACK"
+		}
+		return "ROLLBACK"
+	case "SAVEPOINT":
+		return "SAVEPOINT"
+	case "RELEASE":
+		return "RELEASE"
+	case "DISCARD":
+		if len(w) > 1 {
+			return "DISCARD " + strings.TrimRight(w[1], ";")
+		}
+		return "DISCARD"
+	}
+	return strings.TrimRight(w[0], ";")
+}
+
+func stripLeadingComments(sql string) string {
+	for {
+		sql = strings.TrimLeft(sql, " \t\r\n\f")
+		switch {
+		case strings.HasPrefix(sql, "--"):
+			i := strings.IndexByte(sql, '\n')
+			if i < 0 {
+				return ""
+			}
+			sql = sql[i+1:]
+		case strings.HasPrefix(sql, "/*"):
+			i := strings.Index(sql, "*/")
+			if i < 0 {
+				return ""
+			}
+			sql = sql[i+2:]
+		default:
+			return sql
+		}
+	}
+}
