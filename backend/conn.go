@@ -142,6 +142,10 @@ func (c *Conn) SetParameterStatus(name, value string) {
 // session relayed: TxIdle right after login.
 func (c *Conn) TxStatus() pgio.TxStatus { return c.tx }
 
+// Pool is the pool the connection belongs to (nil for a Dial'd one); its
+// Release takes the connection back.
+func (c *Conn) Pool() *Pool { return c.pool }
+
 // Attachment returns the front end's per-connection state.
 func (c *Conn) Attachment() any { return c.attachment }
 

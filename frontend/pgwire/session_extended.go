@@ -325,7 +325,7 @@ func (s *session) describeLink(cs *clientStmt) (*link, error) {
 	if plan, err := router.Route(cs.stmt, &vals, &s.rs, snap); err == nil {
 		shard = s.planShard(plan)
 	}
-	return s.linkFor(shard)
+	return s.linkForUse(shard, false)
 }
 
 func (s *session) execute(body []byte) error {

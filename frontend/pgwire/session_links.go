@@ -55,6 +55,13 @@ func errSpansShards(have, want *shardmap.Shard) *sqlerr.Error {
 // needed, and queues what the connection needs first: the session's
 // settings and a deferred BEGIN.
 func (s *session) linkFor(shard *shardmap.Shard) (*link, error) {
+	return s.linkForUse(shard, true)
+}
+
+// linkForUse is linkFor; with pin false, a transaction that has not reached
+// a server yet is not started on the connection (a Describe, which any
+// shard answers, must not choose the transaction's shard).
+func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 	if l := s.txLink; l != nil {
 		if l.shard != shard {
 			return nil, errSpansShards(l.shard, shard)
@@ -64,6 +71,12 @@ func (s *session) linkFor(shard *shardmap.Shard) (*link, error) {
 	if l := s.batch; l != nil {
 		if l.shard != shard {
 			return nil, errSpansShards(l.shard, shard)
+		}
+		if pin && s.txOpen {
+			// A Describe took this connection earlier in the batch; now
+			// the transaction starts on it. (A BEGIN in an extended batch
+			// turns its implicit transaction into the explicit one.)
+			s.beginOn(l)
 		}
 		return l, nil
 	}
@@ -79,16 +92,24 @@ func (s *session) linkFor(shard *shardmap.Shard) (*link, error) {
 		}
 	}
 	s.syncSettings(l)
-	if s.txOpen {
-		if s.txBegin != "" {
-			l.w.WriteQuery(s.txBegin)
-			s.queue(pending{exp: expQuery, link: l, swallow: true})
-		}
-		s.txLink = l
+	if s.txOpen && pin {
+		s.beginOn(l)
 	} else {
 		s.batch = l
 	}
 	return l, nil
+}
+
+// beginOn starts the session's deferred transaction on l.
+func (s *session) beginOn(l *link) {
+	if s.txBegin != "" {
+		l.w.WriteQuery(s.txBegin)
+		s.queue(pending{exp: expQuery, link: l, swallow: true})
+	}
+	s.txLink = l
+	if s.batch == l {
+		s.batch = nil
+	}
 }
 
 // syncSettings queues what brings the connection's session settings to
@@ -126,6 +147,16 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		return nil
 	}
 	s.skipping = false
+	if s.txOpen && s.txLink == nil && st == pgio.TxIdle {
+		// A side connection (a Describe) while the transaction has not
+		// reached a server: the client's status is the proxy's.
+		if s.batch == l {
+			s.batch = nil
+		}
+		s.out.WriteReadyForQuery(s.clientStatus())
+		s.releaseLink(l)
+		return nil
+	}
 	switch st {
 	case pgio.TxIdle:
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil

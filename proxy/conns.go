@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"context"
+	"net"
+	"strconv"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// shardConns gives the Postgres sessions connections to shard primaries,
+// from a pool per (node, backend user, database).
+type shardConns struct {
+	pools *backend.Pools
+	user  string
+}
+
+func newShardConns(cfg *config.Config, listener backend.Listener) *shardConns {
+	b := cfg.Backends.Postgres
+	opts := func(k backend.PoolKey) backend.PoolOptions {
+		host, portText, _ := net.SplitHostPort(k.Node)
+		port, _ := strconv.Atoi(portText)
+		return backend.PoolOptions{
+			Dial: backend.DialOptions{
+				Node: k.Node, Host: host, Port: port,
+				User: k.User, Password: b.Password.Reveal(), Database: k.Database,
+				TLS: backend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile,
+				ConnectTimeout: cfg.Pools.ConnectTimeout,
+				RuntimeParams:  map[string]string{"application_name": "shardgate"},
+			},
+			MaxConns:       cfg.Pools.MaxServerConnsPerNode,
+			MinIdle:        cfg.Pools.MinIdle,
+			IdleTimeout:    cfg.Pools.IdleTimeout,
+			AcquireTimeout: cfg.Pools.AcquireTimeout,
+			Listener:       listener,
+		}
+	}
+	return &shardConns{pools: backend.NewPools(opts), user: b.User}
+}
+
+func (c *shardConns) pool(shard *shardmap.Shard) (*backend.Pool, error) {
+	return c.pools.Get(backend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database})
+}
+
+// Acquire implements pgwire.ConnSource.
+func (c *shardConns) Acquire(ctx context.Context, shard *shardmap.Shard) (pgwire.ServerConn, error) {
+	p, err := c.pool(shard)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+// Release implements pgwire.ConnSource.
+func (c *shardConns) Release(sc pgwire.ServerConn) {
+	conn := sc.(*backend.Conn)
+	conn.Pool().Release(conn)
+}

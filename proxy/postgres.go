@@ -1,0 +1,101 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/shardgate/shardgate/auth"
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/parser/pgsql"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Events are the endpoint's callbacks, for logging and metrics at the edge.
+type Events struct {
+	Server  pgwire.EventListener
+	Backend backend.Listener
+}
+
+// Postgres is the Postgres endpoint: the wire server, its sessions, and the
+// pools behind them. Its shape is net/http's: Serve(ln) until Shutdown.
+type Postgres struct {
+	server   *pgwire.Server
+	conns    *shardConns
+	analyzer *pgsql.Analyzer
+}
+
+// NewPostgres builds the endpoint from a loaded config. snapshot returns the
+// current shard map (it changes when the store does).
+func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Events) (*Postgres, error) {
+	if cfg.Listeners.Postgres == nil {
+		return nil, errors.New("proxy: listeners.postgres is not configured")
+	}
+	if cfg.Backends.Postgres == nil {
+		return nil, errors.New("proxy: backends.postgres is not configured")
+	}
+	users := make(map[string]auth.SCRAMVerifier)
+	for _, u := range cfg.Users {
+		if u.SCRAMSHA256 == "" {
+			continue
+		}
+		v, err := auth.ParseSCRAMVerifier(u.SCRAMSHA256)
+		if err != nil {
+			return nil, err
+		}
+		users[u.Name] = v
+	}
+	tlsConf, err := pgwire.LoadTLSConfig(cfg.Listeners.Postgres.TLS)
+	if err != nil {
+		return nil, err
+	}
+	p := &Postgres{
+		conns:    newShardConns(cfg, ev.Backend),
+		analyzer: pgsql.NewAnalyzer(pgsql.Options{}),
+	}
+	mode := pgwire.TransactionPooling
+	if cfg.Pools.Mode == config.PoolSession {
+		mode = pgwire.SessionPooling
+	}
+	handler := pgwire.NewProxy(pgwire.SessionOptions{
+		Snapshot: snapshot,
+		Analyzer: p.analyzer,
+		Conns:    p.conns,
+		Mode:     mode,
+	})
+	p.server, err = pgwire.NewServer(pgwire.Options{
+		Handler: handler,
+		Users: func(name string) (auth.SCRAMVerifier, bool) {
+			v, ok := users[name]
+			return v, ok
+		},
+		TLS:            tlsConf,
+		TLSMode:        cfg.Listeners.Postgres.TLS.Mode,
+		MaxClientConns: cfg.Pools.MaxClientConns,
+		Listener:       ev.Server,
+	})
+	if err != nil {
+		p.conns.pools.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Serve accepts clients on ln until Shutdown.
+func (p *Postgres) Serve(ln net.Listener) error { return p.server.Serve(ln) }
+
+// Shutdown stops accepting, lets sessions finish their transactions until
+// ctx ends, then closes what remains and the pools.
+func (p *Postgres) Shutdown(ctx context.Context) error {
+	err := p.server.Shutdown(ctx)
+	p.conns.pools.Close()
+	return err
+}
+
+// AnalyzerStats reports the statement analyzer's cache counters.
+func (p *Postgres) AnalyzerStats() pgsql.Stats { return p.analyzer.Stats() }
+
+// PoolStats reports every backend pool's counters.
+func (p *Postgres) PoolStats() map[backend.PoolKey]backend.Stats { return p.conns.pools.Stats() }
