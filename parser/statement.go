@@ -4,8 +4,8 @@ package parser
 type Kind uint8
 
 const (
-	KindOther    Kind = iota // anything not listed: routed conservatively
-	KindSelect               // SELECT, VALUES, TABLE, and WITH … SELECT
+	KindOther  Kind = iota // anything not listed: routed conservatively
+	KindSelect             // SELECT, VALUES, TABLE, and WITH … SELECT
 	KindInsert
 	KindUpdate
 	KindDelete
@@ -25,11 +25,12 @@ const (
 	KindLock       // LOCK TABLE
 	KindEmpty      // only comments or whitespace
 	KindUtility    // other utility statements (VACUUM, ANALYZE, CHECKPOINT, EXPLAIN, …)
+	KindMerge      // MERGE: writes like UPDATE/INSERT/DELETE; no key candidates
 )
 
 var kindNames = [...]string{"other", "select", "insert", "update", "delete", "begin", "commit", "rollback",
 	"savepoint", "set", "show", "ddl", "copy", "prepare", "execute", "deallocate", "discard", "listen", "lock",
-	"empty", "utility"}
+	"empty", "utility", "merge"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -41,7 +42,7 @@ func (k Kind) String() string {
 // IsWrite reports whether statements of this kind change data or schema.
 func (k Kind) IsWrite() bool {
 	switch k {
-	case KindInsert, KindUpdate, KindDelete, KindDDL, KindCopy, KindLock:
+	case KindInsert, KindUpdate, KindDelete, KindDDL, KindCopy, KindLock, KindMerge:
 		return true
 	}
 	return false
@@ -111,6 +112,28 @@ type TxOptions struct {
 	Deferrable bool
 	// NotDeferrable is set for an explicit NOT DEFERRABLE.
 	NotDeferrable bool
+	// Chain is set for COMMIT AND CHAIN / ROLLBACK AND CHAIN: a new
+	// transaction (with the same options) starts at once.
+	Chain bool
+}
+
+// SetInfo describes SET, RESET, SET LOCAL, SET TRANSACTION and SET
+// CONSTRAINTS: what a transaction pooler must know to decide whether the
+// session's state leaks past the transaction.
+type SetInfo struct {
+	// Name is the setting as Postgres names it, lower case: "search_path",
+	// "timezone" (SET TIME ZONE), "role" (SET ROLE), "session_authorization",
+	// "transaction" (SET TRANSACTION …), "session characteristics" (SET
+	// SESSION CHARACTERISTICS AS TRANSACTION …), "transaction snapshot",
+	// "constraints" (SET CONSTRAINTS). "" for RESET ALL.
+	Name string
+	// Local: SET LOCAL, SET TRANSACTION, SET CONSTRAINTS — the change ends
+	// with the transaction.
+	Local bool
+	// Reset: RESET name, or SET name TO DEFAULT.
+	Reset bool
+	// ResetAll: RESET ALL.
+	ResetAll bool
 }
 
 // Hint is a routing hint from a comment: /* shardgate: shard=80- max_lag=500ms */.
@@ -154,9 +177,24 @@ type Statement struct {
 	Window     bool
 	SubQuery   bool
 	Join       bool
+	// SetOp: the outermost query is a UNION / INTERSECT / EXCEPT.
+	SetOp bool
+	// LimitCount and LimitOffset are the outermost query's LIMIT / FETCH
+	// FIRST and OFFSET values (Source 0 when absent; FromNull for LIMIT ALL
+	// and LIMIT NULL). LIMIT values are literals like any other, so `LIMIT
+	// 10` and `LIMIT 20` share an analysis.
+	LimitCount  ValueRef
+	LimitOffset ValueRef
+
+	// UpdateColumns are the columns an UPDATE … SET or an INSERT … ON
+	// CONFLICT DO UPDATE SET assigns, in text order: the router refuses a
+	// change of a row's sharding column.
+	UpdateColumns []string
 
 	// Tx holds BEGIN/START TRANSACTION/SET TRANSACTION options.
 	Tx TxOptions
+	// Set describes SET/RESET (Kind == KindSet); nil otherwise.
+	Set *SetInfo
 	// Hint is the routing hint from a leading comment, if any.
 	Hint Hint
 	// ParamCount is the highest $n used.

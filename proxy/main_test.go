@@ -21,11 +21,11 @@ import (
 // The package's integration tests share one 2-shard Postgres cluster and
 // one proxy in front of it.
 var (
-	cluster  *sandbox.Cluster
-	snap     *shardmap.Snapshot
-	proxyURL string // postgres://app:app@127.0.0.1:PORT/app
+	cluster   *sandbox.Cluster
+	snap      *shardmap.Snapshot
+	proxyURL  string // postgres://app:app@127.0.0.1:PORT/app
 	proxyAddr string
-	pgProxy  *Postgres
+	pgProxy   *Postgres
 )
 
 const schema = `

@@ -124,7 +124,7 @@ func TestSameKeyEveryForm(t *testing.T) {
 	forms := []func() int{
 		func() int { return port("SELECT current_setting('port') FROM users WHERE id = 4242") },
 		func() int { return port("SELECT current_setting('port') FROM users WHERE id = '4242'") },
-		func() int { return port("SELECT current_setting('port') FROM users WHERE id = $1", "4242") }, // text format
+		func() int { return port("SELECT current_setting('port') FROM users WHERE id = $1", "4242") },      // text format
 		func() int { return port("SELECT current_setting('port') FROM users WHERE id = $1", int64(4242)) }, // binary int8
 		func() int { return port("SELECT current_setting('port') FROM users WHERE id = $1::int4", int32(4242)) },
 		func() int { return port("SELECT current_setting('port') FROM users WHERE id = 4242.0") },

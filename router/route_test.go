@@ -112,7 +112,6 @@ func TestSameKeyEveryForm(t *testing.T) {
 	wantCode(t, err, sqlerr.InvalidTextRepresentation)
 }
 
-
 func keysOn(t *testing.T, snap *shardmap.Snapshot) (same1, same2, other string) {
 	first := shardOf(t, snap, 1)
 	for i := int64(2); i < 1000; i++ {

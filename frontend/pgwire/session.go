@@ -63,21 +63,21 @@ type session struct {
 	lits []parser.Literal
 
 	// Transaction state as the client sees it.
-	txOpen    bool          // inside BEGIN … COMMIT
-	txFailed  bool          // an error happened inside it
-	txBegin   string        // the BEGIN text, replayed on the first server connection
-	txLink    *link         // the server connection the transaction runs on
-	batch     *link         // the connection of the current extended batch
+	txOpen    bool   // inside BEGIN … COMMIT
+	txFailed  bool   // an error happened inside it
+	txBegin   string // the BEGIN text, replayed on the first server connection
+	txLink    *link  // the server connection the transaction runs on
+	batch     *link  // the connection of the current extended batch
 	sessLinks map[*shardmap.Shard]*link
 
 	// Extended protocol.
-	stmts      map[string]*clientStmt
-	portals    map[string]*portal
-	inExtended bool // between the first extended message and Sync
-	discard    bool // a proxy error: ignore messages until Sync
-	skipping   bool // drain: a server error, drop entries until Sync
+	stmts       map[string]*clientStmt
+	portals     map[string]*portal
+	inExtended  bool // between the first extended message and Sync
+	discard     bool // a proxy error: ignore messages until Sync
+	skipping    bool // drain: a server error, drop entries until Sync
 	queryFailed bool
-	q          []pending
+	q           []pending
 
 	// Session settings (SET), replayed on other connections.
 	base            []string // SETs from the startup parameters
