@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/shardgate/shardgate/admin"
 	"github.com/shardgate/shardgate/auth"
 	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/internal/selfsign"
+	"github.com/shardgate/shardgate/proxy"
 	"github.com/shardgate/shardgate/sandbox"
 	"github.com/shardgate/shardgate/shardmap"
 	"github.com/shardgate/shardgate/store/filestore"
@@ -35,15 +37,18 @@ type Options struct {
 	Out io.Writer
 	// OnReady, if set, is called once everything serves.
 	OnReady func(Info)
+	// Log receives the proxy's log (default: none).
+	Log *zap.Logger
 }
 
 // Info describes a running demo.
 type Info struct {
-	AdminAddr  string
-	ConfigPath string
-	StoreDir   string
-	Postgres   *sandbox.Cluster
-	MariaDB    *sandbox.Cluster
+	PostgresAddr string
+	AdminAddr    string
+	ConfigPath   string
+	StoreDir     string
+	Postgres     *sandbox.Cluster
+	MariaDB      *sandbox.Cluster
 }
 
 func (o *Options) ensureDefaults() {
@@ -70,13 +75,18 @@ func Run(ctx context.Context, opts Options) (err error) {
 	opts.ensureDefaults()
 	started := time.Now()
 
-	// Bind the admin port first: a taken port fails in a moment, not after
-	// the clusters are up.
-	adminLn, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.AdminPort)))
-	if err != nil {
-		return fmt.Errorf("demo: admin endpoint: %w", err)
+	// Check the ports first: a taken port fails in a moment, not after the
+	// clusters are up.
+	for _, p := range []int{opts.PostgresPort, opts.AdminPort} {
+		if p == 0 {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return fmt.Errorf("demo: port %d: %w", p, err)
+		}
+		ln.Close()
 	}
-	defer adminLn.Close()
 
 	dir, cleanup, err := workDir(opts.Dir)
 	if err != nil {
@@ -142,30 +152,20 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 
-	adm := admin.NewServer(func() *shardmap.Snapshot { return snap })
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- adm.Serve(adminLn) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = adm.Shutdown(sctx)
-		<-serveErr
-	}()
-	adm.SetReady(true)
-
-	info := Info{AdminAddr: adminLn.Addr().String(), ConfigPath: configPath, StoreDir: cfg.Store.Path, Postgres: pg, MariaDB: my}
-	printSummary(opts.Out, info, opts, time.Since(started))
-	if opts.OnReady != nil {
-		opts.OnReady(info)
+	log := zap.NewNop()
+	if opts.Log != nil {
+		log = opts.Log
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Fprintf(opts.Out, "\nstopping…\n")
-		return nil
-	case err := <-serveErr:
-		serveErr <- err // for the deferred Shutdown
-		return fmt.Errorf("demo: admin endpoint stopped: %w", err)
-	}
+	return proxy.Run(ctx, proxy.RunOptions{
+		Config: cfg, Store: st, Log: log, DrainTimeout: 5 * time.Second,
+		OnReady: func(a proxy.Addrs) {
+			info := Info{PostgresAddr: a.Postgres, AdminAddr: a.Admin, ConfigPath: configPath, StoreDir: cfg.Store.Path, Postgres: pg, MariaDB: my}
+			printSummary(opts.Out, info, opts, time.Since(started))
+			if opts.OnReady != nil {
+				opts.OnReady(info)
+			}
+		},
+	})
 }
 
 // workDir returns the demo's folder and how to clean it up.
@@ -209,6 +209,12 @@ func buildConfig(dir string, opts Options, pg, my *sandbox.Cluster, controlPassw
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := selfsign.WriteFiles(filepath.Join(dir, "tls", "server.crt"), filepath.Join(dir, "tls", "server.key"), nil); err != nil {
+		return nil, fmt.Errorf("demo: certificate: %w", err)
+	}
 	v, err := auth.NewVerifiers(Password)
 	if err != nil {
 		return nil, err
@@ -222,9 +228,10 @@ func buildConfig(dir string, opts Options, pg, my *sandbox.Cluster, controlPassw
 	cfg := &config.Config{
 		ProxyID: "demo",
 		Listeners: config.Listeners{
-			Postgres: &config.Listener{Address: hostPort(opts.PostgresPort)},
-			MySQL:    &config.Listener{Address: hostPort(opts.MySQLPort)},
-			Admin:    &config.AdminListener{Address: hostPort(opts.AdminPort)},
+			Postgres: &config.Listener{Address: hostPort(opts.PostgresPort), TLS: config.ServerTLS{
+				Mode: config.ServerTLSPrefer, CertFile: "tls/server.crt", KeyFile: "tls/server.key"}},
+			MySQL: &config.Listener{Address: hostPort(opts.MySQLPort)},
+			Admin: &config.AdminListener{Address: hostPort(opts.AdminPort)},
 		},
 		Users:    []config.User{config.UserFromVerifiers(User, v)},
 		Backends: config.Backends{Postgres: backend(), MySQL: backend()},

@@ -106,6 +106,7 @@ func TestDemoSmoke(t *testing.T) {
 	// Every row sits on the shard the map routes its key to, on both
 	// engines; products is on every shard; the replicas have it all.
 	checkRows(t, ctx, info.Postgres, shardmap.Postgres, snap)
+	checkProxy(t, ctx, info)
 	checkRows(t, ctx, info.MariaDB, shardmap.MySQL, snap)
 	if !strings.Contains(out.String(), "Ctrl-C stops everything") {
 		t.Errorf("summary missing:\n%s", out)
@@ -213,5 +214,29 @@ func checkRows(t *testing.T, ctx context.Context, c *sandbox.Cluster, e shardmap
 	}
 	if total["users"] != len(demoUsers()) || total["orders"] != len(demoOrders()) {
 		t.Errorf("%s: %v rows, want %d users and %d orders", c.Engine, total, len(demoUsers()), len(demoOrders()))
+	}
+}
+
+// checkProxy reads and writes through the demo's Postgres endpoint, over
+// TLS (the demo's self-signed certificate) and without.
+func checkProxy(t *testing.T, ctx context.Context, info Info) {
+	t.Helper()
+	for _, mode := range []string{"require", "disable"} {
+		conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=%s", User, Password, info.PostgresAddr, Database, mode))
+		if err != nil {
+			t.Fatalf("sslmode=%s: %v", mode, err)
+		}
+		var name string
+		if err := conn.QueryRow(ctx, "SELECT name FROM users WHERE id = 3").Scan(&name); err != nil || name != demoUsers()[2].name {
+			t.Fatalf("user 3 through the proxy: %q %v", name, err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM orders WHERE user_id = $1", 3).Scan(&n); err != nil || n == 0 {
+			t.Fatalf("orders of user 3: %d %v", n, err)
+		}
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&n); err != nil || n != len(products) {
+			t.Fatalf("products: %d %v", n, err)
+		}
+		conn.Close(ctx)
 	}
 }

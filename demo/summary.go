@@ -10,12 +10,14 @@ import (
 
 // printSummary tells the user how to connect, and what to try.
 func printSummary(w io.Writer, info Info, opts Options, took time.Duration) {
+	pg := fmt.Sprintf("postgres://%s:%s@%s/%s", User, Password, info.PostgresAddr, Database)
 	fmt.Fprintf(w, "\nshardgate demo is up (%.1fs)\n\n", took.Seconds())
+	fmt.Fprintf(w, "  Postgres   psql '%s'\n", pg)
+	fmt.Fprintf(w, "  MySQL      127.0.0.1:%d: not built yet (issue 8); the MariaDB shards are below\n", opts.MySQLPort)
 	fmt.Fprintf(w, "  admin      http://%s/healthz\n", info.AdminAddr)
 	fmt.Fprintf(w, "  config     %s\n", info.ConfigPath)
 	fmt.Fprintf(w, "  store      %s\n\n", info.StoreDir)
-	fmt.Fprintf(w, "  Postgres endpoint 127.0.0.1:%d and MySQL endpoint 127.0.0.1:%d: not built yet\n", opts.PostgresPort, opts.MySQLPort)
-	fmt.Fprintf(w, "  (issues 4 and 8). Until then, reach the shards directly (user %s, password %s):\n\n", User, Password)
+	fmt.Fprintf(w, "  The shards, directly (user %s, password %s):\n", User, Password)
 	for _, c := range []*sandbox.Cluster{info.Postgres, info.MariaDB} {
 		for i, sh := range c.Shards {
 			fmt.Fprintf(w, "  %-8s shard %-4s primary  %s\n", c.Engine, keyRanges[i], clientCommand(sh.Primary))
@@ -24,11 +26,14 @@ func printSummary(w io.Writer, info Info, opts Options, took time.Duration) {
 			}
 		}
 	}
-	pg0 := info.Postgres.Shards[0].Primary
 	fmt.Fprintf(w, "\ntry this:\n")
+	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM users WHERE id = 3'            # one shard\n", pg)
+	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM orders WHERE user_id = 3'       # co-located with user 3\n", pg)
+	fmt.Fprintf(w, "  psql '%s' -c 'SELECT count(*) FROM users'                   # needs every shard: a clear refusal, for now\n", pg)
+	fmt.Fprintf(w, "  psql '%s' -c \"INSERT INTO users (id, name, region) VALUES (100, 'you', 'eu')\"\n", pg)
+	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM products'                       # a reference table\n", pg)
 	fmt.Fprintf(w, "  curl -s http://%s/healthz\n", info.AdminAddr)
 	fmt.Fprintf(w, "  shardgate map show -c %s\n", info.ConfigPath)
-	fmt.Fprintf(w, "  %s -c 'SELECT id, name, region FROM users ORDER BY id'   # the users of shard -80\n", clientCommand(pg0))
 	fmt.Fprintf(w, "\nCtrl-C stops everything.\n")
 }
 

@@ -40,7 +40,7 @@ func writeConfig(t *testing.T, adminAddr string) (dir, path string) {
 		t.Fatal(err)
 	}
 	cfg := `listeners:
-  postgres: {address: "127.0.0.1:1"}
+  postgres: {address: "127.0.0.1:0"}
   admin: {address: "` + adminAddr + `"}
 ` + users + `backends:
   postgres: {user: app, password_file: pw}

@@ -1,0 +1,154 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shardgate/shardgate/admin"
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// RunOptions are what Run serves.
+type RunOptions struct {
+	Config *config.Config
+	Store  *shardmap.Store
+	Log    *zap.Logger
+	// DrainTimeout is how long a stop waits for open transactions
+	// (default 30s).
+	DrainTimeout time.Duration
+	// OnReady, if set, is called once every endpoint serves.
+	OnReady func(Addrs)
+}
+
+// Addrs are the addresses the endpoints listen on (empty: disabled).
+type Addrs struct {
+	Postgres, MySQL, Admin string
+}
+
+// Run binds every configured listener, loads the shard map from the store
+// (seeding an empty store from the config's topology), follows the store's
+// new versions, and serves until ctx ends; then it drains. Listeners are
+// bound before the store is touched: nothing starts half-way.
+func Run(ctx context.Context, o RunOptions) error {
+	cfg, log := o.Config, o.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
+	var adminLn, pgLn net.Listener
+	defer func() {
+		for _, ln := range []net.Listener{adminLn, pgLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+	}()
+	var err error
+	if a := cfg.Listeners.Admin; a != nil {
+		if adminLn, err = net.Listen("tcp", a.Address); err != nil {
+			return fmt.Errorf("listeners.admin: %w", err)
+		}
+	}
+	if l := cfg.Listeners.Postgres; l != nil {
+		if pgLn, err = net.Listen("tcp", l.Address); err != nil {
+			return fmt.Errorf("listeners.postgres: %w", err)
+		}
+	}
+	if cfg.Listeners.MySQL != nil {
+		log.Warn("listeners.mysql: the MySQL endpoint is not built yet; not listening", zap.String("address", cfg.Listeners.MySQL.Address))
+	}
+
+	snap, err := o.Store.Load(ctx)
+	if errors.Is(err, shardmap.ErrNotInitialized) && cfg.Topology != nil {
+		var seeded bool
+		snap, seeded, err = o.Store.Init(ctx, *cfg.Topology)
+		if seeded {
+			log.Info("seeded the empty store from the config's topology", zap.Uint64("map_version", snap.Version()))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var current atomic.Pointer[shardmap.Snapshot]
+	current.Store(snap)
+	log.Info("shard map loaded", zap.Uint64("map_version", snap.Version()))
+
+	var pg *Postgres
+	if pgLn != nil {
+		if pg, err = NewPostgres(cfg, current.Load, LogEvents(log)); err != nil {
+			return err
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { // follow the store: the one source of truth
+		ch, err := o.Store.Watch(gctx, func(err error) { log.Error("ignoring a bad map in the store", zap.Error(err)) })
+		if err != nil {
+			return err
+		}
+		for s := range ch {
+			if old := current.Load(); s.Version() != old.Version() {
+				current.Store(s)
+				log.Info("shard map changed", zap.Uint64("from", old.Version()), zap.Uint64("to", s.Version()))
+			}
+		}
+		return nil
+	})
+	var addrs Addrs
+	if pg != nil {
+		ln := pgLn
+		pgLn = nil // Serve owns it now
+		addrs.Postgres = ln.Addr().String()
+		g.Go(func() error { return ignoreClosed(pg.Serve(ln)) })
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+			defer cancel()
+			return pg.Shutdown(sctx)
+		})
+		log.Info("Postgres endpoint serving", zap.String("address", addrs.Postgres))
+	}
+	if adminLn != nil {
+		ln := adminLn
+		adminLn = nil
+		addrs.Admin = ln.Addr().String()
+		adm := admin.NewServer(current.Load)
+		g.Go(func() error { return adm.Serve(ln) })
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return adm.Shutdown(sctx)
+		})
+		adm.SetReady(true)
+		log.Info("admin endpoint serving", zap.String("address", addrs.Admin))
+	}
+	if o.OnReady != nil {
+		o.OnReady(addrs)
+	}
+	<-gctx.Done()
+	log.Info("stopping")
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, pgwire.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
