@@ -126,7 +126,7 @@ users:
     scram_sha_256: %q
 backends:
   postgres: {user: app, password_file: %q}
-pools: {max_server_conns_per_node: 4, acquire_timeout: 10s}
+pools: {max_server_conns_per_node: 40, acquire_timeout: 10s}
 store: {path: %q}
 `, v.SCRAMSHA256, pw, filepath.Join(dir, "store"))
 	cfg, err := config.Parse([]byte(yaml))

@@ -38,3 +38,12 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH="/usr/local/go/bin:$PATH"
 fi
 go mod download
+
+# node-postgres for the client tests (proxy/testdata/node).
+if command -v npm >/dev/null 2>&1; then
+	if [ ! -d proxy/testdata/node/node_modules/pg ]; then
+		(cd proxy/testdata/node && npm ci --silent --no-audit --no-fund)
+	fi
+else
+	echo "install-deps: npm is missing; the node-postgres test will fail" >&2
+fi

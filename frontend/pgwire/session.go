@@ -85,8 +85,9 @@ type session struct {
 	settingsVersion int
 	params          map[string]string
 
-	mu     sync.Mutex
-	active ServerConn // the connection running the client's statement
+	mu      sync.Mutex
+	active  ServerConn // the connection running the client's statement
+	waiting func()     // ends the wait for a server connection
 }
 
 func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
@@ -238,6 +239,9 @@ func (s *session) clientStatus() pgio.TxStatus {
 func (s *session) cancel() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.waiting != nil {
+		s.waiting()
+	}
 	if s.active == nil {
 		return
 	}

@@ -87,8 +87,8 @@ func (s *session) extended(typ byte, body []byte) error {
 		return s.drain(true)
 	}
 	if err != nil {
-		if _, ok := sqlerr.As(err); !ok {
-			return err // I/O with a server: the session ends
+		if e, ok := sqlerr.As(err); !ok || e.Code == sqlerr.ProtocolViolation {
+			return err // I/O with a server, or a malformed message: the session ends
 		}
 		s.extError(err)
 	}

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -82,7 +83,7 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 	}
 	l := s.sessLinks[shard]
 	if l == nil {
-		conn, err := s.opts.Conns.Acquire(s.ctx, shard)
+		conn, err := s.acquire(shard)
 		if err != nil {
 			return nil, err
 		}
@@ -236,3 +237,23 @@ func (s *session) noteParameterStatus(body []byte) {
 		s.params[string(name)] = string(value)
 	}
 }
+
+// acquire waits for a server connection; the client's cancel ends the wait
+// (57014), as it would end a statement running on a server.
+func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.waiting = cancel
+	s.mu.Unlock()
+	conn, err := s.opts.Conns.Acquire(ctx, shard)
+	s.mu.Lock()
+	s.waiting = nil
+	s.mu.Unlock()
+	if err != nil && ctx.Err() != nil && s.ctx.Err() == nil {
+		return nil, errCanceled
+	}
+	return conn, err
+}
+
+var errCanceled = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to user request")
