@@ -29,6 +29,7 @@ type Config struct {
 	Users     []User    `yaml:"users,omitempty"`
 	Backends  Backends  `yaml:"backends,omitzero"`
 	Pools     Pools     `yaml:"pools,omitzero"`
+	Limits    Limits    `yaml:"limits,omitzero"`
 	Replicas  Replicas  `yaml:"replicas,omitzero"`
 	Store     Store     `yaml:"store,omitzero"`
 	Logging   Logging   `yaml:"logging,omitzero"`
@@ -51,6 +52,7 @@ func (c *Config) EnsureDefaults() *Config {
 		c.Backends.MySQL.ensureDefaults()
 	}
 	c.Pools.ensureDefaults()
+	c.Limits.ensureDefaults()
 	c.Replicas.ensureDefaults()
 	c.Store.ensureDefaults()
 	c.Logging.ensureDefaults()
@@ -85,6 +87,7 @@ func (c *Config) validate(p *problems) {
 		c.Backends.MySQL.validate(p, "backends.mysql")
 	}
 	c.Pools.validate(p)
+	c.Limits.validate(p)
 	c.Replicas.validate(p)
 	c.Store.validate(p)
 	c.Logging.validate(p)

@@ -159,6 +159,7 @@ func TestDefaults(t *testing.T) {
 		Backends:  Backends{Postgres: &Backend{User: "shardgate", TLS: BackendTLS{Mode: BackendTLSPrefer}}},
 		Pools: Pools{Mode: PoolTransaction, MaxServerConnsPerNode: 20, IdleTimeout: 5 * time.Minute,
 			ConnectTimeout: 5 * time.Second, AcquireTimeout: 5 * time.Second, MaxClientConns: 1000},
+		Limits: Limits{MaxMessageSize: 64 << 20, DrainTimeout: 30 * time.Second},
 		Replicas: Replicas{Read: ReadPrimary, MaxLag: time.Second, WhenLagging: LagUsePrimary, WaitTimeout: 2 * time.Second,
 			ReadYourWrites: &tru, HeartbeatInterval: 200 * time.Millisecond, ProbeInterval: time.Second},
 		Store:   Store{Type: StoreFile, Path: "./shardgate-store"},

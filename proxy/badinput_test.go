@@ -144,3 +144,22 @@ func TestExtendedErrorRecovery(t *testing.T) {
 	_ = binary.BigEndian
 	_ = io.EOF
 }
+
+// A server's error reaches the client with every field: SQLSTATE, detail,
+// hint, position, constraint.
+func TestServerErrorFieldsIntact(t *testing.T) {
+	ctx := context.Background()
+	c := connect(t, pgx.QueryExecModeExec)
+	var pe *pgconn.PgError
+	_, err := c.Exec(ctx, "SELECT nocol FROM users WHERE id = 1")
+	if !errors.As(err, &pe) || pe.Code != "42703" || pe.Position != 8 {
+		t.Fatalf("undefined column: %+v", err)
+	}
+	if _, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES (55555, 'a')"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exec(ctx, "INSERT INTO users (id, name) VALUES (55555, 'b')")
+	if !errors.As(err, &pe) || pe.Code != "23505" || pe.ConstraintName != "users_pkey" || !strings.Contains(pe.Detail, "55555") {
+		t.Fatalf("duplicate key: %+v", err)
+	}
+}

@@ -64,6 +64,10 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		Analyzer: p.analyzer,
 		Conns:    p.conns,
 		Mode:     mode,
+
+		MaxMessageSize:  cfg.Limits.MaxMessageSize,
+		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
+		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})
 	p.server, err = pgwire.NewServer(pgwire.Options{
 		Handler: handler,

@@ -44,7 +44,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		log = zap.NewNop()
 	}
 	if o.DrainTimeout == 0 {
-		o.DrainTimeout = 30 * time.Second
+		o.DrainTimeout = cfg.Limits.DrainTimeout
 	}
 	var adminLn, pgLn net.Listener
 	defer func() {

@@ -348,11 +348,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	for tc := range s.conns {
-		if !tc.session {
-			// Interrupt a read of the startup phase: it then answers
-			// 57P03 and closes (see readError).
-			tc.nc.SetReadDeadline(time.Now())
-		}
+		// Interrupt reads: a client in the startup phase is answered 57P03
+		// and closed (see readError); a session idle outside a transaction
+		// ends, one inside a transaction reads on until it finishes.
+		tc.nc.SetReadDeadline(time.Now())
 	}
 	s.mu.Unlock()
 

@@ -123,6 +123,9 @@ func (s *session) serve() {
 			}
 		}
 		typ, body, err := s.readClient()
+		if err != nil && s.drainingInTx(err) {
+			continue // finish the transaction; the next read has no deadline
+		}
 		if err != nil {
 			s.clientReadFailed(err)
 			return
@@ -144,6 +147,9 @@ func (s *session) readClient() (byte, []byte, error) {
 		d := s.opts.IdleTimeout
 		if s.txOpen {
 			d = s.opts.IdleInTxTimeout
+		}
+		if s.isDraining() && !s.txOpen {
+			d = time.Nanosecond // end at once: the transaction is over
 		}
 		if d > 0 {
 			s.c.Conn().SetReadDeadline(time.Now().Add(d))
@@ -171,17 +177,40 @@ func (s *session) idleExpired() bool {
 	return false
 }
 
+// drainingInTx reports whether a read was interrupted by a drain while the
+// client is inside a transaction, which it may finish.
+func (s *session) drainingInTx(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !s.isDraining() || !s.txOpen {
+		return false
+	}
+	s.c.Conn().SetReadDeadline(time.Time{})
+	return true
+}
+
+func (s *session) isDraining() bool {
+	select {
+	case <-s.c.Draining():
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *session) clientReadFailed(err error) {
 	var ne net.Error
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 	case errors.As(err, &ne) && ne.Timeout():
-		msg := "terminating connection due to idle-session timeout"
-		if s.txOpen {
-			msg = "terminating connection due to idle-in-transaction timeout"
+		e := sqlerr.New("57P05", "terminating connection due to idle-session timeout")
+		switch {
+		case s.isDraining():
+			e = sqlerr.New(sqlerr.AdminShutdown, "terminating connection: shardgate is shutting down")
+		case s.txOpen:
+			e = sqlerr.New("25P03", "terminating connection due to idle-in-transaction timeout")
 		}
 		s.c.Conn().SetWriteDeadline(time.Now().Add(time.Second))
-		s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New("25P03", "%s", msg))
+		s.out.WriteErrorResponse(pgio.SeverityFatal, e)
 		s.out.Flush()
 	default:
 		var tooLarge *pgio.MessageTooLargeError
