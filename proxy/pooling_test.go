@@ -1,0 +1,90 @@
+package proxy
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shardgate/shardgate/config"
+)
+
+// With one server connection per node, two clients take turns on it: a
+// client's SETs follow it, and never leak to the other.
+func TestSettingsFollowTheirClient(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 1 })
+	ctx := context.Background()
+	a, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	for _, sql := range []string{"SET application_name = 'client-a'", "SET TimeZone TO 'Asia/Tokyo'", "SET statement_timeout = '12s'"} {
+		if _, err := a.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	show := func(c *pgx.Conn, name string) string {
+		var v string
+		if err := c.QueryRow(ctx, "SELECT current_setting('"+name+"')").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for round := 0; round < 5; round++ {
+		if got := show(a, "application_name"); got != "client-a" {
+			t.Fatalf("round %d: a sees application_name %q", round, got)
+		}
+		if got := show(a, "TimeZone"); got != "Asia/Tokyo" {
+			t.Fatalf("round %d: a sees TimeZone %q", round, got)
+		}
+		if got := show(b, "application_name"); got == "client-a" {
+			t.Fatalf("round %d: a's setting leaked to b", round)
+		}
+		if got := show(b, "statement_timeout"); got == "12s" {
+			t.Fatalf("round %d: a's statement_timeout leaked to b", round)
+		}
+	}
+	// RESET goes back; a bad SET is an error that changes nothing.
+	if _, err := a.Exec(ctx, "RESET statement_timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Exec(ctx, "SET TimeZone TO 'No/Such_Zone'"); err == nil {
+		t.Fatal("bad time zone accepted")
+	}
+	show(b, "TimeZone")
+	if got := show(a, "statement_timeout"); got != "0" {
+		t.Fatalf("after RESET: %q", got)
+	}
+	if got := show(a, "TimeZone"); got != "Asia/Tokyo" {
+		t.Fatalf("after a failed SET: %q", got)
+	}
+}
+
+func TestSessionPooling(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	a, b := keysOnTwoShards(t, 70000)
+	for _, k := range []int64{a, b} {
+		if _, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'sess')", k); err != nil {
+			t.Fatal(err)
+		}
+		wantOnlyOn(t, "users", "id", k)
+	}
+	var pid1, pid2 int
+	c.QueryRow(ctx, "SELECT pg_backend_pid() FROM users WHERE id = $1", a).Scan(&pid1)
+	c.QueryRow(ctx, "SELECT pg_backend_pid() FROM users WHERE id = $1", a).Scan(&pid2)
+	if pid1 == 0 || pid1 != pid2 {
+		t.Fatalf("session pooling changed server connection: %d, %d", pid1, pid2)
+	}
+}
