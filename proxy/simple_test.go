@@ -285,3 +285,25 @@ func TestBatch10000(t *testing.T) {
 	}
 	_ = strings.TrimSpace
 }
+
+// INSERT without a column list: the shards' catalog gives the column order.
+func TestInsertWithoutColumnList(t *testing.T) {
+	ctx := context.Background()
+	for name, mode := range modes {
+		t.Run(name, func(t *testing.T) {
+			c := connect(t, mode)
+			id := int64(60000 + len(name))
+			if _, err := c.Exec(ctx, "INSERT INTO users VALUES ($1, 'nocols', 1.5)", id); err != nil {
+				t.Fatal(err)
+			}
+			wantOnlyOn(t, "users", "id", id)
+			if _, err := c.Exec(ctx, "INSERT INTO orders VALUES (1, $1, 2.5)", id); err != nil {
+				t.Fatal(err)
+			}
+			wantOnlyOn(t, "orders", "user_id", id)
+			if _, err := c.Exec(ctx, "DELETE FROM orders WHERE user_id = $1", id); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -11,7 +11,8 @@ import (
 // Proxy is the Handler that makes the Server a sharding proxy: each
 // authenticated client gets a session that routes its statements to shards.
 type Proxy struct {
-	opts SessionOptions
+	opts    SessionOptions
+	catalog *catalog
 
 	mu     sync.Mutex
 	params map[string]map[string]string // keyspace → server's ParameterStatus values
@@ -19,7 +20,10 @@ type Proxy struct {
 
 // NewProxy returns a Handler serving sessions with opts.
 func NewProxy(opts SessionOptions) *Proxy {
-	return &Proxy{opts: opts, params: make(map[string]map[string]string)}
+	p := &Proxy{opts: opts, params: make(map[string]map[string]string)}
+	p.catalog = newCatalog(opts.Conns)
+	p.opts.catalog = p.catalog
+	return p
 }
 
 // ParameterStatuser is implemented by server connections that report the

@@ -46,6 +46,8 @@ type SessionOptions struct {
 	MaxMessageSize int
 	// Buffers, if set, lends the sessions' I/O buffers.
 	Buffers *pgio.BufferPool
+
+	catalog *catalog
 }
 
 // session is one client's statement loop: it reads a message, routes it,

@@ -214,6 +214,9 @@ func (s *session) bind(body []byte) error {
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
 	}
+	if err := s.insertColumns(cs.stmt); err != nil {
+		return err
+	}
 	plan, err := router.Route(cs.stmt, &vals, &s.rs, s.opts.Snapshot())
 	if err != nil {
 		return err

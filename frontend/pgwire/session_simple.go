@@ -71,6 +71,9 @@ func (s *session) simpleQuery(body []byte) error {
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
 	}
+	if err := s.insertColumns(stmt); err != nil {
+		return s.simpleError(err)
+	}
 	plan, err := router.Route(stmt, &vals, &s.rs, s.opts.Snapshot())
 	if err != nil {
 		return s.simpleError(err)

@@ -1,0 +1,154 @@
+package pgwire
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// catalog learns what routing needs from the shards' own catalogs: the
+// column order of a table, for INSERT without a column list. Every shard
+// holds the same schema, so one shard answers. Entries expire, so DDL run
+// on the shards directly is seen within catalogTTL.
+type catalog struct {
+	conns ConnSource
+	mu    sync.Mutex
+	cols  map[catalogKey]catalogEntry
+}
+
+type catalogKey struct{ database, schema, table string }
+
+type catalogEntry struct {
+	cols    []string
+	fetched time.Time
+}
+
+const catalogTTL = time.Minute
+
+func newCatalog(conns ConnSource) *catalog {
+	return &catalog{conns: conns, cols: make(map[catalogKey]catalogEntry)}
+}
+
+// columns returns the table's columns in order. schema "" means the first
+// match on search_path.
+func (c *catalog) columns(ctx context.Context, shard *shardmap.Shard, searchPath []string, schema, table string) ([]string, error) {
+	key := catalogKey{shard.Database, schema, table}
+	c.mu.Lock()
+	e, ok := c.cols[key]
+	c.mu.Unlock()
+	if ok && time.Since(e.fetched) < catalogTTL {
+		return e.cols, nil
+	}
+	rel := quoteIdent(table)
+	if schema != "" {
+		rel = quoteIdent(schema) + "." + rel
+	}
+	q := "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = " + quoteLiteral(rel) + "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+	if schema == "" && len(searchPath) > 0 {
+		path := ""
+		for i, s := range searchPath {
+			if i > 0 {
+				path += ", "
+			}
+			path += quoteIdent(s)
+		}
+		q = "SET LOCAL search_path TO " + path + "; " + q
+		q = "BEGIN; " + q + "; COMMIT"
+	}
+	cols, err := c.query(ctx, shard, q, rel)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.cols[key] = catalogEntry{cols: cols, fetched: time.Now()}
+	c.mu.Unlock()
+	return cols, nil
+}
+
+// query runs a catalog query returning one text column.
+func (c *catalog) query(ctx context.Context, shard *shardmap.Shard, q, rel string) ([]string, error) {
+	conn, err := c.conns.Acquire(ctx, shard)
+	if err != nil {
+		return nil, err
+	}
+	defer c.conns.Release(conn)
+	w, r := conn.Writer(), conn.Reader()
+	w.WriteQuery(q)
+	if err := w.Flush(); err != nil {
+		conn.MarkBroken()
+		return nil, err
+	}
+	var out []string
+	var qerr error
+	for {
+		typ, body, err := r.ReadMessage()
+		if err != nil {
+			conn.MarkBroken()
+			return nil, err
+		}
+		switch typ {
+		case pgio.TypeDataRow:
+			if len(body) >= 6 && binary.BigEndian.Uint16(body) == 1 {
+				n := int32(binary.BigEndian.Uint32(body[2:]))
+				if n >= 0 && int(n) <= len(body)-6 {
+					out = append(out, string(body[6:6+n]))
+				}
+			}
+		case pgio.TypeErrorResponse:
+			f, derr := pgio.DecodeErrorFields(body)
+			if derr != nil {
+				qerr = derr
+			} else {
+				qerr = f.SQLError()
+			}
+		case pgio.TypeReadyForQuery:
+			st, _ := pgio.DecodeReadyForQuery(body)
+			conn.SetTxStatus(st)
+			if qerr != nil {
+				return nil, qerr
+			}
+			if len(out) == 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %s does not exist", rel)
+			}
+			return out, nil
+		}
+	}
+}
+
+func quoteIdent(s string) string {
+	out := `"`
+	for _, r := range s {
+		if r == '"' {
+			out += `""`
+		} else {
+			out += string(r)
+		}
+	}
+	return out + `"`
+}
+
+// insertColumns gives the router a table's column order when an INSERT
+// names no columns: the shards' catalog decides where the key is.
+func (s *session) insertColumns(stmt *parser.Statement) error {
+	s.rs.Columns = nil
+	if stmt.Kind != parser.KindInsert || stmt.Insert == nil || stmt.Insert.Columns != nil || len(stmt.Tables) == 0 || s.opts.catalog == nil {
+		return nil
+	}
+	ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
+	if !ok {
+		return nil
+	}
+	ref := stmt.Tables[0]
+	cols, err := s.opts.catalog.columns(s.ctx, s.anyShard(ks), s.rs.SearchPath, ref.Schema, ref.Name)
+	if err != nil {
+		return err
+	}
+	s.rs.Columns = func(string, string) ([]string, bool) { return cols, true }
+	return nil
+}
