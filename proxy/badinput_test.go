@@ -163,3 +163,13 @@ func TestServerErrorFieldsIntact(t *testing.T) {
 		t.Fatalf("duplicate key: %+v", err)
 	}
 }
+
+// A syntax error the proxy finds points at its token, like Postgres'.
+func TestSyntaxErrorPosition(t *testing.T) {
+	c := connect(t, pgx.QueryExecModeExec)
+	var pe *pgconn.PgError
+	_, err := c.Exec(context.Background(), "SELECT * FRM users")
+	if !errors.As(err, &pe) || pe.Code != "42601" || pe.Position != 10 {
+		t.Fatalf("got %+v", err)
+	}
+}

@@ -14,7 +14,9 @@ import (
 
 // 1,000 cancels of pg_sleep statements, from 20 clients at once, while 10
 // other clients run short statements: every cancel stops its own statement
-// (57014, promptly) and no other statement is ever cancelled.
+// (57014, promptly) and no other statement is ever cancelled. Each cancel
+// is sent 100ms after its statement: a cancel that reaches Postgres before
+// the statement does is ignored by Postgres itself, proxy or not.
 func TestCancelOnlyOwnStatement(t *testing.T) {
 	const cancellers, each, bystanders = 20, 50, 10
 	ctx, stop := context.WithCancel(context.Background())
@@ -49,7 +51,7 @@ func TestCancelOnlyOwnStatement(t *testing.T) {
 			defer cw.Done()
 			for j := 0; j < each; j++ {
 				qctx, cancel := context.WithCancel(context.Background())
-				time.AfterFunc(20*time.Millisecond, cancel)
+				time.AfterFunc(100*time.Millisecond, cancel)
 				start := time.Now()
 				_, err := c.Exec(qctx, "SELECT pg_sleep(30)")
 				cancel()

@@ -56,6 +56,21 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 		}
 		return inTx(AnyShard{Keyspace: ks, Why: whyNoShardedTable(hasReference)}, sess)
 	}
+	for _, ti := range sharded {
+		t := tables[ti].table
+		for _, c := range stmt.UpdateColumns {
+			if c == t.Column() && ti == 0 {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "updating the sharding column %s of %s is not supported: the row would have to move to another shard", c, tables[ti].name).
+					WithHint("Delete the row and insert it with its new key.")
+			}
+		}
+	}
+	if stmt.SubQuery {
+		// The analysis lists a table once even when a sub-query reads it
+		// too; a key of the outer query does not bound the sub-query.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "sub-queries over sharded tables are not supported yet: they may need every shard").
+			WithHint("Run the sub-query as its own statement, or use a join on the sharding key.")
+	}
 	if stmt.Kind == parser.KindInsert {
 		return routeInsert(ks, stmt, vals, sess, tables)
 	}
@@ -98,7 +113,7 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			if kc.Table != ti || kc.Column != t.Column() {
 				continue
 			}
-			shards, never, err := keyShards(t, kc.Values, vals, shardmap.Compare)
+			shards, never, first, err := keyShards(t, kc.Values, vals, shardmap.Compare)
 			if err != nil {
 				return nil, err
 			}
@@ -112,7 +127,7 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			}
 			for _, s := range shards {
 				if shard == nil {
-					shard, why = s, fmt.Sprintf("%s.%s = key", tables[ti].name, t.Column())
+					shard, why = s, fmt.Sprintf("%s.%s = %s", tables[ti].name, t.Column(), first)
 				} else if s != shard {
 					return nil, multiShard(stmt, []*shardmap.Shard{shard, s})
 				}
@@ -132,24 +147,27 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 // keyShards maps a predicate's values to shards. shards == nil && !never
 // means a value is unknown to the proxy; never means every value matches no
 // row.
-func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shardmap.Use) (shards []*shardmap.Shard, never bool, err error) {
+func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shardmap.Use) (shards []*shardmap.Shard, never bool, first shardmap.Value, err error) {
 	allNever := true
-	for _, ref := range refs {
+	for i, ref := range refs {
 		v, ok := value(ref, vals)
 		if !ok {
-			return nil, false, nil
+			return nil, false, first, nil
+		}
+		if i == 0 {
+			first = v
 		}
 		s, err := t.Lookup(v, use)
 		if errors.Is(err, shardmap.ErrNeverMatches) {
 			continue
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, false, first, err
 		}
 		allNever = false
 		shards = appendUnique(shards, s)
 	}
-	return shards, allNever, nil
+	return shards, allNever, first, nil
 }
 
 func appendUnique(list []*shardmap.Shard, s *shardmap.Shard) []*shardmap.Shard {
@@ -217,6 +235,7 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 		return nil, sqlerr.New(sqlerr.NotNullViolation, "INSERT into %s must give the sharding column %s", target.name, t.Column())
 	}
 	var shard *shardmap.Shard
+	var firstKey shardmap.Value
 	for _, row := range stmt.Insert.Rows {
 		if pos >= len(row) {
 			return nil, sqlerr.New(sqlerr.NotNullViolation, "INSERT into %s must give the sharding column %s", target.name, t.Column())
@@ -238,7 +257,7 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			return nil, err
 		}
 		if shard == nil {
-			shard = s
+			shard, firstKey = s, v
 		} else if s != shard {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this INSERT has rows for several shards (%s, %s); multi-shard inserts are not supported yet", shard.Name, s.Name).
 				WithHint("Insert the rows of each shard in their own statement.")
@@ -247,7 +266,7 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 	if shard == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s without rows", target.name)
 	}
-	return inTx(Single{Keyspace: ks, Shard: shard, Why: fmt.Sprintf("insert %s.%s", target.name, t.Column())}, sess)
+	return inTx(Single{Keyspace: ks, Shard: shard, Why: fmt.Sprintf("insert %s.%s = %s", target.name, t.Column(), firstKey)}, sess)
 }
 
 // routeHint follows a /* shardgate: shard=… */ hint: a shard name or key range.

@@ -87,9 +87,11 @@ type session struct {
 	settingsVersion int
 	params          map[string]string
 
-	mu      sync.Mutex
-	active  ServerConn // the connection running the client's statement
-	waiting func()     // ends the wait for a server connection
+	mu       sync.Mutex
+	active   ServerConn // the connection running the client's statement
+	inFlight bool       // a statement of the client is on active
+	gen      uint64     // counts finished statements
+	waiting  func()     // ends the wait for a server connection
 }
 
 func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
@@ -264,26 +266,58 @@ func (s *session) clientStatus() pgio.TxStatus {
 }
 
 // cancel is the client's CancelRequest: cancel the statement running for
-// this session on its server, if one is running. It holds mu so the
-// connection cannot go back to the pool (and to another client) while the
-// cancel is being delivered.
+// this session on its server, if one is running, with the server's own
+// key. It holds mu while a cancel is delivered, so the connection cannot go
+// back to the pool (and to another client) meanwhile.
+//
+// Postgres ignores a cancel that arrives while the server is still reading
+// the statement, and the proxy adds a hop, so a cancel can land just
+// before the statement does: the canceler repeats it (every 100ms, for up
+// to 3s) while the same statement is still in flight on the same
+// connection. A cancel never outlives its statement: the session ends a
+// statement (gen) under mu, and the canceler checks gen under mu before
+// each delivery.
 func (s *session) cancel() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.waiting != nil {
 		s.waiting()
 	}
-	if s.active == nil {
+	conn, gen, inFlight := s.active, s.gen, s.inFlight
+	s.mu.Unlock()
+	if conn == nil || !inFlight {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.active.Cancel(ctx)
+	for i := 0; i < 30; i++ {
+		s.mu.Lock()
+		if s.active != conn || s.gen != gen || !s.inFlight {
+			s.mu.Unlock()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = conn.Cancel(ctx)
+		cancel()
+		s.mu.Unlock()
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-s.ctx.Done():
+			return
+		}
+	}
 }
 
+// setActive records the connection running the client's statement.
 func (s *session) setActive(c ServerConn) {
 	s.mu.Lock()
 	s.active = c
+	s.inFlight = c != nil
+	s.mu.Unlock()
+}
+
+// statementDone ends the statement in flight: a later cancel is not its.
+func (s *session) statementDone() {
+	s.mu.Lock()
+	s.gen++
+	s.inFlight = false
 	s.mu.Unlock()
 }
 

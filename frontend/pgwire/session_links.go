@@ -147,6 +147,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	if swallow {
 		return nil
 	}
+	s.statementDone()
 	s.skipping = false
 	if s.txOpen && s.txLink == nil && st == pgio.TxIdle {
 		// A side connection (a Describe) while the transaction has not

@@ -2,9 +2,11 @@ package pgwire
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 )
 
 // expect is what a pending entry waits for.
@@ -57,6 +59,12 @@ func (s *session) queueTag(tag string) {
 }
 
 func (s *session) queueError(e *sqlerr.Error) {
+	if pos := parser.ErrorPosition(e); pos > 0 {
+		// Point the client at the token, as Postgres does (field P).
+		c := *e
+		c.Err = &pgio.ErrorFields{Position: strconv.Itoa(pos)}
+		e = &c
+	}
 	s.queue(pending{exp: expLocal, msg: pgio.TypeErrorResponse, err: e, sev: pgio.SeverityError, always: true})
 }
 
@@ -91,6 +99,8 @@ func (s *session) needDrain() bool {
 // Postgres would never have answered them.
 func (s *session) drain(flushServers bool) error {
 	for _, l := range s.linksInBatch() {
+		// In flight from now: a cancel reaches this connection.
+		s.setActive(l.conn)
 		if flushServers && !s.syncQueued(l) {
 			// Make the server send what it has, without ending the batch.
 			l.w.WriteFlush()

@@ -1,0 +1,60 @@
+package pgsql
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/shardgate/shardgate/parser"
+)
+
+// txOptions reads BEGIN / START TRANSACTION / SET TRANSACTION modes. Their
+// values are constants the grammar makes from keywords (ISOLATION LEVEL
+// SERIALIZABLE, READ ONLY), never literals of the text, so reading them
+// from the tree is safe for a cached analysis.
+func txOptions(opts []*pg_query.Node) parser.TxOptions {
+	var tx parser.TxOptions
+	for _, n := range opts {
+		d := n.GetDefElem()
+		if d == nil {
+			continue
+		}
+		c := d.Arg.GetAConst()
+		switch d.Defname {
+		case "transaction_isolation":
+			tx.Isolation = c.GetSval().GetSval()
+		case "transaction_read_only":
+			if c.GetIval().GetIval() != 0 {
+				tx.ReadOnly = true
+			} else {
+				tx.ReadWrite = true
+			}
+		case "transaction_deferrable":
+			if c.GetIval().GetIval() != 0 {
+				tx.Deferrable = true
+			} else {
+				tx.NotDeferrable = true
+			}
+		}
+	}
+	return tx
+}
+
+// setInfo describes SET and RESET.
+func setInfo(s *pg_query.VariableSetStmt) *parser.SetInfo {
+	info := &parser.SetInfo{Name: strings.ToLower(s.Name), Local: s.IsLocal}
+	switch s.Kind {
+	case pg_query.VariableSetKind_VAR_SET_DEFAULT, pg_query.VariableSetKind_VAR_RESET:
+		info.Reset = true
+	case pg_query.VariableSetKind_VAR_RESET_ALL:
+		info.ResetAll = true
+		info.Name = ""
+	case pg_query.VariableSetKind_VAR_SET_MULTI:
+		// SET TRANSACTION … and SET TRANSACTION SNAPSHOT end with the
+		// transaction; SET SESSION CHARACTERISTICS does not.
+		if info.Name == "transaction" || info.Name == "transaction snapshot" {
+			info.Local = true
+		}
+	}
+	return info
+}

@@ -1,0 +1,120 @@
+package router_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser/pgsql"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/routes from the current code")
+
+func goldenSnapshot(t *testing.T) *shardmap.Snapshot {
+	node := func(n string, p int) shardmap.NodeSpec { return shardmap.NodeSpec{Name: n, Host: "127.0.0.1", Port: p} }
+	snap, err := shardmap.Compile(1, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{{
+		Name: "app", Engine: shardmap.Postgres,
+		Tables: []shardmap.TableSpec{
+			{Name: "users", Column: "id", Type: "bigint"},
+			{Name: "orders", Column: "user_id", Type: "bigint"},
+			{Name: "sessions", Column: "token", Type: "uuid"},
+			{Name: "accounts", Column: "email", Type: "text"},
+		},
+		ReferenceTables: []string{"products"},
+		Shards: []shardmap.ShardSpec{
+			{KeyRange: "-80", Primary: node("a", 1)},
+			{KeyRange: "80-", Primary: node("b", 2)},
+		},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// TestGoldenRoutes reads testdata/routes/*.txt: blocks of one SQL line and
+// its expected route ("=> plan" or "=> error CODE: message"), separated by
+// blank lines; lines starting with # are comments. The SQL goes through the
+// real analyzer (lexer, cache, pg_query) and Route. -update rewrites the
+// expectations.
+func TestGoldenRoutes(t *testing.T) {
+	snap := goldenSnapshot(t)
+	an := pgsql.NewAnalyzer(pgsql.Options{})
+	files, _ := filepath.Glob("testdata/routes/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no golden route files")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			for _, block := range strings.Split(strings.TrimSpace(string(data)), "\n\n") {
+				var sql, want string
+				for _, line := range strings.Split(block, "\n") {
+					switch {
+					case strings.HasPrefix(line, "#"):
+						out.WriteString(line + "\n")
+					case strings.HasPrefix(line, "=> "):
+						want = strings.TrimPrefix(line, "=> ")
+					default:
+						sql += line + "\n"
+					}
+				}
+				sql = strings.TrimSpace(sql)
+				if sql == "" {
+					continue
+				}
+				// Twice: the second run is a cache hit and must agree.
+				got := route(t, an, snap, sql)
+				if again := route(t, an, snap, sql); again != got {
+					t.Errorf("%s: cache hit routes differently: %s vs %s", sql, got, again)
+				}
+				if !*update && got != want {
+					t.Errorf("%s\n got: %s\nwant: %s", sql, got, want)
+				}
+				fmt.Fprintf(&out, "%s\n=> %s\n\n", sql, got)
+			}
+			if *update {
+				os.WriteFile(file, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644)
+			}
+		})
+	}
+}
+
+func route(t *testing.T, an *pgsql.Analyzer, snap *shardmap.Snapshot, sql string) string {
+	stmt, lits, err := an.Analyze(sql, nil)
+	if err != nil {
+		return describeErr(err)
+	}
+	sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app", SearchPath: []string{"public"},
+		Columns: func(schema, table string) ([]string, bool) {
+			switch table {
+			case "users":
+				return []string{"id", "name", "balance"}, true
+			case "orders":
+				return []string{"id", "user_id", "amount"}, true
+			}
+			return nil, false
+		}}
+	p, err := router.Route(stmt, &router.Values{Literals: lits, Bound: true}, sess, snap)
+	if err != nil {
+		return describeErr(err)
+	}
+	return p.String()
+}
+
+func describeErr(err error) string {
+	if e, ok := sqlerr.As(err); ok {
+		return "error " + e.Code + ": " + e.Message
+	}
+	return "error: " + err.Error()
+}
