@@ -13,6 +13,9 @@ type Limits struct {
 	// IdleInTransactionTimeout closes a client idle inside a transaction
 	// this long, which returns its server connection (default 0: never).
 	IdleInTransactionTimeout time.Duration `yaml:"idle_in_transaction_timeout,omitempty"`
+	// StartupTimeout bounds a client's TLS handshake, authentication and
+	// startup (default 10s).
+	StartupTimeout time.Duration `yaml:"startup_timeout,omitempty"`
 	// DrainTimeout is how long a stop (SIGTERM) waits for open
 	// transactions before closing them (default 30s).
 	DrainTimeout time.Duration `yaml:"drain_timeout,omitempty"`
@@ -21,6 +24,7 @@ type Limits struct {
 func (l *Limits) ensureDefaults() {
 	setDefault(&l.MaxMessageSize, 64<<20)
 	setDefault(&l.DrainTimeout, 30*time.Second)
+	setDefault(&l.StartupTimeout, 10*time.Second)
 }
 
 func (l *Limits) validate(p *problems) {
@@ -34,4 +38,5 @@ func (l *Limits) validate(p *problems) {
 		p.add("limits.idle_in_transaction_timeout", "must not be negative")
 	}
 	positive(p, "limits.drain_timeout", l.DrainTimeout)
+	positive(p, "limits.startup_timeout", l.StartupTimeout)
 }

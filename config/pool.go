@@ -34,6 +34,9 @@ type Pools struct {
 	// MaxClientConns caps client connections over all listeners (default
 	// 1000).
 	MaxClientConns int `yaml:"max_client_conns,omitempty"`
+	// ServerLifetime closes a server connection this old when it is next
+	// idle (default 1h).
+	ServerLifetime time.Duration `yaml:"server_lifetime,omitempty"`
 }
 
 func (p *Pools) ensureDefaults() {
@@ -45,6 +48,7 @@ func (p *Pools) ensureDefaults() {
 	setDefault(&p.ConnectTimeout, 5*time.Second)
 	setDefault(&p.AcquireTimeout, 5*time.Second)
 	setDefault(&p.MaxClientConns, 1000)
+	setDefault(&p.ServerLifetime, time.Hour)
 }
 
 func (p *Pools) validate(pr *problems) {
@@ -58,6 +62,7 @@ func (p *Pools) validate(pr *problems) {
 	positive(pr, "pools.idle_timeout", p.IdleTimeout)
 	positive(pr, "pools.connect_timeout", p.ConnectTimeout)
 	positive(pr, "pools.acquire_timeout", p.AcquireTimeout)
+	positive(pr, "pools.server_lifetime", p.ServerLifetime)
 	if p.MaxClientConns < 1 {
 		pr.add("pools.max_client_conns", "must be at least 1, got %d", p.MaxClientConns)
 	}

@@ -34,6 +34,7 @@ func newShardConns(cfg *config.Config, listener backend.Listener) *shardConns {
 			MaxConns:       cfg.Pools.MaxServerConnsPerNode,
 			MinIdle:        cfg.Pools.MinIdle,
 			IdleTimeout:    cfg.Pools.IdleTimeout,
+			MaxLifetime:    cfg.Pools.ServerLifetime,
 			AcquireTimeout: cfg.Pools.AcquireTimeout,
 			Listener:       listener,
 		}

@@ -78,6 +78,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		TLS:            tlsConf,
 		TLSMode:        cfg.Listeners.Postgres.TLS.Mode,
 		MaxClientConns: cfg.Pools.MaxClientConns,
+		StartupTimeout: cfg.Limits.StartupTimeout,
 		Listener:       ev.Server,
 	})
 	if err != nil {
