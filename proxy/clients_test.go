@@ -97,7 +97,7 @@ UPDATE users SET balance = balance + 1 WHERE id = :id;
 SELECT balance FROM users WHERE id = :id;
 END;
 `), 0o644)
-	for _, mode := range []string{"simple", "extended"} {
+	for _, mode := range []string{"simple", "extended", "prepared"} {
 		out := runClient(t, "pgbench", "-n", "-M", mode, "-c", "8", "-j", "2", "-t", "100", "-f", script, proxyURL)
 		m := regexp.MustCompile(`number of transactions actually processed: (\d+)/(\d+)`).FindSubmatch(out)
 		if m == nil || string(m[1]) != "800" || string(m[2]) != "800" {

@@ -77,9 +77,11 @@ func pgCode(err error) string {
 }
 
 var modes = map[string]pgx.QueryExecMode{
-	"simple":        pgx.QueryExecModeSimpleProtocol,
-	"describe-exec": pgx.QueryExecModeDescribeExec,
-	"exec":          pgx.QueryExecModeExec,
+	"simple":         pgx.QueryExecModeSimpleProtocol,
+	"describe-exec":  pgx.QueryExecModeDescribeExec,
+	"exec":           pgx.QueryExecModeExec,
+	"cache":          pgx.QueryExecModeCacheStatement, // pgx's default: named prepared statements
+	"cache-describe": pgx.QueryExecModeCacheDescribe,
 }
 
 func TestRowsLandOnTheirShard(t *testing.T) {
