@@ -142,6 +142,12 @@ type PoolOptions struct {
 	// (default: a quarter of the shorter of IdleTimeout and MaxLifetime,
 	// between 10ms and 1s).
 	MaintenanceInterval time.Duration
+	// LivenessCheckAfter: Acquire checks with the kernel (one MSG_PEEK
+	// system call) that the server has not closed a connection idle this
+	// long (default 1s; like PgBouncer's server_check_delay, which is
+	// 30s). A dead connection used sooner fails its statement as a lost
+	// connection, which is never retried. Negative: always check.
+	LivenessCheckAfter time.Duration
 	// Listener receives the pool's events.
 	Listener Listener
 }
@@ -157,6 +163,9 @@ func (o *PoolOptions) EnsureDefaults() {
 	}
 	if o.MaxLifetime == 0 {
 		o.MaxLifetime = time.Hour
+	}
+	if o.LivenessCheckAfter == 0 {
+		o.LivenessCheckAfter = time.Second
 	}
 	if o.AcquireTimeout == 0 {
 		o.AcquireTimeout = 5 * time.Second

@@ -292,7 +292,13 @@ func (p *Pool) usable(c *Conn, now time.Time) (CloseReason, bool) {
 	if c.expired(now) {
 		return CloseLifetime, false
 	}
-	if !c.alive() {
+	// The liveness check costs a system call; a connection used within the
+	// last second is trusted (a dead one then fails its statement, which is
+	// reported as a lost connection, never retried).
+	if now.Sub(c.lastUsed) >= p.o.LivenessCheckAfter && !c.alive() {
+		return CloseDead, false
+	}
+	if c.broken.Load() || c.closed.Load() || c.r.Buffered() > 0 {
 		return CloseDead, false
 	}
 	return 0, true

@@ -130,7 +130,7 @@ func TestPoolCapFIFOAndAcquireTimeout(t *testing.T) {
 func TestPoolClosesInsteadOfReusing(t *testing.T) {
 	var mu sync.Mutex
 	reasons := map[CloseReason]int{}
-	p := newPool(t, PoolOptions{MaxConns: 2, Listener: Listener{ConnClosed: func(_ PoolKey, _ *Conn, r CloseReason) {
+	p := newPool(t, PoolOptions{MaxConns: 2, LivenessCheckAfter: -1, Listener: Listener{ConnClosed: func(_ PoolKey, _ *Conn, r CloseReason) {
 		mu.Lock()
 		reasons[r]++
 		mu.Unlock()

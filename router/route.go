@@ -25,7 +25,7 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 	}
 	switch stmt.Kind {
 	case parser.KindEmpty:
-		return AnyShard{Keyspace: ks, Why: "empty statement"}, nil
+		return AnyShard{Keyspace: ks, Why: Reason{Text: "empty statement"}}, nil
 	case parser.KindDDL:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DDL through shardgate is not supported yet").
 			WithHint("Run DDL on every shard directly; fan-out of DDL comes with cross-shard support.")
@@ -54,7 +54,7 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "writes to reference tables are not supported yet").
 				WithHint("A reference table has a copy on every shard; writing all copies atomically needs two-phase commit, which comes with cross-shard support.")
 		}
-		return inTx(AnyShard{Keyspace: ks, Why: whyNoShardedTable(hasReference)}, sess)
+		return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: whyNoShardedTable(hasReference)}}, sess)
 	}
 	for _, ti := range sharded {
 		t := tables[ti].table
@@ -90,7 +90,7 @@ func whyNoShardedTable(reference bool) string {
 // inTx pins an AnyShard plan to the open transaction's shard.
 func inTx(p Plan, sess *Session) (Plan, error) {
 	if a, ok := p.(AnyShard); ok && sess.TxShard != nil {
-		return Single{Keyspace: a.Keyspace, Shard: sess.TxShard, Target: a.Target, Why: a.Why + "; transaction on " + sess.TxShard.Name}, nil
+		return Single{Keyspace: a.Keyspace, Shard: sess.TxShard, Target: a.Target, Why: Reason{Text: a.Why.Text, Tx: sess.TxShard.Name}}, nil
 	}
 	if s, ok := p.(Single); ok && sess.TxShard != nil && s.Shard != sess.TxShard {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
@@ -104,7 +104,7 @@ func inTx(p Plan, sess *Session) (Plan, error) {
 // sharding columns: every sharded table must be pinned to the same shard.
 func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, tables []resolved, sharded []int) (Plan, error) {
 	var shard *shardmap.Shard
-	var why string
+	var why Reason
 	neverMatches := false
 	for _, ti := range sharded {
 		t := tables[ti].table
@@ -127,7 +127,7 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			}
 			for _, s := range shards {
 				if shard == nil {
-					shard, why = s, fmt.Sprintf("%s.%s = %s", tables[ti].name, t.Column(), first)
+					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: first}
 				} else if s != shard {
 					return nil, multiShard(stmt, []*shardmap.Shard{shard, s})
 				}
@@ -139,7 +139,7 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 		}
 	}
 	if shard == nil && neverMatches {
-		return inTx(AnyShard{Keyspace: ks, Why: "key predicate matches no row"}, sess)
+		return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: "key predicate matches no row"}}, sess)
 	}
 	return inTx(Single{Keyspace: ks, Shard: shard, Why: why}, sess)
 }
@@ -266,14 +266,14 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 	if shard == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s without rows", target.name)
 	}
-	return inTx(Single{Keyspace: ks, Shard: shard, Why: fmt.Sprintf("insert %s.%s = %s", target.name, t.Column(), firstKey)}, sess)
+	return inTx(Single{Keyspace: ks, Shard: shard, Why: Reason{Table: target.name, Column: t.Column(), Key: firstKey, Insert: true}}, sess)
 }
 
 // routeHint follows a /* shardgate: shard=… */ hint: a shard name or key range.
 func routeHint(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session) (Plan, error) {
 	for _, s := range ks.Shards() {
 		if s.Name == stmt.Hint.Shard || s.Range.String() == stmt.Hint.Shard {
-			return inTx(Single{Keyspace: ks, Shard: s, Why: "hint shard=" + stmt.Hint.Shard}, sess)
+			return inTx(Single{Keyspace: ks, Shard: s, Why: Reason{Text: "hint shard=" + stmt.Hint.Shard}}, sess)
 		}
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "hint shard=%s: no such shard in database %q", stmt.Hint.Shard, ks.Name())
@@ -303,5 +303,5 @@ func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, ses
 	if single != nil {
 		return *single, nil
 	}
-	return inTx(AnyShard{Keyspace: ks, Why: "multi-statement without sharded tables"}, sess)
+	return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: "multi-statement without sharded tables"}}, sess)
 }

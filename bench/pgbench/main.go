@@ -11,8 +11,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +33,7 @@ var (
 	scale    = flag.Int("scale", 10, "pgbench scale")
 	modes    = flag.String("modes", "simple,prepared", "pgbench query modes")
 	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2)")
+	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file")
 )
 
 func main() {
@@ -63,6 +66,7 @@ func main() {
 
 	type target struct {
 		name  string
+		admin int
 		port  int
 		pid   func() int
 		clean func()
@@ -91,8 +95,8 @@ func main() {
 		if !want(c.name) {
 			continue
 		}
-		port, p := startShardgate(dir, c.name, c.cluster)
-		targets = append(targets, target{name: c.name + " (transaction)", port: port, pid: func() int { return p.Process.Pid }, clean: func() { p.Process.Signal(os.Interrupt); p.Wait() }})
+		port, admin, p := startShardgate(dir, c.name, c.cluster)
+		targets = append(targets, target{name: c.name + " (transaction)", port: port, admin: admin, pid: func() int { return p.Process.Pid }, clean: func() { p.Process.Signal(os.Interrupt); p.Wait() }})
 	}
 	defer func() {
 		for _, t := range targets {
@@ -110,9 +114,17 @@ func main() {
 		for _, nc := range []int{*clients, 1} {
 			for _, t := range targets {
 				key := fmt.Sprintf("%s/%d", mode, nc)
+				profiled := make(chan struct{})
+				if *profile != "" && t.admin != 0 && strings.HasPrefix(t.name, "shardgate-1") {
+					go fetchProfile(t.admin, *profile, profiled)
+					*profile = ""
+				} else {
+					close(profiled)
+				}
 				before := cpuTicks(t.pid())
 				tps, lat, txs, err := pgbench(t.port, mode, nc)
 				after := cpuTicks(t.pid())
+				<-profiled
 				if err != nil {
 					fmt.Printf("| %s | %s | %d | failed: %s | | | |\n", t.name, mode, nc, firstLine(err.Error()))
 					continue
@@ -199,8 +211,9 @@ pidfile = %s
 	return port, p
 }
 
-func startShardgate(dir, name string, c *sandbox.Cluster) (int, *exec.Cmd) {
+func startShardgate(dir, name string, c *sandbox.Cluster) (int, int, *exec.Cmd) {
 	port := freePort()
+	admin := freePort()
 	v, err := auth.NewVerifiers("app")
 	if err != nil {
 		log.Fatal(err)
@@ -218,6 +231,7 @@ func startShardgate(dir, name string, c *sandbox.Cluster) (int, *exec.Cmd) {
 	cfgPath := filepath.Join(dir, name+".yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listeners:
   postgres: {address: "127.0.0.1:%d"}
+  admin: {address: "127.0.0.1:%d"}
 users:
   - {name: app, scram_sha_256: %q}
 backends:
@@ -234,12 +248,34 @@ topology:
         - {name: pgbench_history, column: aid, type: int}
       reference_tables: [pgbench_branches, pgbench_tellers]
       shards:
-%s`, port, v.SCRAMSHA256, pw, filepath.Join(dir, name+"-store"), shards.String())), 0o600)
+%s`, port, admin, v.SCRAMSHA256, pw, filepath.Join(dir, name+"-store"), shards.String())), 0o600)
 	bin := filepath.Join(dir, "shardgate")
 	run("go", "build", "-o", bin, "./cmd/shardgate")
 	p := start(bin, "serve", "-c", cfgPath)
 	waitPort(port)
-	return port, p
+	return port, admin, p
+}
+
+// fetchProfile saves a CPU profile of the proxy over most of one run.
+func fetchProfile(admin int, path string, done chan struct{}) {
+	defer close(done)
+	secs := int(duration.Seconds()) - 2
+	if secs < 1 {
+		secs = 1
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", admin, secs))
+	if err != nil {
+		log.Printf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		log.Printf("profile: %v", err)
+		return
+	}
+	defer f.Close()
+	io.Copy(f, resp.Body)
 }
 
 func run(name string, args ...string) {

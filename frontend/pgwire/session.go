@@ -82,9 +82,9 @@ type session struct {
 	q           []pending
 
 	// Session settings (SET), replayed on other connections.
-	base            []string // SETs from the startup parameters
-	settings        []string
-	settingsVersion int
+	base        []string // SETs from the startup parameters
+	settings    []string
+	settingsKey string // settings joined: what a connection must have applied
 	params          map[string]string
 
 	mu       sync.Mutex

@@ -44,12 +44,10 @@ type connState struct {
 	// it is prepared under on this connection.
 	prepared map[string]string
 	nextName int
-	// settings is the session state applied on this connection:
-	// settingsOwner's settings at version settingsVersion. A connection
-	// with no SET applied has dirty == false.
-	settingsOwner   *session
-	settingsVersion int
-	dirty           bool
+	// applied is the session settings in force on this connection, as the
+	// key of the session that set them (settingsKey): a client whose
+	// settings are the same needs no replay, whoever set them.
+	applied string
 }
 
 func stateOf(c ServerConn) *connState {

@@ -67,6 +67,9 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		if l.shard != shard {
 			return nil, errSpansShards(l.shard, shard)
 		}
+		if len(s.q) == 0 {
+			s.syncSettings(l) // after a RESET inside the transaction
+		}
 		return l, nil
 	}
 	if l := s.batch; l != nil {
@@ -114,14 +117,10 @@ func (s *session) beginOn(l *link) {
 }
 
 // syncSettings queues what brings the connection's session settings to
-// this session's: RESET ALL, then the session's SETs.
+// this session's, when they differ: RESET ALL, then the session's SETs.
 func (s *session) syncSettings(l *link) {
 	st := l.state
-	if st.settingsOwner == s && st.settingsVersion == s.settingsVersion {
-		return
-	}
-	if !st.dirty && len(s.settings) == 0 {
-		st.settingsOwner, st.settingsVersion = s, s.settingsVersion
+	if st.applied == s.settingsKey {
 		return
 	}
 	var b strings.Builder
@@ -132,7 +131,7 @@ func (s *session) syncSettings(l *link) {
 	}
 	l.w.WriteQuery(b.String())
 	s.queue(pending{exp: expQuery, link: l, swallow: true})
-	st.settingsOwner, st.settingsVersion, st.dirty = s, s.settingsVersion, len(s.settings) > 0
+	st.applied = s.settingsKey
 }
 
 // noteReady handles a server's ReadyForQuery: the end of a batch or

@@ -28,6 +28,13 @@ func (s *session) applyStartupParams(params map[string]string) {
 		}
 	}
 	s.settings = append([]string(nil), s.base...)
+	s.settingsChanged()
+}
+
+// settingsChanged recomputes the key connections compare their applied
+// settings with.
+func (s *session) settingsChanged() {
+	s.settingsKey = strings.Join(s.settings, "\x00")
 }
 
 func quoteLiteral(v string) string {
@@ -73,8 +80,13 @@ func (s *session) recordSetting(sql string, _ *parser.Statement, l *link) {
 	default:
 		return
 	}
-	s.settingsVersion++
-	l.state.settingsOwner, l.state.settingsVersion, l.state.dirty = s, s.settingsVersion, true
+	s.settingsChanged()
+	l.state.applied = s.settingsKey
+	if verb == "RESET" {
+		// RESET returns to the connection's own defaults, not the
+		// client's startup values: replay before the next use.
+		l.state.applied = "\x00reset"
+	}
 }
 
 // dropSetting removes earlier SETs of name (so RESET name returns to the
@@ -95,7 +107,7 @@ func (s *session) dropSetting(name string) {
 // statements.
 func (s *session) resetSettings() {
 	s.settings = append([]string(nil), s.base...)
-	s.settingsVersion++
+	s.settingsChanged()
 	s.rs.SearchPath = nil
 	s.stmts = make(map[string]*clientStmt)
 	s.clearPortals()
