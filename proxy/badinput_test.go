@@ -173,3 +173,62 @@ func TestSyntaxErrorPosition(t *testing.T) {
 		t.Fatalf("got %+v", err)
 	}
 }
+
+// Portals with a row limit: Execute(2) suspends, the next Execute goes on
+// where it stopped, on the same server connection.
+func TestPortalRowLimit(t *testing.T) {
+	hj, fe := rawSession(t)
+	buf, _ := (&pgproto3.Parse{Query: "SELECT g FROM generate_series(1, 5) g"}).Encode(nil)
+	buf, _ = (&pgproto3.Bind{}).Encode(buf)
+	buf, _ = (&pgproto3.Execute{MaxRows: 2}).Encode(buf)
+	buf, _ = (&pgproto3.Execute{MaxRows: 2}).Encode(buf)
+	buf, _ = (&pgproto3.Execute{}).Encode(buf)
+	buf, _ = (&pgproto3.Sync{}).Encode(buf)
+	if _, err := hj.Conn.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.DataRow:
+			got = append(got, string(m.Values[0]))
+		case *pgproto3.PortalSuspended:
+			got = append(got, "s")
+		case *pgproto3.CommandComplete:
+			got = append(got, string(m.CommandTag))
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("error: %s", m.Message)
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if want := "1 2 s 3 4 s 5 SELECT 1"; strings.Join(got, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// The startup "options" parameter (PGOPTIONS) applies settings.
+func TestStartupOptions(t *testing.T) {
+	cfg, err := pgx.ParseConfig(proxyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["options"] = "-c statement_timeout=4321 --lock_timeout=1234"
+	c, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var st, lt string
+	if err := c.QueryRow(context.Background(), "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')").Scan(&st, &lt); err != nil {
+		t.Fatal(err)
+	}
+	if st != "4321ms" || lt != "1234ms" {
+		t.Fatalf("statement_timeout %q, lock_timeout %q", st, lt)
+	}
+}

@@ -27,8 +27,61 @@ func (s *session) applyStartupParams(params map[string]string) {
 			s.rs.SearchPath = parseSearchPath(v, s.c.User)
 		}
 	}
+	// options: "-c name=value" (or "--name=value") pairs, as libpq's
+	// PGOPTIONS sends them.
+	for _, kv := range parseOptions(params["options"]) {
+		name, value, _ := strings.Cut(kv, "=")
+		name = strings.ReplaceAll(name, "-", "_")
+		s.base = append(s.base, "SET "+quoteIdent(name)+" = "+quoteLiteral(value))
+		if strings.EqualFold(name, "search_path") {
+			s.rs.SearchPath = parseSearchPath(value, s.c.User)
+		}
+	}
 	s.settings = append([]string(nil), s.base...)
 	s.settingsChanged()
+}
+
+// parseOptions reads the startup "options" parameter: whitespace-separated
+// switches, a backslash escaping the next character.
+func parseOptions(opts string) []string {
+	var words []string
+	var cur strings.Builder
+	escaped, in := false, false
+	for _, r := range opts {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped, in = false, true
+		case r == '\\':
+			escaped = true
+		case r == ' ' || r == '\t':
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	var out []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "-c" && i+1 < len(words):
+			out = append(out, words[i+1])
+			i++
+		case strings.HasPrefix(w, "-c"):
+			out = append(out, w[2:])
+		case strings.HasPrefix(w, "--"):
+			out = append(out, w[2:])
+		}
+	}
+	return out
 }
 
 // settingsChanged recomputes the key connections compare their applied
