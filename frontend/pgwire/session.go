@@ -85,7 +85,7 @@ type session struct {
 	base        []string // SETs from the startup parameters
 	settings    []string
 	settingsKey string // settings joined: what a connection must have applied
-	params          map[string]string
+	params      map[string]string
 
 	mu       sync.Mutex
 	active   ServerConn // the connection running the client's statement
