@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -86,5 +87,62 @@ func TestSessionPooling(t *testing.T) {
 	c.QueryRow(ctx, "SELECT pg_backend_pid() FROM users WHERE id = $1", a).Scan(&pid2)
 	if pid1 == 0 || pid1 != pid2 {
 		t.Fatalf("session pooling changed server connection: %d, %d", pid1, pid2)
+	}
+}
+
+// 50 clients share 4 server connections per node; each sets its own
+// search_path, TimeZone and a custom setting, and after every transaction
+// sees only its own.
+func TestNoSettingLeaksBetweenFiftyClients(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 4 })
+	zones := []string{"UTC", "Asia/Tokyo", "Europe/Paris", "America/New_York", "Australia/Sydney"}
+	const clients, rounds = 50, 20
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			ctx := context.Background()
+			c, err := pgx.Connect(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close(ctx)
+			tenant := fmt.Sprintf("tenant-%d", i)
+			path := fmt.Sprintf("schema_%d, public", i)
+			zone := zones[i%len(zones)]
+			for _, sql := range []string{"SET search_path TO " + path, "SET TimeZone TO '" + zone + "'", "SET myapp.tenant = '" + tenant + "'"} {
+				if _, err := c.Exec(ctx, sql); err != nil {
+					errs <- fmt.Errorf("client %d: %s: %w", i, sql, err)
+					return
+				}
+			}
+			for r := 0; r < rounds; r++ {
+				tx, err := c.Begin(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var gotTenant, gotZone, gotPath string
+				err = tx.QueryRow(ctx, "SELECT current_setting('myapp.tenant'), current_setting('TimeZone'), current_setting('search_path') FROM products WHERE id = 1").Scan(&gotTenant, &gotZone, &gotPath)
+				if err != nil {
+					errs <- fmt.Errorf("client %d round %d: %w", i, r, err)
+					return
+				}
+				if err := tx.Commit(ctx); err != nil {
+					errs <- err
+					return
+				}
+				if gotTenant != tenant || gotZone != zone || gotPath != path {
+					errs <- fmt.Errorf("client %d round %d sees tenant %q zone %q path %q, want %q %q %q", i, r, gotTenant, gotZone, gotPath, tenant, zone, path)
+					return
+				}
+			}
+			errs <- nil
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
