@@ -84,7 +84,9 @@ type session struct {
 	// Session settings (SET), replayed on other connections.
 	base        []string // SETs from the startup parameters
 	settings    []string
-	settingsKey string // settings joined: what a connection must have applied
+	settingsKey string   // settings joined: what a connection must have applied
+	txSets      []string // SETs of the open transaction, kept if it commits
+	lastTag     string   // the last CommandComplete tag relayed
 	params      map[string]string
 
 	mu       sync.Mutex

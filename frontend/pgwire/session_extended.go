@@ -204,6 +204,9 @@ func (s *session) bind(body []byte) error {
 		return sqlerr.New("26000", "prepared statement %q does not exist", m.Statement)
 	}
 	portalName := string(m.Portal)
+	if err := s.checkPoolable(cs.stmt); err != nil {
+		return err
+	}
 	if s.local(cs) {
 		s.portals[portalName] = &portal{cs: cs}
 		s.queueLocal(pgio.TypeBindComplete)
@@ -226,6 +229,12 @@ func (s *session) bind(body []byte) error {
 		return err
 	}
 	name := s.ensurePrepared(l, cs)
+	if hasSet(cs.stmt) && !(cs.stmt.Set != nil && cs.stmt.Set.Local) {
+		// A SET through the extended protocol is not replayed for this
+		// client yet; the connection's settings become unknown, so the
+		// next session to use it resets them first.
+		l.state.applied = appliedUnknown
+	}
 	m.Statement = []byte(name)
 	l.w.WriteBind(&m)
 	s.portals[portalName] = &portal{cs: cs, link: l}
@@ -356,6 +365,12 @@ func (s *session) executeLocal(p *portal) error {
 		s.queueLocal(pgio.TypeEmptyQueryResponse)
 	case parser.KindBegin:
 		s.begin(p.cs.sql)
+		if s.batch != nil && s.txLink == nil {
+			// Statements earlier in this batch already ran on a server:
+			// BEGIN turns their implicit transaction into this one, as in
+			// Postgres.
+			s.beginOn(s.batch)
+		}
 	case parser.KindCommit, parser.KindRollback:
 		s.endTxLocally(p.cs.stmt.Kind, p.cs.sql)
 	}

@@ -108,7 +108,15 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 func (s *session) beginOn(l *link) {
 	if s.txBegin != "" {
 		l.w.WriteQuery(s.txBegin)
-		s.queue(pending{exp: expQuery, link: l, swallow: true})
+		// If the server skips the BEGIN (an error earlier in the batch),
+		// the transaction never started there: it is failed, on the
+		// proxy only, as Postgres would have failed it.
+		s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() {
+			if s.txLink == l {
+				s.txLink = nil
+			}
+			s.txFailed = true
+		}})
 	}
 	s.txLink = l
 	if s.batch == l {
@@ -130,7 +138,10 @@ func (s *session) syncSettings(l *link) {
 		b.WriteString(set)
 	}
 	l.w.WriteQuery(b.String())
-	s.queue(pending{exp: expQuery, link: l, swallow: true})
+	prev := st.applied
+	// The replay runs as one implicit transaction: if it fails, nothing of
+	// it took effect.
+	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { st.applied = prev }})
 	st.applied = s.settingsKey
 }
 
@@ -160,10 +171,14 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	}
 	switch st {
 	case pgio.TxIdle:
+		if s.txOpen || len(s.txSets) > 0 {
+			s.endTxSettings(l, s.lastTag == "COMMIT")
+		}
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
 		s.clearPortals()
 	case pgio.TxInBlock:
-		s.txOpen, s.txBegin, s.txLink = true, "", l
+		// Also after ROLLBACK TO SAVEPOINT in a failed transaction.
+		s.txOpen, s.txFailed, s.txBegin, s.txLink = true, false, "", l
 	case pgio.TxFailed:
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = true, true, "", l
 	}
@@ -183,13 +198,25 @@ func (s *session) releaseLink(l *link) {
 	if s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
 		return
 	}
+	s.dropPortals(l)
 	s.setActive(nil)
 	s.opts.Conns.Release(l.conn)
+}
+
+// dropPortals forgets the portals that live on l: once l goes back to the
+// pool, an Execute of them must not reach it (it may serve another client).
+func (s *session) dropPortals(l *link) {
+	for name, p := range s.portals {
+		if p.link == l {
+			delete(s.portals, name)
+		}
+	}
 }
 
 // breakLink drops a connection that failed or lost sync with the protocol.
 func (s *session) breakLink(l *link) {
 	l.conn.MarkBroken()
+	s.dropPortals(l)
 	if s.txLink == l {
 		s.txLink = nil
 	}
@@ -211,15 +238,21 @@ func (s *session) releaseAll() {
 	for _, l := range []*link{s.txLink, s.batch} {
 		if l != nil && !seen[l] {
 			seen[l] = true
-			if s.sessLinks[l.shard] != l {
-				s.opts.Conns.Release(l.conn)
+			// The client left in the middle of a batch or a transaction:
+			// what the server holds (uncommitted writes, a pending error)
+			// must die with the connection, never reach another client.
+			l.conn.MarkBroken()
+			if s.sessLinks[l.shard] == l {
+				delete(s.sessLinks, l.shard)
 			}
+			s.opts.Conns.Release(l.conn)
 		}
 	}
 	for _, l := range s.sessLinks {
 		s.opts.Conns.Release(l.conn)
 	}
 	s.txLink, s.batch, s.sessLinks = nil, nil, nil
+	s.setActive(nil)
 	s.in.Release()
 	s.out.Release()
 }

@@ -193,14 +193,19 @@ func (s *session) answer(p *pending) error {
 			if !p.quiet {
 				s.out.WriteRaw(typ, body)
 			}
-			if p.exp == expQuery {
+			if p.undo != nil {
+				// What the message would have set up (a statement
+				// prepared on this connection, say) does not exist.
+				p.undo()
+			}
+			if p.exp == expQuery || p.exp == expSync {
+				// A simple query, or the commit at Sync (a deferred
+				// constraint, a serialization failure), still ends with
+				// ReadyForQuery.
 				s.queryFailed = true
-				continue // a simple query still ends with ReadyForQuery
+				continue
 			}
 			s.skipping = true
-			if p.exp == expSync {
-				return fmt.Errorf("pgwire: server sent an error for Sync")
-			}
 			return nil
 		}
 		switch p.exp {
@@ -249,6 +254,9 @@ func (s *session) answer(p *pending) error {
 				s.out.WriteRaw(typ, body)
 				continue
 			case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse, pgio.TypePortalSuspended:
+				if typ == pgio.TypeCommandComplete {
+					s.noteTag(body)
+				}
 				s.out.WriteRaw(typ, body)
 				return nil
 			}
@@ -264,10 +272,25 @@ func (s *session) answer(p *pending) error {
 				return fmt.Errorf("pgwire: COPY reached a server; not supported yet")
 			}
 			if !p.swallow {
+				if typ == pgio.TypeCommandComplete {
+					s.noteTag(body)
+				}
 				s.out.WriteRaw(typ, body)
 			}
 			continue
 		}
 		return fmt.Errorf("pgwire: unexpected server message %q while waiting for %d", typ, p.exp)
+	}
+}
+
+// noteTag remembers the command of the last CommandComplete (COMMIT or
+// ROLLBACK decides the fate of a transaction's SETs).
+func (s *session) noteTag(body []byte) {
+	if tag, err := pgio.DecodeCommandComplete(body); err == nil {
+		if cmd, _, ok := pgio.CommandTag(tag); ok {
+			s.lastTag = string(cmd)
+		} else {
+			s.lastTag = string(tag)
+		}
 	}
 }

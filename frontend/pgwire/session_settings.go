@@ -94,8 +94,32 @@ func quoteLiteral(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
 }
 
-// recordSetting remembers a successful SET or RESET for replay.
-func (s *session) recordSetting(sql string, _ *parser.Statement, l *link) {
+// recordSetting remembers a successful SET or RESET for replay. Inside a
+// transaction it is tentative: kept if the transaction commits, dropped
+// if it rolls back (as the server drops it).
+func (s *session) recordSetting(sql string, stmt *parser.Statement, l *link) {
+	if s.txOpen {
+		s.txSets = append(s.txSets, sql)
+		return
+	}
+	s.applySetting(sql, stmt, l)
+}
+
+// endTxSettings settles the tentative SETs of a transaction that ended on
+// l: committed ones are recorded; after a rollback the server has undone
+// them, and the connection is back at the session's settings.
+func (s *session) endTxSettings(l *link, committed bool) {
+	sets := s.txSets
+	s.txSets = nil
+	if !committed {
+		return
+	}
+	for _, sql := range sets {
+		s.applySetting(sql, nil, l)
+	}
+}
+
+func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 	words := strings.Fields(stripLeadingComments(sql))
 	if len(words) < 2 {
 		return

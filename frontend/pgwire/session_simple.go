@@ -46,6 +46,14 @@ func (s *session) simpleQuery(body []byte) error {
 				s.endTxLocally(stmt.Kind, sql)
 				return s.finishLocal()
 			}
+		case parser.KindSet:
+			if s.txOpen && s.txLink == nil && stmt.Set != nil && stmt.Set.Local {
+				// SET LOCAL / SET TRANSACTION before the first routed
+				// statement: replayed with BEGIN, not pinning a shard.
+				s.txBegin += ";\n" + sql
+				s.queueTag("SET")
+				return s.finishLocal()
+			}
 		case parser.KindSavepoint:
 			if s.txOpen && s.txLink == nil {
 				// Before the first routed statement: replayed with BEGIN.
@@ -54,9 +62,8 @@ func (s *session) simpleQuery(body []byte) error {
 				return s.finishLocal()
 			}
 		case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate, parser.KindListen:
-			if s.opts.Mode == TransactionPooling {
-				return s.simpleError(sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported with transaction pooling yet", strings.ToUpper(stmt.Kind.String())).
-					WithHint("Use protocol-level prepared statements, or session pooling."))
+			if err := s.checkPoolable(stmt); err != nil {
+				return s.simpleError(err)
 			}
 		case parser.KindDiscard:
 			if s.opts.Mode == TransactionPooling {
@@ -88,8 +95,15 @@ func (s *session) simpleQuery(body []byte) error {
 	if err := s.drain(false); err != nil {
 		return err
 	}
-	if stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && !s.queryFailed {
+	switch {
+	case stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && !s.queryFailed:
 		s.recordSetting(sql, stmt, l)
+	case hasSet(stmt):
+		// SETs inside a multi-statement text are not tracked one by one:
+		// the connection's settings are unknown, so the next session to
+		// use it resets them first. (This client's own SETs are not
+		// replayed elsewhere.)
+		l.state.applied = appliedUnknown
 	}
 	return nil
 }
@@ -220,4 +234,47 @@ func stripLeadingComments(sql string) string {
 			return sql
 		}
 	}
+}
+
+// checkPoolable refuses, under transaction pooling, statements whose
+// effect would outlive the transaction on a shared server connection
+// (SQL-level prepared statements, LISTEN) or undo the proxy's own state on
+// it (DEALLOCATE ALL, DISCARD): the transaction-pooling issue replays or
+// pins them instead.
+func (s *session) checkPoolable(stmt *parser.Statement) error {
+	if s.opts.Mode != TransactionPooling {
+		return nil
+	}
+	parts := stmt.Parts
+	if len(parts) == 0 {
+		parts = []*parser.Statement{stmt}
+	}
+	for _, p := range parts {
+		switch p.Kind {
+		case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate, parser.KindListen:
+			return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported with transaction pooling yet", strings.ToUpper(p.Kind.String())).
+				WithHint("Use protocol-level prepared statements, or session pooling.")
+		case parser.KindDiscard:
+			if len(parts) > 1 || stmt != p {
+				return sqlerr.New(sqlerr.FeatureNotSupported, "DISCARD inside a multi-statement or extended-protocol query is not supported with transaction pooling")
+			}
+		}
+	}
+	return nil
+}
+
+// appliedUnknown marks a connection whose session settings the proxy does
+// not know: it matches no session's settings key, so it is reset first.
+const appliedUnknown = "\x00unknown"
+
+func hasSet(stmt *parser.Statement) bool {
+	if stmt.Kind == parser.KindSet {
+		return true
+	}
+	for _, p := range stmt.Parts {
+		if p.Kind == parser.KindSet {
+			return true
+		}
+	}
+	return false
 }
