@@ -133,6 +133,11 @@ func (s *session) drain(flushServers bool) error {
 			return err
 		}
 	}
+	// Everything sent has been answered (a Flush leaves the batch open
+	// with the server idle): a later cancel is not for these statements.
+	s.mu.Lock()
+	s.inFlight = false
+	s.mu.Unlock()
 	return nil
 }
 
