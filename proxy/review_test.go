@@ -382,3 +382,24 @@ func TestReviewSetLocalPinsShard0(t *testing.T) {
 		t.Errorf("BEGIN; SET LOCAL; INSERT (shard 1): %v", err)
 	}
 }
+
+// 11. A Query in the middle of an extended batch ends the batch as the
+// server would: its writes commit, and the batch's connection is free.
+func TestReviewQueryEndsBatch(t *testing.T) {
+	a, b := keysOnTwoShards(t, 88000)
+	_, fe := rawSession(t)
+	fe.Send(&pgproto3.Parse{Query: fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'mid')", a)})
+	fe.Send(&pgproto3.Bind{})
+	fe.Send(&pgproto3.Execute{})
+	fe.Send(&pgproto3.Query{String: fmt.Sprintf("SELECT count(*) FROM users WHERE id = %d", b)})
+	fe.Flush()
+	got := rvRead(t, fe, 1, 0)
+	if !strings.Contains(got, "ZI") || strings.Contains(got, "E0A000") {
+		t.Fatalf("got %s", got)
+	}
+	wantOnlyOn(t, "users", "id", a)
+	// The session goes on normally.
+	if got := rvSend(t, fe, 1, &pgproto3.Query{String: fmt.Sprintf("SELECT name FROM users WHERE id = %d", a)}); !strings.Contains(got, "ZI") || strings.Contains(got, "E") && strings.Contains(got, "ERROR") {
+		t.Fatalf("after: %s", got)
+	}
+}

@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +23,7 @@ type catalog struct {
 	cols  map[catalogKey]catalogEntry
 }
 
-type catalogKey struct{ database, schema, table string }
+type catalogKey struct{ database, schema, table, searchPath string }
 
 type catalogEntry struct {
 	cols    []string
@@ -38,7 +39,7 @@ func newCatalog(conns ConnSource) *catalog {
 // columns returns the table's columns in order. schema "" means the first
 // match on search_path.
 func (c *catalog) columns(ctx context.Context, shard *shardmap.Shard, searchPath []string, schema, table string) ([]string, error) {
-	key := catalogKey{shard.Database, schema, table}
+	key := catalogKey{shard.Database, schema, table, strings.Join(searchPath, ",")}
 	c.mu.Lock()
 	e, ok := c.cols[key]
 	c.mu.Unlock()

@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/shardgate/shardgate/internal/pgio"
@@ -41,6 +42,9 @@ type pending struct {
 	sev   pgio.Severity
 	param []byte // raw ParameterDescription to learn from (Describe S)
 	cs    *clientStmt
+	// silentReady: a Sync the proxy added to end a batch; its
+	// ReadyForQuery updates the state but is not relayed.
+	silentReady bool
 	// always: written even after a server error in the batch (the
 	// proxy's own errors, ReadyForQuery).
 	always bool
@@ -267,6 +271,13 @@ func (s *session) answer(p *pending) error {
 			}
 		case expSync:
 			if typ == pgio.TypeReadyForQuery {
+				if p.silentReady {
+					w := s.out
+					s.out = discardWriter
+					err := s.noteReady(l, body, false)
+					s.out = w
+					return err
+				}
 				return s.noteReady(l, body, p.swallow)
 			}
 		case expQuery:
@@ -299,3 +310,6 @@ func (s *session) noteTag(body []byte) {
 		}
 	}
 }
+
+// discardWriter swallows what a silent ReadyForQuery would write.
+var discardWriter = pgio.NewWriter(io.Discard, pgio.WriterOptions{BufferSize: 64})

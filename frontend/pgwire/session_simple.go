@@ -13,12 +13,18 @@ import (
 // statements, answered up to ReadyForQuery.
 func (s *session) simpleQuery(body []byte) error {
 	if len(s.q) > 0 || s.inExtended {
-		// A Query inside an unfinished extended batch: answer what is
-		// pending first, as the server would.
-		if err := s.drain(true); err != nil {
+		// A Query inside an unfinished extended batch ends it, as on the
+		// server (which commits the batch's implicit transaction): Sync
+		// the batch's connection without telling the client, then answer
+		// the Query.
+		if l := s.batch; l != nil {
+			l.w.WriteSync()
+			s.queue(pending{exp: expSync, link: l, silentReady: true})
+		}
+		if err := s.drain(false); err != nil {
 			return err
 		}
-		s.inExtended, s.discard = false, false
+		s.inExtended, s.discard, s.skipping = false, false, false
 	}
 	text, err := pgio.DecodeQuery(body)
 	if err != nil {
