@@ -162,6 +162,10 @@ type Statement struct {
 	// Volatile: calls a volatile function (nextval, random, now() is
 	// stable, not volatile) — such reads must run on a primary.
 	Volatile bool
+	// SessionState: calls a function whose effect outlives the transaction
+	// on the server session (pg_advisory_lock, set_config): under
+	// transaction pooling it must pin the client or be refused.
+	SessionState bool
 	// WritableCTE: a WITH clause holds INSERT/UPDATE/DELETE.
 	WritableCTE bool
 	// Locking: SELECT … FOR UPDATE/SHARE/NO KEY UPDATE/KEY SHARE.

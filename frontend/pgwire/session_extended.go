@@ -204,7 +204,7 @@ func (s *session) bind(body []byte) error {
 		return sqlerr.New("26000", "prepared statement %q does not exist", m.Statement)
 	}
 	portalName := string(m.Portal)
-	if err := s.checkPoolable(cs.stmt); err != nil {
+	if err := s.checkPoolable(cs.stmt, true); err != nil {
 		return err
 	}
 	if s.local(cs) {

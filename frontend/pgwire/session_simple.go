@@ -39,6 +39,9 @@ func (s *session) simpleQuery(body []byte) error {
 	if s.txFailed && !allowedInFailedTx(stmt) {
 		return s.simpleError(errInFailedTx)
 	}
+	if err := s.checkPoolable(stmt, false); err != nil {
+		return s.simpleError(err)
+	}
 	if len(stmt.Parts) == 0 {
 		switch stmt.Kind {
 		case parser.KindEmpty:
@@ -66,10 +69,6 @@ func (s *session) simpleQuery(body []byte) error {
 				s.txBegin += ";\n" + sql
 				s.queueTag(commandTag(sql))
 				return s.finishLocal()
-			}
-		case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate, parser.KindListen:
-			if err := s.checkPoolable(stmt); err != nil {
-				return s.simpleError(err)
 			}
 		case parser.KindDiscard:
 			if s.opts.Mode == TransactionPooling {
@@ -247,7 +246,7 @@ func stripLeadingComments(sql string) string {
 // (SQL-level prepared statements, LISTEN) or undo the proxy's own state on
 // it (DEALLOCATE ALL, DISCARD): the transaction-pooling issue replays or
 // pins them instead.
-func (s *session) checkPoolable(stmt *parser.Statement) error {
+func (s *session) checkPoolable(stmt *parser.Statement, extended bool) error {
 	if s.opts.Mode != TransactionPooling {
 		return nil
 	}
@@ -261,9 +260,13 @@ func (s *session) checkPoolable(stmt *parser.Statement) error {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported with transaction pooling yet", strings.ToUpper(p.Kind.String())).
 				WithHint("Use protocol-level prepared statements, or session pooling.")
 		case parser.KindDiscard:
-			if len(parts) > 1 || stmt != p {
+			if extended || len(parts) > 1 || stmt != p {
 				return sqlerr.New(sqlerr.FeatureNotSupported, "DISCARD inside a multi-statement or extended-protocol query is not supported with transaction pooling")
 			}
+		}
+		if p.SessionState {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "session-level advisory locks and set_config are not supported with transaction pooling yet: they would stay on a server connection other clients share").
+				WithHint("Use pg_advisory_xact_lock or SET LOCAL / set_config(…, true) inside a transaction, or session pooling.")
 		}
 	}
 	return nil

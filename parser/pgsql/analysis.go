@@ -84,12 +84,13 @@ func combine(parts []*parser.Statement, hint parser.Hint, nlits int) *parser.Sta
 
 func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 	st := &parser.Statement{
-		Kind:        parser.KindOther,
-		ParamCount:  sf.maxParam,
-		Volatile:    sf.volatile,
-		SubQuery:    sf.subquery,
-		WritableCTE: sf.writableCTE,
-		Locking:     sf.locking,
+		Kind:         parser.KindOther,
+		ParamCount:   sf.maxParam,
+		Volatile:     sf.volatile,
+		SessionState: sf.sessionState,
+		SubQuery:     sf.subquery,
+		WritableCTE:  sf.writableCTE,
+		Locking:      sf.locking,
 	}
 	var target *parser.TableRef
 	switch x := n.GetNode().(type) {

@@ -130,3 +130,19 @@ func isNonVolatile(name string) bool {
 	}
 	return false
 }
+
+// sessionStateFuncs change state of the server session that outlives the
+// transaction and that the proxy cannot replay: session-level advisory
+// locks, and set_config (its third argument may say "not local"). Under
+// transaction pooling the connection would carry them to another client.
+var sessionStateFuncs = map[string]bool{
+	"pg_advisory_lock": true, "pg_advisory_lock_shared": true,
+	"pg_try_advisory_lock": true, "pg_try_advisory_lock_shared": true,
+	"set_config": true,
+}
+
+// changesSessionState reports whether the call leaves session state behind.
+func changesSessionState(fc *pg_query.FuncCall) bool {
+	name, ok := builtinName(fc)
+	return ok && sessionStateFuncs[name]
+}

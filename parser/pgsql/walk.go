@@ -23,12 +23,13 @@ type facts struct {
 
 // stmtFacts are what the walk found in one statement.
 type stmtFacts struct {
-	tables      []tableOcc
-	maxParam    int
-	volatile    bool
-	subquery    bool
-	writableCTE bool
-	locking     bool
+	tables       []tableOcc
+	maxParam     int
+	volatile     bool
+	sessionState bool
+	subquery     bool
+	writableCTE  bool
+	locking      bool
 }
 
 type tableOcc struct {
@@ -73,6 +74,9 @@ func (w *walker) visit(m protoreflect.Message) {
 	case *pg_query.FuncCall:
 		if isVolatileCall(x) {
 			w.s.volatile = true
+		}
+		if changesSessionState(x) {
+			w.s.sessionState = true
 		}
 	case *pg_query.SubLink, *pg_query.RangeSubselect:
 		w.s.subquery = true
