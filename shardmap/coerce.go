@@ -456,13 +456,19 @@ func parseUUID(s []byte, out *[16]byte) bool {
 }
 
 func hexVal(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	v := hexTable[c]
+	return v & 0x0f, v != 0
 }
+
+// hexTable maps a byte to its hex digit value + 0x10, or 0 for non-digits:
+// one load per character on the uuid path.
+var hexTable = func() (t [256]byte) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c-'0') | 0x10
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a'+10) | 0x10
+		t[c-'a'+'A'] = byte(c-'a'+10) | 0x10
+	}
+	return t
+}()
