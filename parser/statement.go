@@ -162,6 +162,10 @@ type Statement struct {
 	// Volatile: calls a volatile function (nextval, random, now() is
 	// stable, not volatile) — such reads must run on a primary.
 	Volatile bool
+	// CopyFrom: COPY … FROM (data flows to the server); otherwise a COPY
+	// is TO (data flows to the client). For COPY (SELECT …) TO, the
+	// query's Keys and flags are filled as for the SELECT.
+	CopyFrom bool
 	// SessionState: calls a function whose effect outlives the transaction
 	// on the server session (pg_advisory_lock, set_config): under
 	// transaction pooling it must pin the client or be refused.

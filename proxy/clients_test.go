@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func runClient(t *testing.T, name string, args ...string) []byte {
@@ -115,4 +117,29 @@ END;
 		}
 	}
 	_ = fmt.Sprint
+}
+
+// COPY (single-shard query) TO STDOUT passes through; COPY FROM is refused.
+func TestCopyTo(t *testing.T) {
+	ctx := context.Background()
+	c := connect(t, pgx.QueryExecModeExec)
+	if _, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES (8080, 'copied')"); err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	tag, err := c.PgConn().CopyTo(ctx, &buf, "COPY (SELECT id, name FROM users WHERE id = 8080) TO STDOUT")
+	if err != nil || tag.RowsAffected() != 1 || buf.String() != "8080\tcopied\n" {
+		t.Fatalf("copy to: %q %v %v", buf.String(), tag, err)
+	}
+	buf.Reset()
+	if _, err := c.PgConn().CopyTo(ctx, &buf, "COPY products TO STDOUT (FORMAT csv)"); err != nil || strings.Count(buf.String(), "\n") != 2 {
+		t.Fatalf("copy reference table: %q %v", buf.String(), err)
+	}
+	if _, err := c.PgConn().CopyFrom(ctx, strings.NewReader("1\tx\n"), "COPY users (id, name) FROM STDIN"); pgCode(err) != "0A000" {
+		t.Fatalf("copy from: %v", err)
+	}
+	out := runClient(t, "psql", "-X", "-At", proxyURL, "-c", "\\copy (SELECT name FROM users WHERE id = 8080) TO STDOUT", "-c", "SELECT 'ok'")
+	if string(out) != "copied\nok\n" {
+		t.Fatalf("psql \\copy: %q", out)
+	}
 }

@@ -30,7 +30,10 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DDL through shardgate is not supported yet").
 			WithHint("Run DDL on every shard directly; fan-out of DDL comes with cross-shard support.")
 	case parser.KindCopy:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY through shardgate is not supported yet")
+		if stmt.CopyFrom {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY … FROM through shardgate is not supported yet").
+				WithHint("Insert the rows with INSERT; COPY FROM routed by row comes with transaction pooling work (issue 5).")
+		}
 	}
 
 	tables := make([]resolved, len(stmt.Tables))
@@ -50,7 +53,7 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 		tables[i] = r
 	}
 	if len(sharded) == 0 {
-		if hasReference && stmt.Kind.IsWrite() {
+		if hasReference && writes(stmt) {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "writes to reference tables are not supported yet").
 				WithHint("A reference table has a copy on every shard; writing all copies atomically needs two-phase commit, which comes with cross-shard support.")
 		}
@@ -304,4 +307,12 @@ func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, ses
 		return *single, nil
 	}
 	return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: "multi-statement without sharded tables"}}, sess)
+}
+
+// writes reports whether the statement changes data (COPY … TO reads).
+func writes(stmt *parser.Statement) bool {
+	if stmt.Kind == parser.KindCopy {
+		return stmt.CopyFrom
+	}
+	return stmt.Kind.IsWrite()
 }

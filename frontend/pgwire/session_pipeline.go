@@ -259,7 +259,8 @@ func (s *session) answer(p *pending) error {
 			}
 		case expExecute:
 			switch typ {
-			case pgio.TypeDataRow:
+			case pgio.TypeDataRow, pgio.TypeCopyOutResponse, pgio.TypeCopyData, pgio.TypeCopyDone:
+				// Rows, or COPY … TO STDOUT's data.
 				s.out.WriteRaw(typ, body)
 				continue
 			case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse, pgio.TypePortalSuspended:
@@ -284,8 +285,10 @@ func (s *session) answer(p *pending) error {
 			if typ == pgio.TypeReadyForQuery {
 				return s.noteReady(l, body, p.swallow)
 			}
-			if typ == pgio.TypeCopyInResponse || typ == pgio.TypeCopyOutResponse || typ == pgio.TypeCopyBothResponse {
-				return fmt.Errorf("pgwire: COPY reached a server; not supported yet")
+			if typ == pgio.TypeCopyInResponse || typ == pgio.TypeCopyBothResponse {
+				// The router refuses COPY … FROM; a server asking for data
+				// means the proxy and the server disagree.
+				return fmt.Errorf("pgwire: a server asked for COPY data; not supported yet")
 			}
 			if !p.swallow {
 				if typ == pgio.TypeCommandComplete {

@@ -151,6 +151,14 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 		st.Kind = parser.KindShow
 	case *pg_query.Node_CopyStmt:
 		st.Kind = parser.KindCopy
+		cp := x.CopyStmt
+		st.CopyFrom = cp.IsFrom
+		if q := cp.Query.GetSelectStmt(); q != nil && !cp.IsFrom {
+			// COPY (SELECT …) TO STDOUT routes like its query.
+			st.Tables = orderTables(sf.tables, nil)
+			b.selectStmt(st, q)
+			return st
+		}
 	case *pg_query.Node_PrepareStmt:
 		st.Kind = parser.KindPrepare
 		st.ParamCount = 0 // its $n are EXECUTE's arguments, not this message's
