@@ -99,6 +99,8 @@ func testConfig(c *sandbox.Cluster) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The password file is read at load; nothing else is written here.
+	defer os.RemoveAll(dir)
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte("app\n"), 0o600); err != nil {
 		return nil, err
