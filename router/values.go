@@ -25,7 +25,8 @@ func value(ref parser.ValueRef, v *Values) (shardmap.Value, bool) {
 			return shardmap.Value{}, false
 		}
 		p := v.Params[ref.Index-1]
-		if ref.Cast != "" && !castKeepsKey(ref.Cast, p) {
+		// A cast between the key-able families keeps the key; others not.
+		if castClass(ref.Cast) == castOther {
 			return shardmap.Value{}, false
 		}
 		return p, true
@@ -94,10 +95,4 @@ func castClass(c string) castKind {
 		return castUUID
 	}
 	return castOther
-}
-
-// castKeepsKey reports whether a cast on a parameter leaves its value
-// usable as a key: casts between the key-able families are, others not.
-func castKeepsKey(c string, _ shardmap.Value) bool {
-	return castClass(c) != castOther
 }

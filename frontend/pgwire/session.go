@@ -87,7 +87,6 @@ type session struct {
 	settingsKey string   // settings joined: what a connection must have applied
 	txSets      []string // SETs of the open transaction, kept if it commits
 	lastTag     string   // the last CommandComplete tag relayed
-	params      map[string]string
 
 	mu       sync.Mutex
 	active   ServerConn // the connection running the client's statement
@@ -106,7 +105,6 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 		stmts:     make(map[string]*clientStmt),
 		portals:   make(map[string]*portal),
 		sessLinks: make(map[*shardmap.Shard]*link),
-		params:    make(map[string]string),
 	}
 	s.rs = router.Session{Engine: shardmap.Postgres, Keyspace: c.Database, User: c.User}
 	s.applyStartupParams(c.Params)

@@ -2,7 +2,6 @@ package pgwire
 
 import (
 	"encoding/binary"
-	"strconv"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -212,19 +211,7 @@ func (s *session) bind(body []byte) error {
 		s.queueLocal(pgio.TypeBindComplete)
 		return nil
 	}
-	vals := router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)}
-	s.rs.TxShard = nil
-	if s.txLink != nil {
-		s.rs.TxShard = s.txLink.shard
-	}
-	if err := s.insertColumns(cs.stmt); err != nil {
-		return err
-	}
-	plan, err := router.Route(cs.stmt, &vals, &s.rs, s.opts.Snapshot())
-	if err != nil {
-		return err
-	}
-	l, err := s.linkFor(s.planShard(plan))
+	l, err := s.routeToLink(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)})
 	if err != nil {
 		return err
 	}
@@ -405,5 +392,3 @@ func (s *session) closeMsg(body []byte) error {
 	}})
 	return nil
 }
-
-var _ = strconv.Itoa

@@ -264,13 +264,6 @@ func (s *session) serverFailure(err error) error {
 		"lost the connection to the server; the statement's outcome is unknown").Wrap(err))
 }
 
-func (s *session) noteParameterStatus(body []byte) {
-	name, value, err := pgio.DecodeParameterStatus(body)
-	if err == nil {
-		s.params[string(name)] = string(value)
-	}
-}
-
 // acquire waits for a server connection; the client's cancel ends the wait
 // (57014), as it would end a statement running on a server.
 func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {

@@ -36,12 +36,11 @@ type pending struct {
 	swallow bool
 	quiet   bool
 	// local response
-	msg   byte          // message type of a bodiless local response
-	tag   string        // CommandComplete tag
-	err   *sqlerr.Error // ErrorResponse
-	sev   pgio.Severity
-	param []byte // raw ParameterDescription to learn from (Describe S)
-	cs    *clientStmt
+	msg byte          // message type of a bodiless local response
+	tag string        // CommandComplete tag
+	err *sqlerr.Error // ErrorResponse
+	sev pgio.Severity
+	cs  *clientStmt
 	// silentReady: a Sync the proxy added to end a batch; its
 	// ReadyForQuery updates the state but is not relayed.
 	silentReady bool
@@ -194,7 +193,6 @@ func (s *session) answer(p *pending) error {
 			continue
 		case pgio.TypeParameterStatus:
 			if !p.swallow {
-				s.noteParameterStatus(body)
 				s.out.WriteRaw(typ, body)
 			}
 			continue

@@ -78,19 +78,7 @@ func (s *session) simpleQuery(body []byte) error {
 			}
 		}
 	}
-	vals := router.Values{Literals: lits, Bound: true}
-	s.rs.TxShard = nil
-	if s.txLink != nil {
-		s.rs.TxShard = s.txLink.shard
-	}
-	if err := s.insertColumns(stmt); err != nil {
-		return s.simpleError(err)
-	}
-	plan, err := router.Route(stmt, &vals, &s.rs, s.opts.Snapshot())
-	if err != nil {
-		return s.simpleError(err)
-	}
-	l, err := s.linkFor(s.planShard(plan))
+	l, err := s.routeToLink(stmt, &router.Values{Literals: lits, Bound: true})
 	if err != nil {
 		return s.simpleError(err)
 	}
@@ -201,10 +189,7 @@ func commandTag(sql string) string {
 		return "START TRANSACTION"
 	case "COMMIT", "END":
 		return "COMMIT"
-	case "ROLLBACK", "ABORT":
-		if len(w) > 1 && strings.HasPrefix(w[1], "TO") || len(w) > 2 && w[1] == "WORK" && w[2] == "TO" || len(w) > 2 && w[1] == "TRANSACTION" && w[2] == "TO" {
-			return "ROLLBACK"
-		}
+	case "ROLLBACK", "ABORT": // ROLLBACK TO SAVEPOINT's tag is ROLLBACK too
 		return "ROLLBACK"
 	case "SAVEPOINT":
 		return "SAVEPOINT"
@@ -286,4 +271,21 @@ func hasSet(stmt *parser.Statement) bool {
 		}
 	}
 	return false
+}
+
+// routeToLink routes one execution of stmt and returns the server
+// connection it runs on (acquiring one, with what it needs first).
+func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*link, error) {
+	s.rs.TxShard = nil
+	if s.txLink != nil {
+		s.rs.TxShard = s.txLink.shard
+	}
+	if err := s.insertColumns(stmt); err != nil {
+		return nil, err
+	}
+	plan, err := router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
+	if err != nil {
+		return nil, err
+	}
+	return s.linkFor(s.planShard(plan))
 }
