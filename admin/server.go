@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -18,15 +20,19 @@ import (
 type Server struct {
 	http     *http.Server
 	snapshot func() *shardmap.Snapshot
+	registry *prometheus.Registry
 	ready    atomic.Bool
 }
 
 // NewServer returns a server; snapshot, if not nil, gives the current
-// topology for the endpoints that show it.
+// topology for the endpoints that show it. /metrics serves the Go runtime,
+// the process, the shard map version, and what Register adds.
 func NewServer(snapshot func() *shardmap.Snapshot) *Server {
 	s := &Server{snapshot: snapshot}
+	s.registry = s.newRegistry()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	// Profiles, for the performance work (the admin endpoint is loopback
 	// only unless configured otherwise).
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
