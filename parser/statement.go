@@ -166,10 +166,11 @@ type Statement struct {
 	// is TO (data flows to the client). For COPY (SELECT …) TO, the
 	// query's Keys and flags are filled as for the SELECT.
 	CopyFrom bool
-	// SessionState: calls a function whose effect outlives the transaction
-	// on the server session (pg_advisory_lock, set_config): under
-	// transaction pooling it must pin the client or be refused.
-	SessionState bool
+	// Pin: the statement leaves state on the server session that outlives
+	// the transaction and cannot be replayed elsewhere (a session advisory
+	// lock, a temporary table, LISTEN, …): under transaction pooling it
+	// pins the client to its server connection or is refused.
+	Pin Pin
 	// WritableCTE: a WITH clause holds INSERT/UPDATE/DELETE.
 	WritableCTE bool
 	// Locking: SELECT … FOR UPDATE/SHARE/NO KEY UPDATE/KEY SHARE.

@@ -25,6 +25,7 @@ type Postgres struct {
 	server   *pgwire.Server
 	conns    *shardConns
 	analyzer *pgsql.Analyzer
+	stats    *pgwire.Stats
 }
 
 // NewPostgres builds the endpoint from a loaded config. snapshot returns the
@@ -54,6 +55,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	p := &Postgres{
 		conns:    newShardConns(cfg, ev.Backend),
 		analyzer: pgsql.NewAnalyzer(pgsql.Options{}),
+		stats:    new(pgwire.Stats),
 	}
 	mode := pgwire.TransactionPooling
 	if cfg.Pools.Mode == config.PoolSession {
@@ -64,6 +66,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		Analyzer: p.analyzer,
 		Conns:    p.conns,
 		Mode:     mode,
+		Stats:    p.stats,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
@@ -101,6 +104,9 @@ func (p *Postgres) Shutdown(ctx context.Context) error {
 
 // AnalyzerStats reports the statement analyzer's cache counters.
 func (p *Postgres) AnalyzerStats() pgsql.Stats { return p.analyzer.Stats() }
+
+// SessionStats are the endpoint's session counters.
+func (p *Postgres) SessionStats() *pgwire.Stats { return p.stats }
 
 // PoolStats reports every backend pool's counters.
 func (p *Postgres) PoolStats() map[backend.PoolKey]backend.Stats { return p.conns.pools.Stats() }

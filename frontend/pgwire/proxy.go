@@ -20,6 +20,9 @@ type Proxy struct {
 
 // NewProxy returns a Handler serving sessions with opts.
 func NewProxy(opts SessionOptions) *Proxy {
+	if opts.Stats == nil {
+		opts.Stats = new(Stats)
+	}
 	p := &Proxy{opts: opts, params: make(map[string]map[string]string)}
 	p.catalog = newCatalog(opts.Conns)
 	p.opts.catalog = p.catalog

@@ -46,6 +46,8 @@ type SessionOptions struct {
 	MaxMessageSize int
 	// Buffers, if set, lends the sessions' I/O buffers.
 	Buffers *pgio.BufferPool
+	// Stats receives the sessions' counters (NewProxy makes one if nil).
+	Stats *Stats
 
 	catalog *catalog
 }
@@ -114,6 +116,8 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 // serve runs the loop until the client leaves, the context ends, or the
 // connection breaks. Server connections are given back on the way out.
 func (s *session) serve() {
+	s.opts.Stats.Sessions.Add(1)
+	defer s.opts.Stats.Sessions.Add(-1)
 	s.c.SetCanceler(s.cancel)
 	defer s.c.ClearCanceler()
 	defer s.releaseAll()

@@ -102,6 +102,7 @@ func (s *session) extended(typ byte, body []byte) error {
 // the batch is made to fail too, so its implicit or explicit transaction
 // rolls back as the client expects.
 func (s *session) extError(err error) {
+	s.opts.Stats.Refused.Add(1)
 	if s.txOpen {
 		s.txFailed = true
 	}
@@ -137,6 +138,7 @@ func (s *session) parse(body []byte) error {
 		return sqlerr.New("42P05", "prepared statement %q already exists", name)
 	}
 	sql := string(m.Query)
+	s.opts.Stats.Queries.Add(1)
 	stmt, lits, err := s.opts.Analyzer.Analyze(sql, nil)
 	if err != nil {
 		return err

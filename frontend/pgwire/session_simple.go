@@ -31,6 +31,7 @@ func (s *session) simpleQuery(body []byte) error {
 		return err
 	}
 	sql := string(text)
+	s.opts.Stats.Queries.Add(1)
 	stmt, lits, err := s.opts.Analyzer.Analyze(sql, s.lits[:0])
 	s.lits = lits
 	if err != nil {
@@ -111,6 +112,7 @@ func (s *session) finishLocal() error {
 // transaction, the transaction fails as Postgres would make it: on the
 // server too, so that COMMIT there answers ROLLBACK.
 func (s *session) simpleError(err error) error {
+	s.opts.Stats.Refused.Add(1)
 	e := sqlerr.From(err)
 	if s.txOpen {
 		s.txFailed = true
@@ -249,7 +251,7 @@ func (s *session) checkPoolable(stmt *parser.Statement, extended bool) error {
 				return sqlerr.New(sqlerr.FeatureNotSupported, "DISCARD inside a multi-statement or extended-protocol query is not supported with transaction pooling")
 			}
 		}
-		if p.SessionState {
+		if p.Pin != parser.PinNone && (p.Pin == parser.PinAdvisoryLock || p.Pin == parser.PinSetConfig) {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "session-level advisory locks and set_config are not supported with transaction pooling yet: they would stay on a server connection other clients share").
 				WithHint("Use pg_advisory_xact_lock or SET LOCAL / set_config(…, true) inside a transaction, or session pooling.")
 		}
@@ -287,5 +289,6 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 	if err != nil {
 		return nil, err
 	}
+	s.opts.Stats.Routed.Add(1)
 	return s.linkFor(s.planShard(plan))
 }

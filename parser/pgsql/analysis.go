@@ -27,6 +27,7 @@ func build(tree *pg_query.ParseResult, f *facts, consts constRefs, nlits int, hi
 	parts := make([]*parser.Statement, len(tree.Stmts))
 	for i, raw := range tree.Stmts {
 		st := b.statement(raw.Stmt, &f.stmts[i])
+		statementPin(raw.Stmt, st)
 		st.Hint = hint
 		st.LiteralCount = nlits
 		parts[i] = st
@@ -84,13 +85,13 @@ func combine(parts []*parser.Statement, hint parser.Hint, nlits int) *parser.Sta
 
 func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 	st := &parser.Statement{
-		Kind:         parser.KindOther,
-		ParamCount:   sf.maxParam,
-		Volatile:     sf.volatile,
-		SessionState: sf.sessionState,
-		SubQuery:     sf.subquery,
-		WritableCTE:  sf.writableCTE,
-		Locking:      sf.locking,
+		Kind:        parser.KindOther,
+		ParamCount:  sf.maxParam,
+		Volatile:    sf.volatile,
+		Pin:         sf.pin,
+		SubQuery:    sf.subquery,
+		WritableCTE: sf.writableCTE,
+		Locking:     sf.locking,
 	}
 	var target *parser.TableRef
 	switch x := n.GetNode().(type) {

@@ -101,6 +101,9 @@ func describeTo(b *strings.Builder, st *parser.Statement, lits []parser.Literal,
 	if st.Set != nil {
 		p("set: %+v", *st.Set)
 	}
+	if st.Pin != parser.PinNone {
+		p("pin: %s", st.Pin)
+	}
 	if st.Hint != (parser.Hint{}) {
 		p("hint: %+v", st.Hint)
 	}

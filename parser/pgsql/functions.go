@@ -2,6 +2,8 @@ package pgsql
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/shardgate/shardgate/parser"
 )
 
 // Volatility. A read that calls a volatile function (nextval, random,
@@ -131,18 +133,26 @@ func isNonVolatile(name string) bool {
 	return false
 }
 
-// sessionStateFuncs change state of the server session that outlives the
-// transaction and that the proxy cannot replay: session-level advisory
-// locks, and set_config (its third argument may say "not local"). Under
-// transaction pooling the connection would carry them to another client.
-var sessionStateFuncs = map[string]bool{
-	"pg_advisory_lock": true, "pg_advisory_lock_shared": true,
-	"pg_try_advisory_lock": true, "pg_try_advisory_lock_shared": true,
-	"set_config": true,
-}
-
-// changesSessionState reports whether the call leaves session state behind.
-func changesSessionState(fc *pg_query.FuncCall) bool {
+// sessionPin says whether a call leaves state on the server session that
+// outlives the transaction and that the proxy cannot replay: a
+// session-level advisory lock, or set_config whose third argument is not
+// the constant true (is_local). Under transaction pooling the connection
+// would carry it to another client.
+func sessionPin(fc *pg_query.FuncCall) parser.Pin {
 	name, ok := builtinName(fc)
-	return ok && sessionStateFuncs[name]
+	if !ok {
+		return parser.PinNone
+	}
+	switch name {
+	case "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared":
+		return parser.PinAdvisoryLock
+	case "set_config":
+		if len(fc.Args) == 3 {
+			if c := fc.Args[2].GetAConst(); c != nil && c.GetBoolval() != nil && c.GetBoolval().Boolval {
+				return parser.PinNone // transaction-local
+			}
+		}
+		return parser.PinSetConfig
+	}
+	return parser.PinNone
 }

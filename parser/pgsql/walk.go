@@ -23,13 +23,13 @@ type facts struct {
 
 // stmtFacts are what the walk found in one statement.
 type stmtFacts struct {
-	tables       []tableOcc
-	maxParam     int
-	volatile     bool
-	sessionState bool
-	subquery     bool
-	writableCTE  bool
-	locking      bool
+	tables      []tableOcc
+	maxParam    int
+	volatile    bool
+	pin         parser.Pin
+	subquery    bool
+	writableCTE bool
+	locking     bool
 }
 
 type tableOcc struct {
@@ -75,9 +75,7 @@ func (w *walker) visit(m protoreflect.Message) {
 		if isVolatileCall(x) {
 			w.s.volatile = true
 		}
-		if changesSessionState(x) {
-			w.s.sessionState = true
-		}
+		w.setPin(sessionPin(x))
 	case *pg_query.SubLink, *pg_query.RangeSubselect:
 		w.s.subquery = true
 	case *pg_query.DoStmt, *pg_query.CallStmt:
@@ -162,7 +160,18 @@ func (w *walker) with(m protoreflect.Message, wc *pg_query.WithClause) {
 	w.ctes = w.ctes[:base]
 }
 
+// setPin keeps the first reason a statement pins its connection.
+func (w *walker) setPin(p parser.Pin) {
+	if w.s.pin == parser.PinNone {
+		w.s.pin = p
+	}
+}
+
 func (w *walker) rangeVar(rv *pg_query.RangeVar) {
+	if rv.Relpersistence == "t" {
+		// Only a statement creating a relation marks it temporary.
+		w.setPin(parser.PinTempObject)
+	}
 	if rv.Schemaname == "" && slices.Contains(w.ctes, rv.Relname) {
 		return
 	}

@@ -1,0 +1,27 @@
+package pgwire
+
+import "sync/atomic"
+
+// Stats are the endpoint's counters. Sessions add to them with atomics;
+// the metrics collector (admin) reads them when scraped.
+type Stats struct {
+	// Queries counts statement texts received: Query and Parse messages.
+	// Every one is analysed, so it equals the analyzer's hits + misses.
+	Queries atomic.Uint64
+	// Routed counts executions routed to a server connection.
+	Routed atomic.Uint64
+	// Refused counts statements answered with an error raised by the
+	// proxy (unroutable, unsupported, unparsable).
+	Refused atomic.Uint64
+	// Pins counts the times a session pinned a server connection under
+	// transaction pooling (state that cannot be replayed).
+	Pins atomic.Uint64
+	// PinnedSessions is how many sessions hold a pinned connection now.
+	PinnedSessions atomic.Int64
+	// Sessions is how many client sessions run now.
+	Sessions atomic.Int64
+	// Resets counts pinned connections cleaned (reset) before going back
+	// to the pool; ResetFailures those closed instead.
+	Resets        atomic.Uint64
+	ResetFailures atomic.Uint64
+}
