@@ -95,7 +95,11 @@ func route(t *testing.T, an *pgsql.Analyzer, snap *shardmap.Snapshot, sql string
 	if err != nil {
 		return describeErr(err)
 	}
+	// The session has a temporary table "scratch" on shard 80- (see
+	// testdata/routes/temp.txt).
+	ks, _ := snap.Keyspace(shardmap.Postgres, "app")
 	sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app", SearchPath: []string{"public"},
+		Temp: map[string]*shardmap.Shard{"scratch": ks.Shards()[1]},
 		Columns: func(schema, table string) ([]string, bool) {
 			switch table {
 			case "users":

@@ -20,6 +20,11 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 	if stmt.Hint.Shard != "" {
 		return routeHint(ks, stmt, sess)
 	}
+	if !sess.inTemp && (len(sess.Temp) > 0 || stmt.Pins() == parser.PinTempObject) {
+		if plan, ok, err := routeTemp(ks, stmt, vals, sess, snap); ok {
+			return plan, err
+		}
+	}
 	if len(stmt.Parts) > 0 {
 		return routeMulti(ks, stmt, vals, sess, snap)
 	}

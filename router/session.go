@@ -17,6 +17,12 @@ type Session struct {
 	User       string
 	// TxShard is the shard the open transaction runs on (nil: none yet).
 	TxShard *shardmap.Shard
+	// Temp maps the session's temporary tables (and other temporary
+	// relations), by name, to the shard whose server connection holds them
+	// (the session is pinned to it).
+	Temp map[string]*shardmap.Shard
+	// inTemp: routeTemp is routing, Route must not call it again.
+	inTemp bool
 	// Columns returns a table's column order, for INSERT without a column
 	// list (learned from a shard's catalog); nil or !ok means unknown.
 	Columns func(schema, table string) ([]string, bool)

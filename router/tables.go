@@ -15,11 +15,13 @@ const (
 	tableSharded              // a sharded table of the keyspace
 	tableReference            // a copy on every shard
 	tableCatalog              // pg_catalog / information_schema: the same on every shard
+	tableTemp                 // a temporary table of the session: on its pinned shard
 )
 
 type resolved struct {
 	class tableClass
 	table *shardmap.Table // for tableSharded
+	shard *shardmap.Shard // for tableTemp
 	name  string          // as written, for messages
 }
 
@@ -31,6 +33,10 @@ func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved
 	written := ref.Name
 	if ref.Schema != "" {
 		written = ref.Schema + "." + ref.Name
+	}
+	if sh, ok := sess.Temp[ref.Name]; ok && (ref.Schema == "" || ref.Schema == "pg_temp") {
+		// pg_temp is searched first, even before pg_catalog.
+		return resolved{class: tableTemp, name: written, shard: sh}
 	}
 	if ref.Schema != "" {
 		if isCatalogSchema(ref.Schema) {
