@@ -204,6 +204,9 @@ type Statement struct {
 	Tx TxOptions
 	// Set describes SET/RESET (Kind == KindSet); nil otherwise.
 	Set *SetInfo
+	// Prepare describes SQL-level PREPARE, EXECUTE and DEALLOCATE (Kind
+	// KindPrepare, KindExecute, KindDeallocate); nil otherwise.
+	Prepare *PrepareInfo
 	// Hint is the routing hint from a leading comment, if any.
 	Hint Hint
 	// ParamCount is the highest $n used.

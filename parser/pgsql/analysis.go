@@ -163,10 +163,13 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 	case *pg_query.Node_PrepareStmt:
 		st.Kind = parser.KindPrepare
 		st.ParamCount = 0 // its $n are EXECUTE's arguments, not this message's
+		st.Prepare = prepareInfo(x.PrepareStmt)
 	case *pg_query.Node_ExecuteStmt:
 		st.Kind = parser.KindExecute
+		st.Prepare = b.executeInfo(x.ExecuteStmt)
 	case *pg_query.Node_DeallocateStmt:
 		st.Kind = parser.KindDeallocate
+		st.Prepare = deallocateInfo(x.DeallocateStmt)
 	case *pg_query.Node_DiscardStmt:
 		st.Kind = parser.KindDiscard
 	case *pg_query.Node_ListenStmt, *pg_query.Node_UnlistenStmt, *pg_query.Node_NotifyStmt:
