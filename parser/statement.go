@@ -166,6 +166,8 @@ type Statement struct {
 	// is TO (data flows to the client). For COPY (SELECT …) TO, the
 	// query's Keys and flags are filled as for the SELECT.
 	CopyFrom bool
+	// Copy describes a COPY (Kind == KindCopy); nil otherwise.
+	Copy *CopyInfo
 	// Pin: the statement leaves state on the server session that outlives
 	// the transaction and cannot be replayed elsewhere (a session advisory
 	// lock, a temporary table, LISTEN, …): under transaction pooling it

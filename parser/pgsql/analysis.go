@@ -154,6 +154,7 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 		st.Kind = parser.KindCopy
 		cp := x.CopyStmt
 		st.CopyFrom = cp.IsFrom
+		st.Copy = copyInfo(cp)
 		if q := cp.Query.GetSelectStmt(); q != nil && !cp.IsFrom {
 			// COPY (SELECT …) TO STDOUT routes like its query.
 			st.Tables = orderTables(sf.tables, nil)
