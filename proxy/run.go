@@ -90,6 +90,16 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
+	var adm *admin.Server
+	if adminLn != nil {
+		adm = admin.NewServer(current.Load)
+		if pg != nil {
+			if err := adm.Register(pg.Metrics(current.Load)); err != nil {
+				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
+				return fmt.Errorf("admin metrics: %w", err)
+			}
+		}
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { // follow the store: the one source of truth
@@ -123,7 +133,6 @@ func Run(ctx context.Context, o RunOptions) error {
 		ln := adminLn
 		adminLn = nil
 		addrs.Admin = ln.Addr().String()
-		adm := admin.NewServer(current.Load)
 		g.Go(func() error { return adm.Serve(ln) })
 		g.Go(func() error {
 			<-gctx.Done()

@@ -1,0 +1,163 @@
+package proxy
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// metrics exposes the Postgres endpoint's counters to Prometheus. It keeps
+// no counters of its own: Collect reads the sessions' atomics, the
+// analyzer's cache counts and the pools' stats when scraped, so the query
+// path pays nothing for metrics.
+type metrics struct {
+	p        *Postgres
+	snapshot func() *shardmap.Snapshot
+
+	queries, routed, refused, pins *prometheus.Desc
+	pinnedSessions, sessions       *prometheus.Desc
+	resets                         *prometheus.Desc
+
+	lookups, uncacheable, analyzeErrors, cacheEntries *prometheus.Desc
+
+	poolConns, poolWaiting, poolAcquires, poolWait *prometheus.Desc
+	poolDials, poolTimeouts, poolClosed            *prometheus.Desc
+}
+
+// Metrics returns a prometheus.Collector of the endpoint's counters, for
+// the admin server to register. snapshot names the pools' nodes: pools are
+// keyed by address, and a pool's node label is the name the current shard
+// map gives that address (the address itself when the map names it no
+// longer, as after a failover).
+func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collector {
+	pool := []string{"node", "address", "user", "database"}
+	return &metrics{
+		p:        p,
+		snapshot: snapshot,
+
+		queries: prometheus.NewDesc("shardgate_pg_queries_total",
+			"Statement texts received from Postgres clients (Query and Parse messages).", nil, nil),
+		routed: prometheus.NewDesc("shardgate_pg_routed_total",
+			"Statement executions routed to a server connection.", nil, nil),
+		refused: prometheus.NewDesc("shardgate_pg_refused_total",
+			"Statements answered with an error raised by the proxy (unroutable, unsupported, unparsable).", nil, nil),
+		pins: prometheus.NewDesc("shardgate_pg_pins_total",
+			"Times a session pinned a server connection under transaction pooling.", nil, nil),
+		pinnedSessions: prometheus.NewDesc("shardgate_pg_pinned_sessions",
+			"Client sessions holding a pinned server connection now.", nil, nil),
+		sessions: prometheus.NewDesc("shardgate_pg_sessions",
+			"Client sessions being served now.", nil, nil),
+		resets: prometheus.NewDesc("shardgate_pg_connection_resets_total",
+			"Pinned server connections reset before going back to the pool (ok), or closed because the reset failed (failed).",
+			[]string{"result"}, nil),
+
+		lookups: prometheus.NewDesc("shardgate_analyzer_lookups_total",
+			"Statement analysis cache lookups, by result.", []string{"result"}, nil),
+		uncacheable: prometheus.NewDesc("shardgate_analyzer_uncacheable_total",
+			"Statement texts analysed without the cache (lexer gave up, lexer and parser disagreed, or the text was too long).", nil, nil),
+		analyzeErrors: prometheus.NewDesc("shardgate_analyzer_errors_total",
+			"Statement texts rejected by the analyzer (syntax errors, NUL bytes, invalid UTF-8).", nil, nil),
+		cacheEntries: prometheus.NewDesc("shardgate_analyzer_cache_entries",
+			"Statement shapes in the analysis cache now.", nil, nil),
+
+		poolConns: prometheus.NewDesc("shardgate_pool_connections",
+			"Server connections of a pool now, by state (idle, in_use, dialing); their sum is the pool's open connections.",
+			append(pool, "state"), nil),
+		poolWaiting: prometheus.NewDesc("shardgate_pool_waiting_clients",
+			"Callers queued for a server connection of a pool now.", pool, nil),
+		poolAcquires: prometheus.NewDesc("shardgate_pool_acquires_total",
+			"Server connections handed out by a pool.", pool, nil),
+		poolWait: prometheus.NewDesc("shardgate_pool_wait_seconds_total",
+			"Time callers spent queued for a server connection of a pool.", pool, nil),
+		poolDials: prometheus.NewDesc("shardgate_pool_dials_total",
+			"Server logins a pool attempted, by result (ok, failed).", append(pool, "result"), nil),
+		poolTimeouts: prometheus.NewDesc("shardgate_pool_acquire_timeouts_total",
+			"Callers that waited the acquire timeout for a server connection in vain.", pool, nil),
+		poolClosed: prometheus.NewDesc("shardgate_pool_closed_connections_total",
+			"Server connections a pool closed (broken, dead, lifetime, idle, pool closed).", pool, nil),
+	}
+}
+
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets,
+		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
+		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
+	} {
+		ch <- d
+	}
+}
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+
+	// The analyzer is read before the sessions: a statement counted by a
+	// session is looked up right after, so in a scrape taken under load
+	// lookups never run ahead of queries.
+	a := m.p.AnalyzerStats()
+	st := m.p.SessionStats()
+	counter(m.queries, st.Queries.Load())
+	counter(m.routed, st.Routed.Load())
+	counter(m.refused, st.Refused.Load())
+	counter(m.pins, st.Pins.Load())
+	gauge(m.pinnedSessions, float64(st.PinnedSessions.Load()))
+	gauge(m.sessions, float64(st.Sessions.Load()))
+	counter(m.resets, st.Resets.Load(), "ok")
+	counter(m.resets, st.ResetFailures.Load(), "failed")
+
+	counter(m.lookups, a.Hits, "hit")
+	counter(m.lookups, a.Misses, "miss")
+	counter(m.uncacheable, a.Uncacheable)
+	counter(m.analyzeErrors, a.Errors)
+	gauge(m.cacheEntries, float64(a.Entries))
+
+	names := nodeNames(m.snapshot)
+	for k, s := range m.p.PoolStats() {
+		node := names[k.Node]
+		if node == "" {
+			node = k.Node
+		}
+		l := []string{node, k.Node, k.User, k.Database}
+		gauge(m.poolConns, float64(s.Idle), append(l, "idle")...)
+		gauge(m.poolConns, float64(s.InUse), append(l, "in_use")...)
+		gauge(m.poolConns, float64(s.Dialing), append(l, "dialing")...)
+		gauge(m.poolWaiting, float64(s.Waiting), l...)
+		counter(m.poolAcquires, s.Acquires, l...)
+		ch <- prometheus.MustNewConstMetric(m.poolWait, prometheus.CounterValue, s.WaitTime.Seconds(), l...)
+		counter(m.poolDials, s.Dials, append(l, "ok")...)
+		counter(m.poolDials, s.DialErrors, append(l, "failed")...)
+		counter(m.poolTimeouts, s.AcquireTimeouts, l...)
+		counter(m.poolClosed, s.Closed, l...)
+	}
+}
+
+// nodeNames maps each Postgres node address of the current shard map to
+// its name; the first name wins should two nodes share an address.
+func nodeNames(snapshot func() *shardmap.Snapshot) map[string]string {
+	names := map[string]string{}
+	var snap *shardmap.Snapshot
+	if snapshot != nil {
+		snap = snapshot()
+	}
+	if snap == nil {
+		return names
+	}
+	for _, ks := range snap.Keyspaces() {
+		if ks.Engine() != shardmap.Postgres {
+			continue
+		}
+		for _, sh := range ks.Shards() {
+			for _, n := range append([]shardmap.Node{sh.Primary}, sh.Replicas...) {
+				if _, ok := names[n.Addr]; !ok {
+					names[n.Addr] = n.Name
+				}
+			}
+		}
+	}
+	return names
+}
