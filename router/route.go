@@ -36,8 +36,10 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 			WithHint("Run DDL on every shard directly; fan-out of DDL comes with cross-shard support.")
 	case parser.KindCopy:
 		if stmt.CopyFrom {
+			// The session reads COPY … FROM STDIN's rows and routes each
+			// (RouteCopy); a COPY FROM reaching Route came another way.
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY … FROM through shardgate is not supported yet").
-				WithHint("Insert the rows with INSERT; COPY FROM routed by row comes with transaction pooling work (issue 5).")
+				WithHint("COPY … FROM STDIN works as a simple-protocol query of its own (psql's \\copy, pgx's CopyFrom); not through the extended protocol or among other statements.")
 		}
 	}
 
