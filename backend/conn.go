@@ -165,6 +165,10 @@ func (c *Conn) ParameterStatuses() map[string]string {
 // released connection only when it is TxIdle.
 func (c *Conn) SetTxStatus(s pgio.TxStatus) { c.tx = s }
 
+// SetDeadline bounds the connection's reads and writes (zero: none), for
+// work the front end does on it outside a client's statement (a reset).
+func (c *Conn) SetDeadline(t time.Time) error { return c.nc.SetDeadline(t) }
+
 // MarkBroken says the connection must never be reused: after an I/O error
 // (the Reader and Writer mark those themselves) or any confusion about
 // where in the protocol it stands. It is closed when released.

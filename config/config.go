@@ -33,6 +33,7 @@ type Config struct {
 	Replicas  Replicas  `yaml:"replicas,omitzero"`
 	Store     Store     `yaml:"store,omitzero"`
 	Logging   Logging   `yaml:"logging,omitzero"`
+	Runtime   Runtime   `yaml:"runtime,omitzero"`
 	// Topology seeds an empty shard-map store (`shardgate map init`, and
 	// serve when the store is empty). Once the store holds a map the store
 	// wins: editing this section changes nothing at run time.
@@ -91,6 +92,7 @@ func (c *Config) validate(p *problems) {
 	c.Replicas.validate(p)
 	c.Store.validate(p)
 	c.Logging.validate(p)
+	c.Runtime.validate(p)
 	if c.Topology != nil {
 		validateTopology(p, c.Topology, c.Backends)
 	}

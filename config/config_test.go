@@ -86,6 +86,9 @@ func TestLoadFullExample(t *testing.T) {
 	if c.Pools.IdleTimeout != 5*time.Minute || c.Replicas.HeartbeatInterval != 200*time.Millisecond || !*c.Replicas.ReadYourWrites {
 		t.Errorf("durations: %+v %+v", c.Pools, c.Replicas)
 	}
+	if c.Runtime.MaxProcs != 0 {
+		t.Errorf("runtime.max_procs %d", c.Runtime.MaxProcs)
+	}
 	if c.Store.Path != filepath.Join("testdata", "shardgate-store") {
 		t.Errorf("store path %q not anchored at the config's directory", c.Store.Path)
 	}
@@ -157,7 +160,7 @@ func TestDefaults(t *testing.T) {
 		Listeners: Listeners{Postgres: &Listener{Address: "127.0.0.1:6432", TLS: ServerTLS{Mode: ServerTLSOff}}},
 		Users:     []User{{Name: "app", SCRAMSHA256: rfcSCRAM}},
 		Backends:  Backends{Postgres: &Backend{User: "shardgate", TLS: BackendTLS{Mode: BackendTLSPrefer}}},
-		Pools: Pools{Mode: PoolTransaction, MaxServerConnsPerNode: 20, IdleTimeout: 5 * time.Minute,
+		Pools: Pools{Mode: PoolTransaction, Pin: PinAllow, MaxServerConnsPerNode: 20, IdleTimeout: 5 * time.Minute,
 			ConnectTimeout: 5 * time.Second, AcquireTimeout: 5 * time.Second, MaxClientConns: 1000, ServerLifetime: time.Hour},
 		Limits: Limits{MaxMessageSize: 64 << 20, DrainTimeout: 30 * time.Second, StartupTimeout: 10 * time.Second},
 		Replicas: Replicas{Read: ReadPrimary, MaxLag: time.Second, WhenLagging: LagUsePrimary, WaitTimeout: 2 * time.Second,

@@ -15,10 +15,29 @@ const (
 
 func (m PoolMode) String() string { return string(m) }
 
+// PinPolicy says what transaction pooling does with a statement that leaves
+// state on its server connection the proxy cannot replay (a temporary
+// table, a session advisory lock, LISTEN, a WITH HOLD cursor, SET ROLE).
+type PinPolicy string
+
+const (
+	// PinAllow keeps the client on that server connection until the
+	// session ends or the client runs DISCARD ALL (the default); the
+	// connection is reset before another client gets it.
+	PinAllow PinPolicy = "allow"
+	// PinDeny refuses such statements (0A000).
+	PinDeny PinPolicy = "deny"
+)
+
+func (p PinPolicy) String() string { return string(p) }
+
 // Pools sizes and times the backend connection pools. A zero value means
 // the default.
 type Pools struct {
 	Mode PoolMode `yaml:"mode,omitempty"`
+	// Pin is what transaction pooling does with state it cannot replay:
+	// allow (pin the client to its server connection; default) or deny.
+	Pin PinPolicy `yaml:"pin,omitempty"`
 	// MaxServerConnsPerNode caps the connections to one database server
 	// (default 20).
 	MaxServerConnsPerNode int `yaml:"max_server_conns_per_node,omitempty"`
@@ -43,6 +62,9 @@ func (p *Pools) ensureDefaults() {
 	if p.Mode == "" {
 		p.Mode = PoolTransaction
 	}
+	if p.Pin == "" {
+		p.Pin = PinAllow
+	}
 	setDefault(&p.MaxServerConnsPerNode, 20)
 	setDefault(&p.IdleTimeout, 5*time.Minute)
 	setDefault(&p.ConnectTimeout, 5*time.Second)
@@ -53,6 +75,7 @@ func (p *Pools) ensureDefaults() {
 
 func (p *Pools) validate(pr *problems) {
 	oneOf(pr, "pools.mode", p.Mode, PoolTransaction, PoolSession)
+	oneOf(pr, "pools.pin", p.Pin, PinAllow, PinDeny)
 	if p.MaxServerConnsPerNode < 1 {
 		pr.add("pools.max_server_conns_per_node", "must be at least 1, got %d", p.MaxServerConnsPerNode)
 	}

@@ -19,6 +19,13 @@ import (
 // config. stop drains it with the given grace period.
 func startProxy(t *testing.T, edit func(*config.Config)) (url string, stop func(grace time.Duration) error) {
 	t.Helper()
+	_, url, stop = startProxyP(t, edit)
+	return url, stop
+}
+
+// startProxyP is startProxy that also returns the endpoint (for its stats).
+func startProxyP(t *testing.T, edit func(*config.Config)) (p *Postgres, url string, stop func(grace time.Duration) error) {
+	t.Helper()
 	cfg, err := testConfig(cluster)
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +33,7 @@ func startProxy(t *testing.T, edit func(*config.Config)) (url string, stop func(
 	edit(cfg)
 	var cur atomic.Pointer[shardmap.Snapshot]
 	cur.Store(snap)
-	p, err := NewPostgres(cfg, cur.Load, Events{})
+	p, err = NewPostgres(cfg, cur.Load, Events{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,7 @@ func startProxy(t *testing.T, edit func(*config.Config)) (url string, stop func(
 		return err
 	}
 	t.Cleanup(func() { stop(time.Second) })
-	return fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", ln.Addr()), stop
+	return p, fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", ln.Addr()), stop
 }
 
 func TestIdleTimeouts(t *testing.T) {

@@ -147,35 +147,3 @@ func TestNoSettingLeaksBetweenFiftyClients(t *testing.T) {
 	}
 }
 
-// Under transaction pooling, state that would outlive the transaction on a
-// shared server connection is refused with a clear error, not leaked.
-func TestUnpoolableStateRefused(t *testing.T) {
-	ctx := context.Background()
-	for name, mode := range modes {
-		t.Run(name, func(t *testing.T) {
-			c := connect(t, mode)
-			for _, sql := range []string{
-				"SELECT pg_advisory_lock(42)",
-				"SELECT set_config('search_path', 'x', false)",
-				"PREPARE p AS SELECT 1",
-				"LISTEN chan",
-				"DEALLOCATE ALL",
-			} {
-				if _, err := c.Exec(ctx, sql); pgCode(err) != "0A000" {
-					t.Errorf("%s: %v", sql, err)
-				}
-			}
-			// Transaction-scoped forms work.
-			tx, err := c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(42)"); err != nil {
-				t.Fatal(err)
-			}
-			if err := tx.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}

@@ -67,6 +67,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		Conns:    p.conns,
 		Mode:     mode,
 		Stats:    p.stats,
+		DenyPins: cfg.Pools.Pin == config.PinDeny,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,

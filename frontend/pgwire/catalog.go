@@ -146,6 +146,9 @@ func (s *session) insertColumns(stmt *parser.Statement) error {
 		return nil
 	}
 	ref := stmt.Tables[0]
+	if _, temp := s.rs.Temp[ref.Name]; temp && (ref.Schema == "" || ref.Schema == "pg_temp") {
+		return nil // a temporary table: routed to its shard, no key needed
+	}
 	cols, err := s.opts.catalog.columns(s.ctx, s.anyShard(ks), s.rs.SearchPath, ref.Schema, ref.Name)
 	if err != nil {
 		return err

@@ -48,6 +48,9 @@ type SessionOptions struct {
 	Buffers *pgio.BufferPool
 	// Stats receives the sessions' counters (NewProxy makes one if nil).
 	Stats *Stats
+	// DenyPins refuses, under transaction pooling, statements that would
+	// pin the session to its server connection (config pools.pin: deny).
+	DenyPins bool
 
 	catalog *catalog
 }
@@ -67,15 +70,20 @@ type session struct {
 	lits []parser.Literal
 
 	// Transaction state as the client sees it.
-	txOpen    bool   // inside BEGIN … COMMIT
-	txFailed  bool   // an error happened inside it
-	txBegin   string // the BEGIN text, replayed on the first server connection
-	txLink    *link  // the server connection the transaction runs on
-	batch     *link  // the connection of the current extended batch
-	sessLinks map[*shardmap.Shard]*link
+	txOpen   bool   // inside BEGIN … COMMIT
+	txFailed bool   // an error happened inside it
+	txBegin  string // the BEGIN text, replayed on the first server connection
+	txLink   *link  // the server connection the transaction runs on
+	batch    *link  // the connection of the current extended batch
+	// sessLinks are the connections the session keeps between
+	// transactions: all of them under session pooling, the pinned ones
+	// under transaction pooling (session_pin.go).
+	sessLinks  map[*shardmap.Shard]*link
+	pinCounted bool // counted in Stats.PinnedSessions
 
 	// Extended protocol.
 	stmts       map[string]*clientStmt
+	sqlStmts    map[string]*sqlStmt // SQL-level PREPARE (session_sqlprepare.go)
 	portals     map[string]*portal
 	inExtended  bool // between the first extended message and Sync
 	discard     bool // a proxy error: ignore messages until Sync
@@ -88,6 +96,7 @@ type session struct {
 	settings    []string
 	settingsKey string   // settings joined: what a connection must have applied
 	txSets      []string // SETs of the open transaction, kept if it commits
+	roleSet     bool     // settings hold SET ROLE / SESSION AUTHORIZATION
 	lastTag     string   // the last CommandComplete tag relayed
 
 	mu       sync.Mutex

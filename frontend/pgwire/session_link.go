@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/shardmap"
@@ -17,6 +18,8 @@ type ServerConn interface {
 	SetTxStatus(pgio.TxStatus)
 	// MarkBroken keeps the connection from being reused.
 	MarkBroken()
+	// SetDeadline bounds reads and writes (zero: none).
+	SetDeadline(t time.Time) error
 	// Cancel asks the server to cancel what the connection runs, with the
 	// server's own cancel key.
 	Cancel(ctx context.Context) error
@@ -44,6 +47,13 @@ type connState struct {
 	// it is prepared under on this connection.
 	prepared map[string]string
 	nextName int
+	// sqlPrepared maps an SQL-level PREPARE's types and text to the name
+	// it is prepared under on this connection (session_sqlprepare.go).
+	sqlPrepared map[string]string
+	// dirty lists the pins (1 << parser.Pin) of state a session left on
+	// this connection that RESET ALL does not undo: the connection is
+	// reset (resetSQL) before another session gets it.
+	dirty uint16
 	// applied is the session settings in force on this connection, as the
 	// key of the session that set them (settingsKey): a client whose
 	// settings are the same needs no replay, whoever set them.
@@ -54,7 +64,7 @@ func stateOf(c ServerConn) *connState {
 	if st, ok := c.Attachment().(*connState); ok {
 		return st
 	}
-	st := &connState{prepared: make(map[string]string)}
+	st := &connState{prepared: make(map[string]string), sqlPrepared: make(map[string]string)}
 	c.SetAttachment(st)
 	return st
 }

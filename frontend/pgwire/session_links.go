@@ -7,6 +7,7 @@ import (
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -96,6 +97,9 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		}
 	}
 	s.syncSettings(l)
+	if s.roleSet {
+		s.pin(l, parser.PinRole, nil)
+	}
 	if s.txOpen && pin {
 		s.beginOn(l)
 	} else {
@@ -193,10 +197,10 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 }
 
 // releaseLink gives a connection back to the pool, unless the session
-// keeps it (session pooling).
+// keeps it (session pooling, or pinned).
 func (s *session) releaseLink(l *link) {
-	if s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
-		return
+	if s.sessLinks[l.shard] == l {
+		return // session pooling, or pinned
 	}
 	s.dropPortals(l)
 	s.setActive(nil)
@@ -248,9 +252,7 @@ func (s *session) releaseAll() {
 			s.opts.Conns.Release(l.conn)
 		}
 	}
-	for _, l := range s.sessLinks {
-		s.opts.Conns.Release(l.conn)
-	}
+	s.unpin()
 	s.txLink, s.batch, s.sessLinks = nil, nil, nil
 	s.setActive(nil)
 	s.in.Release()

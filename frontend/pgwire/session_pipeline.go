@@ -186,7 +186,13 @@ func (s *session) answer(p *pending) error {
 			return s.serverFailure(err)
 		}
 		switch typ {
-		case pgio.TypeNoticeResponse, pgio.TypeNotificationResponse:
+		case pgio.TypeNotificationResponse:
+			// Asynchronous, for the client that LISTENs (it is pinned to
+			// this connection): relayed even while reading the proxy's
+			// own messages.
+			s.out.WriteRaw(typ, body)
+			continue
+		case pgio.TypeNoticeResponse:
 			if !p.swallow {
 				s.out.WriteRaw(typ, body)
 			}

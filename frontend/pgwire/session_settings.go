@@ -88,6 +88,14 @@ func parseOptions(opts string) []string {
 // settings with.
 func (s *session) settingsChanged() {
 	s.settingsKey = strings.Join(s.settings, "\x00")
+	s.roleSet = false
+	for _, set := range s.settings {
+		if n := settingName(set); n == "role" || n == "authorization" {
+			// RESET ALL does not undo it: every connection it is
+			// replayed on is pinned (and reset before reuse).
+			s.roleSet = true
+		}
+	}
 }
 
 func quoteLiteral(v string) string {
@@ -171,8 +179,7 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 func (s *session) dropSetting(name string) {
 	kept := s.settings[:0]
 	for i, set := range s.settings {
-		n, _ := splitSet(strings.TrimPrefix(strings.TrimPrefix(set, "SET "), "SESSION "))
-		if n == name && i >= len(s.base) {
+		if settingName(set) == name && i >= len(s.base) {
 			continue
 		}
 		kept = append(kept, set)
@@ -187,7 +194,22 @@ func (s *session) resetSettings() {
 	s.settingsChanged()
 	s.rs.SearchPath = nil
 	s.stmts = make(map[string]*clientStmt)
+	s.sqlStmts = nil
 	s.clearPortals()
+}
+
+// settingName is the lower-case name a recorded SET statement sets.
+func settingName(set string) string {
+	words := strings.Fields(stripLeadingComments(set))
+	if len(words) < 2 || !strings.EqualFold(words[0], "SET") {
+		return ""
+	}
+	rest := words[1:]
+	if strings.EqualFold(rest[0], "SESSION") && len(rest) > 1 {
+		rest = rest[1:]
+	}
+	name, _ := splitSet(strings.Join(rest, " "))
+	return name
 }
 
 // splitSet splits "name = value" / "name TO value" into a lower-case name

@@ -43,6 +43,9 @@ func (s *session) simpleQuery(body []byte) error {
 	if err := s.checkPoolable(stmt, false); err != nil {
 		return s.simpleError(err)
 	}
+	if handled, err := s.sqlPrepare(stmt, sql, lits); handled {
+		return err
+	}
 	if len(stmt.Parts) == 0 {
 		switch stmt.Kind {
 		case parser.KindEmpty:
@@ -72,9 +75,13 @@ func (s *session) simpleQuery(body []byte) error {
 				return s.finishLocal()
 			}
 		case parser.KindDiscard:
-			if s.opts.Mode == TransactionPooling {
-				s.resetSettings()
-				s.queueTag(commandTag(sql))
+			if commandTag(sql) == "DISCARD ALL" {
+				// Answered by the proxy, in both pooling modes: on a server
+				// it would also drop the proxy's own prepared statements.
+				if err := s.discardAll(); err != nil {
+					return s.simpleError(err)
+				}
+				s.queueTag("DISCARD ALL")
 				return s.finishLocal()
 			}
 		}
@@ -89,6 +96,7 @@ func (s *session) simpleQuery(body []byte) error {
 	if err := s.drain(false); err != nil {
 		return err
 	}
+	s.afterSimple(stmt)
 	switch {
 	case stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && !s.queryFailed:
 		s.recordSetting(sql, stmt, l)
@@ -229,10 +237,10 @@ func stripLeadingComments(sql string) string {
 }
 
 // checkPoolable refuses, under transaction pooling, statements whose
-// effect would outlive the transaction on a shared server connection
-// (SQL-level prepared statements, LISTEN) or undo the proxy's own state on
-// it (DEALLOCATE ALL, DISCARD): the transaction-pooling issue replays or
-// pins them instead.
+// effect would outlive the transaction on a shared server connection or
+// undo the proxy's own state on it (DISCARD where the proxy cannot handle
+// it). State the proxy cannot replay pins the session instead (see
+// session_pin.go).
 func (s *session) checkPoolable(stmt *parser.Statement, extended bool) error {
 	if s.opts.Mode != TransactionPooling {
 		return nil
@@ -243,17 +251,14 @@ func (s *session) checkPoolable(stmt *parser.Statement, extended bool) error {
 	}
 	for _, p := range parts {
 		switch p.Kind {
-		case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate, parser.KindListen:
-			return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported with transaction pooling yet", strings.ToUpper(p.Kind.String())).
-				WithHint("Use protocol-level prepared statements, or session pooling.")
+		case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate:
+			if extended || len(parts) > 1 {
+				return errSQLPrepareNotAlone(extended) // alone in a simple query, they are replayed
+			}
 		case parser.KindDiscard:
 			if extended || len(parts) > 1 || stmt != p {
 				return sqlerr.New(sqlerr.FeatureNotSupported, "DISCARD inside a multi-statement or extended-protocol query is not supported with transaction pooling")
 			}
-		}
-		if p.Pin != parser.PinNone && (p.Pin == parser.PinAdvisoryLock || p.Pin == parser.PinSetConfig) {
-			return sqlerr.New(sqlerr.FeatureNotSupported, "session-level advisory locks and set_config are not supported with transaction pooling yet: they would stay on a server connection other clients share").
-				WithHint("Use pg_advisory_xact_lock or SET LOCAL / set_config(…, true) inside a transaction, or session pooling.")
 		}
 	}
 	return nil
@@ -278,6 +283,9 @@ func hasSet(stmt *parser.Statement) bool {
 // routeToLink routes one execution of stmt and returns the server
 // connection it runs on (acquiring one, with what it needs first).
 func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*link, error) {
+	if err := s.checkPin(stmt); err != nil {
+		return nil, err
+	}
 	s.rs.TxShard = nil
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
@@ -290,5 +298,11 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 		return nil, err
 	}
 	s.opts.Stats.Routed.Add(1)
-	return s.linkFor(s.planShard(plan))
+	l, err := s.linkFor(s.planShard(plan))
+	if err == nil {
+		if pin := stmt.Pins(); pin != parser.PinNone {
+			s.pin(l, pin, stmt)
+		}
+	}
+	return l, err
 }

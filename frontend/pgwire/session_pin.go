@@ -1,0 +1,207 @@
+package pgwire
+
+import (
+	"strings"
+	"time"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Pinning. Under transaction pooling a statement that leaves state on its
+// server connection that the proxy cannot replay elsewhere (parser.Pin: a
+// temporary table, a session advisory lock, LISTEN, a WITH HOLD cursor,
+// SET ROLE, set_config(…, false)) pins the session to that connection: it
+// joins sessLinks, as under session pooling, until the session ends or the
+// client runs DISCARD ALL. Before a pinned connection goes back to the
+// pool it is reset with statements that keep the proxy's own prepared
+// statements (never DISCARD ALL or DEALLOCATE); if the reset fails the
+// connection is closed instead. With pin: deny such statements are refused.
+
+// checkPin refuses a pinning statement when the config says deny.
+func (s *session) checkPin(stmt *parser.Statement) error {
+	pin := stmt.Pins()
+	if pin == parser.PinNone || s.opts.Mode != TransactionPooling || !s.opts.DenyPins {
+		return nil
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with transaction pooling (pin: deny): it would stay on a server connection other clients share", pin).
+		WithHint("%s", pinHint(pin))
+}
+
+func pinHint(p parser.Pin) string {
+	switch p {
+	case parser.PinAdvisoryLock:
+		return "Use pg_advisory_xact_lock inside a transaction, or set pools.pin: allow."
+	case parser.PinSetConfig:
+		return "Use set_config(name, value, true) or SET LOCAL inside a transaction, or plain SET (which shardgate replays)."
+	}
+	return "Set pools.pin: allow, or use session pooling."
+}
+
+// pin keeps l for the rest of the session and notes what it must reset.
+func (s *session) pin(l *link, p parser.Pin, stmt *parser.Statement) {
+	l.state.dirty |= 1 << p
+	if p == parser.PinTempObject {
+		s.noteTempCreated(stmt, l)
+	}
+	if s.sessLinks[l.shard] == l {
+		return
+	}
+	s.sessLinks[l.shard] = l
+	if s.opts.Mode == TransactionPooling {
+		s.opts.Stats.Pins.Add(1)
+		if !s.pinCounted {
+			s.pinCounted = true
+			s.opts.Stats.PinnedSessions.Add(1)
+		}
+	}
+}
+
+// noteTempCreated records the temporary relation a statement creates, so
+// that the router sends statements naming it to l's shard.
+func (s *session) noteTempCreated(stmt *parser.Statement, l *link) {
+	parts := stmt.Parts
+	if len(parts) == 0 {
+		parts = []*parser.Statement{stmt}
+	}
+	for _, p := range parts {
+		if p.Pin != parser.PinTempObject || len(p.Tables) == 0 {
+			continue
+		}
+		if s.rs.Temp == nil {
+			s.rs.Temp = make(map[string]*shardmap.Shard)
+		}
+		s.rs.Temp[p.Tables[0].Name] = l.shard
+	}
+}
+
+// afterSimple settles the session's temporary-table names once a simple
+// query has run: a failed CREATE created nothing; a DROP of a temporary
+// table forgets it.
+func (s *session) afterSimple(stmt *parser.Statement) {
+	if len(s.rs.Temp) == 0 {
+		return
+	}
+	if s.queryFailed && stmt.Pins() == parser.PinTempObject && len(stmt.Parts) == 0 && len(stmt.Tables) > 0 {
+		delete(s.rs.Temp, stmt.Tables[0].Name)
+		return
+	}
+	if !s.queryFailed && stmt.Kind == parser.KindDDL && len(stmt.Parts) == 0 && strings.HasPrefix(s.lastTag, "DROP") {
+		for _, t := range stmt.Tables {
+			delete(s.rs.Temp, t.Name)
+		}
+	}
+}
+
+// resetSQL is what undoes the state recorded in dirty, keeping prepared
+// statements. RESET ALL does not reset the role or the session
+// authorization, hence their own statements.
+func resetSQL(dirty uint16) string {
+	var parts []string
+	has := func(p parser.Pin) bool { return dirty&(1<<p) != 0 }
+	if has(parser.PinHoldCursor) {
+		parts = append(parts, "CLOSE ALL")
+	}
+	if has(parser.PinListen) {
+		parts = append(parts, "UNLISTEN *")
+	}
+	if has(parser.PinAdvisoryLock) {
+		parts = append(parts, "SELECT pg_advisory_unlock_all()")
+	}
+	if has(parser.PinTempObject) {
+		parts = append(parts, "DISCARD TEMP")
+	}
+	if has(parser.PinRole) {
+		parts = append(parts, "SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE")
+	}
+	if has(parser.PinSetConfig) || has(parser.PinRole) {
+		parts = append(parts, "RESET ALL")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// resetTimeout bounds a reset; a server slower than this loses the
+// connection instead.
+const resetTimeout = 5 * time.Second
+
+// resetLink undoes what a session left on l, outside the pending queue
+// (nothing of the client is in flight on l), and reports whether l is
+// clean and idle.
+func (s *session) resetLink(l *link) bool {
+	st := l.state
+	if st.dirty == 0 {
+		return true
+	}
+	sql := resetSQL(st.dirty)
+	l.conn.SetDeadline(time.Now().Add(resetTimeout))
+	defer l.conn.SetDeadline(time.Time{})
+	l.w.WriteQuery(sql)
+	if err := l.w.Flush(); err != nil {
+		return false
+	}
+	ok := true
+	for {
+		typ, body, err := l.r.ReadMessage()
+		if err != nil {
+			return false
+		}
+		switch typ {
+		case pgio.TypeErrorResponse:
+			ok = false
+		case pgio.TypeReadyForQuery:
+			tx, err := pgio.DecodeReadyForQuery(body)
+			if err != nil {
+				return false
+			}
+			l.conn.SetTxStatus(tx)
+			if !ok || tx != pgio.TxIdle {
+				return false
+			}
+			st.dirty = 0
+			if strings.Contains(sql, "RESET ALL") {
+				st.applied = "\x00reset"
+			}
+			return true
+		}
+	}
+}
+
+// unpin resets and gives back every pinned connection: at the end of the
+// session, and at DISCARD ALL. A connection the reset fails on is closed.
+func (s *session) unpin() {
+	for sh, l := range s.sessLinks {
+		if l == s.txLink || l == s.batch {
+			continue // the caller breaks these
+		}
+		delete(s.sessLinks, sh)
+		if l.state.dirty != 0 {
+			if s.resetLink(l) {
+				s.opts.Stats.Resets.Add(1)
+			} else {
+				s.opts.Stats.ResetFailures.Add(1)
+				l.conn.MarkBroken()
+			}
+		}
+		s.dropPortals(l)
+		s.opts.Conns.Release(l.conn)
+	}
+	s.rs.Temp = nil
+	if s.pinCounted {
+		s.pinCounted = false
+		s.opts.Stats.PinnedSessions.Add(-1)
+	}
+}
+
+// discardAll is the client's DISCARD ALL: back to the startup settings, no
+// prepared statements, and (under transaction pooling) pinned connections
+// reset and given back. Like Postgres, it cannot run in a transaction.
+func (s *session) discardAll() error {
+	if s.txOpen {
+		return sqlerr.New("25001", "DISCARD ALL cannot run inside a transaction block")
+	}
+	s.resetSettings()
+	s.unpin()
+	return nil
+}

@@ -1,0 +1,672 @@
+package pgwire
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// SQL-level prepared statements (PREPARE, EXECUTE, DEALLOCATE) live in the
+// session, never under the client's name on a server connection: under
+// transaction pooling another client may prepare the same name there with
+// another text. PREPARE records the statement (after the server checked
+// it); EXECUTE routes the recorded statement by its arguments, makes sure
+// the chosen connection has it prepared under a name of its own (sgq1,
+// sgq2, …, kept like the protocol-level cache across sessions), and sends
+// the client's EXECUTE text naming that statement; DEALLOCATE only forgets.
+// Session pooling does the same: a passed-through EXECUTE would run on
+// whichever shard the session touched first, whatever its arguments.
+
+// sqlStmt is a statement the client prepared with SQL PREPARE.
+type sqlStmt struct {
+	// prefix and suffix are the client's PREPARE text around its name:
+	// a server connection prepares prefix + its own name + suffix, so that
+	// the server's error positions point where the client's text has them.
+	prefix, suffix string
+	nameChars      int // the characters of the client's name token
+	nparams        int // declared types, or the highest $n if more
+	stmt           *parser.Statement
+	lits           []parser.Literal
+	// key is the declared types and the statement text: the
+	// per-connection cache key.
+	key string
+}
+
+// sqlPrepare handles SQL-level PREPARE, EXECUTE and DEALLOCATE in a simple
+// query, and refuses the forms it cannot replay. handled reports whether
+// it answered the query.
+func (s *session) sqlPrepare(stmt *parser.Statement, sql string, lits []parser.Literal) (handled bool, err error) {
+	if len(stmt.Parts) > 0 {
+		for _, p := range stmt.Parts {
+			if isSQLPrepareKind(p.Kind) {
+				return true, s.simpleError(errSQLPrepareNotAlone(false))
+			}
+		}
+		return false, nil
+	}
+	switch stmt.Kind {
+	case parser.KindPrepare:
+		return true, s.sqlPrepareStmt(stmt, sql)
+	case parser.KindExecute:
+		return true, s.sqlExecute(stmt, sql, lits)
+	case parser.KindDeallocate:
+		return true, s.sqlDeallocate(stmt)
+	case parser.KindUtility, parser.KindDDL:
+		if executesPrepared(sql) {
+			return true, s.simpleError(sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN EXECUTE and CREATE TABLE … AS EXECUTE are not supported by shardgate: SQL-level prepared statements live in the proxy, not on a server connection").
+				WithHint("Use the prepared statement's own text with its values."))
+		}
+	}
+	return false, nil
+}
+
+func isSQLPrepareKind(k parser.Kind) bool {
+	return k == parser.KindPrepare || k == parser.KindExecute || k == parser.KindDeallocate
+}
+
+// errSQLPrepareNotAlone refuses PREPARE, EXECUTE or DEALLOCATE where the
+// proxy cannot take them out of the text: inside a multi-statement query,
+// or through the extended protocol.
+func errSQLPrepareNotAlone(extended bool) *sqlerr.Error {
+	where := "inside a multi-statement query"
+	if extended {
+		where = "through the extended query protocol"
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "PREPARE, EXECUTE and DEALLOCATE %s are not supported by shardgate", where).
+		WithHint("Send each as a query of its own (shardgate keeps such statements in the session and replays them), or use protocol-level prepared statements.")
+}
+
+var errSQLPrepareText = sqlerr.New(sqlerr.FeatureNotSupported, "shardgate could not find the statement name in this text").
+	WithHint("Write PREPARE name [(types)] AS statement, EXECUTE name [(arguments)] without comments between the words.")
+
+// sqlPrepareStmt is PREPARE name [(types)] AS statement.
+func (s *session) sqlPrepareStmt(stmt *parser.Statement, sql string) error {
+	info := stmt.Prepare
+	if info == nil {
+		return s.simpleError(errSQLPrepareText)
+	}
+	if _, dup := s.sqlStmts[info.Name]; dup {
+		return s.simpleError(sqlerr.New("42P05", "prepared statement %q already exists", info.Name))
+	}
+	p, ok := splitPrepare(sql, info.Name)
+	if !ok {
+		return s.simpleError(errSQLPrepareText)
+	}
+	inner, lits, err := s.opts.Analyzer.Analyze(p.body, nil)
+	if err != nil {
+		return s.simpleError(err)
+	}
+	if err := s.checkPoolable(inner, false); err != nil {
+		return s.simpleError(err)
+	}
+	ps := &sqlStmt{
+		prefix: sql[:p.nameStart], suffix: sql[p.nameEnd:],
+		nameChars: utf8.RuneCountInString(sql[p.nameStart:p.nameEnd]),
+		nparams:   max(info.ParamTypes, inner.ParamCount),
+		stmt:      inner, lits: lits,
+		key: p.types + "\x00" + p.body,
+	}
+	// Postgres checks the statement at PREPARE: so does a server, which
+	// keeps it prepared for the EXECUTEs to come.
+	l := s.txLink
+	side := l == nil
+	if side {
+		shard, err := s.prepareShard(ps)
+		if err != nil {
+			return s.simpleError(err)
+		}
+		// Like a Describe, this does not choose the transaction's shard.
+		if l, err = s.linkForUse(shard, false); err != nil {
+			return s.simpleError(err)
+		}
+	}
+	s.queryFailed = false
+	s.ensureSQLPrepared(l, ps)
+	if err := s.drain(false); err != nil {
+		return err
+	}
+	failed := s.queryFailed
+	s.statementDone()
+	if side {
+		if s.batch == l {
+			s.batch = nil
+		}
+		s.releaseLink(l)
+	}
+	if failed {
+		// The server's error reached the client; in a transaction block
+		// it fails the transaction, as on Postgres.
+		if s.txOpen {
+			s.txFailed = true
+		}
+		return s.finishLocal()
+	}
+	if s.sqlStmts == nil {
+		s.sqlStmts = make(map[string]*sqlStmt)
+	}
+	s.sqlStmts[info.Name] = ps
+	s.queueTag("PREPARE")
+	return s.finishLocal()
+}
+
+// prepareShard picks where a PREPARE is checked: where the statement's
+// literals route it, else any shard (they share the schema).
+func (s *session) prepareShard(ps *sqlStmt) (*shardmap.Shard, error) {
+	snap := s.opts.Snapshot()
+	ks, ok := snap.Keyspace(shardmap.Postgres, s.c.Database)
+	if !ok {
+		return nil, sqlerr.New("3D000", "database %q does not exist", s.c.Database)
+	}
+	rs := s.rs
+	rs.TxShard = nil
+	if plan, err := router.Route(ps.stmt, &router.Values{Literals: ps.lits}, &rs, snap); err == nil {
+		if sh := s.planShard(plan); sh != nil {
+			return sh, nil
+		}
+	}
+	return s.anyShard(ks), nil
+}
+
+// ensureSQLPrepared makes sure l has ps prepared under a name of its own,
+// queueing the PREPARE if not (its responses swallowed, an error relayed).
+// fresh reports whether it queued one.
+func (s *session) ensureSQLPrepared(l *link, ps *sqlStmt) (name string, fresh bool) {
+	st := l.state
+	if name, ok := st.sqlPrepared[ps.key]; ok {
+		return name, false
+	}
+	if st.sqlPrepared == nil {
+		st.sqlPrepared = make(map[string]string)
+	}
+	if len(st.sqlPrepared) >= maxPreparedPerConn {
+		// Start over, as the protocol-level cache does. These are the
+		// connection's own statements, never a client's.
+		var b strings.Builder
+		for k, old := range st.sqlPrepared {
+			if b.Len() > 0 {
+				b.WriteString(";\n")
+			}
+			b.WriteString("DEALLOCATE ")
+			b.WriteString(old)
+			delete(st.sqlPrepared, k)
+		}
+		l.w.WriteQuery(b.String())
+		s.queue(pending{exp: expQuery, link: l, swallow: true, quiet: true})
+	}
+	st.nextName++
+	name = "sgq" + strconv.Itoa(st.nextName)
+	l.w.WriteQuery(ps.prefix + name + padding(ps.nameChars-len(name)) + ps.suffix)
+	st.sqlPrepared[ps.key] = name
+	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() {
+		if st.sqlPrepared[ps.key] == name {
+			delete(st.sqlPrepared, ps.key)
+		}
+	}})
+	return name, true
+}
+
+// padding is n spaces: a text that names a shorter statement than the
+// client's keeps the client's character positions.
+func padding(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat(" ", n)
+}
+
+// sqlExecute is EXECUTE name [(arguments)]: the recorded statement, routed
+// with the arguments as its parameters.
+func (s *session) sqlExecute(stmt *parser.Statement, sql string, lits []parser.Literal) error {
+	info := stmt.Prepare
+	if info == nil {
+		return s.simpleError(errSQLPrepareText)
+	}
+	ps, ok := s.sqlStmts[info.Name]
+	if !ok {
+		return s.simpleError(sqlerr.New("26000", "prepared statement %q does not exist", info.Name))
+	}
+	if len(info.Args) != ps.nparams {
+		return s.simpleError(sqlerr.New(sqlerr.SyntaxError, "wrong number of parameters for prepared statement %q", info.Name).
+			WithDetail("Expected %d parameters but got %d.", ps.nparams, len(info.Args)))
+	}
+	start, end, ok := executeName(sql, info.Name)
+	if !ok {
+		return s.simpleError(errSQLPrepareText)
+	}
+	target := ps.stmt
+	if stmt.Hint != (parser.Hint{}) {
+		// A routing hint on the EXECUTE applies to what it runs.
+		cp := *ps.stmt
+		cp.Hint = stmt.Hint
+		target = &cp
+	}
+	vals := router.Values{Literals: ps.lits, Params: executeParams(ps.stmt, info.Args, lits), Bound: true}
+	l, err := s.routeToLink(target, &vals)
+	if err != nil {
+		return s.simpleError(err)
+	}
+	name, fresh := s.ensureSQLPrepared(l, ps)
+	if fresh {
+		// Send the EXECUTE only once the statement exists: if the server
+		// refuses it now (its schema changed since PREPARE), the client
+		// gets that one error, and a Sync ends the statement.
+		s.queryFailed = false
+		if err := s.drain(false); err != nil {
+			return err
+		}
+		if s.queryFailed {
+			l.w.WriteSync()
+			s.queue(pending{exp: expSync, link: l})
+			return s.drain(false)
+		}
+	}
+	nameChars := utf8.RuneCountInString(sql[start:end])
+	l.w.WriteQuery(sql[:start] + name + padding(nameChars-len(name)) + sql[end:])
+	s.queryFailed = false
+	s.queue(pending{exp: expQuery, link: l})
+	return s.drain(false)
+}
+
+// executeParams turns EXECUTE's arguments into the routing values of $1…$n.
+// An argument the proxy cannot evaluate is unknown: if the statement may
+// use it as a key, it and the parameters after it are left out (the router
+// treats a missing parameter as unknown); otherwise its value does not
+// matter to routing.
+func executeParams(stmt *parser.Statement, args []parser.ValueRef, lits []parser.Literal) []shardmap.Value {
+	params := make([]shardmap.Value, len(args))
+	for i, a := range args {
+		v, ok := argValue(a, lits)
+		if !ok {
+			if paramMayBeKey(stmt, i+1) {
+				return params[:i]
+			}
+			v = shardmap.Null()
+		}
+		params[i] = v
+	}
+	return params
+}
+
+// argValue is the value an EXECUTE argument gives its parameter, as the
+// router reads a text-format parameter: the server converts the argument
+// to the parameter's type, which is the column's when the statement
+// compares or stores it there.
+func argValue(r parser.ValueRef, lits []parser.Literal) (shardmap.Value, bool) {
+	switch r.Source {
+	case parser.FromNull:
+		return shardmap.Null(), true
+	case parser.FromLiteral:
+		if r.Index < 0 || r.Index >= len(lits) || !keyCast(r.Cast) {
+			return shardmap.Value{}, false
+		}
+		l := lits[r.Index]
+		switch l.Kind {
+		case parser.LiteralInteger:
+			if r.Negate {
+				return shardmap.Text("-" + l.Text), true
+			}
+			return shardmap.Text(l.Text), true
+		case parser.LiteralString:
+			if !r.Negate {
+				return shardmap.Text(l.Text), true
+			}
+		}
+		// A numeric argument for an integer parameter is rounded by the
+		// server: left unknown rather than guessed.
+	}
+	return shardmap.Value{}, false
+}
+
+// keyCast reports whether a cast keeps an argument's text as the key's.
+func keyCast(c string) bool {
+	switch strings.ToLower(c) {
+	case "", "smallint", "integer", "bigint", "text", "character varying", "uuid":
+		return true
+	}
+	return false
+}
+
+// paramMayBeKey reports whether $n appears where the router looks for
+// keys: a key candidate or an INSERT row.
+func paramMayBeKey(stmt *parser.Statement, n int) bool {
+	is := func(r parser.ValueRef) bool { return r.Source == parser.FromParam && r.Index == n }
+	for _, k := range stmt.Keys {
+		for _, r := range k.Values {
+			if is(r) {
+				return true
+			}
+		}
+	}
+	if stmt.Insert != nil {
+		for _, row := range stmt.Insert.Rows {
+			for _, r := range row {
+				if is(r) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// sqlDeallocate is DEALLOCATE [PREPARE] name | ALL: the session forgets;
+// the server connections keep their own statements for other sessions.
+func (s *session) sqlDeallocate(stmt *parser.Statement) error {
+	info := stmt.Prepare
+	if info == nil {
+		return s.simpleError(errSQLPrepareText)
+	}
+	if info.All {
+		clear(s.sqlStmts)
+		s.queueTag("DEALLOCATE ALL")
+		return s.finishLocal()
+	}
+	if _, ok := s.sqlStmts[info.Name]; !ok {
+		return s.simpleError(sqlerr.New("26000", "prepared statement %q does not exist", info.Name))
+	}
+	delete(s.sqlStmts, info.Name)
+	s.queueTag("DEALLOCATE")
+	return s.finishLocal()
+}
+
+// The texts' own tokens: the analysis is shared by texts whose literals
+// differ, so where a name or a statement starts in this text is read from
+// the text, with a scanner that delimits tokens as Postgres' does.
+
+// prepareText is a PREPARE text taken apart.
+type prepareText struct {
+	nameStart, nameEnd int    // the name token
+	types              string // "(int, text)" as written, or ""
+	body               string // the statement, without trailing semicolons
+}
+
+// splitPrepare reads PREPARE name [(types)] AS statement; name must be the
+// name the analysis found.
+func splitPrepare(sql, name string) (prepareText, bool) {
+	var p prepareText
+	t := sqlTokens{s: sql}
+	if tok, ok := t.next(); !ok || !tok.is(sql, "prepare") {
+		return p, false
+	}
+	tok, ok := t.next()
+	if !ok || tok.ident(sql) != name {
+		return p, false
+	}
+	p.nameStart, p.nameEnd = tok.start, tok.end
+	if tok, ok = t.next(); ok && tok.kind == '(' {
+		var end int
+		if end, ok = t.closeParen(); !ok {
+			return p, false
+		}
+		p.types = sql[tok.start:end]
+		tok, ok = t.next()
+	}
+	if !ok || !tok.is(sql, "as") {
+		return p, false
+	}
+	// Comments stay with the statement: one may be its routing hint.
+	p.body = strings.Trim(sql[t.i:], " \t\n\r\f\v;")
+	return p, p.body != ""
+}
+
+// executeName finds the name token of EXECUTE name [(arguments)].
+func executeName(sql, name string) (start, end int, ok bool) {
+	t := sqlTokens{s: sql}
+	if tok, ok := t.next(); !ok || !tok.is(sql, "execute") {
+		return 0, 0, false
+	}
+	tok, ok := t.next()
+	if !ok || tok.ident(sql) != name {
+		return 0, 0, false
+	}
+	return tok.start, tok.end, true
+}
+
+// executesPrepared reports whether a text is EXPLAIN … EXECUTE or CREATE
+// TABLE … AS EXECUTE.
+func executesPrepared(sql string) bool {
+	t := sqlTokens{s: sql}
+	tok, ok := t.next()
+	if ok && tok.is(sql, "explain") {
+		for {
+			if tok, ok = t.next(); !ok {
+				return false
+			}
+			if tok.kind == '(' {
+				if _, ok := t.closeParen(); !ok {
+					return false
+				}
+				continue
+			}
+			if tok.is(sql, "analyze") || tok.is(sql, "analyse") || tok.is(sql, "verbose") {
+				continue
+			}
+			break
+		}
+		if tok.is(sql, "execute") {
+			return true
+		}
+	}
+	if !ok || !tok.is(sql, "create") {
+		return false
+	}
+	// The first AS outside parentheses starts the query of CREATE TABLE …
+	// AS (elsewhere it is a type, a function body, a rule's event).
+	depth := 0
+	for {
+		if tok, ok = t.next(); !ok {
+			return false
+		}
+		switch {
+		case tok.kind == '(':
+			depth++
+		case tok.kind == ')':
+			depth--
+		case depth == 0 && tok.is(sql, "as"):
+			tok, ok = t.next()
+			return ok && tok.is(sql, "execute")
+		}
+	}
+}
+
+// sqlTokens walks a text's tokens the way Postgres' scanner delimits
+// them: whitespace and comments (nested /* */) between tokens; a quoted
+// identifier, a string or a dollar-quoted string is one token.
+type sqlTokens struct {
+	s string
+	i int
+}
+
+type sqlToken struct {
+	// kind: 'w' a word (keyword or unquoted identifier), 'q' a quoted
+	// identifier, 's' a string, '(' and ')', 'o' anything else.
+	kind       byte
+	start, end int
+}
+
+// is reports whether the token is the word w (lower case).
+func (tok sqlToken) is(sql, w string) bool {
+	return tok.kind == 'w' && strings.EqualFold(sql[tok.start:tok.end], w)
+}
+
+// ident is the identifier as Postgres compares it ("" if the token is not
+// one): unquoted ASCII letters folded to lower case, quotes removed, cut
+// to 63 bytes.
+func (tok sqlToken) ident(sql string) string {
+	var name string
+	switch tok.kind {
+	case 'w':
+		b := []byte(sql[tok.start:tok.end])
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		name = string(b)
+	case 'q':
+		name = strings.ReplaceAll(sql[tok.start+1:tok.end-1], `""`, `"`)
+	default:
+		return ""
+	}
+	const maxIdent = 63 // NAMEDATALEN - 1
+	if len(name) > maxIdent {
+		cut := maxIdent
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut]
+	}
+	return name
+}
+
+// skip passes whitespace and comments; false for an unterminated comment.
+func (t *sqlTokens) skip() bool {
+	s := t.s
+	for t.i < len(s) {
+		switch c := s[t.i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			t.i++
+		case c == '-' && t.i+1 < len(s) && s[t.i+1] == '-':
+			for t.i < len(s) && s[t.i] != '\n' && s[t.i] != '\r' {
+				t.i++
+			}
+		case c == '/' && t.i+1 < len(s) && s[t.i+1] == '*':
+			depth := 0
+			j := t.i + 2
+			for {
+				if j+1 >= len(s) {
+					return false
+				}
+				if s[j] == '/' && s[j+1] == '*' {
+					depth++
+					j += 2
+				} else if s[j] == '*' && s[j+1] == '/' {
+					j += 2
+					if depth == 0 {
+						break
+					}
+					depth--
+				} else {
+					j++
+				}
+			}
+			t.i = j
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// next returns the next token; false at the end of the text or at what it
+// cannot delimit.
+func (t *sqlTokens) next() (sqlToken, bool) {
+	if !t.skip() || t.i >= len(t.s) {
+		return sqlToken{}, false
+	}
+	s, start := t.s, t.i
+	c := s[start]
+	tok := sqlToken{kind: 'o', start: start}
+	switch {
+	case isIdentStart(c):
+		j := start + 1
+		for j < len(s) && (isIdentStart(s[j]) || '0' <= s[j] && s[j] <= '9' || s[j] == '$') {
+			j++
+		}
+		if j == start+1 && (c == 'e' || c == 'E') && j < len(s) && s[j] == '\'' {
+			// E'…': backslash escapes.
+			end, ok := quoteEnd(s, j, '\'', true)
+			if !ok {
+				return tok, false
+			}
+			tok.kind, t.i = 's', end
+			break
+		}
+		tok.kind, t.i = 'w', j
+	case c == '"' || c == '\'':
+		end, ok := quoteEnd(s, start, c, false)
+		if !ok {
+			return tok, false
+		}
+		tok.kind, t.i = 'q', end
+		if c == '\'' {
+			tok.kind = 's'
+		}
+	case c == '$':
+		j := start + 1
+		for j < len(s) && (isIdentStart(s[j]) || '0' <= s[j] && s[j] <= '9') {
+			j++
+		}
+		if j < len(s) && s[j] == '$' && (j == start+1 || !('0' <= s[start+1] && s[start+1] <= '9')) {
+			tag := s[start : j+1]
+			end := strings.Index(s[j+1:], tag)
+			if end < 0 {
+				return tok, false
+			}
+			tok.kind, t.i = 's', j+1+end+len(tag)
+			break
+		}
+		t.i = j // $1, or a lone $
+	case c == '(' || c == ')':
+		tok.kind, t.i = c, start+1
+	case '0' <= c && c <= '9':
+		j := start + 1
+		for j < len(s) && (isIdentStart(s[j]) || '0' <= s[j] && s[j] <= '9' || s[j] == '.') {
+			j++
+		}
+		t.i = j
+	default:
+		t.i = start + 1
+	}
+	tok.end = t.i
+	return tok, true
+}
+
+// closeParen passes tokens up to the parenthesis that closes one just
+// read, and returns the offset after it.
+func (t *sqlTokens) closeParen() (int, bool) {
+	depth := 1
+	for {
+		tok, ok := t.next()
+		if !ok {
+			return 0, false
+		}
+		switch tok.kind {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return tok.end, true
+			}
+		}
+	}
+}
+
+func isIdentStart(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+// quoteEnd returns the offset after the quote that closes the one at i
+// (doubled quotes stand for one; with backslash, \ escapes a character).
+func quoteEnd(s string, i int, q byte, backslash bool) (int, bool) {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			if backslash {
+				j++
+			}
+		case q:
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
