@@ -3,9 +3,15 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shardgate/shardgate/config"
 )
@@ -147,3 +153,82 @@ func TestNoSettingLeaksBetweenFiftyClients(t *testing.T) {
 	}
 }
 
+
+// pgbench, 16 clients over 4 server connections per node, in every query
+// mode: all transactions succeed, and the pools never open more than 4.
+func TestPgbench16ClientsOver4Conns(t *testing.T) {
+	p, url, _ := startProxyP(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 4 })
+	script := filepath.Join(t.TempDir(), "mixed.sql")
+	os.WriteFile(script, []byte(`\set id random(30000, 30999)
+SELECT name FROM users WHERE id = :id;
+BEGIN;
+INSERT INTO users (id, name) VALUES (:id, 'pgb') ON CONFLICT (id) DO UPDATE SET balance = users.balance + 1;
+SELECT balance FROM users WHERE id = :id;
+END;
+SET application_name = 'pgbench-mixed';
+`), 0o644)
+	for _, mode := range []string{"simple", "extended", "prepared"} {
+		out := runClient(t, "pgbench", "-n", "-M", mode, "-c", "16", "-j", "2", "-t", "150", "-f", script, url)
+		m := regexp.MustCompile(`number of transactions actually processed: (\d+)/(\d+)`).FindSubmatch(out)
+		if m == nil || string(m[1]) != "2400" || string(m[2]) != "2400" {
+			t.Fatalf("pgbench -M %s:\n%s", mode, out)
+		}
+		if regexp.MustCompile(`number of failed transactions: [1-9]`).Match(out) {
+			t.Fatalf("pgbench -M %s had failures:\n%s", mode, out)
+		}
+		for key, st := range p.PoolStats() {
+			if st.Total > 4 {
+				t.Fatalf("%s: pool %v has %d connections", mode, key, st.Total)
+			}
+		}
+	}
+}
+
+// A client that stops reading a large result stalls its server connection,
+// not the proxy's memory; when it leaves, the connection is dropped and the
+// others are served.
+func TestSlowClientBackpressure(t *testing.T) {
+	p, url, _ := startProxyP(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 2 })
+	ctx := context.Background()
+	slow, err := pgconn.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	// About 2 GB of rows; the client reads none of them.
+	mrr := slow.Exec(ctx, "SELECT repeat('x', 1000) FROM generate_series(1, 2000000)")
+	_ = mrr
+	time.Sleep(3 * time.Second)
+	var during runtime.MemStats
+	runtime.ReadMemStats(&during)
+	grew := int64(during.HeapInuse) - int64(before.HeapInuse)
+	t.Logf("heap in use grew by %d KiB while the client read nothing", grew/1024)
+	if grew > 32<<20 {
+		t.Fatalf("heap grew by %d MiB: the proxy buffers what the client does not read", grew>>20)
+	}
+	// Another client is served meanwhile.
+	other := dial(t, url)
+	if n := scalar[int64](t, other, "SELECT count(*) FROM products"); n != 2 {
+		t.Fatalf("products: %d", n)
+	}
+	slow.Close(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		busy := 0
+		for _, st := range p.PoolStats() {
+			busy += st.InUse
+		}
+		if busy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a server connection is still in use after the slow client left")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := scalar[int64](t, other, "SELECT count(*) FROM products"); n != 2 {
+		t.Fatalf("products: %d", n)
+	}
+}
