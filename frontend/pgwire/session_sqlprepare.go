@@ -200,7 +200,7 @@ func (s *session) ensureSQLPrepared(l *link, ps *sqlStmt) (name string, fresh bo
 	}
 	st.nextName++
 	name = "sgq" + strconv.Itoa(st.nextName)
-	l.w.WriteQuery(ps.prefix + name + padding(ps.nameChars-len(name)) + ps.suffix)
+	l.w.WriteQuery(spliceName(ps.prefix, name, ps.nameChars, ps.suffix))
 	st.sqlPrepared[ps.key] = name
 	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() {
 		if st.sqlPrepared[ps.key] == name {
@@ -210,14 +210,31 @@ func (s *session) ensureSQLPrepared(l *link, ps *sqlStmt) (name string, fresh bo
 	return name, true
 }
 
-// padding is n spaces: a text that names a shorter statement than the
-// client's keeps the client's character positions.
-func padding(n int) string {
-	if n <= 0 {
-		return ""
+// spliceName puts a connection's own statement name in place of the
+// client's name token, which was nameChars characters long. Spaces make up
+// for a shorter name, so that the server's error positions are the
+// client's; a name next to a word gets a space to stay a token of its own.
+func spliceName(prefix, name string, nameChars int, suffix string) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + len(name) + len(suffix) + 2)
+	b.WriteString(prefix)
+	pad := nameChars - len(name)
+	if prefix != "" && isIdentByte(prefix[len(prefix)-1]) {
+		b.WriteByte(' ')
+		pad--
 	}
-	return strings.Repeat(" ", n)
+	b.WriteString(name)
+	if suffix != "" && isIdentByte(suffix[0]) {
+		pad = max(pad, 1)
+	}
+	for ; pad > 0; pad-- {
+		b.WriteByte(' ')
+	}
+	b.WriteString(suffix)
+	return b.String()
 }
+
+func isIdentByte(c byte) bool { return isIdentStart(c) || '0' <= c && c <= '9' || c == '$' }
 
 // sqlExecute is EXECUTE name [(arguments)]: the recorded statement, routed
 // with the arguments as its parameters.
@@ -265,8 +282,7 @@ func (s *session) sqlExecute(stmt *parser.Statement, sql string, lits []parser.L
 			return s.drain(false)
 		}
 	}
-	nameChars := utf8.RuneCountInString(sql[start:end])
-	l.w.WriteQuery(sql[:start] + name + padding(nameChars-len(name)) + sql[end:])
+	l.w.WriteQuery(spliceName(sql[:start], name, utf8.RuneCountInString(sql[start:end]), sql[end:]))
 	s.queryFailed = false
 	s.queue(pending{exp: expQuery, link: l})
 	return s.drain(false)
@@ -575,7 +591,7 @@ func (t *sqlTokens) next() (sqlToken, bool) {
 	switch {
 	case isIdentStart(c):
 		j := start + 1
-		for j < len(s) && (isIdentStart(s[j]) || '0' <= s[j] && s[j] <= '9' || s[j] == '$') {
+		for j < len(s) && isIdentByte(s[j]) {
 			j++
 		}
 		if j == start+1 && (c == 'e' || c == 'E') && j < len(s) && s[j] == '\'' {

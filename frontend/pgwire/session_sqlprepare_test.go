@@ -111,3 +111,21 @@ func TestExecuteParams(t *testing.T) {
 		t.Errorf("insert row: %v", got)
 	}
 }
+
+func TestSpliceName(t *testing.T) {
+	for _, c := range []struct {
+		prefix, suffix string
+		chars          int
+		want           string
+	}{
+		{"EXECUTE ", "(1)", 1, "EXECUTE sgq7(1)"},
+		{"EXECUTE ", "(1)", 6, "EXECUTE sgq7  (1)"},
+		{`PREPARE `, `AS SELECT 1`, 3, `PREPARE sgq7 AS SELECT 1`},
+		{`PREPARE`, ` AS SELECT 1`, 3, `PREPARE sgq7 AS SELECT 1`},
+		{`PREPARE`, ` AS SELECT 1`, 8, `PREPARE sgq7    AS SELECT 1`},
+	} {
+		if got := spliceName(c.prefix, "sgq7", c.chars, c.suffix); got != c.want {
+			t.Errorf("%q %q: %q, want %q", c.prefix, c.suffix, got, c.want)
+		}
+	}
+}
