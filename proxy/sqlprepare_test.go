@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,10 +290,16 @@ func TestSQLPrepareErrorsAndDeallocate(t *testing.T) {
 
 	// What the proxy cannot replay is refused with a clear error.
 	sqpExec(t, c, "PREPARE p AS SELECT 'p5'")
-	sqpWantCode(t, c, "EXPLAIN EXECUTE p", "0A000")
-	sqpWantCode(t, c, "CREATE TEMP TABLE t AS EXECUTE p", "0A000")
-	sqpWantCode(t, c, "PREPARE r AS SELECT 1; SELECT 2", "0A000")
-	sqpWantCode(t, c, "SELECT 1; EXECUTE p", "0A000")
+	for _, sql := range []string{"EXPLAIN EXECUTE p", "EXPLAIN (ANALYZE) EXECUTE p", "CREATE TEMP TABLE t AS EXECUTE p"} {
+		if pe := sqpWantCode(t, c, sql, "0A000"); !strings.Contains(pe.Message, "AS EXECUTE") {
+			t.Errorf("%s: %s", sql, pe.Message)
+		}
+	}
+	for _, sql := range []string{"PREPARE r AS SELECT 1; SELECT 2", "SELECT 1; EXECUTE p", "DEALLOCATE p; SELECT 1"} {
+		if pe := sqpWantCode(t, c, sql, "0A000"); !strings.Contains(pe.Message, "multi-statement") {
+			t.Errorf("%s: %s", sql, pe.Message)
+		}
+	}
 	for _, sql := range []string{"PREPARE e AS SELECT 1", "EXECUTE p", "DEALLOCATE ALL"} {
 		if err := c.PgConn().ExecParams(ctx, sql, nil, nil, nil, nil).Read().Err; pgCode(err) != "0A000" {
 			t.Errorf("%s through the extended protocol: %v", sql, err)
@@ -300,5 +307,27 @@ func TestSQLPrepareErrorsAndDeallocate(t *testing.T) {
 	}
 	if got := sqpString(t, c, "EXECUTE p"); got != "p5" {
 		t.Fatalf("EXECUTE p: %q", got)
+	}
+}
+
+// More statements than a server connection keeps: the connection starts
+// over, and every statement still runs.
+func TestSQLPrepareManyStatements(t *testing.T) {
+	c := sqpConnect(t, sqpProxy(t, ""))
+	const n = 1100
+	for i := 0; i < n; i++ {
+		sqpExec(t, c, fmt.Sprintf("PREPARE s%d AS SELECT 'v%d' || $1::text", i, i))
+	}
+	for i := 0; i < 4; i++ { // whichever connection answers
+		var kept int
+		if err := c.QueryRow(context.Background(), "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'sgq%'").Scan(&kept); err != nil || kept > 1000 {
+			t.Fatalf("a server connection keeps %d statements (%v)", kept, err)
+		}
+		t.Logf("a server connection keeps %d statements", kept)
+	}
+	for _, i := range []int{0, 1, 999, 1000, n - 1, 0, 500} {
+		if got, want := sqpString(t, c, fmt.Sprintf("EXECUTE s%d('x')", i)), fmt.Sprintf("v%dx", i); got != want {
+			t.Fatalf("EXECUTE s%d: %q, want %q", i, got, want)
+		}
 	}
 }
