@@ -82,7 +82,7 @@ func errSQLPrepareNotAlone(extended bool) *sqlerr.Error {
 }
 
 var errSQLPrepareText = sqlerr.New(sqlerr.FeatureNotSupported, "shardgate could not find the statement name in this text").
-	WithHint("Write PREPARE name [(types)] AS statement, EXECUTE name [(arguments)] without comments between the words.")
+	WithHint("Write the name as a plain or double-quoted identifier: PREPARE name [(types)] AS statement, EXECUTE name [(arguments)].")
 
 // sqlPrepareStmt is PREPARE name [(types)] AS statement.
 func (s *session) sqlPrepareStmt(stmt *parser.Statement, sql string) error {
