@@ -43,8 +43,12 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 		}
 	}
 
-	tables := make([]resolved, len(stmt.Tables))
-	var sharded []int // indexes into stmt.Tables
+	// Most statements name a few tables: their resolutions live on the
+	// stack (Route runs for every statement; it must not allocate).
+	var tablesBuf [4]resolved
+	var shardedBuf [4]int
+	tables := tablesBuf[:0]
+	sharded := shardedBuf[:0] // indexes into stmt.Tables
 	hasReference := false
 	for i, ref := range stmt.Tables {
 		r := resolve(ks, ref, sess)
@@ -57,7 +61,7 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 		case tableReference:
 			hasReference = true
 		}
-		tables[i] = r
+		tables = append(tables, r)
 	}
 	if len(sharded) == 0 {
 		if hasReference && writes(stmt) {
@@ -123,22 +127,24 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			if kc.Table != ti || kc.Column != t.Column() {
 				continue
 			}
-			shards, never, first, err := keyShards(t, kc.Values, vals, shardmap.Compare)
+			ks, err := keyShards(t, kc.Values, vals, shardmap.Compare)
 			if err != nil {
 				return nil, err
 			}
-			if shards == nil && !never {
+			if !ks.known {
 				continue // a value the proxy cannot evaluate: not a usable key
 			}
 			found = true
-			if never {
+			if ks.never {
 				neverMatches = true
 				break
 			}
-			for _, s := range shards {
-				if shard == nil {
-					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: first}
-				} else if s != shard {
+			for _, s := range [2]*shardmap.Shard{ks.shard, ks.other} {
+				switch {
+				case s == nil:
+				case shard == nil:
+					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: ks.first}
+				case s != shard:
 					return nil, multiShard(stmt, []*shardmap.Shard{shard, s})
 				}
 			}
@@ -154,39 +160,49 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 	return inTx(Single{Keyspace: ks, Shard: shard, Why: why}, sess)
 }
 
-// keyShards maps a predicate's values to shards. shards == nil && !never
-// means a value is unknown to the proxy; never means every value matches no
-// row.
-func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shardmap.Use) (shards []*shardmap.Shard, never bool, first shardmap.Value, err error) {
-	allNever := true
+// predicateShards is where a key predicate's values go.
+type predicateShards struct {
+	// shard is the first value's shard (the first that matches any row);
+	// other is a second, different shard if the values span several, and
+	// then the statement needs several shards.
+	shard, other *shardmap.Shard
+	// known is false when a value is unknown to the proxy (an expression,
+	// say): the predicate cannot select a shard.
+	known bool
+	// never: every value matches no row.
+	never bool
+	first shardmap.Value // the first value, for the route's reason
+}
+
+// keyShards maps a predicate's values to shards, without allocating: it
+// keeps two distinct shards at most, which is all routing needs to know.
+func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shardmap.Use) (predicateShards, error) {
+	ps := predicateShards{never: true}
 	for i, ref := range refs {
 		v, ok := value(ref, vals)
 		if !ok {
-			return nil, false, first, nil
+			return predicateShards{first: ps.first}, nil
 		}
 		if i == 0 {
-			first = v
+			ps.first = v
 		}
 		s, err := t.Lookup(v, use)
 		if errors.Is(err, shardmap.ErrNeverMatches) {
 			continue
 		}
 		if err != nil {
-			return nil, false, first, err
+			return predicateShards{first: ps.first}, err
 		}
-		allNever = false
-		shards = appendUnique(shards, s)
-	}
-	return shards, allNever, first, nil
-}
-
-func appendUnique(list []*shardmap.Shard, s *shardmap.Shard) []*shardmap.Shard {
-	for _, x := range list {
-		if x == s {
-			return list
+		ps.never = false
+		switch {
+		case ps.shard == nil:
+			ps.shard = s
+		case s != ps.shard && ps.other == nil:
+			ps.other = s
 		}
 	}
-	return append(list, s)
+	ps.known = true
+	return ps, nil
 }
 
 func multiShard(stmt *parser.Statement, shards []*shardmap.Shard) error {
