@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,8 @@ type Addrs struct {
 	Postgres, MySQL, Admin string
 }
 
-// Run binds every configured listener, loads the shard map from the store
+// Run applies the config's runtime settings (GOMAXPROCS), binds every
+// configured listener, loads the shard map from the store
 // (seeding an empty store from the config's topology), follows the store's
 // new versions, and serves until ctx ends; then it drains. Listeners are
 // bound before the store is touched: nothing starts half-way.
@@ -46,6 +48,11 @@ func Run(ctx context.Context, o RunOptions) error {
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = cfg.Limits.DrainTimeout
 	}
+	if n := cfg.Runtime.MaxProcs; n > 0 {
+		runtime.GOMAXPROCS(n) // process-wide; 0 keeps Go's default, which follows cgroup limits
+	}
+	log.Info("Go runtime", zap.Int("max_procs", runtime.GOMAXPROCS(0)), zap.Int("cpus", runtime.NumCPU()),
+		zap.Bool("from_config", cfg.Runtime.MaxProcs > 0))
 	var adminLn, pgLn net.Listener
 	defer func() {
 		for _, ln := range []net.Listener{adminLn, pgLn} {
