@@ -1,13 +1,29 @@
 // Command pgbench compares, in one run on one machine, pgbench -S against
 // (a) Postgres directly, (b) PgBouncer in transaction mode, (c) a bare Go
 // TCP relay, (d) shardgate over one shard and (e) shardgate over two
-// shards, and prints a Markdown table: TPS, average latency, and the
-// proxy's CPU per transaction (utime+stime over the run ÷ transactions).
+// shards, in the simple, extended and prepared query modes, with 16 clients
+// and with 1. It prints a Markdown table: TPS, average latency, the proxy's
+// CPU per transaction (utime+stime over the run ÷ transactions, and the
+// user/system split), TPS ratios against PgBouncer and against the relay,
+// and for shardgate whether every query was analysed exactly once (its
+// admin /metrics, scraped before and after each run). A second table gives
+// the latency each proxy adds to a 1-client run over going direct.
 //
-//	go run ./bench/pgbench -duration 30s
+//	go run ./bench/pgbench                       # everything, 30s a run
+//	go run ./bench/pgbench -duration 10s -modes simple -only shardgate-1,pgbouncer,relay
+//	go run ./bench/pgbench -only shardgate-1 -modes simple -profile /tmp/cpu.prof
+//
+// PgBouncer is single-threaded, so to compare like with like shardgate runs
+// with runtime.max_procs: 1 and the relay with GOMAXPROCS=1; one extra row,
+// shardgate-1 with Go's default GOMAXPROCS (simple mode, 16 clients), shows
+// what the default costs on the same machine. -rounds N runs every row N
+// times, the targets taking turns, and reports the run with the median TPS:
+// on a shared machine, compare rows of the same round-robin, not of
+// separate invocations.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -19,6 +35,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,15 +47,38 @@ import (
 
 var (
 	duration = flag.Duration("duration", 30*time.Second, "length of each pgbench run")
-	clients  = flag.Int("clients", 16, "pgbench clients")
+	clients  = flag.Int("clients", 16, "pgbench clients of the concurrent runs (a 1-client run follows each)")
 	scale    = flag.Int("scale", 10, "pgbench scale")
-	modes    = flag.String("modes", "simple,prepared", "pgbench query modes")
-	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2)")
+	modes    = flag.String("modes", "simple,extended,prepared", "pgbench query modes")
+	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default); empty: all")
+	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-TPS run is reported")
 	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file")
 )
 
+// target is one thing pgbench connects to.
+type target struct {
+	key   string // the name -only selects
+	name  string // the row's label
+	port  int
+	admin int // shardgate's admin port (0: not shardgate)
+	pid   func() int
+	clean func()
+	// rows, if set, limits the target to some of the rows.
+	rows func(mode string, nc int) bool
+}
+
+// result is one pgbench run.
+type result struct {
+	tps, latMs          float64
+	txs                 int64
+	userTicks, sysTicks int64
+	queries, analyses   float64 // deltas of shardgate's counters; -1: not scraped
+	err                 error
+}
+
 func main() {
 	flag.Parse()
+	log.SetFlags(0)
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "shardgate-bench-")
 	if err != nil {
@@ -46,58 +87,32 @@ func main() {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
 
-	one, err := sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 1, Settings: map[string]string{"max_connections": "300"}})
-	if err != nil {
-		log.Fatal(err)
+	want := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
+	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default")
+	var one, two *sandbox.Cluster
+	if needOne {
+		if one, err = sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 1, Settings: map[string]string{"max_connections": "300"}}); err != nil {
+			log.Fatal(err)
+		}
+		defer one.Stop()
 	}
-	defer one.Stop()
-	two, err := sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 2, Settings: map[string]string{"max_connections": "300"}})
-	if err != nil {
-		log.Fatal(err)
+	if want("shardgate-2") {
+		if two, err = sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 2, Settings: map[string]string{"max_connections": "300"}}); err != nil {
+			log.Fatal(err)
+		}
+		defer two.Stop()
 	}
-	defer two.Stop()
 	for _, c := range []*sandbox.Cluster{one, two} {
+		if c == nil {
+			continue
+		}
 		for _, sh := range c.Shards {
 			n := sh.Primary
 			run("pgbench", "-i", "-q", "-s", strconv.Itoa(*scale), "-h", n.Host, "-p", strconv.Itoa(n.Port), "-U", "app", "app")
 		}
 	}
-	direct := one.Shards[0].Primary
 
-	type target struct {
-		name  string
-		admin int
-		port  int
-		pid   func() int
-		clean func()
-	}
-	var targets []target
-	want := func(name string) bool { return *only == "" || strings.Contains(","+*only+",", ","+name+",") }
-	if want("direct") {
-		targets = append(targets, target{name: "direct", port: direct.Port, pid: func() int { return 0 }})
-	}
-	if want("pgbouncer") {
-		port, p := startPgbouncer(dir, direct)
-		targets = append(targets, target{name: "pgbouncer (transaction)", port: port, pid: func() int { return p.Process.Pid }, clean: func() { p.Process.Kill(); p.Wait() }})
-	}
-	if want("relay") {
-		port := freePort()
-		bin := filepath.Join(dir, "relay")
-		run("go", "build", "-o", bin, "./bench/relay")
-		p := start(bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port))
-		waitPort(port)
-		targets = append(targets, target{name: "bare Go relay", port: port, pid: func() int { return p.Process.Pid }, clean: func() { p.Process.Kill(); p.Wait() }})
-	}
-	for _, c := range []struct {
-		name    string
-		cluster *sandbox.Cluster
-	}{{"shardgate-1", one}, {"shardgate-2", two}} {
-		if !want(c.name) {
-			continue
-		}
-		port, admin, p := startShardgate(dir, c.name, c.cluster)
-		targets = append(targets, target{name: c.name + " (transaction)", port: port, admin: admin, pid: func() int { return p.Process.Pid }, clean: func() { p.Process.Signal(os.Interrupt); p.Wait() }})
-	}
+	var targets []*target
 	defer func() {
 		for _, t := range targets {
 			if t.clean != nil {
@@ -105,50 +120,196 @@ func main() {
 			}
 		}
 	}()
+	if want("direct") {
+		direct := one.Shards[0].Primary
+		targets = append(targets, &target{key: "direct", name: "direct", port: direct.Port, pid: func() int { return 0 }})
+	}
+	if want("pgbouncer") {
+		port, p := startPgbouncer(dir, one.Shards[0].Primary)
+		targets = append(targets, &target{key: "pgbouncer", name: "pgbouncer (transaction)", port: port, pid: pidOf(p), clean: stop(p, os.Kill)})
+	}
+	if want("relay") {
+		direct := one.Shards[0].Primary
+		port := freePort()
+		bin := filepath.Join(dir, "relay")
+		run("go", "build", "-o", bin, "./bench/relay")
+		p := start(withEnv("GOMAXPROCS=1"), bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port))
+		waitPort(port)
+		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1)", port: port, pid: pidOf(p), clean: stop(p, os.Kill)})
+	}
+	sgBin := ""
+	for _, c := range []struct {
+		key      string
+		cluster  *sandbox.Cluster
+		maxProcs int
+	}{{"shardgate-1", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}} {
+		if !want(c.key) {
+			continue
+		}
+		if sgBin == "" {
+			sgBin = filepath.Join(dir, "shardgate")
+			run("go", "build", "-o", sgBin, "./cmd/shardgate")
+		}
+		port, admin, p := startShardgate(dir, sgBin, c.key, c.cluster, c.maxProcs)
+		t := &target{key: c.key, port: port, admin: admin, pid: pidOf(p), clean: stop(p, os.Interrupt)}
+		label := strings.TrimSuffix(c.key, "-default")
+		if c.maxProcs > 0 {
+			t.name = fmt.Sprintf("%s (transaction, max_procs %d)", label, c.maxProcs)
+		} else {
+			t.name = fmt.Sprintf("%s (transaction, Go's default GOMAXPROCS: %s)", label, gomaxprocs(admin))
+			// One row: what Go's default costs, next to the tuned rows.
+			first := strings.Split(*modes, ",")[0]
+			t.rows = func(mode string, nc int) bool { return mode == first && nc == *clients }
+		}
+		targets = append(targets, t)
+	}
 
-	fmt.Printf("\npgbench -S, %d clients, 2 threads, %s per run, scale %d; %s\n\n", *clients, *duration, *scale, time.Now().Format("2006-01-02 15:04"))
-	fmt.Println("| target | mode | clients | TPS | avg latency ms | proxy CPU µs/tx | TPS vs direct |")
-	fmt.Println("|---|---|---|---|---|---|---|")
-	directTPS := map[string]float64{}
+	fmt.Printf("\npgbench -S, %d and 1 clients (2 threads, 1 for 1 client), %s per run, scale %d, %d round(s), %d CPUs; %s\n\n",
+		*clients, *duration, *scale, *rounds, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04"))
+	fmt.Println("| target | mode | clients | TPS | avg latency ms | proxy CPU µs/tx (user+sys) | vs PgBouncer | vs relay | vs direct | analyses = queries |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	type rowKey struct {
+		key, mode string
+		nc        int
+	}
+	best := map[rowKey]result{}
+	profiled := false
 	for _, mode := range strings.Split(*modes, ",") {
 		for _, nc := range []int{*clients, 1} {
-			for _, t := range targets {
-				key := fmt.Sprintf("%s/%d", mode, nc)
-				profiled := make(chan struct{})
-				if *profile != "" && t.admin != 0 && strings.HasPrefix(t.name, "shardgate-1") {
-					go fetchProfile(t.admin, *profile, profiled)
-					*profile = ""
-				} else {
-					close(profiled)
+			runs := map[string][]result{}
+			for r := 0; r < *rounds; r++ {
+				for _, t := range targets {
+					if t.rows != nil && !t.rows(mode, nc) {
+						continue
+					}
+					var prof chan struct{}
+					if *profile != "" && !profiled && t.key == "shardgate-1" {
+						profiled = true
+						prof = make(chan struct{})
+						go fetchProfile(t.admin, *profile, prof)
+					}
+					res := measure(t, mode, nc)
+					if prof != nil {
+						<-prof
+					}
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), errText(res.err))
+					runs[t.key] = append(runs[t.key], res)
 				}
-				before := cpuTicks(t.pid())
-				tps, lat, txs, err := pgbench(t.port, mode, nc)
-				after := cpuTicks(t.pid())
-				<-profiled
-				if err != nil {
-					fmt.Printf("| %s | %s | %d | failed: %s | | | |\n", t.name, mode, nc, firstLine(err.Error()))
+			}
+			for _, t := range targets {
+				if len(runs[t.key]) > 0 {
+					best[rowKey{t.key, mode, nc}] = median(runs[t.key])
+				}
+			}
+			for _, t := range targets {
+				res, ok := best[rowKey{t.key, mode, nc}]
+				if !ok {
 					continue
 				}
-				if t.name == "direct" {
-					directTPS[key] = tps
+				if res.err != nil {
+					fmt.Printf("| %s | %s | %d | failed: %s | | | | | | |\n", t.name, mode, nc, firstLine(res.err.Error()))
+					continue
 				}
 				cpu := "–"
-				if t.pid() != 0 && txs > 0 {
-					cpu = fmt.Sprintf("%.1f", float64(after-before)*1e6/float64(clkTck)/float64(txs))
+				if t.pid() != 0 && res.txs > 0 {
+					cpu = fmt.Sprintf("%.1f (%.1f+%.1f)", res.cpuPerTx(), ticksPerTx(res.userTicks, res.txs), ticksPerTx(res.sysTicks, res.txs))
 				}
-				ratio := "–"
-				if d := directTPS[key]; d > 0 {
-					ratio = fmt.Sprintf("%.2f", tps/d)
+				ratio := func(key string) string {
+					if o, ok := best[rowKey{key, mode, nc}]; ok && o.err == nil && o.tps > 0 && key != t.key && t.key != "direct" {
+						return fmt.Sprintf("%.2f", res.tps/o.tps)
+					}
+					return "–"
 				}
-				fmt.Printf("| %s | %s | %d | %.0f | %.3f | %s | %s |\n", t.name, mode, nc, tps, lat, cpu, ratio)
+				fmt.Printf("| %s | %s | %d | %.0f | %.3f | %s | %s | %s | %s | %s |\n",
+					t.name, mode, nc, res.tps, res.latMs, cpu, ratio("pgbouncer"), ratio("relay"), ratio("direct"), res.analysed(t.admin != 0))
 			}
 		}
 	}
+
+	// What a proxy adds to one client's round trip: the 1-client average
+	// latency over going direct.
+	fmt.Println("\n1-client latency added over direct, µs (pgbench's average latency − direct's, same mode):")
+	fmt.Println()
+	fmt.Println("| target | " + strings.Join(strings.Split(*modes, ","), " | ") + " |")
+	fmt.Println("|---" + strings.Repeat("|---", len(strings.Split(*modes, ","))) + "|")
+	for _, t := range targets {
+		if t.key == "direct" {
+			continue
+		}
+		var cells []string
+		for _, mode := range strings.Split(*modes, ",") {
+			d, okd := best[rowKey{"direct", mode, 1}]
+			r, okr := best[rowKey{t.key, mode, 1}]
+			if !okd || !okr || d.err != nil || r.err != nil {
+				cells = append(cells, "–")
+				continue
+			}
+			cells = append(cells, fmt.Sprintf("%+.0f", (r.latMs-d.latMs)*1000))
+		}
+		fmt.Printf("| %s | %s |\n", t.name, strings.Join(cells, " | "))
+	}
+}
+
+// measure runs pgbench once against t, with the proxy's CPU time and,
+// for shardgate, its query and analysis counters around the run.
+func measure(t *target, mode string, nc int) result {
+	pid := t.pid()
+	u0, s0 := cpuTicks(pid)
+	q0, a0, scraped0 := scrape(t.admin)
+	res := pgbench(t.port, mode, nc)
+	u1, s1 := cpuTicks(pid)
+	q1, a1, scraped1 := scrape(t.admin)
+	res.userTicks, res.sysTicks = u1-u0, s1-s0
+	res.queries, res.analyses = -1, -1
+	if scraped0 && scraped1 {
+		res.queries, res.analyses = q1-q0, a1-a0
+	}
+	return res
+}
+
+func (r result) cpuPerTx() float64 {
+	return ticksPerTx(r.userTicks+r.sysTicks, r.txs)
+}
+
+func ticksPerTx(ticks, txs int64) float64 {
+	if txs == 0 {
+		return 0
+	}
+	return float64(ticks) * 1e6 / clkTck / float64(txs)
+}
+
+// analysed says whether shardgate analysed each query exactly once.
+func (r result) analysed(shardgate bool) string {
+	switch {
+	case !shardgate:
+		return "–"
+	case r.queries < 0:
+		return "n/a (no /metrics counters)"
+	case r.queries == r.analyses:
+		return fmt.Sprintf("yes (%.0f)", r.queries)
+	}
+	return fmt.Sprintf("**no**: %.0f queries, %.0f analyses", r.queries, r.analyses)
+}
+
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int {
+		switch {
+		case a.err != nil && b.err == nil:
+			return -1
+		case a.tps < b.tps:
+			return -1
+		case a.tps > b.tps:
+			return 1
+		}
+		return 0
+	})
+	return s[len(s)/2]
 }
 
 const clkTck = 100
 
-func pgbench(port int, mode string, nc int) (tps, lat float64, txs int64, err error) {
+func pgbench(port int, mode string, nc int) result {
 	threads := 2
 	if nc < 2 {
 		threads = 1
@@ -158,22 +319,99 @@ func pgbench(port int, mode string, nc int) (tps, lat float64, txs int64, err er
 	cmd.Env = append(os.Environ(), "PGPASSWORD=app")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("%v: %s", err, out)
+		return result{err: fmt.Errorf("%v: %s", err, errorLine(string(out)))}
 	}
 	s := string(out)
+	var r result
 	if m := regexp.MustCompile(`tps = ([\d.]+)`).FindStringSubmatch(s); m != nil {
-		tps, _ = strconv.ParseFloat(m[1], 64)
+		r.tps, _ = strconv.ParseFloat(m[1], 64)
 	}
 	if m := regexp.MustCompile(`latency average = ([\d.]+) ms`).FindStringSubmatch(s); m != nil {
-		lat, _ = strconv.ParseFloat(m[1], 64)
+		r.latMs, _ = strconv.ParseFloat(m[1], 64)
 	}
 	if m := regexp.MustCompile(`actually processed: (\d+)`).FindStringSubmatch(s); m != nil {
-		txs, _ = strconv.ParseInt(m[1], 10, 64)
+		r.txs, _ = strconv.ParseInt(m[1], 10, 64)
 	}
 	if m := regexp.MustCompile(`number of failed transactions: (\d+)`).FindStringSubmatch(s); m != nil && m[1] != "0" {
-		return 0, 0, 0, fmt.Errorf("%s failed transactions", m[1])
+		return result{err: fmt.Errorf("%s failed transactions", m[1])}
 	}
-	return tps, lat, txs, nil
+	return r
+}
+
+// scrape reads shardgate's query and analyzer counters from its admin
+// /metrics. ok is false when the endpoint or the counters are missing.
+func scrape(admin int) (queries, analyses float64, ok bool) {
+	var haveQ, haveA bool
+	eachSample(admin, func(name, labels string, v float64) {
+		switch {
+		case name == "shardgate_pg_queries_total":
+			queries += v
+			haveQ = true
+		case name == "shardgate_analyzer_lookups_total" && (strings.Contains(labels, `result="hit"`) || strings.Contains(labels, `result="miss"`)):
+			analyses += v
+			haveA = true
+		}
+	})
+	return queries, analyses, haveQ && haveA
+}
+
+// scrapeOne reads one unlabelled sample from shardgate's /metrics.
+func scrapeOne(admin int, metric string) (v float64, ok bool) {
+	eachSample(admin, func(name, _ string, x float64) {
+		if name == metric {
+			v, ok = x, true
+		}
+	})
+	return v, ok
+}
+
+// eachSample calls f with every sample of shardgate's admin /metrics; none
+// if the endpoint is missing.
+func eachSample(admin int, f func(name, labels string, v float64)) {
+	if admin == 0 {
+		return
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", admin))
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if name, labels, v, ok := parseSample(line); ok {
+			f(name, labels, v)
+		}
+	}
+}
+
+// parseSample splits a Prometheus text-format sample line.
+func parseSample(line string) (name, labels string, v float64, ok bool) {
+	i := strings.IndexAny(line, "{ ")
+	if i < 0 {
+		return "", "", 0, false
+	}
+	name, rest := line[:i], line[i:]
+	if rest[0] == '{' {
+		j := strings.IndexByte(rest, '}')
+		if j < 0 {
+			return "", "", 0, false
+		}
+		labels, rest = rest[1:j], rest[j+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return "", "", 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return name, labels, v, err == nil
 }
 
 func startPgbouncer(dir string, n *sandbox.Node) (int, *exec.Cmd) {
@@ -206,12 +444,16 @@ pidfile = %s
 		}
 		os.Chmod(dir, 0o777)
 	}
-	p := start("pgbouncer", args...)
+	p := start(nil, "pgbouncer", args...)
 	waitPort(port)
 	return port, p
 }
 
-func startShardgate(dir, name string, c *sandbox.Cluster) (int, int, *exec.Cmd) {
+// startShardgate serves cluster c: pgbench_accounts sharded by aid (over
+// two shards, each initialised with all rows), the other tables as
+// reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
+// GOMAXPROCS from the environment, so that the row shows Go's default).
+func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int) (int, int, *exec.Cmd) {
 	port := freePort()
 	admin := freePort()
 	v, err := auth.NewVerifiers("app")
@@ -237,6 +479,7 @@ users:
 backends:
   postgres: {user: app, password_file: %s}
 pools: {mode: transaction, max_server_conns_per_node: 20}
+runtime: {max_procs: %d}
 store: {path: %s}
 logging: {level: warn}
 topology:
@@ -248,12 +491,23 @@ topology:
         - {name: pgbench_history, column: aid, type: int}
       reference_tables: [pgbench_branches, pgbench_tellers]
       shards:
-%s`, port, admin, v.SCRAMSHA256, pw, filepath.Join(dir, name+"-store"), shards.String())), 0o600)
-	bin := filepath.Join(dir, "shardgate")
-	run("go", "build", "-o", bin, "./cmd/shardgate")
-	p := start(bin, "serve", "-c", cfgPath)
+%s`, port, admin, v.SCRAMSHA256, pw, maxProcs, filepath.Join(dir, name+"-store"), shards.String())), 0o600)
+	var env []string
+	if maxProcs == 0 {
+		env = withoutEnv("GOMAXPROCS")
+	}
+	p := start(env, bin, "serve", "-c", cfgPath)
 	waitPort(port)
 	return port, admin, p
+}
+
+// gomaxprocs is the GOMAXPROCS shardgate runs with, as its Go collector
+// reports it on /metrics ("?" if it does not).
+func gomaxprocs(admin int) string {
+	if v, ok := scrapeOne(admin, "go_sched_gomaxprocs_threads"); ok {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return "?"
 }
 
 // fetchProfile saves a CPU profile of the proxy over most of one run.
@@ -286,13 +540,36 @@ func run(name string, args ...string) {
 	}
 }
 
-func start(name string, args ...string) *exec.Cmd {
+// start starts a program with env (nil: this process's environment).
+func start(env []string, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
+	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
 	return cmd
+}
+
+func withEnv(kv string) []string {
+	name, _, _ := strings.Cut(kv, "=")
+	return append(withoutEnv(name), kv)
+}
+
+func withoutEnv(name string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func pidOf(p *exec.Cmd) func() int { return func() int { return p.Process.Pid } }
+
+func stop(p *exec.Cmd, sig os.Signal) func() {
+	return func() { p.Process.Signal(sig); p.Wait() }
 }
 
 func freePort() int {
@@ -315,20 +592,37 @@ func waitPort(port int) {
 	log.Fatalf("port %d never opened", port)
 }
 
-// cpuTicks is utime+stime of a process, in clock ticks (0 for pid 0).
-func cpuTicks(pid int) int64 {
+// cpuTicks is the utime and stime of a process, in clock ticks (0 for pid 0).
+func cpuTicks(pid int) (user, sys int64) {
 	if pid == 0 {
-		return 0
+		return 0, 0
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return ut + st
+	user, _ = strconv.ParseInt(f[11], 10, 64)
+	sys, _ = strconv.ParseInt(f[12], 10, 64)
+	return user, sys
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "(" + firstLine(err.Error()) + ")"
+}
+
+// errorLine is the first line of pgbench's output that tells an error.
+func errorLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(strings.ToLower(l), "error") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return firstLine(out)
 }
 
 func firstLine(s string) string {
