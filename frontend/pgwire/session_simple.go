@@ -236,15 +236,14 @@ func stripLeadingComments(sql string) string {
 	}
 }
 
-// checkPoolable refuses, under transaction pooling, statements whose
+// checkPoolable refuses, in both pooling modes, statements whose
 // effect would outlive the transaction on a shared server connection or
 // undo the proxy's own state on it (DISCARD where the proxy cannot handle
 // it). State the proxy cannot replay pins the session instead (see
 // session_pin.go).
 func (s *session) checkPoolable(stmt *parser.Statement, extended bool) error {
-	if s.opts.Mode != TransactionPooling {
-		return nil
-	}
+	// In both pooling modes: the proxy's own prepared statements live on
+	// the server connections.
 	parts := stmt.Parts
 	if len(parts) == 0 {
 		parts = []*parser.Statement{stmt}
@@ -257,7 +256,8 @@ func (s *session) checkPoolable(stmt *parser.Statement, extended bool) error {
 			}
 		case parser.KindDiscard:
 			if extended || len(parts) > 1 || stmt != p {
-				return sqlerr.New(sqlerr.FeatureNotSupported, "DISCARD inside a multi-statement or extended-protocol query is not supported with transaction pooling")
+				return sqlerr.New(sqlerr.FeatureNotSupported, "DISCARD inside a multi-statement or extended-protocol query is not supported").
+					WithHint("Send DISCARD as a query of its own (simple protocol).")
 			}
 		}
 	}
