@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -269,19 +270,76 @@ func (s *session) serverFailure(err error) error {
 // acquire waits for a server connection; the client's cancel ends the wait
 // (57014), as it would end a statement running on a server.
 func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
+	ctx := &acquireCtx{Context: s.ctx}
 	s.mu.Lock()
-	s.waiting = cancel
+	s.waiting = ctx.cancel
 	s.mu.Unlock()
 	conn, err := s.opts.Conns.Acquire(ctx, shard)
 	s.mu.Lock()
 	s.waiting = nil
 	s.mu.Unlock()
-	if err != nil && ctx.Err() != nil && s.ctx.Err() == nil {
+	if canceled := ctx.end(); err != nil && canceled && s.ctx.Err() == nil {
 		return nil, errCanceled
 	}
 	return conn, err
+}
+
+// acquireCtx is the context of one acquire: the session's, ended early by
+// the client's cancel. Almost every acquire in transaction pooling finds
+// an idle connection and only asks Err; the cancelable child context a
+// wait or a dial needs (context.WithCancel registers it with the session's
+// context, under that context's lock, and unregisters it after) is made
+// only when something asks for Done.
+type acquireCtx struct {
+	context.Context // the session's
+
+	mu       sync.Mutex
+	canceled bool // by the client
+	child    context.Context
+	stop     context.CancelFunc
+}
+
+func (c *acquireCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.child == nil {
+		c.child, c.stop = context.WithCancel(c.Context)
+		if c.canceled {
+			c.stop()
+		}
+	}
+	return c.child.Done()
+}
+
+func (c *acquireCtx) Err() error {
+	c.mu.Lock()
+	canceled := c.canceled
+	c.mu.Unlock()
+	if canceled {
+		return context.Canceled
+	}
+	return c.Context.Err()
+}
+
+// cancel is the client's cancel: it ends the wait.
+func (c *acquireCtx) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.canceled = true
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+// end releases the child context, if one was made, and reports whether
+// the client canceled.
+func (c *acquireCtx) end() (canceled bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		c.stop()
+	}
+	return c.canceled
 }
 
 var errCanceled = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to user request")

@@ -1,0 +1,121 @@
+package pgwire
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// waitingSource is a ConnSource whose Acquire answers at once when idle is
+// set (asking its context only for Err, as a pool with an idle connection
+// does), else waits for its context to end.
+type waitingSource struct {
+	idle    ServerConn
+	waiting chan struct{}
+}
+
+func (w *waitingSource) Acquire(ctx context.Context, _ *shardmap.Shard) (ServerConn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if w.idle != nil {
+		return w.idle, nil
+	}
+	done := ctx.Done()
+	close(w.waiting)
+	<-done
+	return nil, ctx.Err()
+}
+
+func (w *waitingSource) Release(ServerConn) {}
+
+// idleConn stands for a pooled connection; acquire never uses it.
+type idleConn struct{ ServerConn }
+
+func TestAcquireIdleMakesNoChildContext(t *testing.T) {
+	src := &waitingSource{idle: &idleConn{}}
+	s := &session{ctx: context.Background(), opts: &SessionOptions{Conns: src}}
+	c, err := s.acquire(nil)
+	if err != nil || c != src.idle {
+		t.Fatalf("acquire: %v %v", c, err)
+	}
+	if s.waiting != nil {
+		t.Fatal("the cancel hook outlived the acquire")
+	}
+}
+
+func TestCancelEndsAcquireWait(t *testing.T) {
+	src := &waitingSource{waiting: make(chan struct{})}
+	s := &session{ctx: context.Background(), opts: &SessionOptions{Conns: src}}
+	go func() {
+		<-src.waiting
+		s.cancel()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.acquire(nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errCanceled) {
+			t.Fatalf("got %v, want the 57014 cancel error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancel did not end the wait")
+	}
+}
+
+func TestAcquireCtx(t *testing.T) {
+	parent, stopParent := context.WithCancel(context.Background())
+	defer stopParent()
+
+	// Canceled before anything waits: Err says so, and a later Done is
+	// already closed.
+	c := &acquireCtx{Context: parent}
+	if c.Err() != nil {
+		t.Fatal("Err before cancel")
+	}
+	c.cancel()
+	if !errors.Is(c.Err(), context.Canceled) {
+		t.Fatalf("Err after cancel: %v", c.Err())
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done not closed after an earlier cancel")
+	}
+	if !c.end() {
+		t.Fatal("end does not report the cancel")
+	}
+
+	// The session's context ending ends a wait too, and is not a cancel.
+	c = &acquireCtx{Context: parent}
+	done := c.Done()
+	stopParent()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed when the parent ended")
+	}
+	if !errors.Is(c.Err(), context.Canceled) || c.end() {
+		t.Fatalf("parent end: Err %v", c.Err())
+	}
+}
+
+// BenchmarkAcquireIdle is the session's part of taking an idle pooled
+// connection, once per transaction under transaction pooling.
+func BenchmarkAcquireIdle(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background()) // as the server's
+	defer cancel()
+	s := &session{ctx: ctx, opts: &SessionOptions{Conns: &waitingSource{idle: &idleConn{}}}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.acquire(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
