@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -127,15 +128,30 @@ func TestPinning(t *testing.T) {
 			}
 		}
 	}
-	// A notification reaches the listening client (with its next statement).
-	if _, err := others[0].Exec(ctx, "NOTIFY pin_jobs, 'hello'"); err != nil {
+	// Notifications reach the listening client while it waits idle, and
+	// with its statements.
+	for i := 0; i < 5; i++ {
+		payload := fmt.Sprintf("hello %d", i)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			others[1].Exec(ctx, "NOTIFY pin_jobs, '"+payload+"'")
+		}()
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		n, err := a.WaitForNotification(wctx)
+		cancel()
+		if err != nil || n.Payload != payload {
+			t.Fatalf("notification %d: %v %v", i, n, err)
+		}
+		scalar[int32](t, a, "SELECT 1")
+	}
+	if _, err := others[0].Exec(ctx, "NOTIFY pin_jobs, 'later'"); err != nil {
 		t.Fatal(err)
 	}
 	scalar[int32](t, a, "SELECT 1")
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	n, err := a.WaitForNotification(wctx)
 	cancel()
-	if err != nil || n.Payload != "hello" {
+	if err != nil || n.Payload != "later" {
 		t.Fatalf("notification: %v %v", n, err)
 	}
 

@@ -139,7 +139,7 @@ func (s *session) serve() {
 				return
 			}
 		}
-		typ, body, err := s.readClient()
+		typ, body, err := s.readClientWatching()
 		if err != nil && s.drainingInTx(err) {
 			continue // finish the transaction; the next read has no deadline
 		}
@@ -160,6 +160,13 @@ func (s *session) serve() {
 // readClient reads the next message, with the idle timeouts as deadlines
 // when nothing is buffered.
 func (s *session) readClient() (byte, []byte, error) {
+	s.armReadDeadline()
+	return s.in.ReadMessage()
+}
+
+// armReadDeadline sets the idle timeouts as the client read deadline when
+// nothing is buffered.
+func (s *session) armReadDeadline() {
 	if s.in.Buffered() == 0 {
 		d := s.opts.IdleTimeout
 		if s.txOpen {
@@ -174,7 +181,6 @@ func (s *session) readClient() (byte, []byte, error) {
 			s.c.Conn().SetReadDeadline(time.Time{})
 		}
 	}
-	return s.in.ReadMessage()
 }
 
 func (s *session) idleExpired() bool {

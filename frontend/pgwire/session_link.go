@@ -20,6 +20,10 @@ type ServerConn interface {
 	MarkBroken()
 	// SetDeadline bounds reads and writes (zero: none).
 	SetDeadline(t time.Time) error
+	// WaitReadable blocks until the server sends something, without
+	// consuming it, or until the deadline passes (SetDeadline from another
+	// goroutine ends it).
+	WaitReadable() error
 	// Cancel asks the server to cancel what the connection runs, with the
 	// server's own cancel key.
 	Cancel(ctx context.Context) error
