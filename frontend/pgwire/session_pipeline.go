@@ -129,7 +129,12 @@ func (s *session) drain(flushServers bool) error {
 			s.writeLocal(p)
 			continue
 		}
-		s.setActive(p.link.conn)
+		// The session is the only writer of active and inFlight, so it
+		// reads them without mu: most entries keep the connection the
+		// loop above set.
+		if s.active != p.link.conn || !s.inFlight {
+			s.setActive(p.link.conn)
+		}
 		if err := s.answer(p); err != nil {
 			s.breakLink(p.link)
 			// Entries after a broken link get nothing; the session ends.
@@ -138,9 +143,12 @@ func (s *session) drain(flushServers bool) error {
 	}
 	// Everything sent has been answered (a Flush leaves the batch open
 	// with the server idle): a later cancel is not for these statements.
-	s.mu.Lock()
-	s.inFlight = false
-	s.mu.Unlock()
+	// (A ReadyForQuery has usually said so already.)
+	if s.inFlight {
+		s.mu.Lock()
+		s.inFlight = false
+		s.mu.Unlock()
+	}
 	return nil
 }
 
