@@ -246,8 +246,8 @@ func (p *Pool) Release(c *Conn) {
 	if c.pool != p {
 		panic("backend: Release of a connection that is not from this pool")
 	}
-	reason, reuse := p.reusable(c)
 	now := time.Now()
+	reason, reuse := p.reusable(c, now)
 	p.mu.Lock()
 	if c.idle {
 		p.mu.Unlock()
@@ -275,13 +275,13 @@ func (p *Pool) Release(c *Conn) {
 }
 
 // reusable says whether a released connection may serve another caller.
-func (p *Pool) reusable(c *Conn) (CloseReason, bool) {
+func (p *Pool) reusable(c *Conn, now time.Time) (CloseReason, bool) {
 	switch {
 	case c.broken.Load() || c.closed.Load() || c.r.Buffered() > 0 || c.w.Buffered() > 0:
 		return CloseBroken, false
 	case c.tx != 'I':
 		return CloseInTransaction, false
-	case c.expired(time.Now()):
+	case c.expired(now):
 		return CloseLifetime, false
 	}
 	return 0, true
