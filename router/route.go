@@ -103,10 +103,15 @@ func whyNoShardedTable(reference bool) string {
 
 // inTx pins an AnyShard plan to the open transaction's shard.
 func inTx(p Plan, sess *Session) (Plan, error) {
-	if a, ok := p.(AnyShard); ok && sess.TxShard != nil {
+	if sess.TxShard == nil {
+		// Outside a transaction, before any copy of the plan out of its
+		// interface (a Single is ~150 bytes, fresh from the heap).
+		return p, nil
+	}
+	if a, ok := p.(AnyShard); ok {
 		return Single{Keyspace: a.Keyspace, Shard: sess.TxShard, Target: a.Target, Why: Reason{Text: a.Why.Text, Tx: sess.TxShard.Name}}, nil
 	}
-	if s, ok := p.(Single); ok && sess.TxShard != nil && s.Shard != sess.TxShard {
+	if s, ok := p.(Single); ok && s.Shard != sess.TxShard {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
 			"this statement needs shard %s, but the open transaction runs on shard %s", s.Shard.Name, sess.TxShard.Name).
 			WithHint("A transaction stays on one shard until two-phase commit is supported; commit first, or keep the transaction's rows on one shard.")
