@@ -1,0 +1,68 @@
+package parser
+
+// Merge says how the proxy combines the rows of a statement run on several
+// shards (a scatter read) into the rows one database would have returned.
+// A dialect's rewriter produces it together with the SQL each shard runs
+// (parser/pgsql.RewriteScatter); the executor carries it out.
+//
+// Columns are positions in the rows the shards return: the client's
+// columns first, then Hidden columns the rewrite appended (sort or group
+// keys not in the select list, avg's count), which the proxy strips. A
+// non-negative Column counts from the first column (0-based); a negative
+// one from the end (-1 is the last): hidden columns are named that way,
+// since a select list with * has a width only the result tells.
+type Merge struct {
+	// Hidden is how many trailing columns the client does not get.
+	Hidden int
+	// Order is the ORDER BY of the final result, as columns of the shard
+	// rows; each shard returns its rows in this order.
+	Order []SortKey
+	// GroupBy lists the columns that form a group key when the statement
+	// aggregates (empty with aggregates: one group, one row, even over no
+	// rows).
+	GroupBy []int
+	// Aggregates re-combine per-shard partial aggregates, one entry per
+	// aggregated output column. Nil: rows are not aggregated.
+	Aggregates []Aggregate
+	// Distinct: identical visible rows appear once.
+	Distinct bool
+	// Limit and Offset apply after the merge; -1 means none. The shard
+	// SQL already carries LIMIT Limit+Offset when that is exact (no
+	// aggregation after the merge).
+	Limit, Offset int64
+}
+
+// SortKey orders by one column.
+type SortKey struct {
+	Column     int
+	Desc       bool
+	NullsFirst bool // as written or as the dialect's default for Desc
+}
+
+// AggFunc is how partial aggregates combine.
+type AggFunc uint8
+
+const (
+	AggCount AggFunc = iota + 1 // sum of the shards' counts
+	AggSum                      // sum of sums (NULL when every shard's is NULL)
+	AggMin
+	AggMax
+	AggAvg // sum of the shards' sums ÷ sum of their counts (Column holds the sum, CountColumn the count)
+)
+
+var aggNames = [...]string{"", "count", "sum", "min", "max", "avg"}
+
+func (f AggFunc) String() string {
+	if int(f) < len(aggNames) {
+		return aggNames[f]
+	}
+	return "unknown"
+}
+
+// Aggregate is one aggregated output column.
+type Aggregate struct {
+	Column int
+	Func   AggFunc
+	// CountColumn is the hidden column with the count, for AggAvg.
+	CountColumn int
+}
