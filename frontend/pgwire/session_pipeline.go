@@ -298,8 +298,10 @@ func (s *session) answer(p *pending) error {
 				return s.noteReady(l, body, p.swallow)
 			}
 			if typ == pgio.TypeCopyInResponse || typ == pgio.TypeCopyBothResponse {
-				// The router refuses COPY … FROM; a server asking for data
-				// means the proxy and the server disagree.
+				// COPY … FROM STDIN runs in copyIn (session_copy.go), which
+				// reads its server's CopyInResponse itself; the router
+				// refuses it elsewhere. A server asking for data here means
+				// the proxy and the server disagree.
 				return fmt.Errorf("pgwire: a server asked for COPY data; not supported yet")
 			}
 			if !p.swallow {

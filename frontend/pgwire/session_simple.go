@@ -43,6 +43,9 @@ func (s *session) simpleQuery(body []byte) error {
 	if err := s.checkPoolable(stmt, false); err != nil {
 		return s.simpleError(err)
 	}
+	if stmt.Kind == parser.KindCopy && stmt.CopyFrom && len(stmt.Parts) == 0 {
+		return s.copyIn(stmt, body) // session_copy.go
+	}
 	if handled, err := s.sqlPrepare(stmt, sql, lits); handled {
 		return err
 	}
@@ -296,6 +299,9 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 	plan, err := router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
 	if err != nil {
 		return nil, err
+	}
+	if sc, ok := plan.(router.Scatter); ok {
+		return nil, errScatterNotYet(sc)
 	}
 	s.opts.Stats.Routed.Add(1)
 	l, err := s.linkFor(s.planShard(plan))
