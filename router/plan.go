@@ -18,7 +18,7 @@ const (
 
 func (t Target) String() string { return "primary" }
 
-// Plan is a routing decision. The set is closed: Single, AnyShard.
+// Plan is a routing decision. The set is closed: Single, AnyShard, Scatter.
 type Plan interface {
 	isPlan()
 	String() string

@@ -132,31 +132,35 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			if kc.Table != ti || kc.Column != t.Column() {
 				continue
 			}
-			ks, err := keyShards(t, kc.Values, vals, shardmap.Compare)
+			ps, err := keyShards(t, kc.Values, vals, shardmap.Compare)
 			if err != nil {
 				return nil, err
 			}
-			if !ks.known {
+			if !ps.known {
 				continue // a value the proxy cannot evaluate: not a usable key
 			}
 			found = true
-			if ks.never {
+			if ps.never {
 				neverMatches = true
 				break
 			}
-			for _, s := range [2]*shardmap.Shard{ks.shard, ks.other} {
+			for _, s := range [2]*shardmap.Shard{ps.shard, ps.other} {
 				switch {
 				case s == nil:
 				case shard == nil:
-					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: ks.first}
+					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: ps.first}
 				case s != shard:
-					return nil, multiShard(stmt, []*shardmap.Shard{shard, s})
+					return scatterOr(ks, stmt, sess, len(sharded), "keys on several shards", multiShard(stmt, []*shardmap.Shard{shard, s}))
 				}
 			}
 			break
 		}
 		if !found {
-			return nil, noKey(stmt, tables[ti].name, t.Column(), vals)
+			err := noKey(stmt, tables[ti].name, t.Column(), vals)
+			if NeedsBind(err) {
+				return nil, err
+			}
+			return scatterOr(ks, stmt, sess, len(sharded), "no key on "+tables[ti].name+"."+t.Column(), err)
 		}
 	}
 	if shard == nil && neverMatches {

@@ -143,10 +143,21 @@ func TestInListAndMultiShardRefusal(t *testing.T) {
 	if p, err := Route(stmt, &Values{Literals: ints(a, b)}, sess(), snap); err != nil || p.(Single).Shard.Name != shardOf(t, snap, 1) {
 		t.Fatalf("IN on one shard: %v %v", p, err)
 	}
-	_, err := Route(stmt, &Values{Literals: ints(a, other)}, sess(), snap)
+	// A read over keys of two shards scatters; a write is refused.
+	if p, err := Route(stmt, &Values{Literals: ints(a, other)}, sess(), snap); err != nil || len(p.(Scatter).Shards) != 2 {
+		t.Fatalf("IN over two shards: %v %v", p, err)
+	}
+	del := *stmt
+	del.Kind = parser.KindDelete
+	_, err := Route(&del, &Values{Literals: ints(a, other)}, sess(), snap)
 	wantCode(t, err, sqlerr.FeatureNotSupported)
-	// No key at all: refused with a hint naming the column.
-	_, err = Route(&parser.Statement{Kind: parser.KindSelect, Tables: []parser.TableRef{{Name: "users"}}}, &Values{}, sess(), snap)
+	// Inside a transaction a scatter is refused.
+	inTxSess := sess()
+	inTxSess.TxShard = snap.Keyspaces()[0].Shards()[0]
+	_, err = Route(stmt, &Values{Literals: ints(a, other)}, inTxSess, snap)
+	wantCode(t, err, sqlerr.FeatureNotSupported)
+	// A write without a key: refused with a hint naming the column.
+	_, err = Route(&parser.Statement{Kind: parser.KindUpdate, Tables: []parser.TableRef{{Name: "users"}}}, &Values{}, sess(), snap)
 	wantCode(t, err, sqlerr.FeatureNotSupported)
 	if e, _ := sqlerr.As(err); !strings.Contains(e.Hint, "WHERE id =") {
 		t.Errorf("hint: %q", e.Hint)

@@ -31,6 +31,9 @@ func (s *session) planShard(p router.Plan) *shardmap.Shard {
 		return p.Shard
 	case router.AnyShard:
 		return s.anyShard(p.Keyspace)
+	case router.Scatter:
+		// Where a Describe of it runs: any of its shards will do.
+		return p.Shards[0]
 	}
 	return nil
 }

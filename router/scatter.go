@@ -1,0 +1,53 @@
+package router
+
+import (
+	"fmt"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Scatter runs a read on several shards; the session merges the rows (see
+// docs/design/cross-shard.md). Only reads outside a transaction scatter:
+// a statement that writes, locks, calls a volatile function, or runs in a
+// transaction is refused until two-phase commit exists.
+type Scatter struct {
+	Keyspace *shardmap.Keyspace
+	Shards   []*shardmap.Shard
+	Target   Target
+	Why      Reason
+}
+
+func (Scatter) isPlan() {}
+
+func (p Scatter) String() string {
+	return fmt.Sprintf("Scatter{shards=%s target=%s why=%q}", shardNames(p.Shards), p.Target, p.Why.String())
+}
+
+// scatterOr returns a Scatter over every shard of the keyspace when stmt
+// is a read the proxy can run on several shards and merge exactly, else
+// refusal. Which merges are exact (ORDER BY, aggregates, …) is decided
+// from the text when the plan runs; here only what the analysis shows.
+func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sharded int, why string, refusal error) (Plan, error) {
+	switch {
+	case stmt.Kind != parser.KindSelect, len(stmt.Parts) > 0:
+		return nil, refusal
+	case sess.TxShard != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard, but the open transaction runs on shard %s", sess.TxShard.Name).
+			WithHint("Run cross-shard reads outside a transaction; reads on other shards inside a transaction come with two-phase commit.")
+	case stmt.Locking:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SELECT … FOR UPDATE/SHARE over several shards is not supported").
+			WithHint("Lock rows of one shard at a time: give the sharding key.")
+	case stmt.Volatile:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a SELECT calling volatile functions cannot run on several shards: each shard would call them").
+			WithHint("Give the sharding key, or call the function in a statement of its own.")
+	case stmt.WritableCTE:
+		return nil, refusal
+	case sharded > 1:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a join of several sharded tables without their sharding keys is not supported: rows of one shard may match rows of another").
+			WithHint("Filter each sharded table by its sharding key (co-located rows), or join with reference tables only.")
+	}
+	shards := ks.Shards()
+	return Scatter{Keyspace: ks, Shards: shards, Why: Reason{Text: why}}, nil
+}
