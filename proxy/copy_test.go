@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/shardgate/shardgate/config"
 )
 
 // COPY … FROM STDIN through the proxy: rows are routed by their key; a
@@ -622,5 +624,51 @@ func TestCopyClientDisconnects(t *testing.T) {
 	wantIdlePools(t)
 	if got := perShard(t, lo, hi); got[0]+got[1] != 0 {
 		t.Fatalf("rows after the client left: %v", got)
+	}
+}
+
+// COPY data is read as UTF-8, or as any encoding that keeps ASCII bytes
+// ASCII when the key is not text; others are refused before any data.
+func TestCopyClientEncoding(t *testing.T) {
+	const lo, hi = 1_410_000, 1_419_999
+	cleanUsers(t, lo, hi)
+	k := copyKeys(t, 1, lo, 1)[0]
+	out, err := psqlStdin(t, fmt.Sprintf("%d\tcaf\xe9\n", k), "-c", "SET client_encoding TO 'LATIN1'", "-c", `\copy users (id, name) from stdin`)
+	if err != nil || !strings.HasSuffix(out, "COPY 1\n") {
+		t.Fatalf("LATIN1 data, bigint key: %v\n%s", err, out)
+	}
+	if got := nameOf(t, k); got != "café" {
+		t.Fatalf("LATIN1 name: %q", got)
+	}
+	out, err = psqlStdin(t, "1\tx\n", "-c", "SET client_encoding TO 'SJIS'", "-c", `\copy users (id, name) from stdin`)
+	if err == nil || !strings.Contains(out, "client_encoding SJIS is not supported") {
+		t.Fatalf("SJIS: %v\n%s", err, out)
+	}
+	wantOnShard(t, lo, hi, 1, 1)
+}
+
+// Under session pooling too.
+func TestCopySessionPooling(t *testing.T) {
+	const lo, hi = 1_420_000, 1_429_999
+	cleanUsers(t, lo, hi)
+	url, _ := startProxy(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	k0, k1 := copyKeys(t, 0, lo, 2), copyKeys(t, 1, lo, 1)
+	if tag, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k0[0], k0[1])); err != nil || tag.String() != "COPY 2" {
+		t.Fatalf("COPY: %v %v", tag, err)
+	}
+	if _, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k1[0], k0[0])); pgCode(err) != "0A000" {
+		t.Fatalf("COPY over two shards: %v", err)
+	}
+	if tag, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\tc\n", k1[0])); err != nil || tag.String() != "COPY 1" {
+		t.Fatalf("COPY to the other shard: %v %v", tag, err)
+	}
+	if got := perShard(t, lo, hi); got[0] != 2 || got[1] != 1 {
+		t.Fatalf("rows per shard %v", got)
 	}
 }

@@ -390,3 +390,19 @@ func FuzzCopyRows(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckCopyEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		enc     string
+		textKey bool
+		ok      bool
+	}{
+		{"", true, true}, {"UTF8", true, true}, {"utf-8", true, true}, {"unicode", true, true},
+		{"LATIN1", false, true}, {"LATIN1", true, false}, {"WIN1252", true, false},
+		{"SJIS", false, false}, {"Shift_JIS", false, false}, {"gb18030", false, false}, {"BIG5", false, false},
+	} {
+		if err := checkCopyEncoding(tc.enc, tc.textKey); (err == nil) != tc.ok {
+			t.Errorf("%q text key %v: %v", tc.enc, tc.textKey, err)
+		}
+	}
+}

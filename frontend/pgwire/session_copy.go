@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,7 +131,56 @@ func (s *session) copyPlan(stmt *parser.Statement) (router.CopyTarget, copyForma
 		return target, copyFormat{format: stmt.Copy.Format}, nil
 	}
 	f, err := newCopyFormat(stmt.Copy, cols, target.Key)
+	if err != nil {
+		return target, f, err
+	}
+	if _, given := stmt.Copy.Option("encoding"); !given && f.format != parser.CopyBinary {
+		// ENCODING, when given, was checked to be UTF-8.
+		err = checkCopyEncoding(s.clientEncoding(), target.Table.Type() == shardmap.TypeText)
+	}
 	return target, f, err
+}
+
+// clientEncoding is the session's client_encoding as its settings say
+// ("" when they do not name it: the server's default, UTF8 here).
+func (s *session) clientEncoding() string {
+	enc := ""
+	for _, set := range append(s.settings[:len(s.settings):len(s.settings)], s.txSets...) {
+		words := strings.Fields(stripLeadingComments(set))
+		if len(words) < 2 || !strings.EqualFold(words[0], "SET") {
+			continue
+		}
+		rest := words[1:]
+		if strings.EqualFold(rest[0], "SESSION") && len(rest) > 1 {
+			rest = rest[1:]
+		}
+		if strings.EqualFold(rest[0], "NAMES") {
+			rest = append([]string{"client_encoding", "="}, rest[1:]...)
+		}
+		if name, value := splitSet(strings.Join(rest, " ")); name == "client_encoding" {
+			enc = strings.Trim(value, `'"`)
+		}
+	}
+	return enc
+}
+
+// checkCopyEncoding refuses data the proxy cannot read right: it splits
+// rows as ASCII (wrong for encodings whose multibyte characters hold ASCII
+// bytes, such as SJIS) and hashes text keys as UTF-8.
+func checkCopyEncoding(enc string, textKey bool) error {
+	norm := strings.ToUpper(strings.NewReplacer("-", "", "_", "").Replace(enc))
+	switch norm {
+	case "", "UTF8", "UNICODE", "DEFAULT":
+		return nil
+	case "SJIS", "SHIFTJIS", "SHIFTJIS2004", "MSKANJI", "WIN932", "BIG5", "WIN950", "GBK", "WIN936", "UHC", "WIN949", "GB18030", "JOHAB":
+		return sqlerr.New(sqlerr.FeatureNotSupported, "COPY … FROM with client_encoding %s is not supported through shardgate", enc).
+			WithHint("shardgate reads the rows to route them; send them as UTF-8 (SET client_encoding TO 'UTF8', or COPY … WITH (ENCODING 'UTF8')).")
+	}
+	if textKey {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "COPY … FROM with client_encoding %s into a table sharded by a text column is not supported through shardgate", enc).
+			WithHint("shardgate routes text keys by their UTF-8 bytes; send the rows as UTF-8 (SET client_encoding TO 'UTF8').")
+	}
+	return nil
 }
 
 // copyColumns reads the columns COPY fills when it names none.
