@@ -5,13 +5,15 @@
 // and with 1. It prints a Markdown table: TPS, average latency, the proxy's
 // CPU per transaction (utime+stime over the run ÷ transactions, and the
 // user/system split), TPS ratios against PgBouncer and against the relay,
-// and for shardgate whether every query was analysed exactly once (its
-// admin /metrics, scraped before and after each run). A second table gives
-// the latency each proxy adds to a 1-client run over going direct.
+// and for shardgate whether every query was analysed exactly once and its
+// heap allocations per transaction (its admin /metrics, scraped before and
+// after each run). A second table gives the latency each proxy adds to a
+// 1-client run over going direct.
 //
 //	go run ./bench/pgbench                       # everything, 30s a run
 //	go run ./bench/pgbench -duration 10s -modes simple -only shardgate-1,pgbouncer,relay
 //	go run ./bench/pgbench -only shardgate-1 -modes simple -profile /tmp/cpu.prof
+//	go run ./bench/pgbench -only shardgate-1 -baseline ../before -rounds 5 -single=false
 //
 // PgBouncer is single-threaded, so to compare like with like shardgate runs
 // with runtime.max_procs: 1 and the relay with GOMAXPROCS=1; one extra row,
@@ -47,12 +49,14 @@ import (
 
 var (
 	duration = flag.Duration("duration", 30*time.Second, "length of each pgbench run")
-	clients  = flag.Int("clients", 16, "pgbench clients of the concurrent runs (a 1-client run follows each)")
+	clients  = flag.Int("clients", 16, "pgbench clients of the concurrent runs")
+	single   = flag.Bool("single", true, "also run every mode with 1 client (latency)")
 	scale    = flag.Int("scale", 10, "pgbench scale")
 	modes    = flag.String("modes", "simple,extended,prepared", "pgbench query modes")
-	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default); empty: all")
+	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default); empty: all (and shardgate-1-baseline with -baseline)")
 	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-TPS run is reported")
-	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file")
+	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
+	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
 
 // target is one thing pgbench connects to.
@@ -73,6 +77,7 @@ type result struct {
 	txs                 int64
 	userTicks, sysTicks int64
 	queries, analyses   float64 // deltas of shardgate's counters; -1: not scraped
+	mallocs             float64 // delta of shardgate's heap allocations; -1: not scraped
 	err                 error
 }
 
@@ -88,7 +93,7 @@ func main() {
 	os.Chmod(dir, 0o755)
 
 	want := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
-	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default")
+	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || *baseline != ""
 	var one, two *sandbox.Cluster
 	if needOne {
 		if one, err = sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 1, Settings: map[string]string{"max_connections": "300"}}); err != nil {
@@ -142,17 +147,28 @@ func main() {
 		key      string
 		cluster  *sandbox.Cluster
 		maxProcs int
-	}{{"shardgate-1", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}} {
-		if !want(c.key) {
+	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}} {
+		bin := sgBin
+		switch {
+		case c.key == "shardgate-1-baseline":
+			if *baseline == "" {
+				continue
+			}
+			bin = filepath.Join(dir, "shardgate-baseline")
+			build(*baseline, bin)
+		case !want(c.key):
 			continue
-		}
-		if sgBin == "" {
+		case sgBin == "":
 			sgBin = filepath.Join(dir, "shardgate")
-			run("go", "build", "-o", sgBin, "./cmd/shardgate")
+			build(".", sgBin)
+			bin = sgBin
 		}
-		port, admin, p := startShardgate(dir, sgBin, c.key, c.cluster, c.maxProcs)
+		port, admin, p := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs)
 		t := &target{key: c.key, port: port, admin: admin, pid: pidOf(p), clean: stop(p, os.Interrupt)}
 		label := strings.TrimSuffix(c.key, "-default")
+		if c.key == "shardgate-1-baseline" {
+			label = "shardgate-1 baseline " + *baseline
+		}
 		if c.maxProcs > 0 {
 			t.name = fmt.Sprintf("%s (transaction, max_procs %d)", label, c.maxProcs)
 		} else {
@@ -166,8 +182,8 @@ func main() {
 
 	fmt.Printf("\npgbench -S, %d and 1 clients (2 threads, 1 for 1 client), %s per run, scale %d, %d round(s), %d CPUs; %s\n\n",
 		*clients, *duration, *scale, *rounds, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04"))
-	fmt.Println("| target | mode | clients | TPS | avg latency ms | proxy CPU µs/tx (user+sys) | vs PgBouncer | vs relay | vs direct | analyses = queries |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| target | mode | clients | TPS | avg latency ms | proxy CPU µs/tx (user+sys) | vs PgBouncer | vs relay | vs direct | analyses = queries | allocs/tx |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	type rowKey struct {
 		key, mode string
 		nc        int
@@ -175,7 +191,11 @@ func main() {
 	best := map[rowKey]result{}
 	profiled := false
 	for _, mode := range strings.Split(*modes, ",") {
-		for _, nc := range []int{*clients, 1} {
+		counts := []int{*clients}
+		if *single {
+			counts = append(counts, 1)
+		}
+		for _, nc := range counts {
 			runs := map[string][]result{}
 			for r := 0; r < *rounds; r++ {
 				for _, t := range targets {
@@ -191,8 +211,9 @@ func main() {
 					res := measure(t, mode, nc)
 					if prof != nil {
 						<-prof
+						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx, %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), res.allocsPerTx(), errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
@@ -207,7 +228,7 @@ func main() {
 					continue
 				}
 				if res.err != nil {
-					fmt.Printf("| %s | %s | %d | failed: %s | | | | | | |\n", t.name, mode, nc, firstLine(res.err.Error()))
+					fmt.Printf("| %s | %s | %d | failed: %s | | | | | | | |\n", t.name, mode, nc, firstLine(res.err.Error()))
 					continue
 				}
 				cpu := "–"
@@ -220,12 +241,19 @@ func main() {
 					}
 					return "–"
 				}
-				fmt.Printf("| %s | %s | %d | %.0f | %.3f | %s | %s | %s | %s | %s |\n",
-					t.name, mode, nc, res.tps, res.latMs, cpu, ratio("pgbouncer"), ratio("relay"), ratio("direct"), res.analysed(t.admin != 0))
+				allocs := "–"
+				if res.mallocs >= 0 && res.txs > 0 {
+					allocs = fmt.Sprintf("%.1f", res.mallocs/float64(res.txs))
+				}
+				fmt.Printf("| %s | %s | %d | %.0f | %.3f | %s | %s | %s | %s | %s | %s |\n",
+					t.name, mode, nc, res.tps, res.latMs, cpu, ratio("pgbouncer"), ratio("relay"), ratio("direct"), res.analysed(t.admin != 0), allocs)
 			}
 		}
 	}
 
+	if !*single {
+		return
+	}
 	// What a proxy adds to one client's round trip: the 1-client average
 	// latency over going direct.
 	fmt.Println("\n1-client latency added over direct, µs (pgbench's average latency − direct's, same mode):")
@@ -251,20 +279,31 @@ func main() {
 }
 
 // measure runs pgbench once against t, with the proxy's CPU time and,
-// for shardgate, its query and analysis counters around the run.
+// for shardgate, its query, analysis and allocation counters around the run.
 func measure(t *target, mode string, nc int) result {
 	pid := t.pid()
 	u0, s0 := cpuTicks(pid)
-	q0, a0, scraped0 := scrape(t.admin)
+	c0 := scrape(t.admin)
 	res := pgbench(t.port, mode, nc)
 	u1, s1 := cpuTicks(pid)
-	q1, a1, scraped1 := scrape(t.admin)
+	c1 := scrape(t.admin)
 	res.userTicks, res.sysTicks = u1-u0, s1-s0
-	res.queries, res.analyses = -1, -1
-	if scraped0 && scraped1 {
-		res.queries, res.analyses = q1-q0, a1-a0
+	res.queries, res.analyses, res.mallocs = -1, -1, -1
+	if c0.haveQueries && c1.haveQueries {
+		res.queries, res.analyses = c1.queries-c0.queries, c1.analyses-c0.analyses
+	}
+	if c0.haveMallocs && c1.haveMallocs {
+		res.mallocs = c1.mallocs - c0.mallocs
 	}
 	return res
+}
+
+// allocsPerTx is shardgate's heap allocations per transaction (0 if unknown).
+func (r result) allocsPerTx() float64 {
+	if r.mallocs < 0 || r.txs == 0 {
+		return 0
+	}
+	return r.mallocs / float64(r.txs)
 }
 
 func (r result) cpuPerTx() float64 {
@@ -338,21 +377,34 @@ func pgbench(port int, mode string, nc int) result {
 	return r
 }
 
-// scrape reads shardgate's query and analyzer counters from its admin
-// /metrics. ok is false when the endpoint or the counters are missing.
-func scrape(admin int) (queries, analyses float64, ok bool) {
+// counters are shardgate's counters on its admin /metrics.
+type counters struct {
+	queries, analyses float64
+	haveQueries       bool // both counters were there
+	mallocs           float64
+	haveMallocs       bool
+}
+
+// scrape reads shardgate's query, analyzer and allocation counters from its
+// admin /metrics; the have fields are false when the endpoint or the
+// counters are missing.
+func scrape(admin int) counters {
+	var c counters
 	var haveQ, haveA bool
 	eachSample(admin, func(name, labels string, v float64) {
 		switch {
 		case name == "shardgate_pg_queries_total":
-			queries += v
+			c.queries += v
 			haveQ = true
 		case name == "shardgate_analyzer_lookups_total" && (strings.Contains(labels, `result="hit"`) || strings.Contains(labels, `result="miss"`)):
-			analyses += v
+			c.analyses += v
 			haveA = true
+		case name == "go_memstats_mallocs_total":
+			c.mallocs, c.haveMallocs = v, true
 		}
 	})
-	return queries, analyses, haveQ && haveA
+	c.haveQueries = haveQ && haveA
+	return c
 }
 
 // scrapeOne reads one unlabelled sample from shardgate's /metrics.
@@ -517,7 +569,12 @@ func fetchProfile(admin int, path string, done chan struct{}) {
 	if secs < 1 {
 		secs = 1
 	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", admin, secs))
+	fetch(admin, fmt.Sprintf("profile?seconds=%d", secs), path)
+}
+
+// fetch saves one of the proxy's /debug/pprof profiles.
+func fetch(admin int, profile, path string) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", admin, profile))
 	if err != nil {
 		log.Printf("profile: %v", err)
 		return
@@ -537,6 +594,15 @@ func run(name string, args ...string) {
 	cmd.Env = append(os.Environ(), "PGPASSWORD=app")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		log.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+// build builds cmd/shardgate of the source tree dir into bin.
+func build(dir, bin string) {
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shardgate")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log.Fatalf("go build in %s: %v\n%s", dir, err, out)
 	}
 }
 
