@@ -672,3 +672,163 @@ func TestCopySessionPooling(t *testing.T) {
 		t.Fatalf("rows per shard %v", got)
 	}
 }
+
+// TestCopyAgreesWithPostgres sends random text and CSV data (escapes,
+// quotes, newlines inside fields, CRLF, `\.`, fields that look like rows)
+// straight to shard 0, inside a transaction that is rolled back, and then
+// through the proxy. The rows Postgres read decide: all of shard 0, the
+// proxy must copy them all, to shard 0; one of another shard, the proxy
+// must refuse the COPY (0A000); none (Postgres refuses the data), the
+// proxy must refuse it too. A proxy that split rows or fields differently
+// from Postgres fails one of these.
+func TestCopyAgreesWithPostgres(t *testing.T) {
+	const lo, hi = 1_500_000, 1_599_999
+	cleanUsers(t, lo, hi)
+	ctx := context.Background()
+	keys := copyKeys(t, 0, lo, 400)
+	foreign := copyKeys(t, 1, lo, 50)
+	direct, err := pgx.Connect(ctx, cluster.Shards[0].Primary.DSN("app", "app", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(ctx)
+	c := connect(t, pgx.QueryExecModeExec)
+	rng := uint64(1)
+	rnd := func(n int) int {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		return int((rng >> 33) % uint64(n))
+	}
+	pieces := []string{"a", "b", " ", "\t", "\n", "\r", "\r\n", `\`, `\\`, `\t`, `\n`, `\N`, `"`, `""`, "'", ",", "|", ".", `\.`, "é", "0", "x"}
+	accepted, spanning, refused := 0, 0, 0
+	for iter := 0; iter < 300; iter++ {
+		csv := rnd(2) == 1
+		eol := []string{"\n", "\r\n", "\r"}[rnd(3)]
+		var data strings.Builder
+		used := map[int64]bool{}
+		if csv && rnd(3) == 0 {
+			data.WriteString("id,name" + eol)
+		}
+		nrows := 1 + rnd(6)
+		for r := 0; r < nrows; r++ {
+			k := keys[rnd(len(keys))]
+			for used[k] {
+				k = keys[rnd(len(keys))]
+			}
+			used[k] = true
+			var name strings.Builder
+			for j := rnd(6); j > 0; j-- {
+				if rnd(4) == 0 {
+					fmt.Fprintf(&name, "%d%s%d", foreign[rnd(len(foreign))], []string{"\t", ",", "\n", "\r\n"}[rnd(4)], foreign[rnd(len(foreign))])
+				} else {
+					name.WriteString(pieces[rnd(len(pieces))])
+				}
+			}
+			n := name.String()
+			key := fmt.Sprint(k)
+			switch rnd(8) {
+			case 0:
+				key = " " + key + " "
+			case 1:
+				key = "+0" + key
+			case 2:
+				if !csv { // escaped digits: octal, hex
+					var b strings.Builder
+					for _, d := range key {
+						if rnd(2) == 0 {
+							fmt.Fprintf(&b, `\%o`, d)
+						} else {
+							fmt.Fprintf(&b, `\x%x`, d)
+						}
+					}
+					key = b.String()
+				}
+			}
+			if csv {
+				if rnd(4) == 0 {
+					key = `"` + key + `"`
+				}
+				if rnd(3) > 0 {
+					n = `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
+				}
+				fmt.Fprintf(&data, "%s,%s%s", key, n, eol)
+			} else {
+				if rnd(4) > 0 {
+					n = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(n)
+				}
+				fmt.Fprintf(&data, "%s\t%s%s", key, n, eol)
+			}
+		}
+		if rnd(5) == 0 {
+			data.WriteString(`\.` + eol)
+		}
+		sql := "COPY users (id, name) FROM STDIN"
+		if csv {
+			sql += " (FORMAT csv"
+			if strings.HasPrefix(data.String(), "id,name") {
+				sql += ", HEADER"
+			}
+			sql += ")"
+		}
+		// Postgres, directly: which rows does it read?
+		var ids []int64
+		var wantErr string
+		if _, err := direct.Exec(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := direct.PgConn().CopyFrom(ctx, strings.NewReader(data.String()), sql); err != nil {
+			wantErr = pgCode(err)
+		} else if err := direct.QueryRow(ctx, "SELECT coalesce(array_agg(id), '{}') FROM users WHERE xmin::text::bigint = txid_current() % 4294967296").Scan(&ids); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := direct.Exec(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		otherShard := false
+		for _, id := range ids {
+			if shardIndex(t, id) != 0 {
+				otherShard = true
+			}
+		}
+		// Through the proxy.
+		tag, err := c.PgConn().CopyFrom(ctx, strings.NewReader(data.String()), sql)
+		switch {
+		case wantErr != "":
+			if err == nil {
+				t.Fatalf("%s %q: Postgres refuses it (%s), the proxy copies %v", sql, data.String(), wantErr, tag)
+			}
+			refused++
+		case otherShard:
+			if pgCode(err) != "0A000" {
+				t.Fatalf("%s %q: Postgres reads rows %v, of two shards; the proxy: %v %v", sql, data.String(), ids, tag, err)
+			}
+			spanning++
+		default:
+			if err != nil || tag.RowsAffected() != int64(len(ids)) {
+				t.Fatalf("%s %q: Postgres reads rows %v, the proxy: %v %v", sql, data.String(), ids, tag, err)
+			}
+			if got := countOn(t, 0, ids); got != len(ids) {
+				t.Fatalf("%s %q: %d of the rows %v on shard 0", sql, data.String(), got, ids)
+			}
+			shardExec(t, "DELETE FROM users WHERE id = ANY($1)", ids)
+			accepted++
+		}
+	}
+	t.Logf("300 random COPYs: %d copied, %d refused for reaching two shards, %d refused by both", accepted, spanning, refused)
+	wantIdlePools(t)
+}
+
+// countOn counts the users with the given ids on shard i, directly.
+func countOn(t *testing.T, i int, ids []int64) int {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, cluster.Shards[i].Primary.DSN("app", "app", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var n int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM users WHERE id = ANY($1)", ids).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -13,7 +13,7 @@ import (
 // (copyfromparse.c), so that the proxy finds every row's sharding-column
 // field exactly where the server will: rows end at a newline (text: not
 // one escaped by a backslash; CSV: not one inside quotes) in the newline
-// style of the first row; `\.` alone on a line ends the data; binary
+// style of the first row; `\.` ends the data; binary
 // tuples are counted fields. Nothing here does I/O.
 
 // SQLSTATEs of COPY's data errors.
@@ -409,6 +409,7 @@ func (c *copyRows) nextLine(data []byte, atEOF bool, r *copyRow) (int, error) {
 	keyStart, keyEnd := -1, -1
 	inQuote, lastWasEsc := false, false
 	lineEnd, n := -1, 0
+	lastRow := false
 	eol := c.eol
 scan:
 	for i := 0; i < len(data); i++ {
@@ -435,7 +436,18 @@ scan:
 				continue // a backslash at the very end: the server drops it
 			}
 			if data[i+1] == '.' {
-				return 0, sqlerr.New(badCopyFileFormat, "end-of-copy marker is not alone on its line")
+				// `\.` after data on a line ends the data too: what precedes
+				// it is the last row (Postgres up to 17; 18 refuses it,
+				// and then nothing is copied either).
+				mn, m, err := c.endMarker(data[i:], atEOF)
+				switch {
+				case err != nil:
+					return 0, err
+				case m == markerMore:
+					return 0, nil
+				}
+				lineEnd, n, lastRow = i, i+mn, true
+				break scan
 			}
 			i++ // the escaped byte, even a newline, is data
 		case inQuote:
@@ -481,6 +493,7 @@ scan:
 	}
 	c.eol = eol
 	c.line++
+	c.ended = lastRow
 	if f.header && !c.begun {
 		c.begun = true
 		r.kind = rowHeader
