@@ -832,3 +832,36 @@ func countOn(t *testing.T, i int, ids []int64) int {
 	}
 	return n
 }
+
+// slowRows yields rows for keys, one per Read, pausing between them, and
+// never ends.
+type slowRows struct {
+	keys []int64
+	i    int
+}
+
+func (r *slowRows) Read(p []byte) (int, error) {
+	time.Sleep(2 * time.Millisecond)
+	n := copy(p, fmt.Appendf(nil, "%d\tslow\n", r.keys[r.i%len(r.keys)]))
+	r.i++
+	return n, nil
+}
+
+// A client that cancels its COPY (pgconn: a CancelRequest when the
+// context ends) commits nothing, and leaves no server connection behind.
+func TestCopyCanceled(t *testing.T) {
+	const lo, hi = 1_430_000, 1_439_999
+	cleanUsers(t, lo, hi)
+	c := connect(t, pgx.QueryExecModeExec)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.PgConn().CopyFrom(ctx, &slowRows{keys: copyKeys(t, 1, lo, 1000)}, "COPY users (id, name) FROM STDIN")
+	if err == nil {
+		t.Fatal("a canceled COPY succeeded")
+	}
+	t.Logf("canceled COPY: %v", err)
+	wantIdlePools(t)
+	if got := perShard(t, lo, hi); got[0]+got[1] != 0 {
+		t.Fatalf("rows after a canceled COPY: %v", got)
+	}
+}
