@@ -3,8 +3,12 @@
 // transactions across shards with two-phase commit. It is dialect-neutral:
 // both front ends use it.
 //
-// Status: empty; filled by the Postgres endpoint and cross-shard issues.
+// Status: the merge of scatter reads is here (Merger, fed by a Stream per
+// shard and a parser.Merge; Value and Decimal, the typed values it compares
+// and adds; Decoder, the dialect's codecs, with Postgres' in
+// executor/pgvalue). It is pure: the session does the I/O behind Stream.
+// The rest is filled by the Postgres endpoint and cross-shard issues.
 //
-// executor imports router, backend, replicas and shardmap; never frontend,
-// admin or cmd.
+// executor imports parser, shardmap and internal/sqlerr (later router,
+// backend and replicas); never frontend, admin or cmd.
 package executor
