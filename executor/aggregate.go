@@ -197,7 +197,7 @@ func (s *aggSource) build() error {
 				break
 			}
 			if err := s.add(row); err != nil {
-				return &StreamError{Shard: i, Err: err}
+				return err
 			}
 		}
 	}

@@ -126,7 +126,9 @@ func (m *Merger) Columns() []Column { return m.out }
 
 // Next returns the next row for the client (visible columns only), or
 // ok=false at the end. The row is valid until the next call. After an
-// error, Next keeps returning it; errors of a stream are *StreamError.
+// error, Next keeps returning it. An error a Stream returned comes as a
+// *StreamError naming the stream; the merge's own errors (a field that does
+// not decode, an overflow, too many groups) are *sqlerr.Error.
 func (m *Merger) Next() (row Row, ok bool, err error) {
 	if m.err != nil {
 		return nil, false, m.err
@@ -152,9 +154,11 @@ func (m *Merger) Next() (row Row, ok bool, err error) {
 	}
 }
 
-// Unfinished lists the streams neither read to their end nor failed: after
-// Next has returned ok=false (a LIMIT reached) the session cancels or
-// drains them.
+// Unfinished lists the streams neither read to their end nor failed: once
+// Next has returned ok=false before every stream ended (a LIMIT reached),
+// or any error, the session cancels or drains them. A stream that failed
+// (a *StreamError) is not listed: its connection is the session's to
+// judge.
 func (m *Merger) Unfinished() []int {
 	var open []int
 	for i, e := range m.ended {
@@ -176,9 +180,8 @@ func (m *Merger) read(i int) (Row, bool, error) {
 		m.ended[i] = true
 		return nil, false, nil
 	case len(row) != m.width:
-		m.ended[i] = true
-		return nil, false, &StreamError{Shard: i, Err: sqlerr.New(sqlerr.ProtocolViolation,
-			"shard row has %d columns, the first shard described %d", len(row), m.width)}
+		return nil, false, sqlerr.New(sqlerr.ProtocolViolation,
+			"a row of shard stream %d has %d columns, the first shard described %d", i, len(row), m.width)
 	}
 	return row, true, nil
 }

@@ -124,7 +124,7 @@ func (s *orderedSource) fill(i int) (bool, error) {
 	}
 	s.rows[i] = row
 	if err := decodeKeys(s.keys, row, s.vals[i]); err != nil {
-		return false, &StreamError{Shard: i, Err: err}
+		return false, err
 	}
 	return true, nil
 }
