@@ -15,16 +15,23 @@ type Merge struct {
 	// Hidden is how many trailing columns the client does not get.
 	Hidden int
 	// Order is the ORDER BY of the final result, as columns of the shard
-	// rows; each shard returns its rows in this order.
+	// rows; each shard returns its rows in this order. When the statement
+	// aggregates, it orders the combined groups (a key may be an
+	// aggregate column): the proxy sorts after combining.
 	Order []SortKey
 	// GroupBy lists the columns that form a group key when the statement
 	// aggregates (empty with aggregates: one group, one row, even over no
-	// rows).
+	// rows). It may list columns that depend on the group key (a
+	// constant, a column of a table grouped by its primary key): they do
+	// not split groups.
 	GroupBy []int
 	// Aggregates re-combine per-shard partial aggregates, one entry per
-	// aggregated output column. Nil: rows are not aggregated.
+	// aggregated output column. Nil: rows are not aggregated; empty but
+	// not nil: grouped without aggregate columns (GROUP BY alone).
 	Aggregates []Aggregate
-	// Distinct: identical visible rows appear once.
+	// Distinct: identical visible rows appear once. The Postgres rewrite
+	// makes Order cover every visible column (the client's ORDER BY keys
+	// first), so that equal rows arrive next to each other.
 	Distinct bool
 	// Limit and Offset apply after the merge; -1 means none. The shard
 	// SQL already carries LIMIT Limit+Offset when that is exact (no
