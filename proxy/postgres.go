@@ -8,7 +8,9 @@ import (
 	"github.com/shardgate/shardgate/auth"
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/executor/pgvalue"
 	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/parser/pgsql"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -67,6 +69,10 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		Conns:    p.conns,
 		Mode:     mode,
 		Stats:    p.stats,
+		RewriteScatter: func(sql string) (string, *parser.Merge, error) {
+			return pgsql.RewriteScatter(sql, nil)
+		},
+		Decoder:  pgvalue.New(),
 		DenyPins: cfg.Pools.Pin == config.PinDeny,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,

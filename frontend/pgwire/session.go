@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardgate/shardgate/executor"
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
@@ -48,6 +49,9 @@ type SessionOptions struct {
 	Buffers *pgio.BufferPool
 	// Stats receives the sessions' counters (NewProxy makes one if nil).
 	Stats *Stats
+	// RewriteScatter and Decoder run scatter reads (both nil: refused).
+	RewriteScatter ScatterRewriter
+	Decoder        executor.Decoder
 	// DenyPins refuses, under transaction pooling, statements that would
 	// pin the session to its server connection (config pools.pin: deny).
 	DenyPins bool

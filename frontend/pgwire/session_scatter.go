@@ -1,13 +1,359 @@
 package pgwire
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/shardgate/shardgate/executor"
+	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/router"
 )
 
-// errScatterNotYet refuses a read the router would scatter, until the
-// session runs scatter plans (docs/design/cross-shard.md).
+// Scatter reads (docs/design/cross-shard.md): a read the router sends to
+// several shards runs on one server connection per shard, the rewritten
+// text sent to all of them before any is read, and the executor merges the
+// rows as they are read. Only outside a transaction (the router refuses
+// the rest), and for now only through the simple protocol.
+
+// ScatterRewriter rewrites one execution of a scatter read into the SQL
+// each shard runs and the merge of their rows (parser/pgsql.RewriteScatter).
+type ScatterRewriter func(sql string) (shardSQL string, m *parser.Merge, err error)
+
+// errScatterNotYet refuses a read the router would scatter where the
+// session cannot run it yet.
 func errScatterNotYet(p router.Scatter) error {
-	return sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard (%s); cross-shard reads are not supported yet", p.Why.String()).
-		WithHint("Give one sharding key value (WHERE key = … or key IN (…) with keys of one shard).")
+	return sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard (%s); cross-shard reads through the extended protocol are not supported yet", p.Why.String()).
+		WithHint("Use the simple query protocol (e.g. pgx QueryExecModeSimpleProtocol), or give one sharding key value.")
+}
+
+var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; cross-shard reads inside a transaction are not supported yet").
+	WithHint("Run it outside the transaction, or give one sharding key value; reads on several shards in a transaction come with two-phase commit.")
+
+// scatterLink is one shard's connection in a scatter read and the stream of
+// its rows.
+type scatterLink struct {
+	s    *session
+	l    *link
+	cols []executor.Column
+	row  executor.Row
+	done bool   // its ReadyForQuery was read
+	raw  []byte // the shard's ErrorResponse, as sent (nil: none)
+	// rawDesc is the shard's RowDescription, as sent.
+	rawDesc []byte
+}
+
+// scatterSimple runs a scatter read of a simple Query and answers it.
+func (s *session) scatterSimple(plan router.Scatter, sql string) error {
+	if s.opts.RewriteScatter == nil || s.opts.Decoder == nil {
+		return s.simpleError(errScatterNotYet(plan))
+	}
+	shardSQL, m, err := s.opts.RewriteScatter(sql)
+	if err != nil {
+		return s.simpleError(err)
+	}
+	links := make([]*scatterLink, 0, len(plan.Shards))
+	defer func() {
+		for _, sl := range links {
+			s.finishScatterLink(sl)
+		}
+	}()
+	for _, sh := range plan.Shards {
+		conn, err := s.acquire(sh)
+		if err != nil {
+			return s.simpleError(err)
+		}
+		l := &link{conn: conn, shard: sh, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
+		links = append(links, &scatterLink{s: s, l: l})
+		s.syncSettings(l)
+		l.w.WriteQuery(shardSQL)
+	}
+	// Every shard works on the query from now on.
+	for _, sl := range links {
+		if err := sl.l.w.Flush(); err != nil {
+			return s.scatterServerFailure(sl, err)
+		}
+	}
+	s.setActive(links[0].l.conn)
+	if err := s.drain(false); err != nil { // the settings replays
+		return err
+	}
+	// The row descriptions (or the first error) of every shard.
+	for _, sl := range links {
+		if err := sl.readHeader(); err != nil {
+			return s.scatterServerFailure(sl, err)
+		}
+	}
+	for _, sl := range links {
+		if sl.raw != nil {
+			s.out.WriteRaw(pgio.TypeErrorResponse, sl.raw)
+			return s.endScatter(links)
+		}
+	}
+	streams := make([]executor.Stream, len(links))
+	for i, sl := range links {
+		streams[i] = sl
+	}
+	merger, err := executor.NewMerger(m, links[0].cols, s.opts.Decoder, streams, executor.Options{})
+	if err != nil {
+		s.queueError(sqlerr.From(err))
+		s.writeQueued()
+		return s.endScatter(links)
+	}
+	s.out.WriteRaw(pgio.TypeRowDescription, rowDescription(links[0].desc(), merger.Columns()))
+	var n int64
+	var buf []byte
+	for {
+		row, ok, err := merger.Next()
+		if err != nil {
+			var se *executor.StreamError
+			if errors.As(err, &se) && links[se.Shard].raw != nil {
+				s.out.WriteRaw(pgio.TypeErrorResponse, links[se.Shard].raw)
+			} else if errors.As(err, &se) {
+				return s.scatterServerFailure(links[se.Shard], se.Err)
+			} else {
+				s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
+			}
+			return s.endScatter(links)
+		}
+		if !ok {
+			break
+		}
+		buf = appendDataRow(buf[:0], row)
+		s.out.WriteRaw(pgio.TypeDataRow, buf)
+		n++
+	}
+	s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
+	return s.endScatter(links)
+}
+
+// writeQueued writes the proxy's queued local answers.
+func (s *session) writeQueued() {
+	q := s.q
+	s.q = s.q[:0]
+	for i := range q {
+		s.writeLocal(&q[i])
+	}
+}
+
+// endScatter reads every shard to its ReadyForQuery (the rows a LIMIT
+// left unread are dropped) and tells the client the query is over.
+func (s *session) endScatter(links []*scatterLink) error {
+	for _, sl := range links {
+		if err := sl.drainToReady(); err != nil {
+			return s.scatterServerFailure(sl, err)
+		}
+	}
+	s.statementDone()
+	s.setActive(nil)
+	s.out.WriteReadyForQuery(s.clientStatus())
+	return nil
+}
+
+// finishScatterLink gives a shard's connection back: to the pool when its
+// query is over, else broken (the session failed midway).
+func (s *session) finishScatterLink(sl *scatterLink) {
+	if sl.l.conn == nil {
+		return
+	}
+	if !sl.done {
+		sl.l.conn.MarkBroken()
+	}
+	s.opts.Conns.Release(sl.l.conn)
+	sl.l.conn = nil
+}
+
+func (s *session) scatterServerFailure(sl *scatterLink, err error) error {
+	sl.l.conn.MarkBroken()
+	return s.serverFailure(err)
+}
+
+// readHeader reads a shard's answer up to its RowDescription (or error).
+func (sl *scatterLink) readHeader() error {
+	for {
+		typ, body, err := sl.l.r.ReadMessage()
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case pgio.TypeRowDescription:
+			cols, err := decodeRowDescription(body)
+			if err != nil {
+				return err
+			}
+			sl.cols = cols
+			sl.keepDesc(body)
+			return nil
+		case pgio.TypeErrorResponse:
+			sl.noteError(body)
+			return nil
+		case pgio.TypeNoticeResponse, pgio.TypeParameterStatus, pgio.TypeNotificationResponse:
+			continue
+		case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse:
+			return fmt.Errorf("pgwire: a shard returned no rows description for a scatter read")
+		default:
+			return fmt.Errorf("pgwire: unexpected message %q from a shard", typ)
+		}
+	}
+}
+
+func (sl *scatterLink) noteError(body []byte) {
+	sl.raw = append([]byte(nil), body...)
+}
+
+// keepDesc keeps the shard's RowDescription bytes, for the client's.
+func (sl *scatterLink) keepDesc(body []byte) {
+	sl.rawDesc = append(sl.rawDesc[:0], body...)
+}
+
+func (sl *scatterLink) desc() []byte { return sl.rawDesc }
+
+// Next implements executor.Stream: the shard's next DataRow.
+func (sl *scatterLink) Next() (executor.Row, bool, error) {
+	if sl.raw != nil {
+		return nil, false, errShardFailed
+	}
+	for {
+		typ, body, err := sl.l.r.ReadMessage()
+		if err != nil {
+			return nil, false, err
+		}
+		switch typ {
+		case pgio.TypeDataRow:
+			row, err := decodeDataRow(body, sl.row[:0])
+			if err != nil {
+				return nil, false, err
+			}
+			sl.row = row
+			return row, true, nil
+		case pgio.TypeCommandComplete:
+			return nil, false, nil
+		case pgio.TypeErrorResponse:
+			sl.noteError(body)
+			return nil, false, errShardFailed
+		case pgio.TypeNoticeResponse, pgio.TypeParameterStatus, pgio.TypeNotificationResponse:
+		default:
+			return nil, false, fmt.Errorf("pgwire: unexpected message %q in a shard's rows", typ)
+		}
+	}
+}
+
+var errShardFailed = errors.New("pgwire: the shard answered with an error")
+
+// drainToReady reads what is left of the shard's answer.
+func (sl *scatterLink) drainToReady() error {
+	for !sl.done {
+		typ, body, err := sl.l.r.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if typ == pgio.TypeReadyForQuery {
+			st, err := pgio.DecodeReadyForQuery(body)
+			if err != nil {
+				return err
+			}
+			sl.l.conn.SetTxStatus(st)
+			sl.done = true
+		}
+	}
+	return nil
+}
+
+// decodeRowDescription reads a RowDescription's column types.
+func decodeRowDescription(body []byte) ([]executor.Column, error) {
+	if len(body) < 2 {
+		return nil, errBadRowDescription
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	p := body[2:]
+	cols := make([]executor.Column, n)
+	for i := range cols {
+		end := indexZero(p)
+		if end < 0 || len(p) < end+1+18 {
+			return nil, errBadRowDescription
+		}
+		f := p[end+1:]
+		cols[i] = executor.Column{
+			Type:     binary.BigEndian.Uint32(f[6:]),
+			Size:     int16(binary.BigEndian.Uint16(f[10:])),
+			Modifier: int32(binary.BigEndian.Uint32(f[12:])),
+			Format:   int16(binary.BigEndian.Uint16(f[16:])),
+		}
+		p = f[18:]
+	}
+	return cols, nil
+}
+
+var errBadRowDescription = errors.New("pgwire: malformed RowDescription from a shard")
+
+func indexZero(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// rowDescription is the client's RowDescription: the first shard's fields,
+// cut to the visible columns, each with its merged type (an avg is numeric
+// where the shards returned a sum).
+func rowDescription(shard []byte, cols []executor.Column) []byte {
+	out := make([]byte, 2, len(shard))
+	binary.BigEndian.PutUint16(out, uint16(len(cols)))
+	p := shard[2:]
+	for _, c := range cols {
+		end := indexZero(p)
+		out = append(out, p[:end+1+6]...) // name, table OID, column number
+		out = binary.BigEndian.AppendUint32(out, c.Type)
+		out = binary.BigEndian.AppendUint16(out, uint16(c.Size))
+		out = binary.BigEndian.AppendUint32(out, uint32(c.Modifier))
+		out = binary.BigEndian.AppendUint16(out, uint16(c.Format))
+		p = p[end+1+18:]
+	}
+	return out
+}
+
+// decodeDataRow splits a DataRow into fields that alias body.
+func decodeDataRow(body []byte, row executor.Row) (executor.Row, error) {
+	if len(body) < 2 {
+		return nil, errBadDataRow
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	p := body[2:]
+	for i := 0; i < n; i++ {
+		if len(p) < 4 {
+			return nil, errBadDataRow
+		}
+		size := int32(binary.BigEndian.Uint32(p))
+		p = p[4:]
+		if size < 0 {
+			row = append(row, executor.Field{Null: true})
+			continue
+		}
+		if int(size) > len(p) {
+			return nil, errBadDataRow
+		}
+		row = append(row, executor.Field{Data: p[:size:size]})
+		p = p[size:]
+	}
+	return row, nil
+}
+
+var errBadDataRow = errors.New("pgwire: malformed DataRow from a shard")
+
+func appendDataRow(buf []byte, row executor.Row) []byte {
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(row)))
+	for _, f := range row {
+		if f.Null {
+			buf = binary.BigEndian.AppendUint32(buf, 0xFFFFFFFF)
+			continue
+		}
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(f.Data)))
+		buf = append(buf, f.Data...)
+	}
+	return buf
 }

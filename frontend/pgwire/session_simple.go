@@ -89,7 +89,18 @@ func (s *session) simpleQuery(body []byte) error {
 			}
 		}
 	}
-	l, err := s.routeToLink(stmt, &router.Values{Literals: lits, Bound: true})
+	vals := router.Values{Literals: lits, Bound: true}
+	plan, err := s.route(stmt, &vals)
+	if err != nil {
+		return s.simpleError(err)
+	}
+	if sc, ok := plan.(router.Scatter); ok {
+		if s.txOpen {
+			return s.simpleError(errScatterInTx)
+		}
+		return s.scatterSimple(sc, sql)
+	}
+	l, err := s.linkForPlan(plan, stmt)
 	if err != nil {
 		return s.simpleError(err)
 	}
@@ -286,6 +297,18 @@ func hasSet(stmt *parser.Statement) bool {
 // routeToLink routes one execution of stmt and returns the server
 // connection it runs on (acquiring one, with what it needs first).
 func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*link, error) {
+	plan, err := s.route(stmt, vals)
+	if err != nil {
+		return nil, err
+	}
+	if sc, ok := plan.(router.Scatter); ok {
+		return nil, errScatterNotYet(sc)
+	}
+	return s.linkForPlan(plan, stmt)
+}
+
+// route routes one execution of stmt.
+func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
 	if err := s.checkPin(stmt); err != nil {
 		return nil, err
 	}
@@ -296,13 +319,12 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 	if err := s.insertColumns(stmt); err != nil {
 		return nil, err
 	}
-	plan, err := router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
-	if err != nil {
-		return nil, err
-	}
-	if sc, ok := plan.(router.Scatter); ok {
-		return nil, errScatterNotYet(sc)
-	}
+	return router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
+}
+
+// linkForPlan returns the server connection a one-shard plan runs on
+// (acquiring one, with what it needs first).
+func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, error) {
 	s.opts.Stats.Routed.Add(1)
 	l, err := s.linkFor(s.planShard(plan))
 	if err == nil {
