@@ -700,7 +700,8 @@ func TestCopyAgreesWithPostgres(t *testing.T) {
 	}
 	pieces := []string{"a", "b", " ", "\t", "\n", "\r", "\r\n", `\`, `\\`, `\t`, `\n`, `\N`, `"`, `""`, "'", ",", "|", ".", `\.`, "é", "0", "x"}
 	accepted, spanning, refused := 0, 0, 0
-	for iter := 0; iter < 300; iter++ {
+	const copies = 300
+	for iter := 0; iter < copies; iter++ {
 		csv := rnd(2) == 1
 		eol := []string{"\n", "\r\n", "\r"}[rnd(3)]
 		var data strings.Builder
@@ -813,7 +814,7 @@ func TestCopyAgreesWithPostgres(t *testing.T) {
 			accepted++
 		}
 	}
-	t.Logf("300 random COPYs: %d copied, %d refused for reaching two shards, %d refused by both", accepted, spanning, refused)
+	t.Logf("%d random COPYs: %d copied, %d refused for reaching two shards, %d refused by both", copies, accepted, spanning, refused)
 	wantIdlePools(t)
 }
 

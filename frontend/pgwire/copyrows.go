@@ -279,10 +279,22 @@ type copyRows struct {
 	// times (its size doubles between scans).
 	rescan int
 	key    []byte // the decoded key field
+	row    copyRow
+	// special marks the bytes the line scanner must look at; it skips
+	// runs of the others.
+	special [256]bool
 }
 
 func newCopyRows(f copyFormat, maxRow int) *copyRows {
-	return &copyRows{f: f, maxRow: maxRow}
+	c := &copyRows{f: f, maxRow: maxRow}
+	for _, b := range []byte{0, '\\', '\r', '\n', f.delim} {
+		c.special[b] = true
+	}
+	if f.format == parser.CopyCSV {
+		c.special[f.quote] = true
+		c.special[f.escape] = true
+	}
+	return c
 }
 
 // feed reads the next piece of data, calling fn for each row it completes,
@@ -359,14 +371,14 @@ func (c *copyRows) afterEnd(p []byte) error {
 // many bytes they took.
 func (c *copyRows) rows(data []byte, atEOF bool, fn func(*copyRow) error) (int, error) {
 	off := 0
-	var r copyRow
+	r := &c.row
 	for off < len(data) && !c.ended {
 		var n int
 		var err error
 		if c.f.format == parser.CopyBinary {
-			n, err = c.nextBinary(data[off:], atEOF, &r)
+			n, err = c.nextBinary(data[off:], atEOF, r)
 		} else {
-			n, err = c.nextLine(data[off:], atEOF, &r)
+			n, err = c.nextLine(data[off:], atEOF, r)
 		}
 		if err != nil {
 			return off, err
@@ -379,7 +391,7 @@ func (c *copyRows) rows(data []byte, atEOF bool, fn func(*copyRow) error) (int, 
 		}
 		r.raw = data[off : off+n]
 		off += n
-		if err := fn(&r); err != nil {
+		if err := fn(r); err != nil {
 			return off, err
 		}
 	}
@@ -413,6 +425,14 @@ func (c *copyRows) nextLine(data []byte, atEOF bool, r *copyRow) (int, error) {
 	eol := c.eol
 scan:
 	for i := 0; i < len(data); i++ {
+		if !c.special[data[i]] {
+			// A run of bytes that only matter as data.
+			for i+1 < len(data) && !c.special[data[i+1]] {
+				i++
+			}
+			lastWasEsc = false
+			continue
+		}
 		ch := data[i]
 		if csv {
 			if inQuote && ch == f.escape && f.escape != f.quote {

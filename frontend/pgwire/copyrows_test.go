@@ -411,3 +411,29 @@ func TestCheckCopyEncoding(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCopyRows(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opts []parser.CopyOption
+		row  string
+	}{
+		{"text", nil, "123456789\t" + strings.Repeat("x", 990) + "\n"},
+		{"csv", []parser.CopyOption{opt("format", "csv")}, "123456789,\"" + strings.Repeat("x", 988) + "\"\n"},
+		{"text-short", nil, "123456789\tname\n"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := copyFmt(b, []string{"id", "name"}, 0, tc.opts...)
+			chunk := []byte(strings.Repeat(tc.row, (64<<10)/len(tc.row)+1))
+			b.SetBytes(int64(len(chunk)))
+			b.ReportAllocs()
+			c := newCopyRows(f, 1<<20)
+			fn := func(*copyRow) error { return nil }
+			for b.Loop() {
+				if err := c.feed(chunk, fn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
