@@ -103,6 +103,9 @@ func (s *session) copyIn(stmt *parser.Statement, body []byte) error {
 // the table's columns come from a shard's catalog (without generated
 // columns, which COPY skips too).
 func (s *session) copyPlan(stmt *parser.Statement) (router.CopyTarget, copyFormat, error) {
+	if stmt.Copy == nil {
+		return router.CopyTarget{}, copyFormat{}, sqlerr.New(sqlerr.InternalError, "COPY without its analysis")
+	}
 	s.rs.TxShard = nil
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
