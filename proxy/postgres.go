@@ -69,8 +69,8 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		Conns:    p.conns,
 		Mode:     mode,
 		Stats:    p.stats,
-		RewriteScatter: func(sql string) (string, *parser.Merge, error) {
-			return pgsql.RewriteScatter(sql, nil)
+		RewriteScatter: func(sql string, param func(int) (int64, bool, bool)) (string, *parser.Merge, error) {
+			return pgsql.RewriteScatter(sql, param)
 		},
 		Decoder:  pgvalue.New(),
 		DenyPins: cfg.Pools.Pin == config.PinDeny,

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Scatter reads through the simple protocol give what the shards hold
@@ -81,9 +82,29 @@ func TestScatterReadsSimpleProtocol(t *testing.T) {
 		t.Fatalf("in a transaction: %v", err)
 	}
 	tx.Rollback(ctx)
-	e := connect(t, pgx.QueryExecModeCacheStatement)
-	if _, err := e.Exec(ctx, "SELECT count(*) FROM users WHERE name = $1", "x"); pgCode(err) != "0A000" {
-		t.Fatalf("extended: %v", err)
+	// The extended protocol, in each of pgx's modes: parameters, binary
+	// results, avg's numeric.
+	for name, mode := range modes {
+		e := connect(t, mode)
+		var cnt int64
+		var lo int64
+		var mean pgtype.Numeric
+		if err := e.QueryRow(ctx, "SELECT count(*), min(id), avg(id) FROM users WHERE id BETWEEN $1 AND $2", 50000, 50039).Scan(&cnt, &lo, &mean); err != nil || cnt != 40 || lo != 50000 {
+			t.Fatalf("%s: %d %d %v", name, cnt, lo, err)
+		}
+		if f, err := mean.Float64Value(); err != nil || f.Float64 != 50019.5 {
+			t.Fatalf("%s: avg %v %v", name, f, err)
+		}
+		rows, _ := e.Query(ctx, "SELECT id, name FROM users WHERE id BETWEEN $1 AND $2 ORDER BY id LIMIT $3", 50000, 50039, 3)
+		ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (int64, error) {
+			var id int64
+			var n string
+			err := r.Scan(&id, &n)
+			return id, err
+		})
+		if err != nil || !slices.Equal(ids, []int64{50000, 50001, 50002}) {
+			t.Fatalf("%s: %v %v", name, ids, err)
+		}
 	}
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM users WHERE id BETWEEN 50000 AND 50039").Scan(&n); err != nil || n != 40 {
 		t.Fatalf("count again: %d %v", n, err)

@@ -49,8 +49,9 @@ func (s *session) local(cs *clientStmt) bool {
 
 // portal is a bound statement.
 type portal struct {
-	cs   *clientStmt
-	link *link // nil: answered by the proxy
+	cs      *clientStmt
+	link    *link          // nil: answered by the proxy, or a scatter read
+	scatter *scatterPortal // a read on several shards (session_scatter_extended.go)
 }
 
 func (s *session) clearPortals() {
@@ -213,7 +214,14 @@ func (s *session) bind(body []byte) error {
 		s.queueLocal(pgio.TypeBindComplete)
 		return nil
 	}
-	l, err := s.routeToLink(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)})
+	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)})
+	if err != nil {
+		return err
+	}
+	if sc, ok := plan.(router.Scatter); ok {
+		return s.bindScatter(cs, &m, sc)
+	}
+	l, err := s.linkForPlan(plan, cs.stmt)
 	if err != nil {
 		return err
 	}
@@ -281,6 +289,9 @@ func (s *session) describe(body []byte) error {
 		if !ok {
 			return sqlerr.New("34000", "portal %q does not exist", name)
 		}
+		if p.scatter != nil {
+			return s.describeScatter(p)
+		}
 		if p.link == nil {
 			s.queueLocal(pgio.TypeNoData)
 			return nil
@@ -338,6 +349,9 @@ func (s *session) execute(body []byte) error {
 	p, ok := s.portals[name]
 	if !ok {
 		return sqlerr.New("34000", "portal %q does not exist", name)
+	}
+	if p.scatter != nil {
+		return s.executeScatter(p, m.MaxRows)
 	}
 	if p.link == nil {
 		return s.executeLocal(p)

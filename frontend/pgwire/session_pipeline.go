@@ -42,6 +42,10 @@ type pending struct {
 	err *sqlerr.Error // ErrorResponse
 	sev pgio.Severity
 	cs  *clientStmt
+	// asPortal: a statement Describe that answers a portal Describe (a
+	// scatter read): no ParameterDescription, the portal's formats.
+	asPortal      bool
+	portalFormats pgio.Int16s
 	// silentReady: a Sync the proxy added to end a batch; its
 	// ReadyForQuery updates the state but is not relayed.
 	silentReady bool
@@ -270,10 +274,15 @@ func (s *session) answer(p *pending) error {
 				if p.cs != nil {
 					p.cs.learnParamTypes(body)
 				}
-				s.out.WriteRaw(typ, body)
+				if !p.asPortal {
+					s.out.WriteRaw(typ, body)
+				}
 				continue
 			}
 			if sawParamDesc && (typ == pgio.TypeRowDescription || typ == pgio.TypeNoData) {
+				if p.asPortal && typ == pgio.TypeRowDescription {
+					body = withFormats(body, p.portalFormats)
+				}
 				s.out.WriteRaw(typ, body)
 				return nil
 			}

@@ -21,7 +21,8 @@ import (
 
 // ScatterRewriter rewrites one execution of a scatter read into the SQL
 // each shard runs and the merge of their rows (parser/pgsql.RewriteScatter).
-type ScatterRewriter func(sql string) (shardSQL string, m *parser.Merge, err error)
+// param resolves bind parameter $n as a bigint (LIMIT $1): v, null, ok.
+type ScatterRewriter func(sql string, param func(n int) (int64, bool, bool)) (shardSQL string, m *parser.Merge, err error)
 
 // errScatterNotYet refuses a read the router would scatter where the
 // session cannot run it yet.
@@ -51,46 +52,67 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 	if s.opts.RewriteScatter == nil || s.opts.Decoder == nil {
 		return s.simpleError(errScatterNotYet(plan))
 	}
-	shardSQL, m, err := s.opts.RewriteScatter(sql)
+	shardSQL, m, err := s.opts.RewriteScatter(sql, nil)
 	if err != nil {
 		return s.simpleError(err)
 	}
+	n, failed, err := s.scatter(plan, m, func(l *link) { l.w.WriteQuery(shardSQL) }, true)
+	if err != nil {
+		return err
+	}
+	if !failed {
+		s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
+	}
+	s.out.WriteReadyForQuery(s.clientStatus())
+	return nil
+}
+
+// scatter runs a scatter read: send writes the shard's request on each
+// shard's connection (which must end with a ReadyForQuery), then the
+// merged rows are written to the client, after their RowDescription when
+// describe is set. A shard's error or a merge error is written to the
+// client and reported as failed; a lost server connection is returned as
+// err (the session ends).
+func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *link), describe bool) (rows int64, failed bool, err error) {
 	links := make([]*scatterLink, 0, len(plan.Shards))
 	defer func() {
 		for _, sl := range links {
 			s.finishScatterLink(sl)
 		}
+		s.statementDone()
+		s.setActive(nil)
 	}()
 	for _, sh := range plan.Shards {
 		conn, err := s.acquire(sh)
 		if err != nil {
-			return s.simpleError(err)
+			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
+			return 0, true, s.drainScatter(links)
 		}
 		l := &link{conn: conn, shard: sh, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
 		links = append(links, &scatterLink{s: s, l: l})
 		s.syncSettings(l)
-		l.w.WriteQuery(shardSQL)
+		send(l)
 	}
 	// Every shard works on the query from now on.
 	for _, sl := range links {
 		if err := sl.l.w.Flush(); err != nil {
-			return s.scatterServerFailure(sl, err)
+			return 0, true, s.scatterServerFailure(sl, err)
 		}
 	}
 	s.setActive(links[0].l.conn)
 	if err := s.drain(false); err != nil { // the settings replays
-		return err
+		return 0, true, err
 	}
 	// The row descriptions (or the first error) of every shard.
 	for _, sl := range links {
 		if err := sl.readHeader(); err != nil {
-			return s.scatterServerFailure(sl, err)
+			return 0, true, s.scatterServerFailure(sl, err)
 		}
 	}
 	for _, sl := range links {
 		if sl.raw != nil {
 			s.out.WriteRaw(pgio.TypeErrorResponse, sl.raw)
-			return s.endScatter(links)
+			return 0, true, s.drainScatter(links)
 		}
 	}
 	streams := make([]executor.Stream, len(links))
@@ -99,57 +121,45 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 	}
 	merger, err := executor.NewMerger(m, links[0].cols, s.opts.Decoder, streams, executor.Options{})
 	if err != nil {
-		s.queueError(sqlerr.From(err))
-		s.writeQueued()
-		return s.endScatter(links)
+		s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
+		return 0, true, s.drainScatter(links)
 	}
-	s.out.WriteRaw(pgio.TypeRowDescription, rowDescription(links[0].desc(), merger.Columns()))
-	var n int64
+	if describe {
+		s.out.WriteRaw(pgio.TypeRowDescription, rowDescription(links[0].desc(), merger.Columns()))
+	}
 	var buf []byte
 	for {
 		row, ok, err := merger.Next()
 		if err != nil {
 			var se *executor.StreamError
-			if errors.As(err, &se) && links[se.Shard].raw != nil {
+			switch {
+			case errors.As(err, &se) && links[se.Shard].raw != nil:
 				s.out.WriteRaw(pgio.TypeErrorResponse, links[se.Shard].raw)
-			} else if errors.As(err, &se) {
-				return s.scatterServerFailure(links[se.Shard], se.Err)
-			} else {
+			case errors.As(err, &se):
+				return rows, true, s.scatterServerFailure(links[se.Shard], se.Err)
+			default:
 				s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
 			}
-			return s.endScatter(links)
+			return rows, true, s.drainScatter(links)
 		}
 		if !ok {
 			break
 		}
 		buf = appendDataRow(buf[:0], row)
 		s.out.WriteRaw(pgio.TypeDataRow, buf)
-		n++
+		rows++
 	}
-	s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
-	return s.endScatter(links)
+	return rows, false, s.drainScatter(links)
 }
 
-// writeQueued writes the proxy's queued local answers.
-func (s *session) writeQueued() {
-	q := s.q
-	s.q = s.q[:0]
-	for i := range q {
-		s.writeLocal(&q[i])
-	}
-}
-
-// endScatter reads every shard to its ReadyForQuery (the rows a LIMIT
-// left unread are dropped) and tells the client the query is over.
-func (s *session) endScatter(links []*scatterLink) error {
+// drainScatter reads every shard to its ReadyForQuery (the rows a LIMIT
+// left unread are dropped).
+func (s *session) drainScatter(links []*scatterLink) error {
 	for _, sl := range links {
 		if err := sl.drainToReady(); err != nil {
 			return s.scatterServerFailure(sl, err)
 		}
 	}
-	s.statementDone()
-	s.setActive(nil)
-	s.out.WriteReadyForQuery(s.clientStatus())
 	return nil
 }
 
@@ -190,7 +200,8 @@ func (sl *scatterLink) readHeader() error {
 		case pgio.TypeErrorResponse:
 			sl.noteError(body)
 			return nil
-		case pgio.TypeNoticeResponse, pgio.TypeParameterStatus, pgio.TypeNotificationResponse:
+		case pgio.TypeNoticeResponse, pgio.TypeParameterStatus, pgio.TypeNotificationResponse,
+			pgio.TypeParseComplete, pgio.TypeBindComplete:
 			continue
 		case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse:
 			return fmt.Errorf("pgwire: a shard returned no rows description for a scatter read")

@@ -102,6 +102,14 @@ func limitArgOf(n *pg_query.Node, clause string, param ParamValue) (limitArg, er
 				return a, unsupported(clause + " with a value that is not an integer")
 			}
 			a.set, a.val, a.invalid = true, val, !inRange
+		case *pg_query.A_Const_Sval:
+			// LIMIT '3' (a client that quotes its parameters): the
+			// server reads the string as a bigint.
+			val, err := strconv.ParseInt(strings.TrimSpace(v.Sval.Sval), 10, 64)
+			if err != nil {
+				return a, unsupported(clause + " with a string that is not an integer")
+			}
+			a.set, a.val = true, val
 		default:
 			return a, unsupported(clause + " with a constant that is not a number")
 		}

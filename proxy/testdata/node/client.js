@@ -22,10 +22,13 @@ async function main() {
   await c.query('ROLLBACK');
   out.afterRollback = (await c.query('SELECT name FROM users WHERE id = $1', [base])).rows[0].name;
   try {
-    await c.query('SELECT * FROM users');
+    await c.query('UPDATE users SET name = name');
   } catch (e) {
     out.multiShardCode = e.code;
   }
+  // A read on every shard, with a parameter (Parse/Bind/Describe portal/Execute).
+  const sc = await c.query('SELECT count(*) AS n, min(id) AS lo, avg(id) AS mean FROM users WHERE id BETWEEN $1 AND $2', [base, base + 9]);
+  out.scatter = [sc.rows[0].n, sc.rows[0].lo, sc.rows[0].mean].join(' ');
   out.products = (await c.query('SELECT count(*)::int AS n FROM products')).rows[0].n;
   await c.end();
   console.log(JSON.stringify(out));

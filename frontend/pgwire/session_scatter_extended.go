@@ -1,0 +1,151 @@
+package pgwire
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/router"
+)
+
+// Scatter reads through the extended protocol. Bind answers BindComplete
+// itself and keeps the parameters; Execute runs the read on every shard
+// (Parse, Bind with the client's parameters and result formats, Describe,
+// Execute, Sync on one connection per shard) and writes the merged rows. A
+// Describe of the portal is answered by a shard's description of the
+// client's statement (the shards share the schema, and it is what one
+// database would say), with the portal's result formats.
+
+// scatterPortal is a bound scatter read.
+type scatterPortal struct {
+	plan router.Scatter
+	bind pgio.Bind // a copy: the client's message buffer is reused
+}
+
+// bindScatter binds a portal that runs on several shards.
+func (s *session) bindScatter(cs *clientStmt, m *pgio.Bind, plan router.Scatter) error {
+	switch {
+	case s.opts.RewriteScatter == nil || s.opts.Decoder == nil:
+		return errScatterNotYet(plan)
+	case s.txOpen:
+		return errScatterInTx
+	case s.batch != nil:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "a cross-shard read cannot share a pipeline (the messages up to Sync) with other statements yet").
+			WithHint("Send it in a pipeline of its own, or give one sharding key value.")
+	}
+	s.portals[string(m.Portal)] = &portal{cs: cs, scatter: &scatterPortal{plan: plan, bind: copyBind(m)}}
+	s.queueLocal(pgio.TypeBindComplete)
+	return nil
+}
+
+func copyBind(m *pgio.Bind) pgio.Bind {
+	c := pgio.Bind{
+		ParamFormats:  append(pgio.Int16s(nil), m.ParamFormats...),
+		ResultFormats: append(pgio.Int16s(nil), m.ResultFormats...),
+		Params:        make([][]byte, len(m.Params)),
+	}
+	for i, p := range m.Params {
+		if p != nil {
+			c.Params[i] = append([]byte{}, p...)
+		}
+	}
+	return c
+}
+
+// executeScatter runs a scatter portal. Its answer follows everything the
+// client is owed before it, so the queue is drained first.
+func (s *session) executeScatter(p *portal, maxRows uint32) error {
+	if maxRows != 0 {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "fetching a cross-shard read in parts (Execute with a row limit) is not supported yet")
+	}
+	if err := s.drain(true); err != nil { // a server in the batch must answer now (a Describe)
+		return err
+	}
+	sp := p.scatter
+	shardSQL, m, err := s.opts.RewriteScatter(p.cs.sql, func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) })
+	if err != nil {
+		return err
+	}
+	bind := sp.bind
+	if bind.ResultFormats.Len() > 1 && m.Hidden > 0 {
+		// Per-column formats name the client's columns; the hidden ones
+		// come back as text.
+		bind.ResultFormats = append(append(pgio.Int16s(nil), bind.ResultFormats...), make(pgio.Int16s, 2*m.Hidden)...)
+	}
+	parse := pgio.Parse{Query: []byte(shardSQL), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))}
+	n, failed, err := s.scatter(sp.plan, m, func(l *link) {
+		l.w.WriteParse(&parse)
+		l.w.WriteBind(&bind)
+		l.w.WriteDescribe(pgio.ObjectPortal, "")
+		l.w.WriteExecute("", 0)
+		l.w.WriteSync()
+	}, false)
+	if err != nil {
+		return err
+	}
+	if failed {
+		s.discard = true // the client's messages are ignored until Sync
+		return nil
+	}
+	s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
+	return nil
+}
+
+// bindInt reads bind parameter $n as a bigint, for a LIMIT or OFFSET.
+func bindInt(b *pgio.Bind, oids []uint32, n int) (v int64, null, ok bool) {
+	if n < 1 || n > len(b.Params) {
+		return 0, false, false
+	}
+	raw := b.Params[n-1]
+	if raw == nil {
+		return 0, true, true
+	}
+	if b.ParamFormats.Format(n-1) == 0 {
+		v, err := strconv.ParseInt(string(raw), 10, 64)
+		return v, false, err == nil
+	}
+	switch len(raw) {
+	case 2:
+		return int64(int16(binary.BigEndian.Uint16(raw))), false, true
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(raw))), false, true
+	case 8:
+		return int64(binary.BigEndian.Uint64(raw)), false, true
+	}
+	return 0, false, false
+}
+
+// describeScatter answers a Describe of a scatter portal: a shard
+// describes the client's statement; its RowDescription gets the portal's
+// result formats, its ParameterDescription is dropped.
+func (s *session) describeScatter(p *portal) error {
+	l, err := s.linkForUse(p.scatter.plan.Shards[0], false)
+	if err != nil {
+		return err
+	}
+	srvName := s.ensurePrepared(l, p.cs)
+	l.w.WriteDescribe(pgio.ObjectStatement, srvName)
+	s.queue(pending{exp: expDescribeS, link: l, cs: p.cs, portalFormats: p.scatter.bind.ResultFormats, asPortal: true})
+	return nil
+}
+
+// withFormats rewrites the format codes of a RowDescription.
+func withFormats(body []byte, formats pgio.Int16s) []byte {
+	out := append([]byte(nil), body...)
+	if len(out) < 2 {
+		return out
+	}
+	n := int(binary.BigEndian.Uint16(out))
+	p := 2
+	for i := 0; i < n; i++ {
+		end := indexZero(out[p:])
+		if end < 0 || len(out) < p+end+1+18 {
+			return body
+		}
+		p += end + 1
+		binary.BigEndian.PutUint16(out[p+16:], uint16(formats.Format(i)))
+		p += 18
+	}
+	return out
+}
