@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
@@ -16,7 +18,14 @@ import (
 type shardConns struct {
 	pools *backend.Pools
 	user  string
+	// byShard caches the pool of each shard of the snapshots seen, so an
+	// acquire does not hash the pool key's strings. A new map version
+	// brings new shards (the cache starts over past maxCachedShards).
+	byShard sync.Map // *shardmap.Shard → *backend.Pool
+	cached  atomic.Int64
 }
+
+const maxCachedShards = 4096
 
 func newShardConns(cfg *config.Config, listener backend.Listener) *shardConns {
 	b := cfg.Backends.Postgres
@@ -43,7 +52,19 @@ func newShardConns(cfg *config.Config, listener backend.Listener) *shardConns {
 }
 
 func (c *shardConns) pool(shard *shardmap.Shard) (*backend.Pool, error) {
-	return c.pools.Get(backend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database})
+	if p, ok := c.byShard.Load(shard); ok {
+		return p.(*backend.Pool), nil
+	}
+	p, err := c.pools.Get(backend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database})
+	if err != nil {
+		return nil, err
+	}
+	if c.cached.Add(1) > maxCachedShards {
+		c.byShard.Clear()
+		c.cached.Store(0)
+	}
+	c.byShard.Store(shard, p)
+	return p, nil
 }
 
 // Acquire implements pgwire.ConnSource.

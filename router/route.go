@@ -13,7 +13,7 @@ import (
 // inputs always give the same Plan. Statements the session handles itself
 // (BEGIN, COMMIT, ROLLBACK, SET) are not routed here.
 func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot) (Plan, error) {
-	ks, ok := snap.Keyspace(sess.Engine, sess.Keyspace)
+	ks, ok := sess.keyspace(snap)
 	if !ok {
 		return nil, sqlerr.New("3D000", "database %q does not exist", sess.Keyspace)
 	}

@@ -23,6 +23,10 @@ type Session struct {
 	Temp map[string]*shardmap.Shard
 	// inTemp: routeTemp is routing, Route must not call it again.
 	inTemp bool
+	// memo remembers the session's keyspace in the last snapshot seen (a
+	// map lookup per statement otherwise); it never changes a route.
+	memoSnap *shardmap.Snapshot
+	memoKS   *shardmap.Keyspace
 	// Columns returns a table's column order, for INSERT without a column
 	// list (learned from a shard's catalog); nil or !ok means unknown.
 	Columns func(schema, table string) ([]string, bool)
@@ -36,4 +40,16 @@ type Values struct {
 	Literals []parser.Literal
 	Params   []shardmap.Value
 	Bound    bool
+}
+
+// keyspace is the session's keyspace in snap.
+func (s *Session) keyspace(snap *shardmap.Snapshot) (*shardmap.Keyspace, bool) {
+	if s.memoSnap == snap && s.memoKS != nil {
+		return s.memoKS, true
+	}
+	ks, ok := snap.Keyspace(s.Engine, s.Keyspace)
+	if ok {
+		s.memoSnap, s.memoKS = snap, ks
+	}
+	return ks, ok
 }

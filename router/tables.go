@@ -68,17 +68,27 @@ func isCatalogSchema(s string) bool {
 }
 
 func lookup(ks *shardmap.Keyspace, schema, name, written string) resolved {
-	candidates := []string{schema + "." + name}
-	if schema == "public" {
-		candidates = append(candidates, name)
+	// "schema.name", then (for public) the bare name; the key is built on
+	// the stack so that the lookup does not allocate.
+	var buf [128]byte
+	key := append(append(append(buf[:0], schema...), '.'), name...)
+	if r, ok := lookupKey(ks, key, written); ok {
+		return r
 	}
-	for _, c := range candidates {
-		if t, ok := ks.Table(c); ok {
-			return resolved{class: tableSharded, table: t, name: written}
-		}
-		if ks.IsReference(c) {
-			return resolved{class: tableReference, name: written}
+	if schema == "public" {
+		if r, ok := lookupKey(ks, key[len(schema)+1:], written); ok {
+			return r
 		}
 	}
 	return resolved{class: tableUnknown, name: written}
+}
+
+func lookupKey(ks *shardmap.Keyspace, key []byte, written string) (resolved, bool) {
+	if t, ok := ks.TableKey(key); ok {
+		return resolved{class: tableSharded, table: t, name: written}, true
+	}
+	if ks.IsReferenceKey(key) {
+		return resolved{class: tableReference, name: written}, true
+	}
+	return resolved{}, false
 }

@@ -298,6 +298,19 @@ func (ks *Keyspace) Table(name string) (*Table, bool) {
 	return t, ok
 }
 
+// TableKey is Table with the name as bytes (a key built in a caller's
+// buffer: the lookup does not allocate).
+func (ks *Keyspace) TableKey(name []byte) (*Table, bool) {
+	t, ok := ks.tables[string(name)]
+	return t, ok
+}
+
+// IsReferenceKey is IsReference with the name as bytes.
+func (ks *Keyspace) IsReferenceKey(name []byte) bool {
+	_, ok := ks.reference[string(name)]
+	return ok
+}
+
 // IsReference reports whether name is a reference table (a copy on every
 // shard).
 func (ks *Keyspace) IsReference(name string) bool {

@@ -342,10 +342,12 @@ func (s *session) answer(p *pending) error {
 // ROLLBACK decides the fate of a transaction's SETs).
 func (s *session) noteTag(body []byte) {
 	if tag, err := pgio.DecodeCommandComplete(body); err == nil {
-		if cmd, _, ok := pgio.CommandTag(tag); ok {
+		cmd, _, ok := pgio.CommandTag(tag)
+		if !ok {
+			cmd = tag
+		}
+		if string(cmd) != s.lastTag { // no copy when the command repeats
 			s.lastTag = string(cmd)
-		} else {
-			s.lastTag = string(tag)
 		}
 	}
 }
