@@ -1,0 +1,23 @@
+-- NULLs: in sort keys, group keys, aggregates and DISTINCT.
+SELECT id, nickname FROM users WHERE nickname IS NULL AND id < 40;
+SELECT id, nickname FROM users WHERE nickname IS NOT NULL AND id < 40;
+SELECT id, nickname FROM users WHERE id < 60 ORDER BY nickname NULLS FIRST, id;
+SELECT id, nickname FROM users WHERE id < 60 ORDER BY nickname NULLS LAST, id;
+SELECT id, nickname FROM users WHERE id < 60 ORDER BY nickname DESC, id;
+SELECT id, nickname FROM users WHERE id < 60 ORDER BY nickname DESC NULLS LAST, id;
+SELECT id, status FROM orders WHERE id < 200 ORDER BY status, id;
+SELECT id, ratio FROM orders WHERE id < 200 ORDER BY ratio DESC, id;
+SELECT min(nickname), max(nickname), count(nickname), count(*) FROM users WHERE id < 100;
+SELECT max(status) FROM orders WHERE status IS NULL;
+SELECT sum(ratio) FROM orders WHERE ratio IS NULL;
+SELECT avg(ratio) FROM orders WHERE ratio IS NULL;
+SELECT nickname, count(*) FROM users GROUP BY nickname;
+SELECT DISTINCT nickname FROM users;
+SELECT DISTINCT nickname FROM users ORDER BY nickname DESC;
+SELECT id, score FROM users WHERE score IS NULL ORDER BY id LIMIT 10;
+SELECT count(*) FROM users WHERE score IS NULL;
+SELECT id, NULL::text AS nothing FROM users WHERE id < 4;
+SELECT NULL::int AS n, count(*) FROM users;
+SELECT id, nullif(level, 5) FROM users WHERE id < 20 ORDER BY nullif(level, 5), id;
+SELECT status IS NULL, count(*) FROM orders GROUP BY status IS NULL;
+SELECT id, nickname FROM users WHERE nickname IS NULL ORDER BY id DESC LIMIT 5;
