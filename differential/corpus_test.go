@@ -15,9 +15,10 @@ type query struct {
 	file    string
 	line    int
 	sql     string
-	refused bool   // -- expect: refused
-	known   string // -- known: reason
-	args    []any  // -- args: …
+	refused bool     // -- expect: refused
+	known   string   // -- known: reason
+	args    []any    // -- args: …
+	set     []string // -- set: SET statements run before it, RESET ALL after
 }
 
 func (q query) String() string { return fmt.Sprintf("%s:%d", q.file, q.line) }
@@ -83,6 +84,8 @@ func readFile(path string) ([]query, error) {
 						return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 					}
 					cur.args = args
+				case strings.HasPrefix(c, "set:"):
+					cur.set = append(cur.set, strings.TrimSpace(strings.TrimPrefix(c, "set:")))
 				case strings.HasPrefix(c, "expect:"):
 					return nil, fmt.Errorf("%s:%d: unknown annotation %q", path, n, c)
 				}

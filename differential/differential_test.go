@@ -35,6 +35,14 @@ func (r *result) code() string {
 func run(ctx context.Context, c *pgx.Conn, q query) *result {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	for _, s := range q.set {
+		if _, err := c.Exec(ctx, s); err != nil {
+			return &result{err: fmt.Errorf("%s: %w", s, err)}
+		}
+	}
+	if len(q.set) > 0 {
+		defer c.Exec(ctx, "RESET ALL")
+	}
 	rows, err := c.Query(ctx, q.sql, q.args...)
 	if err != nil {
 		return &result{err: err}
@@ -53,13 +61,20 @@ func run(ctx context.Context, c *pgx.Conn, q query) *result {
 			}
 			fmt.Fprintf(&raw, "V%d:%s|", len(v), v)
 		}
-		vals, err := rows.Values()
-		if err != nil {
-			r.err = err
-			return r
+		// Under changed settings pgx may not decode the text (a
+		// DateStyle or IntervalStyle other than the default), and then
+		// fails the rows; the raw bytes show them.
+		show := raw.String()
+		if len(q.set) == 0 {
+			vals, err := rows.Values()
+			if err != nil {
+				r.err = err
+				return r
+			}
+			show = fmt.Sprint(vals)
 		}
 		r.rows = append(r.rows, raw.String())
-		r.show = append(r.show, fmt.Sprint(vals))
+		r.show = append(r.show, show)
 	}
 	if err := rows.Err(); err != nil {
 		r.err = err
@@ -118,6 +133,7 @@ var modes = []struct {
 }{
 	{"simple", pgx.QueryExecModeSimpleProtocol},
 	{"extended", pgx.QueryExecModeCacheStatement},
+	{"exec", pgx.QueryExecModeExec},
 }
 
 func connect(t *testing.T, url string, mode pgx.QueryExecMode) *pgx.Conn {

@@ -14,6 +14,8 @@
 //	                       the answer must still be right
 //	-- known: <reason>     a known mismatch: reported, not failed
 //	-- args: 3 10          bind arguments ($1, $2, …); integers or 'text'
+//	-- set: SET x = y      run before the query on each connection;
+//	                       RESET ALL after it
 //
 // The package has only tests; it imports the proxy and the sandbox and is
 // imported by nothing.

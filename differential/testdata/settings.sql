@@ -1,0 +1,44 @@
+-- Session settings the client changed: the shards must answer under them.
+-- set: SET TimeZone = 'Asia/Tokyo'
+SELECT min(created::timestamptz), max(created::timestamptz) FROM users;
+-- set: SET TimeZone = 'America/New_York'
+SELECT id, created::timestamptz FROM users ORDER BY created, id LIMIT 3;
+-- set: SET DateStyle = 'SQL, DMY'
+-- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
+SELECT min(created), max(created) FROM users;
+-- set: SET DateStyle = 'German'
+-- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
+SELECT DISTINCT created FROM users WHERE created < '2020-01-10' ORDER BY created;
+-- set: SET extra_float_digits = 0
+-- known: the proxy prints the avg of float8 it computes with every digit, ignoring extra_float_digits
+SELECT avg(score) FROM users WHERE id < 900000;
+-- set: SET extra_float_digits = -3
+SELECT id, score / 3 FROM users WHERE id < 900000 ORDER BY id LIMIT 5;
+-- set: SET IntervalStyle = 'postgres_verbose'
+SELECT id, make_interval(days => level) FROM users ORDER BY id LIMIT 3;
+-- set: SET bytea_output = 'escape'
+SELECT id, convert_to(name, 'UTF8') FROM users ORDER BY id LIMIT 5;
+-- set: SET search_path = pg_catalog
+SELECT count(*) FROM public.users;
+-- set: SET lc_monetary = 'C'
+SELECT id, balance::money FROM users ORDER BY id LIMIT 3;
+-- set: SET extra_float_digits = 0
+SELECT sum(score / 3) FROM users WHERE id BETWEEN 1 AND 3;
+-- set: SET extra_float_digits = 0
+SELECT min(score / 3), max(score / 3) FROM users WHERE id < 900000;
+-- set: SET extra_float_digits = 0
+-- known: the proxy prints the avg of float8 it computes with every digit, ignoring extra_float_digits
+SELECT level, avg(score) FROM users WHERE id < 900000 GROUP BY level ORDER BY level;
+-- set: SET extra_float_digits = 0
+-- known: the proxy prints the avg of float8 it computes with every digit, ignoring extra_float_digits
+SELECT avg(level::real) FROM users;
+-- set: SET DateStyle = 'SQL, DMY'
+-- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
+SELECT id, created FROM users ORDER BY created, id LIMIT 3;
+-- set: SET DateStyle = 'SQL, DMY'
+-- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
+SELECT created, count(*) FROM users WHERE created < '2020-01-05' GROUP BY created;
+-- set: SET DateStyle = 'SQL, DMY'
+SELECT id, created FROM users WHERE id = 5;
+-- set: SET TimeZone = 'Asia/Tokyo'
+SELECT DISTINCT created::timestamptz AS t FROM users WHERE created < '2020-01-05' ORDER BY t;
