@@ -40,6 +40,11 @@ func run(ctx context.Context, c *pgx.Conn, q query) *result {
 			return &result{err: fmt.Errorf("%s: %w", s, err)}
 		}
 	}
+	for _, s := range q.set {
+		if f := strings.Fields(s); len(f) > 1 && strings.EqualFold(f[0], "PREPARE") {
+			defer c.Exec(ctx, "DEALLOCATE "+f[1])
+		}
+	}
 	if len(q.set) > 0 {
 		defer c.Exec(ctx, "RESET ALL")
 	}

@@ -15,7 +15,7 @@
 //	-- known: <reason>     a known mismatch: reported, not failed
 //	-- args: 3 10          bind arguments ($1, $2, …); integers or 'text'
 //	-- set: SET x = y      run before the query on each connection;
-//	                       RESET ALL after it
+//	                       RESET ALL after it (DEALLOCATE after a PREPARE)
 //
 // The package has only tests; it imports the proxy and the sandbox and is
 // imported by nothing.
