@@ -42,3 +42,6 @@ SELECT created, count(*) FROM users WHERE created < '2020-01-05' GROUP BY create
 SELECT id, created FROM users WHERE id = 5;
 -- set: SET TimeZone = 'Asia/Tokyo'
 SELECT DISTINCT created::timestamptz AS t FROM users WHERE created < '2020-01-05' ORDER BY t;
+-- set: SET DateStyle = 'Postgres'
+-- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
+SELECT max(created::timestamp) FROM users;
