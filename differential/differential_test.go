@@ -139,6 +139,7 @@ var modes = []struct {
 	{"simple", pgx.QueryExecModeSimpleProtocol},
 	{"extended", pgx.QueryExecModeCacheStatement},
 	{"exec", pgx.QueryExecModeExec},
+	{"describe", pgx.QueryExecModeDescribeExec},
 }
 
 func connect(t *testing.T, url string, mode pgx.QueryExecMode) *pgx.Conn {

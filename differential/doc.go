@@ -2,7 +2,8 @@
 // (issue 6): the same schema and deterministic data live in one plain
 // Postgres database and behind the proxy on 2 and on 3 shards, and every
 // query of the corpus in testdata/*.sql must give through the proxy what
-// the plain database gives, through the simple and the extended protocol,
+// the plain database gives, through the simple protocol and pgx's three
+// extended-protocol modes (cached statement, exec, describe-exec),
 // or be refused with 0A000 where the corpus expects a refusal.
 //
 // A query the plain database rejects must fail with the same SQLSTATE.
