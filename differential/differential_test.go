@@ -205,6 +205,9 @@ func TestDifferential(t *testing.T) {
 		for _, m := range modes {
 			cs := byMode[m.name]
 			want := run(ctx, cs.plain, q)
+			if want.err != nil && want.code() == "" && q.clientSide(want.err) {
+				continue // pgx refuses the mode under these settings
+			}
 			if want.err != nil && want.code() == "" {
 				t.Errorf("%s: the plain database fails (%s): %v\n%s", q, m.name, want.err, q.sql)
 				out = failed
@@ -277,6 +280,13 @@ func TestDifferential(t *testing.T) {
 	if len(knownList) > 0 {
 		t.Logf("known mismatches (%d):\n%s", len(knownList), strings.Join(knownList, "\n"))
 	}
+}
+
+// clientSide reports whether err is pgx refusing, before anything is
+// sent, a mode the query's settings make unsafe (the simple protocol
+// needs client_encoding UTF8 and standard_conforming_strings on).
+func (q query) clientSide(err error) bool {
+	return len(q.set) > 0 && strings.HasPrefix(err.Error(), "simple protocol queries must be run with")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

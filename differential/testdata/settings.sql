@@ -45,3 +45,27 @@ SELECT DISTINCT created::timestamptz AS t FROM users WHERE created < '2020-01-05
 -- set: SET DateStyle = 'Postgres'
 -- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
 SELECT max(created::timestamp) FROM users;
+-- set: SET client_encoding = 'LATIN1'
+SELECT name, count(*) FROM users WHERE name IN ('Zoë', 'éclair', 'émile', 'ñandú', 'zoe', 'Ångström') GROUP BY name ORDER BY name;
+-- set: SET client_encoding = 'LATIN1'
+SELECT DISTINCT name FROM users WHERE name >= 'Z' AND name < 'ö' ORDER BY name DESC;
+-- set: SET standard_conforming_strings = off
+-- known: standard_conforming_strings = off: the proxy parses literals as standard strings (backslash escapes misread: wrong values after a rewrite, 42601 on \')
+SELECT avg(level), 'x\ty' AS s FROM users;
+-- set: SET standard_conforming_strings = off
+-- known: standard_conforming_strings = off: the proxy parses literals as standard strings (backslash escapes misread: wrong values after a rewrite, 42601 on \')
+SELECT count(*), 'it\'s' AS s FROM users;
+-- set: SET standard_conforming_strings = off
+-- known: standard_conforming_strings = off: the proxy parses literals as standard strings (backslash escapes misread: wrong values after a rewrite, 42601 on \')
+SELECT id, 'a\\b' AS s FROM users ORDER BY name, id LIMIT 3;
+-- set: SET standard_conforming_strings = off
+-- known: standard_conforming_strings = off: the proxy parses literals as standard strings (backslash escapes misread: wrong values after a rewrite, 42601 on \')
+SELECT id FROM users WHERE name <> 'O\'Brien' ORDER BY id LIMIT 3;
+-- set: SET standard_conforming_strings = off
+-- known: standard_conforming_strings = off: the proxy parses literals as standard strings (backslash escapes misread: wrong values after a rewrite, 42601 on \')
+SELECT id FROM users WHERE name = 'O\'Brien' ORDER BY id LIMIT 3 OFFSET 1;
+-- set: SET standard_conforming_strings = off
+SELECT id FROM users WHERE name = 'x\ty' AND id = 5;
+-- set: SET standard_conforming_strings = off
+-- known: standard_conforming_strings = off: the proxy parses literals as standard strings (backslash escapes misread: wrong values after a rewrite, 42601 on \')
+SELECT id FROM users WHERE name <> 'O\'Brien' AND id = 5;
