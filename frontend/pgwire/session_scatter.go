@@ -25,10 +25,11 @@ import (
 type ScatterRewriter func(sql string, param func(n int) (int64, bool, bool)) (shardSQL string, m *parser.Merge, err error)
 
 // errScatterNotYet refuses a read the router would scatter where the
-// session cannot run it yet.
+// session cannot run it: through SQL-level EXECUTE (or COPY), or with no
+// rewriter configured.
 func errScatterNotYet(p router.Scatter) error {
-	return sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard (%s); cross-shard reads through the extended protocol are not supported yet", p.Why.String()).
-		WithHint("Use the simple query protocol (e.g. pgx QueryExecModeSimpleProtocol), or give one sharding key value.")
+	return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs every shard (%s); cross-shard reads through SQL-level EXECUTE are not supported yet", p.Why.String()).
+		WithHint("Send the SELECT itself (simple or extended protocol), or give one sharding key value.")
 }
 
 var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; cross-shard reads inside a transaction are not supported yet").
