@@ -55,7 +55,7 @@ func TestPsycopg2(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := map[string]any{"name": "py2", "afterRollback": "py0", "multiShardCode": "0A000", "syntaxCode": "42601", "products": 2.0}
+	want := map[string]any{"name": "py2", "afterRollback": "py0", "multiShardCode": "0A000", "syntaxCode": "42601", "products": 2.0, "scatter": "10 py9"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v (all: %s)", k, got[k], v, out)

@@ -32,8 +32,39 @@ func errScatterNotYet(p router.Scatter) error {
 		WithHint("Send the SELECT itself (simple or extended protocol), or give one sharding key value.")
 }
 
-var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; cross-shard reads inside a transaction are not supported yet").
-	WithHint("Run it outside the transaction, or give one sharding key value; reads on several shards in a transaction come with two-phase commit.")
+var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside a transaction that already ran a statement on a shard, or at REPEATABLE READ or SERIALIZABLE, cross-shard reads are not supported yet").
+	WithHint("Run it first in its transaction or outside any, or give one sharding key value; reads on several shards in a transaction come with two-phase commit.")
+
+// scatterInTxOK reports whether a scatter read may run in the session's
+// open transaction: only before the transaction reached any server, and at
+// READ COMMITTED (the default). Each statement of a READ COMMITTED
+// transaction reads its own fresh snapshot, and nothing the transaction
+// wrote exists yet, so the read on other connections sees exactly what it
+// would have seen inside it. (It holds its table locks only while it runs.)
+func (s *session) scatterInTxOK() bool {
+	if !s.txOpen {
+		return true
+	}
+	if s.txLink != nil || s.txFailed {
+		return false
+	}
+	st, _, err := s.opts.Analyzer.Analyze(s.txBegin, nil)
+	if err != nil {
+		return false
+	}
+	parts := st.Parts
+	if len(parts) == 0 {
+		parts = []*parser.Statement{st}
+	}
+	for _, p := range parts {
+		switch p.Tx.Isolation {
+		case "", "read committed", "read uncommitted":
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // scatterLink is one shard's connection in a scatter read and the stream of
 // its rows.

@@ -28,7 +28,7 @@ func (s *session) bindScatter(cs *clientStmt, m *pgio.Bind, plan router.Scatter)
 	switch {
 	case s.opts.RewriteScatter == nil || s.opts.Decoder == nil:
 		return errScatterNotYet(plan)
-	case s.txOpen:
+	case !s.scatterInTxOK():
 		return errScatterInTx
 	case s.batch != nil:
 		return sqlerr.New(sqlerr.FeatureNotSupported, "a cross-shard read cannot share a pipeline (the messages up to Sync) with other statements yet").

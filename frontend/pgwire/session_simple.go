@@ -95,7 +95,7 @@ func (s *session) simpleQuery(body []byte) error {
 		return s.simpleError(err)
 	}
 	if sc, ok := plan.(router.Scatter); ok {
-		if s.txOpen {
+		if !s.scatterInTxOK() {
 			return s.simpleError(errScatterInTx)
 		}
 		return s.scatterSimple(sc, sql)

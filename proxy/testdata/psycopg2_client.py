@@ -22,10 +22,14 @@ cur.execute("SELECT name FROM users WHERE id = %s", (first,))
 out["afterRollback"] = cur.fetchone()[0]
 conn.commit()
 try:
-    cur.execute("SELECT * FROM users")
+    cur.execute("UPDATE users SET name = name")
 except psycopg2.Error as e:
     out["multiShardCode"] = e.pgcode
     conn.rollback()
+# A read on every shard, first in psycopg2's implicit transaction.
+cur.execute("SELECT count(*), max(name) FROM users WHERE id BETWEEN %s AND %s", (first, first + 9))
+out["scatter"] = "%d %s" % cur.fetchone()
+conn.commit()
 try:
     cur.execute("SELEC 1")
 except psycopg2.Error as e:
