@@ -124,3 +124,44 @@ func TestScatterReadsSimpleProtocol(t *testing.T) {
 		t.Fatalf("count again: %d %v", n, err)
 	}
 }
+
+// A read that may run on any shard (a reference table, SELECT 1) first in
+// a READ COMMITTED transaction runs beside it, so the transaction's shard
+// is chosen by its first keyed statement; at REPEATABLE READ it fixes the
+// transaction to the first shard, as before.
+func TestReadBeforeTransactionShard(t *testing.T) {
+	ctx := context.Background()
+	c := connect(t, pgx.QueryExecModeSimpleProtocol)
+	a, b := keysOnTwoShards(t, 51000)
+	for _, k := range []int64{a, b} {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("products: %d %v", n, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'rbt') ON CONFLICT (id) DO NOTHING", k); err != nil {
+			t.Fatalf("key %d: %v", k, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wantOnlyOn(t, "users", "id", k)
+	}
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one int
+	if err := tx.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	_, errA := tx.Exec(ctx, "SELECT name FROM users WHERE id = $1", a)
+	_, errB := tx.Exec(ctx, "SELECT name FROM users WHERE id = $1", b)
+	tx.Rollback(ctx)
+	if (errA == nil) == (errB == nil) {
+		t.Fatalf("repeatable read: the first read should fix the shard: %v / %v", errA, errB)
+	}
+}

@@ -35,6 +35,18 @@ func errScatterNotYet(p router.Scatter) error {
 var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside a transaction that already ran a statement on a shard, or at REPEATABLE READ or SERIALIZABLE, cross-shard reads are not supported yet").
 	WithHint("Run it first in its transaction or outside any, or give one sharding key value; reads on several shards in a transaction come with two-phase commit.")
 
+// readBeforeTx reports whether stmt, a read that may run on any shard,
+// can run beside the session's open transaction instead of starting it on
+// a shard: a plain SELECT (no volatile call, no lock, nothing pinned) while
+// the transaction has not reached a server, at READ COMMITTED. It sees what
+// it would have seen inside (see scatterInTxOK); only now()'s transaction
+// timestamp is the statement's.
+func (s *session) readBeforeTx(stmt *parser.Statement) bool {
+	return s.txOpen && s.txLink == nil && s.batch == nil && stmt.Kind == parser.KindSelect && len(stmt.Parts) == 0 &&
+		!stmt.Volatile && !stmt.Locking && !stmt.WritableCTE && stmt.Pins() == parser.PinNone && len(s.rs.Temp) == 0 &&
+		s.scatterInTxOK()
+}
+
 // scatterInTxOK reports whether a scatter read may run in the session's
 // open transaction: only before the transaction reached any server, and at
 // READ COMMITTED (the default). Each statement of a READ COMMITTED

@@ -100,7 +100,16 @@ func (s *session) simpleQuery(body []byte) error {
 		}
 		return s.scatterSimple(sc, sql)
 	}
-	l, err := s.linkForPlan(plan, stmt)
+	var l *link
+	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(stmt) {
+		// A read that may run anywhere, first in a READ COMMITTED
+		// transaction: it runs beside the transaction, which has not
+		// reached a server yet and so does not get fixed to a shard by it.
+		s.opts.Stats.Routed.Add(1)
+		l, err = s.linkForUse(s.anyShard(a.Keyspace), false)
+	} else {
+		l, err = s.linkForPlan(plan, stmt)
+	}
 	if err != nil {
 		return s.simpleError(err)
 	}
