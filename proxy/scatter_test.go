@@ -131,7 +131,12 @@ func TestScatterReadsSimpleProtocol(t *testing.T) {
 // transaction to the first shard, as before.
 func TestReadBeforeTransactionShard(t *testing.T) {
 	ctx := context.Background()
-	c := connect(t, pgx.QueryExecModeSimpleProtocol)
+	for name, mode := range modes {
+		t.Run(name, func(t *testing.T) { readBeforeTx(t, ctx, connect(t, mode)) })
+	}
+}
+
+func readBeforeTx(t *testing.T, ctx context.Context, c *pgx.Conn) {
 	a, b := keysOnTwoShards(t, 51000)
 	for _, k := range []int64{a, b} {
 		tx, err := c.Begin(ctx)

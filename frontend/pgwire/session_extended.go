@@ -221,7 +221,14 @@ func (s *session) bind(body []byte) error {
 	if sc, ok := plan.(router.Scatter); ok {
 		return s.bindScatter(cs, &m, sc)
 	}
-	l, err := s.linkForPlan(plan, cs.stmt)
+	var l *link
+	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(cs.stmt) {
+		// As in simpleQuery: beside a transaction not yet on a server.
+		s.opts.Stats.Routed.Add(1)
+		l, err = s.linkForUse(s.anyShard(a.Keyspace), false)
+	} else {
+		l, err = s.linkForPlan(plan, cs.stmt)
+	}
 	if err != nil {
 		return err
 	}
