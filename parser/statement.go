@@ -188,6 +188,9 @@ type Statement struct {
 	Window     bool
 	SubQuery   bool
 	Join       bool
+	// SubTables are the tables read inside sub-queries and CTE bodies (each
+	// also in Tables): a key of the outer query bounds none of them.
+	SubTables []TableRef
 	// SetOp: the outermost query is a UNION / INTERSECT / EXCEPT.
 	SetOp bool
 	// LimitCount and LimitOffset are the outermost query's LIMIT / FETCH

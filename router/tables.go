@@ -92,3 +92,14 @@ func lookupKey(ks *shardmap.Keyspace, key []byte, written string) (resolved, boo
 	}
 	return resolved{}, false
 }
+
+// subQueryReadsSharded reports whether a sub-query (or CTE body) of stmt
+// reads a sharded table.
+func subQueryReadsSharded(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session) bool {
+	for _, ref := range stmt.SubTables {
+		if c := resolve(ks, ref, sess).class; c == tableSharded || c == tableUnknown {
+			return true
+		}
+	}
+	return false
+}

@@ -32,7 +32,6 @@ SELECT * FROM orders WHERE user_id IN ('5', '3000') ORDER BY user_id, id;
 SELECT * FROM orders WHERE user_id = 5 OR user_id = 3000 ORDER BY user_id, id;
 SELECT * FROM users WHERE id = 900001;
 SELECT * FROM users WHERE id IN (900001, 900002, 900003, 900004) ORDER BY id;
--- known: refused: a sub-query over a reference table in a single-shard read (key given) is refused as needing every shard
 SELECT * FROM orders o WHERE o.user_id = 77 AND o.product_id IN (SELECT id FROM products);
 -- args: '5'
 SELECT * FROM users WHERE id = $1;

@@ -78,6 +78,11 @@ func combine(parts []*parser.Statement, hint parser.Hint, nlits int) *parser.Sta
 		top.WritableCTE = top.WritableCTE || p.WritableCTE
 		top.Locking = top.Locking || p.Locking
 		top.SubQuery = top.SubQuery || p.SubQuery
+		for _, t := range p.SubTables {
+			if !slices.Contains(top.SubTables, t) {
+				top.SubTables = append(top.SubTables, t)
+			}
+		}
 		top.ParamCount = max(top.ParamCount, p.ParamCount)
 	}
 	return top
@@ -90,6 +95,7 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 		Volatile:    sf.volatile,
 		Pin:         sf.pin,
 		SubQuery:    sf.subquery,
+		SubTables:   orderTables(sf.subTables, nil),
 		WritableCTE: sf.writableCTE,
 		Locking:     sf.locking,
 	}

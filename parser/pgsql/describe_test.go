@@ -101,6 +101,13 @@ func describeTo(b *strings.Builder, st *parser.Statement, lits []parser.Literal,
 	if st.Set != nil {
 		p("set: %+v", *st.Set)
 	}
+	if len(st.SubTables) > 0 {
+		var ts []string
+		for _, t := range st.SubTables {
+			ts = append(ts, tableString(t))
+		}
+		p("subquery tables: %s", strings.Join(ts, ", "))
+	}
 	if st.Pin != parser.PinNone {
 		p("pin: %s", st.Pin)
 	}

@@ -24,6 +24,7 @@ type facts struct {
 // stmtFacts are what the walk found in one statement.
 type stmtFacts struct {
 	tables      []tableOcc
+	subTables   []tableOcc // read inside sub-queries and CTE bodies
 	maxParam    int
 	volatile    bool
 	pin         parser.Pin
@@ -54,6 +55,8 @@ type walker struct {
 	// ctes are the CTE names in scope, innermost last: an unqualified
 	// name among them is a CTE, not a table.
 	ctes []string
+	// inSub counts the sub-queries (and CTE bodies) being visited.
+	inSub int
 }
 
 func (w *walker) visit(m protoreflect.Message) {
@@ -78,6 +81,10 @@ func (w *walker) visit(m protoreflect.Message) {
 		w.setPin(sessionPin(x))
 	case *pg_query.SubLink, *pg_query.RangeSubselect:
 		w.s.subquery = true
+		w.inSub++
+		w.fields(m, "")
+		w.inSub--
+		return
 	case *pg_query.DoStmt, *pg_query.CallStmt:
 		w.s.volatile = true
 	case *pg_query.SelectStmt:
@@ -150,7 +157,9 @@ func (w *walker) with(m protoreflect.Message, wc *pg_query.WithClause) {
 			case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
 				w.s.writableCTE = true
 			}
+			w.inSub++
 			w.visit(q.ProtoReflect())
+			w.inSub--
 		}
 		if !wc.Recursive {
 			w.ctes = append(w.ctes, c.Ctename)
@@ -176,6 +185,9 @@ func (w *walker) rangeVar(rv *pg_query.RangeVar) {
 		return
 	}
 	w.s.tables = append(w.s.tables, tableOcc{ref: tableRef(rv), loc: rv.Location})
+	if w.inSub > 0 {
+		w.s.subTables = append(w.s.subTables, tableOcc{ref: tableRef(rv), loc: rv.Location})
+	}
 }
 
 func tableRef(rv *pg_query.RangeVar) parser.TableRef {
