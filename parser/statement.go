@@ -188,6 +188,10 @@ type Statement struct {
 	Window     bool
 	SubQuery   bool
 	Join       bool
+	// Equalities are `a.x = b.y` between columns of two tables of the
+	// statement (indexes into Tables), from the top-level AND conjuncts of
+	// the outermost WHERE and of its JOIN … ON clauses.
+	Equalities []ColumnEquality
 	// SubTables are the tables read inside sub-queries and CTE bodies (each
 	// also in Tables): a key of the outer query bounds none of them.
 	SubTables []TableRef
@@ -222,4 +226,15 @@ type Statement struct {
 	// protocol); then only Kind and Tables are meaningful, and Parts gives
 	// each statement's analysis.
 	Parts []*Statement
+}
+
+// ColumnRef is a column of one of a statement's Tables.
+type ColumnRef struct {
+	Table  int
+	Column string
+}
+
+// ColumnEquality is an equality between columns of two tables.
+type ColumnEquality struct {
+	Left, Right ColumnRef
 }

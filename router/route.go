@@ -126,7 +126,9 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 	var shard *shardmap.Shard
 	var why Reason
 	neverMatches := false
-	for _, ti := range sharded {
+	missing, unkeyed := -1, 0
+	var keyed uint64 // bit i: sharded[i] has a usable key
+	for si, ti := range sharded {
 		t := tables[ti].table
 		found := false
 		for _, kc := range stmt.Keys {
@@ -151,17 +153,35 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 				case shard == nil:
 					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: ps.first}
 				case s != shard:
-					return scatterOr(ks, stmt, sess, len(sharded), "keys on several shards", multiShard(stmt, []*shardmap.Shard{shard, s}))
+					return scatterOr(ks, stmt, sess, groupCount(stmt, tables, sharded), "keys on several shards", multiShard(stmt, []*shardmap.Shard{shard, s}))
 				}
 			}
 			break
 		}
 		if !found {
-			err := noKey(stmt, tables[ti].name, t.Column(), vals)
+			if missing < 0 {
+				missing = ti
+			}
+			unkeyed++
+		} else if si < 64 {
+			keyed |= 1 << si
+		}
+	}
+	if unkeyed > 0 {
+		// A table without a key may follow a keyed one it is joined with
+		// on their sharding columns (router/colocate.go).
+		groups := 1
+		var g []int
+		if len(sharded) > 1 {
+			g, groups = shardingGroups(stmt, tables, sharded)
+		}
+		if shard == nil || g == nil || !allGroupsKeyed(g, keyed) {
+			t := tables[missing].table
+			err := noKey(stmt, tables[missing].name, t.Column(), vals)
 			if NeedsBind(err) {
 				return nil, err
 			}
-			return scatterOr(ks, stmt, sess, len(sharded), "no key on "+tables[ti].name+"."+t.Column(), err)
+			return scatterOr(ks, stmt, sess, groups, "no key on "+tables[missing].name+"."+t.Column(), err)
 		}
 	}
 	if shard == nil && neverMatches {

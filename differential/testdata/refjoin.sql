@@ -23,5 +23,4 @@ SELECT count(*) FROM users u JOIN orders o ON o.user_id = u.id;
 SELECT id FROM users WHERE id IN (SELECT user_id FROM orders WHERE qty = 20);
 -- expect: refused
 SELECT o.id FROM orders o WHERE o.product_id IN (SELECT id FROM products WHERE category = 'c') AND o.id < 60;
--- known: refused: co-located join with the key of one side only (u.id = 9, ON o.user_id = u.id) is not seen as one shard
 SELECT level, status FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = 9;

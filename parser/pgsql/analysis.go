@@ -128,6 +128,7 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 		st.UpdateColumns = assignedColumns(up.TargetList, nil)
 		items := b.fromItems(up.FromClause, cteNames(up.WithClause), []fromItem{targetItem(up.Relation)})
 		st.Keys = b.keys(up.WhereClause, items, st.Tables)
+		st.Equalities = b.equalities(up.WhereClause, up.FromClause, items, st.Tables)
 		st.Join = len(items) > 1
 		return st
 	case *pg_query.Node_DeleteStmt:
@@ -137,6 +138,7 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 		st.Tables = orderTables(sf.tables, &t)
 		items := b.fromItems(del.UsingClause, cteNames(del.WithClause), []fromItem{targetItem(del.Relation)})
 		st.Keys = b.keys(del.WhereClause, items, st.Tables)
+		st.Equalities = b.equalities(del.WhereClause, del.UsingClause, items, st.Tables)
 		st.Join = len(items) > 1
 		return st
 	case *pg_query.Node_MergeStmt:
@@ -271,6 +273,7 @@ func (b *builder) selectStmt(st *parser.Statement, s *pg_query.SelectStmt) {
 	items := b.fromItems(s.FromClause, cteNames(s.WithClause), nil)
 	st.Join = len(items) > 1
 	st.Keys = b.keys(s.WhereClause, items, st.Tables)
+	st.Equalities = b.equalities(s.WhereClause, s.FromClause, items, st.Tables)
 }
 
 func targetItem(rv *pg_query.RangeVar) fromItem {

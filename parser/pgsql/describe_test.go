@@ -101,6 +101,15 @@ func describeTo(b *strings.Builder, st *parser.Statement, lits []parser.Literal,
 	if st.Set != nil {
 		p("set: %+v", *st.Set)
 	}
+	for _, e := range st.Equalities {
+		name := func(c parser.ColumnRef) string {
+			if c.Table >= 0 && c.Table < len(st.Tables) {
+				return tableString(st.Tables[c.Table]) + "." + c.Column
+			}
+			return fmt.Sprintf("!bad table index %d", c.Table)
+		}
+		p("equality: %s = %s", name(e.Left), name(e.Right))
+	}
 	if len(st.SubTables) > 0 {
 		var ts []string
 		for _, t := range st.SubTables {

@@ -176,3 +176,49 @@ func indexOf(tables []parser.TableRef, t parser.TableRef) int {
 	}
 	return -1
 }
+
+// equalities extracts `a.x = b.y` between columns of two different tables
+// of the statement, from the top-level AND conjuncts of WHERE and of every
+// JOIN … ON in FROM (not under an aliased join, whose columns are hidden).
+// Rows matched through an equality of two sharding columns of the same
+// vindex live on the same shard: the router uses them to carry a key
+// from one table to another and to keep co-located joins exact.
+func (b *builder) equalities(where *pg_query.Node, from []*pg_query.Node, items []fromItem, tables []parser.TableRef) []parser.ColumnEquality {
+	conds := conjuncts(where, nil)
+	conds = joinQuals(from, conds)
+	var out []parser.ColumnEquality
+	for _, c := range conds {
+		e := c.GetAExpr()
+		if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || !isEquals(e.Name) {
+			continue
+		}
+		lc, rc := e.Lexpr.GetColumnRef(), e.Rexpr.GetColumnRef()
+		if lc == nil || rc == nil {
+			continue
+		}
+		l, lok := b.candidate(lc, items, tables)
+		r, rok := b.candidate(rc, items, tables)
+		if !lok || !rok || l.Table < 0 || r.Table < 0 || l.Table == r.Table {
+			continue
+		}
+		out = append(out, parser.ColumnEquality{
+			Left:  parser.ColumnRef{Table: l.Table, Column: l.Column},
+			Right: parser.ColumnRef{Table: r.Table, Column: r.Column},
+		})
+	}
+	return out
+}
+
+// joinQuals appends the top-level AND conjuncts of the ON clauses in a FROM
+// list.
+func joinQuals(from []*pg_query.Node, out []*pg_query.Node) []*pg_query.Node {
+	for _, n := range from {
+		j := n.GetJoinExpr()
+		if j == nil || j.Alias != nil {
+			continue
+		}
+		out = conjuncts(j.Quals, out)
+		out = joinQuals([]*pg_query.Node{j.Larg, j.Rarg}, out)
+	}
+	return out
+}
