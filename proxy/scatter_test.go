@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads through the simple protocol give what the shards hold
@@ -168,5 +171,53 @@ func readBeforeTx(t *testing.T, ctx context.Context, c *pgx.Conn) {
 	tx.Rollback(ctx)
 	if (errA == nil) == (errB == nil) {
 		t.Fatalf("repeatable read: the first read should fix the shard: %v / %v", errA, errB)
+	}
+}
+
+// EXPLAIN ROUTE shows where a statement would run, without running it.
+func TestExplainRoute(t *testing.T) {
+	ctx := context.Background()
+	c := connect(t, pgx.QueryExecModeSimpleProtocol)
+	explain := func(sql string) [][]string {
+		rows, err := c.Query(ctx, "EXPLAIN ROUTE "+sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]string
+		for rows.Next() {
+			var shard, target, reason, text pgtype.Text
+			if err := rows.Scan(&shard, &target, &reason, &text); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, []string{shard.String, target.String, reason.String, text.String})
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	one := explain("SELECT * FROM users WHERE id = 42")
+	want, _ := snap.Lookup(shardmap.Postgres, "app", "users", shardmap.Int(42))
+	if len(one) != 1 || one[0][0] != want.Name || one[0][2] != "users.id = 42" {
+		t.Fatalf("single: %v", one)
+	}
+	sc := explain("SELECT name, avg(balance) FROM users GROUP BY name ORDER BY name LIMIT 5")
+	if len(sc) < 4 || sc[0][0] != "-80" || sc[1][0] != "80-" || !strings.Contains(sc[0][3], "count(balance)") {
+		t.Fatalf("scatter: %v", sc)
+	}
+	var steps []string
+	for _, r := range sc[2:] {
+		steps = append(steps, r[2])
+	}
+	if !strings.Contains(strings.Join(steps, "; "), "stop after 5 rows") {
+		t.Fatalf("merge steps: %v", steps)
+	}
+	t.Logf("EXPLAIN ROUTE of a scatter read:\n%v", sc)
+	// Refusals come as errors; nothing ran.
+	if _, err := c.Exec(ctx, "EXPLAIN ROUTE UPDATE users SET name = 'x'"); pgCode(err) != "0A000" {
+		t.Fatalf("refused: %v", err)
+	}
+	if _, err := c.Exec(ctx, "EXPLAIN ROUTE DELETE FROM users WHERE id = 42"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -31,6 +31,9 @@ func (s *session) simpleQuery(body []byte) error {
 		return err
 	}
 	sql := string(text)
+	if inner, ok := explainRouteText(sql); ok {
+		return s.explainRoute(inner)
+	}
 	s.opts.Stats.Queries.Add(1)
 	stmt, lits, err := s.opts.Analyzer.Analyze(sql, s.lits[:0])
 	s.lits = lits
