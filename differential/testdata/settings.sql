@@ -10,7 +10,6 @@ SELECT min(created), max(created) FROM users;
 -- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02
 SELECT DISTINCT created FROM users WHERE created < '2020-01-10' ORDER BY created;
 -- set: SET extra_float_digits = 0
--- known: the proxy prints the avg of float8 it computes with every digit, ignoring extra_float_digits
 SELECT avg(score) FROM users WHERE id < 900000;
 -- set: SET extra_float_digits = -3
 SELECT id, score / 3 FROM users WHERE id < 900000 ORDER BY id LIMIT 5;
@@ -27,10 +26,8 @@ SELECT sum(score / 3) FROM users WHERE id BETWEEN 1 AND 3;
 -- set: SET extra_float_digits = 0
 SELECT min(score / 3), max(score / 3) FROM users WHERE id < 900000;
 -- set: SET extra_float_digits = 0
--- known: the proxy prints the avg of float8 it computes with every digit, ignoring extra_float_digits
 SELECT level, avg(score) FROM users WHERE id < 900000 GROUP BY level ORDER BY level;
 -- set: SET extra_float_digits = 0
--- known: the proxy prints the avg of float8 it computes with every digit, ignoring extra_float_digits
 SELECT avg(level::real) FROM users;
 -- set: SET DateStyle = 'SQL, DMY'
 -- known: the merge reads date text in ISO style only: under another DateStyle the proxy fails with 22P02

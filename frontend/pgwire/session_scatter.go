@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/shardgate/shardgate/executor"
+	"github.com/shardgate/shardgate/executor/pgvalue"
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
@@ -163,7 +165,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *lin
 	for i, sl := range links {
 		streams[i] = sl
 	}
-	merger, err := executor.NewMerger(m, links[0].cols, s.opts.Decoder, streams, executor.Options{})
+	merger, err := executor.NewMerger(m, links[0].cols, s.decoder(), streams, executor.Options{})
 	if err != nil {
 		s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
 		return 0, true, s.drainScatter(links)
@@ -411,4 +413,25 @@ func appendDataRow(buf []byte, row executor.Row) []byte {
 		buf = append(buf, f.Data...)
 	}
 	return buf
+}
+
+// decoder is the merge's decoder for this session: floats the proxy
+// computes are printed as the session's extra_float_digits says.
+func (s *session) decoder() executor.Decoder {
+	d, ok := s.opts.Decoder.(*pgvalue.Decoder)
+	if !ok {
+		return s.opts.Decoder
+	}
+	for i := len(s.settings) - 1; i >= 0; i-- {
+		if settingName(s.settings[i]) != "extra_float_digits" {
+			continue
+		}
+		_, v := splitSet(strings.TrimSpace(s.settings[i][strings.Index(strings.ToLower(s.settings[i]), "extra_float_digits"):]))
+		n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(v), "'"))
+		if err != nil {
+			return d
+		}
+		return d.WithExtraFloatDigits(n)
+	}
+	return d
 }
