@@ -2,6 +2,7 @@ package pgvalue
 
 import (
 	"github.com/jackc/pgx/v5/pgtype"
+	"strings"
 
 	"github.com/shardgate/shardgate/executor"
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -14,12 +15,26 @@ import (
 type Decoder struct {
 	types            *pgtype.Map // read only after New: TypeForOID never writes
 	extraFloatDigits int
+	nonISODates      bool   // the session's DateStyle is not ISO
+	dateStyle        string // as the session set it, for messages
 }
 
 // New returns a Decoder for sessions with extra_float_digits = 1, Postgres'
 // default.
 func New() *Decoder {
 	return &Decoder{types: pgtype.NewMap(), extraFloatDigits: 1}
+}
+
+// WithDateStyle returns a Decoder for a session whose DateStyle is style
+// (as SET wrote it, e.g. "SQL, DMY"). Only ISO output is decoded: under
+// another style a date or time column the merge must compare is refused
+// (0A000) instead of being misread.
+func (d *Decoder) WithDateStyle(style string) *Decoder {
+	c := *d
+	s := strings.ToUpper(strings.TrimSpace(style))
+	c.nonISODates = s != "" && !strings.HasPrefix(s, "ISO") && !strings.HasPrefix(strings.TrimLeft(s, "'"), "ISO")
+	c.dateStyle = style
+	return &c
 }
 
 // WithExtraFloatDigits returns a Decoder that prints floats as a session
@@ -59,6 +74,14 @@ func (d *Decoder) Codec(col executor.Column) (executor.Codec, error) {
 		return textCodec{blankPadded: true}, nil
 	case pgtype.BoolOID:
 		return boolCodec{binary: bin}, nil
+	case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
+		if d.nonISODates && !bin {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"the proxy compares dates and times across shards only in DateStyle ISO (the session's is %s)", d.dateStyle).
+				WithHint("SET DateStyle = ISO, or give the sharding key.")
+		}
+	}
+	switch col.Type {
 	case pgtype.DateOID:
 		return newDateCodec(bin), nil
 	case pgtype.TimestampOID:

@@ -416,22 +416,38 @@ func appendDataRow(buf []byte, row executor.Row) []byte {
 }
 
 // decoder is the merge's decoder for this session: floats the proxy
-// computes are printed as the session's extra_float_digits says.
+// computes are printed as the session's extra_float_digits says, and dates
+// are compared only in DateStyle ISO.
 func (s *session) decoder() executor.Decoder {
 	d, ok := s.opts.Decoder.(*pgvalue.Decoder)
 	if !ok {
 		return s.opts.Decoder
 	}
-	for i := len(s.settings) - 1; i >= 0; i-- {
-		if settingName(s.settings[i]) != "extra_float_digits" {
-			continue
+	if v, ok := s.settingValue("extra_float_digits"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			d = d.WithExtraFloatDigits(n)
 		}
-		_, v := splitSet(strings.TrimSpace(s.settings[i][strings.Index(strings.ToLower(s.settings[i]), "extra_float_digits"):]))
-		n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(v), "'"))
-		if err != nil {
-			return d
-		}
-		return d.WithExtraFloatDigits(n)
+	}
+	if v, ok := s.settingValue("datestyle"); ok {
+		d = d.WithDateStyle(v)
 	}
 	return d
+}
+
+// settingValue is the value of the session's last SET of name (lower
+// case), unquoted.
+func (s *session) settingValue(name string) (string, bool) {
+	for i := len(s.settings) - 1; i >= 0; i-- {
+		set := s.settings[i]
+		if settingName(set) != name {
+			continue
+		}
+		at := strings.Index(strings.ToLower(set), name)
+		if at < 0 {
+			return "", false
+		}
+		_, v := splitSet(set[at:])
+		return strings.Trim(strings.TrimSpace(v), "'"), true
+	}
+	return "", false
 }
