@@ -141,6 +141,9 @@ type Hint struct {
 	Shard  string // a shard name or key range
 	MaxLag string // a duration, as written
 	Read   string // primary | replicas | replicas_preferred
+	// Explain: answer with the statement's route (EXPLAIN ROUTE) instead
+	// of running it.
+	Explain bool
 }
 
 // Statement is the analysis of one SQL statement. It is immutable and shared

@@ -213,6 +213,23 @@ func TestExplainRoute(t *testing.T) {
 		t.Fatalf("merge steps: %v", steps)
 	}
 	t.Logf("EXPLAIN ROUTE of a scatter read:\n%v", sc)
+	// The hint form.
+	rows, err := c.Query(ctx, "/* shardgate: explain */ DELETE FROM users WHERE id = 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if rows.Err() != nil || n != 1 || rows.CommandTag().String() != "EXPLAIN" {
+		t.Fatalf("hint: %d rows, %v, %v", n, rows.Err(), rows.CommandTag())
+	}
+	// Through the extended protocol the hint is refused, never run.
+	e := connect(t, pgx.QueryExecModeCacheStatement)
+	if _, err := e.Exec(ctx, "/* shardgate: explain */ DELETE FROM users WHERE id = $1", 42); pgCode(err) != "0A000" {
+		t.Fatalf("extended explain hint: %v", err)
+	}
 	// Refusals come as errors; nothing ran.
 	if _, err := c.Exec(ctx, "EXPLAIN ROUTE UPDATE users SET name = 'x'"); pgCode(err) != "0A000" {
 		t.Fatalf("refused: %v", err)

@@ -144,6 +144,11 @@ func (s *session) parse(body []byte) error {
 	if err != nil {
 		return err
 	}
+	if stmt.Hint.Explain {
+		// Never run a statement its author asked only to explain.
+		return sqlerr.New(sqlerr.FeatureNotSupported, "the shardgate explain hint works through the simple query protocol only").
+			WithHint("Send it as a simple query (psql, or pgx QueryExecModeSimpleProtocol).")
+	}
 	if s.txFailed && !allowedInFailedTx(stmt) {
 		return errInFailedTx
 	}

@@ -40,6 +40,9 @@ func (s *session) simpleQuery(body []byte) error {
 	if err != nil {
 		return s.simpleError(err)
 	}
+	if stmt.Hint.Explain {
+		return s.explainRoute(sql)
+	}
 	if s.txFailed && !allowedInFailedTx(stmt) {
 		return s.simpleError(errInFailedTx)
 	}

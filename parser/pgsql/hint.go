@@ -14,7 +14,8 @@ import (
 //	/* shardgate: shard=80- max_lag=500ms read=replicas */
 //
 // Words are key=value pairs separated by white space; keys are shard,
-// max_lag and read (case-insensitive); unknown words are ignored, and with
+// max_lag and read (case-insensitive); the bare word explain asks for the
+// statement's route instead of running it; unknown words are ignored, and with
 // several hint comments a later value overrides an earlier one. Hint
 // comments are part of a statement's shape (they stay in the cache key), so
 // statements that differ only in their hints do not share an analysis.
@@ -32,6 +33,9 @@ func parseHints(comments []string) parser.Hint {
 		for _, w := range strings.Fields(body[len(hintPrefix):]) {
 			k, v, ok := strings.Cut(w, "=")
 			if !ok {
+				if strings.EqualFold(w, "explain") {
+					h.Explain = true // EXPLAIN ROUTE of the statement
+				}
 				continue
 			}
 			switch strings.ToLower(k) {
