@@ -153,7 +153,7 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 				case shard == nil:
 					shard, why = s, Reason{Table: tables[ti].name, Column: t.Column(), Key: ps.first}
 				case s != shard:
-					return scatterOr(ks, stmt, sess, groupCount(stmt, tables, sharded), "keys on several shards", multiShard(stmt, []*shardmap.Shard{shard, s}))
+					return scatterOr(ks, stmt, sess, groupCount(stmt, tables, sharded), "keys on several shards", multiShard(stmt, []*shardmap.Shard{shard, s}), keyShardSet(ks, t, kc.Values, vals))
 				}
 			}
 			break
@@ -181,7 +181,7 @@ func routeByKeys(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 			if NeedsBind(err) {
 				return nil, err
 			}
-			return scatterOr(ks, stmt, sess, groups, "no key on "+tables[missing].name+"."+t.Column(), err)
+			return scatterOr(ks, stmt, sess, groups, "no key on "+tables[missing].name+"."+t.Column(), err, nil)
 		}
 	}
 	if shard == nil && neverMatches {

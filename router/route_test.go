@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -295,5 +296,37 @@ func TestNullKeyMatchesNothing(t *testing.T) {
 	p, err := Route(stmt, &Values{}, sess(), snap)
 	if _, ok := p.(AnyShard); err != nil || !ok {
 		t.Fatalf("%v %v", p, err)
+	}
+}
+
+// An IN list whose keys reach two of three shards scatters to those two.
+func TestScatterOnlyToKeyShards(t *testing.T) {
+	node := func(n string, p int) shardmap.NodeSpec { return shardmap.NodeSpec{Name: n, Host: "127.0.0.1", Port: p} }
+	snap, err := shardmap.Compile(1, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{{
+		Name: "app", Engine: shardmap.Postgres,
+		Tables: []shardmap.TableSpec{{Name: "users", Column: "id", Type: "bigint"}},
+		Shards: []shardmap.ShardSpec{
+			{KeyRange: "-55", Primary: node("a", 1)}, {KeyRange: "55-aa", Primary: node("b", 2)}, {KeyRange: "aa-", Primary: node("c", 3)},
+		},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byShard := map[string]string{}
+	for k := 1; len(byShard) < 3 && k < 1000; k++ {
+		s, _ := snap.Lookup(shardmap.Postgres, "app", "users", shardmap.Int(int64(k)))
+		if _, ok := byShard[s.Name]; !ok {
+			byShard[s.Name] = fmt.Sprint(k)
+		}
+	}
+	stmt := &parser.Statement{Kind: parser.KindSelect, Tables: []parser.TableRef{{Name: "users"}},
+		Keys: []parser.KeyCandidate{{Table: 0, Column: "id", Values: []parser.ValueRef{lit(0), lit(1)}}}}
+	p, err := Route(stmt, &Values{Literals: ints(byShard["-55"], byShard["aa-"]), Bound: true}, sess(), snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := p.(Scatter)
+	if len(sc.Shards) != 2 || sc.Shards[0].Name != "-55" || sc.Shards[1].Name != "aa-" {
+		t.Fatalf("scatter over %s", shardNames(sc.Shards))
 	}
 }

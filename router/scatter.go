@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -29,7 +30,10 @@ func (p Scatter) String() string {
 // is a read the proxy can run on several shards and merge exactly, else
 // refusal. Which merges are exact (ORDER BY, aggregates, …) is decided
 // from the text when the plan runs; here only what the analysis shows.
-func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sharded int, why string, refusal error) (Plan, error) {
+//
+// only, if not nil, is the shards the statement's keys reach (every other
+// shard holds none of its rows); nil means every shard.
+func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sharded int, why string, refusal error, only []*shardmap.Shard) (Plan, error) {
 	switch {
 	case stmt.Kind != parser.KindSelect, len(stmt.Parts) > 0:
 		return nil, refusal
@@ -48,6 +52,37 @@ func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sha
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a join of several sharded tables without their sharding keys is not supported: rows of one shard may match rows of another").
 			WithHint("Filter each sharded table by its sharding key (co-located rows), or join with reference tables only.")
 	}
-	shards := ks.Shards()
+	shards := only
+	if shards == nil {
+		shards = ks.Shards()
+	}
 	return Scatter{Keyspace: ks, Shards: shards, Why: Reason{Text: why}}, nil
+}
+
+// keyShardSet lists, in keyspace order, the shards the values of one key
+// predicate map to (values that match no row are skipped). It allocates:
+// only a scatter read, already costly, calls it.
+func keyShardSet(ks *shardmap.Keyspace, t *shardmap.Table, refs []parser.ValueRef, vals *Values) []*shardmap.Shard {
+	hit := make(map[*shardmap.Shard]bool)
+	for _, ref := range refs {
+		v, ok := value(ref, vals)
+		if !ok {
+			return nil // unknown value: every shard
+		}
+		s, err := t.Lookup(v, shardmap.Compare)
+		if err != nil {
+			if errors.Is(err, shardmap.ErrNeverMatches) {
+				continue
+			}
+			return nil
+		}
+		hit[s] = true
+	}
+	var out []*shardmap.Shard
+	for _, s := range ks.Shards() {
+		if hit[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
