@@ -153,7 +153,6 @@ func TestNoSettingLeaksBetweenFiftyClients(t *testing.T) {
 	}
 }
 
-
 // pgbench, 16 clients over 4 server connections per node, in every query
 // mode: all transactions succeed, and the pools never open more than 4.
 func TestPgbench16ClientsOver4Conns(t *testing.T) {
