@@ -15,20 +15,7 @@ import (
 // sorted fills the merge of a statement that does not aggregate: its ORDER
 // BY keys (the shards sort by the ORDER BY as written) and DISTINCT.
 func (s *scatter) sorted() error {
-	for _, n := range s.sel.SortClause {
-		sb := n.GetSortBy()
-		if sb == nil {
-			continue
-		}
-		key, err := sortKey(sb)
-		if err != nil {
-			return err
-		}
-		i, err := s.findItem(sb.Node, "ORDER BY")
-		if err != nil {
-			return err
-		}
-		expr := sb.Node
+	err := s.eachSortKey(func(key parser.SortKey, i int, expr *pg_query.Node) error {
 		if i >= 0 {
 			expr = s.items[i].val
 		}
@@ -49,6 +36,10 @@ func (s *scatter) sorted() error {
 			key.Column = s.addHidden(expr, exprKey(expr))
 		}
 		s.m.Order = append(s.m.Order, key)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(s.sel.DistinctClause) == 0 {
 		return nil
@@ -142,6 +133,24 @@ func (s *scatter) aggregate() error {
 			return unsupported(fmt.Sprintf("select item %d (neither count, sum, min, max or avg nor a GROUP BY expression)", i+1))
 		}
 	}
+	return s.eachSortKey(func(key parser.SortKey, i int, expr *pg_query.Node) error {
+		var err error
+		if i >= 0 {
+			expr, key.Column = s.items[i].val, i
+		} else if key.Column, err = s.aggregateSortKey(expr, keyCol, addKey); err != nil {
+			return err
+		}
+		if err := checkCollate(expr); err != nil {
+			return err
+		}
+		s.m.Order = append(s.m.Order, key)
+		return nil
+	})
+}
+
+// eachSortKey calls fn for every ORDER BY key with its direction and
+// nulls order, the select item it names (-1: none) and its expression.
+func (s *scatter) eachSortKey(fn func(key parser.SortKey, item int, expr *pg_query.Node) error) error {
 	for _, n := range s.sel.SortClause {
 		sb := n.GetSortBy()
 		if sb == nil {
@@ -155,16 +164,9 @@ func (s *scatter) aggregate() error {
 		if err != nil {
 			return err
 		}
-		expr := sb.Node
-		if i >= 0 {
-			expr, key.Column = s.items[i].val, i
-		} else if key.Column, err = s.aggregateSortKey(expr, keyCol, addKey); err != nil {
+		if err := fn(key, i, sb.Node); err != nil {
 			return err
 		}
-		if err := checkCollate(expr); err != nil {
-			return err
-		}
-		s.m.Order = append(s.m.Order, key)
 	}
 	return nil
 }
