@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -319,58 +320,59 @@ func (sl *scatterLink) drainToReady() error {
 	return nil
 }
 
-// decodeRowDescription reads a RowDescription's column types.
-func decodeRowDescription(body []byte) ([]executor.Column, error) {
+// eachRowDescField calls fn for each field of a RowDescription body: its
+// name (with the NUL) and its 18 fixed bytes (table OID, column number,
+// type OID, size, modifier, format), both aliasing body.
+func eachRowDescField(body []byte, fn func(i int, name, fixed []byte)) error {
 	if len(body) < 2 {
-		return nil, errBadRowDescription
+		return errBadRowDescription
 	}
 	n := int(binary.BigEndian.Uint16(body))
 	p := body[2:]
-	cols := make([]executor.Column, n)
-	for i := range cols {
-		end := indexZero(p)
+	for i := 0; i < n; i++ {
+		end := bytes.IndexByte(p, 0)
 		if end < 0 || len(p) < end+1+18 {
-			return nil, errBadRowDescription
+			return errBadRowDescription
 		}
-		f := p[end+1:]
-		cols[i] = executor.Column{
+		fn(i, p[:end+1], p[end+1:end+1+18])
+		p = p[end+1+18:]
+	}
+	return nil
+}
+
+// decodeRowDescription reads a RowDescription's column types.
+func decodeRowDescription(body []byte) ([]executor.Column, error) {
+	var cols []executor.Column
+	err := eachRowDescField(body, func(_ int, _, f []byte) {
+		cols = append(cols, executor.Column{
 			Type:     binary.BigEndian.Uint32(f[6:]),
 			Size:     int16(binary.BigEndian.Uint16(f[10:])),
 			Modifier: int32(binary.BigEndian.Uint32(f[12:])),
 			Format:   int16(binary.BigEndian.Uint16(f[16:])),
-		}
-		p = f[18:]
-	}
-	return cols, nil
+		})
+	})
+	return cols, err
 }
 
 var errBadRowDescription = errors.New("pgwire: malformed RowDescription from a shard")
-
-func indexZero(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
-		}
-	}
-	return -1
-}
 
 // rowDescription is the client's RowDescription: the first shard's fields,
 // cut to the visible columns, each with its merged type (an avg is numeric
 // where the shards returned a sum).
 func rowDescription(shard []byte, cols []executor.Column) []byte {
-	out := make([]byte, 2, len(shard))
-	binary.BigEndian.PutUint16(out, uint16(len(cols)))
-	p := shard[2:]
-	for _, c := range cols {
-		end := indexZero(p)
-		out = append(out, p[:end+1+6]...) // name, table OID, column number
+	out := binary.BigEndian.AppendUint16(make([]byte, 0, len(shard)), uint16(len(cols)))
+	eachRowDescField(shard, func(i int, name, f []byte) {
+		if i >= len(cols) {
+			return // a hidden column
+		}
+		c := cols[i]
+		out = append(out, name...)
+		out = append(out, f[:6]...) // table OID, column number
 		out = binary.BigEndian.AppendUint32(out, c.Type)
 		out = binary.BigEndian.AppendUint16(out, uint16(c.Size))
 		out = binary.BigEndian.AppendUint32(out, uint32(c.Modifier))
 		out = binary.BigEndian.AppendUint16(out, uint16(c.Format))
-		p = p[end+1+18:]
-	}
+	})
 	return out
 }
 

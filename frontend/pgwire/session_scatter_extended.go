@@ -133,19 +133,10 @@ func (s *session) describeScatter(p *portal) error {
 // withFormats rewrites the format codes of a RowDescription.
 func withFormats(body []byte, formats pgio.Int16s) []byte {
 	out := append([]byte(nil), body...)
-	if len(out) < 2 {
-		return out
-	}
-	n := int(binary.BigEndian.Uint16(out))
-	p := 2
-	for i := 0; i < n; i++ {
-		end := indexZero(out[p:])
-		if end < 0 || len(out) < p+end+1+18 {
-			return body
-		}
-		p += end + 1
-		binary.BigEndian.PutUint16(out[p+16:], uint16(formats.Format(i)))
-		p += 18
+	if eachRowDescField(out, func(i int, _, f []byte) {
+		binary.BigEndian.PutUint16(f[16:], uint16(formats.Format(i)))
+	}) != nil {
+		return body
 	}
 	return out
 }
