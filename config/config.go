@@ -31,9 +31,11 @@ type Config struct {
 	Pools     Pools     `yaml:"pools,omitzero"`
 	Limits    Limits    `yaml:"limits,omitzero"`
 	Replicas  Replicas  `yaml:"replicas,omitzero"`
-	Store     Store     `yaml:"store,omitzero"`
-	Logging   Logging   `yaml:"logging,omitzero"`
-	Runtime   Runtime   `yaml:"runtime,omitzero"`
+	// Transactions tune multi-shard writes (two-phase commit).
+	Transactions Transactions `yaml:"transactions,omitzero"`
+	Store        Store        `yaml:"store,omitzero"`
+	Logging      Logging      `yaml:"logging,omitzero"`
+	Runtime      Runtime      `yaml:"runtime,omitzero"`
 	// Topology seeds an empty shard-map store (`shardgate map init`, and
 	// serve when the store is empty). Once the store holds a map the store
 	// wins: editing this section changes nothing at run time.
@@ -55,6 +57,7 @@ func (c *Config) EnsureDefaults() *Config {
 	c.Pools.ensureDefaults()
 	c.Limits.ensureDefaults()
 	c.Replicas.ensureDefaults()
+	c.Transactions.ensureDefaults()
 	c.Store.ensureDefaults()
 	c.Logging.ensureDefaults()
 	return c
@@ -90,6 +93,7 @@ func (c *Config) validate(p *problems) {
 	c.Pools.validate(p)
 	c.Limits.validate(p)
 	c.Replicas.validate(p)
+	c.Transactions.validate(p)
 	c.Store.validate(p)
 	c.Logging.validate(p)
 	c.Runtime.validate(p)
