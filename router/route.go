@@ -292,7 +292,8 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 	}
 	var shard *shardmap.Shard
 	var firstKey shardmap.Value
-	for _, row := range stmt.Insert.Rows {
+	several := false // rows for more than one shard: a SplitInsert
+	for r, row := range stmt.Insert.Rows {
 		if pos >= len(row) {
 			return nil, sqlerr.New(sqlerr.NotNullViolation, "INSERT into %s must give the sharding column %s", target.name, t.Column())
 		}
@@ -305,22 +306,31 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 		}
 		v, ok := value(ref, vals)
 		if !ok {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s: the sharding column %s must be a literal or a parameter", target.name, t.Column()).
-				WithHint("The proxy routes a row by its key's value; compute the key in the application.")
+			return nil, unknownInsertKey(target.name, t.Column())
 		}
 		s, err := t.Lookup(v, shardmap.Assign)
 		if err != nil {
-			return nil, err
+			return nil, noShardForRow(err, r, target.name)
 		}
 		if shard == nil {
 			shard, firstKey = s, v
-		} else if s != shard {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this INSERT has rows for several shards (%s, %s); multi-shard inserts are not supported yet", shard.Name, s.Name).
-				WithHint("Insert the rows of each shard in their own statement.")
+		} else if s != shard && !several {
+			several = true
 		}
 	}
 	if shard == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "INSERT into %s without rows", target.name)
+	}
+	if several {
+		if stmt.WritableCTE {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this INSERT has rows for several shards and a WITH clause that writes: every shard would run it").
+				WithHint("Insert the rows of each shard in their own statement.")
+		}
+		p, err := splitInsert(ks, stmt.Insert.Rows, pos, t, target.name, vals)
+		if err != nil {
+			return nil, err
+		}
+		return inTx(p, sess)
 	}
 	return inTx(Single{Keyspace: ks, Shard: shard, Why: Reason{Table: target.name, Column: t.Column(), Key: firstKey, Insert: true}}, sess)
 }

@@ -236,8 +236,11 @@ func TestInsert(t *testing.T) {
 	if p, err := Route(stmt, &Values{Literals: lits(a, b)}, sess(), snap); err != nil || p.(Single).Shard.Name != shardOf(t, snap, 1) {
 		t.Fatalf("%v %v", p, err)
 	}
-	_, err := Route(stmt, &Values{Literals: lits(a, other)}, sess(), snap)
-	wantCode(t, err, sqlerr.FeatureNotSupported)
+	// Rows on two shards: split by key.
+	p, err := Route(stmt, &Values{Literals: lits(a, other)}, sess(), snap)
+	if sp, ok := p.(SplitInsert); err != nil || !ok || len(sp.Shards) != 2 {
+		t.Fatalf("split: %v %v", p, err)
+	}
 	// NULL key → 23502; no column list without catalog → refused; with catalog → routed.
 	stmt.Insert.Rows = [][]parser.ValueRef{{lit(0), {Source: parser.FromNull}}}
 	_, err = Route(stmt, &Values{Literals: lits(a, b)}, sess(), snap)
@@ -252,7 +255,7 @@ func TestInsert(t *testing.T) {
 	}
 	// 42.5 into a bigint key rounds as the server does: same shard as 43.
 	stmt.Insert = &parser.InsertRows{Columns: []string{"id"}, Rows: [][]parser.ValueRef{{lit(0)}}}
-	p, err := Route(stmt, &Values{Literals: []parser.Literal{{Kind: parser.LiteralNumeric, Text: "42.5"}}}, sess(), snap)
+	p, err = Route(stmt, &Values{Literals: []parser.Literal{{Kind: parser.LiteralNumeric, Text: "42.5"}}}, sess(), snap)
 	if err != nil || p.(Single).Shard.Name != shardOf(t, snap, 43) {
 		t.Fatalf("42.5: %v %v", p, err)
 	}
