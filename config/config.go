@@ -33,9 +33,11 @@ type Config struct {
 	Replicas  Replicas  `yaml:"replicas,omitzero"`
 	// Transactions tune multi-shard writes (two-phase commit).
 	Transactions Transactions `yaml:"transactions,omitzero"`
-	Store        Store        `yaml:"store,omitzero"`
-	Logging      Logging      `yaml:"logging,omitzero"`
-	Runtime      Runtime      `yaml:"runtime,omitzero"`
+	// GlobalIDs: this proxy's snowflake node id (globalid.go).
+	GlobalIDs GlobalIDs `yaml:"global_ids,omitzero"`
+	Store     Store     `yaml:"store,omitzero"`
+	Logging   Logging   `yaml:"logging,omitzero"`
+	Runtime   Runtime   `yaml:"runtime,omitzero"`
 	// Topology seeds an empty shard-map store (`shardgate map init`, and
 	// serve when the store is empty). Once the store holds a map the store
 	// wins: editing this section changes nothing at run time.
@@ -94,6 +96,7 @@ func (c *Config) validate(p *problems) {
 	c.Limits.validate(p)
 	c.Replicas.validate(p)
 	c.Transactions.validate(p)
+	c.GlobalIDs.validate(p, c.Topology)
 	c.Store.validate(p)
 	c.Logging.validate(p)
 	c.Runtime.validate(p)

@@ -29,6 +29,8 @@ type Keyspace struct {
 	tables    map[string]*Table
 	reference map[string]struct{}
 	shards    []*Shard // sorted by key range
+	// generators in map order (generator.go)
+	generators []*Generator
 }
 
 // Table is a compiled sharded table. Read-only.
@@ -38,6 +40,8 @@ type Table struct {
 	typ      ColumnType
 	vindex   Vindex
 	keyspace *Keyspace
+	// generated is the column a generator fills, or nil.
+	generated *Generated
 }
 
 // Shard is one shard of a keyspace. Read-only: never modify its fields.
@@ -118,6 +122,10 @@ func compileKeyspace(p *problems, path string, spec KeyspaceSpec, nodeNames map[
 	if _, ok := LookupVindex(defaultVindex); !ok {
 		p.add(path+".vindex", "%v", unknownVindex(defaultVindex))
 	}
+	gens := compileGenerators(p, path, spec)
+	for _, g := range spec.Generators {
+		ks.generators = append(ks.generators, gens[g.Name])
+	}
 	allRange := true
 	for j, ts := range spec.Tables {
 		tp := fmt.Sprintf("%s.tables[%d]", path, j)
@@ -152,6 +160,7 @@ func compileKeyspace(p *problems, path string, spec KeyspaceSpec, nodeNames map[
 				p.add(tp+".vindex", "vindex %q cannot map a %s column", vname, typ)
 			}
 		}
+		t.generated = compileGenerated(p, tp, ts, typ, gens)
 		ks.tables[ts.Name] = t
 	}
 	for j, name := range spec.ReferenceTables {

@@ -21,8 +21,11 @@ type KeyspaceSpec struct {
 	// Tables are the sharded tables.
 	Tables []TableSpec `yaml:"tables,omitempty"`
 	// ReferenceTables have a full copy on every shard.
-	ReferenceTables []string    `yaml:"reference_tables,omitempty"`
-	Shards          []ShardSpec `yaml:"shards"`
+	ReferenceTables []string `yaml:"reference_tables,omitempty"`
+	// Generators make global IDs for tables' generated columns
+	// (generator.go).
+	Generators []GeneratorSpec `yaml:"generators,omitempty"`
+	Shards     []ShardSpec     `yaml:"shards"`
 }
 
 // TableSpec declares a sharded table: its sharding column, the column's SQL
@@ -33,6 +36,9 @@ type TableSpec struct {
 	Column string `yaml:"column"`
 	Type   string `yaml:"type"`
 	Vindex string `yaml:"vindex,omitempty"`
+	// Generated, if set, is a column the proxy fills from one of the
+	// keyspace's generators when an INSERT omits it or writes DEFAULT.
+	Generated *GeneratedSpec `yaml:"generated,omitempty"`
 }
 
 // ShardSpec is one shard: a key range and the nodes that hold it.
@@ -71,6 +77,13 @@ func (m MapSpec) Clone() MapSpec {
 	for i, ks := range m.Keyspaces {
 		c := ks
 		c.Tables = append([]TableSpec(nil), ks.Tables...)
+		for j, ts := range c.Tables {
+			if ts.Generated != nil {
+				g := *ts.Generated
+				c.Tables[j].Generated = &g
+			}
+		}
+		c.Generators = append([]GeneratorSpec(nil), ks.Generators...)
 		c.ReferenceTables = append([]string(nil), ks.ReferenceTables...)
 		c.Shards = make([]ShardSpec, len(ks.Shards))
 		for j, sh := range ks.Shards {
