@@ -1,9 +1,34 @@
-// Package replicas will own node health and lag: probes, heartbeat-based
-// time lag and replay positions, circuit breakers, the balancer that picks a
-// replica for a read, read-your-writes tracking and failover following. It
-// publishes immutable health snapshots for the router.
+// Package replicas owns what the proxy knows about the nodes of each
+// replicated shard, and picks the replica a read goes to.
 //
-// Status: empty; filled by the replica reads issue.
+// A Monitor follows the shard map and, for every shard with replicas of an
+// engine it has a Driver for:
+//   - writes this proxy's heartbeat row on the primary every
+//     HeartbeatInterval; the primary numbers the heartbeats, and the proxy
+//     remembers, on its own monotonic clock, when it sent each one
+//     (lag.go, heartbeat.go);
+//   - polls each replica every PollInterval, in one round trip, for its
+//     replay position and the newest of this proxy's heartbeats it has
+//     replayed (poller.go). A replica's time lag is 0 when it has replayed
+//     the newest heartbeat written, else the age of the oldest one written
+//     but not replayed: only the proxy's clock is ever read, so skew
+//     between hosts cannot err it;
+//   - feeds every probe outcome to the node's circuit breaker, which ejects
+//     the node after consecutive failures and retries it with jittered
+//     exponential backoff (breaker.go);
+//   - publishes an immutable view per shard through an atomic pointer
+//     (group.go), from which Pick and Wait choose a replica by power of two
+//     choices on outstanding reads, by weight, within a max lag and past a
+//     read-your-writes Position (balancer.go), without locking or
+//     allocating.
 //
-// replicas never imports router, executor, frontend, admin or cmd.
+// Positions (position.go) are dialect-neutral values: Postgres LSNs now,
+// MariaDB GTIDs later. Drivers (driver.go) are the only engine-specific
+// part; postgres.go is the Postgres one, logging in through backend's
+// connection settings. Nothing here logs: events go to a Listener and
+// totals to Counters. The read policy (primary, error or wait) is the
+// caller's: Pick says only whether a replica fits.
+//
+// replicas imports backend, config and shardmap; it never imports router,
+// executor, frontend, admin or cmd.
 package replicas

@@ -1,0 +1,220 @@
+package replicas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// PostgresOptions are the control connections' login.
+type PostgresOptions struct {
+	User     string
+	Password string
+	TLS      backend.TLSMode
+	CAFile   string
+	// ConnectTimeout bounds a login (default: backend's); the monitor's
+	// ProbeTimeout bounds it too.
+	ConnectTimeout time.Duration
+}
+
+// Postgres is the Driver for Postgres: heartbeats in
+// public.shardgate_heartbeat, replay positions from
+// pg_last_wal_replay_lsn().
+type Postgres struct {
+	o PostgresOptions
+}
+
+// NewPostgres returns a Postgres driver that logs in with o.
+func NewPostgres(o PostgresOptions) *Postgres { return &Postgres{o: o} }
+
+// PostgresFromConfig returns a Postgres driver that logs in as b's control
+// user.
+func PostgresFromConfig(b *config.Backend, connectTimeout time.Duration) *Postgres {
+	user, password := b.EffectiveControlUser()
+	return NewPostgres(PostgresOptions{
+		User: user, Password: password.Reveal(),
+		TLS: backend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile, ConnectTimeout: connectTimeout,
+	})
+}
+
+const (
+	pgCreateHeartbeat = `CREATE TABLE IF NOT EXISTS public.shardgate_heartbeat (
+	proxy_id text PRIMARY KEY,
+	seq bigint NOT NULL,
+	written_at timestamptz NOT NULL DEFAULT now()
+)`
+	// The primary numbers the heartbeats, so that a restarted proxy
+	// continues where its row stands. written_at is for people reading the
+	// table; lag never depends on it.
+	pgBeat = `INSERT INTO public.shardgate_heartbeat AS h (proxy_id, seq) VALUES ($1, 1)
+ON CONFLICT (proxy_id) DO UPDATE SET seq = h.seq + 1, written_at = now() RETURNING seq`
+	pgProbe = `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,
+	(SELECT seq FROM public.shardgate_heartbeat WHERE proxy_id = $1)`
+	// pgProbeNoTable serves until the heartbeat table has reached the
+	// replica.
+	pgProbeNoTable = `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, NULL::bigint WHERE $1::text IS NOT NULL OR true`
+)
+
+func (d *Postgres) connect(ctx context.Context, n shardmap.Node, database string, params map[string]string) (*pgconn.PgConn, error) {
+	cfg, err := backend.PgConnConfig(backend.DialOptions{
+		Node: n.Name, Host: n.Host, Port: n.Port, User: d.o.User, Password: d.o.Password, Database: database,
+		TLS: d.o.TLS, CAFile: d.o.CAFile, ConnectTimeout: d.o.ConnectTimeout, RuntimeParams: params,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replicas: connect to %s (%s): %w", n.Name, n.Addr, err)
+	}
+	return c, nil
+}
+
+// OpenHeartbeat implements Driver.
+func (d *Postgres) OpenHeartbeat(ctx context.Context, n shardmap.Node, database, proxyID string) (Heartbeater, error) {
+	// Local durability only: a heartbeat must not wait for a synchronous
+	// standby that is down, nor vanish in a crash and be numbered again.
+	c, err := d.connect(ctx, n, database, map[string]string{
+		"application_name": "shardgate-heartbeat", "synchronous_commit": "local",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Exec(ctx, pgCreateHeartbeat).Close(); err != nil && !pgDuplicate(err) {
+		c.Close(context.Background())
+		return nil, fmt.Errorf("replicas: create heartbeat table on %s: %w", n.Name, err)
+	}
+	return &pgHeartbeat{c: c, node: n.Name, proxyID: []byte(proxyID)}, nil
+}
+
+// pgDuplicate: another proxy created the table at the same moment (CREATE
+// TABLE IF NOT EXISTS is not safe against a concurrent one).
+func pgDuplicate(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "23505")
+}
+
+type pgHeartbeat struct {
+	c       *pgconn.PgConn
+	node    string
+	proxyID []byte
+	once    sync.Once
+}
+
+func (h *pgHeartbeat) Beat(ctx context.Context) (uint64, error) {
+	res := h.c.ExecParams(ctx, pgBeat, [][]byte{h.proxyID}, nil, nil, nil).Read()
+	if res.Err != nil {
+		return 0, fmt.Errorf("replicas: heartbeat on %s: %w", h.node, res.Err)
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return 0, fmt.Errorf("replicas: heartbeat on %s: no sequence number returned", h.node)
+	}
+	seq, err := strconv.ParseUint(string(res.Rows[0][0]), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("replicas: heartbeat on %s: sequence number: %w", h.node, err)
+	}
+	return seq, nil
+}
+
+func (h *pgHeartbeat) Close() error {
+	h.once.Do(func() { h.c.Close(context.Background()) })
+	return nil
+}
+
+// OpenProber implements Driver.
+func (d *Postgres) OpenProber(ctx context.Context, n shardmap.Node, database, proxyID string) (Prober, error) {
+	c, err := d.connect(ctx, n, database, map[string]string{"application_name": "shardgate-probe"})
+	if err != nil {
+		return nil, err
+	}
+	p := &pgProber{c: c, node: n.Name, proxyID: []byte(proxyID)}
+	if err := p.prepare(ctx); err != nil {
+		c.Close(context.Background())
+		return nil, err
+	}
+	return p, nil
+}
+
+type pgProber struct {
+	c       *pgconn.PgConn
+	node    string
+	proxyID []byte
+	// noTable: the heartbeat table has not reached the replica yet; the
+	// probe reads no heartbeat and tries again to find the table from
+	// time to time.
+	noTable bool
+	triedAt time.Time
+	once    sync.Once
+}
+
+const pgProbeStmt = "shardgate_probe"
+
+// prepare prepares the probe, reading the heartbeat if its table exists.
+func (p *pgProber) prepare(ctx context.Context) error {
+	p.triedAt = time.Now()
+	_, err := p.c.Prepare(ctx, pgProbeStmt, pgProbe, nil)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
+		p.noTable = true
+		_, err = p.c.Prepare(ctx, pgProbeStmt, pgProbeNoTable, nil)
+	} else if err == nil {
+		p.noTable = false
+	}
+	if err != nil {
+		return fmt.Errorf("replicas: prepare probe on %s: %w", p.node, err)
+	}
+	return nil
+}
+
+func (p *pgProber) Probe(ctx context.Context) (Probe, error) {
+	if p.noTable && time.Since(p.triedAt) > time.Second {
+		if err := p.c.Deallocate(ctx, pgProbeStmt); err != nil {
+			return Probe{}, fmt.Errorf("replicas: probe on %s: %w", p.node, err)
+		}
+		if err := p.prepare(ctx); err != nil {
+			return Probe{}, err
+		}
+	}
+	res := p.c.ExecPrepared(ctx, pgProbeStmt, [][]byte{p.proxyID}, nil, nil).Read()
+	if res.Err != nil {
+		return Probe{}, fmt.Errorf("replicas: probe on %s: %w", p.node, res.Err)
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 3 {
+		return Probe{}, fmt.Errorf("replicas: probe on %s: unexpected result shape", p.node)
+	}
+	row := res.Rows[0]
+	if string(row[0]) != "t" {
+		return Probe{}, fmt.Errorf("replicas: probe on %s: %w", p.node, ErrNotReplica)
+	}
+	var out Probe
+	if row[1] != nil {
+		pos, err := ParseLSN(string(row[1]))
+		if err != nil {
+			return Probe{}, fmt.Errorf("replicas: probe on %s: %w", p.node, err)
+		}
+		// A fresh slice per probe: the previous one may be published.
+		out.Replayed = Replayed{pos}
+	}
+	if row[2] != nil {
+		seq, err := strconv.ParseUint(string(row[2]), 10, 64)
+		if err != nil {
+			return Probe{}, fmt.Errorf("replicas: probe on %s: heartbeat sequence number: %w", p.node, err)
+		}
+		out.Seq = seq
+	}
+	return out, nil
+}
+
+func (p *pgProber) Close() error {
+	p.once.Do(func() { p.c.Close(context.Background()) })
+	return nil
+}
