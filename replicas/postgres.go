@@ -148,43 +148,51 @@ type pgProber struct {
 	c       *pgconn.PgConn
 	node    string
 	proxyID []byte
-	// noTable: the heartbeat table has not reached the replica yet; the
-	// probe reads no heartbeat and tries again to find the table from
-	// time to time.
+	// noTable: the heartbeat table had not reached the replica at the
+	// last try; until it has, each probe looks for it again (one more
+	// round trip, only in the moments after the table's creation), then
+	// reads its position without a heartbeat.
 	noTable bool
-	triedAt time.Time
 	once    sync.Once
 }
 
-const pgProbeStmt = "shardgate_probe"
+const (
+	pgProbeStmt        = "shardgate_probe"
+	pgProbeNoTableStmt = "shardgate_probe_no_table"
+)
 
-// prepare prepares the probe, reading the heartbeat if its table exists.
+// prepare prepares the probe, and its stand-in while the heartbeat table is
+// missing.
 func (p *pgProber) prepare(ctx context.Context) error {
-	p.triedAt = time.Now()
 	_, err := p.c.Prepare(ctx, pgProbeStmt, pgProbe, nil)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
-		p.noTable = true
-		_, err = p.c.Prepare(ctx, pgProbeStmt, pgProbeNoTable, nil)
-	} else if err == nil {
+	switch {
+	case err == nil:
 		p.noTable = false
+		return nil
+	case errors.As(err, &pe) && pe.Code == "42P01": // undefined_table
+		if !p.noTable {
+			if _, err := p.c.Prepare(ctx, pgProbeNoTableStmt, pgProbeNoTable, nil); err != nil {
+				return fmt.Errorf("replicas: prepare probe on %s: %w", p.node, err)
+			}
+		}
+		p.noTable = true
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("replicas: prepare probe on %s: %w", p.node, err)
-	}
-	return nil
+	return fmt.Errorf("replicas: prepare probe on %s: %w", p.node, err)
 }
 
 func (p *pgProber) Probe(ctx context.Context) (Probe, error) {
-	if p.noTable && time.Since(p.triedAt) > time.Second {
-		if err := p.c.Deallocate(ctx, pgProbeStmt); err != nil {
-			return Probe{}, fmt.Errorf("replicas: probe on %s: %w", p.node, err)
-		}
+	stmt := pgProbeStmt
+	if p.noTable {
 		if err := p.prepare(ctx); err != nil {
 			return Probe{}, err
 		}
+		if p.noTable {
+			stmt = pgProbeNoTableStmt
+		}
 	}
-	res := p.c.ExecPrepared(ctx, pgProbeStmt, [][]byte{p.proxyID}, nil, nil).Read()
+	res := p.c.ExecPrepared(ctx, stmt, [][]byte{p.proxyID}, nil, nil).Read()
 	if res.Err != nil {
 		return Probe{}, fmt.Errorf("replicas: probe on %s: %w", p.node, res.Err)
 	}
