@@ -307,6 +307,16 @@ func (ks *Keyspace) Table(name string) (*Table, bool) {
 	return t, ok
 }
 
+// Tables lists the keyspace's sharded tables by name.
+func (ks *Keyspace) Tables() []*Table {
+	out := make([]*Table, 0, len(ks.tables))
+	for _, t := range ks.tables {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].name < out[b].name })
+	return out
+}
+
 // TableKey is Table with the name as bytes (a key built in a caller's
 // buffer: the lookup does not allocate).
 func (ks *Keyspace) TableKey(name []byte) (*Table, bool) {
