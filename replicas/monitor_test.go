@@ -100,7 +100,7 @@ func TestIdleLag(t *testing.T) {
 		}
 	}
 	t.Logf("idle: worst lag %v over %d samples", worst, samples)
-	if worst > 100*time.Millisecond {
+	if worst > 200*time.Millisecond { // about 0, with room for a busy machine
 		t.Errorf("idle replicas lag up to %v, want about 0", worst)
 	}
 	st, _ := m.Status(shardOf(t, snap, 0))
@@ -201,16 +201,123 @@ func TestPausedReplayLeavesAndReturns(t *testing.T) {
 		t.Error("not picked for a read allowing an hour of lag")
 	}
 
+	// A read with the wait policy, waiting meanwhile, is woken by the poll
+	// that sees the replica caught up.
+	waited := make(chan time.Time, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		l, err := m.Wait(wctx, sh, maxLag, Position{})
+		if err != nil {
+			t.Errorf("Wait: %v", err)
+		}
+		l.Release()
+		waited <- time.Now()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-waited:
+		t.Fatal("Wait returned while replay was paused")
+	default:
+	}
+
 	if err := replica.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
 		t.Fatal(err)
 	}
 	resumed := time.Now()
 	back := waitFor(t, 5*time.Second, "balancer picks the replica again", func() bool { return canPick(m, sh, maxLag) })
-	t.Logf("resumed at 0; picked again after %v (%d writes on the primary meanwhile)", back.Round(time.Millisecond), writes.Load())
-	if back > time.Second {
-		t.Errorf("picked again only %v after replay resumed", back)
+	woke := (<-waited).Sub(resumed)
+	t.Logf("resumed at 0; picked again after %v, a waiting read woken after %v (%d writes on the primary meanwhile)",
+		back.Round(time.Millisecond), woke.Round(time.Millisecond), writes.Load())
+	if back > time.Second || woke > time.Second {
+		t.Errorf("picked again only %v (waiter: %v) after replay resumed", back, woke)
 	}
-	_ = resumed
+}
+
+// A read that must see a commit goes only to a replica that has replayed
+// the commit's WAL position; Wait returns once one has.
+func TestReadYourWritesPosition(t *testing.T) {
+	needCluster(t)
+	m := startMonitor(t, func() *shardmap.Snapshot { return snap }, Listener{})
+	sh := shardOf(t, snap, 0)
+	replica := cluster.Shards[0].Replicas[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	waitFor(t, 5*time.Second, "replica picked", func() bool { return canPick(m, sh, time.Second) })
+	primary, err := pgx.Connect(ctx, cluster.Shards[0].Primary.DSN("app", "app", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Close(context.Background())
+	if _, err := primary.Exec(ctx, "CREATE TABLE IF NOT EXISTS ryw (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	commit := func() Position {
+		t.Helper()
+		var lsn string
+		if _, err := primary.Exec(ctx, "INSERT INTO ryw VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+		if err := primary.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+			t.Fatal(err)
+		}
+		pos, err := ParseLSN(lsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pos
+	}
+
+	// Paused: the commit cannot be on the replica; the lag bound alone
+	// would still let it serve for a moment, the position does not.
+	if err := replica.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Exec(context.Background(), "SELECT pg_wal_replay_resume()")
+	time.Sleep(50 * time.Millisecond)
+	pos := commit()
+	time.Sleep(50 * time.Millisecond) // a few polls
+	if _, ok := m.Pick(sh, time.Hour, pos); ok {
+		t.Fatalf("picked a paused replica for a read that must see %v", pos)
+	}
+	got := make(chan error, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		l, err := m.Wait(wctx, sh, time.Hour, pos)
+		if err == nil {
+			l.Release()
+		}
+		got <- err
+	}()
+	if err := replica.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	resumed := time.Now()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a read waiting for %v was given the replica %v after replay resumed", pos, time.Since(resumed).Round(time.Millisecond))
+	st, _ := m.Status(sh)
+	if !st.Replicas[0].Replayed.Covers(pos) {
+		t.Errorf("replica at %v, short of %v", st.Replicas[0].Replayed, pos)
+	}
+
+	// Running: each commit is on the replica within a few polls.
+	var worst time.Duration
+	for range 20 {
+		pos := commit()
+		start := time.Now()
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		l, err := m.Wait(wctx, sh, time.Second, pos)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Release()
+		worst = max(worst, time.Since(start))
+	}
+	t.Logf("20 commits: each readable on the replica within %v", worst.Round(time.Millisecond))
 }
 
 // A replica that dies is ejected by its breaker (and no longer picked);
