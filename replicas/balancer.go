@@ -18,8 +18,13 @@ var ErrNoReplicas = errors.New("replicas: the shard has no monitored replica")
 // exactly once. The zero Lease holds nothing.
 type Lease struct{ n *node }
 
-// Node is the replica to read from.
-func (l Lease) Node() shardmap.Node { return l.n.info }
+// Node is the replica to read from (the zero Node for the zero Lease).
+func (l Lease) Node() shardmap.Node {
+	if l.n == nil {
+		return shardmap.Node{}
+	}
+	return l.n.info
+}
 
 // Release ends the read.
 func (l Lease) Release() {
@@ -41,13 +46,16 @@ func (m *Monitor) Pick(sh *shardmap.Shard, maxLag time.Duration, minPos Position
 		m.counters.noFit.Add(1)
 		return Lease{}, false
 	}
-	return m.pickIn(g.view.Load(), maxLag, minPos)
+	l, ok := m.pickIn(g.view.Load(), maxLag, minPos)
+	if !ok {
+		m.counters.noFit.Add(1)
+	}
+	return l, ok
 }
 
 func (m *Monitor) pickIn(v *shardView, maxLag time.Duration, minPos Position) (Lease, bool) {
 	i := pick(v.replicas, m.now(), maxLag, m.opts.PollInterval, minPos, m.randN)
 	if i < 0 {
-		m.counters.noFit.Add(1)
 		return Lease{}, false
 	}
 	n := v.replicas[i].node

@@ -113,18 +113,22 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ConfigOptions are the Options that cfg sets: the timing of config's
-// replicas section (an ejected node is retried at least every
-// probe_interval) and a Postgres driver logging in as the Postgres
-// backend's control user. The caller adds Snapshot, and ProxyID and
-// Listener if it has them.
+// ConfigOptions are the Options that cfg (after EnsureDefaults) sets: the
+// proxy id, the timing of config's replicas section (an ejected node is
+// retried at least every probe_interval) and a Postgres driver logging in
+// as the Postgres backend's control user. The caller adds Snapshot, and a
+// Listener.
 func ConfigOptions(cfg *config.Config) Options {
 	r := cfg.Replicas
 	o := Options{
+		ProxyID:           cfg.ProxyID,
 		HeartbeatInterval: r.HeartbeatInterval,
 		LagThreshold:      r.MaxLag,
-		Breaker:           BreakerOptions{MaxBackoff: r.ProbeInterval},
-		Drivers:           map[shardmap.Engine]Driver{},
+		Breaker: BreakerOptions{
+			MinBackoff: min(100*time.Millisecond, r.ProbeInterval),
+			MaxBackoff: r.ProbeInterval,
+		},
+		Drivers: map[shardmap.Engine]Driver{},
 	}
 	if b := cfg.Backends.Postgres; b != nil {
 		o.Drivers[shardmap.Postgres] = PostgresFromConfig(b, cfg.Pools.ConnectTimeout)

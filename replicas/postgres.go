@@ -57,7 +57,8 @@ const (
 	// table; lag never depends on it.
 	pgBeat = `INSERT INTO public.shardgate_heartbeat AS h (proxy_id, seq) VALUES ($1, 1)
 ON CONFLICT (proxy_id) DO UPDATE SET seq = h.seq + 1, written_at = now() RETURNING seq`
-	pgProbe = `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,
+	pgDropStale = `DELETE FROM public.shardgate_heartbeat WHERE written_at < now() - interval '1 day'`
+	pgProbe     = `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,
 	(SELECT seq FROM public.shardgate_heartbeat WHERE proxy_id = $1)`
 	// pgProbeNoTable serves until the heartbeat table has reached the
 	// replica.
@@ -92,6 +93,12 @@ func (d *Postgres) OpenHeartbeat(ctx context.Context, n shardmap.Node, database,
 	if err := c.Exec(ctx, pgCreateHeartbeat).Close(); err != nil && !pgDuplicate(err) {
 		c.Close(context.Background())
 		return nil, fmt.Errorf("replicas: create heartbeat table on %s: %w", n.Name, err)
+	}
+	// Rows of proxies gone for a day go: a proxy id may be new on every
+	// start (config's default has the pid in it).
+	if err := c.Exec(ctx, pgDropStale).Close(); err != nil {
+		c.Close(context.Background())
+		return nil, fmt.Errorf("replicas: clean heartbeat table on %s: %w", n.Name, err)
 	}
 	return &pgHeartbeat{c: c, node: n.Name, proxyID: []byte(proxyID)}, nil
 }
