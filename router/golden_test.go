@@ -25,7 +25,11 @@ func goldenSnapshot(t *testing.T) *shardmap.Snapshot {
 			{Name: "orders", Column: "user_id", Type: "bigint"},
 			{Name: "sessions", Column: "token", Type: "uuid"},
 			{Name: "accounts", Column: "email", Type: "text"},
+			// Generated columns (testdata/routes/generated.txt).
+			{Name: "events", Column: "id", Type: "bigint", Generated: &shardmap.GeneratedSpec{Column: "id", Generator: "event_id"}},
+			{Name: "invoices", Column: "user_id", Type: "bigint", Generated: &shardmap.GeneratedSpec{Column: "id", Generator: "invoice_id"}},
 		},
+		Generators:      []shardmap.GeneratorSpec{{Name: "event_id", Kind: shardmap.Snowflake}, {Name: "invoice_id", Kind: shardmap.Sequence}},
 		ReferenceTables: []string{"products"},
 		Shards: []shardmap.ShardSpec{
 			{KeyRange: "-80", Primary: node("a", 1)},
@@ -105,6 +109,10 @@ func route(t *testing.T, an *pgsql.Analyzer, snap *shardmap.Snapshot, sql string
 			case "users":
 				return []string{"id", "name", "balance"}, true
 			case "orders":
+				return []string{"id", "user_id", "amount"}, true
+			case "events":
+				return []string{"id", "kind"}, true
+			case "invoices":
 				return []string{"id", "user_id", "amount"}, true
 			}
 			return nil, false

@@ -281,6 +281,11 @@ func routeInsert(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, se
 				WithHint("%s", fmt.Sprintf("Name the columns: INSERT INTO %s (%s, …) VALUES …", target.name, t.Column()))
 		}
 	}
+	if t.Generated() != nil {
+		if err := generatedIDs(t, target.name, stmt.Insert, cols, stmt.Insert.Columns != nil); err != nil {
+			return nil, err
+		}
+	}
 	pos := -1
 	for i, c := range cols {
 		if c == t.Column() {
