@@ -119,7 +119,7 @@ func TestPickPrefersLessLoaded(t *testing.T) {
 
 // testMonitor is a Monitor whose one shard's group is built by hand, with
 // a clock the test sets: no goroutine, no server.
-func testMonitor(t *testing.T, rs ...nodeView) (*Monitor, *group, *shardmap.Shard, *time.Duration) {
+func testMonitor(t testing.TB, rs ...nodeView) (*Monitor, *group, *shardmap.Shard, *time.Duration) {
 	t.Helper()
 	m, err := New(Options{Snapshot: func() *shardmap.Snapshot { return nil }})
 	if err != nil {
@@ -224,4 +224,19 @@ func TestWaitEnds(t *testing.T) {
 	if c := m.Counters(); c.WaitsTimedOut != 1 {
 		t.Fatalf("waits timed out %d", c.WaitsTimedOut)
 	}
+}
+
+func BenchmarkPick(b *testing.B) {
+	m, _, sh, _ := testMonitor(b, fresh("a", 1, 5, 0), fresh("b", 2, 5, 0), fresh("c", 1, 5, 0))
+	m.randN = rand.Uint64N // the real one: goroutine-safe
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l, ok := m.Pick(sh, time.Second, LSN(5))
+			if !ok {
+				panic("no pick")
+			}
+			l.Release()
+		}
+	})
 }
