@@ -80,6 +80,14 @@ func (d *Postgres) connect(ctx context.Context, n shardmap.Node, database string
 	return c, nil
 }
 
+// closeConn closes c, waiting at most a second for a hung server to take
+// the Terminate message.
+func closeConn(c *pgconn.PgConn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.Close(ctx)
+}
+
 // OpenHeartbeat implements Driver.
 func (d *Postgres) OpenHeartbeat(ctx context.Context, n shardmap.Node, database, proxyID string) (Heartbeater, error) {
 	// Local durability only: a heartbeat must not wait for a synchronous
@@ -91,13 +99,13 @@ func (d *Postgres) OpenHeartbeat(ctx context.Context, n shardmap.Node, database,
 		return nil, err
 	}
 	if err := c.Exec(ctx, pgCreateHeartbeat).Close(); err != nil && !pgDuplicate(err) {
-		c.Close(context.Background())
+		closeConn(c)
 		return nil, fmt.Errorf("replicas: create heartbeat table on %s: %w", n.Name, err)
 	}
 	// Rows of proxies gone for a day go: a proxy id may be new on every
 	// start (config's default has the pid in it).
 	if err := c.Exec(ctx, pgDropStale).Close(); err != nil {
-		c.Close(context.Background())
+		closeConn(c)
 		return nil, fmt.Errorf("replicas: clean heartbeat table on %s: %w", n.Name, err)
 	}
 	return &pgHeartbeat{c: c, node: n.Name, proxyID: []byte(proxyID)}, nil
@@ -133,7 +141,7 @@ func (h *pgHeartbeat) Beat(ctx context.Context) (uint64, error) {
 }
 
 func (h *pgHeartbeat) Close() error {
-	h.once.Do(func() { h.c.Close(context.Background()) })
+	h.once.Do(func() { closeConn(h.c) })
 	return nil
 }
 
@@ -145,7 +153,7 @@ func (d *Postgres) OpenProber(ctx context.Context, n shardmap.Node, database, pr
 	}
 	p := &pgProber{c: c, node: n.Name, proxyID: []byte(proxyID)}
 	if err := p.prepare(ctx); err != nil {
-		c.Close(context.Background())
+		closeConn(c)
 		return nil, err
 	}
 	return p, nil
@@ -230,6 +238,6 @@ func (p *pgProber) Probe(ctx context.Context) (Probe, error) {
 }
 
 func (p *pgProber) Close() error {
-	p.once.Do(func() { p.c.Close(context.Background()) })
+	p.once.Do(func() { closeConn(p.c) })
 	return nil
 }
