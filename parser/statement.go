@@ -115,6 +115,9 @@ type TxOptions struct {
 	// Chain is set for COMMIT AND CHAIN / ROLLBACK AND CHAIN: a new
 	// transaction (with the same options) starts at once.
 	Chain bool
+	// Prepared is set for PREPARE TRANSACTION, COMMIT PREPARED and
+	// ROLLBACK PREPARED (Kind is KindOther).
+	Prepared bool
 }
 
 // SetInfo describes SET, RESET, SET LOCAL, SET TRANSACTION and SET

@@ -9,6 +9,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/executor/pgvalue"
+	"github.com/shardgate/shardgate/executor/twophase"
 	"github.com/shardgate/shardgate/frontend/pgwire"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/parser/pgsql"
@@ -17,8 +18,9 @@ import (
 
 // Events are the endpoint's callbacks, for logging and metrics at the edge.
 type Events struct {
-	Server  pgwire.EventListener
-	Backend backend.Listener
+	Server   pgwire.EventListener
+	Backend  backend.Listener
+	TwoPhase twophase.Listener
 }
 
 // Postgres is the Postgres endpoint: the wire server, its sessions, and the
@@ -28,6 +30,11 @@ type Postgres struct {
 	conns    *shardConns
 	analyzer *pgsql.Analyzer
 	stats    *pgwire.Stats
+	// twoPhase commits transactions on several shards (nil: off).
+	twoPhase *twophase.Coordinator
+	// knobs are the sessions' two-phase-commit test hooks: empty, except
+	// in tests that simulate a crash.
+	knobs pgwire.TwoPhaseKnobs
 }
 
 // NewPostgres builds the endpoint from a loaded config. snapshot returns the
@@ -59,6 +66,9 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		analyzer: pgsql.NewAnalyzer(pgsql.Options{}),
 		stats:    new(pgwire.Stats),
 	}
+	if cfg.Transactions.TwoPhaseCommit != config.TwoPhaseOff {
+		p.twoPhase = newCoordinator(cfg, snapshot, ev.TwoPhase)
+	}
 	mode := pgwire.TransactionPooling
 	if cfg.Pools.Mode == config.PoolSession {
 		mode = pgwire.SessionPooling
@@ -72,8 +82,10 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		RewriteScatter: func(sql string, param func(int) (int64, bool, bool)) (string, *parser.Merge, error) {
 			return pgsql.RewriteScatter(sql, param)
 		},
-		Decoder:  pgvalue.New(),
-		DenyPins: cfg.Pools.Pin == config.PinDeny,
+		Decoder:       pgvalue.New(),
+		DenyPins:      cfg.Pools.Pin == config.PinDeny,
+		TwoPhase:      p.twoPhase,
+		TwoPhaseKnobs: &p.knobs,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
@@ -106,6 +118,9 @@ func (p *Postgres) Serve(ln net.Listener) error { return p.server.Serve(ln) }
 func (p *Postgres) Shutdown(ctx context.Context) error {
 	err := p.server.Shutdown(ctx)
 	p.conns.pools.Close()
+	if p.twoPhase != nil {
+		p.twoPhase.Close()
+	}
 	return err
 }
 
@@ -117,3 +132,15 @@ func (p *Postgres) SessionStats() *pgwire.Stats { return p.stats }
 
 // PoolStats reports every backend pool's counters.
 func (p *Postgres) PoolStats() map[backend.PoolKey]backend.Stats { return p.conns.pools.Stats() }
+
+// TwoPhase is the endpoint's two-phase-commit coordinator (nil: off).
+func (p *Postgres) TwoPhase() *twophase.Coordinator { return p.twoPhase }
+
+// RunResolver runs the two-phase-commit resolver until ctx ends. Stop it
+// after Shutdown: it keeps this proxy's lease while sessions still commit.
+func (p *Postgres) RunResolver(ctx context.Context) error {
+	if p.twoPhase == nil {
+		return nil
+	}
+	return p.twoPhase.Run(ctx)
+}

@@ -127,12 +127,20 @@ func Run(ctx context.Context, o RunOptions) error {
 		ln := pgLn
 		pgLn = nil // Serve owns it now
 		addrs.Postgres = ln.Addr().String()
+		// The resolver outlives the drain: sessions still committing need
+		// this proxy's lease.
+		rctx, stopResolver := context.WithCancel(context.Background())
+		defer stopResolver()
+		reportTwoPhase(gctx, pg.TwoPhase(), snap, log)
+		g.Go(func() error { return pg.RunResolver(rctx) })
 		g.Go(func() error { return ignoreClosed(pg.Serve(ln)) })
 		g.Go(func() error {
 			<-gctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
 			defer cancel()
-			return pg.Shutdown(sctx)
+			err := pg.Shutdown(sctx)
+			stopResolver()
+			return err
 		})
 		log.Info("Postgres endpoint serving", zap.String("address", addrs.Postgres))
 	}

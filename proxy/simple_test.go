@@ -214,8 +214,9 @@ func TestTransactions(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantOnlyOn(t, "users", "id", a)
-			// A second shard in one transaction: refused, the transaction
-			// fails (25P02 after), COMMIT rolls back.
+			// A second shard in one transaction (two-phase commit): an
+			// error there fails the whole transaction (25P02 after), and
+			// COMMIT rolls back both shards.
 			tx, err = c.Begin(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -223,8 +224,11 @@ func TestTransactions(t *testing.T) {
 			if _, err := tx.Exec(ctx, "UPDATE users SET name = 'x' WHERE id = $1", a); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'b')", b); pgCode(err) != "0A000" {
+			if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'b')", b); err != nil {
 				t.Fatalf("second shard: %v", err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'b')", b); pgCode(err) != "23505" {
+				t.Fatalf("duplicate on the second shard: %v", err)
 			}
 			if _, err := tx.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
 				t.Fatalf("after the error: %v", err)

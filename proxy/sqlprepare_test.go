@@ -197,12 +197,16 @@ func TestSQLPrepareInTransaction(t *testing.T) {
 	if got := sqpString(t, c, fmt.Sprintf("EXECUTE get(%d)", a)); got != "in-tx" {
 		t.Fatalf("inside the transaction: %q", got)
 	}
-	// The transaction's shard is the first EXECUTE's.
-	sqpWantCode(t, c, fmt.Sprintf("EXECUTE get(%d)", b), "0A000")
-	sqpWantCode(t, c, fmt.Sprintf("EXECUTE get(%d)", a), "25P02")
+	// Another shard joins the transaction; ROLLBACK undoes both.
+	sqpExec(t, c, fmt.Sprintf("EXECUTE ins(%d, 'in-tx-b')", b))
+	if got := sqpString(t, c, fmt.Sprintf("EXECUTE get(%d)", b)); got != "in-tx-b" {
+		t.Fatalf("inside the transaction, second shard: %q", got)
+	}
 	sqpExec(t, c, "ROLLBACK")
-	if n := onShards(t, "users", "id", a); n[0]+n[1] != 0 {
-		t.Fatalf("rolled back row on shards: %v", n)
+	for _, k := range []int64{a, b} {
+		if n := onShards(t, "users", "id", k); n[0]+n[1] != 0 {
+			t.Fatalf("rolled back row %d on shards: %v", k, n)
+		}
 	}
 
 	// PREPARE inside the transaction, committed.

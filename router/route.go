@@ -112,10 +112,10 @@ func inTx(p Plan, sess *Session) (Plan, error) {
 	if a, ok := p.(AnyShard); ok {
 		return Single{Keyspace: a.Keyspace, Shard: sess.TxShard, Target: a.Target, Why: Reason{Text: a.Why.Text, Tx: sess.TxShard.Name}}, nil
 	}
-	if s, ok := p.(Single); ok && s.Shard != sess.TxShard {
+	if s, ok := p.(Single); ok && s.Shard != sess.TxShard && !sess.JoinShards {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-			"this statement needs shard %s, but the open transaction runs on shard %s", s.Shard.Name, sess.TxShard.Name).
-			WithHint("A transaction stays on one shard until two-phase commit is supported; commit first, or keep the transaction's rows on one shard.")
+			"this statement needs shard %s, but the open transaction runs on shard %s, and two-phase commit is off", s.Shard.Name, sess.TxShard.Name).
+			WithHint("Set transactions.two_phase_commit: on, or keep the transaction's rows on one shard.")
 	}
 	return p, nil
 }

@@ -15,8 +15,12 @@ type Session struct {
 	// replaced; nil means Postgres' default ("$user", public).
 	SearchPath []string
 	User       string
-	// TxShard is the shard the open transaction runs on (nil: none yet).
+	// TxShard is the shard the open transaction runs on (nil: none yet);
+	// the shard of its last statement when it runs on several.
 	TxShard *shardmap.Shard
+	// JoinShards: the open transaction may reach other shards (two-phase
+	// commit is on), so a key on another shard is not refused.
+	JoinShards bool
 	// Temp maps the session's temporary tables (and other temporary
 	// relations), by name, to the shard whose server connection holds them
 	// (the session is pinned to it).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardgate/shardgate/executor"
+	"github.com/shardgate/shardgate/executor/twophase"
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
@@ -55,6 +56,11 @@ type SessionOptions struct {
 	// DenyPins refuses, under transaction pooling, statements that would
 	// pin the session to its server connection (config pools.pin: deny).
 	DenyPins bool
+	// TwoPhase commits transactions that reach several shards (nil:
+	// two-phase commit is off, and such transactions are refused).
+	TwoPhase *twophase.Coordinator
+	// TwoPhaseKnobs are test hooks (nil in production).
+	TwoPhaseKnobs *TwoPhaseKnobs
 
 	catalog *catalog
 }
@@ -78,7 +84,13 @@ type session struct {
 	txFailed bool   // an error happened inside it
 	txBegin  string // the BEGIN text, replayed on the first server connection
 	txLink   *link  // the server connection the transaction runs on
-	batch    *link  // the connection of the current extended batch
+	// txParts are the connections of a transaction on several shards, in
+	// the order they joined (session_tx.go); txBeginAll is its BEGIN (and
+	// SET LOCALs before the first statement), replayed on each.
+	txParts      []*link
+	txBeginAll   string
+	txSavepoints bool  // a savepoint was made: no other shard may join
+	batch        *link // the connection of the current extended batch
 	// sessLinks are the connections the session keeps between
 	// transactions: all of them under session pooling, the pinned ones
 	// under transaction pooling (session_pin.go).

@@ -42,7 +42,7 @@ func (s *session) local(cs *clientStmt) bool {
 	case parser.KindBegin, parser.KindEmpty:
 		return len(cs.stmt.Parts) == 0
 	case parser.KindCommit, parser.KindRollback:
-		return s.txLink == nil
+		return s.txLink == nil || s.multiShardTx()
 	}
 	return false
 }
@@ -120,9 +120,10 @@ func (s *session) sync() error {
 	if len(links) == 0 {
 		s.queue(pending{exp: expLocal, msg: pgio.TypeReadyForQuery, always: true})
 	}
-	for _, l := range links {
+	for i, l := range links {
 		l.w.WriteSync()
-		s.queue(pending{exp: expSync, link: l})
+		// One ReadyForQuery for the client: the last connection's.
+		s.queue(pending{exp: expSync, link: l, silentReady: i < len(links)-1})
 	}
 	err := s.drain(false)
 	s.inExtended = false
@@ -214,11 +215,15 @@ func (s *session) bind(body []byte) error {
 	if err := s.checkPoolable(cs.stmt, true); err != nil {
 		return err
 	}
+	if err := s.refuseInMultiShardTx(cs.stmt); err != nil {
+		return err
+	}
 	if s.local(cs) {
 		s.portals[portalName] = &portal{cs: cs}
 		s.queueLocal(pgio.TypeBindComplete)
 		return nil
 	}
+	s.noteSavepoints(cs.stmt)
 	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)})
 	if err != nil {
 		return err
@@ -387,6 +392,9 @@ func (s *session) executeLocal(p *portal) error {
 			s.beginOn(s.batch)
 		}
 	case parser.KindCommit, parser.KindRollback:
+		if s.multiShardTx() {
+			return s.endMultiShardTxExtended(p.cs.stmt)
+		}
 		s.endTxLocally(p.cs.stmt.Kind, p.cs.sql)
 	}
 	return nil

@@ -91,4 +91,10 @@ type link struct {
 	state *connState
 	r     *pgio.Reader
 	w     *pgio.Writer
+	// skipping: its server skips messages until Sync after an error.
+	skipping bool
+}
+
+func newLink(conn ServerConn, shard *shardmap.Shard) *link {
+	return &link{conn: conn, shard: shard, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
 }

@@ -16,6 +16,8 @@ import (
 // linksInBatch lists the server connections the pending queue uses.
 func (s *session) linksInBatch() []*link {
 	switch {
+	case len(s.txParts) > 1:
+		return s.txParts
 	case s.txLink != nil:
 		return []*link{s.txLink}
 	case s.batch != nil:
@@ -41,6 +43,9 @@ func (s *session) planShard(p router.Plan) *shardmap.Shard {
 // anyShard is where a statement that may run anywhere goes: the shard the
 // session already uses, else the first.
 func (s *session) anyShard(ks *shardmap.Keyspace) *shardmap.Shard {
+	if s.txLink != nil {
+		return s.txLink.shard
+	}
 	for _, l := range s.linksInBatch() {
 		return l.shard
 	}
@@ -70,7 +75,7 @@ func (s *session) linkFor(shard *shardmap.Shard) (*link, error) {
 func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 	if l := s.txLink; l != nil {
 		if l.shard != shard {
-			return nil, errSpansShards(l.shard, shard)
+			return s.joinTx(shard)
 		}
 		if len(s.q) == 0 {
 			s.syncSettings(l) // after a RESET inside the transaction
@@ -95,7 +100,7 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = &link{conn: conn, shard: shard, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
+		l = newLink(conn, shard)
 		if s.opts.Mode == SessionPooling {
 			s.sessLinks[shard] = l
 		}
@@ -123,10 +128,12 @@ func (s *session) beginOn(l *link) {
 			if s.txLink == l {
 				s.txLink = nil
 			}
+			s.dropPart(l)
 			s.txFailed = true
 		}})
 	}
 	s.txLink = l
+	s.notePart(l)
 	if s.batch == l {
 		s.batch = nil
 	}
@@ -162,6 +169,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		return err
 	}
 	l.conn.SetTxStatus(st)
+	l.skipping = false
 	if swallow {
 		return nil
 	}
@@ -173,6 +181,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		if s.batch == l {
 			s.batch = nil
 		}
+		s.dropPart(l)
 		s.out.WriteReadyForQuery(s.clientStatus())
 		s.releaseLink(l)
 		return nil
@@ -183,12 +192,16 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 			s.endTxSettings(l, s.lastTag == "COMMIT")
 		}
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
+		s.txParts, s.txBeginAll, s.txSavepoints = nil, "", false
 		s.clearPortals()
 	case pgio.TxInBlock:
-		// Also after ROLLBACK TO SAVEPOINT in a failed transaction.
-		s.txOpen, s.txFailed, s.txBegin, s.txLink = true, false, "", l
+		// Also after ROLLBACK TO SAVEPOINT in a failed transaction; on
+		// several shards a failure stays (they have no savepoints).
+		s.txOpen, s.txFailed, s.txBegin, s.txLink = true, s.txFailed && s.multiShardTx(), "", l
+		s.notePart(l)
 	case pgio.TxFailed:
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = true, true, "", l
+		s.notePart(l)
 	}
 	if s.batch == l {
 		s.batch = nil
@@ -228,6 +241,7 @@ func (s *session) breakLink(l *link) {
 	if s.txLink == l {
 		s.txLink = nil
 	}
+	s.dropPart(l)
 	if s.batch == l {
 		s.batch = nil
 	}
@@ -243,7 +257,7 @@ func (s *session) breakLink(l *link) {
 // rolls the transaction back on the server.
 func (s *session) releaseAll() {
 	seen := map[*link]bool{}
-	for _, l := range []*link{s.txLink, s.batch} {
+	for _, l := range append([]*link{s.txLink, s.batch}, s.txParts...) {
 		if l != nil && !seen[l] {
 			seen[l] = true
 			// The client left in the middle of a batch or a transaction:
@@ -257,7 +271,7 @@ func (s *session) releaseAll() {
 		}
 	}
 	s.unpin()
-	s.txLink, s.batch, s.sessLinks = nil, nil, nil
+	s.txLink, s.batch, s.sessLinks, s.txParts = nil, nil, nil, nil
 	s.setActive(nil)
 	s.in.Release()
 	s.out.Release()

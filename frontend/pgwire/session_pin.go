@@ -172,7 +172,7 @@ func (s *session) resetLink(l *link) bool {
 // session, and at DISCARD ALL. A connection the reset fails on is closed.
 func (s *session) unpin() {
 	for sh, l := range s.sessLinks {
-		if l == s.txLink || l == s.batch {
+		if l == s.txLink || l == s.batch || s.partOn(sh) == l {
 			continue // the caller breaks these
 		}
 		delete(s.sessLinks, sh)

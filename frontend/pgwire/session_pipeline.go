@@ -135,6 +135,20 @@ func (s *session) drain(flushServers bool) error {
 	for i := range q {
 		p := &q[i]
 		if s.skipping && p.exp != expSync && !p.always {
+			if p.link != nil && !p.link.skipping {
+				// Another shard of the transaction, which did not see the
+				// error: it answers, but the client must hear nothing
+				// until ReadyForQuery.
+				w := s.out
+				s.out = discardWriter
+				err := s.answer(p)
+				s.out = w
+				if err != nil {
+					s.breakLink(p.link)
+					return err
+				}
+				continue
+			}
 			// The server skips its messages until Sync after an error, and
 			// Postgres would not have answered the proxy's either.
 			if p.undo != nil {
@@ -244,6 +258,7 @@ func (s *session) answer(p *pending) error {
 				continue
 			}
 			s.skipping = true
+			l.skipping = true
 			return nil
 		}
 		switch p.exp {

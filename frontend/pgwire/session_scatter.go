@@ -135,7 +135,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *lin
 			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
 			return 0, true, s.drainScatter(links)
 		}
-		l := &link{conn: conn, shard: sh, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
+		l := newLink(conn, sh)
 		links = append(links, &scatterLink{s: s, l: l})
 		s.syncSettings(l)
 		send(l)

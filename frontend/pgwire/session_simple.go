@@ -7,6 +7,7 @@ import (
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // simpleQuery handles a Query message: one text, possibly several
@@ -49,6 +50,9 @@ func (s *session) simpleQuery(body []byte) error {
 	if err := s.checkPoolable(stmt, false); err != nil {
 		return s.simpleError(err)
 	}
+	if err := s.refuseInMultiShardTx(stmt); err != nil {
+		return s.simpleError(err)
+	}
 	if stmt.Kind == parser.KindCopy && stmt.CopyFrom && len(stmt.Parts) == 0 {
 		return s.copyIn(stmt, body) // session_copy.go
 	}
@@ -64,6 +68,12 @@ func (s *session) simpleQuery(body []byte) error {
 			s.begin(sql)
 			return s.finishLocal()
 		case parser.KindCommit, parser.KindRollback:
+			if s.multiShardTx() {
+				if err := s.endMultiShardTx(stmt); err != nil {
+					return err
+				}
+				return s.finishLocal()
+			}
 			if s.txLink == nil {
 				s.endTxLocally(stmt.Kind, sql)
 				return s.finishLocal()
@@ -73,6 +83,7 @@ func (s *session) simpleQuery(body []byte) error {
 				// SET LOCAL / SET TRANSACTION before the first routed
 				// statement: replayed with BEGIN, not pinning a shard.
 				s.txBegin += ";\n" + sql
+				s.txBeginAll += ";\n" + sql
 				s.queueTag("SET")
 				return s.finishLocal()
 			}
@@ -80,6 +91,7 @@ func (s *session) simpleQuery(body []byte) error {
 			if s.txOpen && s.txLink == nil {
 				// Before the first routed statement: replayed with BEGIN.
 				s.txBegin += ";\n" + sql
+				s.txSavepoints = true
 				s.queueTag(commandTag(sql))
 				return s.finishLocal()
 			}
@@ -95,6 +107,7 @@ func (s *session) simpleQuery(body []byte) error {
 			}
 		}
 	}
+	s.noteSavepoints(stmt)
 	vals := router.Values{Literals: lits, Bound: true}
 	plan, err := s.route(stmt, &vals)
 	if err != nil {
@@ -195,7 +208,7 @@ func (s *session) begin(sql string) {
 		s.queueTag(tag)
 		return
 	}
-	s.txOpen, s.txFailed, s.txBegin = true, false, sql
+	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, sql, sql
 	s.queueTag(tag)
 }
 
@@ -331,10 +344,24 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
 	}
+	s.rs.JoinShards = s.opts.TwoPhase != nil
 	if err := s.insertColumns(stmt); err != nil {
 		return nil, err
 	}
-	return router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
+	plan, err := router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
+	if sp, ok := plan.(router.SplitInsert); ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this INSERT has rows for shards %s; a multi-row INSERT over several shards is not supported yet", shardList(sp.Shards)).
+			WithHint("Insert the rows of each shard separately, or inside a transaction one statement per shard.")
+	}
+	return plan, err
+}
+
+func shardList(shards []*shardmap.Shard) string {
+	names := make([]string, len(shards))
+	for i, sh := range shards {
+		names[i] = sh.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // linkForPlan returns the server connection a one-shard plan runs on

@@ -24,4 +24,13 @@ type Stats struct {
 	// to the pool; ResetFailures those closed instead.
 	Resets        atomic.Uint64
 	ResetFailures atomic.Uint64
+	// TxJoins counts shards joined to a transaction already on another;
+	// TxTwoPhase transactions committed on several shards; TxAborted those
+	// rolled back while committing (a shard could not prepare, or a
+	// resolver aborted them first); TxUnknown those whose commit decision
+	// could not be written (the resolver settles them).
+	TxJoins    atomic.Uint64
+	TxTwoPhase atomic.Uint64
+	TxAborted  atomic.Uint64
+	TxUnknown  atomic.Uint64
 }

@@ -227,6 +227,7 @@ func (b *builder) transaction(st *parser.Statement, t *pg_query.TransactionStmt)
 		// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED: two-phase
 		// commit belongs to the proxy; routed conservatively.
 		st.Kind = parser.KindOther
+		st.Tx.Prepared = true
 	}
 }
 

@@ -1,0 +1,420 @@
+package pgwire
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/shardgate/shardgate/executor/twophase"
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Transactions on several shards (docs/design/two-phase-commit.md). An
+// explicit transaction starts on the shard of its first statement; a
+// statement that needs another shard joins that shard to it: a connection
+// there gets the transaction's BEGIN (as written, with its SET LOCALs)
+// and SETs, and the statement runs there. txParts lists the connections
+// in the order they joined; txLink is the one of the last statement.
+// COMMIT of a transaction on several shards is two-phase: PREPARE
+// TRANSACTION on each, the decision written to the keyspace's decision log
+// (executor/twophase), COMMIT PREPARED on each. ROLLBACK goes to all.
+
+// TwoPhaseKnobs are test hooks: a non-nil error from one makes the session
+// die there, as if the proxy crashed (its server connections close; what
+// was prepared stays prepared for the resolver).
+type TwoPhaseKnobs struct {
+	AfterPrepare  func() error
+	AfterDecision func() error
+}
+
+// errTxCrash ends the session after a knob fired.
+var errTxCrash = errors.New("pgwire: two-phase commit knob: simulated crash")
+
+// partOn returns the transaction's connection on shard, if it has one.
+func (s *session) partOn(shard *shardmap.Shard) *link {
+	for _, l := range s.txParts {
+		if l.shard == shard {
+			return l
+		}
+	}
+	return nil
+}
+
+// notePart records that the transaction runs on l.
+func (s *session) notePart(l *link) {
+	if s.partOn(l.shard) == nil {
+		s.txParts = append(s.txParts, l)
+	}
+}
+
+// dropPart forgets l as a connection of the transaction.
+func (s *session) dropPart(l *link) {
+	for i, p := range s.txParts {
+		if p == l {
+			s.txParts = append(s.txParts[:i:i], s.txParts[i+1:]...)
+			return
+		}
+	}
+}
+
+// multiShardTx reports whether the open transaction runs on several shards.
+func (s *session) multiShardTx() bool { return len(s.txParts) > 1 }
+
+// joinTx returns the transaction's connection on shard, joining the shard
+// to the transaction if it is not part of it yet.
+func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
+	if l := s.partOn(shard); l != nil {
+		s.txLink = l
+		return l, nil
+	}
+	if err := s.canJoin(s.txLink.shard, shard); err != nil {
+		return nil, err
+	}
+	l := s.sessLinks[shard]
+	if l == nil {
+		conn, err := s.acquire(shard)
+		if err != nil {
+			return nil, err
+		}
+		l = newLink(conn, shard)
+		if s.opts.Mode == SessionPooling {
+			s.sessLinks[shard] = l
+		}
+	}
+	s.syncSettings(l)
+	if s.roleSet {
+		s.pin(l, parser.PinRole, nil)
+	}
+	var b strings.Builder
+	b.WriteString(s.txBeginAll)
+	for _, set := range s.txSets {
+		b.WriteString(";\n")
+		b.WriteString(set)
+	}
+	l.w.WriteQuery(b.String())
+	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { s.txFailed = true }})
+	s.txParts = append(s.txParts, l)
+	s.txLink = l
+	s.opts.Stats.TxJoins.Add(1)
+	return l, nil
+}
+
+// canJoin says whether the open transaction may reach shard want.
+func (s *session) canJoin(have, want *shardmap.Shard) error {
+	tp := s.opts.TwoPhase
+	if tp == nil {
+		return sqlerr.New(sqlerr.FeatureNotSupported,
+			"this statement needs shard %s, but the transaction already runs on shard %s, and two-phase commit is off", want.Name, have.Name).
+			WithHint("Set transactions.two_phase_commit: on, or keep the transaction's rows on one shard.")
+	}
+	switch {
+	case s.txBeginAll == "":
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs shard %s, but its transaction was opened inside a multi-statement query on shard %s", want.Name, have.Name).
+			WithHint("Send BEGIN as a statement of its own to let a transaction reach several shards.")
+	case s.txSavepoints:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs shard %s, but the transaction made a savepoint on shard %s; savepoints in a transaction on several shards are not supported", want.Name, have.Name)
+	}
+	ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
+	if !ok {
+		return sqlerr.New("3D000", "database %q does not exist", s.c.Database)
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	return tp.Available(ctx, ks)
+}
+
+// refuseInMultiShardTx refuses what a transaction on several shards cannot
+// run: statements whose effect would reach only one of its connections.
+func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
+	if !s.multiShardTx() {
+		return nil
+	}
+	parts := stmt.Parts
+	if len(parts) == 0 {
+		parts = []*parser.Statement{stmt}
+	}
+	for _, p := range parts {
+		switch {
+		case p.Kind == parser.KindSavepoint:
+			return sqlerr.New(sqlerr.FeatureNotSupported, "savepoints in a transaction on several shards are not supported")
+		case p.Kind == parser.KindSet && (p.Set == nil || !strings.HasPrefix(p.Set.Name, "constraints")):
+			return sqlerr.New(sqlerr.FeatureNotSupported, "SET inside a transaction on several shards is not supported").
+				WithHint("SET before BEGIN, or SET LOCAL right after it: those reach every shard the transaction joins.")
+		case p.Tx.Prepared:
+			return sqlerr.New(sqlerr.FeatureNotSupported, "PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK PREPARED belong to shardgate in a transaction on several shards")
+		case len(parts) > 1 && (p.Kind == parser.KindCommit || p.Kind == parser.KindRollback || p.Kind == parser.KindBegin):
+			return sqlerr.New(sqlerr.FeatureNotSupported, "a transaction on several shards must end with COMMIT or ROLLBACK as a statement of its own")
+		}
+	}
+	return nil
+}
+
+// endMultiShardTx runs the client's COMMIT or ROLLBACK of a transaction on
+// several shards and queues the client's response (not the
+// ReadyForQuery). Every connection must be idle in the transaction, with
+// nothing pending. A non-nil error means the session must end.
+func (s *session) endMultiShardTx(stmt *parser.Statement) error {
+	commit := stmt.Kind == parser.KindCommit && !s.txFailed
+	var e *sqlerr.Error
+	var err error
+	if commit {
+		e, err = s.commitTwoPhase()
+	} else {
+		err = s.rollbackParts()
+	}
+	parts := s.txParts
+	committed := commit && e == nil && err == nil
+	s.endTxSettings(parts[0], committed)
+	for _, l := range parts[1:] {
+		l.state.applied = parts[0].state.applied
+	}
+	s.txOpen, s.txFailed, s.txBegin, s.txLink, s.txParts, s.txSavepoints = false, false, "", nil, nil, false
+	s.clearPortals()
+	for _, l := range parts {
+		if err == nil {
+			s.releaseLink(l)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case e != nil:
+		s.queueError(e)
+	case committed:
+		s.queueTag("COMMIT")
+	default:
+		s.queueTag("ROLLBACK")
+	}
+	if stmt.Tx.Chain && e == nil {
+		s.txOpen, s.txBegin = true, s.txBeginAll
+	} else {
+		s.txBeginAll = ""
+	}
+	return nil
+}
+
+// commitTwoPhase commits the transaction on every shard it reached, or on
+// none. e is the client's error (the transaction did not commit, or its
+// outcome is unknown); err a failure that ends the session.
+func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
+	tp := s.opts.TwoPhase
+	ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
+	if !ok {
+		return nil, s.rollbackParts()
+	}
+	id := tp.Begin()
+	parts := s.txParts
+	// Phase one: every participant prepares, or none keeps anything.
+	for i, l := range parts {
+		l.w.WriteQuery(twophase.Prepare(id.Part(i)))
+	}
+	results := s.runOnParts(parts)
+	var failed *partResult
+	for i := range results {
+		r := &results[i]
+		if r.ioErr != nil || r.err != nil || r.tag != "PREPARE TRANSACTION" {
+			if failed == nil || (failed.err == nil && r.err != nil) {
+				failed = r
+			}
+		}
+	}
+	if failed != nil {
+		// Roll back those that prepared; the others are rolled back
+		// already (an error, or a failed transaction, ends it).
+		var again []*link
+		for i, l := range parts {
+			if results[i].ioErr == nil && results[i].tag == "PREPARE TRANSACTION" {
+				l.w.WriteQuery(twophase.SecondPhase(id.Part(i), twophase.Abort))
+				again = append(again, l)
+			}
+		}
+		s.runOnParts(again)
+		tp.NoteAborted()
+		tp.Finish(id, false) // a connection lost before its answer: the resolver rolls it back
+		s.opts.Stats.TxAborted.Add(1)
+		return failed.clientError(), s.brokenParts(results)
+	}
+	if k := s.opts.TwoPhaseKnobs; k != nil && k.AfterPrepare != nil {
+		if err := k.AfterPrepare(); err != nil {
+			return nil, s.crash(id)
+		}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	derr := tp.Decide(ctx, ks, id)
+	cancel()
+	switch {
+	case errors.Is(derr, twophase.ErrAborted):
+		for i, l := range parts {
+			l.w.WriteQuery(twophase.SecondPhase(id.Part(i), twophase.Abort))
+		}
+		s.runOnParts(parts)
+		tp.Finish(id, false)
+		s.opts.Stats.TxAborted.Add(1)
+		return sqlerr.New("40000", "the transaction was rolled back: its commit decision came too late, after a resolver had decided to abort it"), s.brokenParts(results)
+	case derr != nil:
+		// The decision may or may not be written: the resolver settles it.
+		tp.Finish(id, false)
+		s.opts.Stats.TxUnknown.Add(1)
+		return sqlerr.New("08007", "the outcome of the transaction is unknown: writing the commit decision failed; shardgate's resolver will commit or roll it back on every shard").Wrap(derr), nil
+	}
+	if k := s.opts.TwoPhaseKnobs; k != nil && k.AfterDecision != nil {
+		if err := k.AfterDecision(); err != nil {
+			return nil, s.crash(id)
+		}
+	}
+	// Phase two: the transaction is committed; a participant that fails
+	// now is finished by the resolver.
+	for i, l := range parts {
+		l.w.WriteQuery(twophase.SecondPhase(id.Part(i), twophase.Commit))
+	}
+	results = s.runOnParts(parts)
+	done := true
+	for _, r := range results {
+		if r.ioErr != nil || r.err != nil {
+			done = false
+		}
+	}
+	tp.Finish(id, done)
+	s.opts.Stats.TxTwoPhase.Add(1)
+	return nil, s.brokenParts(results)
+}
+
+// crash ends the session as a knob asked: every connection closes without
+// another word, and this proxy forgets the transaction, as a crash would.
+func (s *session) crash(id twophase.ID) error {
+	for _, l := range s.txParts {
+		l.conn.MarkBroken()
+	}
+	s.opts.TwoPhase.Finish(id, false)
+	return errTxCrash
+}
+
+// rollbackParts rolls the transaction back on every connection.
+func (s *session) rollbackParts() error {
+	for _, l := range s.txParts {
+		l.w.WriteQuery("ROLLBACK")
+	}
+	return s.brokenParts(s.runOnParts(s.txParts))
+}
+
+// brokenParts breaks the connections that failed and says whether one did
+// (the session then ends: their transactions' fate is the servers').
+func (s *session) brokenParts(results []partResult) error {
+	var first error
+	for _, r := range results {
+		if r.ioErr != nil {
+			s.breakLink(r.link)
+			if first == nil {
+				first = s.serverFailure(r.ioErr)
+			}
+		}
+	}
+	return first
+}
+
+// partResult is a server's answer to a statement the proxy sent.
+type partResult struct {
+	link  *link
+	tag   string
+	err   *pgio.ErrorFields // the server's error
+	raw   []byte            // its ErrorResponse body
+	ioErr error
+}
+
+func (r *partResult) clientError() *sqlerr.Error {
+	switch {
+	case r.err != nil:
+		e := sqlerr.New(r.err.Code, "%s", r.err.Message)
+		e.Detail, e.Hint = r.err.Detail, r.err.Hint
+		e.Err = r.err
+		return e
+	case r.ioErr != nil:
+		return sqlerr.New(sqlerr.ConnectionFailure, "the transaction was rolled back: shard %s was lost while preparing to commit", r.link.shard.Name)
+	}
+	return sqlerr.New("40000", "the transaction was rolled back: shard %s could not prepare it (%s)", r.link.shard.Name, r.tag)
+}
+
+// runOnParts sends what is written on each connection, then reads each
+// answer up to its ReadyForQuery. Connections run concurrently on their
+// servers; notices are dropped.
+func (s *session) runOnParts(links []*link) []partResult {
+	results := make([]partResult, len(links))
+	for i, l := range links {
+		results[i].link = l
+		if err := l.w.Flush(); err != nil {
+			results[i].ioErr = err
+		}
+	}
+	for i, l := range links {
+		r := &results[i]
+		for r.ioErr == nil {
+			typ, body, err := l.r.ReadMessage()
+			if err != nil {
+				r.ioErr = err
+				break
+			}
+			switch typ {
+			case pgio.TypeCommandComplete:
+				if tag, err := pgio.DecodeCommandComplete(body); err == nil {
+					r.tag = string(tag)
+				}
+			case pgio.TypeErrorResponse:
+				if r.err == nil {
+					r.raw = append([]byte(nil), body...)
+					if f, err := pgio.DecodeErrorFields(body); err == nil {
+						r.err = &f
+					}
+				}
+			case pgio.TypeReadyForQuery:
+				if st, err := pgio.DecodeReadyForQuery(body); err == nil {
+					l.conn.SetTxStatus(st)
+				}
+			}
+			if typ == pgio.TypeReadyForQuery {
+				break
+			}
+		}
+	}
+	return results
+}
+
+// noteSavepoints remembers that the transaction made a savepoint: it may
+// not reach another shard after that (a ROLLBACK TO would reach only one).
+func (s *session) noteSavepoints(stmt *parser.Statement) {
+	if !s.txOpen && len(stmt.Parts) == 0 {
+		return
+	}
+	if stmt.Kind == parser.KindSavepoint {
+		s.txSavepoints = true
+	}
+	for _, p := range stmt.Parts {
+		if p.Kind == parser.KindSavepoint {
+			s.txSavepoints = true
+		}
+	}
+}
+
+// endMultiShardTxExtended is COMMIT or ROLLBACK executed through the
+// extended protocol: what the batch sent before is answered first; after
+// an error in it the server would skip the COMMIT, and so does the proxy.
+func (s *session) endMultiShardTxExtended(stmt *parser.Statement) error {
+	if err := s.drain(true); err != nil {
+		return err
+	}
+	if s.skipping {
+		return nil
+	}
+	for _, l := range s.txParts {
+		l.w.WriteSync()
+		s.queue(pending{exp: expSync, link: l, silentReady: true})
+	}
+	if err := s.drain(false); err != nil {
+		return err
+	}
+	return s.endMultiShardTx(stmt)
+}
