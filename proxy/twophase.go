@@ -4,10 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
-	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/executor/twophase"
 	"github.com/shardgate/shardgate/shardmap"
@@ -16,23 +14,10 @@ import (
 // newCoordinator builds the two-phase-commit coordinator: its control
 // connections log in as the backend's control user.
 func newCoordinator(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev twophase.Listener) *twophase.Coordinator {
-	b := cfg.Backends.Postgres
-	user, password := b.User, b.Password.Reveal()
-	if b.ControlUser != "" {
-		user, password = b.ControlUser, b.ControlPassword.Reveal()
-	}
 	return twophase.New(twophase.Options{
-		ProxyID:  cfg.ProxyID,
-		Snapshot: snapshot,
-		Config: func(node shardmap.Node, database string) (*pgconn.Config, error) {
-			return backend.PgConnConfig(backend.DialOptions{
-				Node: node.Addr, Host: node.Host, Port: node.Port,
-				User: user, Password: password, Database: database,
-				TLS: backend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile,
-				ConnectTimeout: cfg.Pools.ConnectTimeout,
-				RuntimeParams:  map[string]string{"application_name": "shardgate-2pc"},
-			})
-		},
+		ProxyID:         cfg.ProxyID,
+		Snapshot:        snapshot,
+		Config:          controlLogin(cfg, "shardgate-2pc"),
 		ResolveInterval: cfg.Transactions.ResolveInterval,
 		Lease:           cfg.Transactions.Lease,
 		Listener:        ev,
