@@ -181,6 +181,9 @@ type Statement struct {
 	Pin Pin
 	// WritableCTE: a WITH clause holds INSERT/UPDATE/DELETE.
 	WritableCTE bool
+	// NoTx: the statement cannot run inside a transaction block
+	// (CREATE/DROP INDEX CONCURRENTLY).
+	NoTx bool
 	// Locking: SELECT … FOR UPDATE/SHARE/NO KEY UPDATE/KEY SHARE.
 	Locking bool
 	// Aggregates, GroupBy, OrderBy, Limit, Distinct, Window, SubQuery

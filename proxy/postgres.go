@@ -82,10 +82,12 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		RewriteScatter: func(sql string, param func(int) (int64, bool, bool)) (string, *parser.Merge, error) {
 			return pgsql.RewriteScatter(sql, param)
 		},
-		Decoder:       pgvalue.New(),
-		DenyPins:      cfg.Pools.Pin == config.PinDeny,
-		TwoPhase:      p.twoPhase,
-		TwoPhaseKnobs: &p.knobs,
+		Decoder:           pgvalue.New(),
+		DenyPins:          cfg.Pools.Pin == config.PinDeny,
+		TwoPhase:          p.twoPhase,
+		DenyScatterWrites: cfg.Transactions.ScatterWrites == config.ScatterWritesDeny,
+		SplitInsert:       pgsql.SplitInsertSQL,
+		TwoPhaseKnobs:     &p.knobs,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,

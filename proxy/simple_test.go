@@ -150,10 +150,10 @@ func TestErrorsAreClearAndTheSessionSurvives(t *testing.T) {
 			c := connect(t, mode)
 			cases := []struct{ sql, code string }{
 				{"SELEC 1", "42601"},
-				{"UPDATE users SET name = name", "0A000"},
+				{"UPDATE users SET id = id + 1 WHERE id = 1", "0A000"},
 				{"SELECT * FROM nowhere", "42P01"},
 				{"SELECT * FROM users WHERE id = 'abc'", "22P02"},
-				{"UPDATE products SET name = 'x' WHERE id = 1", "0A000"},
+				{"SELECT * FROM users u JOIN orders o ON o.id = u.id", "0A000"},
 				{"SELECT 1/0 FROM users WHERE id = 1", "22012"}, // a server error passes through
 			}
 			for _, tc := range cases {

@@ -32,8 +32,7 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 	case parser.KindEmpty:
 		return AnyShard{Keyspace: ks, Why: Reason{Text: "empty statement"}}, nil
 	case parser.KindDDL:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DDL through shardgate is not supported yet").
-			WithHint("Run DDL on every shard directly; fan-out of DDL comes with cross-shard support.")
+		return broadcastDDL(ks, stmt, sess)
 	case parser.KindCopy:
 		if stmt.CopyFrom {
 			// The session reads COPY … FROM STDIN's rows and routes each
@@ -65,8 +64,7 @@ func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.S
 	}
 	if len(sharded) == 0 {
 		if hasReference && writes(stmt) {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "writes to reference tables are not supported yet").
-				WithHint("A reference table has a copy on every shard; writing all copies atomically needs two-phase commit, which comes with cross-shard support.")
+			return broadcastReference(ks, sess)
 		}
 		return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: whyNoShardedTable(hasReference)}}, sess)
 	}

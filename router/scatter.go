@@ -35,6 +35,8 @@ func (p Scatter) String() string {
 // shard holds none of its rows); nil means every shard.
 func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sharded int, why string, refusal error, only []*shardmap.Shard) (Plan, error) {
 	switch {
+	case (stmt.Kind == parser.KindUpdate || stmt.Kind == parser.KindDelete) && len(stmt.Parts) == 0 && !stmt.WritableCTE:
+		return broadcastWrite(ks, stmt, sess, sharded, why, refusal, only)
 	case stmt.Kind != parser.KindSelect, len(stmt.Parts) > 0:
 		return nil, refusal
 	case sess.TxShard != nil:

@@ -21,6 +21,11 @@ type Session struct {
 	// JoinShards: the open transaction may reach other shards (two-phase
 	// commit is on), so a key on another shard is not refused.
 	JoinShards bool
+	// FanOutWrites: writes may reach several shards, committed together
+	// with two-phase commit (DDL, reference tables, multi-row INSERT,
+	// UPDATE/DELETE without a key). ScatterWrites allows the last.
+	FanOutWrites  bool
+	ScatterWrites bool
 	// Temp maps the session's temporary tables (and other temporary
 	// relations), by name, to the shard whose server connection holds them
 	// (the session is pinned to it).

@@ -61,6 +61,11 @@ type SessionOptions struct {
 	TwoPhase *twophase.Coordinator
 	// TwoPhaseKnobs are test hooks (nil in production).
 	TwoPhaseKnobs *TwoPhaseKnobs
+	// DenyScatterWrites refuses UPDATE/DELETE without a sharding key
+	// (transactions.scatter_writes: deny); SplitInsert cuts multi-row
+	// INSERTs by shard (nil: refused).
+	DenyScatterWrites bool
+	SplitInsert       InsertSplitter
 
 	catalog *catalog
 }

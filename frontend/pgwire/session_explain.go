@@ -67,6 +67,27 @@ func (s *session) explainRoute(inner string) error {
 		for _, step := range mergeSteps(m) {
 			rows = append(rows, [4]string{"", "merge", step, ""})
 		}
+	case router.Broadcast, router.SplitInsert:
+		pieces, err := s.piecesOf(plan, inner)
+		if err != nil {
+			return s.simpleError(err)
+		}
+		why, commit := "", "commit: two-phase (PREPARE TRANSACTION on each, decision on shard "+pieces[0].shard.Name+", COMMIT PREPARED)"
+		switch p := plan.(type) {
+		case router.Broadcast:
+			why = p.Why.String()
+			if p.OneByOne {
+				commit = "one shard after another, outside a transaction; stops at the first failure"
+			}
+		case router.SplitInsert:
+			why = p.Why.String()
+		}
+		for _, pc := range pieces {
+			rows = append(rows, [4]string{pc.shard.Name, router.Primary.String(), why, pc.sql})
+		}
+		if len(pieces) > 1 {
+			rows = append(rows, [4]string{"", "commit", commit, ""})
+		}
 	}
 	s.out.WriteRaw(pgio.TypeRowDescription, textRowDescription("shard", "target", "reason", "sql"))
 	var buf []byte

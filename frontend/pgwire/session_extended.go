@@ -228,8 +228,11 @@ func (s *session) bind(body []byte) error {
 	if err != nil {
 		return err
 	}
-	if sc, ok := plan.(router.Scatter); ok {
-		return s.bindScatter(cs, &m, sc)
+	switch p := plan.(type) {
+	case router.Scatter:
+		return s.bindScatter(cs, &m, p)
+	case router.Broadcast, router.SplitInsert:
+		return errFanOutHere(plan)
 	}
 	var l *link
 	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(cs.stmt) {

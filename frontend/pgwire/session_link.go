@@ -14,8 +14,10 @@ import (
 type ServerConn interface {
 	Reader() *pgio.Reader
 	Writer() *pgio.Writer
-	// SetTxStatus records the status of the server's last ReadyForQuery.
+	// SetTxStatus records the status of the server's last ReadyForQuery;
+	// TxStatus returns it.
 	SetTxStatus(pgio.TxStatus)
+	TxStatus() pgio.TxStatus
 	// MarkBroken keeps the connection from being reused.
 	MarkBroken()
 	// SetDeadline bounds reads and writes (zero: none).

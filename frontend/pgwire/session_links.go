@@ -36,6 +36,10 @@ func (s *session) planShard(p router.Plan) *shardmap.Shard {
 	case router.Scatter:
 		// Where a Describe of it runs: any of its shards will do.
 		return p.Shards[0]
+	case router.Broadcast:
+		return p.Shards[0]
+	case router.SplitInsert:
+		return p.Shards[0]
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/router"
-	"github.com/shardgate/shardgate/shardmap"
 )
 
 // simpleQuery handles a Query message: one text, possibly several
@@ -113,11 +112,14 @@ func (s *session) simpleQuery(body []byte) error {
 	if err != nil {
 		return s.simpleError(err)
 	}
-	if sc, ok := plan.(router.Scatter); ok {
+	switch p := plan.(type) {
+	case router.Scatter:
 		if !s.scatterInTxOK() {
 			return s.simpleError(errScatterInTx)
 		}
-		return s.scatterSimple(sc, sql)
+		return s.scatterSimple(p, sql)
+	case router.Broadcast, router.SplitInsert:
+		return s.fanOutSimple(plan, sql)
 	}
 	var l *link
 	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(stmt) {
@@ -329,8 +331,11 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 	if err != nil {
 		return nil, err
 	}
-	if sc, ok := plan.(router.Scatter); ok {
-		return nil, errScatterNotYet(sc)
+	switch p := plan.(type) {
+	case router.Scatter:
+		return nil, errScatterNotYet(p)
+	case router.Broadcast, router.SplitInsert:
+		return nil, errFanOutHere(plan)
 	}
 	return s.linkForPlan(plan, stmt)
 }
@@ -345,23 +350,19 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 		s.rs.TxShard = s.txLink.shard
 	}
 	s.rs.JoinShards = s.opts.TwoPhase != nil
+	s.rs.FanOutWrites = s.opts.TwoPhase != nil
+	s.rs.ScatterWrites = !s.opts.DenyScatterWrites
 	if err := s.insertColumns(stmt); err != nil {
 		return nil, err
 	}
-	plan, err := router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
-	if sp, ok := plan.(router.SplitInsert); ok {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this INSERT has rows for shards %s; a multi-row INSERT over several shards is not supported yet", shardList(sp.Shards)).
-			WithHint("Insert the rows of each shard separately, or inside a transaction one statement per shard.")
-	}
-	return plan, err
+	return router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
 }
 
-func shardList(shards []*shardmap.Shard) string {
-	names := make([]string, len(shards))
-	for i, sh := range shards {
-		names[i] = sh.Name
-	}
-	return strings.Join(names, ", ")
+// errFanOutHere refuses a write on several shards where the session
+// cannot run it yet: through the extended protocol or SQL-level EXECUTE.
+func errFanOutHere(plan router.Plan) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported, "this statement writes on several shards (%s); through the extended protocol or EXECUTE that is not supported yet", plan).
+		WithHint("Send it as a simple query, or write one shard's rows per statement inside a transaction.")
 }
 
 // linkForPlan returns the server connection a one-shard plan runs on

@@ -198,11 +198,15 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 		st.Kind = parser.KindOther
 	case *pg_query.Node_DropStmt:
 		st.Kind = parser.KindDDL
+		st.NoTx = x.DropStmt.Concurrent
 		st.Tables = append(orderTables(sf.tables, nil), droppedTables(x.DropStmt)...)
 		return st
 	default:
 		if n != nil && isDDL(n) {
 			st.Kind = parser.KindDDL
+			if idx := n.GetIndexStmt(); idx != nil && idx.Concurrent {
+				st.NoTx = true
+			}
 		}
 	}
 	st.Tables = orderTables(sf.tables, target)

@@ -22,7 +22,7 @@ cur.execute("SELECT name FROM users WHERE id = %s", (first,))
 out["afterRollback"] = cur.fetchone()[0]
 conn.commit()
 try:
-    cur.execute("UPDATE users SET name = name")
+    cur.execute("UPDATE users SET id = id + 1 WHERE id = 1")
 except psycopg2.Error as e:
     out["multiShardCode"] = e.pgcode
     conn.rollback()

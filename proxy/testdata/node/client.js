@@ -22,7 +22,7 @@ async function main() {
   await c.query('ROLLBACK');
   out.afterRollback = (await c.query('SELECT name FROM users WHERE id = $1', [base])).rows[0].name;
   try {
-    await c.query('UPDATE users SET name = name');
+    await c.query('UPDATE users SET id = id + 1 WHERE id = 1');
   } catch (e) {
     out.multiShardCode = e.code;
   }
