@@ -406,3 +406,54 @@ func TestGlobalIDsControlLogin(t *testing.T) {
 		t.Fatalf("control user: %v %v", cc, err)
 	}
 }
+
+// An INSERT that leaves orders.id out gets it from the sequence, through
+// the simple and the extended protocol; rows of a multi-row INSERT get
+// distinct ids; an id the client gives is kept.
+func TestGlobalIDsThroughTheProxy(t *testing.T) {
+	ctx := context.Background()
+	m, _ := gidSnapshot(t, "gid_orders_e2e", 100)
+	_, url, stop := startProxyMap(t, func(*config.Config) {}, m)
+	defer stop(time.Second)
+	a, b := keysOnTwoShards(t, 690000)
+	for _, c := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec} {
+		cfg, _ := pgx.ParseConfig(url)
+		cfg.DefaultQueryExecMode = c
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id1, id2 int64
+		if err := conn.QueryRow(ctx, "INSERT INTO orders (user_id, amount) VALUES ($1, 5) RETURNING id", a).Scan(&id1); err != nil {
+			t.Fatalf("%v: insert without id: %v", c, err)
+		}
+		if err := conn.QueryRow(ctx, "INSERT INTO orders (user_id, amount) VALUES ($1, 6) RETURNING id", b).Scan(&id2); err != nil {
+			t.Fatalf("%v: second insert: %v", c, err)
+		}
+		if id1 <= 0 || id2 <= id1 {
+			t.Fatalf("%v: ids %d then %d", c, id1, id2)
+		}
+		conn.Close(ctx)
+	}
+	c, _ := pgx.Connect(ctx, url)
+	defer c.Close(ctx)
+	// Multi-row over two shards: split, each row its own id.
+	res, err := c.PgConn().Exec(ctx, fmt.Sprintf("INSERT INTO orders (user_id, amount) VALUES (%d, 1), (%d, 2), (%d, 3) RETURNING id", a, b, a)).ReadAll()
+	if err != nil || len(res[0].Rows) != 3 {
+		t.Fatalf("multi-row insert: %v %v", res, err)
+	}
+	seen := map[string]bool{}
+	for _, r := range res[0].Rows {
+		seen[string(r[0])] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("ids of a multi-row insert: %v", seen)
+	}
+	var given int64
+	if err := c.QueryRow(ctx, "INSERT INTO orders (id, user_id, amount) VALUES (-77, $1, 1) RETURNING id", a).Scan(&given); err != nil || given != -77 {
+		t.Fatalf("a given id: %d %v", given, err)
+	}
+	if _, err := c.PgConn().Exec(ctx, fmt.Sprintf("DELETE FROM orders WHERE user_id IN (%d, %d)", a, b)).ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -26,13 +26,19 @@ func startProxy(t *testing.T, edit func(*config.Config)) (url string, stop func(
 // startProxyP is startProxy that also returns the endpoint (for its stats).
 func startProxyP(t *testing.T, edit func(*config.Config)) (p *Postgres, url string, stop func(grace time.Duration) error) {
 	t.Helper()
+	return startProxyMap(t, edit, snap)
+}
+
+// startProxyMap is startProxyP serving the shard map m.
+func startProxyMap(t *testing.T, edit func(*config.Config), m *shardmap.Snapshot) (p *Postgres, url string, stop func(grace time.Duration) error) {
+	t.Helper()
 	cfg, err := testConfig(cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
 	edit(cfg)
 	var cur atomic.Pointer[shardmap.Snapshot]
-	cur.Store(snap)
+	cur.Store(m)
 	p, err = NewPostgres(cfg, cur.Load, Events{})
 	if err != nil {
 		t.Fatal(err)

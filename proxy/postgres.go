@@ -32,6 +32,8 @@ type Postgres struct {
 	stats    *pgwire.Stats
 	// twoPhase commits transactions on several shards (nil: off).
 	twoPhase *twophase.Coordinator
+	// globalIDs fills generated columns INSERTs leave out.
+	globalIDs *globalIDs
 	// knobs are the sessions' two-phase-commit test hooks: empty, except
 	// in tests that simulate a crash.
 	knobs pgwire.TwoPhaseKnobs
@@ -69,6 +71,9 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	if cfg.Transactions.TwoPhaseCommit != config.TwoPhaseOff {
 		p.twoPhase = newCoordinator(cfg, snapshot, ev.TwoPhase)
 	}
+	if p.globalIDs, err = newGlobalIDs(cfg); err != nil {
+		return nil, err
+	}
 	mode := pgwire.TransactionPooling
 	if cfg.Pools.Mode == config.PoolSession {
 		mode = pgwire.SessionPooling
@@ -87,6 +92,8 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		TwoPhase:          p.twoPhase,
 		DenyScatterWrites: cfg.Transactions.ScatterWrites == config.ScatterWritesDeny,
 		SplitInsert:       pgsql.SplitInsertSQL,
+		IDs:               p.globalIDs.Fill,
+		AddColumn:         pgsql.AddInsertColumn,
 		TwoPhaseKnobs:     &p.knobs,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
@@ -123,6 +130,7 @@ func (p *Postgres) Shutdown(ctx context.Context) error {
 	if p.twoPhase != nil {
 		p.twoPhase.Close()
 	}
+	p.globalIDs.Close()
 	return err
 }
 

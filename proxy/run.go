@@ -132,10 +132,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		rctx, stopResolver := context.WithCancel(context.Background())
 		defer stopResolver()
 		reportTwoPhase(gctx, pg.TwoPhase(), snap, log)
-		if ids, err := newGlobalIDs(cfg); err == nil {
-			reportSequences(gctx, ids, snap, log)
-			ids.Close()
-		}
+		reportSequences(gctx, pg.globalIDs, snap, log)
 		g.Go(func() error { return pg.RunResolver(rctx) })
 		g.Go(func() error { return ignoreClosed(pg.Serve(ln)) })
 		g.Go(func() error {

@@ -66,6 +66,10 @@ type SessionOptions struct {
 	// INSERTs by shard (nil: refused).
 	DenyScatterWrites bool
 	SplitInsert       InsertSplitter
+	// IDs and AddColumn fill a generated column an INSERT leaves out
+	// (global IDs; nil: such INSERTs are refused).
+	IDs       IDSource
+	AddColumn ColumnAdder
 
 	catalog *catalog
 }
@@ -95,6 +99,7 @@ type session struct {
 	txParts      []*link
 	txBeginAll   string
 	txSavepoints bool  // a savepoint was made: no other shard may join
+	fillingIDs   bool  // running a Query rewritten with generated IDs
 	batch        *link // the connection of the current extended batch
 	// sessLinks are the connections the session keeps between
 	// transactions: all of them under session pooling, the pinned ones

@@ -225,6 +225,9 @@ func (s *session) bind(body []byte) error {
 	}
 	s.noteSavepoints(cs.stmt)
 	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)})
+	if req, ok := router.NeedsIDs(err); ok {
+		return s.bindWithIDs(req, cs, &m, portalName)
+	}
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,11 @@ func (s *session) simpleQuery(body []byte) error {
 	s.noteSavepoints(stmt)
 	vals := router.Values{Literals: lits, Bound: true}
 	plan, err := s.route(stmt, &vals)
+	if req, ok := router.NeedsIDs(err); ok && !s.fillingIDs {
+		s.fillingIDs = true
+		defer func() { s.fillingIDs = false }()
+		return s.simpleWithIDs(req, sql)
+	}
 	if err != nil {
 		return s.simpleError(err)
 	}
