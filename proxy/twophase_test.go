@@ -131,7 +131,7 @@ func TestTwoPhaseCommit(t *testing.T) {
 	resolveOnce(t, pgProxy.TwoPhase())
 	var rows int
 	c := directShard(t, 0)
-	if err := c.QueryRow(ctx, "SELECT count(*) FROM public.shardgate_2pc").Scan(&rows); err != nil || rows != 0 {
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM public.shardgate_2pc WHERE owner = $1", pgProxy.TwoPhase().Owner()).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("decision rows left after the resolver forgot them: %d %v", rows, err)
 	}
 }
