@@ -145,9 +145,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: init store: %w", err)
 	}
-	if err := seed(ctx, pg, shardmap.Postgres, snap); err != nil {
-		return err
-	}
+	// The MariaDB shards are seeded directly until the MySQL endpoint
+	// exists; the Postgres side goes through the proxy once it serves.
 	if err := seed(ctx, my, shardmap.MySQL, snap); err != nil {
 		return err
 	}
@@ -156,9 +155,16 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if opts.Log != nil {
 		log = opts.Log
 	}
-	return proxy.Run(ctx, proxy.RunOptions{
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var seedErr error
+	err = proxy.Run(rctx, proxy.RunOptions{
 		Config: cfg, Store: st, Log: log, DrainTimeout: 5 * time.Second,
 		OnReady: func(a proxy.Addrs) {
+			if seedErr = seedThroughProxy(rctx, a.Postgres); seedErr != nil {
+				stop()
+				return
+			}
 			info := Info{PostgresAddr: a.Postgres, AdminAddr: a.Admin, ConfigPath: configPath, StoreDir: cfg.Store.Path, Postgres: pg, MariaDB: my}
 			printSummary(opts.Out, info, opts, time.Since(started))
 			if opts.OnReady != nil {
@@ -166,6 +172,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 			}
 		},
 	})
+	if seedErr != nil {
+		return seedErr
+	}
+	return err
 }
 
 // workDir returns the demo's folder and how to clean it up.
@@ -255,6 +265,16 @@ func keyspaceOf(e shardmap.Engine, c *sandbox.Cluster, prefix string) shardmap.K
 	for _, t := range tables {
 		if t.column != "" {
 			ks.Tables = append(ks.Tables, shardmap.TableSpec{Name: t.name, Column: t.column, Type: "bigint"})
+		}
+	}
+	if e == shardmap.Postgres {
+		// orders.id comes from a block-allocated sequence kept on the
+		// first shard: INSERTs through the proxy leave it out.
+		ks.Generators = []shardmap.GeneratorSpec{{Name: "orders_id", Kind: shardmap.Sequence, Block: 100}}
+		for i := range ks.Tables {
+			if ks.Tables[i].Name == "orders" {
+				ks.Tables[i].Generated = &shardmap.GeneratedSpec{Column: "id", Generator: "orders_id"}
+			}
 		}
 	}
 	node := func(n *sandbox.Node, name string) shardmap.NodeSpec {
