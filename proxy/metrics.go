@@ -17,6 +17,7 @@ type metrics struct {
 	queries, routed, refused, pins *prometheus.Desc
 	pinnedSessions, sessions       *prometheus.Desc
 	resets                         *prometheus.Desc
+	txJoins, txEnds, txResolved    *prometheus.Desc
 
 	lookups, uncacheable, analyzeErrors, cacheEntries *prometheus.Desc
 
@@ -51,6 +52,14 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 			"Pinned server connections reset before going back to the pool (ok), or closed because the reset failed (failed).",
 			[]string{"result"}, nil),
 
+		txJoins: prometheus.NewDesc("shardgate_pg_tx_joins_total",
+			"Shards joined to a transaction already running on another shard.", nil, nil),
+		txEnds: prometheus.NewDesc("shardgate_pg_tx_two_phase_total",
+			"Transactions on several shards, by outcome: committed (two-phase), aborted (a shard could not prepare, or a resolver aborted first), unknown (the decision could not be written; the resolver settles it).",
+			[]string{"outcome"}, nil),
+		txResolved: prometheus.NewDesc("shardgate_pg_tx_resolved_total",
+			"Prepared transactions left by a dead or failed owner that this proxy's resolver finished.", nil, nil),
+
 		lookups: prometheus.NewDesc("shardgate_analyzer_lookups_total",
 			"Statement analysis cache lookups, by result.", []string{"result"}, nil),
 		uncacheable: prometheus.NewDesc("shardgate_analyzer_uncacheable_total",
@@ -81,6 +90,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets,
+		m.txJoins, m.txEnds, m.txResolved,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
 	} {
@@ -109,6 +119,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.sessions, float64(st.Sessions.Load()))
 	counter(m.resets, st.Resets.Load(), "ok")
 	counter(m.resets, st.ResetFailures.Load(), "failed")
+	counter(m.txJoins, st.TxJoins.Load())
+	counter(m.txEnds, st.TxTwoPhase.Load(), "committed")
+	counter(m.txEnds, st.TxAborted.Load(), "aborted")
+	counter(m.txEnds, st.TxUnknown.Load(), "unknown")
+	if c := m.p.TwoPhase(); c != nil {
+		counter(m.txResolved, uint64(c.Stats().Resolved.Load()))
+	}
 
 	counter(m.lookups, a.Hits, "hit")
 	counter(m.lookups, a.Misses, "miss")
