@@ -53,11 +53,66 @@ func TestFanOutSplitInsert(t *testing.T) {
 		}
 	}
 	wantNonePrepared(t)
-	// Through the extended protocol: refused clearly (not yet).
-	cx := connect(t, pgx.QueryExecModeExec)
-	_, err = cx.Exec(context.Background(), "INSERT INTO users (id, name) VALUES ($1, 'x'), ($2, 'x')", a2, b2)
-	if pgCode(err) != "0A000" {
-		t.Fatalf("extended split insert: %v", err)
+	wantIdlePools(t)
+}
+
+// The same writes through the extended protocol, in every pgx mode: a
+// split INSERT with parameters, a scatter UPDATE … RETURNING, a scatter
+// DELETE; in and out of a transaction.
+func TestFanOutExtended(t *testing.T) {
+	ctx := context.Background()
+	a, b := keysOnTwoShards(t, 680000)
+	for name, mode := range modes {
+		t.Run(name, func(t *testing.T) {
+			deleteUsers(t, a, b)
+			c := connect(t, mode)
+			tag, err := c.Exec(ctx, "INSERT INTO users (id, name, balance) VALUES ($1, 'fx', 1), ($2, 'fx', 2)", a, b)
+			if err != nil || tag.String() != "INSERT 0 2" {
+				t.Fatalf("split insert: %v %v", tag, err)
+			}
+			wantOnlyOn(t, "users", "id", a)
+			wantOnlyOn(t, "users", "id", b)
+			rows, err := c.Query(ctx, "UPDATE users SET balance = balance + $1 WHERE name = $2 RETURNING id, balance", 10, "fx")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var returned []float64
+			for rows.Next() {
+				var id int64
+				var bal float64
+				if err := rows.Scan(&id, &bal); err != nil {
+					t.Fatal(err)
+				}
+				returned = append(returned, bal)
+			}
+			if rows.Err() != nil || len(returned) != 2 || returned[0]+returned[1] != 23 || rows.CommandTag().String() != "UPDATE 2" {
+				t.Fatalf("scatter update RETURNING: %v %v %v", returned, rows.Err(), rows.CommandTag())
+			}
+			var sum float64
+			if err := c.QueryRow(ctx, "SELECT sum(balance) FROM users WHERE name = $1", "fx").Scan(&sum); err != nil || sum != 23 {
+				t.Fatalf("after the scatter update: %v %v", sum, err)
+			}
+			// In a transaction, then rolled back.
+			tx, _ := c.Begin(ctx)
+			if tag, err := tx.Exec(ctx, "DELETE FROM users WHERE name = $1", "fx"); err != nil || tag.String() != "DELETE 2" {
+				t.Fatalf("delete in a transaction: %v %v", tag, err)
+			}
+			tx.Rollback(ctx)
+			if n := onShards(t, "users", "id", b); n[0]+n[1] != 1 {
+				t.Fatalf("rolled-back delete: %v", n)
+			}
+			// A failure on one shard: nothing, and the session goes on.
+			if _, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'x'), ($2, 'x')", a+1000000, b); pgCode(err) != "23505" {
+				t.Fatalf("split insert with a duplicate: %v", err)
+			}
+			if n := onShards(t, "users", "id", a+1000000); n[0]+n[1] != 0 {
+				t.Fatalf("half of a failed insert: %v", n)
+			}
+			if tag, err := c.Exec(ctx, "DELETE FROM users WHERE name = $1", "fx"); err != nil || tag.String() != "DELETE 2" {
+				t.Fatalf("scatter delete: %v %v", tag, err)
+			}
+			wantNonePrepared(t)
+		})
 	}
 	wantIdlePools(t)
 }

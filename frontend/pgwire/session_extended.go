@@ -52,6 +52,7 @@ type portal struct {
 	cs      *clientStmt
 	link    *link          // nil: answered by the proxy, or a scatter read
 	scatter *scatterPortal // a read on several shards (session_scatter_extended.go)
+	fanOut  *fanOutPortal  // a write on several shards (session_fanout_extended.go)
 }
 
 func (s *session) clearPortals() {
@@ -235,7 +236,7 @@ func (s *session) bind(body []byte) error {
 	case router.Scatter:
 		return s.bindScatter(cs, &m, p)
 	case router.Broadcast, router.SplitInsert:
-		return errFanOutHere(plan)
+		return s.bindFanOut(cs, &m, plan)
 	}
 	var l *link
 	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(cs.stmt) {
@@ -313,7 +314,10 @@ func (s *session) describe(body []byte) error {
 			return sqlerr.New("34000", "portal %q does not exist", name)
 		}
 		if p.scatter != nil {
-			return s.describeScatter(p)
+			return s.describeOnShard(p, p.scatter.plan.Shards[0], p.scatter.bind.ResultFormats)
+		}
+		if p.fanOut != nil {
+			return s.describeOnShard(p, s.planShard(p.fanOut.plan), p.fanOut.bind.ResultFormats)
 		}
 		if p.link == nil {
 			s.queueLocal(pgio.TypeNoData)
@@ -375,6 +379,9 @@ func (s *session) execute(body []byte) error {
 	}
 	if p.scatter != nil {
 		return s.executeScatter(p, m.MaxRows)
+	}
+	if p.fanOut != nil {
+		return s.executeFanOut(p, m.MaxRows)
 	}
 	if p.link == nil {
 		return s.executeLocal(p)

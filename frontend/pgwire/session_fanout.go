@@ -120,27 +120,35 @@ func (s *session) fanOutSimple(plan router.Plan, sql string) error {
 // proxy's implicit transaction rolls back everywhere; the client's fails
 // (on every server, so that its COMMIT rolls back).
 func (s *session) fanOutFailed(implicit bool, e *sqlerr.Error) error {
-	s.opts.Stats.Refused.Add(1)
-	if implicit {
-		err := s.rollbackParts()
-		s.clearTx()
-		if err != nil {
-			return err
-		}
-	} else {
-		s.txFailed = true
-		for _, l := range s.txParts {
-			if l.conn.TxStatus() != pgio.TxFailed {
-				s.abortOnServer(l)
-			}
-		}
-		if err := s.drain(false); err != nil {
-			return err
-		}
+	if err := s.failFanOut(implicit); err != nil {
+		return err
 	}
 	s.out.WriteErrorResponse(pgio.SeverityError, e)
 	s.out.WriteReadyForQuery(s.clientStatus())
 	return nil
+}
+
+// failFanOut undoes a failed write on several shards: the proxy's
+// implicit transaction rolls back everywhere; the client's fails, on
+// every server too.
+func (s *session) failFanOut(implicit bool) error {
+	s.opts.Stats.Refused.Add(1)
+	if implicit {
+		err := s.rollbackParts()
+		s.clearTx()
+		return err
+	}
+	s.txFailed = true
+	inExtended := s.inExtended
+	s.inExtended = false // abort with a simple Query: the pieces were synced
+	for _, l := range s.txParts {
+		if l.conn.TxStatus() != pgio.TxFailed {
+			s.abortOnServer(l)
+		}
+	}
+	err := s.drain(false)
+	s.inExtended = inExtended
+	return err
 }
 
 // commitImplicit commits the proxy's own transaction around a write on
@@ -178,6 +186,9 @@ func (s *session) clearTx() {
 	s.txOpen, s.txFailed, s.txBegin, s.txLink, s.txParts, s.txSavepoints, s.txBeginAll = false, false, "", nil, nil, false, ""
 	s.clearPortals()
 	for _, l := range parts {
+		if s.batch == l {
+			s.batch = nil
+		}
 		s.releaseLink(l)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads through the extended protocol. Bind answers BindComplete
@@ -116,17 +117,18 @@ func bindInt(b *pgio.Bind, oids []uint32, n int) (v int64, null, ok bool) {
 	return 0, false, false
 }
 
-// describeScatter answers a Describe of a scatter portal: a shard
-// describes the client's statement; its RowDescription gets the portal's
-// result formats, its ParameterDescription is dropped.
-func (s *session) describeScatter(p *portal) error {
-	l, err := s.linkForUse(p.scatter.plan.Shards[0], false)
+// describeOnShard answers a Describe of a portal on several shards (a
+// scatter read, a write on several shards): a shard describes the client's
+// statement; its RowDescription gets the portal's result formats, its
+// ParameterDescription is dropped.
+func (s *session) describeOnShard(p *portal, shard *shardmap.Shard, formats pgio.Int16s) error {
+	l, err := s.linkForUse(shard, false)
 	if err != nil {
 		return err
 	}
 	srvName := s.ensurePrepared(l, p.cs)
 	l.w.WriteDescribe(pgio.ObjectStatement, srvName)
-	s.queue(pending{exp: expDescribeS, link: l, cs: p.cs, portalFormats: p.scatter.bind.ResultFormats, asPortal: true})
+	s.queue(pending{exp: expDescribeS, link: l, cs: p.cs, portalFormats: formats, asPortal: true})
 	return nil
 }
 

@@ -1,0 +1,114 @@
+package pgwire
+
+import (
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/router"
+)
+
+// Writes on several shards through the extended protocol. As for scatter
+// reads, Bind answers BindComplete itself and keeps the parameters;
+// Execute runs each shard's piece (Parse of the piece with the client's
+// parameter types, Bind with the client's parameters, Execute, Sync)
+// inside the session's transaction or an implicit one it commits at once;
+// a Describe of the portal is answered by a shard's description of the
+// client's statement.
+
+// fanOutPortal is a bound write on several shards.
+type fanOutPortal struct {
+	plan router.Plan // Broadcast or SplitInsert
+	bind pgio.Bind   // a copy: the client's message buffer is reused
+}
+
+func (s *session) bindFanOut(cs *clientStmt, m *pgio.Bind, plan router.Plan) error {
+	if b, ok := plan.(router.Broadcast); ok && b.OneByOne {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "a statement that runs shard by shard outside a transaction (CONCURRENTLY) works through the simple query protocol only")
+	}
+	if s.batch != nil {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "a write on several shards cannot share a pipeline (the messages up to Sync) with other statements outside a transaction").
+			WithHint("Send it in a pipeline of its own, or inside BEGIN … COMMIT.")
+	}
+	s.portals[string(m.Portal)] = &portal{cs: cs, fanOut: &fanOutPortal{plan: plan, bind: copyBind(m)}}
+	s.queueLocal(pgio.TypeBindComplete)
+	return nil
+}
+
+// executeFanOut runs a bound write on several shards. Its answer follows
+// everything the client is owed before it, so the queue is drained first.
+func (s *session) executeFanOut(p *portal, maxRows uint32) error {
+	if maxRows != 0 {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "fetching the rows of a write on several shards in parts (Execute with a row limit) is not supported")
+	}
+	if err := s.drain(true); err != nil {
+		return err
+	}
+	if s.skipping {
+		return nil // an error earlier in the batch: skipped, as Postgres would
+	}
+	pieces, err := s.piecesOf(p.fanOut.plan, p.cs.sql)
+	if err != nil {
+		return err
+	}
+	implicit := !s.txOpen
+	if implicit {
+		s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
+	}
+	links := make([]*link, len(pieces))
+	for i, pc := range pieces {
+		l, err := s.linkFor(pc.shard)
+		if err != nil {
+			if derr := s.drain(false); derr != nil {
+				return derr
+			}
+			return s.fanOutExtendedFailed(implicit, sqlerr.From(err))
+		}
+		links[i] = l
+	}
+	s.opts.Stats.Routed.Add(uint64(len(pieces)))
+	if err := s.drain(false); err != nil {
+		return err
+	}
+	if s.txFailed {
+		return s.fanOutExtendedFailed(implicit, sqlerr.New("25P02", "the transaction could not start on every shard"))
+	}
+	bind := p.fanOut.bind
+	for i, pc := range pieces {
+		w := links[i].w
+		w.WriteParse(&pgio.Parse{Query: []byte(pc.sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))})
+		w.WriteBind(&bind)
+		w.WriteExecute("", 0)
+		w.WriteSync()
+	}
+	b, _ := p.fanOut.plan.(router.Broadcast)
+	res, err := s.relayPieces(links, b.Copies)
+	if err != nil {
+		return err
+	}
+	if res.err != nil {
+		return s.fanOutExtendedFailed(implicit, res.err)
+	}
+	if implicit {
+		e, err := s.commitImplicit()
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			s.out.WriteErrorResponse(pgio.SeverityError, e)
+			s.discard = true
+			return nil
+		}
+	}
+	s.out.WriteCommandComplete(res.tag())
+	return nil
+}
+
+// fanOutExtendedFailed is fanOutFailed for the extended protocol: the
+// client's messages are then ignored until Sync.
+func (s *session) fanOutExtendedFailed(implicit bool, e *sqlerr.Error) error {
+	if err := s.failFanOut(implicit); err != nil {
+		return err
+	}
+	s.out.WriteErrorResponse(pgio.SeverityError, e)
+	s.discard = true
+	return nil
+}
