@@ -66,31 +66,33 @@ func (s *session) fanOutSimple(plan router.Plan, sql string) error {
 	if err != nil {
 		return s.simpleError(err)
 	}
+	return s.runPieces(plan, pieces, func(i int, l *link) { l.w.WriteQuery(pieces[i].sql) }, false)
+}
+
+// runPieces runs a write on several shards: send writes shard i's piece on
+// its connection (ending with a ReadyForQuery), the answers are relayed,
+// and an implicit transaction is committed. The client gets the added-up
+// CommandComplete, or the error; after it, a ReadyForQuery (simple
+// protocol) or nothing until Sync (extended).
+func (s *session) runPieces(plan router.Plan, pieces []piece, send func(i int, l *link), extended bool) error {
 	implicit := !s.txOpen
-	if implicit {
-		s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
-	}
-	links := make([]*link, len(pieces))
-	for i, pc := range pieces {
-		l, err := s.linkFor(pc.shard)
-		if err != nil {
-			if derr := s.drain(false); derr != nil {
-				return derr
-			}
-			return s.fanOutFailed(implicit, sqlerr.From(err))
+	fail := func(e *sqlerr.Error) error {
+		if err := s.failFanOut(implicit); err != nil {
+			return err
 		}
-		links[i] = l
+		s.out.WriteErrorResponse(pgio.SeverityError, e)
+		s.endFanOut(extended)
+		return nil
 	}
-	s.opts.Stats.Routed.Add(uint64(len(pieces)))
-	// What the connections need first: settings, BEGIN, joins.
-	if err := s.drain(false); err != nil {
+	links, e, err := s.startPieces(pieces)
+	if err != nil {
 		return err
 	}
-	if s.txFailed {
-		return s.fanOutFailed(implicit, sqlerr.New("25P02", "the transaction could not start on every shard"))
+	if e != nil {
+		return fail(e)
 	}
-	for i, pc := range pieces {
-		links[i].w.WriteQuery(pc.sql)
+	for i, l := range links {
+		send(i, l)
 	}
 	b, _ := plan.(router.Broadcast)
 	res, err := s.relayPieces(links, b.Copies)
@@ -98,7 +100,7 @@ func (s *session) fanOutSimple(plan router.Plan, sql string) error {
 		return err
 	}
 	if res.err != nil {
-		return s.fanOutFailed(implicit, res.err)
+		return fail(res.err)
 	}
 	if implicit {
 		e, err := s.commitImplicit()
@@ -107,25 +109,53 @@ func (s *session) fanOutSimple(plan router.Plan, sql string) error {
 		}
 		if e != nil {
 			s.out.WriteErrorResponse(pgio.SeverityError, e)
-			s.out.WriteReadyForQuery(s.clientStatus())
+			s.endFanOut(extended)
 			return nil
 		}
 	}
 	s.out.WriteCommandComplete(res.tag())
-	s.out.WriteReadyForQuery(s.clientStatus())
+	if !extended {
+		s.out.WriteReadyForQuery(s.clientStatus())
+	}
 	return nil
 }
 
-// fanOutFailed answers a write on several shards that failed: the
-// proxy's implicit transaction rolls back everywhere; the client's fails
-// (on every server, so that its COMMIT rolls back).
-func (s *session) fanOutFailed(implicit bool, e *sqlerr.Error) error {
-	if err := s.failFanOut(implicit); err != nil {
-		return err
+// endFanOut ends a failed write on several shards for the client: a
+// ReadyForQuery, or (extended protocol) its messages ignored until Sync.
+func (s *session) endFanOut(extended bool) {
+	if extended {
+		s.discard = true
+		return
 	}
-	s.out.WriteErrorResponse(pgio.SeverityError, e)
 	s.out.WriteReadyForQuery(s.clientStatus())
-	return nil
+}
+
+// startPieces gets a connection in the session's transaction (an
+// implicit one if none is open) on each piece's shard, started there. e:
+// a shard could not take part (the client's error); err: the session
+// must end.
+func (s *session) startPieces(pieces []piece) (links []*link, e *sqlerr.Error, err error) {
+	if !s.txOpen {
+		s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
+	}
+	links = make([]*link, len(pieces))
+	for i, pc := range pieces {
+		l, lerr := s.linkFor(pc.shard)
+		if lerr != nil {
+			e = sqlerr.From(lerr)
+			break
+		}
+		links[i] = l
+	}
+	s.opts.Stats.Routed.Add(uint64(len(pieces)))
+	// What the connections need first: settings, BEGIN, joins.
+	if err := s.drain(false); err != nil {
+		return nil, nil, err
+	}
+	if e == nil && s.txFailed {
+		e = sqlerr.New("25P02", "the transaction could not start on every shard")
+	}
+	return links, e, nil
 }
 
 // failFanOut undoes a failed write on several shards: the proxy's

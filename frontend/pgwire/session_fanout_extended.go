@@ -49,66 +49,11 @@ func (s *session) executeFanOut(p *portal, maxRows uint32) error {
 	if err != nil {
 		return err
 	}
-	implicit := !s.txOpen
-	if implicit {
-		s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
-	}
-	links := make([]*link, len(pieces))
-	for i, pc := range pieces {
-		l, err := s.linkFor(pc.shard)
-		if err != nil {
-			if derr := s.drain(false); derr != nil {
-				return derr
-			}
-			return s.fanOutExtendedFailed(implicit, sqlerr.From(err))
-		}
-		links[i] = l
-	}
-	s.opts.Stats.Routed.Add(uint64(len(pieces)))
-	if err := s.drain(false); err != nil {
-		return err
-	}
-	if s.txFailed {
-		return s.fanOutExtendedFailed(implicit, sqlerr.New("25P02", "the transaction could not start on every shard"))
-	}
 	bind := p.fanOut.bind
-	for i, pc := range pieces {
-		w := links[i].w
-		w.WriteParse(&pgio.Parse{Query: []byte(pc.sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))})
-		w.WriteBind(&bind)
-		w.WriteExecute("", 0)
-		w.WriteSync()
-	}
-	b, _ := p.fanOut.plan.(router.Broadcast)
-	res, err := s.relayPieces(links, b.Copies)
-	if err != nil {
-		return err
-	}
-	if res.err != nil {
-		return s.fanOutExtendedFailed(implicit, res.err)
-	}
-	if implicit {
-		e, err := s.commitImplicit()
-		if err != nil {
-			return err
-		}
-		if e != nil {
-			s.out.WriteErrorResponse(pgio.SeverityError, e)
-			s.discard = true
-			return nil
-		}
-	}
-	s.out.WriteCommandComplete(res.tag())
-	return nil
-}
-
-// fanOutExtendedFailed is fanOutFailed for the extended protocol: the
-// client's messages are then ignored until Sync.
-func (s *session) fanOutExtendedFailed(implicit bool, e *sqlerr.Error) error {
-	if err := s.failFanOut(implicit); err != nil {
-		return err
-	}
-	s.out.WriteErrorResponse(pgio.SeverityError, e)
-	s.discard = true
-	return nil
+	return s.runPieces(p.fanOut.plan, pieces, func(i int, l *link) {
+		l.w.WriteParse(&pgio.Parse{Query: []byte(pieces[i].sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))})
+		l.w.WriteBind(&bind)
+		l.w.WriteExecute("", 0)
+		l.w.WriteSync()
+	}, true)
 }

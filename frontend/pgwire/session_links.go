@@ -98,6 +98,21 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		}
 		return l, nil
 	}
+	l, err := s.readyLink(shard)
+	if err != nil {
+		return nil, err
+	}
+	if s.txOpen && pin {
+		s.beginOn(l)
+	} else {
+		s.batch = l
+	}
+	return l, nil
+}
+
+// readyLink is the session's connection to shard (kept, or acquired)
+// with the session's settings queued on it.
+func (s *session) readyLink(shard *shardmap.Shard) (*link, error) {
 	l := s.sessLinks[shard]
 	if l == nil {
 		conn, err := s.acquire(shard)
@@ -112,11 +127,6 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 	s.syncSettings(l)
 	if s.roleSet {
 		s.pin(l, parser.PinRole, nil)
-	}
-	if s.txOpen && pin {
-		s.beginOn(l)
-	} else {
-		s.batch = l
 	}
 	return l, nil
 }

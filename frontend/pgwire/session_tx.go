@@ -74,20 +74,9 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 	if err := s.canJoin(s.txLink.shard, shard); err != nil {
 		return nil, err
 	}
-	l := s.sessLinks[shard]
-	if l == nil {
-		conn, err := s.acquire(shard)
-		if err != nil {
-			return nil, err
-		}
-		l = newLink(conn, shard)
-		if s.opts.Mode == SessionPooling {
-			s.sessLinks[shard] = l
-		}
-	}
-	s.syncSettings(l)
-	if s.roleSet {
-		s.pin(l, parser.PinRole, nil)
+	l, err := s.readyLink(shard)
+	if err != nil {
+		return nil, err
 	}
 	var b strings.Builder
 	b.WriteString(s.txBeginAll)
