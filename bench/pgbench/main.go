@@ -25,25 +25,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/shardgate/shardgate/auth"
+	"github.com/shardgate/shardgate/bench/harness"
 	"github.com/shardgate/shardgate/sandbox"
 )
 
@@ -113,7 +107,7 @@ func main() {
 		}
 		for _, sh := range c.Shards {
 			n := sh.Primary
-			run("pgbench", "-i", "-q", "-s", strconv.Itoa(*scale), "-h", n.Host, "-p", strconv.Itoa(n.Port), "-U", "app", "app")
+			check(harness.Command("pgbench", "-i", "-q", "-s", strconv.Itoa(*scale), "-h", n.Host, "-p", strconv.Itoa(n.Port), "-U", "app", "app"))
 		}
 	}
 
@@ -131,16 +125,16 @@ func main() {
 	}
 	if want("pgbouncer") {
 		port, p := startPgbouncer(dir, one.Shards[0].Primary)
-		targets = append(targets, &target{key: "pgbouncer", name: "pgbouncer (transaction)", port: port, pid: pidOf(p), clean: stop(p, os.Kill)})
+		targets = append(targets, &target{key: "pgbouncer", name: "pgbouncer (transaction)", port: port, pid: p.PID, clean: stop(p, os.Kill)})
 	}
 	if want("relay") {
 		direct := one.Shards[0].Primary
-		port := freePort()
+		port := must(harness.FreePort())
 		bin := filepath.Join(dir, "relay")
-		run("go", "build", "-o", bin, "./bench/relay")
-		p := start(withEnv("GOMAXPROCS=1"), bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port))
-		waitPort(port)
-		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1)", port: port, pid: pidOf(p), clean: stop(p, os.Kill)})
+		check(harness.Command("go", "build", "-o", bin, "./bench/relay"))
+		p := must(harness.Start(harness.WithEnv("GOMAXPROCS=1"), bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port)))
+		check(harness.WaitPort(port))
+		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1)", port: port, pid: p.PID, clean: stop(p, os.Kill)})
 	}
 	sgBin := ""
 	for _, c := range []struct {
@@ -155,16 +149,17 @@ func main() {
 				continue
 			}
 			bin = filepath.Join(dir, "shardgate-baseline")
-			build(*baseline, bin)
+			check(harness.BuildShardgate(*baseline, bin))
 		case !want(c.key):
 			continue
 		case sgBin == "":
 			sgBin = filepath.Join(dir, "shardgate")
-			build(".", sgBin)
+			check(harness.BuildShardgate(".", sgBin))
 			bin = sgBin
 		}
-		port, admin, p := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs)
-		t := &target{key: c.key, port: port, admin: admin, pid: pidOf(p), clean: stop(p, os.Interrupt)}
+		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs)
+		port, admin := sg.Port, sg.Admin
+		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, clean: stop(sg.Process, os.Interrupt)}
 		label := strings.TrimSuffix(c.key, "-default")
 		if c.key == "shardgate-1-baseline" {
 			label = "shardgate-1 baseline " + *baseline
@@ -228,12 +223,12 @@ func main() {
 					continue
 				}
 				if res.err != nil {
-					fmt.Printf("| %s | %s | %d | failed: %s | | | | | | | |\n", t.name, mode, nc, firstLine(res.err.Error()))
+					fmt.Printf("| %s | %s | %d | failed: %s | | | | | | | |\n", t.name, mode, nc, harness.FirstLine(res.err.Error()))
 					continue
 				}
 				cpu := "–"
 				if t.pid() != 0 && res.txs > 0 {
-					cpu = fmt.Sprintf("%.1f (%.1f+%.1f)", res.cpuPerTx(), ticksPerTx(res.userTicks, res.txs), ticksPerTx(res.sysTicks, res.txs))
+					cpu = fmt.Sprintf("%.1f (%.1f+%.1f)", res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.sysTicks, res.txs))
 				}
 				ratio := func(key string) string {
 					if o, ok := best[rowKey{key, mode, nc}]; ok && o.err == nil && o.tps > 0 && key != t.key && t.key != "direct" {
@@ -282,10 +277,10 @@ func main() {
 // for shardgate, its query, analysis and allocation counters around the run.
 func measure(t *target, mode string, nc int) result {
 	pid := t.pid()
-	u0, s0 := cpuTicks(pid)
+	u0, s0 := harness.CPUTicks(pid)
 	c0 := scrape(t.admin)
 	res := pgbench(t.port, mode, nc)
-	u1, s1 := cpuTicks(pid)
+	u1, s1 := harness.CPUTicks(pid)
 	c1 := scrape(t.admin)
 	res.userTicks, res.sysTicks = u1-u0, s1-s0
 	res.queries, res.analyses, res.mallocs = -1, -1, -1
@@ -307,14 +302,7 @@ func (r result) allocsPerTx() float64 {
 }
 
 func (r result) cpuPerTx() float64 {
-	return ticksPerTx(r.userTicks+r.sysTicks, r.txs)
-}
-
-func ticksPerTx(ticks, txs int64) float64 {
-	if txs == 0 {
-		return 0
-	}
-	return float64(ticks) * 1e6 / clkTck / float64(txs)
+	return harness.TicksPerTx(r.userTicks+r.sysTicks, r.txs)
 }
 
 // analysed says whether shardgate analysed each query exactly once.
@@ -346,35 +334,17 @@ func median(rs []result) result {
 	return s[len(s)/2]
 }
 
-const clkTck = 100
-
 func pgbench(port int, mode string, nc int) result {
 	threads := 2
 	if nc < 2 {
 		threads = 1
 	}
-	cmd := exec.Command("pgbench", "-n", "-S", "-M", mode, "-c", strconv.Itoa(nc), "-j", strconv.Itoa(threads),
-		"-T", strconv.Itoa(int(duration.Seconds())), "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "app", "app")
-	cmd.Env = append(os.Environ(), "PGPASSWORD=app")
-	out, err := cmd.CombinedOutput()
+	r, err := harness.Pgbench(context.Background(), port, "-n", "-S", "-M", mode, "-c", strconv.Itoa(nc), "-j", strconv.Itoa(threads),
+		"-T", strconv.Itoa(int(duration.Seconds())))
 	if err != nil {
-		return result{err: fmt.Errorf("%v: %s", err, errorLine(string(out)))}
+		return result{err: err}
 	}
-	s := string(out)
-	var r result
-	if m := regexp.MustCompile(`tps = ([\d.]+)`).FindStringSubmatch(s); m != nil {
-		r.tps, _ = strconv.ParseFloat(m[1], 64)
-	}
-	if m := regexp.MustCompile(`latency average = ([\d.]+) ms`).FindStringSubmatch(s); m != nil {
-		r.latMs, _ = strconv.ParseFloat(m[1], 64)
-	}
-	if m := regexp.MustCompile(`actually processed: (\d+)`).FindStringSubmatch(s); m != nil {
-		r.txs, _ = strconv.ParseInt(m[1], 10, 64)
-	}
-	if m := regexp.MustCompile(`number of failed transactions: (\d+)`).FindStringSubmatch(s); m != nil && m[1] != "0" {
-		return result{err: fmt.Errorf("%s failed transactions", m[1])}
-	}
-	return r
+	return result{tps: r.TPS, latMs: r.LatencyMs, txs: r.Txs}
 }
 
 // counters are shardgate's counters on its admin /metrics.
@@ -420,54 +390,13 @@ func scrapeOne(admin int, metric string) (v float64, ok bool) {
 // eachSample calls f with every sample of shardgate's admin /metrics; none
 // if the endpoint is missing.
 func eachSample(admin int, f func(name, labels string, v float64)) {
-	if admin == 0 {
-		return
-	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", admin))
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if name, labels, v, ok := parseSample(line); ok {
-			f(name, labels, v)
-		}
+	if admin != 0 {
+		harness.EachSample(admin, f)
 	}
 }
 
-// parseSample splits a Prometheus text-format sample line.
-func parseSample(line string) (name, labels string, v float64, ok bool) {
-	i := strings.IndexAny(line, "{ ")
-	if i < 0 {
-		return "", "", 0, false
-	}
-	name, rest := line[:i], line[i:]
-	if rest[0] == '{' {
-		j := strings.IndexByte(rest, '}')
-		if j < 0 {
-			return "", "", 0, false
-		}
-		labels, rest = rest[1:j], rest[j+1:]
-	}
-	f := strings.Fields(rest)
-	if len(f) == 0 {
-		return "", "", 0, false
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	return name, labels, v, err == nil
-}
-
-func startPgbouncer(dir string, n *sandbox.Node) (int, *exec.Cmd) {
-	port := freePort()
+func startPgbouncer(dir string, n *sandbox.Node) (int, *harness.Process) {
+	port := must(harness.FreePort())
 	ini := filepath.Join(dir, "pgbouncer.ini")
 	users := filepath.Join(dir, "userlist.txt")
 	os.WriteFile(users, []byte(`"app" "app"`+"\n"), 0o644)
@@ -496,8 +425,8 @@ pidfile = %s
 		}
 		os.Chmod(dir, 0o777)
 	}
-	p := start(nil, "pgbouncer", args...)
-	waitPort(port)
+	p := must(harness.Start(nil, "pgbouncer", args...))
+	check(harness.WaitPort(port))
 	return port, p
 }
 
@@ -505,15 +434,7 @@ pidfile = %s
 // two shards, each initialised with all rows), the other tables as
 // reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
 // GOMAXPROCS from the environment, so that the row shows Go's default).
-func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int) (int, int, *exec.Cmd) {
-	port := freePort()
-	admin := freePort()
-	v, err := auth.NewVerifiers("app")
-	if err != nil {
-		log.Fatal(err)
-	}
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("app\n"), 0o600)
+func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int) *harness.Shardgate {
 	var shards strings.Builder
 	ranges := []string{"-", ""}
 	if len(c.Shards) == 2 {
@@ -522,35 +443,14 @@ func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int) (in
 	for i, sh := range c.Shards {
 		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %s, port: %d}}\n", ranges[i], name, i, sh.Primary.Host, sh.Primary.Port)
 	}
-	cfgPath := filepath.Join(dir, name+".yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listeners:
-  postgres: {address: "127.0.0.1:%d"}
-  admin: {address: "127.0.0.1:%d"}
-users:
-  - {name: app, scram_sha_256: %q}
-backends:
-  postgres: {user: app, password_file: %s}
-pools: {mode: transaction, max_server_conns_per_node: 20}
-runtime: {max_procs: %d}
-store: {path: %s}
-logging: {level: warn}
-topology:
-  keyspaces:
-    - name: app
+	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Keyspaces: `    - name: app
       engine: postgres
       tables:
         - {name: pgbench_accounts, column: aid, type: int}
         - {name: pgbench_history, column: aid, type: int}
       reference_tables: [pgbench_branches, pgbench_tellers]
       shards:
-%s`, port, admin, v.SCRAMSHA256, pw, maxProcs, filepath.Join(dir, name+"-store"), shards.String())), 0o600)
-	var env []string
-	if maxProcs == 0 {
-		env = withoutEnv("GOMAXPROCS")
-	}
-	p := start(env, bin, "serve", "-c", cfgPath)
-	waitPort(port)
-	return port, admin, p
+` + shards.String()}))
 }
 
 // gomaxprocs is the GOMAXPROCS shardgate runs with, as its Go collector
@@ -574,126 +474,31 @@ func fetchProfile(admin int, path string, done chan struct{}) {
 
 // fetch saves one of the proxy's /debug/pprof profiles.
 func fetch(admin int, profile, path string) {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", admin, profile))
-	if err != nil {
+	if err := harness.SaveProfile(admin, profile, path); err != nil {
 		log.Printf("profile: %v", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		log.Printf("profile: %v", err)
-		return
-	}
-	defer f.Close()
-	io.Copy(f, resp.Body)
-}
-
-func run(name string, args ...string) {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "PGPASSWORD=app")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		log.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
 }
 
-// build builds cmd/shardgate of the source tree dir into bin.
-func build(dir, bin string) {
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shardgate")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		log.Fatalf("go build in %s: %v\n%s", dir, err, out)
-	}
+// stop stops p with sig.
+func stop(p *harness.Process, sig os.Signal) func() {
+	return func() { p.Stop(sig) }
 }
 
-// start starts a program with env (nil: this process's environment).
-func start(env []string, name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
-	cmd.Env = env
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	return cmd
+// must stops the program on err.
+func must[T any](v T, err error) T {
+	check(err)
+	return v
 }
 
-func withEnv(kv string) []string {
-	name, _, _ := strings.Cut(kv, "=")
-	return append(withoutEnv(name), kv)
-}
-
-func withoutEnv(name string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func pidOf(p *exec.Cmd) func() int { return func() int { return p.Process.Pid } }
-
-func stop(p *exec.Cmd, sig os.Signal) func() {
-	return func() { p.Process.Signal(sig); p.Wait() }
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func check(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitPort(port int) {
-	for i := 0; i < 600; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log.Fatalf("port %d never opened", port)
-}
-
-// cpuTicks is the utime and stime of a process, in clock ticks (0 for pid 0).
-func cpuTicks(pid int) (user, sys int64) {
-	if pid == 0 {
-		return 0, 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	user, _ = strconv.ParseInt(f[11], 10, 64)
-	sys, _ = strconv.ParseInt(f[12], 10, 64)
-	return user, sys
 }
 
 func errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return "(" + firstLine(err.Error()) + ")"
-}
-
-// errorLine is the first line of pgbench's output that tells an error.
-func errorLine(out string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(strings.ToLower(l), "error") {
-			return strings.TrimSpace(l)
-		}
-	}
-	return firstLine(out)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	return "(" + harness.FirstLine(err.Error()) + ")"
 }

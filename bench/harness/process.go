@@ -1,0 +1,118 @@
+package harness
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ClkTck is the kernel's clock ticks per second, the unit of /proc's CPU
+// times (100 on every Linux this runs on).
+const ClkTck = 100
+
+// Process is a program a benchmark started.
+type Process struct {
+	cmd *exec.Cmd
+}
+
+// Start starts a program with env (nil: this process's environment), its
+// standard error going to this process's.
+func Start(env []string, name string, args ...string) (*Process, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &Process{cmd: cmd}, nil
+}
+
+// PID is the process's id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Stop sends sig and waits for the process to end.
+func (p *Process) Stop(sig os.Signal) {
+	p.cmd.Process.Signal(sig)
+	p.cmd.Wait()
+}
+
+// Command runs a program to its end, with PGPASSWORD=app (the sandbox's
+// user) in its environment; its output is in the error.
+func Command(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "PGPASSWORD=app")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %v: %w\n%s", name, args, err, out)
+	}
+	return nil
+}
+
+// WithEnv is this process's environment with kv ("NAME=value") replacing
+// any NAME.
+func WithEnv(kv string) []string {
+	name, _, _ := strings.Cut(kv, "=")
+	return append(WithoutEnv(name), kv)
+}
+
+// WithoutEnv is this process's environment without name.
+func WithoutEnv(name string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// FreePort is a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// WaitPort waits up to a minute for 127.0.0.1:port to accept connections.
+func WaitPort(port int) error {
+	for i := 0; i < 600; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("port %d never opened", port)
+}
+
+// CPUTicks is the utime and stime of a process, in clock ticks (0 for pid
+// 0 or a process that is gone).
+func CPUTicks(pid int) (user, sys int64) {
+	if pid == 0 {
+		return 0, 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	user, _ = strconv.ParseInt(f[11], 10, 64)
+	sys, _ = strconv.ParseInt(f[12], 10, 64)
+	return user, sys
+}
+
+// TicksPerTx is CPU ticks per transaction in microseconds (0 without
+// transactions).
+func TicksPerTx(ticks, txs int64) float64 {
+	if txs == 0 {
+		return 0
+	}
+	return float64(ticks) * 1e6 / ClkTck / float64(txs)
+}

@@ -1,0 +1,123 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/shardgate/shardgate/auth"
+)
+
+// BuildShardgate builds cmd/shardgate of the source tree dir into bin.
+func BuildShardgate(dir, bin string) error {
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shardgate")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build in %s: %w\n%s", dir, err, out)
+	}
+	return nil
+}
+
+// ShardgateConfig is what differs between the benchmarks' shardgate
+// configs; the rest is fixed: user app/app (SCRAM), backends as app/app,
+// transaction pooling with 20 server connections per node, warnings only.
+type ShardgateConfig struct {
+	// Name names the config file and the store under the work directory.
+	Name string
+	// MaxProcs is runtime.max_procs; 0 leaves GOMAXPROCS to Go and removes
+	// GOMAXPROCS from the environment, so that Go's default shows.
+	MaxProcs int
+	// Extra is more top-level YAML (say, a transactions: section), ending
+	// with a newline.
+	Extra string
+	// Keyspaces is the items of topology.keyspaces, indented by four
+	// spaces ("    - name: app\n      engine: postgres\n …").
+	Keyspaces string
+}
+
+// Shardgate is a running shardgate.
+type Shardgate struct {
+	*Process
+	Port  int // its Postgres listener
+	Admin int // its admin listener (/metrics, /debug/pprof)
+}
+
+// StartShardgate writes cfg under dir and starts bin serving it, and waits
+// for its Postgres port. Stop it with os.Interrupt.
+func StartShardgate(dir, bin string, cfg ShardgateConfig) (*Shardgate, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	admin, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	v, err := auth.NewVerifiers("app")
+	if err != nil {
+		return nil, err
+	}
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("app\n"), 0o600); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, cfg.Name+".yaml")
+	text := fmt.Sprintf(`listeners:
+  postgres: {address: "127.0.0.1:%d"}
+  admin: {address: "127.0.0.1:%d"}
+users:
+  - {name: app, scram_sha_256: %q}
+backends:
+  postgres: {user: app, password_file: %s}
+pools: {mode: transaction, max_server_conns_per_node: 20}
+runtime: {max_procs: %d}
+store: {path: %s}
+logging: {level: warn}
+%stopology:
+  keyspaces:
+%s`, port, admin, v.SCRAMSHA256, pw, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return nil, err
+	}
+	var env []string
+	if cfg.MaxProcs == 0 {
+		env = WithoutEnv("GOMAXPROCS")
+	}
+	p, err := Start(env, bin, "serve", "-c", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitPort(port); err != nil {
+		p.Stop(os.Kill)
+		return nil, err
+	}
+	return &Shardgate{Process: p, Port: port, Admin: admin}, nil
+}
+
+// SaveProfile saves one of shardgate's /debug/pprof profiles ("allocs",
+// "profile?seconds=10") to path.
+func (s *Shardgate) SaveProfile(profile, path string) error {
+	return SaveProfile(s.Admin, profile, path)
+}
+
+// SaveProfile saves profile from the /debug/pprof of the shardgate whose
+// admin listener is on port admin.
+func SaveProfile(admin int, profile, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", admin, profile))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
