@@ -21,6 +21,7 @@ func newCoordinator(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev t
 		ResolveInterval: cfg.Transactions.ResolveInterval,
 		Lease:           cfg.Transactions.Lease,
 		Listener:        ev,
+		Writer:          cfg.Backends.Postgres.User,
 	})
 }
 

@@ -281,13 +281,20 @@ func TestTwoPhaseExtendedCommit(t *testing.T) {
 // decision: the resolver commits it on every shard.
 func TestTwoPhaseCrashRecovery(t *testing.T) {
 	ctx := context.Background()
+	crash := func(twophase.ID) error { return errors.New("crash") }
 	for _, tc := range []struct {
 		name       string
 		knobs      pgwire.TwoPhaseKnobs
 		wantCommit bool
 	}{
-		{"after-prepare", pgwire.TwoPhaseKnobs{AfterPrepare: func() error { return errors.New("crash") }}, false},
-		{"after-decision", pgwire.TwoPhaseKnobs{AfterDecision: func() error { return errors.New("crash") }}, true},
+		// The decision through the control connections: both parts prepare.
+		{"remote/after-prepare", pgwire.TwoPhaseKnobs{AfterPrepare: crash, RemoteDecision: true}, false},
+		{"remote/after-decision", pgwire.TwoPhaseKnobs{AfterDecision: crash, RemoteDecision: true}, true},
+		// The decision in the coordinator shard's part: only the other
+		// shard prepares; the coordinator's part dies with its connection
+		// (before the decision) or committed with it (after).
+		{"local/after-prepare", pgwire.TwoPhaseKnobs{AfterPrepare: crash}, false},
+		{"local/after-decision", pgwire.TwoPhaseKnobs{AfterDecision: crash}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			knobs := tc.knobs
@@ -311,14 +318,18 @@ func TestTwoPhaseCrashRecovery(t *testing.T) {
 			}
 			c.Close(ctx)
 			prep := preparedOnShards(t)
-			if len(prep[0]) != 1 || len(prep[1]) != 1 {
-				t.Fatalf("prepared after the crash: %v", prep)
+			want := 2
+			if !knobs.RemoteDecision {
+				want = 1
 			}
-			if n := onShards(t, "users", "id", a); n[0]+n[1] != 0 {
+			if len(prep[0])+len(prep[1]) != want {
+				t.Fatalf("prepared after the crash: %v, want %d", prep, want)
+			}
+			if n := onShards(t, "users", "id", b); n[0]+n[1] != 0 {
 				t.Fatalf("prepared row visible: %v", n)
 			}
 			rep := resolveOnce(t, p.TwoPhase())
-			if tc.wantCommit && rep.Committed != 2 || !tc.wantCommit && rep.Aborted != 2 {
+			if tc.wantCommit && rep.Committed != want || !tc.wantCommit && rep.Aborted != want {
 				t.Fatalf("resolver: %+v", rep)
 			}
 			wantNonePrepared(t)
@@ -429,5 +440,48 @@ func TestTwoPhaseOff(t *testing.T) {
 	}
 	if n := onShards(t, "users", "id", a); n[0]+n[1] != 0 {
 		t.Fatalf("row of the refused transaction: %v", n)
+	}
+}
+
+// A resolver that decided to abort before the owner wrote its decision
+// wins, with the decision written through the control connections and in
+// the coordinator shard's own part alike: the client gets 40000 and
+// nothing commits.
+func TestTwoPhaseLostToResolver(t *testing.T) {
+	ctx := context.Background()
+	for _, remote := range []bool{true, false} {
+		p, url, stop := startProxyP(t, func(*config.Config) {})
+		p.knobs = pgwire.TwoPhaseKnobs{RemoteDecision: remote, AfterPrepare: func(id twophase.ID) error {
+			// What a resolver does when it finds an orphan.
+			_, err := directShard(t, 0).Exec(ctx, "INSERT INTO public.shardgate_2pc (gid, decision, owner) VALUES ($1, 'abort', 'a-resolver')", id.String())
+			return err
+		}}
+		a, b := keysOnTwoShards(t, 635000)
+		deleteUsers(t, a, b)
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, _ := c.Begin(ctx)
+		for _, k := range []int64{a, b} {
+			if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'lost')", k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(ctx); pgCode(err) != "40000" {
+			t.Fatalf("remote=%v: COMMIT after a resolver aborted: %v", remote, err)
+		}
+		for _, k := range []int64{a, b} {
+			if n := onShards(t, "users", "id", k); n[0]+n[1] != 0 {
+				t.Fatalf("remote=%v: row %d: %v", remote, k, n)
+			}
+		}
+		wantNonePrepared(t)
+		var one int
+		if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("session after: %v", err)
+		}
+		c.Close(ctx)
+		stop(time.Second)
 	}
 }

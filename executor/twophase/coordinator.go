@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -31,6 +32,11 @@ type Options struct {
 	Lease           time.Duration
 	// Listener receives the resolver's events (may be zero).
 	Listener Listener
+	// Writer is the role the sessions' server connections log in as. When
+	// it may insert into the decision log, a transaction that wrote on the
+	// coordinator shard records its decision inside that shard's own part
+	// and commits it there in one phase (LocalDecision).
+	Writer string
 }
 
 // Listener are callbacks for logs and metrics at the edge.
@@ -53,6 +59,7 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	ready  map[string]error // keyspace → nil (2PC available) or why not
+	local  map[string]bool  // keyspace → Writer may write the decision log
 	forget []ID             // finished: their decision rows may go
 
 	stats Stats
@@ -76,7 +83,7 @@ func New(o Options) *Coordinator {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	c := &Coordinator{o: o, owner: o.ProxyID + "." + hex.EncodeToString(b[:]), ready: make(map[string]error)}
+	c := &Coordinator{o: o, owner: o.ProxyID + "." + hex.EncodeToString(b[:]), ready: make(map[string]error), local: make(map[string]bool)}
 	c.nodes.config = o.Config
 	c.seq.Store(uint64(time.Now().UnixNano()))
 	return c
@@ -105,7 +112,7 @@ var ErrAborted = errors.New("twophase: the transaction was aborted by a resolver
 // rolled back. Any other error: the outcome is unknown (the write may have
 // landed); the resolver settles it.
 func (c *Coordinator) Decide(ctx context.Context, ks *shardmap.Keyspace, id ID) error {
-	coord := ks.Shards()[0]
+	coord := DecisionShard(ks)
 	p, err := c.nodes.pool(ctx, coord.Primary, coord.Database)
 	if err != nil {
 		c.stats.Unknown.Add(1)
@@ -192,8 +199,43 @@ func (c *Coordinator) check(ctx context.Context, ks *shardmap.Keyspace) (err err
 			return unreachable(coord, err), false
 		}
 	}
+	if w := c.o.Writer; w != "" {
+		// Best effort: without the grant, decisions go through the
+		// control connections (one more round trip per commit).
+		_, _ = p.Exec(ctx, "GRANT SELECT, INSERT ON public.shardgate_2pc TO "+pgx.Identifier{w}.Sanitize())
+		var ok bool
+		if err := p.QueryRow(ctx, "SELECT has_table_privilege($1, 'public.shardgate_2pc', 'INSERT')", w).Scan(&ok); err == nil && ok {
+			c.mu.Lock()
+			c.local[ks.Name()] = true
+			c.mu.Unlock()
+		}
+	}
 	return nil, true
 }
+
+// LocalDecision reports whether the sessions may write ks's commit
+// decisions themselves, on their connection to the coordinator shard, as
+// part of that shard's own transaction (Available must have said yes).
+func (c *Coordinator) LocalDecision(ks *shardmap.Keyspace) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.local[ks.Name()]
+}
+
+// DecisionShard is ks's coordinator shard: the one holding its decision
+// log.
+func DecisionShard(ks *shardmap.Keyspace) *shardmap.Shard { return ks.Shards()[0] }
+
+// DecisionSQL is the statement a session runs in the coordinator shard's
+// part of transaction id, just before committing that part in one phase:
+// the part and the decision commit together. A resolver that decided to
+// abort first holds the key: the INSERT fails (23505) and nothing commits.
+func (c *Coordinator) DecisionSQL(id ID) string {
+	return "INSERT INTO public.shardgate_2pc (gid, decision, owner) VALUES (" + quote(id.String()) + ", 'commit', " + quote(c.owner) + ")"
+}
+
+// Decided counts a decision a session wrote itself.
+func (c *Coordinator) Decided() { c.stats.Committed.Add(1) }
 
 func unreachable(sh *shardmap.Shard, err error) error {
 	return sqlerr.New(sqlerr.ConnectionFailure, "two-phase commit: cannot reach shard %s to check it", sh.Name).Wrap(err)

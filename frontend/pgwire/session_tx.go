@@ -27,8 +27,11 @@ import (
 // die there, as if the proxy crashed (its server connections close; what
 // was prepared stays prepared for the resolver).
 type TwoPhaseKnobs struct {
-	AfterPrepare  func() error
-	AfterDecision func() error
+	AfterPrepare  func(id twophase.ID) error
+	AfterDecision func(id twophase.ID) error
+	// RemoteDecision: always write the decision through the coordinator's
+	// control connections, never in the coordinator shard's own part.
+	RemoteDecision bool
 }
 
 // errTxCrash ends the session after a knob fired.
@@ -190,6 +193,12 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) error {
 // commitTwoPhase commits the transaction on every shard it reached, or on
 // none. e is the client's error (the transaction did not commit, or its
 // outcome is unknown); err a failure that ends the session.
+//
+// When the transaction wrote on the keyspace's coordinator shard (the one
+// holding the decision log) and the session's role may write the log, that
+// shard's part is not prepared: the decision row is inserted in it and it
+// commits in one phase — the decision and that part are one commit, which
+// saves a PREPARE, a COMMIT PREPARED and the separate decision write.
 func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 	tp := s.opts.TwoPhase
 	ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
@@ -198,70 +207,96 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 	}
 	id := tp.Begin()
 	parts := s.txParts
-	// Phase one: every participant prepares, or none keeps anything.
-	for i, l := range parts {
-		l.w.WriteQuery(twophase.Prepare(id.Part(i)))
-	}
-	results := s.runOnParts(parts)
-	var failed *partResult
-	for i := range results {
-		r := &results[i]
-		if r.ioErr != nil || r.err != nil || r.tag != "PREPARE TRANSACTION" {
-			if failed == nil || (failed.err == nil && r.err != nil) {
-				failed = r
-			}
-		}
-	}
-	if failed != nil {
-		// Roll back those that prepared; the others are rolled back
-		// already (an error, or a failed transaction, ends it).
-		var again []*link
+	coord := -1
+	if tp.LocalDecision(ks) && (s.opts.TwoPhaseKnobs == nil || !s.opts.TwoPhaseKnobs.RemoteDecision) {
 		for i, l := range parts {
-			if results[i].ioErr == nil && results[i].tag == "PREPARE TRANSACTION" {
-				l.w.WriteQuery(twophase.SecondPhase(id.Part(i), twophase.Abort))
-				again = append(again, l)
+			if l.shard == twophase.DecisionShard(ks) {
+				coord = i
 			}
 		}
-		s.runOnParts(again)
-		tp.NoteAborted()
-		tp.Finish(id, false) // a connection lost before its answer: the resolver rolls it back
-		s.opts.Stats.TxAborted.Add(1)
-		return failed.clientError(), s.brokenParts(results)
+	}
+	// Phase one: every other participant prepares, or none keeps anything.
+	var prep []*link
+	var gids []string
+	for i, l := range parts {
+		if i != coord {
+			gids = append(gids, id.Part(i))
+			l.w.WriteQuery(twophase.Prepare(id.Part(i)))
+			prep = append(prep, l)
+		}
+	}
+	results := s.runOnParts(prep)
+	if failed := firstFailure(results, "PREPARE TRANSACTION"); failed != nil {
+		var undo []*link
+		for i, l := range prep {
+			if results[i].ioErr == nil && results[i].tag == "PREPARE TRANSACTION" {
+				l.w.WriteQuery(twophase.SecondPhase(gids[i], twophase.Abort))
+				undo = append(undo, l)
+			}
+		}
+		if coord >= 0 {
+			parts[coord].w.WriteQuery("ROLLBACK")
+			undo = append(undo, parts[coord])
+		}
+		s.runOnParts(undo)
+		return s.abortedTwoPhase(id, failed.clientError(), results)
 	}
 	if k := s.opts.TwoPhaseKnobs; k != nil && k.AfterPrepare != nil {
-		if err := k.AfterPrepare(); err != nil {
+		if err := k.AfterPrepare(id); err != nil {
 			return nil, s.crash(id)
 		}
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	derr := tp.Decide(ctx, ks, id)
-	cancel()
-	switch {
-	case errors.Is(derr, twophase.ErrAborted):
-		for i, l := range parts {
-			l.w.WriteQuery(twophase.SecondPhase(id.Part(i), twophase.Abort))
+	if coord >= 0 {
+		l := parts[coord]
+		l.w.WriteQuery(tp.DecisionSQL(id) + ";\nCOMMIT")
+		r := s.runOnParts([]*link{l})[0]
+		switch {
+		case r.ioErr != nil:
+			s.breakLink(l)
+			return s.unknownTwoPhase(id, r.ioErr), nil
+		case r.err != nil || r.tag != "COMMIT":
+			// That part did not commit, and so neither did the decision:
+			// a resolver decided first (23505 on the log), or the part
+			// itself failed (a deferred constraint, a serialization
+			// failure). Nothing commits anywhere.
+			ce := r.clientError()
+			if r.err != nil && r.err.Code == "23505" && strings.Contains(r.err.Message, "shardgate_2pc") {
+				ce = errLostToResolver
+			}
+			l.w.WriteQuery("ROLLBACK")
+			for i, pl := range prep {
+				pl.w.WriteQuery(twophase.SecondPhase(gids[i], twophase.Abort))
+			}
+			s.runOnParts(append([]*link{l}, prep...))
+			return s.abortedTwoPhase(id, ce, results)
 		}
-		s.runOnParts(parts)
-		tp.Finish(id, false)
-		s.opts.Stats.TxAborted.Add(1)
-		return sqlerr.New("40000", "the transaction was rolled back: its commit decision came too late, after a resolver had decided to abort it"), s.brokenParts(results)
-	case derr != nil:
-		// The decision may or may not be written: the resolver settles it.
-		tp.Finish(id, false)
-		s.opts.Stats.TxUnknown.Add(1)
-		return sqlerr.New("08007", "the outcome of the transaction is unknown: writing the commit decision failed; shardgate's resolver will commit or roll it back on every shard").Wrap(derr), nil
+		tp.Decided()
+	} else {
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		derr := tp.Decide(ctx, ks, id)
+		cancel()
+		switch {
+		case errors.Is(derr, twophase.ErrAborted):
+			for i, l := range prep {
+				l.w.WriteQuery(twophase.SecondPhase(gids[i], twophase.Abort))
+			}
+			s.runOnParts(prep)
+			return s.abortedTwoPhase(id, errLostToResolver, results)
+		case derr != nil:
+			return s.unknownTwoPhase(id, derr), nil
+		}
 	}
 	if k := s.opts.TwoPhaseKnobs; k != nil && k.AfterDecision != nil {
-		if err := k.AfterDecision(); err != nil {
+		if err := k.AfterDecision(id); err != nil {
 			return nil, s.crash(id)
 		}
 	}
 	// Phase two: the transaction is committed; a participant that fails
 	// now is finished by the resolver.
-	for i, l := range parts {
-		l.w.WriteQuery(twophase.SecondPhase(id.Part(i), twophase.Commit))
+	for i, l := range prep {
+		l.w.WriteQuery(twophase.SecondPhase(gids[i], twophase.Commit))
 	}
-	results = s.runOnParts(parts)
+	results = s.runOnParts(prep)
 	done := true
 	for _, r := range results {
 		if r.ioErr != nil || r.err != nil {
@@ -271,6 +306,39 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 	tp.Finish(id, done)
 	s.opts.Stats.TxTwoPhase.Add(1)
 	return nil, s.brokenParts(results)
+}
+
+var errLostToResolver = sqlerr.New("40000", "the transaction was rolled back: its commit decision came too late, after a resolver had decided to abort it")
+
+// firstFailure is the first participant that did not answer want, one
+// with a server error first.
+func firstFailure(results []partResult, want string) *partResult {
+	var failed *partResult
+	for i := range results {
+		r := &results[i]
+		if r.ioErr != nil || r.err != nil || r.tag != want {
+			if failed == nil || (failed.err == nil && r.err != nil) {
+				failed = r
+			}
+		}
+	}
+	return failed
+}
+
+// abortedTwoPhase ends a transaction rolled back while committing.
+func (s *session) abortedTwoPhase(id twophase.ID, e *sqlerr.Error, results []partResult) (*sqlerr.Error, error) {
+	s.opts.TwoPhase.NoteAborted()
+	s.opts.TwoPhase.Finish(id, false) // a connection lost before its answer: the resolver rolls it back
+	s.opts.Stats.TxAborted.Add(1)
+	return e, s.brokenParts(results)
+}
+
+// unknownTwoPhase ends a transaction whose decision may or may not be
+// written: the resolver settles it.
+func (s *session) unknownTwoPhase(id twophase.ID, cause error) *sqlerr.Error {
+	s.opts.TwoPhase.Finish(id, false)
+	s.opts.Stats.TxUnknown.Add(1)
+	return sqlerr.New("08007", "the outcome of the transaction is unknown: writing the commit decision failed; shardgate's resolver will commit or roll it back on every shard").Wrap(cause)
 }
 
 // crash ends the session as a knob asked: every connection closes without
