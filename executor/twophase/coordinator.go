@@ -51,16 +51,19 @@ type Listener struct {
 // owner died. One per proxy; safe for concurrent use by sessions.
 type Coordinator struct {
 	o     Options
-	owner string
+	owner atomic.Pointer[string] // this incarnation's name; a new one if its lease expired
 	seq   atomic.Uint64
 	nodes nodes
 
 	inflight sync.Map // ID → struct{}: between Begin and Finish
 
-	mu     sync.Mutex
-	ready  map[string]error // keyspace → nil (2PC available) or why not
-	local  map[string]bool  // keyspace → Writer may write the decision log
-	forget []ID             // finished: their decision rows may go
+	mu    sync.Mutex
+	ready map[string]error // keyspace → nil (2PC available) or why not
+	local map[string]bool  // keyspace → Writer may write the decision log
+	// renewed is when this proxy's lease on each keyspace's coordinator
+	// was last renewed (proxy clock).
+	renewed map[string]time.Time
+	forget  []ID // finished: their decision rows may go
 
 	stats Stats
 }
@@ -81,16 +84,24 @@ func New(o Options) *Coordinator {
 	if o.Lease <= 0 {
 		o.Lease = 10 * time.Second
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	c := &Coordinator{o: o, owner: o.ProxyID + "." + hex.EncodeToString(b[:]), ready: make(map[string]error), local: make(map[string]bool)}
+	c := &Coordinator{o: o, ready: make(map[string]error), local: make(map[string]bool), renewed: make(map[string]time.Time)}
+	c.newIncarnation()
 	c.nodes.config = o.Config
 	c.seq.Store(uint64(time.Now().UnixNano()))
 	return c
 }
 
 // Owner is this incarnation's name in transaction ids.
-func (c *Coordinator) Owner() string { return c.owner }
+func (c *Coordinator) Owner() string { return *c.owner.Load() }
+
+// newIncarnation names this proxy anew: at start, and when its lease was
+// found expired (the old name's transactions are others' to resolve).
+func (c *Coordinator) newIncarnation() {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := c.o.ProxyID + "." + hex.EncodeToString(b[:])
+	c.owner.Store(&name)
+}
 
 // Stats returns the counters.
 func (c *Coordinator) Stats() *Stats { return &c.stats }
@@ -98,7 +109,7 @@ func (c *Coordinator) Stats() *Stats { return &c.stats }
 // Begin names a new distributed transaction. It stays in flight (the
 // resolver leaves it alone) until Finish.
 func (c *Coordinator) Begin() ID {
-	id := ID{Owner: c.owner, Seq: c.seq.Add(1)}
+	id := ID{Owner: c.Owner(), Seq: c.seq.Add(1)}
 	c.inflight.Store(id, struct{}{})
 	return id
 }
@@ -118,7 +129,7 @@ func (c *Coordinator) Decide(ctx context.Context, ks *shardmap.Keyspace, id ID) 
 		c.stats.Unknown.Add(1)
 		return err
 	}
-	d, err := record(ctx, p, id, c.owner, Commit)
+	d, err := record(ctx, p, id, id.Owner, Commit)
 	switch {
 	case err != nil:
 		c.stats.Unknown.Add(1)
@@ -199,6 +210,9 @@ func (c *Coordinator) check(ctx context.Context, ks *shardmap.Keyspace) (err err
 			return unreachable(coord, err), false
 		}
 	}
+	// Lease this proxy's name at once: sessions may decide before the
+	// resolver's first pass.
+	_ = c.renew(ctx, ks, p)
 	if w := c.o.Writer; w != "" {
 		// Best effort: without the grant, decisions go through the
 		// control connections (one more round trip per commit).
@@ -231,7 +245,45 @@ func DecisionShard(ks *shardmap.Keyspace) *shardmap.Shard { return ks.Shards()[0
 // the part and the decision commit together. A resolver that decided to
 // abort first holds the key: the INSERT fails (23505) and nothing commits.
 func (c *Coordinator) DecisionSQL(id ID) string {
-	return "INSERT INTO public.shardgate_2pc (gid, decision, owner) VALUES (" + quote(id.String()) + ", 'commit', " + quote(c.owner) + ")"
+	return "INSERT INTO public.shardgate_2pc (gid, decision, owner) SELECT " + quote(id.String()) + ", 'commit', " + quote(id.Owner) +
+		" WHERE (SELECT 1 / count(*) FROM public.shardgate_2pc_lease WHERE owner = " + quote(id.Owner) + " AND expires_at > now()) = 1"
+}
+
+// KeepLease renews this proxy's lease on ks's coordinator if the last
+// renewal is older than half the lease: the resolver renews it every
+// ResolveInterval, this covers a proxy whose resolver does not run (yet).
+func (c *Coordinator) KeepLease(ctx context.Context, ks *shardmap.Keyspace) error {
+	c.mu.Lock()
+	at := c.renewed[ks.Name()]
+	c.mu.Unlock()
+	if time.Since(at) < c.o.Lease/2 {
+		return nil
+	}
+	coord := DecisionShard(ks)
+	p, err := c.nodes.pool(ctx, coord.Primary, coord.Database)
+	if err != nil {
+		return err
+	}
+	return c.renew(ctx, ks, p)
+}
+
+// renew renews the lease on ks's coordinator; an expired lease means this
+// incarnation is dead: the proxy takes a new name and leases that.
+func (c *Coordinator) renew(ctx context.Context, ks *shardmap.Keyspace, log querier) error {
+	for range 2 {
+		tag, err := log.Exec(ctx, renewLease, c.Owner(), c.o.Lease.String())
+		if err != nil {
+			return fmt.Errorf("renewing the lease: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			c.mu.Lock()
+			c.renewed[ks.Name()] = time.Now()
+			c.mu.Unlock()
+			return nil
+		}
+		c.newIncarnation()
+	}
+	return fmt.Errorf("twophase: could not lease a new name on %s", ks.Name())
 }
 
 // Decided counts a decision a session wrote itself.
@@ -244,4 +296,6 @@ func unreachable(sh *shardmap.Shard, err error) error {
 // Close releases the control connections.
 func (c *Coordinator) Close() { c.nodes.close() }
 
-func (c *Coordinator) String() string { return fmt.Sprintf("twophase.Coordinator{owner=%s}", c.owner) }
+func (c *Coordinator) String() string {
+	return fmt.Sprintf("twophase.Coordinator{owner=%s}", c.Owner())
+}

@@ -24,7 +24,14 @@ const (
 	owner      text PRIMARY KEY,
 	expires_at timestamptz NOT NULL)`
 
-	insertCommit = `INSERT INTO public.shardgate_2pc (gid, decision, owner) VALUES ($1, 'commit', $2) ON CONFLICT (gid) DO NOTHING`
+	// The owner's commit is fenced by its lease: an owner whose lease
+	// expired (it stalled, and resolvers may have aborted its
+	// transactions and collected those rows since) can never decide
+	// commit. The division fails (22012) when no live lease row exists;
+	// count(*) keeps it from being folded at plan time.
+	insertCommit = `INSERT INTO public.shardgate_2pc (gid, decision, owner) SELECT $1, 'commit', $2
+	WHERE (SELECT 1 / count(*) FROM public.shardgate_2pc_lease WHERE owner = $2 AND expires_at > now()) = 1
+	ON CONFLICT (gid) DO NOTHING`
 	insertAbort  = `INSERT INTO public.shardgate_2pc (gid, decision, owner) VALUES ($1, 'abort', $2) ON CONFLICT (gid) DO NOTHING`
 	readDecision = `SELECT decision FROM public.shardgate_2pc WHERE gid = $1`
 	forgetDone   = `DELETE FROM public.shardgate_2pc WHERE gid = ANY($1)`
@@ -32,7 +39,10 @@ const (
 	// old enough that no owner can still be between its two phases.
 	collectLog = `DELETE FROM public.shardgate_2pc WHERE decided_at < now() - $1::interval AND gid <> ALL($2)`
 
-	renewLease   = `INSERT INTO public.shardgate_2pc_lease (owner, expires_at) VALUES ($1, now() + $2::interval) ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at`
+	// A lease is renewed only while it is live: an expired one stays
+	// expired (the incarnation is dead; the proxy takes a new name).
+	renewLease = `INSERT INTO public.shardgate_2pc_lease (owner, expires_at) VALUES ($1, now() + $2::interval)
+	ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at WHERE shardgate_2pc_lease.expires_at > now()`
 	liveOwners   = `SELECT owner FROM public.shardgate_2pc_lease WHERE expires_at > now()`
 	collectLease = `DELETE FROM public.shardgate_2pc_lease WHERE expires_at < now() - interval '1 day'`
 	dropLease    = `DELETE FROM public.shardgate_2pc_lease WHERE owner = $1`
@@ -84,6 +94,9 @@ func record(ctx context.Context, q querier, id ID, owner string, want Decision) 
 	}
 	tag, err := q.Exec(ctx, sql, id.String(), owner)
 	if err != nil {
+		if isDivisionByZero(err) {
+			return Abort, nil // the owner's lease expired: it may not commit
+		}
 		return 0, err
 	}
 	if tag.RowsAffected() == 1 {
@@ -92,6 +105,11 @@ func record(ctx context.Context, q querier, id ID, owner string, want Decision) 
 	var s string
 	if err := q.QueryRow(ctx, readDecision, id.String()).Scan(&s); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
+			if want == Commit {
+				// Not inserted and not there: the fence held (no live
+				// lease), so this owner may not commit.
+				return Abort, nil
+			}
 			// Written and collected: only a finished transaction's row
 			// is collected, and only long after. Never guess.
 			return 0, fmt.Errorf("twophase: decision for %s vanished", id)
@@ -106,3 +124,13 @@ func isUndefinedObject(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "42704"
 }
+
+// isDivisionByZero: the commit fence found no live lease.
+func isDivisionByZero(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "22012"
+}
+
+// IsFenced reports whether a server error code is the commit fence's
+// (DecisionSQL): the owner's lease expired, so it may not decide commit.
+func IsFenced(code string) bool { return code == "22012" }

@@ -71,8 +71,8 @@ func (c *Coordinator) resolveKeyspace(ctx context.Context, ks *shardmap.Keyspace
 	if err != nil {
 		return err
 	}
-	if _, err := log.Exec(ctx, renewLease, c.owner, c.o.Lease.String()); err != nil {
-		return fmt.Errorf("renewing the lease: %w", err)
+	if err := c.renew(ctx, ks, log); err != nil {
+		return err
 	}
 	if err := c.forgetFinished(ctx, log); err != nil {
 		return err
@@ -101,7 +101,7 @@ func (c *Coordinator) resolveKeyspace(ctx context.Context, ks *shardmap.Keyspace
 			if !c.orphaned(id, live) {
 				continue
 			}
-			d, err := record(ctx, log, id, c.owner, Abort)
+			d, err := record(ctx, log, id, c.Owner(), Abort)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("deciding %s: %w", id, err))
 				continue
@@ -137,7 +137,7 @@ func (c *Coordinator) resolveKeyspace(ctx context.Context, ks *shardmap.Keyspace
 // server in its second phase leaves the rest to the resolver); another
 // proxy's once its lease has expired.
 func (c *Coordinator) orphaned(id ID, live map[string]bool) bool {
-	if id.Owner == c.owner {
+	if id.Owner == c.Owner() {
 		_, busy := c.inflight.Load(id)
 		return !busy
 	}
@@ -259,7 +259,7 @@ func (c *Coordinator) releaseLeases() {
 		}
 		coord := ks.Shards()[0]
 		if p, err := c.nodes.pool(ctx, coord.Primary, coord.Database); err == nil {
-			_, _ = p.Exec(ctx, dropLease, c.owner)
+			_, _ = p.Exec(ctx, dropLease, c.Owner())
 		}
 	}
 }

@@ -98,9 +98,10 @@ type session struct {
 	// SET LOCALs before the first statement), replayed on each.
 	txParts      []*link
 	txBeginAll   string
-	txSavepoints bool  // a savepoint was made: no other shard may join
-	fillingIDs   bool  // running a Query rewritten with generated IDs
-	batch        *link // the connection of the current extended batch
+	txBeginChain string // the BEGIN and SET TRANSACTIONs: what AND CHAIN keeps
+	txSavepoints bool   // a savepoint was made: no other shard may join
+	fillingIDs   bool   // running a Query rewritten with generated IDs
+	batch        *link  // the connection of the current extended batch
 	// sessLinks are the connections the session keeps between
 	// transactions: all of them under session pooling, the pinned ones
 	// under transaction pooling (session_pin.go).

@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"encoding/binary"
+	"errors"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -43,6 +44,10 @@ func (s *session) local(cs *clientStmt) bool {
 		return len(cs.stmt.Parts) == 0
 	case parser.KindCommit, parser.KindRollback:
 		return s.txLink == nil || s.multiShardTx()
+	case parser.KindSet:
+		// SET LOCAL / SET TRANSACTION before the transaction reached a
+		// server: replayed with its BEGIN on every shard it reaches.
+		return len(cs.stmt.Parts) == 0 && cs.stmt.Set != nil && cs.stmt.Set.Local && s.txOpen && s.txLink == nil && s.batch == nil
 	}
 	return false
 }
@@ -86,6 +91,10 @@ func (s *session) extended(typ byte, body []byte) error {
 		err = s.closeMsg(body)
 	case pgio.TypeFlush:
 		return s.drain(true)
+	}
+	if errors.Is(err, errSkipBatch) {
+		s.discard = true
+		return nil
 	}
 	if err != nil {
 		if e, ok := sqlerr.As(err); !ok || e.Code == sqlerr.ProtocolViolation {
@@ -409,6 +418,9 @@ func (s *session) executeLocal(p *portal) error {
 			return s.endMultiShardTxExtended(p.cs.stmt)
 		}
 		s.endTxLocally(p.cs.stmt.Kind, p.cs.sql)
+	case parser.KindSet:
+		s.setBeforeTx(p.cs.stmt, p.cs.sql)
+		s.queueTag("SET")
 	}
 	return nil
 }

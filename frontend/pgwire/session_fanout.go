@@ -213,7 +213,8 @@ func (s *session) clearTx() {
 	if len(parts) > 0 {
 		s.endTxSettings(parts[0], false)
 	}
-	s.txOpen, s.txFailed, s.txBegin, s.txLink, s.txParts, s.txSavepoints, s.txBeginAll = false, false, "", nil, nil, false, ""
+	s.txOpen, s.txFailed, s.txBegin, s.txLink, s.txParts, s.txSavepoints = false, false, "", nil, nil, false
+	s.txBeginAll, s.txBeginChain = "", ""
 	s.clearPortals()
 	for _, l := range parts {
 		if s.batch == l {

@@ -79,6 +79,18 @@ func (s *session) linkFor(shard *shardmap.Shard) (*link, error) {
 func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 	if l := s.txLink; l != nil {
 		if l.shard != shard {
+			if s.inExtended && len(s.q) > 0 {
+				// Switching shards inside a batch: what went to the
+				// other shard must have succeeded first, or Postgres
+				// would skip this statement (and a shard that did not
+				// see the error would run it).
+				if err := s.drain(true); err != nil {
+					return nil, err
+				}
+				if s.skipping {
+					return nil, errSkipBatch
+				}
+			}
 			return s.joinTx(shard)
 		}
 		if len(s.q) == 0 {
@@ -206,7 +218,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 			s.endTxSettings(l, s.lastTag == "COMMIT")
 		}
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
-		s.txParts, s.txBeginAll, s.txSavepoints = nil, "", false
+		s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
 		s.clearPortals()
 	case pgio.TxInBlock:
 		// Also after ROLLBACK TO SAVEPOINT in a failed transaction; on

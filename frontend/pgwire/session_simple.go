@@ -68,7 +68,7 @@ func (s *session) simpleQuery(body []byte) error {
 			return s.finishLocal()
 		case parser.KindCommit, parser.KindRollback:
 			if s.multiShardTx() {
-				if err := s.endMultiShardTx(stmt); err != nil {
+				if _, err := s.endMultiShardTx(stmt); err != nil {
 					return err
 				}
 				return s.finishLocal()
@@ -81,8 +81,7 @@ func (s *session) simpleQuery(body []byte) error {
 			if s.txOpen && s.txLink == nil && stmt.Set != nil && stmt.Set.Local {
 				// SET LOCAL / SET TRANSACTION before the first routed
 				// statement: replayed with BEGIN, not pinning a shard.
-				s.txBegin += ";\n" + sql
-				s.txBeginAll += ";\n" + sql
+				s.setBeforeTx(stmt, sql)
 				s.queueTag("SET")
 				return s.finishLocal()
 			}
@@ -215,7 +214,7 @@ func (s *session) begin(sql string) {
 		s.queueTag(tag)
 		return
 	}
-	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, sql, sql
+	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = true, false, sql, sql, sql
 	s.queueTag(tag)
 }
 
@@ -230,7 +229,7 @@ func (s *session) endTxLocally(kind parser.Kind, sql string) {
 	if s.txFailed && kind == parser.KindCommit {
 		tag = "ROLLBACK"
 	}
-	s.txOpen, s.txFailed, s.txBegin = false, false, ""
+	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = false, false, "", "", ""
 	s.queueTag(tag)
 }
 

@@ -109,6 +109,9 @@ func (s *session) canJoin(have, want *shardmap.Shard) error {
 			WithHint("Send BEGIN as a statement of its own to let a transaction reach several shards.")
 	case s.txSavepoints:
 		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs shard %s, but the transaction made a savepoint on shard %s; savepoints in a transaction on several shards are not supported", want.Name, have.Name)
+	case s.snapshotIsolation():
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs shard %s, but the transaction runs at REPEATABLE READ or SERIALIZABLE on shard %s: a second shard would read another snapshot", want.Name, have.Name).
+			WithHint("Use READ COMMITTED for transactions that span shards, or keep the transaction on one shard.")
 	}
 	ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
 	if !ok {
@@ -149,30 +152,43 @@ func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
 // several shards and queues the client's response (not the
 // ReadyForQuery). Every connection must be idle in the transaction, with
 // nothing pending. A non-nil error means the session must end.
-func (s *session) endMultiShardTx(stmt *parser.Statement) error {
+func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err error) {
 	commit := stmt.Kind == parser.KindCommit && !s.txFailed
 	var e *sqlerr.Error
-	var err error
 	if commit {
 		e, err = s.commitTwoPhase()
 	} else {
 		err = s.rollbackParts()
 	}
-	parts := s.txParts
+	parts := s.txParts // without the connections that broke
 	committed := commit && e == nil && err == nil
-	s.endTxSettings(parts[0], committed)
-	for _, l := range parts[1:] {
-		l.state.applied = parts[0].state.applied
+	if len(parts) > 0 {
+		s.endTxSettings(parts[0], committed)
+	} else {
+		s.txSets = nil
+	}
+	for _, l := range parts {
+		switch {
+		case committed:
+			l.state.applied = parts[0].state.applied
+		case commit:
+			// A failed commit: a part that prepared kept the session-level
+			// SETs of the transaction (PREPARE TRANSACTION does), even
+			// after ROLLBACK PREPARED. Reset before the next use.
+			l.state.applied = appliedUnknown
+		}
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txLink, s.txParts, s.txSavepoints = false, false, "", nil, nil, false
 	s.clearPortals()
 	for _, l := range parts {
-		if err == nil {
+		if err != nil {
+			s.breakLink(l) // its transaction's fate is the server's (or the resolver's)
+		} else {
 			s.releaseLink(l)
 		}
 	}
 	if err != nil {
-		return err
+		return true, err
 	}
 	switch {
 	case e != nil:
@@ -183,11 +199,13 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) error {
 		s.queueTag("ROLLBACK")
 	}
 	if stmt.Tx.Chain && e == nil {
-		s.txOpen, s.txBegin = true, s.txBeginAll
+		// AND CHAIN keeps the transaction's characteristics, not its SET
+		// LOCALs.
+		s.txOpen, s.txBegin, s.txBeginAll = true, s.txBeginChain, s.txBeginChain
 	} else {
-		s.txBeginAll = ""
+		s.txBeginAll, s.txBeginChain = "", ""
 	}
-	return nil
+	return e != nil, nil
 }
 
 // commitTwoPhase commits the transaction on every shard it reached, or on
@@ -204,6 +222,16 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 	ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
 	if !ok {
 		return nil, s.rollbackParts()
+	}
+	lctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	lerr := tp.KeepLease(lctx, ks)
+	cancel()
+	if lerr != nil {
+		if err := s.rollbackParts(); err != nil {
+			return nil, err
+		}
+		s.opts.Stats.TxAborted.Add(1)
+		return sqlerr.New(sqlerr.ConnectionFailure, "the transaction was rolled back: the coordinator shard %s cannot be reached to commit it", twophase.DecisionShard(ks).Name).Wrap(lerr), nil
 	}
 	id := tp.Begin()
 	parts := s.txParts
@@ -260,7 +288,7 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 			// itself failed (a deferred constraint, a serialization
 			// failure). Nothing commits anywhere.
 			ce := r.clientError()
-			if r.err != nil && r.err.Code == "23505" && strings.Contains(r.err.Message, "shardgate_2pc") {
+			if r.err != nil && (r.err.Code == "23505" && strings.Contains(r.err.Message, "shardgate_2pc") || twophase.IsFenced(r.err.Code)) {
 				ce = errLostToResolver
 			}
 			l.w.WriteQuery("ROLLBACK")
@@ -473,5 +501,46 @@ func (s *session) endMultiShardTxExtended(stmt *parser.Statement) error {
 	if err := s.drain(false); err != nil {
 		return err
 	}
-	return s.endMultiShardTx(stmt)
+	failed, err := s.endMultiShardTx(stmt)
+	if failed {
+		s.discard = true // like a server, ignore the rest of the batch until Sync
+	}
+	return err
+}
+
+// snapshotIsolation reports whether the open transaction runs at
+// REPEATABLE READ or SERIALIZABLE: each shard would take its own snapshot,
+// so a transaction on several shards could see half of another one.
+func (s *session) snapshotIsolation() bool {
+	iso := ""
+	if v, ok := s.settingValue("default_transaction_isolation"); ok {
+		iso = strings.ToLower(v)
+	}
+	if st, _, err := s.opts.Analyzer.Analyze(s.txBeginAll, nil); err == nil {
+		parts := st.Parts
+		if len(parts) == 0 {
+			parts = []*parser.Statement{st}
+		}
+		for _, p := range parts {
+			if p.Tx.Isolation != "" {
+				iso = p.Tx.Isolation
+			}
+		}
+	}
+	return iso == "repeatable read" || iso == "serializable"
+}
+
+// errSkipBatch: an error earlier in the extended batch, found while
+// switching shards: the rest of the batch is skipped until Sync.
+var errSkipBatch = errors.New("pgwire: skip the rest of the batch")
+
+// setBeforeTx records a SET LOCAL or SET TRANSACTION sent before the
+// transaction reached a server: it is replayed with BEGIN on every shard
+// the transaction reaches; SET TRANSACTION also on a chained transaction.
+func (s *session) setBeforeTx(stmt *parser.Statement, sql string) {
+	s.txBegin += ";\n" + sql
+	s.txBeginAll += ";\n" + sql
+	if stmt.Set != nil && stmt.Set.Name == "transaction" {
+		s.txBeginChain += ";\n" + sql
+	}
 }
