@@ -110,17 +110,23 @@ func nameOf(t *testing.T, id int64) string {
 // in use: a COPY that ended gave its connection back.
 func wantIdlePools(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
+	waitIdle(t, time.Second, pgProxy)
+}
+
+// waitIdle waits up to d for p's pools to have no server connection in use.
+func waitIdle(t *testing.T, d time.Duration, p *Postgres) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		inUse := 0
-		for _, st := range pgProxy.PoolStats() {
+		for _, st := range p.PoolStats() {
 			inUse += st.InUse
 		}
 		if inUse == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d server connections still in use", inUse)
+			t.Fatalf("%d server connections still in use (%v)", inUse, p.PoolStats())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -16,7 +16,13 @@ import (
 
 func connect(t *testing.T, mode pgx.QueryExecMode) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(proxyURL)
+	return dialMode(t, proxyURL, mode)
+}
+
+// dialMode connects to url in the given protocol mode; the test closes it.
+func dialMode(t *testing.T, url string, mode pgx.QueryExecMode) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,24 +22,6 @@ import (
 	"github.com/shardgate/shardgate/frontend/pgwire"
 )
 
-// rvDial connects to url in the given protocol mode.
-func rvDial(t *testing.T, url string, mode pgx.QueryExecMode) *pgx.Conn {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DefaultQueryExecMode = mode
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
 // rvExec runs each statement, failing the test on the first error.
 func rvExec(t *testing.T, c *pgx.Conn, stmts ...string) {
 	t.Helper()
@@ -56,28 +38,6 @@ func rvRange(i int) string { return []string{"-80", "80-"}[i] }
 // rvOnShard prefixes sql with a hint sending it to shard i.
 func rvOnShard(i int, sql string) string {
 	return fmt.Sprintf("/* shardgate: shard=%s */ %s", rvRange(i), sql)
-}
-
-// rvInUse counts p's server connections in use.
-func rvInUse(p *Postgres) int {
-	n := 0
-	for _, st := range p.PoolStats() {
-		n += st.InUse
-	}
-	return n
-}
-
-// rvWantIdle waits up to two seconds for p's pools to have no connection
-// in use.
-func rvWantIdle(t *testing.T, p *Postgres) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for rvInUse(p) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d server connections still in use (%v)", rvInUse(p), p.PoolStats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // rvWantAbsent fails if any of the keys has a row on any shard.
@@ -149,7 +109,7 @@ func TestReview2PCLostShardAtCommitLeaksConnections(t *testing.T) {
 	a, b := keysOnTwoShards(t, 700000)
 	deleteUsers(t, a, b)
 	defer deleteUsers(t, a, b)
-	c := rvDial(t, url, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, "BEGIN",
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-lost-%d')", a, shardIndex(t, a)),
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-lost-%d')", b, shardIndex(t, b)))
@@ -163,7 +123,7 @@ func TestReview2PCLostShardAtCommitLeaksConnections(t *testing.T) {
 	resolveOnce(t, p.TwoPhase())
 	rvWantAbsent(t, a, b)
 	wantNonePrepared(t)
-	rvWantIdle(t, p) // fails: shard 0's connection is still counted in use
+	waitIdle(t, 2*time.Second, p) // fails: shard 0's connection is still counted in use
 }
 
 // 2. PREPARE TRANSACTION keeps the transaction's session-level SETs on its
@@ -184,7 +144,7 @@ func TestReview2PCSetSurvivesFailedPrepare(t *testing.T) {
 	a, b := keysOnTwoShards(t, 701000)
 	deleteUsers(t, a, b)
 	defer deleteUsers(t, a, b)
-	c := rvDial(t, url, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, "BEGIN",
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-guc')", a),
 		"SET lock_timeout = '7777ms'",
@@ -199,7 +159,7 @@ func TestReview2PCSetSurvivesFailedPrepare(t *testing.T) {
 	wantNonePrepared(t)
 	// The transaction rolled back: its SET is gone for this client, and
 	// never reaches another.
-	other := rvDial(t, url, pgx.QueryExecModeSimpleProtocol)
+	other := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
 	for _, conn := range []*pgx.Conn{c, other} {
 		for i := range cluster.Shards {
 			if v := scalar[string](t, conn, rvOnShard(i, "SELECT current_setting('lock_timeout')")); v != "0" {
@@ -217,7 +177,7 @@ func TestReview2PCCommitAndChainKeepsSetLocal(t *testing.T) {
 	a, b := keysOnTwoShards(t, 702000)
 	deleteUsers(t, a, b)
 	defer deleteUsers(t, a, b)
-	c := rvDial(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, "BEGIN ISOLATION LEVEL READ UNCOMMITTED",
 		"SET LOCAL lock_timeout = '4321ms'",
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-chain')", a),
@@ -318,7 +278,7 @@ func TestReview2PCCollectedAbortLetsLateOwnerReportCommit(t *testing.T) {
 	c0 := directShard(t, 0)
 	defer c0.Exec(ctx, "DELETE FROM public.shardgate_2pc WHERE gid LIKE 'sg:' || $1 || ':%'", p.TwoPhase().Owner())
 
-	c := rvDial(t, url, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, "BEGIN",
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-late')", a),
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-late')", b))
@@ -409,8 +369,8 @@ func TestReview2PCRepeatableReadSnapshotPerShard(t *testing.T) {
 	defer deleteUsers(t, a, b)
 	shardExec(t, fmt.Sprintf("INSERT INTO users (id, name, balance) VALUES (%d, 'rv-rr', 100)", a))
 	shardExec(t, fmt.Sprintf("INSERT INTO users (id, name, balance) VALUES (%d, 'rv-rr', 100)", b))
-	reader := rvDial(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
-	writer := rvDial(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
+	reader := dialMode(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
+	writer := dialMode(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, reader, "BEGIN ISOLATION LEVEL REPEATABLE READ")
 	balA := scalar[float64](t, reader, fmt.Sprintf("SELECT balance FROM users WHERE id = %d", a))
 	rvExec(t, writer, "BEGIN",
@@ -449,7 +409,7 @@ func TestReview2PCSessionPooling(t *testing.T) {
 	for name, mode := range modes {
 		t.Run(name, func(t *testing.T) {
 			deleteUsers(t, a, b)
-			c := rvDial(t, url, mode)
+			c := dialMode(t, url, mode)
 			for round, commit := range []bool{false, true} {
 				tx, err := c.Begin(ctx)
 				if err != nil {
@@ -475,7 +435,7 @@ func TestReview2PCSessionPooling(t *testing.T) {
 				t.Fatal(n)
 			}
 			c.Close(ctx)
-			rvWantIdle(t, p)
+			waitIdle(t, 2*time.Second, p)
 			wantNonePrepared(t)
 		})
 	}
@@ -489,12 +449,12 @@ func TestReview2PCClientDisconnectMidTx(t *testing.T) {
 	a, b := keysOnTwoShards(t, 709000)
 	deleteUsers(t, a, b)
 	defer deleteUsers(t, a, b)
-	c := rvDial(t, url, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, "BEGIN",
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-gone')", a),
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-gone')", b))
 	c.PgConn().Conn().Close() // no Terminate
-	rvWantIdle(t, p)
+	waitIdle(t, 2*time.Second, p)
 	rvWantAbsent(t, a, b)
 	wantNonePrepared(t)
 	_ = ctx
@@ -509,7 +469,7 @@ func TestReview2PCCopyAndExecuteJoin(t *testing.T) {
 	keys := []int64{a, b, a2, b2}
 	deleteUsers(t, keys...)
 	defer deleteUsers(t, keys...)
-	c := rvDial(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, "PREPARE rvins (bigint) AS INSERT INTO users (id, name) VALUES ($1, 'rv-exec')")
 	defer c.Exec(ctx, "DEALLOCATE rvins")
 	rvExec(t, c, "BEGIN", fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-copy')", a))
@@ -531,7 +491,7 @@ func TestReview2PCPinnedSessionJoins(t *testing.T) {
 	a, b := keysOnTwoShards(t, 711000)
 	deleteUsers(t, a, b)
 	defer deleteUsers(t, a, b)
-	c := rvDial(t, url, pgx.QueryExecModeSimpleProtocol)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
 	rvExec(t, c, rvOnShard(shardIndex(t, a), "CREATE TEMP TABLE rvtmp (x int)"), "INSERT INTO rvtmp VALUES (1)")
 	rvExec(t, c, "BEGIN",
 		fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rv-pin')", b),
@@ -543,7 +503,7 @@ func TestReview2PCPinnedSessionJoins(t *testing.T) {
 		t.Fatalf("temporary table after the commit: %d rows", n)
 	}
 	c.Close(ctx)
-	rvWantIdle(t, p)
+	waitIdle(t, 2*time.Second, p)
 	wantNonePrepared(t)
 }
 
@@ -562,7 +522,7 @@ func TestReview2PCBatchAcrossShards(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			deleteUsers(t, a, b)
-			c := rvDial(t, proxyURL, mode)
+			c := dialMode(t, proxyURL, mode)
 			tx, err := c.Begin(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -88,19 +88,5 @@ func (g *group) recordPrimary(br *breaker, err error) {
 		nv.breaker, nv.err = br.state, err
 		ev = g.event(nv, RolePrimary, from, err)
 	})
-	l := &m.opts.Listener
-	if err != nil {
-		emit(l.HeartbeatFailed, ev)
-	}
-	if ejected {
-		m.counters.ejections.Add(1)
-		emit(l.Ejected, ev)
-	}
-	if reinstated {
-		m.counters.reinstatements.Add(1)
-		emit(l.Reinstated, ev)
-	}
-	if ev.To != from {
-		emit(l.StateChanged, ev)
-	}
+	m.emitOutcome(m.opts.Listener.HeartbeatFailed, ev, from, err, ejected, reinstated)
 }

@@ -82,3 +82,24 @@ func (c *counters) load() Counters {
 		WaitsTimedOut:     c.waitsTimedOut.Load(),
 	}
 }
+
+// emitOutcome reports one heartbeat or probe: failed (HeartbeatFailed or
+// ProbeFailed) when err is set, the breaker's ejection or reinstatement,
+// and a change of state; ejections and reinstatements are counted.
+func (m *Monitor) emitOutcome(failed func(NodeEvent), ev NodeEvent, from NodeState, err error, ejected, reinstated bool) {
+	l := &m.opts.Listener
+	if err != nil {
+		emit(failed, ev)
+	}
+	if ejected {
+		m.counters.ejections.Add(1)
+		emit(l.Ejected, ev)
+	}
+	if reinstated {
+		m.counters.reinstatements.Add(1)
+		emit(l.Reinstated, ev)
+	}
+	if ev.To != from {
+		emit(l.StateChanged, ev)
+	}
+}

@@ -108,19 +108,5 @@ func (g *group) recordReplica(i int, br *breaker, p Probe, sent time.Duration, e
 		}
 		ev = g.event(nv, RoleReplica, from, err)
 	})
-	l := &m.opts.Listener
-	if err != nil {
-		emit(l.ProbeFailed, ev)
-	}
-	if ejected {
-		m.counters.ejections.Add(1)
-		emit(l.Ejected, ev)
-	}
-	if reinstated {
-		m.counters.reinstatements.Add(1)
-		emit(l.Reinstated, ev)
-	}
-	if ev.To != from {
-		emit(l.StateChanged, ev)
-	}
+	m.emitOutcome(m.opts.Listener.ProbeFailed, ev, from, err, ejected, reinstated)
 }

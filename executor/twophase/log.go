@@ -94,7 +94,7 @@ func record(ctx context.Context, q querier, id ID, owner string, want Decision) 
 	}
 	tag, err := q.Exec(ctx, sql, id.String(), owner)
 	if err != nil {
-		if isDivisionByZero(err) {
+		if isFenced(err) {
 			return Abort, nil // the owner's lease expired: it may not commit
 		}
 		return 0, err
@@ -125,10 +125,10 @@ func isUndefinedObject(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "42704"
 }
 
-// isDivisionByZero: the commit fence found no live lease.
-func isDivisionByZero(err error) bool {
+// isFenced: the commit fence found no live lease.
+func isFenced(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "22012"
+	return errors.As(err, &pe) && IsFenced(pe.Code)
 }
 
 // IsFenced reports whether a server error code is the commit fence's

@@ -407,7 +407,6 @@ type partResult struct {
 	link  *link
 	tag   string
 	err   *pgio.ErrorFields // the server's error
-	raw   []byte            // its ErrorResponse body
 	ioErr error
 }
 
@@ -450,7 +449,6 @@ func (s *session) runOnParts(links []*link) []partResult {
 				}
 			case pgio.TypeErrorResponse:
 				if r.err == nil {
-					r.raw = append([]byte(nil), body...)
 					if f, err := pgio.DecodeErrorFields(body); err == nil {
 						r.err = &f
 					}
