@@ -149,6 +149,9 @@ type Hint struct {
 	Explain bool
 }
 
+// HasRead reports whether the hint says anything about replica reads.
+func (h Hint) HasRead() bool { return h.Read != "" || h.MaxLag != "" }
+
 // Statement is the analysis of one SQL statement. It is immutable and shared
 // by every execution of the same shape.
 type Statement struct {

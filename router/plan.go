@@ -7,17 +7,6 @@ import (
 	"github.com/shardgate/shardgate/shardmap"
 )
 
-// Target says which node of a shard runs a statement.
-type Target uint8
-
-const (
-	// Primary: the shard's primary. Every write, and every read until the
-	// replica policy says otherwise.
-	Primary Target = iota
-)
-
-func (t Target) String() string { return "primary" }
-
 // Plan is a routing decision. The set is closed: Single, AnyShard, Scatter.
 type Plan interface {
 	isPlan()

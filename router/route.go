@@ -13,6 +13,19 @@ import (
 // inputs always give the same Plan. Statements the session handles itself
 // (BEGIN, COMMIT, ROLLBACK, SET) are not routed here.
 func Route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot) (Plan, error) {
+	p, err := route(stmt, vals, sess, snap)
+	if err != nil || (sess.Read == ReadPrimary && !stmt.Hint.HasRead()) {
+		return p, err // the default: nothing to decide, nothing to re-box
+	}
+	t, err := readTarget(stmt, sess)
+	if err != nil {
+		return nil, err
+	}
+	return withTarget(p, t), nil
+}
+
+// route is Route before the read target is chosen.
+func route(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot) (Plan, error) {
 	ks, ok := sess.keyspace(snap)
 	if !ok {
 		return nil, sqlerr.New("3D000", "database %q does not exist", sess.Keyspace)

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"time"
+
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -26,6 +28,14 @@ type Session struct {
 	// UPDATE/DELETE without a key). ScatterWrites allows the last.
 	FanOutWrites  bool
 	ScatterWrites bool
+	// Read and MaxLag are the session's replica policy (config, then SET
+	// shardgate.read / shardgate.max_lag); a hint overrides them per
+	// statement. InTx: a transaction is open; TxReadOnly: it is READ ONLY
+	// (it may run on a replica).
+	Read       ReadPolicy
+	MaxLag     time.Duration
+	InTx       bool
+	TxReadOnly bool
 	// Temp maps the session's temporary tables (and other temporary
 	// relations), by name, to the shard whose server connection holds them
 	// (the session is pinned to it).

@@ -24,6 +24,7 @@ const (
 	InternalError                = "XX000"
 	ConfigurationLimitExceeded   = "53400"
 	ObjectNotInPrerequisiteState = "55000"
+	InvalidParameterValue        = "22023"
 )
 
 // MySQL error numbers (see MariaDB's include/mysqld_error.h).
