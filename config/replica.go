@@ -50,6 +50,10 @@ type Replicas struct {
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval,omitempty"`
 	// ProbeInterval is how often each node's health is probed (default 1s).
 	ProbeInterval time.Duration `yaml:"probe_interval,omitempty"`
+	// FailoverBuffer is how long a statement waits for a new primary when
+	// its shard's primary does not answer, before it fails (default 5s).
+	// Nothing of the statement has reached a server while it waits.
+	FailoverBuffer time.Duration `yaml:"failover_buffer,omitempty"`
 }
 
 func (r *Replicas) ensureDefaults() {
@@ -67,6 +71,7 @@ func (r *Replicas) ensureDefaults() {
 	setDefault(&r.WaitTimeout, 2*time.Second)
 	setDefault(&r.HeartbeatInterval, 200*time.Millisecond)
 	setDefault(&r.ProbeInterval, time.Second)
+	setDefault(&r.FailoverBuffer, 5*time.Second)
 }
 
 func (r *Replicas) validate(p *problems) {
@@ -75,6 +80,11 @@ func (r *Replicas) validate(p *problems) {
 	positive(p, "replicas.max_lag", r.MaxLag)
 	positive(p, "replicas.wait_timeout", r.WaitTimeout)
 	positive(p, "replicas.probe_interval", r.ProbeInterval)
+	// A held statement keeps its client waiting: a minute is already more
+	// than any client's patience; past it, fail and let the client retry.
+	if r.FailoverBuffer <= 0 || r.FailoverBuffer > time.Minute {
+		p.add("replicas.failover_buffer", "must be positive and at most 1m, got %s", r.FailoverBuffer)
+	}
 	// Heartbeats are writes on every primary: below 10ms they cost more than
 	// they tell; above 10s lag is measured too coarsely to be useful.
 	if r.HeartbeatInterval < 10*time.Millisecond || r.HeartbeatInterval > 10*time.Second {
