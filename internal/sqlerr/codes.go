@@ -21,6 +21,7 @@ const (
 	OutOfMemory                  = "53200"
 	QueryCanceled                = "57014"
 	AdminShutdown                = "57P01"
+	CannotConnectNow             = "57P03"
 	InternalError                = "XX000"
 	ConfigurationLimitExceeded   = "53400"
 	ObjectNotInPrerequisiteState = "55000"
