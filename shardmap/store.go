@@ -21,6 +21,10 @@ type Store struct {
 // NewStore returns a Store over a backend.
 func NewStore(records store.Records) *Store { return &Store{records: records} }
 
+// Records is the backend the store reads and writes: for workflows that
+// keep their own records next to the map (failover's intents).
+func (s *Store) Records() store.Records { return s.records }
+
 // ErrNotInitialized means the store holds no map yet: run `shardgate map init`.
 var ErrNotInitialized = errors.New("the store holds no shard map yet (run `shardgate map init -c CONFIG`)")
 
