@@ -1,0 +1,301 @@
+package mysql
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/sqltypes"
+	"vitess.io/vitess/go/vt/vttls"
+)
+
+// Status flags of the server's OK and EOF packets that the proxy follows.
+const (
+	StatusInTrans     uint16 = 0x0001 // SERVER_STATUS_IN_TRANS
+	StatusAutocommit  uint16 = 0x0002 // SERVER_STATUS_AUTOCOMMIT
+	StatusMoreResults uint16 = 0x0008 // SERVER_MORE_RESULTS_EXISTS
+	StatusInTransRO   uint16 = 0x2000 // SERVER_STATUS_IN_TRANS_READONLY
+)
+
+// Conn is one logged-in connection to a MariaDB server.
+//
+// A Conn belongs to one goroutine at a time: the pool while it is idle,
+// then the session that acquired it, until it is released. Only
+// MarkBroken, IsBroken, Node and ID may be called from other goroutines.
+type Conn struct {
+	c    *vmysql.Conn
+	node string
+	id   uint32
+
+	flags uint16 // of the last OK/EOF the server sent
+
+	// settings are the session SETs applied since login or the last
+	// Reset, in order; dirty says the connection holds state that is not
+	// in settings (it must be Reset before another session uses it).
+	settings []string
+	dirty    bool
+
+	created  time.Time
+	expires  time.Time // zero: no lifetime limit
+	lastUsed time.Time
+
+	broken atomic.Bool
+
+	// Owned by the pool, under its lock.
+	pool *Pool
+	idle bool
+}
+
+// Dial logs into one node. With TLSPrefer it tries TLS first and logs in
+// again without it when the TLS attempt fails before the server answered
+// (vitess's client does not fall back by itself: it starts TLS even with a
+// server that does not offer it).
+func Dial(ctx context.Context, o DialOptions) (*Conn, error) {
+	c, _, err := dial(ctx, o)
+	return c, err
+}
+
+// dial is Dial that also says which TLS mode worked.
+func dial(ctx context.Context, o DialOptions) (*Conn, TLSMode, error) {
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, "", fmt.Errorf("mysql backend %s: %w", o.Node, err)
+	}
+	if o.TLS != TLSPrefer {
+		c, err := dialMode(ctx, o)
+		return c, o.TLS, err
+	}
+	o.TLS = TLSRequire
+	c, err := dialMode(ctx, o)
+	if err == nil {
+		return c, TLSRequire, nil
+	}
+	if _, _, _, refused := ServerError(err); refused || ctx.Err() != nil {
+		return nil, "", err
+	}
+	o.TLS = TLSDisable
+	c, err = dialMode(ctx, o)
+	return c, TLSDisable, err
+}
+
+func dialMode(ctx context.Context, o DialOptions) (*Conn, error) {
+	p := &vmysql.ConnParams{
+		Host:             o.Host,
+		Port:             o.Port,
+		Uname:            o.User,
+		Pass:             o.Password,
+		DbName:           o.Database,
+		Charset:          CharsetUTF8MB4,
+		SslMode:          sslMode(o.TLS),
+		SslCa:            o.CAFile,
+		ConnectTimeoutMs: uint64(o.ConnectTimeout / time.Millisecond),
+	}
+	if o.TLS == TLSVerifyFull {
+		p.ServerName = o.Host
+	}
+	vc, err := vmysql.Connect(ctx, p)
+	if err != nil {
+		return nil, dialError(o.Node, err)
+	}
+	now := time.Now()
+	return &Conn{c: vc, node: o.Node, id: vc.ConnectionID, created: now, lastUsed: now, flags: StatusAutocommit}, nil
+}
+
+func sslMode(m TLSMode) vttls.SslMode {
+	switch m {
+	case TLSDisable:
+		return vttls.Disabled
+	case TLSRequire:
+		return vttls.Required
+	case TLSVerifyFull:
+		return vttls.VerifyIdentity
+	}
+	return vttls.Preferred
+}
+
+// Node is the name of the server.
+func (c *Conn) Node() string { return c.node }
+
+// ID is the server's connection id (what KILL takes).
+func (c *Conn) ID() uint32 { return c.id }
+
+// StatusFlags are the status flags of the server's last OK or EOF packet
+// (autocommit, in transaction, read-only transaction).
+func (c *Conn) StatusFlags() uint16 { return c.flags }
+
+// InTransaction reports whether the server said a transaction is open.
+func (c *Conn) InTransaction() bool { return c.flags&StatusInTrans != 0 }
+
+// Exec runs one statement as text and reads its whole result: rows up to
+// maxRows (an error beyond, after draining), the final status flags and
+// the warning count. A server error is a *sqlerr.Error with the server's
+// number and SQLSTATE; any other error leaves the connection broken.
+func (c *Conn) Exec(sql string, maxRows int) (*sqltypes.Result, uint16, error) {
+	if c.broken.Load() {
+		return nil, 0, lostError(c.node, errors.New("connection marked broken"))
+	}
+	res, warnings, err := c.c.ExecuteFetchWithWarningCount(sql, maxRows, true)
+	if err != nil {
+		return nil, 0, c.execError(err)
+	}
+	c.flags = res.StatusFlags &^ StatusMoreResults
+	return res, warnings, nil
+}
+
+// Ping checks the connection with COM_PING.
+func (c *Conn) Ping() error {
+	if err := c.c.Ping(); err != nil {
+		return c.execError(err)
+	}
+	return nil
+}
+
+// Reset sends COM_RESET_CONNECTION: the server rolls back an open
+// transaction and drops session variables, user variables, temporary
+// tables, prepared statements and locks, keeping the login and the
+// current database. vitess's client has no call for it, so the packet is
+// written and its answer read on the socket under the client, which is
+// safe between commands: nothing is buffered then (checked).
+func (c *Conn) Reset(timeout time.Duration) error {
+	if c.broken.Load() {
+		return lostError(c.node, errors.New("connection marked broken"))
+	}
+	if c.c.Buffered() > 0 {
+		c.MarkBroken()
+		return lostError(c.node, errors.New("unread data before COM_RESET_CONNECTION"))
+	}
+	nc := c.c.GetRawConn()
+	if timeout > 0 {
+		_ = nc.SetDeadline(time.Now().Add(timeout))
+		defer nc.SetDeadline(time.Time{}) //nolint:errcheck // a failure shows on the next read
+	}
+	if _, err := nc.Write([]byte{1, 0, 0, 0, comResetConnection}); err != nil {
+		c.MarkBroken()
+		return lostError(c.node, err)
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+		c.MarkBroken()
+		return lostError(c.node, err)
+	}
+	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	body := make([]byte, n)
+	if _, err := io.ReadFull(nc, body); err != nil || n == 0 {
+		c.MarkBroken()
+		return lostError(c.node, fmt.Errorf("reading the answer to COM_RESET_CONNECTION: %v", err))
+	}
+	switch body[0] {
+	case 0x00: // OK
+		flags, ok := okStatus(body)
+		if !ok {
+			c.MarkBroken()
+			return lostError(c.node, errors.New("malformed OK packet after COM_RESET_CONNECTION"))
+		}
+		c.flags = flags
+	case 0xff:
+		err := vmysql.ParseErrorPacket(body)
+		c.MarkBroken() // the session state is unknown
+		return c.execError(err)
+	default:
+		c.MarkBroken()
+		return lostError(c.node, fmt.Errorf("unexpected packet %#x after COM_RESET_CONNECTION", body[0]))
+	}
+	c.settings = c.settings[:0]
+	c.dirty = false
+	return nil
+}
+
+const comResetConnection = 0x1f
+
+// okStatus reads the status flags of an OK packet: header, affected rows
+// and last insert id (length-encoded), then the flags.
+func okStatus(b []byte) (uint16, bool) {
+	pos := 1
+	for range 2 {
+		n, ok := lenEncSize(b, pos)
+		if !ok {
+			return 0, false
+		}
+		pos += n
+	}
+	if pos+2 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint16(b[pos:]), true
+}
+
+func lenEncSize(b []byte, pos int) (int, bool) {
+	if pos >= len(b) {
+		return 0, false
+	}
+	switch b[pos] {
+	case 0xfc:
+		return 3, true
+	case 0xfd:
+		return 4, true
+	case 0xfe:
+		return 9, true
+	}
+	return 1, true
+}
+
+// Settings are the session SETs applied on the connection since login or
+// the last Reset, in order. The slice is the connection's: do not change
+// it.
+func (c *Conn) Settings() []string { return c.settings }
+
+// Dirty reports whether the connection holds session state that is not
+// in Settings (it must be Reset before another session uses it).
+func (c *Conn) Dirty() bool { return c.dirty }
+
+// MarkDirty says the connection now holds session state that Settings do
+// not describe (user variables, temporary tables, a SET inside a
+// multi-statement text, …).
+func (c *Conn) MarkDirty() { c.dirty = true }
+
+// AddSetting records a session SET that succeeded on the connection.
+func (c *Conn) AddSetting(sql string) { c.settings = append(c.settings, sql) }
+
+// HasSettings reports whether the connection's session state is exactly
+// want: nothing else was applied and nothing is missing.
+func (c *Conn) HasSettings(want []string) bool {
+	return !c.dirty && slices.Equal(c.settings, want)
+}
+
+// MarkBroken says the connection must never be reused; it is closed when
+// released.
+func (c *Conn) MarkBroken() { c.broken.Store(true) }
+
+// IsBroken reports whether the connection was marked broken.
+func (c *Conn) IsBroken() bool { return c.broken.Load() }
+
+// Pool is the pool the connection belongs to (nil for a Dial'd one).
+func (c *Conn) Pool() *Pool { return c.pool }
+
+// CreatedAt is when the connection was logged in.
+func (c *Conn) CreatedAt() time.Time { return c.created }
+
+// Close sends COM_QUIT and closes the socket. It is idempotent.
+func (c *Conn) Close() {
+	c.broken.Store(true)
+	c.c.Close()
+}
+
+func (c *Conn) setLifetime(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/10 + 1))
+	c.expires = c.created.Add(d - jitter)
+}
+
+func (c *Conn) expired(now time.Time) bool {
+	return !c.expires.IsZero() && !now.Before(c.expires)
+}

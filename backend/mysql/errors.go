@@ -1,0 +1,85 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+
+	"vitess.io/vitess/go/mysql/sqlerror"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+)
+
+// ErrPoolClosed is the cause of the errors of Acquire on a closed pool.
+var ErrPoolClosed = errors.New("mysql backend: pool closed")
+
+// MySQL error numbers and SQLSTATEs the backend raises itself, as MariaDB
+// would for the same situation.
+const (
+	erConCount         = 1040 // ER_CON_COUNT_ERROR
+	erServerShutdown   = 1053
+	erQueryInterrupted = 1317
+	crConnHostError    = 2003
+	crServerLost       = 2013
+)
+
+// ServerError returns the server's own error in err's chain: its number
+// and SQLSTATE are the server's, to be sent to the client as they are.
+func ServerError(err error) (num uint16, state, msg string, ok bool) {
+	var se *sqlerror.SQLError
+	if !errors.As(err, &se) || isClientError(se) {
+		return 0, "", "", false
+	}
+	return uint16(se.Num), se.State, se.Message, true
+}
+
+// isClientError: vitess's client raises 2000–2999 (CR_*) for lost
+// connections and protocol trouble; the server never does.
+func isClientError(se *sqlerror.SQLError) bool { return se.Num >= 2000 && se.Num < 3000 }
+
+// execError turns an error of a statement into a *sqlerr.Error, marking
+// the connection broken unless the server answered with an ERR packet
+// (after which the connection is ready for the next statement).
+func (c *Conn) execError(err error) *sqlerr.Error {
+	var se *sqlerror.SQLError
+	if errors.As(err, &se) && !isClientError(se) {
+		state := se.State
+		if len(state) != 5 {
+			state = "HY000"
+		}
+		return &sqlerr.Error{Code: state, Number: uint16(se.Num), Message: se.Message, Err: se}
+	}
+	c.MarkBroken()
+	return lostError(c.node, err)
+}
+
+// lostError: the connection to the server failed during a statement (its
+// outcome is unknown).
+func lostError(node string, err error) *sqlerr.Error {
+	return (&sqlerr.Error{Code: "08S01", Number: crServerLost,
+		Message: "Lost connection to server " + node + " during query"}).Wrap(err)
+}
+
+// dialError: logging into a server failed; nothing was sent.
+func dialError(node string, err error) *sqlerr.Error {
+	msg := "Can't connect to server " + node
+	var se *sqlerror.SQLError
+	if errors.As(err, &se) && !isClientError(se) {
+		msg += ": " + se.Message
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		msg += ": timed out"
+	}
+	return (&sqlerr.Error{Code: "08S01", Number: crConnHostError, Message: msg}).Wrap(err)
+}
+
+func acquireTimeoutError(node string) *sqlerr.Error {
+	return &sqlerr.Error{Code: "08004", Number: erConCount,
+		Message: "Too many connections: no server connection to " + node + " became free in time"}
+}
+
+func canceledError(err error) *sqlerr.Error {
+	return (&sqlerr.Error{Code: "70100", Number: erQueryInterrupted, Message: "Query execution was interrupted while waiting for a server connection"}).Wrap(err)
+}
+
+func closedError(node string) *sqlerr.Error {
+	return (&sqlerr.Error{Code: "08S01", Number: erServerShutdown, Message: "Server shutdown in progress: the pool for " + node + " is closed"}).Wrap(ErrPoolClosed)
+}
