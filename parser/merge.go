@@ -29,6 +29,9 @@ type Merge struct {
 	// aggregated output column. Nil: rows are not aggregated; empty but
 	// not nil: grouped without aggregate columns (GROUP BY alone).
 	Aggregates []Aggregate
+	// Having filters the merged groups (a statement's HAVING, which each
+	// shard could only apply to its part of a group); nil: none.
+	Having *Predicate
 	// Distinct: identical visible rows appear once. The Postgres rewrite
 	// makes Order cover every visible column (the client's ORDER BY keys
 	// first), so that equal rows arrive next to each other.
@@ -55,9 +58,17 @@ const (
 	AggMin
 	AggMax
 	AggAvg // sum of the shards' sums ÷ sum of their counts (Column holds the sum, CountColumn the count)
+	// The DISTINCT aggregates whose shards ship the values instead of a
+	// partial (their rows are groups of the statement's group key plus the
+	// values, `GROUP BY g, x`): Column holds a value x, and the merge keeps
+	// each group's distinct non-NULL values (bounded, as groups are) to
+	// count, sum or average them.
+	AggCountDistinct
+	AggSumDistinct
+	AggAvgDistinct
 )
 
-var aggNames = [...]string{"", "count", "sum", "min", "max", "avg"}
+var aggNames = [...]string{"", "count", "sum", "min", "max", "avg", "count distinct", "sum distinct", "avg distinct"}
 
 func (f AggFunc) String() string {
 	if int(f) < len(aggNames) {
