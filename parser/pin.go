@@ -8,15 +8,17 @@ type Pin uint8
 
 const (
 	PinNone         Pin = iota
-	PinAdvisoryLock     // pg_advisory_lock… at session level
+	PinAdvisoryLock     // pg_advisory_lock… at session level; MySQL GET_LOCK
 	PinSetConfig        // set_config(name, value, false): a session setting from inside a query
 	PinTempObject       // CREATE TEMP TABLE / SEQUENCE / VIEW, SELECT … INTO TEMP
 	PinListen           // LISTEN
 	PinHoldCursor       // DECLARE … CURSOR WITH HOLD
 	PinRole             // SET ROLE, SET SESSION AUTHORIZATION
+	PinUserVariable     // MySQL user variables: SET @x, SELECT @x, … INTO @x
+	PinTableLock        // MySQL LOCK TABLES (held until UNLOCK TABLES)
 )
 
-var pinNames = [...]string{"none", "session advisory lock", "set_config", "temporary object", "LISTEN", "WITH HOLD cursor", "SET ROLE / SESSION AUTHORIZATION"}
+var pinNames = [...]string{"none", "session advisory lock", "set_config", "temporary object", "LISTEN", "WITH HOLD cursor", "SET ROLE / SESSION AUTHORIZATION", "user variable", "LOCK TABLES"}
 
 func (p Pin) String() string {
 	if int(p) < len(pinNames) {

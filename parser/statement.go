@@ -26,11 +26,12 @@ const (
 	KindEmpty      // only comments or whitespace
 	KindUtility    // other utility statements (VACUUM, ANALYZE, CHECKPOINT, EXPLAIN, …)
 	KindMerge      // MERGE: writes like UPDATE/INSERT/DELETE; no key candidates
+	KindUse        // MySQL USE db: Statement.Database names it
 )
 
 var kindNames = [...]string{"other", "select", "insert", "update", "delete", "begin", "commit", "rollback",
 	"savepoint", "set", "show", "ddl", "copy", "prepare", "execute", "deallocate", "discard", "listen", "lock",
-	"empty", "utility", "merge"}
+	"empty", "utility", "merge", "use"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -118,6 +119,9 @@ type TxOptions struct {
 	// Prepared is set for PREPARE TRANSACTION, COMMIT PREPARED and
 	// ROLLBACK PREPARED (Kind is KindOther).
 	Prepared bool
+	// ConsistentSnapshot: MySQL START TRANSACTION WITH CONSISTENT SNAPSHOT
+	// (the snapshot is taken at once, not at the first read).
+	ConsistentSnapshot bool
 }
 
 // SetInfo describes SET, RESET, SET LOCAL, SET TRANSACTION and SET
@@ -137,6 +141,44 @@ type SetInfo struct {
 	Reset bool
 	// ResetAll: RESET ALL.
 	ResetAll bool
+	// Vars are the assignments of a MySQL SET, which may set several
+	// variables at once (SET autocommit = 0, sql_mode = '…'); nil for
+	// Postgres. Name, Local and Reset then describe the first one.
+	Vars []SetVar
+}
+
+// SetScope is the scope of a MySQL SET assignment.
+type SetScope uint8
+
+const (
+	ScopeSession     SetScope = iota // SET x, SET SESSION x, SET @@x, SET @@session.x, SET NAMES
+	ScopeGlobal                      // SET GLOBAL x, SET @@global.x (and PERSIST)
+	ScopeUser                        // SET @x: a user variable
+	ScopeTransaction                 // SET TRANSACTION …: the next transaction only
+)
+
+var setScopeNames = [...]string{"session", "global", "user", "transaction"}
+
+func (s SetScope) String() string {
+	if int(s) < len(setScopeNames) {
+		return setScopeNames[s]
+	}
+	return "unknown"
+}
+
+// SetVar is one assignment of a MySQL SET. Value points at a literal or a
+// parameter of the execution; a value written as a word (ON, OFF,
+// utf8mb4, DEFAULT) is part of the statement's shape and is in Word
+// instead (lower case, Value.Source FromExpr, or FromDefault for DEFAULT);
+// any other expression is FromExpr with Word "".
+type SetVar struct {
+	// Name is the variable, lower case, without @@ or scope prefix;
+	// "names" for SET NAMES, "charset" for SET CHARACTER SET, and
+	// transaction_isolation / transaction_read_only for SET TRANSACTION.
+	Name  string
+	Scope SetScope
+	Value ValueRef
+	Word  string
 }
 
 // Hint is a routing hint from a comment: /* shardgate: shard=80- max_lag=500ms */.
@@ -230,6 +272,11 @@ type Statement struct {
 	Prepare *PrepareInfo
 	// Hint is the routing hint from a leading comment, if any.
 	Hint Hint
+	// Database is the database a MySQL USE names (Kind KindUse).
+	Database string
+	// SessionFuncs marks calls of MySQL functions that read (or set) the
+	// session's own state, which a pooled server connection does not hold.
+	SessionFuncs SessionFunc
 	// ParamCount is the highest $n used.
 	ParamCount int
 	// LiteralCount is how many literals the lexer extracted from the text.
@@ -239,6 +286,17 @@ type Statement struct {
 	// each statement's analysis.
 	Parts []*Statement
 }
+
+// SessionFunc is a set of MySQL functions whose value is the client
+// session's state: the front end answers them from the session's last
+// results, not from whichever pooled connection runs the statement.
+type SessionFunc uint8
+
+const (
+	FuncLastInsertID SessionFunc = 1 << iota // LAST_INSERT_ID(), with or without an argument
+	FuncRowCount                             // ROW_COUNT()
+	FuncFoundRows                            // FOUND_ROWS()
+)
 
 // ColumnRef is a column of one of a statement's Tables.
 type ColumnRef struct {
