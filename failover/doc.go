@@ -1,0 +1,33 @@
+// Package failover owns promoting a replica of a shard to primary and
+// publishing the new shard map that names it.
+//
+// A failover (Run) is a sequence of steps, each idempotent, so that running
+// it again after a crash of the CLI (or of the proxy that started it)
+// finishes what the first run began:
+//
+//  1. choose the target: the node given, else the replica already promoted
+//     (a run that crashed after promoting it), else the most advanced
+//     reachable replica by the WAL it holds (received or replayed: a
+//     promoted replica replays all it received first);
+//  2. record the intent (target and old primary) in the store, next to the
+//     map (intent.go): a re-run resumes it rather than choosing again;
+//  3. fence the old primary if it answers: default_transaction_read_only
+//     by ALTER SYSTEM and a reload, then its client backends terminated; a
+//     planned switchover then waits until the target has replayed all the
+//     old primary wrote, so no acknowledged write is lost;
+//  4. promote the target (pg_promote, waiting);
+//  5. re-point the other replicas at it (primary_conninfo by ALTER SYSTEM
+//     and a reload, their replication slots created on the new primary);
+//  6. CompareAndSwap a new map version: the target is the shard's primary,
+//     the old primary is gone from the map (docs/design/failover.md says
+//     why), so no proxy that follows the store routes to it again;
+//  7. mark the intent done, and check that the re-pointed replicas stream.
+//
+// The map is the fence that matters: proxies route only by it. Making the
+// old primary read-only covers the moment before every proxy has read the
+// new version, and clients that reach it directly.
+//
+// Nothing here logs: progress goes to Options.Step. failover imports
+// backend (connection settings), config, shardmap and store; it must never
+// import router, executor, frontend, proxy, admin or cmd.
+package failover

@@ -1,0 +1,408 @@
+package failover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Options say which shard fails over, to what, and how.
+type Options struct {
+	Store *shardmap.Store
+	// Engine of the keyspace (default Postgres, the only one built).
+	Engine shardmap.Engine
+	// Keyspace may be empty when one keyspace of the engine has a shard
+	// named Shard.
+	Keyspace string
+	Shard    string
+	// To names the replica to promote; empty: the replica already
+	// promoted, else the most advanced one that answers.
+	To    string
+	Login Login
+	// Reason is recorded with the intent: "cli" (default) or "detected".
+	Reason string
+	// CatchUpTimeout bounds a planned switchover's wait for the target to
+	// replay what the fenced primary wrote (default 10s).
+	CatchUpTimeout time.Duration
+	// PromoteTimeout bounds pg_promote (default 60s, Postgres' own).
+	PromoteTimeout time.Duration
+	// StreamTimeout bounds the check that re-pointed replicas stream from
+	// the new primary (default 10s); past it they are reported, the
+	// failover stands.
+	StreamTimeout time.Duration
+	// Step, if set, is told of each step as it ends (err nil: done).
+	Step func(Step)
+}
+
+// Step is one step's outcome, for progress output and logs.
+type Step struct {
+	Name   string // choose, intent, fence, catch-up, promote, repoint, publish, stream
+	Node   string
+	Detail string
+	Err    error
+}
+
+// Result is what a failover did.
+type Result struct {
+	Keyspace, Shard string
+	From, To        shardmap.Node
+	// MapVersion is the map version naming To as the primary.
+	MapVersion uint64
+	// Resumed: an unfinished earlier run's intent was taken up.
+	Resumed bool
+	// AlreadyPrimary: To was the shard's primary already; nothing done.
+	AlreadyPrimary bool
+	// Fenced: the old primary answered and is read-only; FenceErr says
+	// why not when it did not.
+	Fenced   bool
+	FenceErr error
+	// Warnings are problems that did not stop the failover: replicas that
+	// could not be re-pointed or do not stream from the new primary yet.
+	Warnings []string
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Engine == shardmap.EngineUnknown {
+		o.Engine = shardmap.Postgres
+	}
+	if o.Reason == "" {
+		o.Reason = "cli"
+	}
+	if o.CatchUpTimeout <= 0 {
+		o.CatchUpTimeout = 10 * time.Second
+	}
+	if o.PromoteTimeout <= 0 {
+		o.PromoteTimeout = 60 * time.Second
+	}
+	if o.StreamTimeout <= 0 {
+		o.StreamTimeout = 10 * time.Second
+	}
+}
+
+func (o *Options) step(s Step) {
+	if o.Step != nil {
+		o.Step(s)
+	}
+}
+
+// Run fails the shard over (see the package doc for the steps). Every
+// error before the promotion leaves the map and the nodes' roles as they
+// were; a re-run after any error or crash resumes.
+func Run(ctx context.Context, o Options) (Result, error) {
+	o.ensureDefaults()
+	if o.Engine != shardmap.Postgres {
+		return Result{}, fmt.Errorf("failover: %s keyspaces: not built yet (Postgres only)", o.Engine)
+	}
+	if o.Store == nil || o.Shard == "" {
+		return Result{}, errors.New("failover: a store and a shard are needed")
+	}
+	records := o.Store.Records()
+	snap, err := o.Store.Load(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	ksName, err := resolveKeyspace(snap, o.Engine, o.Keyspace, o.Shard)
+	if err != nil {
+		return Result{}, err
+	}
+	sh, err := findShard(snap, o.Engine, ksName, o.Shard)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Keyspace: ksName, Shard: sh.Name, From: sh.Primary}
+
+	it, err := findIntent(ctx, records, o.Engine, ksName, sh.Name)
+	if err != nil {
+		return res, err
+	}
+	if it != nil && !it.Done {
+		if o.To != "" && o.To != it.To && promotedNode(ctx, &o, sh, it.To) {
+			return res, fmt.Errorf("%w: shard %s is being failed over from %s to %s (promoted) since %s; re-run without a target or with %s",
+				ErrUnfinished, sh.Name, it.From, it.To, it.Started.Format(time.RFC3339), it.To)
+		}
+	}
+	if it != nil && !it.Done && (o.To == "" || o.To == it.To) {
+		res.Resumed = true
+		if sh.Primary.Name == it.To { // the map was published; only the mark is missing
+			res.To, res.MapVersion = sh.Primary, snap.Version()
+			it.Done = true
+			return res, putIntent(ctx, records, *it)
+		}
+		if sh.Primary.Name != it.From {
+			return res, fmt.Errorf("failover: shard %s's primary is %s, neither %s nor %s: the map changed under an unfinished failover",
+				sh.Name, sh.Primary.Name, it.From, it.To)
+		}
+		o.To = it.To
+	} else {
+		it = nil
+		if o.To == sh.Primary.Name {
+			res.To, res.MapVersion, res.AlreadyPrimary = sh.Primary, snap.Version(), true
+			return res, nil
+		}
+	}
+
+	target, targetState, err := choose(ctx, &o, sh)
+	o.step(Step{Name: "choose", Node: target.Name, Err: err,
+		Detail: fmt.Sprintf("in recovery %v, WAL position %d", targetState.inRecovery, targetState.position)})
+	if err != nil {
+		return res, err
+	}
+	res.To = target
+	if it == nil {
+		it = &Intent{Engine: o.Engine, Keyspace: ksName, Shard: sh.Name, From: sh.Primary.Name, To: target.Name,
+			MapVersion: snap.Version(), Started: time.Now().UTC(), Reason: o.Reason}
+		err := putIntent(ctx, records, *it)
+		o.step(Step{Name: "intent", Node: target.Name, Err: err})
+		if err != nil {
+			return res, err
+		}
+	}
+
+	t, err := o.Login.open(ctx, target, sh.Database)
+	if err != nil {
+		return res, fmt.Errorf("%w: %v", ErrTargetUnreachable, err)
+	}
+	defer t.close()
+
+	// Fence before promoting: from here until every proxy has the new map,
+	// a write can only fail, never land on the old primary.
+	oldPos, fenced, fenceErr := fenceOld(ctx, &o, sh)
+	res.Fenced, res.FenceErr = fenced, fenceErr
+	if fenceErr != nil && !errors.Is(fenceErr, errUnreachable) {
+		if targetState.inRecovery {
+			return res, fmt.Errorf("%w: %s: %v", ErrFenceFailed, sh.Primary.Name, fenceErr)
+		}
+		// The target is already promoted: two primaries exist now, and
+		// the map must name one of them. It names the promoted one.
+		res.Warnings = append(res.Warnings, fmt.Sprintf("old primary %s answers but was not fenced: %v", sh.Primary.Name, fenceErr))
+	}
+	it.Fenced = fenced
+	if fenced && targetState.inRecovery {
+		err := t.waitReplayed(ctx, oldPos, o.CatchUpTimeout)
+		o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: fmt.Sprintf("to WAL position %d", oldPos)})
+		if err != nil {
+			return res, err
+		}
+	}
+
+	err = t.promote(ctx, o.PromoteTimeout)
+	o.step(Step{Name: "promote", Node: target.Name, Err: err})
+	if err != nil {
+		return res, err
+	}
+
+	// Re-point before publishing: with synchronous replication the new
+	// primary's commits wait for a standby, so the sooner one follows it
+	// the shorter the write pause.
+	var others []shardmap.Node
+	for _, r := range sh.Replicas {
+		if r.Name != target.Name {
+			others = append(others, r)
+		}
+	}
+	repointed := repointAll(ctx, &o, t, others, sh.Database, &res)
+
+	snap2, err := publish(ctx, o.Store, *it)
+	o.step(Step{Name: "publish", Node: target.Name, Err: err, Detail: versionDetail(snap2)})
+	if err != nil {
+		return res, err
+	}
+	res.MapVersion = snap2.Version()
+	it.Done = true
+	if err := putIntent(ctx, records, *it); err != nil {
+		// The map names the new primary: the failover stands. A re-run
+		// finds the map published and only marks the intent.
+		res.Warnings = append(res.Warnings, fmt.Sprintf("could not mark the failover done in the store: %v", err))
+	}
+	checkStreaming(ctx, &o, repointed, target, sh.Database, &res)
+	return res, nil
+}
+
+func versionDetail(s *shardmap.Snapshot) string {
+	if s == nil {
+		return ""
+	}
+	return fmt.Sprintf("map version %d", s.Version())
+}
+
+// promotedNode reports whether the shard's replica name answers and is out
+// of recovery: an unfinished failover to a node never promoted may be
+// replaced by one to another node.
+func promotedNode(ctx context.Context, o *Options, sh *shardmap.Shard, name string) bool {
+	for _, r := range sh.Replicas {
+		if r.Name != name {
+			continue
+		}
+		n, err := o.Login.open(ctx, r, sh.Database)
+		if err != nil {
+			return false
+		}
+		defer n.close()
+		st, err := n.state(ctx)
+		return err == nil && !st.inRecovery
+	}
+	return false
+}
+
+// errUnreachable marks a fence not attempted because the old primary does
+// not answer: expected when it crashed.
+var errUnreachable = errors.New("unreachable")
+
+// fenceOld fences the shard's primary if it answers and returns its WAL
+// position after the fence.
+func fenceOld(ctx context.Context, o *Options, sh *shardmap.Shard) (uint64, bool, error) {
+	p, err := o.Login.open(ctx, sh.Primary, sh.Database)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", errUnreachable, err)
+		o.step(Step{Name: "fence", Node: sh.Primary.Name, Detail: "old primary does not answer; the new map fences it", Err: nil})
+		return 0, false, err
+	}
+	defer p.close()
+	if err := p.fence(ctx); err != nil {
+		o.step(Step{Name: "fence", Node: sh.Primary.Name, Err: err})
+		return 0, false, err
+	}
+	st, err := p.state(ctx)
+	o.step(Step{Name: "fence", Node: sh.Primary.Name, Err: err, Detail: "read-only, client sessions ended"})
+	if err != nil {
+		return 0, false, err
+	}
+	return st.position, true, nil
+}
+
+// choose picks the target: o.To if it answers; else a replica already
+// promoted (a crashed run's, or one promoted by hand); else the replica
+// holding the most WAL.
+func choose(ctx context.Context, o *Options, sh *shardmap.Shard) (shardmap.Node, state, error) {
+	if len(sh.Replicas) == 0 {
+		return shardmap.Node{}, state{}, fmt.Errorf("%w: shard %s has no replicas", ErrNoReplica, sh.Name)
+	}
+	var names []string
+	for _, r := range sh.Replicas {
+		names = append(names, r.Name)
+	}
+	candidates := sh.Replicas
+	if o.To != "" {
+		candidates = nil
+		for _, r := range sh.Replicas {
+			if r.Name == o.To {
+				candidates = []shardmap.Node{r}
+			}
+		}
+		if candidates == nil {
+			return shardmap.Node{}, state{}, fmt.Errorf("%w: %q is not a replica of shard %s (its replicas: %v; its primary: %s)",
+				ErrUnknownNode, o.To, sh.Name, names, sh.Primary.Name)
+		}
+	}
+	type answer struct {
+		st  state
+		err error
+	}
+	answers := make([]answer, len(candidates))
+	var wg sync.WaitGroup
+	for i, r := range candidates {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := o.Login.open(ctx, r, sh.Database)
+			if err != nil {
+				answers[i].err = err
+				return
+			}
+			defer n.close()
+			answers[i].st, answers[i].err = n.state(ctx)
+		}()
+	}
+	wg.Wait()
+	if o.To != "" {
+		if err := answers[0].err; err != nil {
+			return shardmap.Node{}, state{}, fmt.Errorf("%w: %s: %v", ErrTargetUnreachable, o.To, err)
+		}
+		return candidates[0], answers[0].st, nil
+	}
+	best, promotedAt := -1, -1
+	var errs []error
+	for i, a := range answers {
+		switch {
+		case a.err != nil:
+			errs = append(errs, a.err)
+		case !a.st.inRecovery:
+			if promotedAt >= 0 {
+				return shardmap.Node{}, state{}, fmt.Errorf("%w: %s and %s: name the one to keep", ErrSeveralPromoted,
+					candidates[promotedAt].Name, candidates[i].Name)
+			}
+			promotedAt = i
+		case best < 0 || a.st.position > answers[best].st.position:
+			best = i
+		}
+	}
+	if promotedAt >= 0 {
+		return candidates[promotedAt], answers[promotedAt].st, nil
+	}
+	if best < 0 {
+		return shardmap.Node{}, state{}, fmt.Errorf("%w: none of shard %s's replicas %v answers: %w", ErrNoReplica, sh.Name, names, errors.Join(errs...))
+	}
+	return candidates[best], answers[best].st, nil
+}
+
+// repointAll re-points the other replicas at the new primary; one that
+// fails is a warning (it is still listed, and lags until fixed by hand).
+// It returns those re-pointed.
+func repointAll(ctx context.Context, o *Options, p *node, others []shardmap.Node, database string, res *Result) []shardmap.Node {
+	var done []shardmap.Node
+	for _, r := range others {
+		err := func() error {
+			n, err := o.Login.open(ctx, r, database)
+			if err != nil {
+				return err
+			}
+			defer n.close()
+			return n.repoint(ctx, p)
+		}()
+		o.step(Step{Name: "repoint", Node: r.Name, Err: err, Detail: "primary_conninfo → " + p.info.Addr})
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("replica %s not re-pointed: %v", r.Name, err))
+			continue
+		}
+		done = append(done, r)
+	}
+	return done
+}
+
+// checkStreaming waits until every re-pointed replica streams from the new
+// primary, up to StreamTimeout; those that do not are warnings. A replica
+// that was ahead of the new primary (possible with asynchronous
+// replication and a target given by hand) cannot follow it and needs a
+// rebuild.
+func checkStreaming(ctx context.Context, o *Options, replicas []shardmap.Node, p shardmap.Node, database string, res *Result) {
+	deadline := time.Now().Add(o.StreamTimeout)
+	for _, r := range replicas {
+		detail, err := func() (string, error) {
+			n, err := o.Login.open(ctx, r, database)
+			if err != nil {
+				return "", err
+			}
+			defer n.close()
+			for {
+				ok, detail, err := n.streamingFrom(ctx, p)
+				if err != nil || ok {
+					return detail, err
+				}
+				if time.Now().After(deadline) {
+					return detail, fmt.Errorf("not streaming from %s after %s (%s)", p.Name, o.StreamTimeout, detail)
+				}
+				if err := sleep(ctx, 20*time.Millisecond); err != nil {
+					return detail, err
+				}
+			}
+		}()
+		o.step(Step{Name: "stream", Node: r.Name, Err: err, Detail: detail})
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("replica %s: %v", r.Name, err))
+		}
+	}
+}
