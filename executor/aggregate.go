@@ -20,9 +20,10 @@ type aggCol struct {
 
 // aggState is one aggregate of one group.
 type aggState struct {
-	v   Value  // count, sum, avg's sum; min/max: the best value (decoded from raw)
-	n   int64  // avg's count
-	raw []byte // min/max: the best field's bytes
+	v   Value        // count, sum, avg's sum; min/max: the best value (decoded from raw)
+	n   int64        // avg's count
+	raw []byte       // min/max: the best field's bytes
+	set *distinctSet // count/sum/avg(DISTINCT) shipped as values
 }
 
 // group is one group: the first row it saw (the columns that are not
@@ -113,6 +114,24 @@ func (p *plan) aggregate(groupBy []int, distinct bool) (source, error) {
 	if s.keys, err = p.sortKeys(codecOf); err != nil {
 		return nil, err
 	}
+	if p.spec.Having != nil {
+		colOf := func(i int) (filterColumn, error) {
+			c, err := codecOf(i)
+			if err != nil {
+				return filterColumn{}, err
+			}
+			col := p.cols[i]
+			for _, a := range s.aggs {
+				if a.col == i {
+					col = a.result
+				}
+			}
+			return filterColumn{col: col, codec: c}, nil
+		}
+		if s.having, err = p.compileFilter(p.spec.Having, colOf); err != nil {
+			return nil, err
+		}
+	}
 	if distinct {
 		for i := 0; i < m.visible; i++ {
 			c, err := codecOf(i)
@@ -137,8 +156,10 @@ func checkAggKind(f parser.AggFunc, k Kind) error {
 		ok = k == KindInt
 	case parser.AggSum, parser.AggAvg:
 		ok = k == KindInt || k == KindDecimal || k == KindFloat
-	case parser.AggMin, parser.AggMax:
+	case parser.AggMin, parser.AggMax, parser.AggCountDistinct:
 		ok = true
+	case parser.AggSumDistinct, parser.AggAvgDistinct:
+		ok = k == KindInt || k == KindDecimal || k == KindFloat
 	default:
 		return errSpec("unknown aggregate %s", f)
 	}
@@ -161,11 +182,13 @@ type aggSource struct {
 	keys           []sortKey
 	distinct       bool
 	distinctCodecs []Codec
+	having         *filter // HAVING: the groups to keep (nil: all)
 
 	groups map[string]*group
 	order  []*group // in order of appearance
 	single *group   // without GROUP BY: the one group
 	keyBuf []byte
+	values int // distinct values held (distinct.go), against maxGroups
 
 	built bool
 	out   []Row
@@ -276,6 +299,8 @@ func (s *aggSource) fold(a *aggCol, st *aggState, row Row) error {
 		return err
 	}
 	switch a.fn {
+	case parser.AggCountDistinct, parser.AggSumDistinct, parser.AggAvgDistinct:
+		return s.foldDistinct(a, st, v)
 	case parser.AggCount, parser.AggSum:
 		st.v, err = Add(st.v, v)
 		return err
@@ -336,6 +361,15 @@ func (s *aggSource) finish() error {
 			}
 			row[s.aggs[k].col] = f
 		}
+		if s.having != nil {
+			t, err := s.having.eval(row)
+			if err != nil {
+				return err
+			}
+			if t != triTrue {
+				continue
+			}
+		}
 		if s.distinct {
 			key := s.keyBuf[:0]
 			for i, c := range s.distinctCodecs {
@@ -378,6 +412,11 @@ func (s *aggSource) finish() error {
 func (s *aggSource) result(a *aggCol, st *aggState) (Field, error) {
 	v := st.v
 	switch a.fn {
+	case parser.AggCountDistinct, parser.AggSumDistinct, parser.AggAvgDistinct:
+		var err error
+		if v, err = s.distinctResult(a, st); err != nil {
+			return Field{}, err
+		}
 	case parser.AggCount:
 		if v.IsNull() {
 			v = Int(0)

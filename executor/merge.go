@@ -14,6 +14,9 @@ type Options struct {
 	// without a sort on every column) holds; one more is an error with
 	// SQLSTATE 53200. Zero means DefaultMaxGroups.
 	MaxGroups int
+	// Params are the execution's bind parameters, for a HAVING that
+	// compares with $n (nil: none, or the simple protocol).
+	Params []Param
 }
 
 // EnsureDefaults fills unset options.

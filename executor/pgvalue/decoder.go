@@ -107,7 +107,18 @@ func (d *Decoder) Codec(col executor.Column) (executor.Codec, error) {
 // shards computed it); avg of an int8 or numeric sum (avg of any integer or
 // numeric) is numeric, of a float4 or float8 sum float8.
 func (d *Decoder) Result(f parser.AggFunc, partial executor.Column) (executor.Column, error) {
-	if f != parser.AggAvg {
+	switch f {
+	case parser.AggCountDistinct, parser.AggSumDistinct, parser.AggAvgDistinct:
+		// The shards shipped the values: the result has the type the
+		// aggregate gives their type.
+		base := map[parser.AggFunc]parser.AggFunc{parser.AggCountDistinct: parser.AggCount, parser.AggSumDistinct: parser.AggSum, parser.AggAvgDistinct: parser.AggAvg}[f]
+		oid, ok := AggType(base, partial.Type)
+		if !ok {
+			return executor.Column{}, sqlerr.New(sqlerr.FeatureNotSupported, "%s over several shards of values of type OID %d is not supported", f, partial.Type)
+		}
+		return typeColumn(oid, partial.Format), nil
+	case parser.AggAvg:
+	default:
 		return partial, nil
 	}
 	switch partial.Type {
@@ -176,4 +187,18 @@ func numericDiv(x, y executor.Decimal) (executor.Value, error) {
 		return executor.Value{}, err
 	}
 	return executor.DecimalValue(q), nil
+}
+
+// typeColumn describes a result column of a built-in type.
+func typeColumn(oid uint32, format int16) executor.Column {
+	size := int16(-1)
+	switch oid {
+	case pgtype.Int2OID:
+		size = 2
+	case pgtype.Int4OID, pgtype.Float4OID:
+		size = 4
+	case pgtype.Int8OID, pgtype.Float8OID:
+		size = 8
+	}
+	return executor.Column{Type: oid, Size: size, Modifier: -1, Format: format}
 }
