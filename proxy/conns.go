@@ -23,11 +23,16 @@ type shardConns struct {
 	// brings new shards (the cache starts over past maxCachedShards).
 	byShard sync.Map // *shardmap.Shard → *backend.Pool
 	cached  atomic.Int64
+	// keyspaces maps each cached shard to its keyspace's name, so that a
+	// statement held across a failover finds its shard in a newer map
+	// (failover.go). Filled and cleared with byShard.
+	keyspaces sync.Map // *shardmap.Shard → string
+	failover  *failoverState
 }
 
 const maxCachedShards = 4096
 
-func newShardConns(cfg *config.Config, listener backend.Listener) *shardConns {
+func newShardConns(cfg *config.Config, snapshot func() *shardmap.Snapshot, listener backend.Listener) *shardConns {
 	b := cfg.Backends.Postgres
 	opts := func(k backend.PoolKey) backend.PoolOptions {
 		host, portText, _ := net.SplitHostPort(k.Node)
@@ -48,7 +53,7 @@ func newShardConns(cfg *config.Config, listener backend.Listener) *shardConns {
 			Listener:       listener,
 		}
 	}
-	return &shardConns{pools: backend.NewPools(opts), user: b.User}
+	return &shardConns{pools: backend.NewPools(opts), user: b.User, failover: newFailoverState(cfg, snapshot)}
 }
 
 func (c *shardConns) pool(shard *shardmap.Shard) (*backend.Pool, error) {
@@ -61,7 +66,11 @@ func (c *shardConns) pool(shard *shardmap.Shard) (*backend.Pool, error) {
 	}
 	if c.cached.Add(1) > maxCachedShards {
 		c.byShard.Clear()
+		c.keyspaces.Clear()
 		c.cached.Store(0)
+	}
+	if ks, ok := c.failover.keyspaceOf(shard); ok {
+		c.keyspaces.Store(shard, ks)
 	}
 	c.byShard.Store(shard, p)
 	return p, nil
@@ -75,6 +84,9 @@ func (c *shardConns) Acquire(ctx context.Context, shard *shardmap.Shard) (pgwire
 	}
 	conn, err := p.Acquire(ctx)
 	if err != nil {
+		if primaryDown(err) {
+			return c.hold(ctx, shard, err)
+		}
 		return nil, err
 	}
 	return conn, nil

@@ -64,7 +64,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		return nil, err
 	}
 	p := &Postgres{
-		conns:    newShardConns(cfg, ev.Backend),
+		conns:    newShardConns(cfg, snapshot, ev.Backend),
 		analyzer: pgsql.NewAnalyzer(pgsql.Options{}),
 		stats:    new(pgwire.Stats),
 	}

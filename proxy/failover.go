@@ -1,0 +1,230 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.uber.org/zap"
+
+	"github.com/shardgate/shardgate/backend"
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/failover"
+	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// The write hold: a statement whose shard primary does not answer is held,
+// unsent, for up to replicas.failover_buffer, waiting for a map version
+// that names another primary for the same shard (a failover), then runs
+// there. Past the buffer it fails with 57P03 cannot_connect_now: like the
+// server's own "the database system is starting up", it says the statement
+// reached no server and that trying again later may work. A class-08 code
+// would say the client's own connection broke, which it did not.
+//
+// A statement whose connection broke while it ran is not held: its outcome
+// is unknown, and the session fails it (never retried).
+
+const (
+	// holdPoll is how often a held statement looks for a new map version:
+	// the map is an atomic load, so this costs nothing but a wake-up.
+	holdPoll = 10 * time.Millisecond
+	// holdRedial is how often a held statement tries the same primary
+	// again (it may just be restarting).
+	holdRedial = 250 * time.Millisecond
+)
+
+// failoverState is what the pools need to hold statements across a
+// failover, and its counters.
+type failoverState struct {
+	snapshot func() *shardmap.Snapshot
+	buffer   time.Duration
+
+	// Held statements, by how the hold ended.
+	heldSent, heldExpired, heldFailed atomic.Uint64
+	// Replicas found promoted outside shardgate, by whether the map
+	// change that made them primary succeeded.
+	detected, detectFailed atomic.Uint64
+}
+
+func newFailoverState(cfg *config.Config, snapshot func() *shardmap.Snapshot) *failoverState {
+	return &failoverState{snapshot: snapshot, buffer: cfg.Replicas.FailoverBuffer}
+}
+
+// primaryDown reports whether err, from acquiring a connection to a
+// primary, says that the server does not answer (refused, timed out,
+// shutting down, starting up), rather than that it refused the login.
+func primaryDown(err error) bool {
+	e, ok := sqlerr.As(err)
+	if !ok || e.Code != sqlerr.ConnectionFailure || !backend.SafeToRetry(err) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "57P") // admin shutdown, crash shutdown, cannot connect now
+	}
+	return true
+}
+
+// hold waits for shard's primary, or for a new primary of the shard in a
+// newer map, up to the failover buffer, and acquires a connection there.
+// cause is the failed acquire that started the hold.
+func (c *shardConns) hold(ctx context.Context, shard *shardmap.Shard, cause error) (pgwire.ServerConn, error) {
+	f := c.failover
+	if f == nil || f.snapshot == nil || f.buffer <= 0 {
+		return nil, cause
+	}
+	deadline := time.Now().Add(f.buffer)
+	keyspace, _ := c.keyspaces.Load(shard)
+	cur := shard
+	nextDial := time.Now().Add(holdRedial)
+	t := time.NewTicker(holdPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			f.heldFailed.Add(1)
+			return nil, cause
+		case <-t.C:
+		}
+		now := time.Now()
+		if now.After(deadline) {
+			f.heldExpired.Add(1)
+			return nil, holdExpired(shard, f.buffer, cause)
+		}
+		moved := false
+		if sh := f.sameShard(keyspace, shard); sh != nil && sh.Primary.Addr != cur.Primary.Addr {
+			cur, moved = sh, true
+		}
+		if !moved && now.Before(nextDial) {
+			continue
+		}
+		nextDial = now.Add(holdRedial)
+		p, err := c.pool(cur)
+		if err != nil {
+			f.heldFailed.Add(1)
+			return nil, err
+		}
+		actx, cancel := context.WithDeadline(ctx, deadline)
+		conn, err := p.Acquire(actx)
+		cancel()
+		switch {
+		case err == nil:
+			f.heldSent.Add(1)
+			return conn, nil
+		case ctx.Err() != nil:
+			f.heldFailed.Add(1)
+			return nil, err
+		case time.Now().After(deadline):
+			f.heldExpired.Add(1)
+			return nil, holdExpired(shard, f.buffer, err)
+		case !primaryDown(err):
+			f.heldFailed.Add(1)
+			return nil, err
+		}
+		cause = err
+	}
+}
+
+func holdExpired(shard *shardmap.Shard, buffer time.Duration, cause error) error {
+	return sqlerr.New(sqlerr.CannotConnectNow, "the primary of shard %s does not answer, and no new primary came within the failover buffer (%s)", shard.Name, buffer).
+		WithDetail("The statement was not sent to any server.").
+		WithHint("Retry it. If the primary stays down, promote a replica: shardgate failover --shard %s", shard.Name).
+		Wrap(cause)
+}
+
+// sameShard finds old's shard in the current map: the keyspace's shard of
+// the same name. Without a known keyspace (old's map version was gone
+// before its first acquire), a shard of that name and database in a single
+// Postgres keyspace.
+func (f *failoverState) sameShard(keyspace any, old *shardmap.Shard) *shardmap.Shard {
+	snap := f.snapshot()
+	if snap == nil {
+		return nil
+	}
+	if name, ok := keyspace.(string); ok {
+		ks, ok := snap.Keyspace(shardmap.Postgres, name)
+		if !ok {
+			return nil
+		}
+		for _, sh := range ks.Shards() {
+			if sh.Name == old.Name {
+				return sh
+			}
+		}
+		return nil
+	}
+	var found *shardmap.Shard
+	for _, ks := range snap.Keyspaces() {
+		if ks.Engine() != shardmap.Postgres || ks.Database() != old.Database {
+			continue
+		}
+		for _, sh := range ks.Shards() {
+			if sh.Name == old.Name {
+				if found != nil {
+					return nil // ambiguous: wait for the primary
+				}
+				found = sh
+			}
+		}
+	}
+	return found
+}
+
+// keyspaceOf finds shard's keyspace in the current map, for a later hold:
+// called once per shard of each map version (the pool cache's misses).
+func (f *failoverState) keyspaceOf(shard *shardmap.Shard) (string, bool) {
+	if f == nil || f.snapshot == nil {
+		return "", false
+	}
+	snap := f.snapshot()
+	if snap == nil {
+		return "", false
+	}
+	for _, ks := range snap.Keyspaces() {
+		if ks.Engine() != shardmap.Postgres {
+			continue
+		}
+		for _, sh := range ks.Shards() {
+			if sh == shard {
+				return ks.Name(), true
+			}
+		}
+	}
+	return "", false
+}
+
+// RunFailoverDetector watches the replicas of the current map until ctx
+// ends: one promoted outside shardgate becomes its shard's primary through
+// the store, and the old primary is fenced (package failover). It logs
+// into the nodes as the backend's control user.
+func (p *Postgres) RunFailoverDetector(ctx context.Context, cfg *config.Config, store *shardmap.Store, snapshot func() *shardmap.Snapshot, log *zap.Logger) error {
+	login := failover.LoginFromConfig(cfg.Backends.Postgres)
+	login.ConnectTimeout = cfg.Pools.ConnectTimeout
+	f := p.conns.failover
+	d := failover.NewDetector(failover.DetectorOptions{
+		Store: store, Snapshot: snapshot, Login: login,
+		Adopted: func(res failover.Result, err error) {
+			if err != nil {
+				f.detectFailed.Add(1)
+				log.Error("a replica was promoted outside shardgate; making it the primary in the map failed (retrying)",
+					zap.String("keyspace", res.Keyspace), zap.String("shard", res.Shard), zap.String("node", res.To.Name), zap.Error(err))
+				return
+			}
+			f.detected.Add(1)
+			log.Warn("a replica was promoted outside shardgate: it is the shard's primary now",
+				zap.String("keyspace", res.Keyspace), zap.String("shard", res.Shard),
+				zap.String("primary", res.To.Name), zap.String("old_primary", res.From.Name),
+				zap.Bool("old_primary_fenced", res.Fenced), zap.Uint64("map_version", res.MapVersion),
+				zap.Strings("warnings", res.Warnings))
+		},
+		Step: func(s failover.Step) {
+			log.Info("failover step", zap.String("step", s.Name), zap.String("node", s.Node), zap.String("detail", s.Detail), zap.Error(s.Err))
+		},
+	})
+	return d.Run(ctx)
+}
