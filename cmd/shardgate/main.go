@@ -48,6 +48,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newDemoCmd(), newMapCmd(), newUserCmd(), newVersionCmd())
+	root.AddCommand(newFailoverCmd())
 	return root
 }
 
