@@ -263,6 +263,12 @@ func (c *Conn) MarkDirty() { c.dirty = true }
 // AddSetting records a session SET that succeeded on the connection.
 func (c *Conn) AddSetting(sql string) { c.settings = append(c.settings, sql) }
 
+// SetSettings replaces the recorded settings with a copy of s: after a
+// session's SET succeeded on a connection that had the session's earlier
+// settings, the connection has the session's new list (which may have
+// dropped an earlier SET of the same variable).
+func (c *Conn) SetSettings(s []string) { c.settings = append(c.settings[:0], s...) }
+
 // HasSettings reports whether the connection's session state is exactly
 // want: nothing else was applied and nothing is missing.
 func (c *Conn) HasSettings(want []string) bool {

@@ -42,6 +42,13 @@ func isClientError(se *sqlerror.SQLError) bool { return se.Num >= 2000 && se.Num
 func (c *Conn) execError(err error) *sqlerr.Error {
 	var se *sqlerror.SQLError
 	if errors.As(err, &se) && !isClientError(se) {
+		// An ERR packet carries no status flags. A failed statement can
+		// still have opened a transaction (autocommit off, or one was
+		// open already): assume it did, so the pool never takes back a
+		// connection that may hold locks; the next OK tells the truth.
+		if c.flags&StatusAutocommit == 0 || c.flags&StatusInTrans != 0 {
+			c.flags |= StatusInTrans
+		}
 		state := se.State
 		if len(state) != 5 {
 			state = "HY000"

@@ -1,10 +1,35 @@
-// Package mysqlwire will own the MySQL wire protocol, server side, on vitess
-// go/mysql: handshake and auth (mysql_native_password, caching_sha2_password
-// over TLS), COM_QUERY, prepared statements, and encoding sqlerr.Error as an
-// ERR packet. Every vitess import of the front end stays inside it.
+// Package mysqlwire owns the MySQL wire protocol, server side, on vitess
+// go/mysql: the listener and its handshake, authentication from the
+// proxy's own verifiers (auth.go: mysql_native_password, and
+// caching_sha2_password over TLS, as vitess offers it only there), the
+// require-TLS option, and encoding sqlerr.Error as an ERR packet with a
+// MySQL number and SQLSTATE (errors.go); then, per client, COM_QUERY
+// (multi-statements are split by the listener and run one by one),
+// COM_INIT_DB, COM_PING, COM_QUIT, COM_RESET_CONNECTION and prepared
+// statements (session*.go).
 //
-// Status: empty; filled by the MySQL endpoint issue.
+// A session routes each statement with the router and runs it on a shard
+// primary's connection from the backend pools, as text, reading the whole
+// result so that the server's status flags and warning count reach the
+// client (vitess's server sends its Conn.StatusFlags, so the session
+// copies the backend's flags there). Transaction pooling follows those
+// flags: a session holds its server connection while the server says a
+// transaction is open — also the one autocommit=0 opens with any statement
+// — or while the session is pinned to it (user variables, temporary
+// tables, locks), and gives it back otherwise. The session's SETs are
+// replayed on every connection it uses; a connection that carries another
+// session's state is reset first (COM_RESET_CONNECTION).
 //
-// mysqlwire imports executor, router, parser, shardmap, auth and config;
-// nothing imports it but cmd.
+// Not yet: statements on several shards (scatter reads, fan-out writes,
+// XA transactions: refused with a clear error), KILL QUERY, replica reads,
+// LAST_INSERT_ID()/ROW_COUNT()/FOUND_ROWS() answered from the session's
+// own results, session pooling mode.
+//
+// Process-wide vitess side effects are contained here: vitess's log goes
+// to the logger given in Options (default: nowhere), the glog flags it
+// registers on the standard flag set are never parsed, and vitess's static
+// auth server (which installs a SIGHUP handler) is never used.
+//
+// mysqlwire imports router, parser, shardmap, auth, internal/sqlerr and
+// vitess go/mysql, go/sqltypes; nothing imports it but proxy and cmd.
 package mysqlwire

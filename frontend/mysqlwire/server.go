@@ -1,0 +1,230 @@
+package mysqlwire
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/sqltypes"
+	vlog "vitess.io/vitess/go/vt/log"
+	"vitess.io/vitess/go/vt/vtenv"
+
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// ErrServerClosed is what Serve returns after Shutdown.
+var ErrServerClosed = errors.New("mysqlwire: server closed")
+
+// Analyzer analyses statement text; parser/mysql provides it. lits is the
+// caller's buffer for the literals of this text.
+type Analyzer interface {
+	Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error)
+}
+
+// ServerConn is one server connection as a session uses it;
+// backend/mysql's Conn is one.
+type ServerConn interface {
+	Exec(sql string, maxRows int) (*sqltypes.Result, uint16, error)
+	StatusFlags() uint16
+	InTransaction() bool
+	Reset(timeout time.Duration) error
+	Settings() []string
+	HasSettings(want []string) bool
+	AddSetting(sql string)
+	SetSettings(s []string)
+	MarkDirty()
+	Dirty() bool
+	MarkBroken()
+	IsBroken() bool
+	ID() uint32
+}
+
+// ConnSource lends server connections to a shard's primary.
+type ConnSource interface {
+	Acquire(ctx context.Context, shard *shardmap.Shard) (ServerConn, error)
+	Release(ServerConn)
+}
+
+// DefaultServerVersion is what the handshake announces: a MariaDB version,
+// as the shards are MariaDB.
+const DefaultServerVersion = "10.11.99-MariaDB-shardgate"
+
+// Options are what the server and every session share.
+type Options struct {
+	Snapshot func() *shardmap.Snapshot
+	Analyzer Analyzer
+	Conns    ConnSource
+	// Users looks a login up.
+	Users func(name string) (User, bool)
+	// TLS, if set, is offered to clients; RequireTLS refuses those that do
+	// not use it.
+	TLS        *tls.Config
+	RequireTLS bool
+	// DenyPins refuses statements that would pin a session to its server
+	// connection (config pools.pin: deny).
+	DenyPins bool
+	// MaxResultRows bounds a result read from a server (default 1,000,000):
+	// results are read whole.
+	MaxResultRows int
+	// ResetTimeout bounds COM_RESET_CONNECTION on a server connection
+	// (default 5s).
+	ResetTimeout time.Duration
+	// ServerVersion is announced in the handshake (DefaultServerVersion).
+	ServerVersion string
+	// VitessLog receives vitess's own log lines (default: none).
+	VitessLog *slog.Logger
+}
+
+func (o *Options) ensureDefaults() {
+	if o.MaxResultRows == 0 {
+		o.MaxResultRows = 1_000_000
+	}
+	if o.ResetTimeout == 0 {
+		o.ResetTimeout = 5 * time.Second
+	}
+	if o.ServerVersion == "" {
+		o.ServerVersion = DefaultServerVersion
+	}
+}
+
+// Server is the MySQL endpoint: a vitess listener whose handler runs the
+// proxy's sessions. Its shape is net/http's: Serve(ln) until Shutdown.
+type Server struct {
+	o    Options
+	env  *vtenv.Environment
+	auth *authServer
+
+	mu       sync.Mutex
+	l        *vmysql.Listener
+	sessions map[*session]struct{}
+	closing  bool
+	gone     chan struct{} // closed when closing and no session is left
+}
+
+// vitessLog is set once per process: vitess logs through a package-level
+// logger.
+var vitessLog sync.Once
+
+// NewServer checks o and builds the server.
+func NewServer(o Options) (*Server, error) {
+	o.ensureDefaults()
+	if o.Snapshot == nil || o.Analyzer == nil || o.Conns == nil || o.Users == nil {
+		return nil, errors.New("mysqlwire: Snapshot, Analyzer, Conns and Users are required")
+	}
+	vitessLog.Do(func() {
+		l := o.VitessLog
+		if l == nil {
+			l = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+		vlog.SwapLogger(l)
+	})
+	env, err := vtenv.New(vtenv.Options{MySQLServerVersion: o.ServerVersion})
+	if err != nil {
+		return nil, err
+	}
+	return &Server{o: o, env: env, auth: newAuthServer(o.Users), sessions: map[*session]struct{}{}, gone: make(chan struct{})}, nil
+}
+
+// Serve accepts clients on ln until Shutdown; it then returns
+// ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error {
+	l, err := vmysql.NewListenerWithConfig(vmysql.ListenerConfig{
+		Listener:           ln,
+		AuthServer:         s.auth,
+		Handler:            &handler{s: s},
+		ConnReadBufferSize: 16 << 10,
+	})
+	if err != nil {
+		return err
+	}
+	if s.o.TLS != nil {
+		l.TLSConfig.Store(s.o.TLS)
+	}
+	l.RequireSecureTransport = s.o.RequireTLS
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.l = l
+	s.mu.Unlock()
+	l.Accept()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrServerClosed
+	}
+	return net.ErrClosed
+}
+
+// Shutdown stops accepting, closes sessions as soon as they are idle
+// outside a transaction, and when ctx ends closes the others. It returns
+// when every session is gone (or ctx's error if it had to force them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	if s.l != nil {
+		s.l.Shutdown()
+	}
+	if len(s.sessions) == 0 {
+		s.closeGoneLocked()
+	}
+	s.mu.Unlock()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		for ss := range s.sessions {
+			ss.closeIfIdle()
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.gone:
+			return nil
+		case <-t.C:
+			continue
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		for ss := range s.sessions {
+			ss.c.Close()
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.gone:
+		case <-time.After(5 * time.Second):
+		}
+		return ctx.Err()
+	}
+}
+
+func (s *Server) closeGoneLocked() {
+	select {
+	case <-s.gone:
+	default:
+		close(s.gone)
+	}
+}
+
+func (s *Server) add(ss *session) {
+	s.mu.Lock()
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) remove(ss *session) {
+	s.mu.Lock()
+	delete(s.sessions, ss)
+	if s.closing && len(s.sessions) == 0 {
+		s.closeGoneLocked()
+	}
+	s.mu.Unlock()
+}

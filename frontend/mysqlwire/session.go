@@ -1,0 +1,320 @@
+package mysqlwire
+
+import (
+	"context"
+	"sync/atomic"
+
+	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/sqltypes"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// session is one client's state. vitess calls its commands one at a time
+// in the client's goroutine; only closeIfIdle runs on another (Shutdown's),
+// and reads busy and holding only.
+type session struct {
+	s *Server
+	c *vmysql.Conn
+
+	rs   router.Session
+	lits []parser.Literal
+
+	// conn is the server connection the session holds (nil: none), on
+	// shard; held while the server says a transaction is open, or for
+	// good once pinned.
+	conn   ServerConn
+	shard  *shardmap.Shard
+	pinned parser.Pin
+
+	// settings are the session's SETs, replayed in order on every server
+	// connection it uses (see settings.go).
+	settings []string
+	// txBegin is a BEGIN the proxy answered but has not sent yet: it goes
+	// to the shard of the transaction's first statement. txNext is a SET
+	// TRANSACTION for the next transaction, sent the same way.
+	txBegin string
+	txNext  string
+	// flags are the status flags outside a transaction, as the server
+	// last said (autocommit on or off).
+	flags uint16
+
+	warnings uint16
+
+	busy    atomic.Bool // a command is running
+	holding atomic.Bool // conn != nil
+}
+
+func newSession(s *Server, c *vmysql.Conn) *session {
+	return &session{s: s, c: c, rs: router.Session{Engine: shardmap.MySQL}, flags: vmysql.ServerStatusAutocommit}
+}
+
+// query runs one statement of a COM_QUERY (the listener splits
+// multi-statement texts) and answers it through callback.
+func (ss *session) query(sql string, callback func(*sqltypes.Result) error) error {
+	ss.busy.Store(true)
+	defer ss.busy.Store(false)
+	ss.warnings = 0
+	if db, ok := useStatement(sql); ok {
+		if err := ss.use(db); err != nil {
+			return err
+		}
+		return ss.answerLocally(callback)
+	}
+	stmt, lits, err := ss.s.o.Analyzer.Analyze(sql, ss.lits[:0])
+	ss.lits = lits
+	if err != nil {
+		return syntaxError(err)
+	}
+	if len(stmt.Parts) > 1 {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "several statements in one text must be sent with multi-statements on")
+	}
+	switch stmt.Kind {
+	case parser.KindEmpty:
+		return ss.answerLocally(callback)
+	case parser.KindBegin:
+		if ss.conn == nil {
+			// The transaction's shard is the one of its first statement:
+			// BEGIN goes there with it.
+			ss.txBegin = sql
+			return ss.answerLocally(callback)
+		}
+	case parser.KindCommit, parser.KindRollback:
+		if ss.conn == nil {
+			ss.txBegin, ss.txNext = "", ""
+			return ss.answerLocally(callback)
+		}
+	case parser.KindSet:
+		return ss.set(sql, stmt, callback)
+	}
+	if ss.rs.Keyspace == "" {
+		return errNoDatabase
+	}
+	shard, err := ss.route(stmt, lits)
+	if err != nil {
+		return err
+	}
+	pin := stmt.Pins()
+	if pin == parser.PinNone && hasUserVariable(sql) {
+		pin = pinUserVariable
+	}
+	return ss.run(shard, sql, pin, "", callback)
+}
+
+var errNoDatabase = &sqlerr.Error{Code: "3D000", Number: 1046, Message: "No database selected"}
+
+// syntaxError: what the analyzer cannot parse is the client's syntax
+// error (1064), whatever the analyzer's error type.
+func syntaxError(err error) error {
+	if e, ok := sqlerr.As(err); ok {
+		return e
+	}
+	return &sqlerr.Error{Code: "42000", Number: 1064, Message: "You have an error in your SQL syntax: " + err.Error(), Err: err}
+}
+
+// route picks the shard that runs stmt: one shard, or the session's own
+// when any will do. Plans on several shards are refused for now.
+func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (*shardmap.Shard, error) {
+	ss.rs.TxShard = nil
+	if ss.conn != nil {
+		ss.rs.TxShard = ss.shard
+	}
+	// The session checks the shard itself, to say why it must stay.
+	ss.rs.JoinShards = true
+	vals := router.Values{Literals: lits, Bound: true}
+	plan, err := router.Route(stmt, &vals, &ss.rs, ss.s.o.Snapshot())
+	if err != nil {
+		return nil, err
+	}
+	var shard *shardmap.Shard
+	switch p := plan.(type) {
+	case router.Single:
+		shard = p.Shard
+	case router.AnyShard:
+		shard = ss.anyShard(p.Keyspace)
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"this statement needs several shards (%s); the MySQL endpoint runs statements on one shard only for now", plan).
+			WithHint("Add the sharding key to the WHERE clause, or run it on each shard.")
+	}
+	if ss.conn != nil && shard != ss.shard {
+		if ss.pinned != parser.PinNone {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+				"this statement needs shard %s, but the session is pinned to shard %s by a %s", shard.Name, ss.shard.Name, pinName(ss.pinned))
+		}
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"this statement needs shard %s, but the open transaction runs on shard %s; transactions on several shards need XA, which the MySQL endpoint does not support yet", shard.Name, ss.shard.Name).
+			WithHint("Keep a transaction's rows on one shard, or commit first.")
+	}
+	return shard, nil
+}
+
+// anyShard is where a statement that may run anywhere goes: the held
+// connection's shard, else one picked by the client's connection id, so
+// clients spread over the shards.
+func (ss *session) anyShard(ks *shardmap.Keyspace) *shardmap.Shard {
+	if ss.conn != nil {
+		return ss.shard
+	}
+	shards := ks.Shards()
+	return shards[int(ss.c.ConnectionID)%len(shards)]
+}
+
+// run executes sql on shard's primary and answers the client with the
+// server's result and status flags. setting is sql when it is a session
+// SET to record (before the connection may go back to its pool, which
+// must know what it carries).
+func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, setting string, callback func(*sqltypes.Result) error) error {
+	if pin != parser.PinNone && ss.pinned == parser.PinNone && ss.s.o.DenyPins {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement would pin the session to one server connection (%s), and pools.pin is deny", pinName(pin)).
+			WithHint("Avoid session state that outlives a transaction, or set pools.pin: allow.")
+	}
+	if err := ss.acquire(shard); err != nil {
+		return err
+	}
+	res, warnings, err := ss.conn.Exec(sql, ss.s.o.MaxResultRows)
+	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
+		ss.pinned = pin
+		ss.conn.MarkDirty()
+	}
+	if err == nil && setting != "" {
+		ss.record(setting)
+		ss.conn.SetSettings(ss.settings)
+	}
+	ss.settle()
+	if err != nil {
+		return err
+	}
+	ss.warnings = warnings
+	return callback(res)
+}
+
+// acquire makes sure the session holds a connection to shard's primary
+// with the session's settings and its pending transaction start applied.
+func (ss *session) acquire(shard *shardmap.Shard) error {
+	if ss.conn == nil {
+		conn, err := ss.s.o.Conns.Acquire(context.Background(), shard)
+		if err != nil {
+			return err
+		}
+		ss.conn, ss.shard = conn, shard
+		ss.holding.Store(true)
+		if err := ss.applySettings(); err != nil {
+			ss.dropConn()
+			return err
+		}
+	}
+	for _, pending := range []*string{&ss.txNext, &ss.txBegin} {
+		if *pending == "" {
+			continue
+		}
+		if _, _, err := ss.conn.Exec(*pending, 0); err != nil {
+			*pending = ""
+			ss.settle()
+			return err
+		}
+		*pending = ""
+	}
+	return nil
+}
+
+// settle copies the server's status flags to the client's and gives the
+// connection back when nothing holds it: no transaction open (as the
+// server says) and no pin.
+func (ss *session) settle() {
+	if ss.conn == nil {
+		return
+	}
+	flags := ss.conn.StatusFlags()
+	ss.c.StatusFlags = flags
+	ss.flags = flags &^ (vmysql.ServerStatusInTrans | vmysql.ServerStatusInTransReadonly)
+	if ss.conn.IsBroken() {
+		// Whatever the connection held (a transaction, pinned state) is
+		// gone with it.
+		ss.pinned = parser.PinNone
+		ss.c.StatusFlags = ss.flags
+		ss.dropConn()
+		return
+	}
+	if ss.pinned == parser.PinNone && !ss.conn.InTransaction() {
+		ss.dropConn()
+	}
+}
+
+func (ss *session) dropConn() {
+	ss.s.o.Conns.Release(ss.conn)
+	ss.conn, ss.shard = nil, nil
+	ss.holding.Store(false)
+}
+
+// answerLocally answers a statement the proxy handled itself with OK and
+// the status flags the client should see.
+func (ss *session) answerLocally(callback func(*sqltypes.Result) error) error {
+	flags := ss.flags
+	switch {
+	case ss.conn != nil:
+		flags = ss.conn.StatusFlags()
+	case ss.txBegin != "":
+		flags |= vmysql.ServerStatusInTrans
+	}
+	ss.c.StatusFlags = flags
+	return callback(&sqltypes.Result{})
+}
+
+// use switches the session's database, which names its keyspace.
+func (ss *session) use(db string) error {
+	if _, ok := ss.s.o.Snapshot().Keyspace(shardmap.MySQL, db); !ok {
+		return &sqlerr.Error{Code: "42000", Number: 1049, Message: "Unknown database '" + db + "'"}
+	}
+	ss.rs.Keyspace = db
+	ss.rs.User = ss.c.User
+	return nil
+}
+
+// resetConnection is COM_RESET_CONNECTION: the session starts over as
+// after login, in the same database.
+func (ss *session) resetConnection() {
+	if ss.conn != nil {
+		if ss.conn.InTransaction() || ss.conn.Dirty() || ss.pinned != parser.PinNone {
+			if err := ss.conn.Reset(ss.s.o.ResetTimeout); err != nil {
+				ss.conn.MarkBroken()
+			}
+		}
+		ss.dropConn()
+	}
+	ss.pinned = parser.PinNone
+	ss.settings = nil
+	ss.txBegin, ss.txNext = "", ""
+	ss.flags = vmysql.ServerStatusAutocommit
+	ss.c.StatusFlags = ss.flags
+	ss.warnings = 0
+}
+
+// close gives the connection back when the client leaves. The pool closes
+// it if a transaction is open; a pinned one is reset by its next user.
+func (ss *session) close() {
+	if ss.conn != nil {
+		if ss.pinned != parser.PinNone {
+			ss.conn.MarkDirty()
+		}
+		ss.dropConn()
+	}
+}
+
+// closeIfIdle closes the client's connection if it is between commands
+// and holds no server connection (Shutdown).
+func (ss *session) closeIfIdle() {
+	if !ss.busy.Load() && !ss.holding.Load() {
+		ss.c.Close()
+	}
+}
+
+func pinName(p parser.Pin) string {
+	if p == pinUserVariable {
+		return "user variable"
+	}
+	return p.String()
+}

@@ -1,0 +1,200 @@
+package mysqlwire
+
+import (
+	"regexp"
+	"strings"
+
+	"vitess.io/vitess/go/sqltypes"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+)
+
+// pinUserVariable: a statement sets or reads a user variable (@x), which
+// lives on one server connection and cannot be replayed elsewhere.
+// (set_config, the Postgres pin of the same name, has no MySQL use.)
+const pinUserVariable = parser.PinSetConfig
+
+// maxSettings bounds the SETs replayed per session; a session past it is
+// pinned to its connection instead.
+const maxSettings = 64
+
+var (
+	setTransactionRE = regexp.MustCompile(`(?is)^\s*set\s+transaction\b`)
+	setGlobalRE      = regexp.MustCompile(`(?is)^\s*set\s+(global\b|persist\b|persist_only\b|@@global\.)`)
+	useRE            = regexp.MustCompile("(?is)^\\s*use\\s+(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)\\s*;?\\s*$")
+	setTargetRE      = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
+)
+
+// useStatement recognises USE db, as the listener sends it for the
+// handshake's database and COM_INIT_DB.
+func useStatement(sql string) (string, bool) {
+	m := useRE.FindStringSubmatch(sql)
+	if m == nil {
+		return "", false
+	}
+	db := m[1]
+	if strings.HasPrefix(db, "`") {
+		db = strings.ReplaceAll(db[1:len(db)-1], "``", "`")
+	}
+	return db, true
+}
+
+// set runs a SET. A session variable is set on a server connection (which
+// checks it) and recorded, to be replayed on every connection the session
+// uses; SET TRANSACTION waits for the next transaction's shard; user
+// variables pin the session; SET GLOBAL is refused: it would change one
+// shard's server only.
+func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltypes.Result) error) error {
+	switch {
+	case setGlobalRE.MatchString(sql):
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
+			WithHint("Change server settings on every shard's servers directly.")
+	case setTransactionRE.MatchString(sql) && ss.conn == nil:
+		ss.txNext = sql
+		return ss.answerLocally(callback)
+	}
+	pin := stmt.Pins()
+	if hasUserVariable(sql) {
+		pin = pinUserVariable
+	}
+	if ss.rs.Keyspace == "" {
+		return errNoDatabase
+	}
+	shard := ss.shard
+	if shard == nil {
+		ks, ok := ss.s.o.Snapshot().Keyspace(ss.rs.Engine, ss.rs.Keyspace)
+		if !ok {
+			return errNoDatabase
+		}
+		shard = ss.anyShard(ks)
+	}
+	record := pin == parser.PinNone && !setTransactionRE.MatchString(sql)
+	if record && len(ss.settings) >= maxSettings {
+		pin = pinUserVariable
+		record = false
+	}
+	setting := ""
+	if record {
+		setting = sql
+	}
+	return ss.run(shard, sql, pin, setting, callback)
+}
+
+// record adds a SET that succeeded to the session's settings, replacing
+// an earlier SET of the same single variable.
+func (ss *session) record(sql string) {
+	if key := setKey(sql); key != "" {
+		for i, old := range ss.settings {
+			if setKey(old) == key {
+				ss.settings = append(ss.settings[:i:i], ss.settings[i+1:]...)
+				break
+			}
+		}
+	}
+	ss.settings = append(ss.settings, sql)
+}
+
+// setKey is the variable a one-assignment SET sets, lower case ("" if the
+// SET is anything else: several assignments, SET NAMES, …).
+func setKey(sql string) string {
+	m := setTargetRE.FindStringSubmatchIndex(sql)
+	if m == nil || strings.Contains(sql[m[1]:], ",") {
+		return ""
+	}
+	return strings.ToLower(sql[m[2]:m[3]])
+}
+
+// applySettings brings a freshly acquired connection to the session's
+// settings: nothing to do when it has them already (the usual case: none),
+// the missing tail when it has a prefix, else a reset and all of them.
+func (ss *session) applySettings() error {
+	conn := ss.conn
+	if conn.HasSettings(ss.settings) {
+		return nil
+	}
+	have := conn.Settings()
+	if conn.Dirty() || len(have) > len(ss.settings) || !prefix(have, ss.settings) {
+		if err := conn.Reset(ss.s.o.ResetTimeout); err != nil {
+			return err
+		}
+		have = nil
+	}
+	for _, s := range ss.settings[len(have):] {
+		if _, _, err := conn.Exec(s, 0); err != nil {
+			conn.MarkDirty()
+			return err
+		}
+		conn.AddSetting(s)
+	}
+	return nil
+}
+
+func prefix(a, b []string) bool {
+	if len(a) > len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasUserVariable reports whether sql names a user variable (@x, not
+// @@x) outside quotes and comments.
+func hasUserVariable(sql string) bool {
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; c {
+		case '\'', '"', '`':
+			i = skipQuoted(sql, i, c)
+		case '#':
+			i = skipLine(sql, i)
+		case '-':
+			if strings.HasPrefix(sql[i:], "-- ") {
+				i = skipLine(sql, i)
+			}
+		case '/':
+			if strings.HasPrefix(sql[i:], "/*") {
+				if j := strings.Index(sql[i+2:], "*/"); j >= 0 {
+					i += j + 3
+				} else {
+					return false
+				}
+			}
+		case '@':
+			if i+1 < len(sql) && sql[i+1] == '@' {
+				i++
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func skipQuoted(s string, i int, q byte) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			if q != '`' {
+				j++
+			}
+		case q:
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return len(s)
+}
+
+func skipLine(s string, i int) int {
+	if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(s)
+}
