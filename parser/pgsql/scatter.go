@@ -43,11 +43,15 @@ import (
 // columns (which Postgres checks depend on the group key); its ORDER BY
 // keys select items, GROUP BY expressions, or such aggregates (added
 // hidden). The shards keep GROUP BY and ORDER BY; no LIMIT is pushed down.
+// HAVING is evaluated by the merge on the combined groups
+// (scatter_having.go); count/sum/avg(DISTINCT) are exact per shard or
+// shipped as values (scatter_distinct.go).
 //
 // Refused: UNION/INTERSECT/EXCEPT, WITH, sub-queries, window functions,
-// FOR UPDATE/SHARE, SELECT INTO, VALUES, HAVING, DISTINCT ON, GROUPING
+// FOR UPDATE/SHARE, SELECT INTO, VALUES, DISTINCT ON, GROUPING
 // SETS/ROLLUP/CUBE, FETCH … WITH TIES, other aggregates or aggregates with
-// DISTINCT/FILTER/ORDER BY/WITHIN GROUP, an aggregate inside an
+// FILTER/ORDER BY/WITHIN GROUP, a HAVING beyond comparisons, AND/OR/NOT
+// and IS [NOT] NULL (scatter_having.go), an aggregate inside an
 // expression, calls of functions the proxy does not know, a COLLATE other
 // than byte order on a compared value, ORDER BY … USING, a position after
 // *, DISTINCT with * or with aggregates, a LIMIT/OFFSET that is an
@@ -72,6 +76,31 @@ type ParamValue func(n int) (v int64, null, ok bool)
 // construct the merge cannot reproduce exactly, Postgres' own code where
 // Postgres would reject the text.
 func RewriteScatter(sql string, param ParamValue) (shardSQL string, m *parser.Merge, err error) {
+	return RewriteScatterWith(sql, ScatterOptions{Param: param})
+}
+
+// ScatterOptions is what RewriteScatterWith knows of one execution beyond
+// its text.
+type ScatterOptions struct {
+	// Param resolves $n used as LIMIT or OFFSET (nil: none known).
+	Param ParamValue
+	// Keys are the sharding columns of the statement's sharded tables:
+	// count/sum/avg(DISTINCT) of one, or under a GROUP BY of one, is exact
+	// shard by shard (scatter_distinct.go).
+	Keys []ShardKey
+}
+
+// ShardKey is the sharding column of a table the statement reads, the
+// table as the statement wrote it (parser.Statement.Tables).
+type ShardKey struct {
+	Table  parser.TableRef
+	Column string
+}
+
+// RewriteScatterWith is RewriteScatter with what the router knows of the
+// statement's tables.
+func RewriteScatterWith(sql string, o ScatterOptions) (shardSQL string, m *parser.Merge, err error) {
+	param := o.Param
 	tree, err := parse(sql)
 	if err != nil {
 		return "", nil, err
@@ -87,6 +116,7 @@ func RewriteScatter(sql string, param ParamValue) (shardSQL string, m *parser.Me
 		return "", nil, err
 	}
 	s := newScatter(sel)
+	s.keys = o.Keys
 	if err := s.rewrite(param); err != nil {
 		return "", nil, err
 	}
@@ -114,6 +144,13 @@ type scatter struct {
 	hiddenAt map[string]int
 	m        parser.Merge
 	changed  bool
+	keys     []ShardKey
+	// ship: count/sum/avg(DISTINCT x) are not exact shard by shard; the
+	// shards return x instead, grouped by it (scatter_distinct.go).
+	ship bool
+	// shipped are the keys of the expressions added to the shards' GROUP
+	// BY for shipped values.
+	shipped map[string]bool
 }
 
 // selItem is one item of the select list, as written.
@@ -146,7 +183,7 @@ func newScatter(sel *pg_query.SelectStmt) *scatter {
 }
 
 func (s *scatter) rewrite(param ParamValue) error {
-	aggregating := len(s.sel.GroupClause) > 0 || anyAggregate(s.sel.TargetList) || anyAggregate(s.sel.SortClause)
+	aggregating := len(s.sel.GroupClause) > 0 || s.sel.HavingClause != nil || anyAggregate(s.sel.TargetList) || anyAggregate(s.sel.SortClause)
 	var err error
 	if aggregating {
 		err = s.aggregate()
@@ -201,8 +238,6 @@ func checkShape(sel *pg_query.SelectStmt) error {
 		return unsupported("SELECT … FOR UPDATE/SHARE")
 	case len(sel.ValuesLists) > 0:
 		return unsupported("VALUES")
-	case sel.HavingClause != nil:
-		return unsupported("HAVING").WithHint("Filter the groups in the application, or give the sharding key.")
 	case len(sel.WindowClause) > 0:
 		return unsupported("a window function")
 	case len(sel.DistinctClause) > 0 && sel.DistinctClause[0].GetNode() != nil:
@@ -220,8 +255,11 @@ func checkShape(sel *pg_query.SelectStmt) error {
 	if err := checkTree(sel); err != nil {
 		return err
 	}
-	for _, list := range [][]*pg_query.Node{sel.TargetList, sel.SortClause, sel.GroupClause} {
+	for _, list := range [][]*pg_query.Node{sel.TargetList, sel.SortClause, sel.GroupClause, {sel.HavingClause}} {
 		for _, n := range list {
+			if n == nil {
+				continue
+			}
 			if err := checkCalls(n); err != nil {
 				return err
 			}

@@ -79,6 +79,7 @@ func (s *scatter) aggregate() error {
 		return unsupported("SELECT DISTINCT with aggregates or GROUP BY")
 	}
 	s.m.Aggregates = []parser.Aggregate{}
+	s.decideShip()
 	isKey := map[int]bool{}
 	keyCol := map[string]int{} // the column of each group key expression
 	addKey := func(col int, key string) {
@@ -132,6 +133,9 @@ func (s *scatter) aggregate() error {
 		default:
 			return unsupported(fmt.Sprintf("select item %d (neither count, sum, min, max or avg nor a GROUP BY expression)", i+1))
 		}
+	}
+	if err := s.having(keyCol); err != nil {
+		return err
 	}
 	return s.eachSortKey(func(key parser.SortKey, i int, expr *pg_query.Node) error {
 		var err error
@@ -346,16 +350,25 @@ func aggregateCall(n *pg_query.Node) (parser.AggFunc, error) {
 		return 0, unsupported("ORDER BY inside an aggregate")
 	case fc.FuncVariadic:
 		return 0, unsupported("VARIADIC in an aggregate")
-	case fc.AggDistinct && fn != parser.AggMin && fn != parser.AggMax:
-		return 0, unsupported(name + "(DISTINCT …)")
 	case fc.AggStar && (fn != parser.AggCount || len(fc.Args) > 0):
 		return 0, unsupported(name + "(*)")
 	case !fc.AggStar && len(fc.Args) != 1:
 		return 0, unsupported(fmt.Sprintf("%s() with %d arguments", name, len(fc.Args)))
 	}
-	if fn == parser.AggMin || fn == parser.AggMax {
+	if fn == parser.AggMin || fn == parser.AggMax || fc.AggDistinct {
+		// DISTINCT compares its values too.
 		if err := checkCollate(fc.Args[0]); err != nil {
 			return 0, err
+		}
+	}
+	if fc.AggDistinct {
+		switch fn {
+		case parser.AggCount:
+			fn = parser.AggCountDistinct
+		case parser.AggSum:
+			fn = parser.AggSumDistinct
+		case parser.AggAvg:
+			fn = parser.AggAvgDistinct
 		}
 	}
 	return fn, nil

@@ -47,6 +47,15 @@ func (s *scatter) hiddenTarget(col int) *pg_query.ResTarget {
 // the column's name, and a hidden count(x) joins it; each avg has a count
 // column of its own.
 func (s *scatter) addAggregate(col int, fn parser.AggFunc, rt *pg_query.ResTarget) {
+	if isDistinctAgg(fn) {
+		if s.ship {
+			s.shipDistinct(col, fn, rt)
+			return
+		}
+		// Exact shard by shard (scatter_distinct.go): merged as the plain
+		// aggregate; avg's count below keeps the DISTINCT.
+		fn = plainOf(fn)
+	}
 	if fn != parser.AggAvg {
 		s.m.Aggregates = append(s.m.Aggregates, parser.Aggregate{Column: col, Func: fn})
 		return

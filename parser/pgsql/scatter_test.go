@@ -60,8 +60,9 @@ func TestScatterGolden(t *testing.T) {
 
 // scatterResult rewrites a golden case and prints the result.
 func scatterResult(t *testing.T, text string) string {
+	text, keys := scatterKeys(t, text)
 	sql, param := scatterParams(t, text)
-	shard, m, err := RewriteScatter(sql, param)
+	shard, m, err := RewriteScatterWith(sql, ScatterOptions{Param: param, Keys: keys})
 	if err != nil {
 		e, ok := sqlerr.As(err)
 		if !ok {
@@ -165,6 +166,9 @@ func describeMerge(m *parser.Merge) string {
 			as = append(as, "(none: groups only)")
 		}
 		p("aggregates: %s", strings.Join(as, ", "))
+	}
+	if m.Having != nil {
+		p("having: %s", describePredicate(m.Having))
 	}
 	if m.Distinct {
 		p("distinct")
