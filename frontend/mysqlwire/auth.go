@@ -40,7 +40,7 @@ type cachedDigest struct {
 func newAuthServer(users func(name string) (User, bool)) *authServer {
 	a := &authServer{users: users, digests: map[string]cachedDigest{}}
 	a.methods = []vmysql.AuthMethod{
-		vmysql.NewMysqlNativeAuthMethod(nativeStorage{a}, anyUser{}),
+		vmysql.NewMysqlNativeAuthMethod(nativeStorage{a}, nativeUsers{a}),
 		vmysql.NewSha2CachingAuthMethod(sha2Cache{a}, sha2Full{a}, sha2Users{a}),
 	}
 	return a
@@ -66,11 +66,16 @@ type callerID string
 
 func (u callerID) Get() *querypb.VTGateCallerID { return &querypb.VTGateCallerID{Username: string(u)} }
 
-// anyUser lets every name try mysql_native_password: an unknown user then
-// fails like a wrong password, and a client cannot tell which names exist.
-type anyUser struct{}
+// nativeUsers lets every name try mysql_native_password but the users who
+// have only a caching_sha2_password verifier (they are switched to that
+// method): an unknown user then fails like a wrong password, and a client
+// cannot tell which names exist.
+type nativeUsers struct{ a *authServer }
 
-func (anyUser) HandleUser(string) bool { return true }
+func (v nativeUsers) HandleUser(user string) bool {
+	u, ok := v.a.users(user)
+	return !ok || u.Native != nil
+}
 
 type nativeStorage struct{ a *authServer }
 

@@ -1,0 +1,272 @@
+package mysqlwire
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
+)
+
+func open(t *testing.T, user, password, params string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn(user, password, params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// conn is one client connection (database/sql would spread statements
+// over several).
+func conn(t *testing.T, params string) *sql.Conn {
+	t.Helper()
+	c, err := open(t, "app", "app", params).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func one(t *testing.T, c *sql.Conn, query string) string {
+	t.Helper()
+	var s sql.NullString
+	if err := c.QueryRowContext(context.Background(), query).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	if !s.Valid {
+		return "NULL"
+	}
+	return s.String
+}
+
+func execOK(t *testing.T, c *sql.Conn, query string) sql.Result {
+	t.Helper()
+	r, err := c.ExecContext(context.Background(), query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return r
+}
+
+func wantMySQLError(t *testing.T, err error, num uint16, state string) {
+	t.Helper()
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		t.Fatalf("got %v, want MySQL error %d", err, num)
+	}
+	if me.Number != num || string(me.SQLState[:]) != state {
+		t.Fatalf("got %d/%s %q, want %d/%s", me.Number, me.SQLState, me.Message, num, state)
+	}
+}
+
+func TestQueryText(t *testing.T) {
+	c := conn(t, "")
+	if got := one(t, c, "SELECT 'é😀'"); got != "é😀" {
+		t.Fatalf("got %q", got)
+	}
+	if got := one(t, c, "SELECT DATABASE()"); got != "app" {
+		t.Fatalf("database %q", got)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	for _, user := range []string{"app", "nobody"} {
+		err := open(t, user, "wrong", "").Ping()
+		wantMySQLError(t, err, 1045, "28000")
+	}
+}
+
+func TestUnknownDatabase(t *testing.T) {
+	db, _ := sql.Open("mysql", strings.Replace(dsn("app", "app", ""), "/app?", "/nope?", 1))
+	defer db.Close()
+	wantMySQLError(t, db.Ping(), 1049, "42000")
+}
+
+// A server's error reaches the client with its number and SQLSTATE, and
+// the session goes on.
+func TestServerErrorAndSurvive(t *testing.T) {
+	c := conn(t, "")
+	_, err := c.ExecContext(context.Background(), "SELEC 1")
+	wantMySQLError(t, err, 1064, "42000")
+	_, err = c.ExecContext(context.Background(), "SELECT * FROM nope")
+	wantMySQLError(t, err, 1146, "42S02")
+	if got := one(t, c, "SELECT 2"); got != "2" {
+		t.Fatalf("after errors: %q", got)
+	}
+}
+
+func TestOKPacket(t *testing.T) {
+	c := conn(t, "")
+	execOK(t, c, "DELETE FROM t WHERE id BETWEEN 10 AND 19")
+	r := execOK(t, c, "INSERT INTO t VALUES (10, 'a'), (11, 'b')")
+	if n, _ := r.RowsAffected(); n != 2 {
+		t.Fatalf("rows affected %d", n)
+	}
+	r = execOK(t, c, "UPDATE t SET v = 'c' WHERE id BETWEEN 10 AND 19")
+	if n, _ := r.RowsAffected(); n != 2 {
+		t.Fatalf("rows affected %d", n)
+	}
+}
+
+func TestTransaction(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	execOK(t, c, "DELETE FROM t WHERE id BETWEEN 20 AND 29")
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO t VALUES (20, 'rolled back')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = c.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO t VALUES (21, 'committed')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := one(t, c, "SELECT GROUP_CONCAT(id) FROM t WHERE id BETWEEN 20 AND 29"); got != "21" {
+		t.Fatalf("rows %q", got)
+	}
+}
+
+// autocommit=0 opens a transaction with the first statement, as the
+// server's status flags say: another client sees nothing before COMMIT,
+// even though both share the one server connection of the pool (the
+// first holds it until COMMIT; the second waits).
+func TestAutocommitOff(t *testing.T) {
+	ctx := context.Background()
+	a, b := conn(t, ""), conn(t, "")
+	execOK(t, a, "DELETE FROM t WHERE id BETWEEN 30 AND 39")
+	execOK(t, a, "SET autocommit = 0")
+	execOK(t, a, "INSERT INTO t VALUES (30, 'x')")
+	got := make(chan string)
+	go func() {
+		var s string
+		if err := b.QueryRowContext(ctx, "SELECT COUNT(*) FROM t WHERE id BETWEEN 30 AND 39").Scan(&s); err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	execOK(t, a, "COMMIT")
+	if n := <-got; n != "1" {
+		t.Fatalf("the other client saw %s rows after COMMIT", n)
+	}
+	if v := one(t, a, "SELECT @@autocommit"); v != "0" {
+		t.Fatalf("autocommit of the first client: %s", v)
+	}
+	if v := one(t, b, "SELECT @@autocommit"); v != "1" {
+		t.Fatalf("autocommit of the second client: %s", v)
+	}
+	execOK(t, a, "ROLLBACK")
+}
+
+// Two clients share the pool's one server connection and never see each
+// other's session variables.
+func TestSessionVariablesIsolated(t *testing.T) {
+	a, b := conn(t, ""), conn(t, "")
+	execOK(t, a, "SET SESSION sql_mode = 'ANSI_QUOTES'")
+	execOK(t, a, "SET time_zone = '+05:00'")
+	for range 3 {
+		if v := one(t, b, "SELECT @@time_zone"); v == "+05:00" {
+			t.Fatal("b sees a's time zone")
+		}
+		if v := one(t, a, "SELECT CONCAT(@@time_zone, ' ', @@sql_mode)"); v != "+05:00 ANSI_QUOTES" {
+			t.Fatalf("a lost its settings: %q", v)
+		}
+		if v := one(t, b, "SELECT @@sql_mode"); strings.Contains(v, "ANSI_QUOTES") {
+			t.Fatalf("b sees a's sql_mode: %q", v)
+		}
+	}
+	execOK(t, a, "SET time_zone = '+06:00'")
+	if v := one(t, a, "SELECT @@time_zone"); v != "+06:00" {
+		t.Fatalf("a's second SET: %q", v)
+	}
+}
+
+// A user variable pins the session to its server connection.
+func TestUserVariablePins(t *testing.T) {
+	dbA := open(t, "app", "app", "")
+	a, err := dbA.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	execOK(t, a, "SET @x = 42")
+	if v := one(t, a, "SELECT @x"); v != "42" {
+		t.Fatalf("@x = %s", v)
+	}
+	a.Close()
+	dbA.Close() // the client leaves; its server connection is reset before its next use
+	b := conn(t, "")
+	if v := one(t, b, "SELECT @x"); v != "NULL" {
+		t.Fatalf("another client sees @x = %s", v)
+	}
+}
+
+func TestMultiStatements(t *testing.T) {
+	c := conn(t, "multiStatements=true")
+	execOK(t, c, "DELETE FROM t WHERE id BETWEEN 40 AND 49; INSERT INTO t VALUES (40, 'a'); INSERT INTO t VALUES (41, 'b')")
+	if got := one(t, c, "SELECT COUNT(*) FROM t WHERE id BETWEEN 40 AND 49"); got != "2" {
+		t.Fatalf("rows %s", got)
+	}
+}
+
+func TestCachingSHA2OverTLS(t *testing.T) {
+	for range 2 { // full authentication, then the fast path
+		db := open(t, "sha2only", "app", "tls=skip-verify")
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	err := open(t, "sha2only", "wrong", "tls=skip-verify").Ping()
+	wantMySQLError(t, err, 1045, "28000")
+}
+
+// COM_RESET_CONNECTION (sent here by the backend package's client, which
+// speaks it) drops the session's settings.
+func TestResetConnection(t *testing.T) {
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	c, err := mysqlbackend.Dial(context.Background(), mysqlbackend.DialOptions{Host: host, Port: p, User: "app", Password: "app", Database: "app", TLS: mysqlbackend.TLSDisable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	get := func() string {
+		res, _, err := c.Exec("SELECT @@time_zone", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Rows[0][0].ToString()
+	}
+	if _, _, err := c.Exec("SET time_zone = '+07:00'", 0); err != nil {
+		t.Fatal(err)
+	}
+	if v := get(); v != "+07:00" {
+		t.Fatalf("time zone %s", v)
+	}
+	if err := c.Reset(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if v := get(); v == "+07:00" {
+		t.Fatal("the setting survived COM_RESET_CONNECTION")
+	}
+}
