@@ -1,0 +1,173 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/shardgate/shardgate/auth"
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/frontend/mysqlwire"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// MySQL is the MySQL endpoint: the wire server (vitess's listener with the
+// proxy's sessions) and the pools of MariaDB connections behind it. Its
+// shape is net/http's: Serve(ln) until Shutdown.
+type MySQL struct {
+	server *mysqlwire.Server
+	conns  *mysqlConns
+}
+
+// NewMySQL builds the endpoint from a loaded config, with analyzer for the
+// statements (parser/mysql's). snapshot returns the current shard map.
+func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, analyzer mysqlwire.Analyzer) (*MySQL, error) {
+	l := cfg.Listeners.MySQL
+	if l == nil {
+		return nil, errors.New("proxy: listeners.mysql is not configured")
+	}
+	if cfg.Backends.MySQL == nil {
+		return nil, errors.New("proxy: backends.mysql is not configured")
+	}
+	users, err := mysqlUsers(cfg.Users)
+	if err != nil {
+		return nil, err
+	}
+	var tlsConf *tls.Config
+	if l.TLS.Mode == config.ServerTLSPrefer || l.TLS.Mode == config.ServerTLSRequire {
+		cert, err := tls.LoadX509KeyPair(l.TLS.CertFile, l.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("listeners.mysql.tls: load certificate %s and key %s: %w", l.TLS.CertFile, l.TLS.KeyFile, err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	m := &MySQL{conns: newMySQLConns(cfg)}
+	m.server, err = mysqlwire.NewServer(mysqlwire.Options{
+		Snapshot: snapshot,
+		Analyzer: analyzer,
+		Conns:    m.conns,
+		Users: func(name string) (mysqlwire.User, bool) {
+			u, ok := users[name]
+			return u, ok
+		},
+		TLS:        tlsConf,
+		RequireTLS: l.TLS.Mode == config.ServerTLSRequire,
+		DenyPins:   cfg.Pools.Pin == config.PinDeny,
+	})
+	if err != nil {
+		m.conns.pools.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// mysqlUsers are the config's users that have a MySQL verifier.
+func mysqlUsers(list []config.User) (map[string]mysqlwire.User, error) {
+	users := map[string]mysqlwire.User{}
+	for _, u := range list {
+		var mu mysqlwire.User
+		if u.MySQLNativePassword != "" {
+			v, err := auth.ParseMySQLNativeVerifier(u.MySQLNativePassword)
+			if err != nil {
+				return nil, fmt.Errorf("users %s: %w", u.Name, err)
+			}
+			mu.Native = &v
+		}
+		if u.CachingSHA2Password != "" {
+			v, err := auth.ParseCachingSHA2Verifier(u.CachingSHA2Password)
+			if err != nil {
+				return nil, fmt.Errorf("users %s: %w", u.Name, err)
+			}
+			mu.CachingSHA2 = &v
+		}
+		if mu.Native != nil || mu.CachingSHA2 != nil {
+			users[u.Name] = mu
+		}
+	}
+	return users, nil
+}
+
+// Serve accepts clients on ln until Shutdown.
+func (m *MySQL) Serve(ln net.Listener) error { return m.server.Serve(ln) }
+
+// Shutdown stops accepting, lets sessions finish their transactions until
+// ctx ends, then closes what remains and the pools.
+func (m *MySQL) Shutdown(ctx context.Context) error {
+	err := m.server.Shutdown(ctx)
+	m.conns.pools.Close()
+	return err
+}
+
+// PoolStats reports every backend pool's counters.
+func (m *MySQL) PoolStats() map[mysqlbackend.PoolKey]mysqlbackend.Stats { return m.conns.pools.Stats() }
+
+// mysqlConns gives the MySQL sessions connections to shard primaries, from
+// a pool per (node, backend user, database).
+type mysqlConns struct {
+	pools   *mysqlbackend.Pools
+	user    string
+	byShard sync.Map // *shardmap.Shard → *mysqlbackend.Pool
+	cached  atomic.Int64
+}
+
+func newMySQLConns(cfg *config.Config) *mysqlConns {
+	b := cfg.Backends.MySQL
+	opts := func(k mysqlbackend.PoolKey) mysqlbackend.PoolOptions {
+		host, portText, _ := net.SplitHostPort(k.Node)
+		port, _ := strconv.Atoi(portText)
+		return mysqlbackend.PoolOptions{
+			Dial: mysqlbackend.DialOptions{
+				Node: k.Node, Host: host, Port: port,
+				User: k.User, Password: b.Password.Reveal(), Database: k.Database,
+				TLS: mysqlbackend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile,
+				ConnectTimeout: cfg.Pools.ConnectTimeout,
+			},
+			MaxConns:       cfg.Pools.MaxServerConnsPerNode,
+			IdleTimeout:    cfg.Pools.IdleTimeout,
+			MaxLifetime:    cfg.Pools.ServerLifetime,
+			AcquireTimeout: cfg.Pools.AcquireTimeout,
+		}
+	}
+	return &mysqlConns{pools: mysqlbackend.NewPools(opts), user: b.User}
+}
+
+func (c *mysqlConns) pool(shard *shardmap.Shard) (*mysqlbackend.Pool, error) {
+	if p, ok := c.byShard.Load(shard); ok {
+		return p.(*mysqlbackend.Pool), nil
+	}
+	p, err := c.pools.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database})
+	if err != nil {
+		return nil, err
+	}
+	if c.cached.Add(1) > maxCachedShards {
+		c.byShard.Clear()
+		c.cached.Store(0)
+	}
+	c.byShard.Store(shard, p)
+	return p, nil
+}
+
+// Acquire implements mysqlwire.ConnSource.
+func (c *mysqlConns) Acquire(ctx context.Context, shard *shardmap.Shard) (mysqlwire.ServerConn, error) {
+	p, err := c.pool(shard)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+// Release implements mysqlwire.ConnSource.
+func (c *mysqlConns) Release(sc mysqlwire.ServerConn) {
+	conn := sc.(*mysqlbackend.Conn)
+	conn.Pool().Release(conn)
+}
