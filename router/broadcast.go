@@ -26,6 +26,9 @@ type Broadcast struct {
 	// RETURNING rows).
 	Copies bool
 	Why    Reason
+	// Split, when not nil, cuts the IN list of the key predicate by
+	// shard: each shard gets only its values (insplit.go).
+	Split *InSplit
 }
 
 func (Broadcast) isPlan() {}
@@ -35,7 +38,11 @@ func (p Broadcast) String() string {
 	if p.OneByOne {
 		mode = "one-by-one"
 	}
-	return fmt.Sprintf("Broadcast{shards=%s %s why=%q}", shardNames(p.Shards), mode, p.Why.String())
+	split := ""
+	if p.Split != nil {
+		split = p.Split.String(p.Shards)
+	}
+	return fmt.Sprintf("Broadcast{shards=%s %s why=%q%s}", shardNames(p.Shards), mode, p.Why.String(), split)
 }
 
 // broadcastDDL fans DDL out to every shard of the keyspace.

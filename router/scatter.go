@@ -1,7 +1,6 @@
 package router
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -18,12 +17,22 @@ type Scatter struct {
 	Shards   []*shardmap.Shard
 	Target   Target
 	Why      Reason
+	// Split, when not nil, cuts the IN list of the key predicate by
+	// shard: each shard gets only its values (insplit.go).
+	Split *InSplit
+	// Keys are the sharding columns of the statement's sharded tables,
+	// for the rewrite (a DISTINCT aggregate of one is exact per shard).
+	Keys []KeyColumn
 }
 
 func (Scatter) isPlan() {}
 
 func (p Scatter) String() string {
-	return fmt.Sprintf("Scatter{shards=%s target=%s why=%q}", shardNames(p.Shards), p.Target, p.Why.String())
+	split := ""
+	if p.Split != nil {
+		split = p.Split.String(p.Shards)
+	}
+	return fmt.Sprintf("Scatter{shards=%s target=%s why=%q%s}", shardNames(p.Shards), p.Target, p.Why.String(), split)
 }
 
 // scatterOr returns a Scatter over every shard of the keyspace when stmt
@@ -33,10 +42,18 @@ func (p Scatter) String() string {
 //
 // only, if not nil, is the shards the statement's keys reach (every other
 // shard holds none of its rows); nil means every shard.
-func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sharded int, why string, refusal error, only []*shardmap.Shard) (Plan, error) {
+func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sharded int, why string, refusal error, only *keySet) (Plan, error) {
+	if only != nil && only.err != nil {
+		return nil, only.err
+	}
 	switch {
 	case (stmt.Kind == parser.KindUpdate || stmt.Kind == parser.KindDelete) && len(stmt.Parts) == 0 && !stmt.WritableCTE:
-		return broadcastWrite(ks, stmt, sess, sharded, why, refusal, only)
+		p, err := broadcastWrite(ks, stmt, sess, sharded, why, refusal, only.shardList())
+		if b, ok := p.(Broadcast); ok && err == nil {
+			b.Split = only.split(stmt)
+			return b, nil
+		}
+		return p, err
 	case stmt.Kind != parser.KindSelect, len(stmt.Parts) > 0:
 		return nil, refusal
 	case sess.TxShard != nil:
@@ -54,37 +71,9 @@ func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sha
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a join of several sharded tables without their sharding keys is not supported: rows of one shard may match rows of another").
 			WithHint("Filter each sharded table by its sharding key (co-located rows), or join with reference tables only.")
 	}
-	shards := only
+	shards := only.shardList()
 	if shards == nil {
 		shards = ks.Shards()
 	}
-	return Scatter{Keyspace: ks, Shards: shards, Why: Reason{Text: why}}, nil
-}
-
-// keyShardSet lists, in keyspace order, the shards the values of one key
-// predicate map to (values that match no row are skipped). It allocates:
-// only a scatter read, already costly, calls it.
-func keyShardSet(ks *shardmap.Keyspace, t *shardmap.Table, refs []parser.ValueRef, vals *Values) []*shardmap.Shard {
-	hit := make(map[*shardmap.Shard]bool)
-	for _, ref := range refs {
-		v, ok := value(ref, vals)
-		if !ok {
-			return nil // unknown value: every shard
-		}
-		s, err := t.Lookup(v, shardmap.Compare)
-		if err != nil {
-			if errors.Is(err, shardmap.ErrNeverMatches) {
-				continue
-			}
-			return nil
-		}
-		hit[s] = true
-	}
-	var out []*shardmap.Shard
-	for _, s := range ks.Shards() {
-		if hit[s] {
-			out = append(out, s)
-		}
-	}
-	return out
+	return Scatter{Keyspace: ks, Shards: shards, Why: Reason{Text: why}, Split: only.split(stmt), Keys: keyColumns(ks, stmt, sess)}, nil
 }
