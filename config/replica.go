@@ -45,6 +45,9 @@ type Replicas struct {
 	// replayed its last commit on that shard (default true; never nil after
 	// EnsureDefaults).
 	ReadYourWrites *bool `yaml:"read_your_writes,omitempty"`
+	// Rules override Read, MaxLag and WhenLagging per user or database
+	// (read_rules.go).
+	Rules []ReadRule `yaml:"rules,omitempty"`
 	// HeartbeatInterval is how often each primary's heartbeat row is
 	// written (default 200ms).
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval,omitempty"`
@@ -78,6 +81,7 @@ func (r *Replicas) validate(p *problems) {
 	oneOf(p, "replicas.read", r.Read, ReadPrimary, ReadReplicas, ReadReplicasPreferred)
 	oneOf(p, "replicas.when_lagging", r.WhenLagging, LagUsePrimary, LagError, LagWait)
 	positive(p, "replicas.max_lag", r.MaxLag)
+	r.validateRules(p)
 	positive(p, "replicas.wait_timeout", r.WaitTimeout)
 	positive(p, "replicas.probe_interval", r.ProbeInterval)
 	// A held statement keeps its client waiting: a minute is already more

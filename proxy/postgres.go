@@ -13,6 +13,7 @@ import (
 	"github.com/shardgate/shardgate/frontend/pgwire"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/parser/pgsql"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -21,6 +22,7 @@ type Events struct {
 	Server   pgwire.EventListener
 	Backend  backend.Listener
 	TwoPhase twophase.Listener
+	Replicas replicas.Listener
 }
 
 // Postgres is the Postgres endpoint: the wire server, its sessions, and the
@@ -37,6 +39,9 @@ type Postgres struct {
 	// knobs are the sessions' two-phase-commit test hooks: empty, except
 	// in tests that simulate a crash.
 	knobs pgwire.TwoPhaseKnobs
+	// monitor measures replica lag and health and picks replicas for
+	// reads (replicas.go); it does nothing until RunReplicas.
+	monitor *replicas.Monitor
 }
 
 // NewPostgres builds the endpoint from a loaded config. snapshot returns the
@@ -74,6 +79,9 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	if p.globalIDs, err = newGlobalIDs(cfg); err != nil {
 		return nil, err
 	}
+	if p.monitor, err = newMonitor(cfg, snapshot, ev.Replicas); err != nil {
+		return nil, err
+	}
 	mode := pgwire.TransactionPooling
 	if cfg.Pools.Mode == config.PoolSession {
 		mode = pgwire.SessionPooling
@@ -95,6 +103,8 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		IDs:               p.globalIDs.Fill,
 		AddColumn:         pgsql.AddInsertColumn,
 		TwoPhaseKnobs:     &p.knobs,
+		Replicas:          replicaReads{Monitor: p.monitor, conns: p.conns},
+		ReadSettings:      readSettings(cfg),
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,

@@ -134,6 +134,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		reportTwoPhase(gctx, pg.TwoPhase(), snap, log)
 		reportSequences(gctx, pg.globalIDs, snap, log)
 		g.Go(func() error { return pg.RunResolver(rctx) })
+		g.Go(func() error { return pg.RunReplicas(gctx) })
 		g.Go(func() error { return pg.RunFailoverDetector(gctx, cfg, o.Store, current.Load, log) })
 		g.Go(func() error { return ignoreClosed(pg.Serve(ln)) })
 		g.Go(func() error {

@@ -90,7 +90,7 @@ func readTarget(stmt *parser.Statement, sess *Session) (Target, error) {
 			t.MaxLag = d
 		}
 	}
-	if t.Read == ReadPrimary || !replicaSafe(stmt) || (sess.InTx && !sess.TxReadOnly) {
+	if t.Read == ReadPrimary || !ReplicaSafe(stmt) || (sess.InTx && !sess.TxReadOnly) {
 		return Target{}, nil
 	}
 	return t, nil
@@ -113,8 +113,8 @@ func ParseMaxLag(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// replicaSafe reports whether stmt only reads, so a replica may run it.
-func replicaSafe(stmt *parser.Statement) bool {
+// ReplicaSafe reports whether stmt only reads, so a replica may run it.
+func ReplicaSafe(stmt *parser.Statement) bool {
 	return stmt.Kind == parser.KindSelect && len(stmt.Parts) == 0 && !stmt.Volatile && !stmt.Locking &&
 		!stmt.WritableCTE && stmt.Pin == parser.PinNone
 }

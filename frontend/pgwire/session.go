@@ -13,6 +13,7 @@ import (
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -71,6 +72,12 @@ type SessionOptions struct {
 	IDs       IDSource
 	AddColumn ColumnAdder
 
+	// Replicas picks replicas for reads and connects to them (nil: every
+	// statement runs on a primary); ReadSettings are a session's defaults
+	// for its user and database (nil: primary).
+	Replicas     ReplicaReads
+	ReadSettings func(user, database string) ReadSettings
+
 	catalog *catalog
 }
 
@@ -124,6 +131,18 @@ type session struct {
 	settingsKey string   // settings joined: what a connection must have applied
 	txSets      []string // SETs of the open transaction, kept if it commits
 	roleSet     bool     // settings hold SET ROLE / SESSION AUTHORIZATION
+	// Replica reads (session_replica.go): the session's policy and its
+	// defaults, its last commit's position per shard name, whether the
+	// open transaction is READ ONLY or has written, and the position an
+	// lsnSQL answer holds until its ReadyForQuery.
+	read        ReadSettings
+	readDefault ReadSettings
+	ryw         map[string]rywMark
+	txReadOnly  bool
+	txWrote     bool
+	lsnSeen     replicas.Position
+	replay      replayLog // session_replay.go
+	retrying    bool      // replaying a batch on primaries: no replica
 	lastTag     string   // the last CommandComplete tag relayed
 
 	mu       sync.Mutex
@@ -145,6 +164,11 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 		sessLinks: make(map[*shardmap.Shard]*link),
 	}
 	s.rs = router.Session{Engine: shardmap.Postgres, Keyspace: c.Database, User: c.User}
+	if opts.ReadSettings != nil && opts.Replicas != nil {
+		s.readDefault = opts.ReadSettings(c.User, c.Database)
+		s.read = s.readDefault
+		s.rs.Read, s.rs.MaxLag = s.read.Read, s.read.MaxLag
+	}
 	s.applyStartupParams(c.Params)
 	return s
 }

@@ -45,6 +45,9 @@ func (s *session) local(cs *clientStmt) bool {
 	case parser.KindCommit, parser.KindRollback:
 		return s.txLink == nil || s.multiShardTx()
 	case parser.KindSet:
+		if isShardgateSetting(cs.stmt) {
+			return true // the proxy's own (session_replica.go)
+		}
 		// SET LOCAL / SET TRANSACTION before the transaction reached a
 		// server: replayed with its BEGIN on every shard it reaches.
 		return len(cs.stmt.Parts) == 0 && cs.stmt.Set != nil && cs.stmt.Set.Local && s.txOpen && s.txLink == nil && s.batch == nil
@@ -70,6 +73,9 @@ func (s *session) clearPortals() {
 // and sent in order when the queue drains (at Sync, Flush, or when it
 // grows past its bound).
 func (s *session) extended(typ byte, body []byte) error {
+	if !s.retrying {
+		s.recordExtended(typ, body)
+	}
 	s.inExtended = true
 	if typ == pgio.TypeSync {
 		return s.sync()
@@ -113,6 +119,7 @@ func (s *session) extended(typ byte, body []byte) error {
 // the batch is made to fail too, so its implicit or explicit transaction
 // rolls back as the client expects.
 func (s *session) extError(err error) {
+	s.replay.ok = false
 	s.opts.Stats.Refused.Add(1)
 	if s.txOpen {
 		s.txFailed = true
@@ -134,10 +141,14 @@ func (s *session) sync() error {
 		l.w.WriteSync()
 		// One ReadyForQuery for the client: the last connection's.
 		s.queue(pending{exp: expSync, link: l, silentReady: i < len(links)-1})
+		s.askIfWrote(l)
 	}
 	err := s.drain(false)
 	s.inExtended = false
-	return err
+	if err != nil {
+		return s.retryBatch(err)
+	}
+	return nil
 }
 
 func (s *session) parse(body []byte) error {
@@ -406,7 +417,10 @@ func (s *session) executeLocal(p *portal) error {
 	case parser.KindEmpty:
 		s.queueLocal(pgio.TypeEmptyQueryResponse)
 	case parser.KindBegin:
-		s.begin(p.cs.sql)
+		if err := s.leaveReplicaBatch(); err != nil {
+			return err
+		}
+		s.begin(p.cs.sql, p.cs.stmt)
 		if s.batch != nil && s.txLink == nil {
 			// Statements earlier in this batch already ran on a server:
 			// BEGIN turns their implicit transaction into this one, as in
@@ -419,7 +433,11 @@ func (s *session) executeLocal(p *portal) error {
 		}
 		s.endTxLocally(p.cs.stmt.Kind, p.cs.sql)
 	case parser.KindSet:
-		s.setBeforeTx(p.cs.stmt, p.cs.sql)
+		if _, err := s.shardgateSetting(p.cs.stmt, p.cs.sql); err != nil {
+			return err
+		} else if !isShardgateSetting(p.cs.stmt) {
+			s.setBeforeTx(p.cs.stmt, p.cs.sql)
+		}
 		s.queueTag("SET")
 	}
 	return nil

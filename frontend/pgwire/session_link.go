@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -95,6 +96,16 @@ type link struct {
 	w     *pgio.Writer
 	// skipping: its server skips messages until Sync after an error.
 	skipping bool
+	// replica: the connection is to a replica of shard, held by lease
+	// (released with the connection); keep: an answer the session still
+	// reads is due on it (a commit's position), so it is not given back
+	// yet.
+	replica bool
+	lease   replicas.Lease
+	keep    bool
+	// askPos: a statement sent on it may commit a write; the session asks
+	// for the position right behind it (askPosition).
+	askPos bool
 }
 
 func newLink(conn ServerConn, shard *shardmap.Shard) *link {

@@ -9,6 +9,7 @@ import (
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -242,11 +243,18 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 // releaseLink gives a connection back to the pool, unless the session
 // keeps it (session pooling, or pinned).
 func (s *session) releaseLink(l *link) {
-	if s.sessLinks[l.shard] == l {
-		return // session pooling, or pinned
+	if s.sessLinks[l.shard] == l || l.keep {
+		return // session pooling, or pinned; or an answer is still due
 	}
 	s.dropPortals(l)
 	s.setActive(nil)
+	s.giveBack(l)
+}
+
+// giveBack returns l's connection to its pool and ends its replica lease.
+func (s *session) giveBack(l *link) {
+	l.lease.Release()
+	l.lease, l.keep = replicas.Lease{}, false
 	s.opts.Conns.Release(l.conn)
 }
 
@@ -275,7 +283,7 @@ func (s *session) breakLink(l *link) {
 		delete(s.sessLinks, l.shard)
 	}
 	s.setActive(nil)
-	s.opts.Conns.Release(l.conn)
+	s.giveBack(l)
 }
 
 // releaseAll gives back every connection when the session ends. A
@@ -293,7 +301,7 @@ func (s *session) releaseAll() {
 			if s.sessLinks[l.shard] == l {
 				delete(s.sessLinks, l.shard)
 			}
-			s.opts.Conns.Release(l.conn)
+			s.giveBack(l)
 		}
 	}
 	s.unpin()

@@ -55,6 +55,8 @@ type pending struct {
 	// undo reverts session state set tentatively when the message was
 	// read, if the server skips it after an earlier error.
 	undo func()
+	// lsn: the proxy's question for a commit's position (session_replica.go).
+	lsn bool
 }
 
 // queue adds an entry.
@@ -332,7 +334,14 @@ func (s *session) answer(p *pending) error {
 			}
 		case expQuery:
 			if typ == pgio.TypeReadyForQuery {
+				if p.lsn {
+					return s.positionAnswered(l, body)
+				}
 				return s.noteReady(l, body, p.swallow)
+			}
+			if p.lsn && typ == pgio.TypeDataRow {
+				s.notePosition(l, body)
+				continue
 			}
 			if typ == pgio.TypeCopyInResponse || typ == pgio.TypeCopyBothResponse {
 				// COPY … FROM STDIN runs in copyIn (session_copy.go), which

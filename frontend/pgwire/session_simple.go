@@ -7,6 +7,7 @@ import (
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // simpleQuery handles a Query message: one text, possibly several
@@ -53,7 +54,17 @@ func (s *session) simpleQuery(body []byte) error {
 		return s.simpleError(err)
 	}
 	if stmt.Kind == parser.KindCopy && stmt.CopyFrom && len(stmt.Parts) == 0 {
+		if ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.rs.Keyspace); ok {
+			s.writesUnknown(ks.Shards())
+		}
 		return s.copyIn(stmt, body) // session_copy.go
+	}
+	if handled, err := s.shardgateSetting(stmt, sql); handled {
+		if err != nil {
+			return s.simpleError(err)
+		}
+		s.queueTag("SET")
+		return s.finishLocal()
 	}
 	if handled, err := s.sqlPrepare(stmt, sql, lits); handled {
 		return err
@@ -64,7 +75,7 @@ func (s *session) simpleQuery(body []byte) error {
 			s.queueLocal(pgio.TypeEmptyQueryResponse)
 			return s.finishLocal()
 		case parser.KindBegin:
-			s.begin(sql)
+			s.begin(sql, stmt)
 			return s.finishLocal()
 		case parser.KindCommit, parser.KindRollback:
 			if s.multiShardTx() {
@@ -123,6 +134,7 @@ func (s *session) simpleQuery(body []byte) error {
 		}
 		return s.scatterSimple(p, sql)
 	case router.Broadcast, router.SplitInsert:
+		s.writesUnknown(planShards(plan))
 		return s.fanOutSimple(plan, sql)
 	}
 	var l *link
@@ -138,11 +150,20 @@ func (s *session) simpleQuery(body []byte) error {
 	if err != nil {
 		return s.simpleError(err)
 	}
+	mark := s.out.Mark()
 	l.w.WriteRaw(pgio.TypeQuery, body)
 	s.queryFailed = false
 	s.queue(pending{exp: expQuery, link: l})
+	s.askIfWrote(l)
 	if err := s.drain(false); err != nil {
-		return err
+		if l, err = s.retryOnPrimary(l, err, mark, plan, stmt); err != nil {
+			return err
+		}
+		l.w.WriteRaw(pgio.TypeQuery, body)
+		s.queue(pending{exp: expQuery, link: l})
+		if err := s.drain(false); err != nil {
+			return err
+		}
 	}
 	s.afterSimple(stmt)
 	switch {
@@ -207,7 +228,7 @@ func allowedInFailedTx(stmt *parser.Statement) bool {
 
 // begin opens a transaction on the proxy: the server sees BEGIN (with its
 // options, as written) only when the first statement has chosen a shard.
-func (s *session) begin(sql string) {
+func (s *session) begin(sql string, stmt *parser.Statement) {
 	tag := commandTag(sql)
 	if s.txOpen {
 		s.queue(pending{exp: expLocal, msg: pgio.TypeNoticeResponse, err: sqlerr.New("25001", "there is already a transaction in progress")})
@@ -215,6 +236,7 @@ func (s *session) begin(sql string) {
 		return
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = true, false, sql, sql, sql
+	s.txReadOnly, s.txWrote = stmt.Tx.ReadOnly, false
 	s.queueTag(tag)
 }
 
@@ -353,6 +375,7 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
 	}
+	s.rs.InTx, s.rs.TxReadOnly = s.txOpen, s.txReadOnly
 	s.rs.JoinShards = s.opts.TwoPhase != nil
 	s.rs.FanOutWrites = s.opts.TwoPhase != nil
 	s.rs.ScatterWrites = !s.opts.DenyScatterWrites
@@ -373,11 +396,34 @@ func errFanOutHere(plan router.Plan) error {
 // (acquiring one, with what it needs first).
 func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, error) {
 	s.opts.Stats.Routed.Add(1)
-	l, err := s.linkFor(s.planShard(plan))
+	shard := s.planShard(plan)
+	if t := planTarget(plan); t.OnReplica() {
+		if l, ok, err := s.replicaLink(shard, t); ok || err != nil {
+			return l, err
+		}
+	}
+	if err := s.leaveReplicaBatch(); err != nil {
+		return nil, err
+	}
+	ask := s.trackWrites() && writesOnCommit(stmt, s.txOpen, s.txWrote)
+	s.noteWrite(stmt)
+	l, err := s.linkFor(shard)
 	if err == nil {
+		l.askPos = l.askPos || ask
 		if pin := stmt.Pins(); pin != parser.PinNone {
 			s.pin(l, pin, stmt)
 		}
 	}
 	return l, err
+}
+
+// planTarget is the target of a one-shard plan.
+func planTarget(p router.Plan) router.Target {
+	switch p := p.(type) {
+	case router.Single:
+		return p.Target
+	case router.AnyShard:
+		return p.Target
+	}
+	return router.Primary
 }

@@ -285,6 +285,7 @@ func (s *session) sqlExecute(stmt *parser.Statement, sql string, lits []parser.L
 	l.w.WriteQuery(spliceName(sql[:start], name, utf8.RuneCountInString(sql[start:end]), sql[end:]))
 	s.queryFailed = false
 	s.queue(pending{exp: expQuery, link: l})
+	s.askIfWrote(l)
 	return s.drain(false)
 }
 

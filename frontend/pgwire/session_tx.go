@@ -160,6 +160,11 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err erro
 	} else {
 		err = s.rollbackParts()
 	}
+	if s.txWrote {
+		for _, l := range s.txParts {
+			s.positionUnknown(l.shard)
+		}
+	}
 	parts := s.txParts // without the connections that broke
 	committed := commit && e == nil && err == nil
 	if len(parts) > 0 {

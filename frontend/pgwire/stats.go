@@ -33,4 +33,12 @@ type Stats struct {
 	TxTwoPhase atomic.Uint64
 	TxAborted  atomic.Uint64
 	TxUnknown  atomic.Uint64
+	// ReplicaReads counts reads sent to a replica; ReplicaFallbacks reads
+	// that could have gone to one but ran on the primary (none fit, or the
+	// replica could not be reached); ReplicaRetries reads that failed on a
+	// replica before any byte reached the client and ran again on the
+	// primary.
+	ReplicaReads     atomic.Uint64
+	ReplicaFallbacks atomic.Uint64
+	ReplicaRetries   atomic.Uint64
 }

@@ -27,6 +27,28 @@ type Writer struct {
 	buf []byte // len(buf) bytes are waiting
 	src bufSource
 	err error
+	// writes counts the writes to wr: a Mark is good while it is unchanged.
+	writes uint64
+}
+
+// Mark is a point in a Writer's output (see Rewind).
+type Mark struct {
+	writes uint64
+	n      int
+}
+
+// Mark returns the current point of the output.
+func (w *Writer) Mark() Mark { return Mark{writes: w.writes, n: len(w.buf)} }
+
+// Rewind drops everything written since m, if none of it has left the
+// buffer; it reports whether it could. (A read that failed before any byte
+// of its answer reached the client may then run again elsewhere.)
+func (w *Writer) Rewind(m Mark) bool {
+	if w.err != nil || w.writes != m.writes || len(w.buf) < m.n {
+		return false
+	}
+	w.buf = w.buf[:m.n]
+	return true
 }
 
 // NewWriter returns a Writer writing to wr. No buffer is allocated until
@@ -82,6 +104,7 @@ func (w *Writer) WriteRaw(typ byte, body []byte) error {
 		if err := w.flushBuf(); err != nil {
 			return err
 		}
+		w.writes++
 		if _, err := w.wr.Write(body); err != nil {
 			w.err = err
 		}
@@ -160,6 +183,7 @@ func (w *Writer) flushBuf() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
+	w.writes++
 	if _, err := w.wr.Write(w.buf); err != nil {
 		w.err = err
 		return err

@@ -26,6 +26,7 @@ const (
 	ConfigurationLimitExceeded   = "53400"
 	ObjectNotInPrerequisiteState = "55000"
 	InvalidParameterValue        = "22023"
+	UndefinedObject              = "42704"
 )
 
 // MySQL error numbers (see MariaDB's include/mysqld_error.h).

@@ -1,0 +1,401 @@
+package pgwire
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replicas"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// ReplicaReads gives sessions replicas for their reads: the replica
+// monitor's choice (within a max lag, past a position) and a connection to
+// the chosen node. The proxy wires replicas.Monitor and a pool per node.
+type ReplicaReads interface {
+	Pick(sh *shardmap.Shard, maxLag time.Duration, minPos replicas.Position) (replicas.Lease, bool)
+	Wait(ctx context.Context, sh *shardmap.Shard, maxLag time.Duration, minPos replicas.Position) (replicas.Lease, error)
+	// AcquireReplica returns a connection to node, a replica of sh. Its
+	// error is a *sqlerr.Error and means nothing reached a server.
+	AcquireReplica(ctx context.Context, sh *shardmap.Shard, node shardmap.Node) (ServerConn, error)
+}
+
+// ReadSettings are a session's replica-read defaults (config replicas,
+// per user and database); SET shardgate.read and shardgate.max_lag change
+// the session's copy.
+type ReadSettings struct {
+	Read           router.ReadPolicy
+	MaxLag         time.Duration
+	WhenLagging    config.LagPolicy
+	WaitTimeout    time.Duration
+	ReadYourWrites bool
+}
+
+// rywMark is what a session knows of its last commit on a shard.
+type rywMark struct {
+	pos replicas.Position
+	// unknown: it committed there but does not know where (a two-phase
+	// commit): its reads of that shard go to the primary until it learns
+	// a position again.
+	unknown bool
+}
+
+// lsnSQL asks a primary, right behind a commit on the same connection,
+// for a WAL position at or past that commit.
+const lsnSQL = "SELECT pg_current_wal_lsn()"
+
+// replicasOn reports whether the session may read from replicas at all.
+func (s *session) replicasOn() bool { return s.opts.Replicas != nil }
+
+// trackWrites reports whether the session learns its commits' positions:
+// read-your-writes is on and some of its reads may go to replicas.
+func (s *session) trackWrites() bool {
+	return s.replicasOn() && s.read.ReadYourWrites && s.rs.Read != router.ReadPrimary
+}
+
+// replicaLink returns a connection to a replica of shard for a read with
+// target t, or false when the read must run on the primary: a transaction
+// or batch already holds a primary connection, the session is pinned
+// there, its last commit on the shard is not known to be replayed
+// anywhere, or no replica fits and the policy falls back to the primary.
+func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bool, error) {
+	if !s.replicasOn() || s.retrying || s.txLink != nil || len(s.txParts) > 0 || (s.txOpen && !s.txReadOnly) {
+		return nil, false, nil
+	}
+	if s.sessLinks[shard] != nil && (s.opts.Mode == TransactionPooling || len(s.rs.Temp) > 0) {
+		return nil, false, nil // pinned: its state lives on the primary connection
+	}
+	if l := s.batch; l != nil {
+		return l, l.replica && l.shard == shard, nil
+	}
+	var minPos replicas.Position
+	if s.read.ReadYourWrites {
+		m := s.ryw[shard.Name]
+		if m.unknown {
+			return nil, false, nil
+		}
+		minPos = m.pos
+	}
+	lease, ok := s.opts.Replicas.Pick(shard, t.MaxLag, minPos)
+	if !ok {
+		if t.Read == router.ReadReplicasPreferred {
+			s.opts.Stats.ReplicaFallbacks.Add(1)
+			return nil, false, nil
+		}
+		switch s.read.WhenLagging {
+		case config.LagError:
+			return nil, false, errNoReplica(shard, t.MaxLag)
+		case config.LagWait:
+			ctx, cancel := context.WithTimeout(s.ctx, s.read.WaitTimeout)
+			var err error
+			lease, err = s.opts.Replicas.Wait(ctx, shard, t.MaxLag, minPos)
+			cancel()
+			if err != nil {
+				return nil, false, errNoReplica(shard, t.MaxLag).Wrap(err).
+					WithDetail("Waited %s (replicas.wait_timeout).", s.read.WaitTimeout)
+			}
+		default:
+			s.opts.Stats.ReplicaFallbacks.Add(1)
+			return nil, false, nil
+		}
+	}
+	conn, err := s.opts.Replicas.AcquireReplica(s.ctx, shard, lease.Node())
+	if err != nil {
+		// Nothing reached a server: the primary answers instead.
+		lease.Release()
+		s.opts.Stats.ReplicaFallbacks.Add(1)
+		return nil, false, nil
+	}
+	l := newLink(conn, shard)
+	l.replica, l.lease = true, lease
+	s.syncSettings(l)
+	if s.txOpen {
+		s.beginOn(l) // a READ ONLY transaction: wholly on this replica
+	} else {
+		s.batch = l
+		s.replay.replica = true
+	}
+	s.opts.Stats.ReplicaReads.Add(1)
+	return l, true, nil
+}
+
+func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
+	return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
+		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")
+}
+
+// leaveReplicaBatch ends an extended batch that runs on a replica before a
+// statement that needs the primary: its reads are answered first (a Sync
+// the client does not see), then the replica goes back to its pool.
+func (s *session) leaveReplicaBatch() error {
+	l := s.batch
+	if l == nil || !l.replica {
+		return nil
+	}
+	l.w.WriteSync()
+	s.queue(pending{exp: expSync, link: l, silentReady: true})
+	if err := s.drain(true); err != nil {
+		return err
+	}
+	if s.skipping {
+		return errSkipBatch
+	}
+	return nil
+}
+
+// writesOnCommit reports whether stmt, run outside a transaction or as its
+// end, may commit a write whose position read-your-writes must learn.
+func writesOnCommit(stmt *parser.Statement, txOpen, txWrote bool) bool {
+	switch stmt.Kind {
+	case parser.KindCommit:
+		return txOpen && txWrote
+	case parser.KindRollback, parser.KindBegin, parser.KindSet, parser.KindShow, parser.KindEmpty, parser.KindSavepoint:
+		return false
+	}
+	return !txOpen && !router.ReplicaSafe(stmt)
+}
+
+// noteWrite marks the open transaction as having written (its COMMIT
+// then learns its position).
+func (s *session) noteWrite(stmt *parser.Statement) {
+	if s.txOpen && stmt.Kind != parser.KindCommit && !router.ReplicaSafe(stmt) {
+		s.txWrote = true
+	}
+}
+
+// askIfWrote asks for the position behind a statement that may have
+// committed a write on l (see linkForPlan).
+func (s *session) askIfWrote(l *link) {
+	if l.askPos {
+		l.askPos = false
+		s.askPosition(l)
+	}
+}
+
+// retryOnPrimary is the one retry a read gets: it ran outside a
+// transaction on a replica, which failed before any byte of the answer
+// reached the client; the read runs again on the shard's primary. Any
+// other failure is returned as it is.
+func (s *session) retryOnPrimary(l *link, err error, mark pgio.Mark, plan router.Plan, stmt *parser.Statement) (*link, error) {
+	if !l.replica || s.txOpen || !errors.Is(err, errServerGone) || !s.out.Rewind(mark) {
+		return nil, err
+	}
+	s.opts.Stats.ReplicaRetries.Add(1)
+	s.q = s.q[:0]
+	if s.batch == l {
+		s.batch = nil
+	}
+	return s.linkFor(s.planShard(plan))
+}
+
+// askPosition queues, behind what was just written to l (a commit, or an
+// autocommit write), the query that tells the commit's position; its
+// answer is read with the rest of the queue and never reaches the client.
+func (s *session) askPosition(l *link) {
+	if l.replica {
+		return
+	}
+	l.w.WriteQuery(lsnSQL)
+	l.keep = true // not back to the pool before the answer is read
+	s.queue(pending{exp: expQuery, link: l, swallow: true, quiet: true, lsn: true})
+}
+
+// isPart reports whether l is a connection of the open transaction.
+func (s *session) isPart(l *link) bool {
+	for _, p := range s.txParts {
+		if p == l {
+			return true
+		}
+	}
+	return false
+}
+
+// notePosition keeps the position a primary answered lsnSQL with, until
+// its ReadyForQuery says whether it follows a commit.
+func (s *session) notePosition(l *link, body []byte) {
+	if pos, ok := decodeLSNRow(body); ok {
+		s.lsnSeen = pos
+	}
+}
+
+// positionAnswered ends lsnSQL's answer: outside a transaction the
+// position follows the commit, and the session's later reads of the shard
+// wait for replicas past it. Then the connection may go back to its pool.
+func (s *session) positionAnswered(l *link, body []byte) error {
+	st, err := pgio.DecodeReadyForQuery(body)
+	if err != nil {
+		return err
+	}
+	l.conn.SetTxStatus(st)
+	l.keep = false
+	pos := s.lsnSeen
+	s.lsnSeen = replicas.Position{}
+	if st != pgio.TxIdle {
+		return nil // still in a transaction: its COMMIT asks again
+	}
+	if s.ryw == nil {
+		s.ryw = make(map[string]rywMark)
+	}
+	m := s.ryw[l.shard.Name]
+	switch {
+	case pos.IsZero():
+		s.ryw[l.shard.Name] = rywMark{unknown: true}
+	case m.unknown || !m.pos.Covers(pos):
+		s.ryw[l.shard.Name] = rywMark{pos: pos}
+	}
+	if s.txLink != l && s.batch != l && !s.isPart(l) {
+		s.releaseLink(l)
+	}
+	return nil
+}
+
+// positionUnknown makes the session's reads of shard go to its primary
+// until a later commit there tells a position.
+func (s *session) positionUnknown(shard *shardmap.Shard) {
+	if !s.trackWrites() {
+		return
+	}
+	if s.ryw == nil {
+		s.ryw = make(map[string]rywMark)
+	}
+	s.ryw[shard.Name] = rywMark{unknown: true}
+}
+
+// writesUnknown notes writes whose commit positions the session does not
+// learn (two-phase commits, COPY): its reads of those shards go to their
+// primaries until a later commit there tells a position.
+func (s *session) writesUnknown(shards []*shardmap.Shard) {
+	for _, sh := range shards {
+		s.positionUnknown(sh)
+	}
+}
+
+// planShards lists the shards a fan-out plan writes on.
+func planShards(p router.Plan) []*shardmap.Shard {
+	switch p := p.(type) {
+	case router.Broadcast:
+		return p.Shards
+	case router.SplitInsert:
+		return p.Shards
+	}
+	return nil
+}
+
+// decodeLSNRow reads the one text column of lsnSQL's DataRow.
+func decodeLSNRow(body []byte) (replicas.Position, bool) {
+	if len(body) < 6 || binary.BigEndian.Uint16(body) != 1 {
+		return replicas.Position{}, false
+	}
+	n := int32(binary.BigEndian.Uint32(body[2:]))
+	if n < 0 || int(n) != len(body)-6 {
+		return replicas.Position{}, false
+	}
+	pos, err := replicas.ParseLSN(string(body[6:]))
+	return pos, err == nil
+}
+
+// shardgateSetting handles SET/RESET of the proxy's own settings
+// (shardgate.read, shardgate.max_lag, shardgate.read_your_writes): they
+// never reach a server. false: stmt is not one of them.
+func (s *session) shardgateSetting(stmt *parser.Statement, sql string) (bool, error) {
+
+	if !isShardgateSetting(stmt) {
+		return false, nil
+	}
+	name := stmt.Set.Name
+	def := s.readDefault
+	if s.opts.ReadSettings == nil {
+		def = ReadSettings{Read: router.ReadPrimary}
+	}
+	value := ""
+	if !stmt.Set.Reset {
+		v, ok := settingValue(sql, name)
+		if !ok {
+			return true, sqlerr.New(sqlerr.SyntaxError, "SET %s: cannot read the value", name)
+		}
+		value = v
+	}
+	switch name {
+	case "shardgate.read":
+		r := def.Read
+		if value != "" && value != "default" {
+			p, ok := router.ParseReadPolicy(value)
+			if !ok {
+				return true, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"shardgate.read\": %q", value).
+					WithHint("Use primary, replicas or replicas_preferred.")
+			}
+			r = p
+		}
+		if r != router.ReadPrimary && !s.replicasOn() {
+			return true, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "shardgate.read = %s: replica reads are not configured", r).
+				WithHint("The shard map lists no replicas, or the proxy runs without the replica monitor.")
+		}
+		s.read.Read = r
+	case "shardgate.max_lag":
+		d := def.MaxLag
+		if value != "" && value != "default" {
+			v, err := router.ParseMaxLag(value)
+			if err != nil {
+				return true, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"shardgate.max_lag\": %q: %v", value, err)
+			}
+			d = v
+		}
+		s.read.MaxLag = d
+	case "shardgate.read_your_writes":
+		b := def.ReadYourWrites
+		switch value {
+		case "", "default":
+		case "on", "true", "1", "yes":
+			b = true
+		case "off", "false", "0", "no":
+			b = false
+		default:
+			return true, sqlerr.New(sqlerr.InvalidParameterValue, "parameter \"shardgate.read_your_writes\" requires a Boolean value")
+		}
+		s.read.ReadYourWrites = b
+	default:
+		return true, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name).
+			WithHint("shardgate's own settings are shardgate.read, shardgate.max_lag and shardgate.read_your_writes.")
+	}
+	s.rs.Read, s.rs.MaxLag = s.read.Read, s.read.MaxLag
+	return true, nil
+}
+
+// isShardgateSetting reports whether stmt sets one of the proxy's own
+// settings (shardgate.*).
+func isShardgateSetting(stmt *parser.Statement) bool {
+	return stmt.Kind == parser.KindSet && stmt.Set != nil && len(stmt.Parts) == 0 &&
+		strings.HasPrefix(stmt.Set.Name, "shardgate.")
+}
+
+// settingValue takes the value of `SET [SESSION] name {=|TO} value` from
+// its text: one word or quoted string, lower-cased.
+func settingValue(sql, name string) (string, bool) {
+	t := strings.ToLower(stripLeadingComments(sql))
+	i := strings.Index(t, name)
+	if i < 0 {
+		return "", false
+	}
+	t = strings.TrimSpace(t[i+len(name):])
+	switch {
+	case strings.HasPrefix(t, "="):
+		t = t[1:]
+	case strings.HasPrefix(t, "to ") || strings.HasPrefix(t, "to'"):
+		t = t[2:]
+	default:
+		return "", false
+	}
+	t = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(t), ";"))
+	t = strings.Trim(t, "'\"")
+	if t == "" || strings.ContainsAny(t, " \t\n'\"") {
+		return "", false
+	}
+	return t, true
+}
