@@ -182,16 +182,16 @@ func TestAutocommitOff(t *testing.T) {
 // other's session variables.
 func TestSessionVariablesIsolated(t *testing.T) {
 	a, b := conn(t, ""), conn(t, "")
-	execOK(t, a, "SET SESSION sql_mode = 'ANSI_QUOTES'")
+	execOK(t, a, "SET SESSION sql_mode = 'NO_ZERO_DATE'")
 	execOK(t, a, "SET time_zone = '+05:00'")
 	for range 3 {
 		if v := one(t, b, "SELECT @@time_zone"); v == "+05:00" {
 			t.Fatal("b sees a's time zone")
 		}
-		if v := one(t, a, "SELECT CONCAT(@@time_zone, ' ', @@sql_mode)"); v != "+05:00 ANSI_QUOTES" {
+		if v := one(t, a, "SELECT CONCAT(@@time_zone, ' ', @@sql_mode)"); v != "+05:00 NO_ZERO_DATE" {
 			t.Fatalf("a lost its settings: %q", v)
 		}
-		if v := one(t, b, "SELECT @@sql_mode"); strings.Contains(v, "ANSI_QUOTES") {
+		if v := one(t, b, "SELECT @@sql_mode"); v == "NO_ZERO_DATE" {
 			t.Fatalf("b sees a's sql_mode: %q", v)
 		}
 	}
@@ -218,6 +218,15 @@ func TestUserVariablePins(t *testing.T) {
 	if v := one(t, b, "SELECT @x"); v != "NULL" {
 		t.Fatalf("another client sees @x = %s", v)
 	}
+}
+
+func TestUnsafeSettingsRefused(t *testing.T) {
+	c := conn(t, "")
+	for _, q := range []string{"SET sql_mode = 'ANSI_QUOTES'", "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')", "SET NAMES latin1", "SET GLOBAL max_connections = 10"} {
+		_, err := c.ExecContext(context.Background(), q)
+		wantMySQLError(t, err, 1235, "42000")
+	}
+	execOK(t, c, "SET NAMES utf8mb4")
 }
 
 func TestMultiStatements(t *testing.T) {
