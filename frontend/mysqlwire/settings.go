@@ -27,7 +27,7 @@ var (
 	// utf8mb4: a session may not change either (parser/mysql's doc).
 	unsafeSQLModeRE = regexp.MustCompile(`(?is)sql_mode.*(ansi|no_backslash_escapes)`)
 	setNamesRE      = regexp.MustCompile("(?is)^\\s*set\\s+(?:names|character\\s+set|charset|(?:session\\s+|@@session\\.|@@)?character_set_(?:client|connection))\\s*(?:=\\s*)?['\"`]?([a-z0-9_]+)")
-	setTargetRE      = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
+	setTargetRE     = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
 )
 
 // useStatement recognises USE db, as the listener sends it for the
