@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,6 +43,7 @@ type failoverCluster struct {
 	storeDir string
 	store    *shardmap.Store
 	url      string // the proxy's
+	admin    string // the proxy's admin address
 	logs     *observer.ObservedLogs
 	nodes    map[string]*sandbox.Node // by map name: pg0, pg0r1, pg0r2
 	stop     func()
@@ -90,6 +93,7 @@ func startFailoverCluster(t *testing.T, replicas int, edit func(*config.Config))
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 listeners:
   postgres: {address: "127.0.0.1:0"}
+  admin: {address: "127.0.0.1:0"}
 users:
   - name: app
     scram_sha_256: %q
@@ -126,6 +130,7 @@ store: {path: %q}
 	select {
 	case a := <-ready:
 		fc.url = fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", a.Postgres)
+		fc.admin = a.Admin
 	case err := <-done:
 		stopRun()
 		t.Fatalf("proxy did not start: %v", err)
@@ -499,4 +504,22 @@ func TestFailoverDetectsPromotion(t *testing.T) {
 		t.Errorf("the write was held %s; want about the 700ms failover buffer", held)
 	}
 	t.Logf("held %s, then: %v (%s)", held, pe.Message, pe.Hint)
+
+	resp, err := http.Get("http://" + fc.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`shardgate_failover_detected_total{result="ok"} 1`,
+		`shardgate_failover_held_total{outcome="expired"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

@@ -23,6 +23,8 @@ type metrics struct {
 
 	poolConns, poolWaiting, poolAcquires, poolWait *prometheus.Desc
 	poolDials, poolTimeouts, poolClosed            *prometheus.Desc
+
+	failoverHeld, failoverDetected *prometheus.Desc
 }
 
 // Metrics returns a prometheus.Collector of the endpoint's counters, for
@@ -84,6 +86,13 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 			"Callers that waited the acquire timeout for a server connection in vain.", pool, nil),
 		poolClosed: prometheus.NewDesc("shardgate_pool_closed_connections_total",
 			"Server connections a pool closed (broken, dead, lifetime, idle, pool closed).", pool, nil),
+
+		failoverHeld: prometheus.NewDesc("shardgate_failover_held_total",
+			"Statements held, unsent, because their shard's primary did not answer, by outcome: sent (a primary answered within replicas.failover_buffer), expired (failed with 57P03), failed (another error, or the client left).",
+			[]string{"outcome"}, nil),
+		failoverDetected: prometheus.NewDesc("shardgate_failover_detected_total",
+			"Replicas found promoted outside shardgate, by result: ok (the map names them primary now), failed (the map change failed; retried).",
+			[]string{"result"}, nil),
 	}
 }
 
@@ -93,6 +102,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		m.txJoins, m.txEnds, m.txResolved,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
+		m.failoverHeld, m.failoverDetected,
 	} {
 		ch <- d
 	}
@@ -132,6 +142,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.uncacheable, a.Uncacheable)
 	counter(m.analyzeErrors, a.Errors)
 	gauge(m.cacheEntries, float64(a.Entries))
+
+	if f := m.p.conns.failover; f != nil {
+		counter(m.failoverHeld, f.heldSent.Load(), "sent")
+		counter(m.failoverHeld, f.heldExpired.Load(), "expired")
+		counter(m.failoverHeld, f.heldFailed.Load(), "failed")
+		counter(m.failoverDetected, f.detected.Load(), "ok")
+		counter(m.failoverDetected, f.detectFailed.Load(), "failed")
+	}
 
 	names := nodeNames(m.snapshot)
 	for k, s := range m.p.PoolStats() {
