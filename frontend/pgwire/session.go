@@ -143,7 +143,7 @@ type session struct {
 	lsnSeen     replicas.Position
 	replay      replayLog // session_replay.go
 	retrying    bool      // replaying a batch on primaries: no replica
-	lastTag     string   // the last CommandComplete tag relayed
+	lastTag     string    // the last CommandComplete tag relayed
 
 	mu       sync.Mutex
 	active   ServerConn // the connection running the client's statement
