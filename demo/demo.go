@@ -44,6 +44,7 @@ type Options struct {
 // Info describes a running demo.
 type Info struct {
 	PostgresAddr string
+	MySQLAddr    string
 	AdminAddr    string
 	ConfigPath   string
 	StoreDir     string
@@ -145,8 +146,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: init store: %w", err)
 	}
-	// The MariaDB shards are seeded directly until the MySQL endpoint
-	// exists; the Postgres side goes through the proxy once it serves.
+	// The MariaDB shards are seeded directly: the MySQL endpoint does not
+	// fan DDL out to every shard yet. The Postgres side goes through the
+	// proxy once it serves.
 	if err := seed(ctx, my, shardmap.MySQL, snap); err != nil {
 		return err
 	}
@@ -165,7 +167,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 				stop()
 				return
 			}
-			info := Info{PostgresAddr: a.Postgres, AdminAddr: a.Admin, ConfigPath: configPath, StoreDir: cfg.Store.Path, Postgres: pg, MariaDB: my}
+			info := Info{PostgresAddr: a.Postgres, MySQLAddr: a.MySQL, AdminAddr: a.Admin, ConfigPath: configPath, StoreDir: cfg.Store.Path, Postgres: pg, MariaDB: my}
 			printSummary(opts.Out, info, opts, time.Since(started))
 			if opts.OnReady != nil {
 				opts.OnReady(info)
@@ -240,7 +242,9 @@ func buildConfig(dir string, opts Options, pg, my *sandbox.Cluster, controlPassw
 		Listeners: config.Listeners{
 			Postgres: &config.Listener{Address: hostPort(opts.PostgresPort), TLS: config.ServerTLS{
 				Mode: config.ServerTLSPrefer, CertFile: "tls/server.crt", KeyFile: "tls/server.key"}},
-			MySQL: &config.Listener{Address: hostPort(opts.MySQLPort)},
+			// TLS lets MySQL 8 clients log in with caching_sha2_password.
+			MySQL: &config.Listener{Address: hostPort(opts.MySQLPort), TLS: config.ServerTLS{
+				Mode: config.ServerTLSPrefer, CertFile: "tls/server.crt", KeyFile: "tls/server.key"}},
 			Admin: &config.AdminListener{Address: hostPort(opts.AdminPort)},
 		},
 		Users:    []config.User{config.UserFromVerifiers(User, v)},

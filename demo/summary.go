@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/shardgate/shardgate/sandbox"
@@ -13,7 +14,14 @@ func printSummary(w io.Writer, info Info, opts Options, took time.Duration) {
 	pg := fmt.Sprintf("postgres://%s:%s@%s/%s", User, Password, info.PostgresAddr, Database)
 	fmt.Fprintf(w, "\nshardgate demo is up (%.1fs)\n\n", took.Seconds())
 	fmt.Fprintf(w, "  Postgres   psql '%s'\n", pg)
-	fmt.Fprintf(w, "  MySQL      127.0.0.1:%d: not built yet (issue 8); the MariaDB shards are below\n", opts.MySQLPort)
+	my := ""
+	if info.MySQLAddr != "" {
+		host, port, _ := net.SplitHostPort(info.MySQLAddr)
+		my = fmt.Sprintf("mariadb -h %s -P %s -u %s -p%s %s", host, port, User, Password, Database)
+		fmt.Fprintf(w, "  MySQL      %s\n", my)
+	} else {
+		fmt.Fprintf(w, "  MySQL      127.0.0.1:%d: not serving\n", opts.MySQLPort)
+	}
 	fmt.Fprintf(w, "  admin      http://%s/healthz\n", info.AdminAddr)
 	fmt.Fprintf(w, "  config     %s\n", info.ConfigPath)
 	fmt.Fprintf(w, "  store      %s\n\n", info.StoreDir)
@@ -34,6 +42,10 @@ func printSummary(w io.Writer, info Info, opts Options, took time.Duration) {
 	fmt.Fprintf(w, "  psql '%s' -c \"UPDATE users SET region = 'eu'\"               # a write on every shard: a clear refusal, until two-phase commit\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c \"INSERT INTO users (id, name, region) VALUES (100, 'you', 'eu')\"\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM products'                       # a reference table\n", pg)
+	if my != "" {
+		fmt.Fprintf(w, "  %s -e 'SELECT * FROM users WHERE id = 3'             # one MariaDB shard\n", my)
+		fmt.Fprintf(w, "  %s -e \"INSERT INTO orders VALUES (2000, 3, 9.99, 'new', NOW(6))\"\n", my)
+	}
 	fmt.Fprintf(w, "  curl -s http://%s/healthz\n", info.AdminAddr)
 	fmt.Fprintf(w, "  curl -s http://%s/metrics | grep shardgate_\n", info.AdminAddr)
 	fmt.Fprintf(w, "  shardgate map show -c %s\n", info.ConfigPath)
