@@ -1,0 +1,71 @@
+package pgsql
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+)
+
+func TestSplitInList(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		keep [][]int
+		want string // the texts and their parameters, one per line
+	}{
+		{"SELECT * FROM users WHERE id IN (1, 2, 3, 4) ORDER BY id", [][]int{{0, 3}, {1, 2}},
+			"SELECT * FROM users WHERE id IN (1, 4) ORDER BY id []\nSELECT * FROM users WHERE id IN (2, 3) ORDER BY id []"},
+		{"SELECT name FROM users WHERE name <> $1 AND id IN ($2, $3, $4::bigint) LIMIT $5::bigint", [][]int{{1}, {0, 2}},
+			"SELECT name FROM users WHERE name <> $1 AND id IN ($2) LIMIT $3::bigint [1 3 5]\n" +
+				"SELECT name FROM users WHERE name <> $1 AND id IN ($2, $3::bigint) LIMIT $4::bigint [1 2 4 5]"},
+		{"UPDATE orders SET amount = 0 WHERE status = 'x' AND user_id = user_id AND user_id IN (4, 3, 2, 1) RETURNING id", [][]int{{0, 3}, {1, 2}},
+			"UPDATE orders SET amount = 0 WHERE status = 'x' AND user_id = user_id AND user_id IN (4, 1) RETURNING id []\n" +
+				"UPDATE orders SET amount = 0 WHERE status = 'x' AND user_id = user_id AND user_id IN (3, 2) RETURNING id []"},
+		{"DELETE FROM users WHERE id IN ($2, $1)", [][]int{{0}, {1}},
+			"DELETE FROM users WHERE id IN ($1) [2]\nDELETE FROM users WHERE id IN ($1) [1]"},
+	} {
+		st, _, err := NewAnalyzer(Options{}).Analyze(tc.sql, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.sql, err)
+		}
+		key := -1
+		for i, k := range st.Keys {
+			if len(k.Values) > 1 {
+				key = i
+			}
+		}
+		texts, params, err := SplitInList(tc.sql, key, tc.keep)
+		if err != nil {
+			t.Errorf("%s: %v", tc.sql, err)
+			continue
+		}
+		var got []string
+		for i := range texts {
+			got = append(got, fmt.Sprintf("%s %v", texts[i], params[i]))
+		}
+		if g := strings.Join(got, "\n"); g != tc.want {
+			t.Errorf("%s (key %d):\ngot\n%s\nwant\n%s", tc.sql, key, g, tc.want)
+		}
+	}
+}
+
+func TestSplitInListErrors(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		key  int
+		keep [][]int
+	}{
+		{"SELECT * FROM users WHERE id = 1", 0, [][]int{{0}}},
+		{"SELECT * FROM users WHERE id IN (1, 2)", 0, [][]int{{0, 2}}},
+		{"SELECT * FROM users WHERE id IN (1, 2)", 0, [][]int{{}}},
+		{"SELECT * FROM users WHERE id IN (1, 2)", 0, [][]int{{1, 0}}},
+		{"SELECT * FROM users WHERE id IN (1, 2) OR true", 0, [][]int{{0}}},
+	} {
+		if _, _, err := SplitInList(tc.sql, tc.key, tc.keep); err == nil {
+			t.Errorf("%s %v: no error", tc.sql, tc.keep)
+		} else if _, ok := sqlerr.As(err); !ok {
+			t.Errorf("%s: %T", tc.sql, err)
+		}
+	}
+}
