@@ -1,6 +1,9 @@
 package mysqlwire
 
 import (
+	"encoding/hex"
+	"strings"
+
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
 	querypb "vitess.io/vitess/go/vt/proto/query"
@@ -8,16 +11,114 @@ import (
 	"github.com/shardgate/shardgate/internal/sqlerr"
 )
 
-// prepare and execute are COM_STMT_PREPARE and COM_STMT_EXECUTE: not yet
-// (vitess decodes unsigned parameters as signed; the proxy must decode the
-// execute packet itself first).
+// Prepared statements (COM_STMT_PREPARE / EXECUTE) are kept by the
+// listener (vitess's PrepareData, per client); each execution runs on the
+// backend as text with its values written in as literals, since vitess's
+// client has no COM_STMT_PREPARE — and a text routes like any COM_QUERY.
+// The values are escaped for MySQL's default quoting, which the session
+// keeps (it refuses ANSI_QUOTES and NO_BACKSLASH_ESCAPES).
+//
+// Known limit: vitess decodes an unsigned integer parameter as signed
+// (the unsigned flag of COM_STMT_EXECUTE is checked against the wrong
+// bit), so 18446744073709551615 arrives as -1.
+
+// prepare counts the statement's ? placeholders. Column metadata is not
+// known before execution (the server is not asked): clients read it from
+// the execution's result.
 func (ss *session) prepare(query string) ([]*querypb.Field, uint16, error) {
-	return nil, 0, errPrepareNotYet
+	n := len(placeholders(query))
+	if n > 0xffff {
+		return nil, 0, sqlerr.New(sqlerr.FeatureNotSupported, "too many placeholders (%d)", n)
+	}
+	return nil, uint16(n), nil
 }
 
+// execute runs one execution of a prepared statement.
 func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	return errPrepareNotYet
+	text, err := substitute(prepare.PrepareStmt, prepare.BindVars)
+	if err != nil {
+		return err
+	}
+	return ss.query(text, callback)
 }
 
-var errPrepareNotYet = sqlerr.New(sqlerr.FeatureNotSupported, "server-side prepared statements (COM_STMT_PREPARE) are not supported by shardgate yet").
-	WithHint("Use client-side prepared statements (go-sql-driver: interpolateParams=true; PyMySQL does so by default).")
+// placeholders are the byte offsets of the ? placeholders of sql, outside
+// quotes and comments.
+func placeholders(sql string) []int {
+	var at []int
+	scanCode(sql, func(i int) bool {
+		if sql[i] == '?' {
+			at = append(at, i)
+		}
+		return true
+	})
+	return at
+}
+
+// substitute writes each bound value into sql in place of its
+// placeholder, as a literal.
+func substitute(sql string, binds map[string]*querypb.BindVariable) (string, error) {
+	at := placeholders(sql)
+	var b strings.Builder
+	b.Grow(len(sql) + 16*len(at))
+	last := 0
+	for i, pos := range at {
+		bv := binds["v"+itoa(i+1)]
+		if bv == nil {
+			return "", sqlerr.New(sqlerr.ProtocolViolation, "no value for parameter %d", i+1)
+		}
+		b.WriteString(sql[last:pos])
+		writeLiteral(&b, bv)
+		last = pos + 1
+	}
+	b.WriteString(sql[last:])
+	return b.String(), nil
+}
+
+func writeLiteral(b *strings.Builder, bv *querypb.BindVariable) {
+	t := bv.Type
+	switch {
+	case t == sqltypes.Null:
+		b.WriteString("NULL")
+	case sqltypes.IsIntegral(t) && t != sqltypes.Year, sqltypes.IsFloat(t), t == sqltypes.Decimal:
+		b.Write(bv.Value)
+	case t == sqltypes.VarBinary || t == sqltypes.Blob || t == sqltypes.Binary || t == sqltypes.Bit:
+		b.WriteString("X'")
+		b.WriteString(hex.EncodeToString(bv.Value))
+		b.WriteString("'")
+	default:
+		b.WriteByte('\'')
+		for _, c := range bv.Value {
+			switch c {
+			case 0:
+				b.WriteString(`\0`)
+			case '\'':
+				b.WriteString(`\'`)
+			case '\\':
+				b.WriteString(`\\`)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case 0x1a:
+				b.WriteString(`\Z`)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('\'')
+	}
+}
+
+func itoa(n int) string {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(buf[i:])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -277,5 +278,40 @@ func TestResetConnection(t *testing.T) {
 	}
 	if v := get(); v == "+07:00" {
 		t.Fatal("the setting survived COM_RESET_CONNECTION")
+	}
+}
+
+// Server-side prepared statements (go-sql-driver without
+// interpolateParams) run as text with the values written in.
+func TestPreparedStatements(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	var got string
+	err := c.QueryRowContext(ctx, "SELECT CONCAT(?, '|', ?, '|', IFNULL(?, 'null'), '|', HEX(?), '|', ?) /* ? in a comment */, '?'",
+		"a'b\\c\"😀\x00", int64(-42), nil, []byte{0, 1, 255}, 2.5).Scan(&got, new(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a'b\\c\"😀\x00|-42|null|0001FF|2.5"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	stmt, err := c.PrepareContext(ctx, "INSERT INTO t VALUES (?, ?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	execOK(t, c, "DELETE FROM t WHERE id BETWEEN 50 AND 59")
+	for i := range 3 {
+		if _, err := stmt.ExecContext(ctx, 50+i, fmt.Sprintf("row %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := one(t, c, "SELECT GROUP_CONCAT(v ORDER BY id) FROM t WHERE id BETWEEN 50 AND 59"); got != "row 0,row 1,row 2" {
+		t.Fatalf("rows %q", got)
+	}
+	var id int64
+	var v string
+	if err := c.QueryRowContext(ctx, "SELECT id, v FROM t WHERE id = ?", 51).Scan(&id, &v); err != nil || id != 51 || v != "row 1" {
+		t.Fatalf("binary row: %d %q %v", id, v, err)
 	}
 }

@@ -167,33 +167,54 @@ func prefix(a, b []string) bool {
 // hasUserVariable reports whether sql names a user variable (@x, not
 // @@x) outside quotes and comments.
 func hasUserVariable(sql string) bool {
+	found := false
+	scanCode(sql, func(i int) bool {
+		if sql[i] != '@' {
+			return true
+		}
+		if i+1 < len(sql) && sql[i+1] == '@' {
+			return true // @@system_variable: fn is not called for the second @
+		}
+		if i > 0 && sql[i-1] == '@' {
+			return true
+		}
+		found = true
+		return false
+	})
+	return found
+}
+
+// scanCode calls fn with the offset of each byte of sql outside quotes
+// ('…', "…", `…`) and comments (#…, -- …, /* … */), until fn returns
+// false.
+func scanCode(sql string, fn func(i int) bool) {
 	for i := 0; i < len(sql); i++ {
 		switch c := sql[i]; c {
 		case '\'', '"', '`':
 			i = skipQuoted(sql, i, c)
+			continue
 		case '#':
 			i = skipLine(sql, i)
+			continue
 		case '-':
 			if strings.HasPrefix(sql[i:], "-- ") {
 				i = skipLine(sql, i)
+				continue
 			}
 		case '/':
 			if strings.HasPrefix(sql[i:], "/*") {
-				if j := strings.Index(sql[i+2:], "*/"); j >= 0 {
-					i += j + 3
-				} else {
-					return false
+				j := strings.Index(sql[i+2:], "*/")
+				if j < 0 {
+					return
 				}
-			}
-		case '@':
-			if i+1 < len(sql) && sql[i+1] == '@' {
-				i++
+				i += j + 3
 				continue
 			}
-			return true
+		}
+		if !fn(i) {
+			return
 		}
 	}
-	return false
 }
 
 func skipQuoted(s string, i int, q byte) int {
