@@ -1,0 +1,131 @@
+package mysql
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/shardgate/shardgate/parser"
+)
+
+// cache maps a statement's key (see lexer) to its shared analysis. It is
+// bounded and safe for concurrent use. Every session's every statement
+// looks it up, so the read path must not serialise sessions:
+//
+//   - entries are spread over shards by a hash of the key, each with its
+//     own RWMutex, so readers of different shards never touch the same
+//     cache line and readers of one shard only share its read lock;
+//   - eviction is CLOCK (second chance) rather than strict LRU: a hit only
+//     sets the entry's referenced bit (an atomic store, skipped when already
+//     set), where LRU would have to move the entry under a write lock on
+//     every hit. Inserting — once per new shape — takes the write lock.
+type cache struct {
+	seed   maphash.Seed
+	mask   uint64
+	shards []cacheShard
+}
+
+type cacheShard struct {
+	mu       sync.RWMutex
+	entries  map[string]*cacheEntry
+	ring     []*cacheEntry // CLOCK order; len(ring) <= capacity
+	hand     int
+	capacity int
+	hits     atomic.Uint64
+	misses   atomic.Uint64
+	// Keep each shard's lock and counters on their own cache lines.
+	_ [64]byte
+}
+
+type cacheEntry struct {
+	key  string
+	stmt *parser.Statement
+	// referenced: hit since the clock hand last passed.
+	referenced atomic.Bool
+}
+
+// maxShards bounds the number of shards; fewer are used for small caches so
+// that every shard holds a useful number of entries.
+const (
+	maxShards         = 64
+	minEntriesInShard = 16
+)
+
+func newCache(entries int) *cache {
+	n := 1
+	for n < maxShards && entries/(n*2) >= minEntriesInShard {
+		n *= 2
+	}
+	c := &cache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
+	per := (entries + n - 1) / n
+	for i := range c.shards {
+		c.shards[i].capacity = per
+		c.shards[i].entries = make(map[string]*cacheEntry, per)
+	}
+	return c
+}
+
+func (c *cache) shard(key []byte) *cacheShard {
+	// The low bits pick the shard; the map rehashes with its own seed.
+	return &c.shards[maphash.Bytes(c.seed, key)&c.mask]
+}
+
+// get returns the analysis cached under key, or nil.
+func (c *cache) get(key []byte) *parser.Statement {
+	s := c.shard(key)
+	s.mu.RLock()
+	e := s.entries[string(key)] // no allocation: the compiler special-cases map[string(b)]
+	s.mu.RUnlock()
+	if e == nil {
+		s.misses.Add(1)
+		return nil
+	}
+	s.hits.Add(1)
+	if !e.referenced.Load() {
+		e.referenced.Store(true)
+	}
+	return e.stmt
+}
+
+// put caches stmt under key unless an entry is already there (a concurrent
+// miss of the same shape), evicting by CLOCK when the shard is full.
+func (c *cache) put(key []byte, stmt *parser.Statement) {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.entries[string(key)]; ok {
+		return
+	}
+	e := &cacheEntry{key: string(key), stmt: stmt}
+	if len(s.ring) < s.capacity {
+		s.ring = append(s.ring, e)
+		s.entries[e.key] = e
+		return
+	}
+	for {
+		old := s.ring[s.hand]
+		if old.referenced.Load() {
+			old.referenced.Store(false)
+			s.hand = (s.hand + 1) % len(s.ring)
+			continue
+		}
+		delete(s.entries, old.key)
+		s.ring[s.hand] = e
+		s.entries[e.key] = e
+		s.hand = (s.hand + 1) % len(s.ring)
+		return
+	}
+}
+
+// counts sums the shards' counters.
+func (c *cache) counts() (hits, misses uint64, entries int) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		hits += s.hits.Load()
+		misses += s.misses.Load()
+		s.mu.RLock()
+		entries += len(s.entries)
+		s.mu.RUnlock()
+	}
+	return hits, misses, entries
+}

@@ -1,0 +1,58 @@
+// Package mysql owns the analysis of MySQL / MariaDB statements for the
+// router: it fills the same dialect-neutral parser.Statement that
+// parser/pgsql fills for Postgres, so that router.Route routes a MySQL
+// statement exactly as it routes a Postgres one. Its callers are the MySQL
+// front end (COM_QUERY texts, possibly several statements; COM_STMT_PREPARE
+// texts with ? parameters) and tests.
+//
+// The hot path never parses. vitess' tokenizer (the one its parser uses)
+// walks the text once; the lexer takes out the literals ('…', "…", N'…',
+// numbers, 0x…, X'…', 0b…, b'…'), decoded as MySQL decodes them with the
+// default sql_mode (backslash escapes), and leaves a key: the text with
+// each literal replaced by a marker of its lexical class. An Analyzer keeps
+// the analyses of recent keys in a bounded CLOCK cache (cache.go, the same
+// design as parser/pgsql's); a hit costs the tokenizer pass and one map
+// lookup.
+//
+// A miss parses, with vitess' sqlparser, not the client's text but a
+// synthetic one made from the key: every literal is replaced by a literal
+// of the same class whose value encodes its index (the n-th string becomes
+// '\x00n', the n-th integer 1000000000+n, …; synthetic.go). The literals of
+// the parse tree then say by themselves which literal of the text they are,
+// whatever order the tree keeps them in (vitess' tree has no positions,
+// and its walk visits LIMIT's offset before its count), and the analysis
+// is a function of the key alone, so it may be cached and shared by every
+// text of that shape. Before a synthetic text is trusted, it is lexed again
+// and must give the same tokens as the original (literal values aside). A
+// text for which any of this fails is analysed from its own parse tree,
+// uncached, with every literal unknown to the router (FromExpr): such a
+// statement is scattered or refused, never misrouted.
+//
+// MySQL-specific rules built in (see the files for details):
+//   - ? parameters are numbered 1.. in text order and become FromParam,
+//     like Postgres' $n; Placeholders counts them for COM_STMT_PREPARE.
+//   - Column names are compared in lower case (MySQL's are
+//     case-insensitive); table names and aliases as written (MariaDB on
+//     Linux, lower_case_table_names=0). TableRef.Schema is the database
+//     qualifier.
+//   - 0x…, X'…' and bit literals are LiteralBitString: MySQL reads them as
+//     numbers or as binary strings depending on context, so the router does
+//     not route by them. A string with a character-set introducer other
+//     than _utf8mb4/_utf8/_utf8mb3 carries the introducer as its Cast
+//     (e.g. "_binary"), which the router does not route by either.
+//   - MariaDB syntax vitess' grammar rejects but that must stay routable:
+//     a RETURNING clause of INSERT/REPLACE/DELETE is blanked out for the
+//     analysis (returning.go); COMMIT/ROLLBACK AND [NO] CHAIN / [NO]
+//     RELEASE and XA statements are recognised by their tokens
+//     (control.go); /*M!…*/ executable comments are read like /*!…*/.
+//
+// Assumptions a session must keep true (or refuse to change): sql_mode
+// without NO_BACKSLASH_ESCAPES and without ANSI_QUOTES, and a client
+// character set of utf8mb4 (or a subset of it).
+//
+// Errors are *sqlerr.Error: SQLSTATE 42000 with MySQL number 1064
+// (ER_PARSE_ERROR) for text the grammar rejects.
+//
+// mysql imports parser, internal/sqlerr and vitess' sqlparser; nothing else
+// of shardgate, no networking, and never pg_query.
+package mysql
