@@ -21,3 +21,24 @@ SELECT count(*) FROM orders WHERE user_id IN ($1, $2, $3);
 SELECT id FROM users WHERE id IN (1, 2) OR id IN (3000, 3001);
 SELECT max(id), min(id) FROM users WHERE id IN (12, 13, 14, 15, 16, 17, 18, 19, 20, 21);
 SELECT avg(level) FROM users WHERE id IN (12, 13, 14, 15, 16, 17, 18, 19, 20, 21);
+-- IN lists cut by shard: each shard gets only its values.
+SELECT id, name FROM users WHERE id IN (1, 2, 3, 4, 5, 6, 7, 8, NULL) ORDER BY id;
+SELECT id FROM users WHERE id IN (1, 2) AND id IN (2, 3, 4000);
+SELECT count(*) FROM users WHERE id IN (-20, -19, 3999, 4000, 4001);
+SELECT level, count(*) FROM users WHERE id IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) GROUP BY level ORDER BY level;
+SELECT id FROM users WHERE id IN (1.0, 2, 3.5, 7) ORDER BY id;
+SELECT id FROM users WHERE id IN ('1', '2', '3000') ORDER BY id;
+-- args: 1 2 3000 4000
+SELECT id, level FROM users WHERE level > 0 AND id IN ($1, $2, $3, $4) ORDER BY id;
+-- args: 3 10 20 30 40 50
+SELECT user_id, count(*) FROM orders WHERE qty > $1 AND user_id IN ($2, $3, $4, $5, $6) GROUP BY user_id ORDER BY user_id;
+-- args: 10 20 30 2
+SELECT id FROM users WHERE id IN ($1, $2, $3) ORDER BY id LIMIT $4;
+-- Writes with IN lists on several shards (they change nothing).
+UPDATE users SET level = level WHERE id IN (1, 2000, 3000, 4000);
+UPDATE users SET level = level WHERE id IN (1, 2000, 3000, 4000) RETURNING id, level;
+DELETE FROM users WHERE id IN (99991, 99992, 99993, 99994);
+-- args: 5 50 500
+UPDATE orders SET qty = qty WHERE user_id IN ($1, $2, $3) RETURNING user_id, id;
+-- args: 99991 99992 99993
+DELETE FROM orders WHERE user_id IN ($3, $1, $2);

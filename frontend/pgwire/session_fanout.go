@@ -27,6 +27,10 @@ type InsertSplitter func(sql string, rows []int) (shardSQL string, params []int,
 type piece struct {
 	shard *shardmap.Shard
 	sql   string
+	// renumbered: the text uses the client's parameters params, in order
+	// (an IN list cut by shard); else the client's Bind applies as it is.
+	params     []int
+	renumbered bool
 }
 
 // piecesOf lists what each shard runs for a Broadcast or SplitInsert plan
@@ -34,11 +38,7 @@ type piece struct {
 func (s *session) piecesOf(plan router.Plan, sql string) ([]piece, error) {
 	switch p := plan.(type) {
 	case router.Broadcast:
-		out := make([]piece, len(p.Shards))
-		for i, sh := range p.Shards {
-			out[i] = piece{shard: sh, sql: sql}
-		}
-		return out, nil
+		return splitPieces(p, sql)
 	case router.SplitInsert:
 		if s.opts.SplitInsert == nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a multi-row INSERT over several shards is not supported here")

@@ -49,9 +49,12 @@ func (s *session) executeFanOut(p *portal, maxRows uint32) error {
 	if err != nil {
 		return err
 	}
-	bind := p.fanOut.bind
 	return s.runPieces(p.fanOut.plan, pieces, func(i int, l *link) {
-		l.w.WriteParse(&pgio.Parse{Query: []byte(pieces[i].sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))})
+		bind, oids := p.fanOut.bind, p.cs.oids
+		if pieces[i].renumbered {
+			bind, oids = bindFor(&bind, pieces[i].params), oidsFor(oids, pieces[i].params)
+		}
+		l.w.WriteParse(&pgio.Parse{Query: []byte(pieces[i].sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, oids...))})
 		l.w.WriteBind(&bind)
 		l.w.WriteExecute("", 0)
 		l.w.WriteSync()

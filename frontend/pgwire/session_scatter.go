@@ -99,11 +99,11 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 	if s.opts.RewriteScatter == nil || s.opts.Decoder == nil {
 		return s.simpleError(errScatterNotYet(plan))
 	}
-	shardSQL, m, err := s.opts.RewriteScatter(sql, nil)
+	st, err := scatterTexts(plan, sql, nil)
 	if err != nil {
 		return s.simpleError(err)
 	}
-	n, failed, err := s.scatter(plan, m, func(l *link) { l.w.WriteQuery(shardSQL) }, true)
+	n, failed, err := s.scatter(plan, st.merge, executor.Options{}, func(i int, l *link) { l.w.WriteQuery(st.texts[i]) }, true)
 	if err != nil {
 		return err
 	}
@@ -114,13 +114,13 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 	return nil
 }
 
-// scatter runs a scatter read: send writes the shard's request on each
-// shard's connection (which must end with a ReadyForQuery), then the
+// scatter runs a scatter read: send writes shard i's request on its
+// connection (which must end with a ReadyForQuery), then the
 // merged rows are written to the client, after their RowDescription when
 // describe is set. A shard's error or a merge error is written to the
 // client and reported as failed; a lost server connection is returned as
 // err (the session ends).
-func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *link), describe bool) (rows int64, failed bool, err error) {
+func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Options, send func(i int, l *link), describe bool) (rows int64, failed bool, err error) {
 	links := make([]*scatterLink, 0, len(plan.Shards))
 	defer func() {
 		for _, sl := range links {
@@ -129,7 +129,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *lin
 		s.statementDone()
 		s.setActive(nil)
 	}()
-	for _, sh := range plan.Shards {
+	for i, sh := range plan.Shards {
 		conn, err := s.acquire(sh)
 		if err != nil {
 			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
@@ -138,7 +138,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *lin
 		l := newLink(conn, sh)
 		links = append(links, &scatterLink{s: s, l: l})
 		s.syncSettings(l)
-		send(l)
+		send(i, l)
 	}
 	// Every shard works on the query from now on.
 	for _, sl := range links {
@@ -166,7 +166,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, send func(l *lin
 	for i, sl := range links {
 		streams[i] = sl
 	}
-	merger, err := executor.NewMerger(m, links[0].cols, s.decoder(), streams, executor.Options{})
+	merger, err := executor.NewMerger(m, links[0].cols, s.decoder(), streams, opts)
 	if err != nil {
 		s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
 		return 0, true, s.drainScatter(links)

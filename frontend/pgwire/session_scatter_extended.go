@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strconv"
 
+	"github.com/shardgate/shardgate/executor"
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/router"
@@ -64,18 +65,25 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 		return err
 	}
 	sp := p.scatter
-	shardSQL, m, err := s.opts.RewriteScatter(p.cs.sql, func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) })
+	st, err := scatterTexts(sp.plan, p.cs.sql, func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) })
 	if err != nil {
 		return err
 	}
+	m := st.merge
 	bind := sp.bind
 	if bind.ResultFormats.Len() > 1 && m.Hidden > 0 {
 		// Per-column formats name the client's columns; the hidden ones
 		// come back as text.
 		bind.ResultFormats = append(append(pgio.Int16s(nil), bind.ResultFormats...), make(pgio.Int16s, 2*m.Hidden)...)
 	}
-	parse := pgio.Parse{Query: []byte(shardSQL), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))}
-	n, failed, err := s.scatter(sp.plan, m, func(l *link) {
+	opts := executor.Options{Params: mergeParams(&sp.bind, p.cs.oids)}
+	n, failed, err := s.scatter(sp.plan, m, opts, func(i int, l *link) {
+		parse := pgio.Parse{Query: []byte(st.texts[i]), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))}
+		bind := bind
+		if st.params != nil {
+			parse.ParamOIDs = pgio.Uint32s(pgio.AppendUint32s(nil, oidsFor(p.cs.oids, st.params[i])...))
+			bind = bindFor(&bind, st.params[i])
+		}
 		l.w.WriteParse(&parse)
 		l.w.WriteBind(&bind)
 		l.w.WriteDescribe(pgio.ObjectPortal, "")

@@ -222,7 +222,23 @@ func (s *scatter) finish() {
 			a.CountColumn = fix(a.CountColumn)
 		}
 	}
+	fixPredicate(s.m.Having, fix)
 	s.m.Hidden = h
+}
+
+// fixPredicate applies finish's column fix to a HAVING predicate.
+func fixPredicate(p *parser.Predicate, fix func(int) int) {
+	if p == nil {
+		return
+	}
+	for _, o := range []*parser.Operand{&p.Left, &p.Right} {
+		if o.Kind == parser.OperandColumn {
+			o.Column = fix(o.Column)
+		}
+	}
+	for _, a := range p.Args {
+		fixPredicate(a, fix)
+	}
 }
 
 // checkShape refuses what no merge can reproduce, before any rewrite.

@@ -229,6 +229,26 @@ func checkScatter(shard string, m *parser.Merge) string {
 			return fmt.Sprintf("aggregate %+v out of range", a)
 		}
 	}
+	var badPred func(p *parser.Predicate) bool
+	badPred = func(p *parser.Predicate) bool {
+		if p == nil {
+			return false
+		}
+		for _, o := range []parser.Operand{p.Left, p.Right} {
+			if o.Kind == parser.OperandColumn && bad(o.Column) {
+				return true
+			}
+		}
+		for _, a := range p.Args {
+			if badPred(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if badPred(m.Having) {
+		return "a HAVING column out of range"
+	}
 	if m.Limit < -1 || m.Offset < -1 {
 		return fmt.Sprintf("limit %d offset %d", m.Limit, m.Offset)
 	}

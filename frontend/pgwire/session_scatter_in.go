@@ -1,0 +1,113 @@
+package pgwire
+
+import (
+	"github.com/shardgate/shardgate/executor"
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/parser/pgsql"
+	"github.com/shardgate/shardgate/router"
+)
+
+// What each shard runs of a statement on several shards, when that is not
+// the same text everywhere: the scatter rewrite with what the router knows
+// of the statement's sharding columns (a count(DISTINCT) of one is exact
+// per shard), and an IN list on the sharding key cut by shard
+// (router.InSplit, pgsql.SplitInList), whose parameters are renumbered
+// per shard: a shard's Bind carries only the parameters its text uses.
+//
+// These call parser/pgsql directly: SessionOptions.RewriteScatter only
+// switches scatter reads on (its signature has no room for the keys).
+
+// shardTexts are the texts of one statement on several shards.
+type shardTexts struct {
+	texts  []string // per shard of the plan
+	params [][]int  // per shard: the client's parameter numbers its text uses, in order; nil: all, unchanged
+	merge  *parser.Merge
+}
+
+// scatterTexts rewrites one execution of a scatter read for each shard.
+func scatterTexts(plan router.Scatter, sql string, param pgsql.ParamValue) (shardTexts, error) {
+	keys := make([]pgsql.ShardKey, len(plan.Keys))
+	for i, k := range plan.Keys {
+		keys[i] = pgsql.ShardKey{Table: k.Table, Column: k.Column}
+	}
+	shardSQL, m, err := pgsql.RewriteScatterWith(sql, pgsql.ScatterOptions{Param: param, Keys: keys})
+	if err != nil {
+		return shardTexts{}, err
+	}
+	st := shardTexts{merge: m}
+	if plan.Split != nil && len(plan.Split.Items) == len(plan.Shards) {
+		st.texts, st.params, err = pgsql.SplitInList(shardSQL, plan.Split.Key, plan.Split.Items)
+		return st, err
+	}
+	st.texts = make([]string, len(plan.Shards))
+	for i := range st.texts {
+		st.texts[i] = shardSQL
+	}
+	return st, nil
+}
+
+// splitPieces cuts a write's IN list by shard, or gives every shard the
+// whole text.
+func splitPieces(plan router.Broadcast, sql string) ([]piece, error) {
+	out := make([]piece, len(plan.Shards))
+	if plan.Split == nil || len(plan.Split.Items) != len(plan.Shards) {
+		for i, sh := range plan.Shards {
+			out[i] = piece{shard: sh, sql: sql}
+		}
+		return out, nil
+	}
+	texts, params, err := pgsql.SplitInList(sql, plan.Split.Key, plan.Split.Items)
+	if err != nil {
+		return nil, err
+	}
+	for i, sh := range plan.Shards {
+		out[i] = piece{shard: sh, sql: texts[i], params: params[i], renumbered: true}
+	}
+	return out, nil
+}
+
+// bindFor is the client's Bind cut to the parameters params (the client's
+// numbers, in the order the shard's text numbers them).
+func bindFor(b *pgio.Bind, params []int) pgio.Bind {
+	c := *b
+	c.Params = make([][]byte, len(params))
+	var formats []int16
+	perParam := b.ParamFormats.Len() > 1
+	for i, n := range params {
+		if n >= 1 && n <= len(b.Params) {
+			c.Params[i] = b.Params[n-1]
+		}
+		if perParam {
+			formats = append(formats, b.ParamFormats.Format(n-1))
+		}
+	}
+	if perParam {
+		c.ParamFormats = pgio.Int16s(pgio.AppendInt16s(nil, formats...))
+	}
+	return c
+}
+
+// oidsFor is the parameter types of the client's statement cut to params.
+func oidsFor(oids []uint32, params []int) []uint32 {
+	out := make([]uint32, len(params))
+	for i, n := range params {
+		if n >= 1 && n <= len(oids) {
+			out[i] = oids[n-1]
+		}
+	}
+	return out
+}
+
+// mergeParams are the Bind's parameters as the merge reads them (HAVING
+// … > $1), typed as the client declared them or the server inferred them.
+func mergeParams(b *pgio.Bind, oids []uint32) []executor.Param {
+	out := make([]executor.Param, len(b.Params))
+	for i, p := range b.Params {
+		out[i] = executor.Param{Data: p, Null: p == nil, Format: b.ParamFormats.Format(i)}
+		if i < len(oids) {
+			out[i].Type = oids[i]
+		}
+	}
+	return out
+}
