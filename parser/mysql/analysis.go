@@ -235,6 +235,11 @@ func (b *builder) statement(n sqlparser.Statement) *parser.Statement {
 		st.Prepare = &parser.PrepareInfo{Name: x.Name.Lowered()}
 	case *sqlparser.CommentOnly:
 		st.Kind = parser.KindEmpty
+	case *sqlparser.Load:
+		// vitess keeps nothing of LOAD DATA, not even its table: routed
+		// anywhere, its rows would all land on one shard.
+		b.err = notSupported("LOAD DATA through shardgate is not supported: its rows would not be routed by their keys")
+		return st
 	default:
 		// LOAD DATA, CALL, vitess' own statements, …: run on a primary,
 		// scattered or refused by their tables.

@@ -108,7 +108,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	*kb = lx.key
 	if lx.named {
 		a.errors.Add(1)
-		return nil, lx.lits[:0], lexError("bind variables are written ?, not :name")
+		return nil, lx.lits[:0], namedArgError()
 	}
 	if !ok {
 		return a.uncached(text, lx.lits[:0], &lx)
@@ -169,7 +169,12 @@ func (a *Analyzer) fromSynthetic(atext, syn string, lx *lexer) (*parser.Statemen
 		return nil, false, nil
 	}
 	st, err := build(trees, m, len(lx.lits), parseHints(lx.hints))
-	return st, err == nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	// A blanked RETURNING clause may hold ? parameters of its own.
+	st.ParamCount = max(st.ParamCount, lx.params)
+	return st, true, nil
 }
 
 // uncached analyses text from its own tree: its literals are not tied to
@@ -191,6 +196,7 @@ func (a *Analyzer) uncached(text string, lits []parser.Literal, lx *lexer) (*par
 		a.errors.Add(1)
 		return nil, lits[:0], err
 	}
+	st.ParamCount = max(st.ParamCount, lx.params)
 	a.uncacheable.Add(1)
 	return st, lits, nil
 }

@@ -38,11 +38,18 @@ func parseError(err error) *sqlerr.Error {
 // lexError is the error for a text the tokenizer cannot read (an
 // unterminated string or comment, a stray character).
 func lexError(near string) *sqlerr.Error {
+	near = strings.TrimSpace(near)
 	if len(near) > 40 {
 		near = near[:40]
 	}
 	return &sqlerr.Error{Code: syntaxErrorState, Number: erParseError,
 		Message: "You have an error in your SQL syntax near '" + near + "'"}
+}
+
+// namedArgError: vitess reads :name as a bind variable; MySQL has none.
+func namedArgError() *sqlerr.Error {
+	return &sqlerr.Error{Code: syntaxErrorState, Number: erParseError,
+		Message: "You have an error in your SQL syntax: parameters are written ?, not :name"}
 }
 
 // notSupported is a statement the analysis refuses (MySQL's

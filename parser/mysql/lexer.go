@@ -73,7 +73,7 @@ type lexer struct {
 	spans  []span
 	blanks []span
 	hints  []string
-	params int
+	params int // ? parameters, RETURNING clauses included
 	stmts  int // statements holding a token other than a comment
 	// record: keep every token in toks (for the verification of a
 	// synthetic text).
@@ -97,11 +97,10 @@ func (l *lexer) lex() bool {
 	// RETURNING clause starts (-1: none).
 	first, depth, retStart, retSelect := 0, 0, -1, false
 	endStatement := func(at int) {
+		// The clause stays in the key as written (its literals are not
+		// taken out), so that it is part of the shape.
 		if retStart >= 0 && !retSelect {
-			l.key = append(l.key, src[copied:retStart]...)
-			l.key = append(l.key, 0, 'R')
 			l.blanks = append(l.blanks, span{start: retStart, end: at})
-			copied = at
 		}
 		if first != 0 {
 			l.stmts++
@@ -148,8 +147,11 @@ func (l *lexer) lex() bool {
 		if retStart >= 0 {
 			// Inside a RETURNING clause: a sub-query there is not analysed,
 			// so such a text is left to the grammar (which rejects it).
-			if typ == sqlparser.SELECT {
+			switch {
+			case typ == sqlparser.SELECT:
 				retSelect = true
+			case typ == sqlparser.VALUE_ARG && src[end-1] == '?' && end-start == 1:
+				l.params++
 			}
 			continue
 		}

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"slices"
+	"strings"
 
 	"vitess.io/vitess/go/vt/sqlparser"
 
@@ -161,6 +162,9 @@ func (w *walker) with(wc *sqlparser.With, rest sqlparser.SQLNode) {
 func (w *walker) table(t sqlparser.TableName, as sqlparser.IdentifierCS) {
 	if t.Qualifier.IsEmpty() && slices.Contains(w.ctes, t.Name.String()) {
 		return
+	}
+	if t.Qualifier.IsEmpty() && strings.EqualFold(t.Name.String(), "dual") {
+		return // vitess' stand-in FROM of a SELECT without one
 	}
 	ref := tableRef(t, as)
 	w.f.tables = append(w.f.tables, ref)
