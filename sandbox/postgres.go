@@ -141,6 +141,11 @@ func (pg *postgres) writeConfig(n *Node) error {
 		// A replica whose primary went away retries after this (default 5s);
 		// tests restart primaries.
 		{"wal_retrieve_retry_interval", "100ms"},
+		// Replicas are cloned at once: one clone's fast checkpoint could
+		// recycle a WAL segment another clone is about to stream before its
+		// slot holds it ("requested WAL segment … has already been
+		// removed"). Keeping some WAL closes that window.
+		{"wal_keep_size", "256MB"},
 	}
 	keys := make([]string, 0, len(pg.c.spec.Settings))
 	for k := range pg.c.spec.Settings {
