@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,8 +23,10 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/shardgate/shardgate/auth"
+	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/failover"
+	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/sandbox"
 	"github.com/shardgate/shardgate/shardmap"
 	"github.com/shardgate/shardgate/store/filestore"
@@ -521,5 +524,76 @@ func TestFailoverDetectsPromotion(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// What starts a hold: a primary that does not answer is held and, past the
+// buffer, fails with 57P03; a primary that refuses the login is not held
+// (it answers: waiting would not help).
+func TestHoldOnlyWhenThePrimaryDoesNotAnswer(t *testing.T) {
+	cfg, err := testConfig(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Replicas.FailoverBuffer = 200 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadPort := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	live := cluster.Shards[0].Primary
+	ks := shardmap.KeyspaceSpec{Name: "app", Engine: shardmap.Postgres, Shards: []shardmap.ShardSpec{
+		{KeyRange: "-80", Primary: shardmap.NodeSpec{Name: "dead", Host: "127.0.0.1", Port: deadPort}},
+		{KeyRange: "80-", Primary: shardmap.NodeSpec{Name: "live", Host: live.Host, Port: live.Port}},
+	}}
+	m, err := shardmap.Compile(1, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{ks}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur atomic.Pointer[shardmap.Snapshot]
+	cur.Store(m)
+	c := newShardConns(cfg, cur.Load, backend.Listener{})
+	defer c.pools.Close()
+	shards := m.Keyspaces()[0].Shards()
+
+	start := time.Now()
+	_, err = c.Acquire(context.Background(), shards[0])
+	e, ok := sqlerr.As(err)
+	if !ok || e.Code != sqlerr.CannotConnectNow || time.Since(start) < 200*time.Millisecond {
+		t.Errorf("dead primary: %v after %s; want 57P03 after the 200ms buffer", err, time.Since(start))
+	}
+	if got := c.failover.heldExpired.Load(); got != 1 {
+		t.Errorf("held and expired: %d, want 1", got)
+	}
+
+	// A new map version with a live primary for the held shard: the held
+	// acquire gets a connection there.
+	ks.Shards[0].Primary = shardmap.NodeSpec{Name: "live0", Host: live.Host, Port: live.Port}
+	next, err := shardmap.Compile(2, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{ks}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { cur.Store(next) })
+	sc, err := c.Acquire(context.Background(), shards[0])
+	if err != nil {
+		t.Fatalf("held across a map change: %v", err)
+	}
+	c.Release(sc)
+	if got := c.failover.heldSent.Load(); got != 1 {
+		t.Errorf("held and sent: %d, want 1", got)
+	}
+
+	// A refused login is not held.
+	cfg.Backends.Postgres.Password = config.NewSecret("wrong")
+	c2 := newShardConns(cfg, cur.Load, backend.Listener{})
+	defer c2.pools.Close()
+	start = time.Now()
+	_, err = c2.Acquire(context.Background(), next.Keyspaces()[0].Shards()[1])
+	if e, ok := sqlerr.As(err); !ok || e.Code != sqlerr.ConnectionFailure || time.Since(start) > 150*time.Millisecond {
+		t.Errorf("refused login: %v after %s; want 08006 at once", err, time.Since(start))
+	}
+	if primaryDown(err) {
+		t.Error("a refused login counts as the primary down")
 	}
 }
