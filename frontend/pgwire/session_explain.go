@@ -57,14 +57,14 @@ func (s *session) explainRoute(inner string) error {
 		if s.opts.RewriteScatter == nil {
 			return s.simpleError(errScatterNotYet(p))
 		}
-		shardSQL, m, err := s.opts.RewriteScatter(inner, nil)
+		st, err := scatterTexts(p, inner, nil)
 		if err != nil {
 			return s.simpleError(err)
 		}
-		for _, sh := range p.Shards {
-			rows = append(rows, [4]string{sh.Name, p.Target.String(), p.Why.String(), shardSQL})
+		for i, sh := range p.Shards {
+			rows = append(rows, [4]string{sh.Name, p.Target.String(), p.Why.String(), st.texts[i]})
 		}
-		for _, step := range mergeSteps(m) {
+		for _, step := range mergeSteps(st.merge) {
 			rows = append(rows, [4]string{"", "merge", step, ""})
 		}
 	case router.Broadcast, router.SplitInsert:
@@ -108,6 +108,10 @@ func mergeSteps(m *parser.Merge) []string {
 			steps = append(steps, fmt.Sprintf("avg in column %s = total of its partial sums / total of the counts in column %s", col(a.Column), col(a.CountColumn)))
 			continue
 		}
+		if a.Func == parser.AggCountDistinct || a.Func == parser.AggSumDistinct || a.Func == parser.AggAvgDistinct {
+			steps = append(steps, fmt.Sprintf("%s of the values in column %s (each shard returns them grouped)", a.Func, col(a.Column)))
+			continue
+		}
 		steps = append(steps, fmt.Sprintf("%s of column %s's partial results", a.Func, col(a.Column)))
 	}
 	if len(m.GroupBy) > 0 {
@@ -135,6 +139,9 @@ func mergeSteps(m *parser.Merge) []string {
 		steps = append(steps, how+" by "+strings.Join(keys, ", "))
 	} else if m.Aggregates == nil && len(m.GroupBy) == 0 {
 		steps = append(steps, "concatenate the shards' rows")
+	}
+	if m.Having != nil {
+		steps = append(steps, "keep the groups HAVING holds for (evaluated on the combined groups)")
 	}
 	if m.Distinct {
 		steps = append(steps, "drop duplicate rows")
