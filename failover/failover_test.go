@@ -21,6 +21,7 @@ func TestFailover(t *testing.T) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(ctx, t, st) })
 	t.Run("Switchover", func(t *testing.T) { testSwitchover(ctx, t, st) })
 	t.Run("ResumeAfterCrash", func(t *testing.T) { testResume(ctx, t, st) })
+	t.Run("CrashAfterPromote", func(t *testing.T) { testCrashAfterPromote(ctx, t, st) })
 }
 
 func version(ctx context.Context, t *testing.T, st *shardmap.Store) uint64 {
@@ -202,5 +203,45 @@ func testResume(ctx context.Context, t *testing.T, st *shardmap.Store) {
 	res, err = Run(ctx, Options{Store: st, Login: login, Shard: "-", To: cur.Primary.Name})
 	if err != nil || !res.AlreadyPrimary || version(ctx, t, st) != snap.Version() {
 		t.Errorf("--to the current primary: %+v, %v; want nothing done", res, err)
+	}
+}
+
+// A run that crashed after promoting its target, before publishing: the
+// next run (no target given) finds the promoted replica, fences the old
+// primary, which still answers, and publishes.
+func testCrashAfterPromote(ctx context.Context, t *testing.T, st *shardmap.Store) {
+	snap, err := st.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := snap.Keyspace(shardmap.Postgres, "app")
+	cur := ks.Shards()[0]
+	if len(cur.Replicas) != 1 {
+		t.Fatalf("want one replica left, got %v", cur.Replicas)
+	}
+	from, to := cur.Primary, cur.Replicas[0]
+	byName := map[string]*sandbox.Node{"pg0r1": cluster.Shards[0].Replicas[0], "pg0r2": cluster.Shards[0].Replicas[1]}
+	if err := putIntent(ctx, st.Records(), Intent{Engine: shardmap.Postgres, Keyspace: "app", Shard: "-",
+		From: from.Name, To: to.Name, MapVersion: snap.Version(), Started: time.Now().UTC(), Reason: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := byName[to.Name].Exec(ctx, "SELECT pg_promote()"); err != nil {
+		t.Fatal(err)
+	}
+	// Another target may not replace an intent whose target is promoted.
+	if _, err := Run(ctx, Options{Store: st, Login: login, Shard: "-", To: "pg0"}); !errors.Is(err, ErrUnfinished) {
+		t.Errorf("a new target over a promoted intent: %v, want ErrUnfinished", err)
+	}
+	res, err := Run(ctx, Options{Store: st, Login: login, Shard: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumed || res.To.Name != to.Name || !res.Fenced || res.MapVersion != snap.Version()+1 {
+		t.Errorf("resumed run: %+v; want resumed, %s primary, %s fenced, version %d", res, to.Name, from.Name, snap.Version()+1)
+	}
+	old := connect(ctx, t, byName[from.Name])
+	var ro string
+	if err := old.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&ro); err != nil || ro != "on" {
+		t.Errorf("old primary %s: default_transaction_read_only %q (%v), want on", from.Name, ro, err)
 	}
 }
