@@ -128,7 +128,7 @@ func (b *builder) statement(n sqlparser.Statement) *parser.Statement {
 		st.Equalities = b.equalities(whereExpr(x.Where), x.TableExprs, items, st.Tables)
 		st.Join = len(items) > 1
 		st.OrderBy = len(x.OrderBy) > 0
-		st.Limit = x.Limit != nil
+		b.limit(st, x.Limit)
 		b.fill(st, f)
 		return st
 	case *sqlparser.Delete:
@@ -140,7 +140,7 @@ func (b *builder) statement(n sqlparser.Statement) *parser.Statement {
 		st.Equalities = b.equalities(whereExpr(x.Where), x.TableExprs, items, st.Tables)
 		st.Join = len(items) > 1
 		st.OrderBy = len(x.OrderBy) > 0
-		st.Limit = x.Limit != nil
+		b.limit(st, x.Limit)
 		b.fill(st, f)
 		return st
 	case *sqlparser.Begin:
