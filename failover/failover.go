@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/shardgate/shardgate/shardmap"
@@ -229,25 +228,6 @@ func versionDetail(s *shardmap.Snapshot) string {
 	return fmt.Sprintf("map version %d", s.Version())
 }
 
-// promotedNode reports whether the shard's replica name answers and is out
-// of recovery: an unfinished failover to a node never promoted may be
-// replaced by one to another node.
-func promotedNode(ctx context.Context, o *Options, sh *shardmap.Shard, name string) bool {
-	for _, r := range sh.Replicas {
-		if r.Name != name {
-			continue
-		}
-		n, err := o.Login.open(ctx, r, sh.Database)
-		if err != nil {
-			return false
-		}
-		defer n.close()
-		st, err := n.state(ctx)
-		return err == nil && !st.inRecovery
-	}
-	return false
-}
-
 // errUnreachable marks a fence not attempted because the old primary does
 // not answer: expected when it crashed.
 var errUnreachable = errors.New("unreachable")
@@ -272,137 +252,4 @@ func fenceOld(ctx context.Context, o *Options, sh *shardmap.Shard) (uint64, bool
 		return 0, false, err
 	}
 	return st.position, true, nil
-}
-
-// choose picks the target: o.To if it answers; else a replica already
-// promoted (a crashed run's, or one promoted by hand); else the replica
-// holding the most WAL.
-func choose(ctx context.Context, o *Options, sh *shardmap.Shard) (shardmap.Node, state, error) {
-	if len(sh.Replicas) == 0 {
-		return shardmap.Node{}, state{}, fmt.Errorf("%w: shard %s has no replicas", ErrNoReplica, sh.Name)
-	}
-	var names []string
-	for _, r := range sh.Replicas {
-		names = append(names, r.Name)
-	}
-	candidates := sh.Replicas
-	if o.To != "" {
-		candidates = nil
-		for _, r := range sh.Replicas {
-			if r.Name == o.To {
-				candidates = []shardmap.Node{r}
-			}
-		}
-		if candidates == nil {
-			return shardmap.Node{}, state{}, fmt.Errorf("%w: %q is not a replica of shard %s (its replicas: %v; its primary: %s)",
-				ErrUnknownNode, o.To, sh.Name, names, sh.Primary.Name)
-		}
-	}
-	type answer struct {
-		st  state
-		err error
-	}
-	answers := make([]answer, len(candidates))
-	var wg sync.WaitGroup
-	for i, r := range candidates {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n, err := o.Login.open(ctx, r, sh.Database)
-			if err != nil {
-				answers[i].err = err
-				return
-			}
-			defer n.close()
-			answers[i].st, answers[i].err = n.state(ctx)
-		}()
-	}
-	wg.Wait()
-	if o.To != "" {
-		if err := answers[0].err; err != nil {
-			return shardmap.Node{}, state{}, fmt.Errorf("%w: %s: %v", ErrTargetUnreachable, o.To, err)
-		}
-		return candidates[0], answers[0].st, nil
-	}
-	best, promotedAt := -1, -1
-	var errs []error
-	for i, a := range answers {
-		switch {
-		case a.err != nil:
-			errs = append(errs, a.err)
-		case !a.st.inRecovery:
-			if promotedAt >= 0 {
-				return shardmap.Node{}, state{}, fmt.Errorf("%w: %s and %s: name the one to keep", ErrSeveralPromoted,
-					candidates[promotedAt].Name, candidates[i].Name)
-			}
-			promotedAt = i
-		case best < 0 || a.st.position > answers[best].st.position:
-			best = i
-		}
-	}
-	if promotedAt >= 0 {
-		return candidates[promotedAt], answers[promotedAt].st, nil
-	}
-	if best < 0 {
-		return shardmap.Node{}, state{}, fmt.Errorf("%w: none of shard %s's replicas %v answers: %w", ErrNoReplica, sh.Name, names, errors.Join(errs...))
-	}
-	return candidates[best], answers[best].st, nil
-}
-
-// repointAll re-points the other replicas at the new primary; one that
-// fails is a warning (it is still listed, and lags until fixed by hand).
-// It returns those re-pointed.
-func repointAll(ctx context.Context, o *Options, p *node, others []shardmap.Node, database string, res *Result) []shardmap.Node {
-	var done []shardmap.Node
-	for _, r := range others {
-		err := func() error {
-			n, err := o.Login.open(ctx, r, database)
-			if err != nil {
-				return err
-			}
-			defer n.close()
-			return n.repoint(ctx, p)
-		}()
-		o.step(Step{Name: "repoint", Node: r.Name, Err: err, Detail: "primary_conninfo → " + p.info.Addr})
-		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("replica %s not re-pointed: %v", r.Name, err))
-			continue
-		}
-		done = append(done, r)
-	}
-	return done
-}
-
-// checkStreaming waits until every re-pointed replica streams from the new
-// primary, up to StreamTimeout; those that do not are warnings. A replica
-// that was ahead of the new primary (possible with asynchronous
-// replication and a target given by hand) cannot follow it and needs a
-// rebuild.
-func checkStreaming(ctx context.Context, o *Options, replicas []shardmap.Node, p shardmap.Node, database string, res *Result) {
-	deadline := time.Now().Add(o.StreamTimeout)
-	for _, r := range replicas {
-		detail, err := func() (string, error) {
-			n, err := o.Login.open(ctx, r, database)
-			if err != nil {
-				return "", err
-			}
-			defer n.close()
-			for {
-				ok, detail, err := n.streamingFrom(ctx, p)
-				if err != nil || ok {
-					return detail, err
-				}
-				if time.Now().After(deadline) {
-					return detail, fmt.Errorf("not streaming from %s after %s (%s)", p.Name, o.StreamTimeout, detail)
-				}
-				if err := sleep(ctx, 20*time.Millisecond); err != nil {
-					return detail, err
-				}
-			}
-		}()
-		o.step(Step{Name: "stream", Node: r.Name, Err: err, Detail: detail})
-		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("replica %s: %v", r.Name, err))
-		}
-	}
 }
