@@ -4,8 +4,8 @@ SELECT DISTINCT CASE WHEN level = 1 THEN 'Infinity'::numeric WHEN level = 2 THEN
 SELECT max(CASE WHEN id = 3 THEN 'NaN'::numeric ELSE balance END), min(CASE WHEN id = 3 THEN 'NaN'::numeric ELSE balance END) FROM users;
 SELECT sum(CASE WHEN id = 3 THEN 'NaN'::numeric ELSE balance END) FROM users;
 SELECT avg(CASE WHEN id = 3 THEN 'NaN'::numeric ELSE balance END) FROM users;
--- known: binary numeric Infinity of sum has dscale 0 through the proxy, 32 from Postgres (same value)
 SELECT sum(CASE WHEN id = 3 THEN 'Infinity'::numeric ELSE balance END) FROM users;
+SELECT sum(CASE WHEN id = 3 THEN '-Infinity'::numeric ELSE balance END), avg(CASE WHEN id = 4 THEN 'Infinity'::numeric ELSE balance END) FROM users;
 SELECT sum(score), avg(score) FROM users WHERE id IN (900002, 900003);
 SELECT sum(score), avg(score) FROM users WHERE id IN (900001, 1, 2, 3);
 SELECT avg(score) FROM users WHERE id IN (900002, 1, 2, 3);

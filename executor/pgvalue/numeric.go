@@ -158,7 +158,11 @@ func appendNumericBinary(buf []byte, d executor.Decimal) []byte {
 		sign = numericNInf
 	}
 	if sign != 0 {
-		return append(buf, 0, 0, 0, 0, byte(sign>>8), byte(sign), 0, 0)
+		// numeric_send reads a special value's display scale from its
+		// header as if it were a short numeric's: bits 7–12 of 0xD000 and
+		// 0xF000 make ±Infinity's 32, NaN's (0xC000) 0.
+		dscale := (sign & 0x1F80) >> 7
+		return append(buf, 0, 0, 0, 0, byte(sign>>8), byte(sign), byte(dscale>>8), byte(dscale))
 	}
 	digits, weight := nbaseDigits(d)
 	if d.Sign() < 0 {
