@@ -105,6 +105,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		TwoPhaseKnobs:     &p.knobs,
 		Replicas:          replicaReads{Monitor: p.monitor, conns: p.conns},
 		ReadSettings:      readSettings(cfg),
+		Admin:             adminSQL{snapshot: snapshot, monitor: p.monitor},
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,

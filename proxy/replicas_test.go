@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -305,6 +307,63 @@ func TestReplicaReads(t *testing.T) {
 		tx.Rollback(ctx)
 		if n := stats.ReplicaReads.Load() - reads; n != 1 {
 			t.Errorf("a read in a read-write transaction went to a replica")
+		}
+	})
+
+	t.Run("admin console", func(t *testing.T) {
+		url := strings.Replace(rig.url, "/app?", "/shardgate?", 1)
+		c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+		rows, err := c.Query(ctx, "SHOW REPLICAS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]string{} // role/addr → row
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := make([]string, len(vals))
+			for i, v := range vals {
+				if v != nil {
+					row[i] = v.(string)
+				}
+			}
+			got[row[3]] = row
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []*sandbox.Node{rig.r1, rig.r2} {
+			row, ok := got[addr(n)]
+			// keyspace shard node addr role state lag_ms replay_position reads_served outstanding breaker last_error
+			if !ok || row[4] != "replica" || row[5] != "up" || row[6] == "" || !strings.Contains(row[7], "/") || row[10] != "closed" {
+				t.Errorf("SHOW REPLICAS row of %s: %q", n.Name, row)
+			}
+		}
+		if len(got) != 3 {
+			t.Errorf("SHOW REPLICAS: %d rows, want the primary and 2 replicas", len(got))
+		}
+		var shards int
+		rows, err = c.Query(ctx, "SHOW SHARDS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			shards++
+		}
+		if rows.Err() != nil || shards != 1 {
+			t.Errorf("SHOW SHARDS: %d rows, %v", shards, rows.Err())
+		}
+		_, err = c.Exec(ctx, "SHOW NONSENSE")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42601" {
+			t.Errorf("SHOW NONSENSE: %v, want 42601", err)
+		}
+		// psql, as an operator would use it.
+		out, err := exec.Command("psql", url, "-XAtc", "SHOW SHARDS").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "app|postgres|-|") {
+			t.Errorf("psql SHOW SHARDS: %v\n%s", err, out)
 		}
 	})
 

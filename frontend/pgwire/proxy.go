@@ -42,6 +42,9 @@ var announced = []string{"server_version", "server_encoding", "client_encoding",
 // CheckStartup implements Handler: the database must be a Postgres
 // keyspace, and the client is told the parameters of its servers.
 func (p *Proxy) CheckStartup(ctx context.Context, si StartupInfo) (map[string]string, error) {
+	if si.Database == AdminDatabase && p.opts.Admin != nil {
+		return adminParams(si), nil
+	}
 	snap := p.opts.Snapshot()
 	ks, ok := snap.Keyspace(shardmap.Postgres, si.Database)
 	if !ok {
@@ -95,5 +98,9 @@ func (p *Proxy) serverParams(ctx context.Context, ks *shardmap.Keyspace) (map[st
 
 // ServeSession implements Handler.
 func (p *Proxy) ServeSession(ctx context.Context, c *ClientConn) {
+	if c.Database == AdminDatabase && p.opts.Admin != nil {
+		serveAdmin(ctx, &p.opts, c)
+		return
+	}
 	newSession(ctx, &p.opts, c).serve()
 }

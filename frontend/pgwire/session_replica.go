@@ -48,8 +48,12 @@ type rywMark struct {
 }
 
 // lsnSQL asks a primary, right behind a commit on the same connection,
-// for a WAL position at or past that commit.
-const lsnSQL = "SELECT pg_current_wal_lsn()"
+// for a WAL position at or past that commit. The insert position, not
+// pg_current_wal_lsn(): that is the write position, which under
+// synchronous_commit = off can still be short of the commit record the
+// client was just told about (a replica there would miss the commit; the
+// replica test saw such a stale read).
+const lsnSQL = "SELECT pg_current_wal_insert_lsn()"
 
 // replicasOn reports whether the session may read from replicas at all.
 func (s *session) replicasOn() bool { return s.opts.Replicas != nil }
