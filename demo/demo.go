@@ -250,6 +250,8 @@ func buildConfig(dir string, opts Options, pg, my *sandbox.Cluster, controlPassw
 		Users:    []config.User{config.UserFromVerifiers(User, v)},
 		Backends: config.Backends{Postgres: backend(), MySQL: backend()},
 		Store:    config.Store{Type: config.StoreFile, Path: "store"},
+		// Reads go to the replicas, each session seeing its own writes.
+		Replicas: config.Replicas{Read: config.ReadReplicas},
 		Topology: &shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{
 			keyspaceOf(shardmap.Postgres, pg, "pg"),
 			keyspaceOf(shardmap.MySQL, my, "my"),
