@@ -177,17 +177,17 @@ func (fc *failoverCluster) failover(ctx context.Context, to string) (failover.Re
 // ledger is the write load: clients INSERT increasing ids through the
 // proxy and remember every id acknowledged.
 type ledger struct {
-	mu        sync.Mutex
-	acked     []int64
-	failed    int
-	errs      map[string]int
-	firstAck  time.Time // first acknowledgment of a statement sent after the kill
-	killedAt  time.Time // Kill called
-	deadAt    time.Time // Kill returned: every process of the primary gone
+	mu       sync.Mutex
+	acked    []int64
+	failed   int
+	errs     map[string]int
+	firstAck time.Time // first acknowledgment of a statement sent after the kill
+	killedAt time.Time // Kill called
+	deadAt   time.Time // Kill returned: every process of the primary gone
 	// firstFail and lastFail bound the failures after deadAt.
 	firstFail, lastFail time.Time
-	ackCount  atomic.Int64
-	lastError error
+	ackCount            atomic.Int64
+	lastError           error
 }
 
 func (l *ledger) run(ctx context.Context, t *testing.T, url string, client int, wg *sync.WaitGroup) {
