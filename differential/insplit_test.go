@@ -83,3 +83,60 @@ func TestInListSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestInListUntypedParams: parameters the client leaves untyped (OID 0,
+// as libpq-based drivers often do) in an IN list cut by shard, a HAVING
+// and a write: each shard's text references only its parameters, so the
+// server infers every type as it does for the client's text.
+func TestInListUntypedParams(t *testing.T) {
+	ctx := context.Background()
+	plain := connect(t, plainURL, pgx.QueryExecModeSimpleProtocol)
+	for _, ks := range []string{"two", "three"} {
+		proxy := connect(t, proxyURL[ks], pgx.QueryExecModeSimpleProtocol)
+		for _, q := range []struct {
+			sql    string
+			params []string
+		}{
+			{"SELECT id, name FROM users WHERE id IN ($1, $2, $3, $4) ORDER BY id", []string{"1", "2000", "3000", "4000"}},
+			{"SELECT id FROM users WHERE name <> $1 AND id IN ($2, $3, $4) ORDER BY id LIMIT $5", []string{"x", "5", "6", "3999", "2"}},
+			{"SELECT level, count(*) FROM users WHERE id IN ($2, $3, $4, $5, $6) GROUP BY level HAVING count(*) >= $1 ORDER BY level", []string{"1", "10", "20", "30", "40", "50"}},
+			{"SELECT level FROM users GROUP BY level HAVING count(*) > $1 AND min(name) >= $2 ORDER BY level", []string{"400", ""}},
+			{"UPDATE users SET level = level WHERE id IN ($1, $2, $3) RETURNING id", []string{"7", "70", "700"}},
+		} {
+			params := make([][]byte, len(q.params))
+			for i, p := range q.params {
+				params[i] = []byte(p)
+			}
+			want := plain.PgConn().ExecParams(ctx, q.sql, params, nil, nil, nil).Read()
+			got := proxy.PgConn().ExecParams(ctx, q.sql, params, nil, nil, nil).Read()
+			if want.Err != nil || got.Err != nil {
+				t.Errorf("%s: %s: plain %v, proxy %v", ks, q.sql, want.Err, got.Err)
+				continue
+			}
+			w, g := rowsText(want.Rows), rowsText(got.Rows)
+			if !strings.Contains(q.sql, "ORDER BY") {
+				slices.Sort(w)
+				slices.Sort(g)
+			}
+			if !slices.Equal(w, g) || want.CommandTag.String() != got.CommandTag.String() {
+				t.Errorf("%s: %s:\nwant %v %s\ngot  %v %s", ks, q.sql, w, want.CommandTag, g, got.CommandTag)
+			}
+		}
+	}
+}
+
+func rowsText(rows [][][]byte) []string {
+	var out []string
+	for _, r := range rows {
+		var fs []string
+		for _, f := range r {
+			if f == nil {
+				fs = append(fs, "NULL")
+			} else {
+				fs = append(fs, string(f))
+			}
+		}
+		out = append(out, strings.Join(fs, "|"))
+	}
+	return out
+}

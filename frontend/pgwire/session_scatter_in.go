@@ -37,8 +37,12 @@ func scatterTexts(plan router.Scatter, sql string, param pgsql.ParamValue) (shar
 	}
 	st := shardTexts{merge: m}
 	if plan.Split != nil && len(plan.Split.Items) == len(plan.Shards) {
-		st.texts, st.params, err = pgsql.SplitInList(shardSQL, plan.Split.Key, plan.Split.Items)
-		return st, err
+		// A list the cut cannot find stays whole: every shard then
+		// filters its own rows from the whole list, exact but wasteful.
+		if st.texts, st.params, err = pgsql.SplitInList(shardSQL, plan.Split.Key, plan.Split.Items); err == nil {
+			return st, nil
+		}
+		st.params = nil
 	}
 	st.texts = make([]string, len(plan.Shards))
 	for i := range st.texts {
@@ -59,7 +63,8 @@ func splitPieces(plan router.Broadcast, sql string) ([]piece, error) {
 	}
 	texts, params, err := pgsql.SplitInList(sql, plan.Split.Key, plan.Split.Items)
 	if err != nil {
-		return nil, err
+		// Whole lists are exact too (see scatterTexts).
+		return splitPieces(router.Broadcast{Shards: plan.Shards}, sql)
 	}
 	for i, sh := range plan.Shards {
 		out[i] = piece{shard: sh, sql: texts[i], params: params[i], renumbered: true}
