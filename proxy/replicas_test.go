@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/replicas"
@@ -359,6 +360,29 @@ func TestReplicaReads(t *testing.T) {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "42601" {
 			t.Errorf("SHOW NONSENSE: %v, want 42601", err)
+		}
+		// The same through /metrics.
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(rig.proxy.ReplicaMetrics()); err != nil {
+			t.Fatal(err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		series := map[string]int{}
+		for _, mf := range mfs {
+			series[mf.GetName()] = len(mf.GetMetric())
+			if mf.GetName() == "shardgate_pg_replica_reads_total" {
+				for _, m := range mf.GetMetric() {
+					if m.GetLabel()[0].GetValue() == "replica" && m.GetCounter().GetValue() < 10000 {
+						t.Errorf("replica reads counted: %v", m.GetCounter().GetValue())
+					}
+				}
+			}
+		}
+		if series["shardgate_replica_lag_seconds"] != 2 || series["shardgate_replica_node_up"] != 3 || series["shardgate_replica_reads_served_total"] != 2 {
+			t.Errorf("replica metrics: %v", series)
 		}
 		// psql, as an operator would use it.
 		out, err := exec.Command("psql", url, "-XAtc", "SHOW SHARDS").CombinedOutput()

@@ -101,6 +101,10 @@ func Run(ctx context.Context, o RunOptions) error {
 	if adminLn != nil {
 		adm = admin.NewServer(current.Load)
 		if pg != nil {
+			if err := adm.Register(pg.ReplicaMetrics()); err != nil {
+				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
+				return fmt.Errorf("admin metrics: %w", err)
+			}
 			if err := adm.Register(pg.Metrics(current.Load)); err != nil {
 				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
 				return fmt.Errorf("admin metrics: %w", err)
