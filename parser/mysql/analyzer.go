@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,12 +205,19 @@ func (a *Analyzer) uncached(text string, lits []parser.Literal, lx *lexer) (*par
 // parse parses one statement or several; a statement vitess' grammar
 // rejects may still be a transaction-control statement it does not know
 // (control.go).
-func (a *Analyzer) parse(text string) ([]tree, error) {
-	pieces, err := a.p.SplitStatementToPieces(text)
+func (a *Analyzer) parse(text string) (trees []tree, err error) {
+	defer func() {
+		// vitess' parser is not ours and is reached by any client's text:
+		// a panic in it fails the statement, not the proxy.
+		if r := recover(); r != nil {
+			trees, err = nil, parseError(fmt.Errorf("the parser failed on this text: %v", r))
+		}
+	}()
+	pieces, err := a.split(text)
 	if err != nil {
-		return nil, parseError(err)
+		return nil, err
 	}
-	trees := make([]tree, 0, len(pieces))
+	trees = make([]tree, 0, len(pieces))
 	for _, piece := range pieces {
 		if strings.TrimSpace(piece) == "" {
 			continue
@@ -228,6 +236,29 @@ func (a *Analyzer) parse(text string) ([]tree, error) {
 		trees = append(trees, tree{stmt: t})
 	}
 	return trees, nil
+}
+
+// split cuts a text into its statements at the semicolons the tokenizer
+// sees (vitess' SplitStatementToPieces panics on an unterminated string).
+func (a *Analyzer) split(text string) ([]string, error) {
+	if strings.IndexByte(text, ';') < 0 {
+		return []string{text}, nil
+	}
+	var pieces []string
+	tkn := a.p.NewStringTokenizer(text)
+	begin := 0
+	for {
+		typ, val := tkn.Scan()
+		switch typ {
+		case sqlparser.LEX_ERROR:
+			return nil, lexError(val)
+		case ';':
+			pieces = append(pieces, text[begin:tkn.Pos-1])
+			begin = tkn.Pos
+		case 0:
+			return append(pieces, text[begin:]), nil
+		}
+	}
 }
 
 // blank replaces the spans of text with spaces (byte offsets stay).
