@@ -69,3 +69,65 @@ func TestSplitInListErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitInList: no text makes SplitInList panic; what it cuts parses,
+// keeps the wanted number of list items, and numbers its parameters from
+// $1 without gaps.
+func FuzzSplitInList(f *testing.F) {
+	f.Add("SELECT * FROM users WHERE id IN (1, 2, 3) ORDER BY id", 0, 1)
+	f.Add("UPDATE t SET a = $1 WHERE k IN ($2, $3, $4) AND x = 1", 1, 2)
+	f.Add("DELETE FROM t WHERE a = b AND k IN ($9, $1)", 2, 1)
+	f.Add("SELECT 1 WHERE k IN (1, 2) OR k IN (3)", 0, 1)
+	f.Fuzz(func(t *testing.T, sql string, key, split int) {
+		if len(sql) > 2000 || key < 0 || key > 8 || split < 0 {
+			return
+		}
+		// Two shards: the first `split` items, then the rest.
+		tree, err := parse(sql)
+		if err != nil || len(tree.Stmts) != 1 {
+			return
+		}
+		list := inList(tree, key)
+		if list == nil {
+			if _, _, err := SplitInList(sql, key, [][]int{{0}}); err == nil {
+				t.Fatalf("%q: cut a list that is not there", sql)
+			}
+			return
+		}
+		n := len(list.Items)
+		split = split % (n + 1)
+		var a, b []int
+		for i := range n {
+			if i < split {
+				a = append(a, i)
+			} else {
+				b = append(b, i)
+			}
+		}
+		keep := [][]int{a, b}
+		if len(a) == 0 || len(b) == 0 {
+			keep = [][]int{append(a, b...)}
+		}
+		texts, params, err := SplitInList(sql, key, keep)
+		if err != nil {
+			if _, ok := sqlerr.As(err); !ok {
+				t.Fatalf("%q: %v is not a *sqlerr.Error", sql, err)
+			}
+			return
+		}
+		for i, text := range texts {
+			c, err := parse(text)
+			if err != nil {
+				t.Fatalf("%q cut to %q: %v", sql, text, err)
+			}
+			if l := inList(c, key); l == nil || len(l.Items) != len(keep[i]) {
+				t.Fatalf("%q cut to %q: the list does not have %d items", sql, text, len(keep[i]))
+			}
+			for j := 1; j < len(params[i]); j++ {
+				if params[i][j] <= params[i][j-1] {
+					t.Fatalf("%q: parameters %v", sql, params[i])
+				}
+			}
+		}
+	})
+}
