@@ -21,3 +21,10 @@ SELECT count(DISTINCT name) FROM users WHERE id > 1000000;
 SELECT u.level, count(DISTINCT o.status) FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = 7 AND o.user_id = 7 GROUP BY u.level;
 SELECT count(DISTINCT p.category) FROM orders o JOIN products p ON p.id = o.product_id;
 SELECT count(DISTINCT name) FROM users WHERE id IN (1, 2, 3, 1000, 2000, 3000);
+SELECT sum(DISTINCT level) FROM users;
+-- expect: refused
+SELECT count(DISTINCT name ORDER BY name) FROM users;
+-- expect: refused
+SELECT string_agg(DISTINCT name, ',') FROM users;
+-- expect: refused
+SELECT count(DISTINCT name) + 1 FROM users;

@@ -33,9 +33,7 @@ SELECT p.category, count(*) FROM orders o JOIN products p ON p.id = o.product_id
 SELECT level, avg(qty) FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = 2 AND o.user_id = 2 GROUP BY level;
 SELECT level, min(name), max(name) FROM users GROUP BY level ORDER BY level;
 SELECT count(*), level FROM users GROUP BY level ORDER BY level;
--- expect: refused
 SELECT level, count(*) FROM users GROUP BY level HAVING count(*) > 300;
--- expect: refused
 SELECT level, count(DISTINCT name) FROM users GROUP BY level;
 -- expect: refused
 SELECT level, count(*) FROM users GROUP BY ROLLUP (level);

@@ -33,5 +33,3 @@ SELECT id FROM users WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = user
 SELECT array_agg(id ORDER BY id) FROM users;
 -- expect: refused
 SELECT id FROM users ORDER BY id LIMIT (SELECT 3);
--- expect: refused
-SELECT sum(DISTINCT level) FROM users;
