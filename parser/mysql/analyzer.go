@@ -112,18 +112,29 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 		return nil, lx.lits[:0], namedArgError()
 	}
 	if !ok {
-		return a.uncached(text, lx.lits[:0], &lx)
+		return a.missed(text, lx.lits, false)
 	}
 	if lx.stmts == 0 {
 		return &parser.Statement{Kind: parser.KindEmpty, Hint: parseHints(lx.hints), LiteralCount: len(lx.lits)}, lx.lits, nil
 	}
 	if a.cache == nil || len(lx.key) > a.opts.MaxKeyBytes {
-		return a.analyzeMiss(text, &lx, false)
+		return a.missed(text, lx.lits, false)
 	}
 	if st := a.cache.get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
 		return st, lx.lits, nil
 	}
-	return a.analyzeMiss(text, &lx, true)
+	return a.missed(text, lx.lits, true)
+}
+
+// missed analyses a text the cache could not serve. It lexes the text
+// again, keeping the literals' places this time (the hot path does not:
+// they are needed only here).
+func (a *Analyzer) missed(text string, lits []parser.Literal, put bool) (*parser.Statement, []parser.Literal, error) {
+	lx := &lexer{p: a.p, src: text, lits: lits[:0], keepSpans: true}
+	if !lx.lex() {
+		return a.uncached(text, lx.lits[:0], lx)
+	}
+	return a.analyzeMiss(text, lx, put)
 }
 
 // putKeyBuffer returns a key buffer to the pool, unless one huge text made

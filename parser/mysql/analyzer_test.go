@@ -242,7 +242,7 @@ func corpus(t testing.TB) []string {
 // variant rewrites every literal of sql to another value of its class
 // (numbers grow, strings get another text), keeping the shape.
 func variant(t testing.TB, a *Analyzer, sql string, seed int) (string, bool) {
-	lx := lexer{p: a.p, src: mariadbComments(sql)}
+	lx := lexer{p: a.p, src: mariadbComments(sql), keepSpans: true}
 	if !lx.lex() || len(lx.spans) == 0 {
 		return "", false
 	}

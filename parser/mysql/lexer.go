@@ -75,6 +75,8 @@ type lexer struct {
 	hints  []string
 	params int // ? parameters, RETURNING clauses included
 	stmts  int // statements holding a token other than a comment
+	// keepSpans: record where the literals are (spans), for a miss.
+	keepSpans bool
 	// record: keep every token in toks (for the verification of a
 	// synthetic text).
 	record bool
@@ -184,7 +186,9 @@ func (l *lexer) lex() bool {
 		l.key = append(l.key, src[copied:start]...)
 		l.key = append(l.key, 0, byte(cls))
 		copied = end
-		l.spans = append(l.spans, span{start: start, end: end, cls: cls})
+		if l.keepSpans {
+			l.spans = append(l.spans, span{start: start, end: end, cls: cls})
+		}
 		l.lits = append(l.lits, literal(cls, val, start))
 	}
 	l.key = append(l.key, src[copied:]...)
