@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/shardgate/shardgate/shardmap"
@@ -78,6 +79,15 @@ func (d *Detector) tick(ctx context.Context, probes map[string]*probe) {
 	if snap == nil {
 		return
 	}
+	// Every replica is probed at once: one that does not answer (a
+	// connect timing out) must not delay the others.
+	type target struct {
+		ks, shard, database string
+		node                shardmap.Node
+		p                   *probe
+		promoted            bool
+	}
+	var targets []*target
 	live := map[string]bool{}
 	for _, ks := range snap.Keyspaces() {
 		if ks.Engine() != shardmap.Postgres {
@@ -92,26 +102,7 @@ func (d *Detector) tick(ctx context.Context, probes map[string]*probe) {
 					p = &probe{}
 					probes[key] = p
 				}
-				if ctx.Err() != nil {
-					return
-				}
-				if !d.inRecoveryChanged(ctx, p, r, sh.Database) || time.Now().Before(p.adoptAt) {
-					continue
-				}
-				res, err := Run(ctx, Options{
-					Store: d.o.Store, Engine: shardmap.Postgres, Keyspace: ks.Name(), Shard: sh.Name, To: r.Name,
-					Login: d.o.Login, Reason: "detected", StreamTimeout: 2 * time.Second, Step: d.o.Step,
-				})
-				if d.o.Adopted != nil {
-					d.o.Adopted(res, err)
-				}
-				if err == nil {
-					// It is the primary now; a new map version drops it
-					// from the replicas, and so from the probes.
-					p.replicated = false
-				} else {
-					p.adoptAt = time.Now().Add(2 * time.Second)
-				}
+				targets = append(targets, &target{ks: ks.Name(), shard: sh.Name, database: sh.Database, node: r, p: p})
 			}
 		}
 	}
@@ -121,6 +112,34 @@ func (d *Detector) tick(ctx context.Context, probes map[string]*probe) {
 				p.n.close()
 			}
 			delete(probes, key)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.promoted = d.inRecoveryChanged(ctx, t.p, t.node, t.database)
+		}()
+	}
+	wg.Wait()
+	for _, t := range targets {
+		if !t.promoted || time.Now().Before(t.p.adoptAt) || ctx.Err() != nil {
+			continue
+		}
+		res, err := Run(ctx, Options{
+			Store: d.o.Store, Engine: shardmap.Postgres, Keyspace: t.ks, Shard: t.shard, To: t.node.Name,
+			Login: d.o.Login, Reason: "detected", StreamTimeout: 2 * time.Second, Step: d.o.Step,
+		})
+		if d.o.Adopted != nil {
+			d.o.Adopted(res, err)
+		}
+		if err == nil {
+			// It is the primary now; a new map version drops it from
+			// the replicas, and so from the probes.
+			t.p.replicated = false
+		} else {
+			t.p.adoptAt = time.Now().Add(2 * time.Second)
 		}
 	}
 }
