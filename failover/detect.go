@@ -2,7 +2,6 @@ package failover
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/shardgate/shardgate/shardmap"
@@ -29,7 +28,8 @@ type DetectorOptions struct {
 	// Interval between probes of each replica (default 250ms).
 	Interval time.Duration
 	// Adopted is told of every failover to a promoted replica: done, or
-	// failed with err (it is tried again at the next probe).
+	// failed with err (tried again 2 s later while the map lists it as a
+	// replica).
 	Adopted func(Result, error)
 	// Step is told of each failover step.
 	Step func(Step)
@@ -48,98 +48,110 @@ type probe struct {
 	n          *node
 	replicated bool      // seen in recovery
 	retryAt    time.Time // after a failed login
-	adoptAt    time.Time // after a failed failover
 }
 
-// Run probes every replica of every Postgres shard of the current map
-// until ctx ends, and returns nil then.
+// found is a replica seen leaving recovery.
+type found struct {
+	keyspace, shard string
+	node            shardmap.Node
+}
+
+// Run probes every replica of every Postgres shard of the current map,
+// each from its own goroutine (a replica that does not answer delays no
+// other), and fails a shard over to a replica found promoted, one at a
+// time. It returns nil when ctx ends, after its goroutines have.
 func (d *Detector) Run(ctx context.Context) error {
-	probes := map[string]*probe{} // by node name and address
+	type watch struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	watches := map[string]*watch{} // by node name and address
 	defer func() {
-		for _, p := range probes {
-			if p.n != nil {
-				p.n.close()
-			}
+		for _, w := range watches {
+			w.cancel()
+			<-w.done
 		}
 	}()
+	events := make(chan found)
 	t := time.NewTicker(d.o.Interval)
 	defer t.Stop()
 	for {
-		d.tick(ctx, probes)
+		live := map[string]bool{}
+		if snap := d.o.Snapshot(); snap != nil {
+			for _, ks := range snap.Keyspaces() {
+				if ks.Engine() != shardmap.Postgres {
+					continue
+				}
+				for _, sh := range ks.Shards() {
+					for _, r := range sh.Replicas {
+						key := r.Name + "@" + r.Addr + "@" + ks.Name() + "/" + sh.Name
+						live[key] = true
+						if watches[key] != nil {
+							continue
+						}
+						wctx, cancel := context.WithCancel(ctx)
+						w := &watch{cancel: cancel, done: make(chan struct{})}
+						watches[key] = w
+						f := found{keyspace: ks.Name(), shard: sh.Name, node: r}
+						go func() {
+							defer close(w.done)
+							d.watch(wctx, f, sh.Database, events)
+						}()
+					}
+				}
+			}
+		}
+		for key, w := range watches {
+			if !live[key] {
+				w.cancel()
+				<-w.done
+				delete(watches, key)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case f := <-events:
+			res, err := Run(ctx, Options{
+				Store: d.o.Store, Engine: shardmap.Postgres, Keyspace: f.keyspace, Shard: f.shard, To: f.node.Name,
+				Login: d.o.Login, Reason: "detected", StreamTimeout: 2 * time.Second, Step: d.o.Step,
+			})
+			// A map that names it primary already is another proxy's
+			// work (or this one's, not yet followed): nothing to report.
+			if d.o.Adopted != nil && ctx.Err() == nil && !(err == nil && res.AlreadyPrimary) {
+				d.o.Adopted(res, err)
+			}
 		case <-t.C:
 		}
 	}
 }
 
-func (d *Detector) tick(ctx context.Context, probes map[string]*probe) {
-	snap := d.o.Snapshot()
-	if snap == nil {
-		return
-	}
-	// Every replica is probed at once: one that does not answer (a
-	// connect timing out) must not delay the others.
-	type target struct {
-		ks, shard, database string
-		node                shardmap.Node
-		p                   *probe
-		promoted            bool
-	}
-	var targets []*target
-	live := map[string]bool{}
-	for _, ks := range snap.Keyspaces() {
-		if ks.Engine() != shardmap.Postgres {
-			continue
+// watch probes one replica every Interval until ctx ends (the replica left
+// the map) and reports it when it leaves recovery; again every 2 s while
+// the map still lists it as a replica (the failover to it failed).
+func (d *Detector) watch(ctx context.Context, f found, database string, events chan<- found) {
+	p := &probe{}
+	defer func() {
+		if p.n != nil {
+			p.n.close()
 		}
-		for _, sh := range ks.Shards() {
-			for _, r := range sh.Replicas {
-				key := r.Name + "@" + r.Addr
-				live[key] = true
-				p := probes[key]
-				if p == nil {
-					p = &probe{}
-					probes[key] = p
-				}
-				targets = append(targets, &target{ks: ks.Name(), shard: sh.Name, database: sh.Database, node: r, p: p})
+	}()
+	t := time.NewTicker(d.o.Interval)
+	defer t.Stop()
+	var nextReport time.Time
+	for {
+		if d.inRecoveryChanged(ctx, p, f.node, database) && !time.Now().Before(nextReport) {
+			select {
+			case events <- f:
+				nextReport = time.Now().Add(2 * time.Second)
+			case <-ctx.Done():
+				return
 			}
 		}
-	}
-	for key, p := range probes {
-		if !live[key] {
-			if p.n != nil {
-				p.n.close()
-			}
-			delete(probes, key)
-		}
-	}
-	var wg sync.WaitGroup
-	for _, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.promoted = d.inRecoveryChanged(ctx, t.p, t.node, t.database)
-		}()
-	}
-	wg.Wait()
-	for _, t := range targets {
-		if !t.promoted || time.Now().Before(t.p.adoptAt) || ctx.Err() != nil {
-			continue
-		}
-		res, err := Run(ctx, Options{
-			Store: d.o.Store, Engine: shardmap.Postgres, Keyspace: t.ks, Shard: t.shard, To: t.node.Name,
-			Login: d.o.Login, Reason: "detected", StreamTimeout: 2 * time.Second, Step: d.o.Step,
-		})
-		if d.o.Adopted != nil {
-			d.o.Adopted(res, err)
-		}
-		if err == nil {
-			// It is the primary now; a new map version drops it from
-			// the replicas, and so from the probes.
-			t.p.replicated = false
-		} else {
-			t.p.adoptAt = time.Now().Add(2 * time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
