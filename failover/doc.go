@@ -27,6 +27,11 @@
 // old primary read-only covers the moment before every proxy has read the
 // new version, and clients that reach it directly.
 //
+// A Detector (detect.go), run by every proxy, probes the replicas of the
+// current map and runs the same failover, with the replica as the target,
+// when one it saw replicating leaves recovery: a promotion outside
+// shardgate becomes the map's truth, and the old primary is fenced.
+//
 // Nothing here logs: progress goes to Options.Step. failover imports
 // backend (connection settings), config, shardmap and store; it must never
 // import router, executor, frontend, proxy, admin or cmd.
