@@ -4,6 +4,7 @@
 // `shardgate demo` both run what it builds, and its tests drive it with
 // real clients against real sandbox servers.
 //
-// proxy imports config, shardmap, backend, parser/pgsql and frontend/pgwire;
+// proxy imports config, shardmap, backend, parser/pgsql, frontend/pgwire and
+// failover (the write hold and the promotion detector, failover.go);
 // nothing imports it but cmd and demo.
 package proxy
