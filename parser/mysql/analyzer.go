@@ -117,7 +117,9 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	if lx.stmts == 0 {
 		return &parser.Statement{Kind: parser.KindEmpty, Hint: parseHints(lx.hints), LiteralCount: len(lx.lits)}, lx.lits, nil
 	}
-	if a.cache == nil || len(lx.key) > a.opts.MaxKeyBytes {
+	// A NUL byte outside the literals could pass for a literal's marker in
+	// the key: such (rare) texts are not cached.
+	if a.cache == nil || len(lx.key) > a.opts.MaxKeyBytes || strings.IndexByte(text, 0) >= 0 {
 		return a.missed(text, lx.lits, false)
 	}
 	if st := a.cache.get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {

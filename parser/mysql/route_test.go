@@ -174,6 +174,13 @@ func TestRouteKeysOnSeveralShards(t *testing.T) {
 		if !slices.Equal(si.Rows[i], want) {
 			t.Errorf("shard %s rows %v, want %v", s.Name, si.Rows[i], want)
 		}
+		// Each shard's text routes to that shard alone.
+		text, _, err := SplitInsertSQL(sql, si.Rows[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := rc.route(t, text)
+		wantSingle(t, text, p, err, s.Name)
 	}
 }
 
