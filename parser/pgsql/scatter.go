@@ -88,6 +88,13 @@ type ScatterOptions struct {
 	// count/sum/avg(DISTINCT) of one, or under a GROUP BY of one, is exact
 	// shard by shard (scatter_distinct.go).
 	Keys []ShardKey
+	// Float8Avgs are avg aggregates (numbered in Merge.Aggregates' order
+	// among the AggAvg ones) whose argument is real: their shards sum
+	// x::float8, as avg(real) accumulates in float8 where sum(real) sums
+	// in float4. The rewrite cannot know a column's type; the session
+	// learns it from the shards' row description and runs the statement
+	// again with this set.
+	Float8Avgs []int
 }
 
 // ShardKey is the sharding column of a table the statement reads, the
@@ -117,6 +124,7 @@ func RewriteScatterWith(sql string, o ScatterOptions) (shardSQL string, m *parse
 	}
 	s := newScatter(sel)
 	s.keys = o.Keys
+	s.float8Avgs = o.Float8Avgs
 	if err := s.rewrite(param); err != nil {
 		return "", nil, err
 	}
@@ -151,6 +159,9 @@ type scatter struct {
 	// shipped are the keys of the expressions added to the shards' GROUP
 	// BY for shipped values.
 	shipped map[string]bool
+	// float8Avgs: see ScatterOptions; avgs counts the avg aggregates.
+	float8Avgs []int
+	avgs       int
 }
 
 // selItem is one item of the select list, as written.

@@ -82,3 +82,18 @@ func TestHavingKeepsShardCheck(t *testing.T) {
 		t.Errorf("shard %q, having %+v", shard, m.Having)
 	}
 }
+
+func TestFloat8Avgs(t *testing.T) {
+	sql := "SELECT avg(a), avg(b), max(c) FROM t ORDER BY avg(d)"
+	shard, m, err := RewriteScatterWith(sql, ScatterOptions{Float8Avgs: []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT sum(a) AS avg, sum(b::double precision) AS avg, max(c), count(a) AS sg_hidden_1, count(b) AS sg_hidden_2, sum(d::double precision) AS sg_hidden_3, count(d) AS sg_hidden_4 FROM t ORDER BY avg(d)"
+	if shard != want {
+		t.Errorf("shard:\n%s\nwant\n%s", shard, want)
+	}
+	if len(m.Aggregates) != 4 {
+		t.Errorf("aggregates %+v", m.Aggregates)
+	}
+}

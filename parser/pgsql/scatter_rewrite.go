@@ -3,6 +3,7 @@ package pgsql
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,10 @@ func (s *scatter) addAggregate(col int, fn parser.AggFunc, rt *pg_query.ResTarge
 		rt.Name = lastString(fc.Funcname)
 	}
 	fc.Funcname = renamed(fc.Funcname, "sum")
+	if slices.Contains(s.float8Avgs, s.avgs) && len(fc.Args) == 1 {
+		fc.Args = []*pg_query.Node{float8Cast(fc.Args[0])}
+	}
+	s.avgs++
 	s.changed = true
 	cc := s.addHidden(&pg_query.Node{Node: &pg_query.Node_FuncCall{FuncCall: count}}, "")
 	s.m.Aggregates = append(s.m.Aggregates, parser.Aggregate{Column: col, Func: parser.AggAvg, CountColumn: cc})
@@ -248,6 +253,15 @@ func limitTerm(a limitArg) *pg_query.Node {
 		return bigintCast(a.node)
 	}
 	return intConst(a.val)
+}
+
+// float8Cast is n::pg_catalog.float8.
+func float8Cast(n *pg_query.Node) *pg_query.Node {
+	return &pg_query.Node{Node: &pg_query.Node_TypeCast{TypeCast: &pg_query.TypeCast{
+		Arg:      n,
+		TypeName: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("pg_catalog"), pg_query.MakeStrNode("float8")}, Typemod: -1, Location: -1},
+		Location: -1,
+	}}}
 }
 
 func bigintCast(n *pg_query.Node) *pg_query.Node {
