@@ -12,7 +12,6 @@ SELECT avg(amount) FROM orders WHERE user_id < 100;
 SELECT avg(level::numeric) FROM users;
 SELECT avg(level::bigint) FROM users;
 SELECT avg(level::smallint) FROM users;
--- known: avg(real) becomes sum(real) on each shard: float4 sums lose precision
 SELECT avg(score::real) FROM users WHERE id < 900000;
 SELECT avg(id) FROM users WHERE id IN (1, 2);
 SELECT avg(id) FROM users WHERE id IN (1, 2, 4);
@@ -22,5 +21,7 @@ SELECT level, avg(balance) FROM users GROUP BY level ORDER BY level;
 SELECT status, avg(qty), avg(amount) FROM orders GROUP BY status ORDER BY status;
 SELECT avg(extract(year FROM created)) FROM users;
 SELECT avg(score) FROM users;
--- known: avg(real) becomes sum(real) on each shard: float4 sums lose precision
 SELECT avg(0.1::real) FROM users;
+-- avg(real) next to other averages: only its sum is taken in float8.
+SELECT level, avg(score::real), avg(balance), avg(level) FROM users WHERE id < 900000 GROUP BY level ORDER BY avg(score::real), level;
+SELECT level FROM users WHERE id < 900000 GROUP BY level HAVING avg(score::real) > 3900 ORDER BY level;

@@ -57,7 +57,7 @@ func (s *session) explainRoute(inner string) error {
 		if s.opts.RewriteScatter == nil {
 			return s.simpleError(errScatterNotYet(p))
 		}
-		st, err := scatterTexts(p, inner, nil)
+		st, err := scatterTexts(p, inner, nil, nil)
 		if err != nil {
 			return s.simpleError(err)
 		}

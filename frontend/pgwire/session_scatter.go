@@ -99,11 +99,18 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 	if s.opts.RewriteScatter == nil || s.opts.Decoder == nil {
 		return s.simpleError(errScatterNotYet(plan))
 	}
-	st, err := scatterTexts(plan, sql, nil)
+	st, err := scatterTexts(plan, sql, nil, nil)
 	if err != nil {
 		return s.simpleError(err)
 	}
-	n, failed, err := s.scatter(plan, st.merge, executor.Options{}, func(i int, l *link) { l.w.WriteQuery(st.texts[i]) }, true)
+	send := func(i int, l *link) { l.w.WriteQuery(st.texts[i]) }
+	n, failed, err := s.scatter(plan, st.merge, executor.Options{}, send, true, true)
+	if rerun, ok := err.(*errAvgRerun); ok {
+		if st, err = scatterTexts(plan, sql, nil, rerun.avgs); err != nil {
+			return s.simpleError(err)
+		}
+		n, failed, err = s.scatter(plan, st.merge, executor.Options{}, send, true, false)
+	}
 	if err != nil {
 		return err
 	}
@@ -114,13 +121,14 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 	return nil
 }
 
-// scatter runs a scatter read: send writes shard i's request on its
-// connection (which must end with a ReadyForQuery), then the
+// scatter runs a scatter read (mayRerun: it may answer *errAvgRerun
+// instead, having sent nothing to the client): send writes shard i's
+// request on its connection (which must end with a ReadyForQuery), then the
 // merged rows are written to the client, after their RowDescription when
 // describe is set. A shard's error or a merge error is written to the
 // client and reported as failed; a lost server connection is returned as
 // err (the session ends).
-func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Options, send func(i int, l *link), describe bool) (rows int64, failed bool, err error) {
+func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Options, send func(i int, l *link), describe, mayRerun bool) (rows int64, failed bool, err error) {
 	links := make([]*scatterLink, 0, len(plan.Shards))
 	defer func() {
 		for _, sl := range links {
@@ -161,6 +169,13 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 			s.out.WriteRaw(pgio.TypeErrorResponse, sl.raw)
 			return 0, true, s.drainScatter(links)
 		}
+	}
+	if avgs := float4Avgs(m, links[0].cols); len(avgs) > 0 && mayRerun {
+		// Nothing reached the client yet (float4Avgs says why).
+		if err := s.drainScatter(links); err != nil {
+			return 0, true, err
+		}
+		return 0, false, &errAvgRerun{avgs: avgs}
 	}
 	streams := make([]executor.Stream, len(links))
 	for i, sl := range links {

@@ -65,9 +65,28 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 		return err
 	}
 	sp := p.scatter
-	st, err := scatterTexts(sp.plan, p.cs.sql, func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) })
+	param := func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) }
+	n, failed, err := s.executeScatterTexts(p, param, nil, true)
+	if rerun, ok := err.(*errAvgRerun); ok {
+		n, failed, err = s.executeScatterTexts(p, param, rerun.avgs, false)
+	}
 	if err != nil {
 		return err
+	}
+	if failed {
+		s.discard = true // the client's messages are ignored until Sync
+		return nil
+	}
+	s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
+	return nil
+}
+
+// executeScatterTexts rewrites and runs a scatter portal once.
+func (s *session) executeScatterTexts(p *portal, param func(n int) (int64, bool, bool), float8Avgs []int, mayRerun bool) (int64, bool, error) {
+	sp := p.scatter
+	st, err := scatterTexts(sp.plan, p.cs.sql, param, float8Avgs)
+	if err != nil {
+		return 0, false, err
 	}
 	m := st.merge
 	bind := sp.bind
@@ -77,7 +96,7 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 		bind.ResultFormats = append(append(pgio.Int16s(nil), bind.ResultFormats...), make(pgio.Int16s, 2*m.Hidden)...)
 	}
 	opts := executor.Options{Params: mergeParams(&sp.bind, p.cs.oids)}
-	n, failed, err := s.scatter(sp.plan, m, opts, func(i int, l *link) {
+	return s.scatter(sp.plan, m, opts, func(i int, l *link) {
 		parse := pgio.Parse{Query: []byte(st.texts[i]), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, p.cs.oids...))}
 		bind := bind
 		if st.params != nil {
@@ -89,16 +108,7 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 		l.w.WriteDescribe(pgio.ObjectPortal, "")
 		l.w.WriteExecute("", 0)
 		l.w.WriteSync()
-	}, false)
-	if err != nil {
-		return err
-	}
-	if failed {
-		s.discard = true // the client's messages are ignored until Sync
-		return nil
-	}
-	s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
-	return nil
+	}, false, mayRerun)
 }
 
 // bindInt reads bind parameter $n as a bigint, for a LIMIT or OFFSET.

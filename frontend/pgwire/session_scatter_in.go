@@ -25,13 +25,15 @@ type shardTexts struct {
 	merge  *parser.Merge
 }
 
-// scatterTexts rewrites one execution of a scatter read for each shard.
-func scatterTexts(plan router.Scatter, sql string, param pgsql.ParamValue) (shardTexts, error) {
+// scatterTexts rewrites one execution of a scatter read for each shard;
+// float8Avgs are the avg aggregates whose argument is real (see
+// float4Avgs).
+func scatterTexts(plan router.Scatter, sql string, param pgsql.ParamValue, float8Avgs []int) (shardTexts, error) {
 	keys := make([]pgsql.ShardKey, len(plan.Keys))
 	for i, k := range plan.Keys {
 		keys[i] = pgsql.ShardKey{Table: k.Table, Column: k.Column}
 	}
-	shardSQL, m, err := pgsql.RewriteScatterWith(sql, pgsql.ScatterOptions{Param: param, Keys: keys})
+	shardSQL, m, err := pgsql.RewriteScatterWith(sql, pgsql.ScatterOptions{Param: param, Keys: keys, Float8Avgs: float8Avgs})
 	if err != nil {
 		return shardTexts{}, err
 	}
@@ -116,3 +118,37 @@ func mergeParams(b *pgio.Bind, oids []uint32) []executor.Param {
 	}
 	return out
 }
+
+// float4OID is real's type OID.
+const float4OID = 700
+
+// float4Avgs lists the avg aggregates (numbered among m's AggAvg ones)
+// whose partial sums the shards describe as real: sum(real) adds in
+// float4, where avg(real) accumulates in float8, so the read must run
+// again with those sums taken over x::float8 (pgsql.ScatterOptions).
+// Nothing has reached the client then, and the read is read-only: running
+// it again is safe.
+func float4Avgs(m *parser.Merge, cols []executor.Column) []int {
+	var out []int
+	k := 0
+	for _, a := range m.Aggregates {
+		if a.Func != parser.AggAvg {
+			continue
+		}
+		i := a.Column
+		if i < 0 {
+			i += len(cols)
+		}
+		if i >= 0 && i < len(cols) && cols[i].Type == float4OID {
+			out = append(out, k)
+		}
+		k++
+	}
+	return out
+}
+
+// errAvgRerun asks the caller of scatter to run the read again with the
+// avg sums Float8Avgs lists taken in float8.
+type errAvgRerun struct{ avgs []int }
+
+func (e *errAvgRerun) Error() string { return "pgwire: avg(real) needs float8 sums" }
