@@ -12,6 +12,8 @@ import (
 // to the text's literal indexes (nil: none is tied, see Analyzer.uncached).
 type builder struct {
 	lits literalMap
+	// paramBase is added to vitess' ? numbers (see tree.paramBase).
+	paramBase int
 	// err: a statement the analysis refuses.
 	err error
 }
@@ -24,10 +26,16 @@ func build(trees []tree, lits literalMap, nlits int, hint parser.Hint) (*parser.
 	}
 	parts := make([]*parser.Statement, len(trees))
 	for i, t := range trees {
+		b.paramBase = t.paramBase
 		var st *parser.Statement
-		if t.ctl != nil {
+		switch {
+		case t.ctl != nil:
 			st = t.ctl.statement()
-		} else {
+		case t.do:
+			// DO evaluates for side effects only: run on a primary.
+			st = b.statement(t.stmt)
+			st.Kind, st.Volatile, st.Keys, st.Equalities = parser.KindOther, true, nil, nil
+		default:
 			st = b.statement(t.stmt)
 		}
 		st.Hint = hint

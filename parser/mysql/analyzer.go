@@ -231,24 +231,65 @@ func (a *Analyzer) parse(text string) (trees []tree, err error) {
 		return nil, err
 	}
 	trees = make([]tree, 0, len(pieces))
+	base := 0
 	for _, piece := range pieces {
 		if strings.TrimSpace(piece) == "" {
 			continue
 		}
-		t, err := a.p.Parse(piece)
+		t, ok, err := a.parsePiece(piece)
 		if err != nil {
-			if c, ok := a.control(piece); ok {
-				trees = append(trees, tree{ctl: c})
-				continue
-			}
-			if err == sqlparser.ErrEmpty {
-				continue // only comments
-			}
-			return nil, parseError(err)
+			return nil, err
 		}
-		trees = append(trees, tree{stmt: t})
+		if ok {
+			t.paramBase = base
+			trees = append(trees, t)
+		}
+		if len(pieces) > 1 {
+			q, _ := Placeholders(piece)
+			base += q
+		}
 	}
 	return trees, nil
+}
+
+// parsePiece parses one statement; ok=false for one that is only
+// comments.
+func (a *Analyzer) parsePiece(piece string) (tree, bool, error) {
+	if rest, ok := a.doStatement(piece); ok {
+		// DO expr, …: vitess keeps nothing of it; its expressions are
+		// read as a SELECT's (GET_LOCK pins, volatility).
+		sel, err := a.p.Parse("SELECT " + rest)
+		if err != nil {
+			return tree{}, false, parseError(err)
+		}
+		return tree{stmt: sel, do: true}, true, nil
+	}
+	t, err := a.p.Parse(piece)
+	if err == nil {
+		return tree{stmt: t}, true, nil
+	}
+	if c, ok := a.control(piece); ok {
+		return tree{ctl: c}, true, nil
+	}
+	if err == sqlparser.ErrEmpty {
+		return tree{}, false, nil
+	}
+	return tree{}, false, parseError(err)
+}
+
+// doStatement returns what follows DO in a DO statement.
+func (a *Analyzer) doStatement(piece string) (string, bool) {
+	tkn := a.p.NewStringTokenizer(piece)
+	for {
+		typ, _ := tkn.Scan()
+		switch typ {
+		case sqlparser.COMMENT:
+			continue
+		case sqlparser.DO:
+			return piece[tkn.Pos:], true
+		}
+		return "", false
+	}
 }
 
 // split cuts a text into its statements at the semicolons the tokenizer

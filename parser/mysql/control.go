@@ -13,15 +13,21 @@ import (
 type tree struct {
 	stmt sqlparser.Statement
 	ctl  *control
+	// do: stmt is the SELECT of a DO statement's expressions.
+	do bool
+	// paramBase is the number of ? in the statements before this one:
+	// vitess numbers each statement's from 1, the text numbers them on.
+	paramBase int
 }
 
 // control is a statement recognised by its tokens: COMMIT / ROLLBACK
-// [WORK] [AND [NO] CHAIN] [[NO] RELEASE] (vitess only knows the bare
-// forms), and XA … (the client's own two-phase commit).
+// [WORK] [AND [NO] CHAIN] [[NO] RELEASE] and BEGIN WORK (vitess only knows
+// the bare forms), SET ROLE, and XA … (the client's own two-phase commit).
 type control struct {
 	kind  parser.Kind
 	chain bool
 	xa    bool
+	role  string // SET ROLE
 }
 
 // control recognises a statement vitess rejected.
@@ -48,6 +54,13 @@ func (a *Analyzer) control(piece string) (*control, bool) {
 	}
 	if toks[0] == sqlparser.ID && vals[0] == "xa" {
 		return &control{kind: parser.KindOther, xa: true}, true
+	}
+	if toks[0] == sqlparser.BEGIN && len(toks) == 2 && toks[1] == sqlparser.WORK {
+		return &control{kind: parser.KindBegin}, true
+	}
+	if toks[0] == sqlparser.SET && len(toks) >= 3 && toks[1] == sqlparser.ID && vals[1] == "role" {
+		// SET ROLE name | NONE: MariaDB's roles, session state.
+		return &control{kind: parser.KindSet, role: vals[2]}, true
 	}
 	c := &control{}
 	switch toks[0] {
@@ -98,6 +111,13 @@ func (c *control) statement() *parser.Statement {
 	if c.xa {
 		st.Tx.Prepared = true
 		st.Volatile = true
+	}
+	if c.role != "" {
+		st.Set = &parser.SetInfo{Name: "role", Vars: []parser.SetVar{{Name: "role", Scope: parser.ScopeSession,
+			Value: parser.ValueRef{Source: parser.FromExpr}, Word: c.role}}}
+		if c.role != "none" {
+			st.Pin = parser.PinRole
+		}
 	}
 	return st
 }

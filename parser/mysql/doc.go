@@ -41,10 +41,20 @@
 //     than _utf8mb4/_utf8/_utf8mb3 carries the introducer as its Cast
 //     (e.g. "_binary"), which the router does not route by either.
 //   - MariaDB syntax vitess' grammar rejects but that must stay routable:
-//     a RETURNING clause of INSERT/REPLACE/DELETE is blanked out for the
-//     analysis (returning.go); COMMIT/ROLLBACK AND [NO] CHAIN / [NO]
-//     RELEASE and XA statements are recognised by their tokens
-//     (control.go); /*M!…*/ executable comments are read like /*!…*/.
+//     a RETURNING clause of INSERT/REPLACE/DELETE and a SET STATEMENT …
+//     FOR prefix are blanked out for the analysis (lexer.go: offsets do
+//     not move, the clause stays in the key); COMMIT/ROLLBACK AND [NO]
+//     CHAIN / [NO] RELEASE, BEGIN WORK, SET ROLE and XA statements are
+//     recognised by their tokens (control.go); DO's expressions are read
+//     as a SELECT's; /*M!…*/ executable comments are read like /*!…*/.
+//     Still rejected (42000 / 1064): sequences (CREATE SEQUENCE, NEXT
+//     VALUE FOR), GRANT/CREATE USER with 'user'@'host', HANDLER, and
+//     unquoted non-ASCII identifiers, which vitess' tokenizer does not
+//     read. LOAD DATA is refused (0A000 / 1235): vitess keeps no table of
+//     it.
+//   - In a text of several statements, ? are numbered on through the
+//     whole text (vitess numbers each statement's from 1).
+//   - SplitInsertSQL cuts a multi-row INSERT for router.SplitInsert.
 //
 // Assumptions a session must keep true (or refuse to change): sql_mode
 // without NO_BACKSLASH_ESCAPES and without ANSI_QUOTES, and a client

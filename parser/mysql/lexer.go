@@ -98,6 +98,12 @@ func (l *lexer) lex() bool {
 	// Per statement: its first token, the parenthesis depth, and where a
 	// RETURNING clause starts (-1: none).
 	first, depth, retStart, retSelect := 0, 0, -1, false
+	// MariaDB's SET STATEMENT var = value, … FOR <statement>: the prefix
+	// only sets variables for the one statement and vitess' grammar does
+	// not know it, so it is blanked out for the analysis (its literals
+	// stay in the key as written). ntok counts a statement's tokens.
+	ntok, setStmtStart := 0, -1
+	stmtStart := 0
 	endStatement := func(at int) {
 		// The clause stays in the key as written (its literals are not
 		// taken out), so that it is part of the shape.
@@ -108,6 +114,7 @@ func (l *lexer) lex() bool {
 			l.stmts++
 		}
 		first, depth, retStart, retSelect = 0, 0, -1, false
+		ntok, setStmtStart = 0, -1
 	}
 	for {
 		typ, val := tkn.Scan()
@@ -144,7 +151,23 @@ func (l *lexer) lex() bool {
 			continue
 		}
 		if first == 0 {
-			first = typ
+			first, stmtStart = typ, start
+		}
+		ntok++
+		if ntok == 2 && first == sqlparser.SET && typ == sqlparser.ID && strings.EqualFold(val, "statement") {
+			setStmtStart = stmtStart
+		}
+		if setStmtStart >= 0 {
+			switch {
+			case typ == '(':
+				depth++
+			case typ == ')':
+				depth--
+			case typ == sqlparser.FOR && depth == 0:
+				l.blanks = append(l.blanks, span{start: setStmtStart, end: end})
+				first, ntok, setStmtStart = 0, 0, -1
+			}
+			continue
 		}
 		if retStart >= 0 {
 			// Inside a RETURNING clause: a sub-query there is not analysed,

@@ -20,7 +20,7 @@ func (b *builder) value(e sqlparser.Expr) parser.ValueRef {
 		return b.literalRef(x)
 	case *sqlparser.Argument:
 		if i, ok := paramIndex(x.Name); ok {
-			return parser.ValueRef{Source: parser.FromParam, Index: i}
+			return parser.ValueRef{Source: parser.FromParam, Index: i + b.paramBase}
 		}
 	case *sqlparser.NullVal:
 		return parser.ValueRef{Source: parser.FromNull}
@@ -53,7 +53,7 @@ func (b *builder) value(e sqlparser.Expr) parser.ValueRef {
 			}
 		case *sqlparser.Argument:
 			if i, ok := paramIndex(in.Name); ok {
-				return parser.ValueRef{Source: parser.FromParam, Index: i, Cast: cast}
+				return parser.ValueRef{Source: parser.FromParam, Index: i + b.paramBase, Cast: cast}
 			}
 		}
 	}

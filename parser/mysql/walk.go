@@ -33,7 +33,7 @@ func (f *facts) setPin(p parser.Pin) {
 }
 
 func (b *builder) collect(n sqlparser.SQLNode) *facts {
-	w := &walker{f: &facts{}}
+	w := &walker{f: &facts{}, paramBase: b.paramBase}
 	w.walk(n)
 	return w.f
 }
@@ -45,6 +45,8 @@ type walker struct {
 	ctes []string
 	// inSub counts the sub-queries being visited.
 	inSub int
+	// paramBase is added to vitess' ? numbers.
+	paramBase int
 }
 
 func (w *walker) walk(n sqlparser.SQLNode) {
@@ -108,7 +110,7 @@ func (w *walker) visit(n sqlparser.SQLNode) (bool, error) {
 		return false, nil
 	case *sqlparser.Argument:
 		if i, ok := paramIndex(x.Name); ok {
-			w.f.maxParam = max(w.f.maxParam, i)
+			w.f.maxParam = max(w.f.maxParam, i+w.paramBase)
 		}
 	case *sqlparser.Variable:
 		if x.Scope == sqlparser.VariableScope {
