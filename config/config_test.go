@@ -164,7 +164,7 @@ func TestDefaults(t *testing.T) {
 			ConnectTimeout: 5 * time.Second, AcquireTimeout: 5 * time.Second, MaxClientConns: 1000, ServerLifetime: time.Hour},
 		Limits: Limits{MaxMessageSize: 64 << 20, DrainTimeout: 30 * time.Second, StartupTimeout: 10 * time.Second},
 		Replicas: Replicas{Read: ReadPrimary, MaxLag: time.Second, WhenLagging: LagUsePrimary, WaitTimeout: 2 * time.Second,
-			ReadYourWrites: &tru, HeartbeatInterval: 200 * time.Millisecond, ProbeInterval: time.Second},
+			ReadYourWrites: &tru, HeartbeatInterval: 200 * time.Millisecond, ProbeInterval: time.Second, FailoverBuffer: 5 * time.Second},
 		Transactions: Transactions{TwoPhaseCommit: TwoPhaseOn, ScatterWrites: ScatterWritesAllow,
 			ResolveInterval: time.Second, Lease: 10 * time.Second},
 		Store:   Store{Type: StoreFile, Path: "./shardgate-store"},
