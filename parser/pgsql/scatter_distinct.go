@@ -1,6 +1,8 @@
 package pgsql
 
 import (
+	"strings"
+
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -183,4 +185,77 @@ func (s *scatter) shipDistinct(col int, fn parser.AggFunc, rt *pg_query.ResTarge
 	}
 	s.changed = true
 	s.m.Aggregates = append(s.m.Aggregates, parser.Aggregate{Column: col, Func: fn})
+}
+
+// checkShipped keeps Postgres' grouping check when values are shipped:
+// adding x to the shards' GROUP BY would let them accept a column of x
+// outside an aggregate (or one that depends on x, a primary key) that one
+// database refuses, and the merge would then answer with some row's
+// value. So, while shipping, every column outside the aggregates of the
+// select list, ORDER BY and HAVING must be (inside) one of the
+// statement's own GROUP BY expressions; anything else is refused.
+func (s *scatter) checkShipped() error {
+	keys := map[string]bool{}
+	for _, g := range s.sel.GroupClause {
+		expr := g
+		if c := g.GetAConst(); c != nil && c.GetIval() != nil {
+			if p := int(c.GetIval().Ival); p >= 1 && p <= len(s.items) && !s.items[p-1].star {
+				expr = s.items[p-1].val
+			}
+		} else if name, ok := bareName(g); ok {
+			// A select item's name (groupItem accepts only an item that is
+			// the column itself).
+			for _, it := range s.items {
+				if !it.star && it.name == name {
+					keys[it.key] = true
+				}
+			}
+		}
+		keys[exprKey(expr)] = true
+	}
+	var bad *pg_query.ColumnRef
+	check := func(n *pg_query.Node) {
+		if n == nil || bad != nil {
+			return
+		}
+		inspect(n.ProtoReflect(), func(m protoreflect.Message) bool {
+			if bad != nil {
+				return false
+			}
+			if fc, ok := m.Interface().(*pg_query.FuncCall); ok && isAggregateCall(fc) {
+				return false
+			}
+			if node, ok := m.Interface().(*pg_query.Node); ok && keys[exprKey(node)] {
+				return false
+			}
+			if cr, ok := m.Interface().(*pg_query.ColumnRef); ok {
+				if !keys[exprKey(&pg_query.Node{Node: &pg_query.Node_ColumnRef{ColumnRef: cr}})] {
+					bad = cr
+				}
+				return false
+			}
+			return true
+		})
+	}
+	for _, it := range s.items {
+		check(it.val)
+	}
+	for _, n := range s.sel.SortClause {
+		if sb := n.GetSortBy(); sb != nil {
+			if i, err := s.findItem(sb.Node, "ORDER BY"); err == nil && i >= 0 {
+				continue // a select item, checked above
+			}
+			check(sb.Node)
+		}
+	}
+	check(s.sel.HavingClause)
+	if bad != nil {
+		var parts []string
+		for _, f := range bad.Fields {
+			parts = append(parts, f.GetString_().GetSval())
+		}
+		return unsupported("with count/sum/avg(DISTINCT …) over several shards, the column " + strings.Join(parts, ".") + " outside an aggregate and not a GROUP BY expression").
+			WithHint("Group by it, or use it inside an aggregate.")
+	}
+	return nil
 }

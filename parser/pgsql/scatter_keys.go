@@ -80,6 +80,11 @@ func (s *scatter) aggregate() error {
 	}
 	s.m.Aggregates = []parser.Aggregate{}
 	s.decideShip()
+	if s.ship {
+		if err := s.checkShipped(); err != nil {
+			return err
+		}
+	}
 	isKey := map[int]bool{}
 	keyCol := map[string]int{} // the column of each group key expression
 	addKey := func(col int, key string) {
