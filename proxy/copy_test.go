@@ -234,13 +234,15 @@ func TestCopyPgxBinary(t *testing.T) {
 				t.Fatalf("CopyFrom: %d %v", n, err)
 			}
 			wantOnShard(t, base, base+4999, 0, 50)
-			// Rows of both shards: refused, nothing copied, the connection works.
+			// Rows of both shards: each to its shard, committed together.
 			mixed := [][]any{{copyKeys(t, 1, base+2000, 1)[0], "x"}, {copyKeys(t, 0, base+2000, 1)[0], "y"}}
-			_, err = c.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "name"}, pgx.CopyFromRows(mixed))
-			if pgCode(err) != "0A000" {
-				t.Fatalf("CopyFrom over two shards: %v", err)
+			n, err = c.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "name"}, pgx.CopyFromRows(mixed))
+			if err != nil || n != 2 {
+				t.Fatalf("CopyFrom over two shards: %d %v", n, err)
 			}
-			wantOnShard(t, base, base+4999, 0, 50)
+			if got := perShard(t, base, base+4999); got[0] != 51 || got[1] != 1 {
+				t.Fatalf("rows per shard after a COPY over two shards: %v", got)
+			}
 			var one int
 			if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 				t.Fatal(err)
@@ -254,10 +256,56 @@ func copyText(c *pgx.Conn, sql, data string) (pgconn.CommandTag, error) {
 	return c.PgConn().CopyFrom(context.Background(), strings.NewReader(data), sql)
 }
 
-func TestCopyTwoShardsCommitsNothing(t *testing.T) {
-	const lo, hi = 1_040_000, 1_049_999
+// TestCopyTwoShards: rows of two shards go each to its shard and commit
+// together (two-phase); an error on one shard commits nothing anywhere.
+func TestCopyTwoShards(t *testing.T) {
+	const lo, hi = 1_030_000, 1_039_999
 	cleanUsers(t, lo, hi)
 	c := connect(t, pgx.QueryExecModeExec)
+	ctx := context.Background()
+	a, b := copyKeys(t, 0, lo, 300), copyKeys(t, 1, lo, 300)
+	var data strings.Builder
+	for i := range a {
+		fmt.Fprintf(&data, "%d\tfirst\n%d\tsecond\n", a[i], b[i])
+	}
+	twoPhase := pgProxy.SessionStats().TxTwoPhase.Load()
+	tag, err := copyText(c, "COPY users (id, name) FROM STDIN", data.String())
+	if err != nil || tag.String() != "COPY 600" {
+		t.Fatalf("COPY over two shards: %v %v", tag, err)
+	}
+	if got := perShard(t, lo, hi); got[0] != 300 || got[1] != 300 {
+		t.Fatalf("rows per shard: %v", got)
+	}
+	if pgProxy.SessionStats().TxTwoPhase.Load() != twoPhase+1 {
+		t.Error("the COPY over two shards was not committed with two-phase commit")
+	}
+	// A duplicate key on shard 1 after rows of both: nothing commits.
+	fresh := copyKeys(t, 0, lo+5000, 20)
+	data.Reset()
+	for _, k := range fresh {
+		fmt.Fprintf(&data, "%d\tnew\n", k)
+	}
+	fmt.Fprintf(&data, "%d\tdup\n", b[0])
+	if _, err := copyText(c, "COPY users (id, name) FROM STDIN", data.String()); pgCode(err) != "23505" {
+		t.Fatalf("COPY with a duplicate on shard 1: %v", err)
+	}
+	if got := perShard(t, lo, hi); got[0] != 300 || got[1] != 300 {
+		t.Fatalf("rows per shard after a failed COPY: %v", got)
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM users WHERE id = $1", fresh[0]).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("next query: %d %v", n, err)
+	}
+	wantIdlePools(t)
+}
+
+// With two-phase commit off, a COPY whose rows reach a second shard is
+// refused and nothing is copied.
+func TestCopyTwoShardsWithout2PC(t *testing.T) {
+	const lo, hi = 1_040_000, 1_049_999
+	cleanUsers(t, lo, hi)
+	url, _ := startProxy(t, func(c *config.Config) { c.Transactions.TwoPhaseCommit = config.TwoPhaseOff })
+	c := dialMode(t, url, pgx.QueryExecModeExec)
 	a := copyKeys(t, 0, lo, 100)
 	b := copyKeys(t, 1, lo, 1)[0]
 	var data strings.Builder
@@ -344,13 +392,25 @@ func TestCopyInTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantOnShard(t, lo, hi, 0, 6)
-	// Rows of two shards inside a transaction: the COPY fails, the
-	// transaction too, on the server as well.
+	// Rows of two shards inside a transaction: both shards join it, and
+	// ROLLBACK undoes both.
 	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k0[8], k1[0])); pgCode(err) != "0A000" {
-		t.Fatalf("COPY over two shards in a transaction: %v", err)
+	if tag, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k0[8], k1[0])); err != nil || tag.String() != "COPY 2" {
+		t.Fatalf("COPY over two shards in a transaction: %v %v", tag, err)
+	}
+	if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	wantOnShard(t, lo, hi, 0, 6)
+	// A bad row after rows of two shards: the COPY fails, the transaction
+	// too, on the servers as well.
+	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\nnot-a-number\tc\n", k0[8], k1[0])); pgCode(err) != "22P02" {
+		t.Fatalf("COPY with a bad key in a transaction: %v", err)
 	}
 	if tag, err := c.PgConn().Exec(ctx, "COMMIT").ReadAll(); err != nil || tag[0].CommandTag.String() != "ROLLBACK" {
 		t.Fatalf("COMMIT of the failed transaction: %v %v", tag, err)
@@ -668,8 +728,9 @@ func TestCopySessionPooling(t *testing.T) {
 	if tag, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k0[0], k0[1])); err != nil || tag.String() != "COPY 2" {
 		t.Fatalf("COPY: %v %v", tag, err)
 	}
-	if _, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k1[0], k0[0])); pgCode(err) != "0A000" {
-		t.Fatalf("COPY over two shards: %v", err)
+	// Over two shards, with a duplicate key on one: nothing of it commits.
+	if _, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\ta\n%d\tb\n", k1[0], k0[0])); pgCode(err) != "23505" {
+		t.Fatalf("COPY over two shards with a duplicate: %v", err)
 	}
 	if tag, err := copyText(c, "COPY users (id, name) FROM STDIN", fmt.Sprintf("%d\tc\n", k1[0])); err != nil || tag.String() != "COPY 1" {
 		t.Fatalf("COPY to the other shard: %v %v", tag, err)
@@ -805,9 +866,15 @@ func TestCopyAgreesWithPostgres(t *testing.T) {
 			}
 			refused++
 		case otherShard:
-			if pgCode(err) != "0A000" {
+			if err != nil || tag.RowsAffected() != int64(len(ids)) {
 				t.Fatalf("%s %q: Postgres reads rows %v, of two shards; the proxy: %v %v", sql, data.String(), ids, tag, err)
 			}
+			for _, id := range ids {
+				if countOn(t, shardIndex(t, id), []int64{id}) != 1 {
+					t.Fatalf("%s %q: row %d is not on its shard", sql, data.String(), id)
+				}
+			}
+			shardExec(t, "DELETE FROM users WHERE id = ANY($1)", ids)
 			spanning++
 		default:
 			if err != nil || tag.RowsAffected() != int64(len(ids)) {
@@ -820,7 +887,7 @@ func TestCopyAgreesWithPostgres(t *testing.T) {
 			accepted++
 		}
 	}
-	t.Logf("%d random COPYs: %d copied, %d refused for reaching two shards, %d refused by both", copies, accepted, spanning, refused)
+	t.Logf("%d random COPYs: %d copied to one shard, %d to two, %d refused by both", copies, accepted, spanning, refused)
 	wantIdlePools(t)
 }
 

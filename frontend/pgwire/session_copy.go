@@ -20,22 +20,32 @@ import (
 //
 // For a sharded table the proxy answers the client's CopyInResponse
 // itself, reads the data the way the server will (copyrows.go) and routes
-// every row by its sharding column. When the first row is complete, the
-// COPY goes to that row's shard (on the connection any statement would
-// get: the transaction's, with the session's settings and a deferred
-// BEGIN first); the server's CopyInResponse is swallowed, and rows stream
-// on to it in CopyData of about copyChunk bytes. A row for another shard,
-// a malformed row, or a key that is NULL or no value of the column's type
-// sends CopyFail to the server, so it commits nothing; the client's data
-// is then read and dropped up to its CopyDone or CopyFail, and answered
-// with the error (0A000, 22P04, 22P02 …) and ReadyForQuery. Inside a
-// transaction, the transaction fails, on the server too.
+// every row by its sharding column. When a shard's first row is complete,
+// the COPY goes to that shard (a part), on the connection any statement
+// would get there: the transaction's, with the session's settings and a
+// deferred BEGIN first; the server's CopyInResponse is swallowed, and its
+// rows stream on to it in CopyData of about copyChunk bytes.
+//
+// Rows of several shards: with two-phase commit on, every part runs in
+// the session's transaction, or in an implicit one the proxy opens first
+// and commits at the end (two-phase when several shards got rows), so the
+// COPY commits everywhere or nowhere. With it off, a row for a second
+// shard fails the COPY (0A000). The client gets one CommandComplete, the
+// rows of every part added up, and one ReadyForQuery.
+//
+// A malformed row, or a key that is NULL or no value of the column's type,
+// sends CopyFail to every part, so none commits; the client's data is
+// then read and dropped up to its CopyDone or CopyFail, and answered with
+// the error (22P04, 22P02 …) and ReadyForQuery. A server's error stops the
+// other parts the same way. Inside a transaction, the transaction fails,
+// on the servers too.
 //
 // Memory: a partial row waits in copyRows, at most MaxMessageSize bytes
 // (64 MiB by default; a longer row is refused with 54000); rows are
-// forwarded in chunks of copyChunk. What the server says meanwhile is
-// read by a goroutine (serverTail), so a server that writes while the
-// proxy writes to it (a notice per row) can never block the proxy.
+// forwarded in chunks of copyChunk per part. What each server says
+// meanwhile is read by a goroutine (serverTail), so a server that writes
+// while the proxy writes to it (a notice per row) can never block the
+// proxy.
 //
 // A COPY into a temporary table of the session, or with a shard hint,
 // goes to its one shard as it is: the server's CopyInResponse is relayed
@@ -48,7 +58,7 @@ const copyChunk = 64 << 10
 // wait to be relayed; more are dropped (and counted).
 const maxTailNotices = 1 << 20
 
-// errCopyStopped stops reading rows once the server has ended its COPY.
+// errCopyStopped stops reading rows once a server has ended its COPY.
 var errCopyStopped = errors.New("pgwire: the server ended the COPY")
 
 // copier is one COPY … FROM STDIN.
@@ -60,16 +70,27 @@ type copier struct {
 	rows   *copyRows // nil when the data passes through
 	binKey shardmap.BinaryType
 
-	shard *shardmap.Shard // the first row's
+	parts  []*copyPart // in the order their first rows came
+	header []byte      // what precedes the first row (binary's header): every part gets it first
+	// inTx: the parts run in the session's transaction (2PC on); implicit:
+	// the proxy opened that transaction for this COPY and ends it.
+	inTx, implicit bool
+
+	failed       error // the proxy's error: the COPY fails
+	serverFailed bool  // a server reported an error (relayed)
+	ioErr        error // a server connection failed: the session ends
+}
+
+// copyPart is the COPY on one shard.
+type copyPart struct {
+	shard *shardmap.Shard
 	link  *link
 	tail  *serverTail
 	out   []byte // rows not sent yet
-
-	failed       error // the proxy's error: the COPY fails
-	failSent     bool  // CopyFail was sent for it
-	serverFailed bool  // the server reported an error; its ReadyForQuery follows
-	serverDone   bool  // the server sent ReadyForQuery: its COPY is over
-	ioErr        error // a server connection failed: the session ends
+	rows  int64  // its CommandComplete's count
+	// failSent: CopyFail was sent; failed: it reported an error; done: it
+	// sent ReadyForQuery, its COPY is over.
+	failSent, failed, done bool
 }
 
 // copyIn runs a COPY … FROM STDIN sent as a simple Query.
@@ -90,9 +111,17 @@ func (s *session) copyIn(stmt *parser.Statement, body []byte) error {
 	}
 	cp.rows = newCopyRows(f, maxRow)
 	cp.binKey = target.KeyBinaryType()
+	if s.opts.TwoPhase != nil {
+		cp.inTx = true
+		if !s.txOpen {
+			// Opened now, reaching servers with the parts' first rows.
+			cp.implicit = true
+			s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
+		}
+	}
 	s.out.WriteRaw(pgio.TypeCopyInResponse, copyInResponse(f.format, target.Columns))
 	if err := s.out.Flush(); err != nil {
-		return err
+		return cp.abandon(err)
 	}
 	return cp.run()
 }
@@ -100,16 +129,17 @@ func (s *session) copyIn(stmt *parser.Statement, body []byte) error {
 // passThrough sends a COPY whose rows all go to one shard as it is.
 func (cp *copier) passThrough() error {
 	s := cp.s
-	cp.shard = cp.target.Fixed
-	if err := cp.start(); err != nil {
+	p, err := cp.start(cp.target.Fixed)
+	if err != nil {
 		if cp.ioErr != nil {
 			return cp.abandon(cp.ioErr)
 		}
 		return s.simpleError(err)
 	}
-	if cp.serverDone {
+	if p.done {
 		// The server refused the COPY: the client never entered COPY
-		// mode, and has the error and ReadyForQuery.
+		// mode, and has the error.
+		s.out.WriteReadyForQuery(s.clientStatus())
 		return nil
 	}
 	if err := s.out.Flush(); err != nil {
@@ -134,17 +164,17 @@ func (cp *copier) run() error {
 		switch typ {
 		case pgio.TypeCopyData:
 			switch {
-			case cp.failed != nil || cp.serverDone || cp.serverFailed:
+			case cp.stopped():
 				// Read and dropped, up to CopyDone or CopyFail.
 			case cp.rows == nil:
-				cp.send(body)
+				cp.send(cp.parts[0], body)
 			default:
 				if err := cp.rows.feed(body, cp.row); err != nil && !errors.Is(err, errCopyStopped) {
 					cp.fail(err)
 				}
 			}
 		case pgio.TypeCopyDone:
-			if cp.rows != nil && cp.failed == nil && !cp.serverDone && !cp.serverFailed {
+			if cp.rows != nil && !cp.stopped() {
 				if err := cp.rows.finish(cp.row); err != nil && !errors.Is(err, errCopyStopped) {
 					cp.fail(err)
 				}
@@ -165,21 +195,36 @@ func (cp *copier) run() error {
 	}
 }
 
+// stopped reports whether rows are no longer forwarded: the COPY failed.
+func (cp *copier) stopped() bool { return cp.failed != nil || cp.serverFailed || cp.ioErr != nil }
+
+// partOn returns the part of shard, nil if it has none yet.
+func (cp *copier) partOn(shard *shardmap.Shard) *copyPart {
+	for _, p := range cp.parts {
+		if p.shard == shard {
+			return p
+		}
+	}
+	return nil
+}
+
 // row routes one row and forwards it.
 func (cp *copier) row(r *copyRow) error {
-	if cp.serverDone || cp.serverFailed {
+	if cp.stopped() {
 		return errCopyStopped
 	}
 	switch r.kind {
 	case rowHeader:
-		cp.forward(r.raw)
+		cp.header = append(cp.header, r.raw...)
 		return nil
 	case rowEnd:
 		// The server ignores what follows `\.`, and the marker itself is
 		// not needed: the data ends at CopyDone. Binary's trailer is kept
-		// (the server checks nothing follows it).
+		// (the server checks nothing follows it), for every part.
 		if cp.format == parser.CopyBinary {
-			cp.forward(r.raw)
+			for _, p := range cp.parts {
+				cp.forward(p, r.raw)
+			}
 		}
 		return nil
 	}
@@ -198,20 +243,25 @@ func (cp *copier) row(r *copyRow) error {
 	if err != nil {
 		return cp.rowError(err, r)
 	}
-	if cp.shard == nil {
-		cp.shard = shard
-		if err := cp.start(); err != nil {
+	p := cp.partOn(shard)
+	if p == nil {
+		if len(cp.parts) > 0 && !cp.inTx {
+			first := cp.parts[0].shard
+			return sqlerr.New(sqlerr.FeatureNotSupported, "COPY rows reach shards %s and %s, and two-phase commit is off", first.Name, shard.Name).
+				WithDetail("COPY %s, line %d: %s %s belongs to shard %s.", cp.target.Name, cp.rows.line, cp.target.Table.Column(), cp.keyText(r), shard.Name).
+				WithHint("Set transactions.two_phase_commit: on, or send each shard's rows in a COPY of their own. Nothing was copied.")
+		}
+		if p, err = cp.start(shard); err != nil {
 			return err
 		}
-		if cp.serverDone {
+		if p.done {
 			return errCopyStopped
 		}
-	} else if shard != cp.shard {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "COPY rows reach shards %s and %s; until two-phase commit is supported a COPY must stay on one shard", cp.shard.Name, shard.Name).
-			WithDetail("COPY %s, line %d: %s %s belongs to shard %s.", cp.target.Name, cp.rows.line, cp.target.Table.Column(), cp.keyText(r), shard.Name).
-			WithHint("Send each shard's rows in a COPY of their own, or insert them with INSERT. Nothing was copied.")
+		if len(cp.header) > 0 {
+			cp.forward(p, cp.header)
+		}
 	}
-	cp.forward(r.raw)
+	cp.forward(p, r.raw)
 	return nil
 }
 
@@ -248,33 +298,41 @@ func (cp *copier) keyText(r *copyRow) string {
 	return fmt.Sprintf("(%d bytes)", len(r.key))
 }
 
-// start sends the COPY to cp.shard, on the connection any statement of the
+// start sends the COPY to shard, on the connection any statement of the
 // session would use there, and waits for the server's CopyInResponse.
-func (cp *copier) start() error {
+// The part is done already when the server refused the COPY (its error
+// is relayed).
+func (cp *copier) start(shard *shardmap.Shard) (*copyPart, error) {
 	s := cp.s
-	l, err := s.linkFor(cp.shard)
+	l, err := s.linkFor(shard)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cp.link = l
+	p := &copyPart{shard: shard, link: l}
+	cp.parts = append(cp.parts, p)
 	s.opts.Stats.Routed.Add(1)
 	l.w.WriteRaw(pgio.TypeQuery, cp.query)
 	// What the connection needs first (settings, BEGIN) and the COPY go
-	// in one round trip; drain answers the former.
+	// in one round trip; drain answers the former. (Other parts are in
+	// COPY mode: drain only flushes what is written to them.)
 	if err := s.drain(false); err != nil {
-		cp.link = nil // drain broke it
+		p.link = nil // drain broke it
 		cp.ioErr = err
-		return err
+		return nil, err
 	}
-	cp.tail = startServerTail(l.r)
+	if s.txFailed && cp.inTx {
+		// The BEGIN or a join failed there: the error is relayed.
+		cp.serverFailed = true
+	}
+	p.tail = startServerTail(l.r)
 	s.setActive(l.conn) // a cancel reaches the COPY
 	for {
-		m := cp.tail.next()
+		m := p.tail.next()
 		if m.typ == pgio.TypeCopyInResponse && m.err == nil {
-			return cp.copyInResponse(m.body)
+			return p, cp.copyInResponse(p, m.body)
 		}
-		if err := cp.serverMessage(m, false); err != nil || cp.serverDone {
-			return err
+		if err := cp.serverMessage(p, m, false); err != nil || p.done {
+			return p, err
 		}
 	}
 }
@@ -282,7 +340,7 @@ func (cp *copier) start() error {
 // copyInResponse checks the server's CopyInResponse against the proxy's
 // (the rows were read with the proxy's idea of the columns), or relays it
 // when the data passes through.
-func (cp *copier) copyInResponse(body []byte) error {
+func (cp *copier) copyInResponse(p *copyPart, body []byte) error {
 	if cp.rows == nil {
 		cp.s.out.WriteRaw(pgio.TypeCopyInResponse, body)
 		return nil
@@ -292,16 +350,17 @@ func (cp *copier) copyInResponse(body []byte) error {
 		if (code == 1) == (cp.format == parser.CopyBinary) && n == cp.target.Columns {
 			return nil
 		}
-		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "COPY into %s: shard %s expects %d columns, shardgate read %d", cp.target.Name, cp.shard.Name, n, cp.target.Columns).
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "COPY into %s: shard %s expects %d columns, shardgate read %d", cp.target.Name, p.shard.Name, n, cp.target.Columns).
 			WithHint("The table's columns changed while the COPY started; run it again.")
 	}
-	return sqlerr.New(sqlerr.ProtocolViolation, "malformed CopyInResponse from shard %s", cp.shard.Name)
+	return sqlerr.New(sqlerr.ProtocolViolation, "malformed CopyInResponse from shard %s", p.shard.Name)
 }
 
-// serverMessage handles a message of the server's while the COPY runs or
-// ends: notices are relayed, an error is relayed (unless quiet: the
-// proxy's own error replaces it), ReadyForQuery ends the statement.
-func (cp *copier) serverMessage(m serverMsg, quiet bool) error {
+// serverMessage handles a message of a part's server while the COPY runs
+// or ends: notices are relayed, the first error is relayed (unless quiet:
+// the proxy's own error replaces it) and stops the other parts,
+// CommandComplete is counted, ReadyForQuery ends the part.
+func (cp *copier) serverMessage(p *copyPart, m serverMsg, quiet bool) error {
 	s := cp.s
 	if m.err != nil {
 		cp.ioErr = s.serverFailure(m.err)
@@ -311,24 +370,36 @@ func (cp *copier) serverMessage(m serverMsg, quiet bool) error {
 	case pgio.TypeNoticeResponse, pgio.TypeNotificationResponse, pgio.TypeParameterStatus:
 		s.out.WriteRaw(m.typ, m.body)
 	case pgio.TypeErrorResponse:
-		cp.serverFailed = true
+		p.failed = true
 		s.queryFailed = true
-		if !quiet {
+		if !quiet && !cp.serverFailed && cp.failed == nil {
 			s.out.WriteRaw(m.typ, m.body)
 		}
+		cp.serverFailed = true
+		cp.stopOthers(p, "shardgate: the COPY failed on shard "+p.shard.Name)
 	case pgio.TypeCommandComplete:
 		s.noteTag(m.body)
-		s.out.WriteRaw(m.typ, m.body)
+		if tag, err := pgio.DecodeCommandComplete(m.body); err == nil {
+			if _, n, ok := pgio.CommandTag(tag); ok {
+				p.rows = n
+			}
+		}
 	case pgio.TypeReadyForQuery:
-		<-cp.tail.done
-		l := cp.link
-		cp.serverDone, cp.link = true, nil
-		if n := cp.tail.dropped; n > 0 {
+		<-p.tail.done
+		l := p.link
+		p.done, p.link = true, nil
+		if n := p.tail.dropped; n > 0 {
 			f := pgio.ErrorFields{Severity: "WARNING", SeverityUnlocalized: "WARNING", Code: "01000",
-				Message: fmt.Sprintf("shardgate dropped %d notices the server sent during COPY", n)}
+				Message: fmt.Sprintf("shardgate dropped %d notices shard %s sent during COPY", n, p.shard.Name)}
 			s.out.WriteErrorFields(pgio.TypeNoticeResponse, &f)
 		}
-		return s.noteReady(l, m.body, false)
+		// The session's state follows the server's; the client's
+		// ReadyForQuery comes once every part is over (end).
+		w := s.out
+		s.out = discardWriter
+		err := s.noteReady(l, m.body, false)
+		s.out = w
+		return err
 	default:
 		cp.ioErr = fmt.Errorf("pgwire: unexpected server message %q during COPY", m.typ)
 		return cp.ioErr
@@ -336,153 +407,245 @@ func (cp *copier) serverMessage(m serverMsg, quiet bool) error {
 	return nil
 }
 
-// poll relays what the server said while the rows stream.
-func (cp *copier) poll() {
-	if cp.tail == nil || cp.failSent || cp.serverDone {
-		return
-	}
-	for cp.ioErr == nil && !cp.serverDone {
-		m, ok := cp.tail.poll()
-		if !ok {
-			return
+// stopOthers sends CopyFail to every part but p that still copies, so
+// none of them commits.
+func (cp *copier) stopOthers(p *copyPart, msg string) {
+	for _, o := range cp.parts {
+		if o != p {
+			cp.failPart(o, msg)
 		}
-		cp.serverMessage(m, false)
 	}
 }
 
-// forward queues a row for the server.
-func (cp *copier) forward(raw []byte) {
-	if cp.serverDone || cp.serverFailed || cp.failed != nil {
+// poll relays what the servers said while the rows stream.
+func (cp *copier) poll() {
+	for _, p := range cp.parts {
+		for cp.ioErr == nil && p.tail != nil && !p.done {
+			m, ok := p.tail.poll()
+			if !ok {
+				break
+			}
+			cp.serverMessage(p, m, false)
+		}
+	}
+}
+
+// forward queues a row for p's server.
+func (cp *copier) forward(p *copyPart, raw []byte) {
+	if cp.stopped() || p.done || p.failSent {
 		return
 	}
-	if cp.link == nil {
-		cp.out = append(cp.out, raw...) // the header, before the first row chose the shard
-		return
-	}
-	if len(cp.out) > 0 && len(cp.out)+len(raw) > copyChunk {
-		cp.flushOut()
+	if len(p.out) > 0 && len(p.out)+len(raw) > copyChunk {
+		cp.flushOut(p)
 	}
 	if len(raw) >= copyChunk {
-		cp.send(raw)
+		cp.send(p, raw)
 		return
 	}
-	cp.out = append(cp.out, raw...)
+	p.out = append(p.out, raw...)
 }
 
-func (cp *copier) flushOut() {
-	if len(cp.out) > 0 {
-		cp.send(cp.out)
-		cp.out = cp.out[:0]
+func (cp *copier) flushOut(p *copyPart) {
+	if len(p.out) > 0 {
+		cp.send(p, p.out)
+		p.out = p.out[:0]
 	}
 }
 
-// send writes one CopyData (a large one straight to the socket).
-func (cp *copier) send(b []byte) {
-	if cp.link == nil || cp.ioErr != nil || cp.serverFailed || cp.serverDone {
+// send writes one CopyData to p (a large one straight to the socket).
+func (cp *copier) send(p *copyPart, b []byte) {
+	if p.link == nil || cp.ioErr != nil || p.failed || p.done || p.failSent {
 		return
 	}
-	if err := cp.link.w.WriteRaw(pgio.TypeCopyData, b); err != nil {
+	if err := p.link.w.WriteRaw(pgio.TypeCopyData, b); err != nil {
 		cp.ioErr = cp.s.serverFailure(err)
 	}
 }
 
-// fail ends the COPY with the proxy's error: the server gets CopyFail at
-// once, so it stops and commits nothing.
+// fail ends the COPY with the proxy's error: every part gets CopyFail at
+// once, so none commits.
 func (cp *copier) fail(err error) {
-	if cp.failed != nil || cp.serverDone || cp.serverFailed {
+	if cp.stopped() {
 		return
 	}
 	cp.failed = err
-	cp.out = cp.out[:0]
-	if cp.link == nil || cp.ioErr != nil {
+	msg := "shardgate: " + sqlerr.From(err).Message
+	for _, p := range cp.parts {
+		cp.failPart(p, msg)
+	}
+}
+
+// failPart sends CopyFail to one part that still copies.
+func (cp *copier) failPart(p *copyPart, msg string) {
+	p.out = p.out[:0]
+	if p.link == nil || p.done || p.failed || p.failSent || cp.ioErr != nil {
 		return
 	}
-	msg := "shardgate: " + sqlerr.From(err).Message
-	cp.link.w.WriteRaw(pgio.TypeCopyFail, append([]byte(msg), 0))
-	if err := cp.link.w.Flush(); err != nil {
+	p.link.w.WriteRaw(pgio.TypeCopyFail, append([]byte(msg), 0))
+	if err := p.link.w.Flush(); err != nil {
 		cp.ioErr = cp.s.serverFailure(err)
 	}
-	cp.failSent = true
+	p.failSent = true
 }
 
 // end answers the COPY once the client's data is over (CopyDone, or
-// CopyFail with its message).
+// CopyFail with its message): every part is ended and its answer read,
+// then the transaction is settled and the client gets the rows added up
+// (or the error) and ReadyForQuery.
 func (cp *copier) end(clientFail *string) error {
 	s := cp.s
 	if cp.ioErr != nil {
 		return cp.abandon(cp.ioErr)
 	}
-	if cp.serverDone {
-		return nil // the server's error and ReadyForQuery are written
-	}
-	if cp.link == nil {
+	if len(cp.parts) == 0 {
 		switch {
 		case cp.failed != nil:
-			return s.simpleError(cp.failed)
+			return cp.finish(cp.failed)
 		case clientFail != nil:
-			return s.simpleError(sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin failed: %s", *clientFail))
-		case s.txOpen && s.txLink == nil:
+			return cp.finish(sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin failed: %s", *clientFail))
+		case s.txOpen && !cp.implicit && s.txLink == nil && len(s.txParts) == 0:
 			// No rows: nothing to send, and the transaction keeps its
 			// freedom to choose a shard.
-			s.queueTag("COPY 0")
-			return s.finishLocal()
+			return cp.finish(nil)
 		}
 		// No rows: any shard checks the statement (and a header) and
 		// answers COPY 0.
-		cp.shard = s.anyShard(cp.target.Keyspace)
-		if err := cp.start(); err != nil {
+		p, err := cp.start(s.anyShard(cp.target.Keyspace))
+		if err != nil {
 			if cp.ioErr != nil {
 				return cp.abandon(cp.ioErr)
 			}
-			return s.simpleError(err)
+			return cp.finish(err)
 		}
-		if cp.serverDone {
-			return nil
+		if !p.done && len(cp.header) > 0 {
+			cp.forward(p, cp.header)
 		}
 	}
 	quiet := false
 	switch {
 	case cp.failed != nil:
-		// CopyFail is sent; the server's "COPY from stdin failed" gives
+		// CopyFail is sent; the servers' "COPY from stdin failed" gives
 		// way to the proxy's own error.
-		s.opts.Stats.Refused.Add(1)
 		s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(cp.failed))
 		quiet = true
 	case cp.serverFailed:
-		// The server's error is relayed; it ignores what the client sends.
+		// The server's error is relayed; the other parts got CopyFail.
+		quiet = true
 	case clientFail != nil:
-		cp.link.w.WriteRaw(pgio.TypeCopyFail, append([]byte(*clientFail), 0))
+		for _, p := range cp.parts {
+			cp.failPart(p, *clientFail)
+		}
 	default:
-		cp.flushOut()
-		cp.link.w.WriteRaw(pgio.TypeCopyDone, nil)
-	}
-	if err := cp.link.w.Flush(); err != nil {
-		return cp.abandon(s.serverFailure(err))
-	}
-	for !cp.serverDone {
-		if err := cp.serverMessage(cp.tail.next(), quiet); err != nil {
-			if cp.ioErr != nil {
-				return cp.abandon(cp.ioErr)
+		for _, p := range cp.parts {
+			if p.link != nil && !p.done {
+				cp.flushOut(p)
+				p.link.w.WriteRaw(pgio.TypeCopyDone, nil)
 			}
-			return err
 		}
 	}
+	for _, p := range cp.parts {
+		if p.link != nil && !p.done {
+			if err := p.link.w.Flush(); err != nil {
+				return cp.abandon(s.serverFailure(err))
+			}
+		}
+	}
+	for _, p := range cp.parts {
+		for !p.done {
+			if err := cp.serverMessage(p, p.tail.next(), quiet); err != nil {
+				if cp.ioErr != nil {
+					return cp.abandon(cp.ioErr)
+				}
+				return err
+			}
+		}
+	}
+	switch {
+	case cp.failed != nil || cp.serverFailed:
+		return cp.finish(errCopyFailed) // the error is written
+	case clientFail != nil:
+		// The server answered the client's CopyFail with its error.
+		return cp.finish(errCopyFailed)
+	}
+	return cp.finish(nil)
+}
+
+// errCopyFailed: the COPY failed and the client has the error already.
+var errCopyFailed = errors.New("pgwire: the COPY failed")
+
+// finish settles the transaction around the COPY and answers the client:
+// with err (unless errCopyFailed: written already) the COPY's transaction
+// fails (an implicit one rolls back everywhere); else an implicit one
+// commits (two-phase on several shards) and the rows are added up.
+func (cp *copier) finish(err error) error {
+	s := cp.s
+	if err != nil {
+		if !errors.Is(err, errCopyFailed) {
+			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
+		}
+		if cp.failed != nil || !errors.Is(err, errCopyFailed) {
+			s.opts.Stats.Refused.Add(1) // the proxy's error, not a server's
+		}
+		switch {
+		case cp.implicit:
+			if rerr := s.rollbackParts(); rerr != nil {
+				return rerr
+			}
+			s.clearTx()
+		case s.txOpen:
+			s.txFailed = true
+			for _, l := range s.txParts {
+				if l.conn.TxStatus() != pgio.TxFailed {
+					s.abortOnServer(l)
+				}
+			}
+			if derr := s.drain(false); derr != nil {
+				return derr
+			}
+		}
+		s.out.WriteReadyForQuery(s.clientStatus())
+		return nil
+	}
+	if cp.implicit {
+		if len(s.txParts) == 0 {
+			s.clearTx() // no rows reached a server
+		} else {
+			e, cerr := s.commitImplicit()
+			if cerr != nil {
+				return cerr
+			}
+			if e != nil {
+				s.out.WriteErrorResponse(pgio.SeverityError, e)
+				s.out.WriteReadyForQuery(s.clientStatus())
+				return nil
+			}
+		}
+	}
+	var n int64
+	for _, p := range cp.parts {
+		n += p.rows
+	}
+	s.out.WriteCommandComplete("COPY " + strconv.FormatInt(n, 10))
+	s.out.WriteReadyForQuery(s.clientStatus())
 	return nil
 }
 
-// abandon gives up the server connection in the middle of the COPY (the
-// client or the server connection failed): it is closed, so the server
-// rolls the COPY back.
+// abandon gives up the server connections in the middle of the COPY (the
+// client or a server connection failed): they are closed, so the servers
+// roll the COPY back.
 func (cp *copier) abandon(err error) error {
-	if cp.link != nil && !cp.serverDone {
-		if cp.tail != nil {
-			// Stop the reader before the connection is closed under it.
-			cp.link.conn.MarkBroken()
-			cp.link.conn.SetDeadline(time.Now())
-			<-cp.tail.done
+	for _, p := range cp.parts {
+		if p.link == nil || p.done {
+			continue
 		}
-		cp.s.breakLink(cp.link)
-		cp.link = nil
+		if p.tail != nil {
+			// Stop the reader before the connection is closed under it.
+			p.link.conn.MarkBroken()
+			p.link.conn.SetDeadline(time.Now())
+			<-p.tail.done
+		}
+		cp.s.breakLink(p.link)
+		p.link = nil
 	}
 	return err
 }
