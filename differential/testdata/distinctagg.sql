@@ -28,3 +28,8 @@ SELECT count(DISTINCT name ORDER BY name) FROM users;
 SELECT string_agg(DISTINCT name, ',') FROM users;
 -- expect: refused
 SELECT count(DISTINCT name) + 1 FROM users;
+-- While values are shipped, a column outside the aggregates must be a GROUP BY expression.
+-- expect: refused
+SELECT level, name, count(DISTINCT nickname) FROM users GROUP BY level;
+SELECT level % 3, count(DISTINCT name), 'x' FROM users GROUP BY level % 3 HAVING level % 3 > 0 ORDER BY 1;
+SELECT o.status, count(DISTINCT o.product_id) FROM orders o GROUP BY o.status HAVING max(o.qty) > 1 ORDER BY o.status;
