@@ -101,7 +101,7 @@ func (a *Analyzer) Stats() Stats {
 // for statements the analysis refuses.
 func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error) {
 	lits = lits[:0]
-	text := mariadbComments(sql)
+	text := mariadbComments(a.p, sql)
 	kb := a.keys.Get().(*[]byte)
 	defer a.putKeyBuffer(kb)
 	lx := lexer{p: a.p, src: text, key: (*kb)[:0], lits: lits}

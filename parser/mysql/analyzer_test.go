@@ -242,7 +242,7 @@ func corpus(t testing.TB) []string {
 // variant rewrites every literal of sql to another value of its class
 // (numbers grow, strings get another text), keeping the shape.
 func variant(t testing.TB, a *Analyzer, sql string, seed int) (string, bool) {
-	lx := lexer{p: a.p, src: mariadbComments(sql), keepSpans: true}
+	lx := lexer{p: a.p, src: mariadbComments(a.p, sql), keepSpans: true}
 	if !lx.lex() || len(lx.spans) == 0 {
 		return "", false
 	}
@@ -308,5 +308,48 @@ func checkHitMatchesFresh(t *testing.T, sql string) {
 	}
 	if got, want := describe(hit, hitLits), describe(fresh, freshLits); got != want {
 		t.Errorf("%s (cached for %s):\n--- hit:\n%s--- fresh:\n%s", sql, v, got, want)
+	}
+}
+
+// Every text of the corpus the grammar accepts is served through its
+// synthetic text (and so cached with its literals known), none from its
+// own tree with its literals unknown.
+func TestCorpusGoesThroughSyntheticTexts(t *testing.T) {
+	for _, sql := range corpus(t) {
+		a := newAnalyzer(t, 100)
+		if _, _, err := a.Analyze(sql, nil); err != nil {
+			continue
+		}
+		if s := a.Stats(); s.Uncacheable != 0 {
+			t.Errorf("%s: analysed without its synthetic text", sql)
+		}
+	}
+}
+
+// The fallback for a text whose synthetic text fails: its own tree, every
+// literal unknown to the router (so it scatters or is refused, never
+// misroutes), the parameters still known.
+func TestUncachedFallbackHidesLiterals(t *testing.T) {
+	a := newAnalyzer(t, 100)
+	sql := "SELECT * FROM users WHERE id = 42 AND org = ? LIMIT 3"
+	lx := &lexer{p: a.p, src: sql, keepSpans: true}
+	if !lx.lex() {
+		t.Fatal("lex")
+	}
+	st, lits, err := a.uncached(sql, lx.lits, lx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lits) != 2 || st.LiteralCount != 2 || a.Stats().Uncacheable != 1 || a.Stats().Entries != 0 {
+		t.Errorf("%+v %+v", lits, a.Stats())
+	}
+	for _, k := range st.Keys {
+		want := map[string]parser.ValueSource{"id": parser.FromExpr, "org": parser.FromParam}[k.Column]
+		if k.Values[0].Source != want {
+			t.Errorf("%s: %+v", k.Column, k.Values[0])
+		}
+	}
+	if st.LimitCount.Source != parser.FromExpr {
+		t.Errorf("limit %+v", st.LimitCount)
 	}
 }

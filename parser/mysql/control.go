@@ -127,22 +127,35 @@ func (c *control) statement() *parser.Statement {
 // version is at least NNNNNN (six digits), as MySQL does /*! … */. vitess
 // knows only the latter and would read the body as a comment: for the
 // analysis, a /*M! that MariaDB 10.11 runs becomes " /*!" with its version
-// blanked, one it does not run stays a comment. Offsets do not move.
-func mariadbComments(sql string) string {
+// blanked, one it does not run stays a comment. Only comments are changed
+// (not a "/*M!" inside a string), and offsets do not move.
+func mariadbComments(p *sqlparser.Parser, sql string) string {
 	if !strings.Contains(sql, "/*M!") {
 		return sql
 	}
-	b := []byte(sql)
-	for i := 0; i+4 <= len(b); i++ {
-		if string(b[i:i+4]) != "/*M!" {
+	var b []byte
+	tkn := p.NewStringTokenizer(sql)
+	for {
+		typ, val := tkn.Scan()
+		if typ == 0 || typ == sqlparser.LEX_ERROR {
+			break
+		}
+		if typ != sqlparser.COMMENT || !strings.HasPrefix(val, "/*M!") {
+			continue
+		}
+		i := tkn.Pos - len(val)
+		if i < 0 || !strings.HasPrefix(sql[i:], "/*M!") {
 			continue
 		}
 		d := 0
-		for d < 6 && i+4+d < len(b) && b[i+4+d] >= '0' && b[i+4+d] <= '9' {
+		for d < 6 && i+4+d < len(sql) && sql[i+4+d] >= '0' && sql[i+4+d] <= '9' {
 			d++
 		}
-		if d == 6 && string(b[i+4:i+10]) > mariadbVersion {
+		if d == 6 && sql[i+4:i+10] > mariadbVersion {
 			continue // not run by the server: a comment
+		}
+		if b == nil {
+			b = []byte(sql)
 		}
 		copy(b[i:], " /*!")
 		if d == 5 || d == 6 {
@@ -150,6 +163,9 @@ func mariadbComments(sql string) string {
 				b[i+4+k] = ' '
 			}
 		}
+	}
+	if b == nil {
+		return sql
 	}
 	return string(b)
 }

@@ -73,7 +73,7 @@ func goldenResult(t *testing.T, sql string) string {
 		fmt.Fprintf(&b, "error: %s %d: %s", e.Code, e.Number, e.Message)
 		return b.String()
 	}
-	lx := lexer{p: a.p, src: mariadbComments(sql)}
+	lx := lexer{p: a.p, src: mariadbComments(a.p, sql)}
 	if lx.lex() {
 		fmt.Fprintf(&b, "key: %s\n", printableKey(lx.key))
 	} else {

@@ -83,7 +83,7 @@ func locateInsertRows(sql string) (*insertRows, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := mariadbComments(sql)
+	text := mariadbComments(p, sql)
 	tkn := p.NewStringTokenizer(text)
 	t := &insertRows{}
 	first, prevEnd, depth := 0, 0, 0

@@ -16,7 +16,7 @@ func Placeholders(sql string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	text := mariadbComments(sql)
+	text := mariadbComments(p, sql)
 	tkn := p.NewStringTokenizer(text)
 	n := 0
 	for {
