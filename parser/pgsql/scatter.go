@@ -31,6 +31,13 @@ import (
 //     items), so equal rows arrive next to each other and the merge
 //     removes duplicates while streaming. The extra keys only order rows
 //     the client's ORDER BY leaves tied, whose order is unspecified.
+//   - avg(x) whose shards describe sum(x) as real is run again with
+//     sum(x::float8) (ScatterOptions.Float8Avgs): avg(real) accumulates in
+//     float8.
+//   - HAVING stays as `HAVING (<condition>) OR true`: checked by the
+//     server, evaluated by the merge.
+//   - An IN list on the sharding key may then be cut per shard
+//     (SplitInList, scatter_in.go), its parameters renumbered.
 //   - Every bind parameter of the text stays in the shard SQL with the type
 //     Postgres infers for it there, so the client's Bind applies unchanged:
 //     a LIMIT/OFFSET $n is kept as $n::bigint (in LIMIT $1::bigint +
@@ -39,7 +46,7 @@ import (
 //
 // A statement aggregates when it has GROUP BY or calls an aggregate. Its
 // select items must then be count, sum, min, max or avg called plainly
-// (min/max also with DISTINCT), GROUP BY expressions, constants, or
+// (also with DISTINCT), GROUP BY expressions, constants, or
 // columns (which Postgres checks depend on the group key); its ORDER BY
 // keys select items, GROUP BY expressions, or such aggregates (added
 // hidden). The shards keep GROUP BY and ORDER BY; no LIMIT is pushed down.
