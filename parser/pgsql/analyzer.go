@@ -35,7 +35,7 @@ func (o *Options) EnsureDefaults() {
 // concurrent use by every session; share one per proxy.
 type Analyzer struct {
 	opts  Options
-	cache *cache // nil when caching is off
+	cache *parser.Cache // nil when caching is off
 	keys  sync.Pool
 
 	uncacheable atomic.Uint64
@@ -47,7 +47,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	opts.EnsureDefaults()
 	a := &Analyzer{opts: opts}
 	if opts.CacheEntries > 0 {
-		a.cache = newCache(opts.CacheEntries)
+		a.cache = parser.NewCache(opts.CacheEntries)
 	}
 	a.keys.New = func() any { b := make([]byte, 0, 256); return &b }
 	return a
@@ -71,7 +71,7 @@ type Stats struct {
 func (a *Analyzer) Stats() Stats {
 	s := Stats{Uncacheable: a.uncacheable.Load(), Errors: a.errors.Load()}
 	if a.cache != nil {
-		s.Hits, s.Misses, s.Entries = a.cache.counts()
+		s.Hits, s.Misses, s.Entries = a.cache.Counts()
 	}
 	return s
 }
@@ -104,7 +104,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	if !ok || len(lx.key) > a.opts.MaxKeyBytes {
 		return a.uncached(sql, lx.lits[:0])
 	}
-	if st := a.cache.get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
+	if st := a.cache.Get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
 		return st, lx.lits, nil
 	}
 	tree, err := parse(sql)
@@ -120,7 +120,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 		return st, refLits, nil
 	}
 	st := build(tree, facts, consts, len(lx.lits), lexerHints(sql, &lx))
-	a.cache.put(lx.key, st)
+	a.cache.Put(lx.key, st)
 	return st, lx.lits, nil
 }
 

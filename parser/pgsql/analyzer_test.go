@@ -122,7 +122,7 @@ func TestCacheBound(t *testing.T) {
 		}
 	}
 	s := a.Stats()
-	if s.Entries > capacity+len(a.cache.shards) {
+	if s.Entries > capacity+a.cache.Shards() {
 		t.Errorf("%d entries in a cache of %d", s.Entries, capacity)
 	}
 	if s.Hits < 1990 {

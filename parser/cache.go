@@ -1,15 +1,14 @@
-package pgsql
+package parser
 
 import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
-
-	"github.com/shardgate/shardgate/parser"
 )
 
-// cache maps a statement's key (see lexer) to its shared analysis. It is
-// bounded and safe for concurrent use. Every session's every statement
+// Cache maps a statement's shape key (a dialect lexer's text with the
+// literals taken out) to its shared analysis. It is bounded and safe for
+// concurrent use; parser/pgsql and parser/mysql each keep one per Analyzer. Every session's every statement
 // looks it up, so the read path must not serialise sessions:
 //
 //   - entries are spread over shards by a hash of the key, each with its
@@ -19,7 +18,7 @@ import (
 //     sets the entry's referenced bit (an atomic store, skipped when already
 //     set), where LRU would have to move the entry under a write lock on
 //     every hit. Inserting — once per new shape — takes the write lock.
-type cache struct {
+type Cache struct {
 	seed   maphash.Seed
 	mask   uint64
 	shards []cacheShard
@@ -39,7 +38,7 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	key  string
-	stmt *parser.Statement
+	stmt *Statement
 	// referenced: hit since the clock hand last passed.
 	referenced atomic.Bool
 }
@@ -51,12 +50,14 @@ const (
 	minEntriesInShard = 16
 )
 
-func newCache(entries int) *cache {
+// NewCache returns a cache of about entries analyses; entries must be
+// positive.
+func NewCache(entries int) *Cache {
 	n := 1
 	for n < maxShards && entries/(n*2) >= minEntriesInShard {
 		n *= 2
 	}
-	c := &cache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
+	c := &Cache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
 	per := (entries + n - 1) / n
 	for i := range c.shards {
 		c.shards[i].capacity = per
@@ -65,13 +66,13 @@ func newCache(entries int) *cache {
 	return c
 }
 
-func (c *cache) shard(key []byte) *cacheShard {
+func (c *Cache) shard(key []byte) *cacheShard {
 	// The low bits pick the shard; the map rehashes with its own seed.
 	return &c.shards[maphash.Bytes(c.seed, key)&c.mask]
 }
 
-// get returns the analysis cached under key, or nil.
-func (c *cache) get(key []byte) *parser.Statement {
+// Get returns the analysis cached under key, or nil.
+func (c *Cache) Get(key []byte) *Statement {
 	s := c.shard(key)
 	s.mu.RLock()
 	e := s.entries[string(key)] // no allocation: the compiler special-cases map[string(b)]
@@ -87,9 +88,9 @@ func (c *cache) get(key []byte) *parser.Statement {
 	return e.stmt
 }
 
-// put caches stmt under key unless an entry is already there (a concurrent
+// Put caches stmt under key unless an entry is already there (a concurrent
 // miss of the same shape), evicting by CLOCK when the shard is full.
-func (c *cache) put(key []byte, stmt *parser.Statement) {
+func (c *Cache) Put(key []byte, stmt *Statement) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,8 +118,8 @@ func (c *cache) put(key []byte, stmt *parser.Statement) {
 	}
 }
 
-// counts sums the shards' counters.
-func (c *cache) counts() (hits, misses uint64, entries int) {
+// Counts sums the shards' counters.
+func (c *Cache) Counts() (hits, misses uint64, entries int) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		hits += s.hits.Load()
@@ -129,3 +130,7 @@ func (c *cache) counts() (hits, misses uint64, entries int) {
 	}
 	return hits, misses, entries
 }
+
+// Shards is the number of shards the entries are spread over (each may
+// hold one entry over entries/Shards when entries does not divide).
+func (c *Cache) Shards() int { return len(c.shards) }
