@@ -45,7 +45,7 @@ func (o *Options) EnsureDefaults() {
 type Analyzer struct {
 	opts  Options
 	p     *sqlparser.Parser
-	cache *cache // nil when caching is off
+	cache *parser.Cache // nil when caching is off
 	keys  sync.Pool
 
 	uncacheable atomic.Uint64
@@ -61,7 +61,7 @@ func NewAnalyzer(opts Options) (*Analyzer, error) {
 	}
 	a := &Analyzer{opts: opts, p: p}
 	if opts.CacheEntries > 0 {
-		a.cache = newCache(opts.CacheEntries)
+		a.cache = parser.NewCache(opts.CacheEntries)
 	}
 	a.keys.New = func() any { b := make([]byte, 0, 256); return &b }
 	return a, nil
@@ -84,7 +84,7 @@ type Stats struct {
 func (a *Analyzer) Stats() Stats {
 	s := Stats{Uncacheable: a.uncacheable.Load(), Errors: a.errors.Load()}
 	if a.cache != nil {
-		s.Hits, s.Misses, s.Entries = a.cache.counts()
+		s.Hits, s.Misses, s.Entries = a.cache.Counts()
 	}
 	return s
 }
@@ -122,7 +122,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	if a.cache == nil || len(lx.key) > a.opts.MaxKeyBytes || strings.IndexByte(text, 0) >= 0 {
 		return a.missed(text, lx.lits, false)
 	}
-	if st := a.cache.get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
+	if st := a.cache.Get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
 		return st, lx.lits, nil
 	}
 	return a.missed(text, lx.lits, true)
@@ -161,7 +161,7 @@ func (a *Analyzer) analyzeMiss(text string, lx *lexer, put bool) (*parser.Statem
 		return a.uncached(text, lx.lits, lx)
 	}
 	if put {
-		a.cache.put(lx.key, st)
+		a.cache.Put(lx.key, st)
 	}
 	return st, lx.lits, nil
 }

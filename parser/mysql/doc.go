@@ -10,9 +10,8 @@
 // numbers, 0x…, X'…', 0b…, b'…'), decoded as MySQL decodes them with the
 // default sql_mode (backslash escapes), and leaves a key: the text with
 // each literal replaced by a marker of its lexical class. An Analyzer keeps
-// the analyses of recent keys in a bounded CLOCK cache (cache.go, the same
-// design as parser/pgsql's); a hit costs the tokenizer pass and one map
-// lookup.
+// the analyses of recent keys in a bounded CLOCK cache (parser.Cache, as
+// parser/pgsql does); a hit costs the tokenizer pass and one map lookup.
 //
 // A miss parses, with vitess' sqlparser, not the client's text but a
 // synthetic one made from the key: every literal is replaced by a literal
