@@ -163,6 +163,10 @@ func (l *lexer) lex() bool {
 				depth++
 			case typ == ')':
 				depth--
+			case typ == sqlparser.VALUE_ARG:
+				// A ? in the prefix would shift the numbers of the
+				// statement's own: not blanked, left to the grammar.
+				setStmtStart = -2
 			case typ == sqlparser.FOR && depth == 0:
 				l.blanks = append(l.blanks, span{start: setStmtStart, end: end})
 				first, ntok, setStmtStart = 0, 0, -1
