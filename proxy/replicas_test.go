@@ -59,11 +59,22 @@ func startReplicaRig(t *testing.T) *replicaRig {
 	node := func(n *sandbox.Node) shardmap.NodeSpec {
 		return shardmap.NodeSpec{Name: n.Name, Host: n.Host, Port: n.Port}
 	}
+	// Two shards on the same nodes (one database): every key routes as
+	// on two real shards, and a scatter read reaches both — each sees the
+	// whole table, which the scatter test allows for.
+	shard := func(r string) shardmap.ShardSpec {
+		named := func(n *sandbox.Node) shardmap.NodeSpec {
+			spec := node(n)
+			spec.Name += r
+			return spec
+		}
+		return shardmap.ShardSpec{KeyRange: r, Primary: named(sh.Primary),
+			Replicas: []shardmap.NodeSpec{named(sh.Replicas[0]), named(sh.Replicas[1])}}
+	}
 	m, err := shardmap.Compile(1, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{{
 		Name: "app", Engine: shardmap.Postgres,
 		Tables: []shardmap.TableSpec{{Name: "kv", Column: "id", Type: "bigint"}},
-		Shards: []shardmap.ShardSpec{{KeyRange: "-", Primary: node(sh.Primary),
-			Replicas: []shardmap.NodeSpec{node(sh.Replicas[0]), node(sh.Replicas[1])}}},
+		Shards: []shardmap.ShardSpec{shard("-80"), shard("80-")},
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -104,26 +115,36 @@ func startReplicaRig(t *testing.T) *replicaRig {
 		snap: m, r1: sh.Replicas[0], r2: sh.Replicas[1]}
 }
 
-// served returns how many reads each replica served so far, by address.
+// served returns how many reads each replica served so far, by address
+// (over both shards' views of it).
 func (r *replicaRig) served() map[string]uint64 {
 	out := map[string]uint64{}
 	for _, st := range r.proxy.Replicas().Statuses() {
 		for _, n := range st.Replicas {
-			out[n.Node.Addr] = n.Served
+			out[n.Node.Addr] += n.Served
 		}
 	}
 	return out
 }
 
+// status is what the monitor knows of replica n in the first shard, with
+// the reads it served for both.
 func (r *replicaRig) status(n *sandbox.Node) replicas.NodeStatus {
+	var out replicas.NodeStatus
+	found := false
 	for _, st := range r.proxy.Replicas().Statuses() {
 		for _, s := range st.Replicas {
-			if s.Node.Port == n.Port {
-				return s
+			if s.Node.Port != n.Port {
+				continue
+			}
+			if !found {
+				out, found = s, true
+			} else {
+				out.Served += s.Served
 			}
 		}
 	}
-	return replicas.NodeStatus{}
+	return out
 }
 
 func addr(n *sandbox.Node) string { return fmt.Sprintf("%s:%d", n.Host, n.Port) }
@@ -277,27 +298,56 @@ func TestReplicaReads(t *testing.T) {
 
 	t.Run("read only transaction", func(t *testing.T) {
 		c := dialMode(t, rig.url, pgx.QueryExecModeCacheStatement)
-		before, reads := rig.served(), stats.ReplicaReads.Load()
-		tx, err := c.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 1; i <= 5; i++ {
-			var v int64
-			if err := tx.QueryRow(ctx, "SELECT v FROM kv WHERE id = $1", i).Scan(&v); err != nil {
+		// legs runs reads of ids in a READ ONLY transaction and returns
+		// the replica connections it took.
+		legs := func(ids ...int) uint64 {
+			t.Helper()
+			before, reads := rig.served(), stats.ReplicaReads.Load()
+			tx, err := c.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+			if err != nil {
 				t.Fatal(err)
 			}
+			for _, id := range ids {
+				var v int64
+				if err := tx.QueryRow(ctx, "SELECT v FROM kv WHERE id = $1", id).Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			after := rig.served()
+			got := after[addr(rig.r1)] - before[addr(rig.r1)] + after[addr(rig.r2)] - before[addr(rig.r2)]
+			if got != stats.ReplicaReads.Load()-reads {
+				t.Errorf("%d replica leases, %d replica reads", got, stats.ReplicaReads.Load()-reads)
+			}
+			return got
 		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
+		shardOf := func(id int) string {
+			sh, err := rig.snap.Lookup(shardmap.Postgres, "app", "kv", shardmap.Int(int64(id)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sh.Name
 		}
-		after := rig.served()
-		got := after[addr(rig.r1)] - before[addr(rig.r1)] + after[addr(rig.r2)] - before[addr(rig.r2)]
-		if got != 1 || stats.ReplicaReads.Load()-reads != 1 {
-			t.Errorf("a READ ONLY transaction took %d replica leases (%d replica reads), want the whole transaction on one", got, stats.ReplicaReads.Load()-reads)
+		var one, other []int // keys of the first key's shard, and of the other
+		for id := 1; id <= 100 && (len(one) < 3 || len(other) < 2); id++ {
+			if shardOf(id) == shardOf(1) {
+				one = append(one, id)
+			} else {
+				other = append(other, id)
+			}
+		}
+		if got := legs(one...); got != 1 {
+			t.Errorf("a READ ONLY transaction on one shard took %d replica connections, want 1: the whole transaction on one replica", got)
+		}
+		// Over both shards: one replica each, committed without 2PC.
+		if got := legs(append(one, other...)...); got != 2 {
+			t.Errorf("a READ ONLY transaction on two shards took %d replica connections, want 2", got)
 		}
 		// A read-write transaction reads on the primary.
-		tx, err = c.Begin(ctx)
+		reads := stats.ReplicaReads.Load()
+		tx, err := c.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +356,7 @@ func TestReplicaReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx.Rollback(ctx)
-		if n := stats.ReplicaReads.Load() - reads; n != 1 {
+		if stats.ReplicaReads.Load() != reads {
 			t.Errorf("a read in a read-write transaction went to a replica")
 		}
 	})
@@ -343,7 +393,7 @@ func TestReplicaReads(t *testing.T) {
 			}
 		}
 		if len(got) != 3 {
-			t.Errorf("SHOW REPLICAS: %d rows, want the primary and 2 replicas", len(got))
+			t.Errorf("SHOW REPLICAS: %d nodes, want the primary and 2 replicas", len(got))
 		}
 		var shards int
 		rows, err = c.Query(ctx, "SHOW SHARDS")
@@ -353,7 +403,7 @@ func TestReplicaReads(t *testing.T) {
 		for rows.Next() {
 			shards++
 		}
-		if rows.Err() != nil || shards != 1 {
+		if rows.Err() != nil || shards != 2 {
 			t.Errorf("SHOW SHARDS: %d rows, %v", shards, rows.Err())
 		}
 		_, err = c.Exec(ctx, "SHOW NONSENSE")
@@ -381,13 +431,38 @@ func TestReplicaReads(t *testing.T) {
 				}
 			}
 		}
-		if series["shardgate_replica_lag_seconds"] != 2 || series["shardgate_replica_node_up"] != 3 || series["shardgate_replica_reads_served_total"] != 2 {
+		// Two shards, each a primary and two replicas.
+		if series["shardgate_replica_lag_seconds"] != 4 || series["shardgate_replica_node_up"] != 6 || series["shardgate_replica_reads_served_total"] != 4 {
 			t.Errorf("replica metrics: %v", series)
 		}
 		// psql, as an operator would use it.
 		out, err := exec.Command("psql", url, "-XAtc", "SHOW SHARDS").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "app|postgres|-|") {
+		if err != nil || !strings.Contains(string(out), "app|postgres|-80|-80|app|") {
 			t.Errorf("psql SHOW SHARDS: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("scatter", func(t *testing.T) {
+		c := dialMode(t, rig.url, pgx.QueryExecModeCacheStatement)
+		reads := stats.ReplicaReads.Load()
+		var n int64
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM kv").Scan(&n); err != nil || n != 200 {
+			t.Fatalf("scatter count: %d %v (each shard sees the 100 rows)", n, err)
+		}
+		if got := stats.ReplicaReads.Load() - reads; got != 2 {
+			t.Errorf("a scatter read over 2 shards took %d replica connections, want 2", got)
+		}
+		// Inside a read-write transaction, on the primaries.
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM kv").Scan(&n); err != nil || n != 200 {
+			t.Fatalf("scatter count in a transaction: %d %v", n, err)
+		}
+		tx.Rollback(ctx)
+		if got := stats.ReplicaReads.Load() - reads; got != 2 {
+			t.Errorf("a scatter read in a read-write transaction went to replicas")
 		}
 	})
 

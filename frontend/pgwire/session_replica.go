@@ -79,6 +79,27 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 	if l := s.batch; l != nil {
 		return l, l.replica && l.shard == shard, nil
 	}
+	l, ok, err := s.connectReplica(shard, t)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	s.syncSettings(l)
+	if s.txOpen {
+		s.beginOn(l) // a READ ONLY transaction: wholly on this replica
+	} else {
+		s.batch = l
+		s.replay.replica = true
+	}
+	s.opts.Stats.ReplicaReads.Add(1)
+	return l, true, nil
+}
+
+// connectReplica picks a replica of shard for a read with target t and
+// connects to it: false when the read must run on the primary (the
+// session's last commit there is not known to be replayed anywhere, or no
+// replica fits and the policy falls back, or the replica could not be
+// reached — nothing was sent to it).
+func (s *session) connectReplica(shard *shardmap.Shard, t router.Target) (*link, bool, error) {
 	var minPos replicas.Position
 	if s.read.ReadYourWrites {
 		m := s.ryw[shard.Name]
@@ -112,22 +133,71 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 	}
 	conn, err := s.opts.Replicas.AcquireReplica(s.ctx, shard, lease.Node())
 	if err != nil {
-		// Nothing reached a server: the primary answers instead.
 		lease.Release()
 		s.opts.Stats.ReplicaFallbacks.Add(1)
 		return nil, false, nil
 	}
 	l := newLink(conn, shard)
 	l.replica, l.lease = true, lease
-	s.syncSettings(l)
-	if s.txOpen {
-		s.beginOn(l) // a READ ONLY transaction: wholly on this replica
-	} else {
-		s.batch = l
-		s.replay.replica = true
-	}
-	s.opts.Stats.ReplicaReads.Add(1)
 	return l, true, nil
+}
+
+// scatterLink is the connection one shard's part of a scatter read runs
+// on: a replica's when the plan's target and the session allow and one
+// fits, with the same policy as a one-shard read; else the primary's.
+func (s *session) scatterLink(shard *shardmap.Shard, t router.Target) (*link, error) {
+	if t.OnReplica() && s.replicasOn() && !s.retrying && (!s.txOpen || s.txReadOnly) {
+		l, ok, err := s.connectReplica(shard, t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.opts.Stats.ReplicaReads.Add(1)
+			return l, nil
+		}
+	}
+	conn, err := s.acquire(shard)
+	if err != nil {
+		return nil, err
+	}
+	return newLink(conn, shard), nil
+}
+
+// joinReplica is the connection a READ ONLY transaction running on a
+// replica gets on another shard: a replica's there too, when one fits;
+// nil when the shard joins on its primary.
+func (s *session) joinReplica(shard *shardmap.Shard) (*link, error) {
+	if !s.txReadOnly || s.txLink == nil || !s.txLink.replica || s.retrying {
+		return nil, nil
+	}
+	t := router.Target{Read: s.rs.Read, MaxLag: s.rs.MaxLag}
+	if t.Read == router.ReadPrimary {
+		t.Read = router.ReadReplicasPreferred // the transaction came to replicas by a hint
+	}
+	l, ok, err := s.connectReplica(shard, t)
+	if !ok || err != nil {
+		return nil, err
+	}
+	s.syncSettings(l)
+	s.opts.Stats.ReplicaReads.Add(1)
+	return l, nil
+}
+
+// commitReadOnly ends a READ ONLY transaction on several shards: it wrote
+// nothing, so each part commits on its own (no two-phase commit, which a
+// replica could not take part in anyway).
+func (s *session) commitReadOnly() (*sqlerr.Error, error) {
+	for _, l := range s.txParts {
+		l.w.WriteQuery("COMMIT")
+	}
+	results := s.runOnParts(s.txParts)
+	var e *sqlerr.Error
+	for i := range results {
+		if results[i].err != nil && e == nil {
+			e = results[i].clientError()
+		}
+	}
+	return e, s.brokenParts(results)
 }
 
 func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {

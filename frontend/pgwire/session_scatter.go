@@ -13,6 +13,7 @@ import (
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/router"
 )
 
@@ -138,12 +139,11 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 		s.setActive(nil)
 	}()
 	for i, sh := range plan.Shards {
-		conn, err := s.acquire(sh)
+		l, err := s.scatterLink(sh, plan.Target)
 		if err != nil {
 			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
 			return 0, true, s.drainScatter(links)
 		}
-		l := newLink(conn, sh)
 		links = append(links, &scatterLink{s: s, l: l})
 		s.syncSettings(l)
 		send(i, l)
@@ -234,6 +234,8 @@ func (s *session) finishScatterLink(sl *scatterLink) {
 	if !sl.done {
 		sl.l.conn.MarkBroken()
 	}
+	sl.l.lease.Release()
+	sl.l.lease = replicas.Lease{}
 	s.opts.Conns.Release(sl.l.conn)
 	sl.l.conn = nil
 }

@@ -77,9 +77,14 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 	if err := s.canJoin(s.txLink.shard, shard); err != nil {
 		return nil, err
 	}
-	l, err := s.readyLink(shard)
+	l, err := s.joinReplica(shard)
 	if err != nil {
 		return nil, err
+	}
+	if l == nil {
+		if l, err = s.readyLink(shard); err != nil {
+			return nil, err
+		}
 	}
 	var b strings.Builder
 	b.WriteString(s.txBeginAll)
@@ -98,6 +103,9 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 // canJoin says whether the open transaction may reach shard want.
 func (s *session) canJoin(have, want *shardmap.Shard) error {
 	tp := s.opts.TwoPhase
+	if s.txReadOnly && !s.txSavepoints && !s.snapshotIsolation() && s.txBeginAll != "" {
+		return nil // it writes nothing: each part commits on its own
+	}
 	if tp == nil {
 		return sqlerr.New(sqlerr.FeatureNotSupported,
 			"this statement needs shard %s, but the transaction already runs on shard %s, and two-phase commit is off", want.Name, have.Name).
@@ -155,9 +163,12 @@ func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
 func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err error) {
 	commit := stmt.Kind == parser.KindCommit && !s.txFailed
 	var e *sqlerr.Error
-	if commit {
+	switch {
+	case commit && s.txReadOnly:
+		e, err = s.commitReadOnly()
+	case commit:
 		e, err = s.commitTwoPhase()
-	} else {
+	default:
 		err = s.rollbackParts()
 	}
 	if s.txWrote {
@@ -541,6 +552,14 @@ var errSkipBatch = errors.New("pgwire: skip the rest of the batch")
 // transaction reached a server: it is replayed with BEGIN on every shard
 // the transaction reaches; SET TRANSACTION also on a chained transaction.
 func (s *session) setBeforeTx(stmt *parser.Statement, sql string) {
+	if stmt.Set != nil && stmt.Set.Name == "transaction" {
+		switch {
+		case stmt.Tx.ReadWrite:
+			s.txReadOnly = false
+		case stmt.Tx.ReadOnly:
+			s.txReadOnly = true
+		}
+	}
 	s.txBegin += ";\n" + sql
 	s.txBeginAll += ";\n" + sql
 	if stmt.Set != nil && stmt.Set.Name == "transaction" {
