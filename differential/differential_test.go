@@ -55,7 +55,8 @@ func run(ctx context.Context, c *pgx.Conn, q query) *result {
 	defer rows.Close()
 	r := &result{}
 	for _, fd := range rows.FieldDescriptions() {
-		r.cols = append(r.cols, fmt.Sprintf("%s oid=%d size=%d mod=%d fmt=%d", fd.Name, fd.DataTypeOID, fd.DataTypeSize, fd.TypeModifier, fd.Format))
+		r.cols = append(r.cols, fmt.Sprintf("%s oid=%d size=%d mod=%d fmt=%d table=%t attnum=%d", fd.Name, fd.DataTypeOID, fd.DataTypeSize, fd.TypeModifier, fd.Format,
+			fd.TableOID != 0, fd.TableAttributeNumber))
 	}
 	for rows.Next() {
 		var raw strings.Builder

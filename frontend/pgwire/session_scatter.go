@@ -187,7 +187,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 		return 0, true, s.drainScatter(links)
 	}
 	if describe {
-		s.out.WriteRaw(pgio.TypeRowDescription, rowDescription(links[0].desc(), merger.Columns()))
+		s.out.WriteRaw(pgio.TypeRowDescription, rowDescription(links[0].desc(), merger.Columns(), shippedColumns(m)))
 	}
 	var buf []byte
 	for {
@@ -376,7 +376,7 @@ var errBadRowDescription = errors.New("pgwire: malformed RowDescription from a s
 // rowDescription is the client's RowDescription: the first shard's fields,
 // cut to the visible columns, each with its merged type (an avg is numeric
 // where the shards returned a sum).
-func rowDescription(shard []byte, cols []executor.Column) []byte {
+func rowDescription(shard []byte, cols []executor.Column, computed map[int]bool) []byte {
 	out := binary.BigEndian.AppendUint16(make([]byte, 0, len(shard)), uint16(len(cols)))
 	eachRowDescField(shard, func(i int, name, f []byte) {
 		if i >= len(cols) {
@@ -384,7 +384,13 @@ func rowDescription(shard []byte, cols []executor.Column) []byte {
 		}
 		c := cols[i]
 		out = append(out, name...)
-		out = append(out, f[:6]...) // table OID, column number
+		if computed[i] {
+			// The shards returned a table's column the proxy turned into
+			// an aggregate: no table column, as Postgres describes one.
+			out = append(out, 0, 0, 0, 0, 0, 0)
+		} else {
+			out = append(out, f[:6]...) // table OID, column number
+		}
 		out = binary.BigEndian.AppendUint32(out, c.Type)
 		out = binary.BigEndian.AppendUint16(out, uint16(c.Size))
 		out = binary.BigEndian.AppendUint32(out, uint32(c.Modifier))

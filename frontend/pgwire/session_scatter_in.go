@@ -152,3 +152,22 @@ func float4Avgs(m *parser.Merge, cols []executor.Column) []int {
 type errAvgRerun struct{ avgs []int }
 
 func (e *errAvgRerun) Error() string { return "pgwire: avg(real) needs float8 sums" }
+
+// shippedColumns are the client's columns holding a DISTINCT aggregate
+// the proxy computes from values the shards shipped: the shards describe
+// them as the table's column they returned.
+func shippedColumns(m *parser.Merge) map[int]bool {
+	var out map[int]bool
+	for _, a := range m.Aggregates {
+		switch a.Func {
+		case parser.AggCountDistinct, parser.AggSumDistinct, parser.AggAvgDistinct:
+			if a.Column >= 0 {
+				if out == nil {
+					out = map[int]bool{}
+				}
+				out[a.Column] = true
+			}
+		}
+	}
+	return out
+}
