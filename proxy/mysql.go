@@ -14,6 +14,7 @@ import (
 	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/frontend/mysqlwire"
+	mysqlparser "github.com/shardgate/shardgate/parser/mysql"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -25,9 +26,9 @@ type MySQL struct {
 	conns  *mysqlConns
 }
 
-// NewMySQL builds the endpoint from a loaded config, with analyzer for the
-// statements (parser/mysql's). snapshot returns the current shard map.
-func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, analyzer mysqlwire.Analyzer) (*MySQL, error) {
+// NewMySQL builds the endpoint from a loaded config. snapshot returns the
+// current shard map (it changes when the store does).
+func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, error) {
 	l := cfg.Listeners.MySQL
 	if l == nil {
 		return nil, errors.New("proxy: listeners.mysql is not configured")
@@ -46,6 +47,10 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, analyzer m
 			return nil, fmt.Errorf("listeners.mysql.tls: load certificate %s and key %s: %w", l.TLS.CertFile, l.TLS.KeyFile, err)
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	analyzer, err := mysqlparser.NewAnalyzer(mysqlparser.Options{})
+	if err != nil {
+		return nil, err
 	}
 	m := &MySQL{conns: newMySQLConns(cfg)}
 	m.server, err = mysqlwire.NewServer(mysqlwire.Options{

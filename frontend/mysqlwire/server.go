@@ -100,6 +100,8 @@ type Server struct {
 	o    Options
 	env  *vtenv.Environment
 	auth *authServer
+	// catalog is the column order of tables, shared by the sessions.
+	catalog catalog
 
 	mu       sync.Mutex
 	l        *vmysql.Listener

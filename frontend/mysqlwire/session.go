@@ -124,8 +124,17 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (*shardm
 	}
 	// The session checks the shard itself, to say why it must stay.
 	ss.rs.JoinShards = true
+	snap := ss.s.o.Snapshot()
+	if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {
+		if err := ss.insertColumns(stmt, ks); err != nil {
+			return nil, err
+		}
+	}
+	if stmt.Kind == parser.KindDDL {
+		ss.s.catalog.forget()
+	}
 	vals := router.Values{Literals: lits, Bound: true}
-	plan, err := router.Route(stmt, &vals, &ss.rs, ss.s.o.Snapshot())
+	plan, err := router.Route(stmt, &vals, &ss.rs, snap)
 	if err != nil {
 		return nil, err
 	}
@@ -195,17 +204,8 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 // acquire makes sure the session holds a connection to shard's primary
 // with the session's settings and its pending transaction start applied.
 func (ss *session) acquire(shard *shardmap.Shard) error {
-	if ss.conn == nil {
-		conn, err := ss.s.o.Conns.Acquire(context.Background(), shard)
-		if err != nil {
-			return err
-		}
-		ss.conn, ss.shard = conn, shard
-		ss.holding.Store(true)
-		if err := ss.applySettings(); err != nil {
-			ss.dropConn()
-			return err
-		}
+	if err := ss.acquireOnly(shard); err != nil {
+		return err
 	}
 	for _, pending := range []*string{&ss.txNext, &ss.txBegin} {
 		if *pending == "" {
@@ -217,6 +217,24 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 			return err
 		}
 		*pending = ""
+	}
+	return nil
+}
+
+// acquireOnly makes sure the session holds a connection to shard's primary
+// with the session's settings (and no pending transaction start).
+func (ss *session) acquireOnly(shard *shardmap.Shard) error {
+	if ss.conn == nil {
+		conn, err := ss.s.o.Conns.Acquire(context.Background(), shard)
+		if err != nil {
+			return err
+		}
+		ss.conn, ss.shard = conn, shard
+		ss.holding.Store(true)
+		if err := ss.applySettings(); err != nil {
+			ss.dropConn()
+			return err
+		}
 	}
 	return nil
 }

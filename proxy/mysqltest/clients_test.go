@@ -1,0 +1,208 @@
+package mysqltest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+func open(t *testing.T, user, password, params string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn(user, password, params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// conn is one client connection (database/sql spreads statements over
+// several).
+func conn(t *testing.T, params string) *sql.Conn {
+	t.Helper()
+	c, err := open(t, "app", "app", params).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func one(t *testing.T, c querier, query string, args ...any) string {
+	t.Helper()
+	var s sql.NullString
+	if err := c.QueryRowContext(context.Background(), query, args...).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	if !s.Valid {
+		return "NULL"
+	}
+	return s.String
+}
+
+func execOK(t *testing.T, c *sql.Conn, query string, args ...any) sql.Result {
+	t.Helper()
+	r, err := c.ExecContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return r
+}
+
+func wantMySQLError(t *testing.T, err error, num uint16, state string) *mysql.MySQLError {
+	t.Helper()
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		t.Fatalf("got %v, want MySQL error %d", err, num)
+	}
+	if me.Number != num || string(me.SQLState[:]) != state {
+		t.Fatalf("got %d/%s %q, want %d/%s", me.Number, me.SQLState, me.Message, num, state)
+	}
+	return me
+}
+
+// Point writes and reads on each shard land on that shard's server only,
+// with text and with server-side prepared statements.
+func TestPointQueriesOnEachShard(t *testing.T) {
+	for _, params := range []string{"", "interpolateParams=true"} {
+		t.Run("params="+params, func(t *testing.T) {
+			c := conn(t, params)
+			from := int64(1000)
+			if params != "" {
+				from = 2000
+			}
+			ids := idsOnEachShard(t, from)
+			for shard, id := range ids {
+				execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+				r := execOK(t, c, "INSERT INTO users (id, name) VALUES (?, ?)", id, "zoë 😀")
+				if n, _ := r.RowsAffected(); n != 1 {
+					t.Fatalf("rows affected %d", n)
+				}
+				if got := one(t, c, "SELECT name FROM users WHERE id = ?", id); got != "zoë 😀" {
+					t.Fatalf("read back %q", got)
+				}
+				for s := range 2 {
+					n := one(t, direct(t, s), "SELECT COUNT(*) FROM users WHERE id = ?", id)
+					if want := map[bool]string{true: "1", false: "0"}[s == shard]; n != want {
+						t.Fatalf("id %d on shard %d: %s rows, want %s", id, s, n, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	wantMySQLError(t, open(t, "app", "nope", "").Ping(), 1045, "28000")
+	wantMySQLError(t, open(t, "nobody", "app", "").Ping(), 1045, "28000")
+}
+
+// Unparsable SQL is a 1064 (42000) and the session goes on.
+func TestSyntaxErrorAndSurvive(t *testing.T) {
+	c := conn(t, "")
+	_, err := c.ExecContext(context.Background(), "SELEKT * FROM users")
+	wantMySQLError(t, err, 1064, "42000")
+	_, err = c.ExecContext(context.Background(), "SELECT * FROM users WHERE id = 1 AND")
+	wantMySQLError(t, err, 1064, "42000")
+	if got := one(t, c, "SELECT name FROM products WHERE id = 1"); got != "keyboard" {
+		t.Fatalf("after errors: %q", got)
+	}
+}
+
+func TestTransactionCommitAndRollback(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	ids := idsOnEachShard(t, 3000)
+	for _, id := range ids {
+		execOK(t, c, "DELETE FROM orders WHERE user_id = ?", id)
+		tx, err := c.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec("INSERT INTO orders VALUES (?, ?, 1.50)", id*10, id); err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		tx, err = c.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if _, err := tx.Exec("INSERT INTO orders VALUES (?, ?, 2.25)", id*10+int64(i)+1, id); err != nil {
+				tx.Rollback()
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := one(t, c, "SELECT CONCAT(COUNT(*), ' ', SUM(amount)) FROM orders WHERE user_id = ?", id); got != "2 4.50" {
+			t.Fatalf("user %d: %q", id, got)
+		}
+	}
+}
+
+// A transaction stays on its first shard: a statement for the other one
+// is refused clearly, and the transaction goes on.
+func TestTransactionOnTwoShardsRefused(t *testing.T) {
+	c := conn(t, "")
+	ids := idsOnEachShard(t, 4000)
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[0])
+	_, err := c.ExecContext(context.Background(), "SELECT * FROM users WHERE id = ?", ids[1])
+	me := wantMySQLError(t, err, 1235, "42000")
+	if !strings.Contains(me.Message, "XA") {
+		t.Fatalf("message %q does not say why", me.Message)
+	}
+	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[0])
+	execOK(t, c, "COMMIT")
+	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[1])
+}
+
+func TestScatterRefused(t *testing.T) {
+	c := conn(t, "")
+	_, err := c.ExecContext(context.Background(), "SELECT COUNT(*) FROM users")
+	wantMySQLError(t, err, 1235, "42000")
+	if got := one(t, c, "SELECT 1"); got != "1" {
+		t.Fatal(got)
+	}
+}
+
+// Two clients sharing one server connection under transaction pooling
+// never see each other's session variables (CONNECTION_ID() proves they
+// shared it).
+func TestSessionVariablesNotShared(t *testing.T) {
+	a, b := conn(t, ""), conn(t, "")
+	id := idsOnEachShard(t, 5000)[0]
+	execOK(t, a, "DELETE FROM users WHERE id = ?", id)
+	execOK(t, a, "INSERT INTO users VALUES (?, 'tz')", id)
+	execOK(t, a, "SET time_zone = '+05:00'")
+	shared := false
+	for range 20 {
+		ca := one(t, a, "SELECT CONCAT(CONNECTION_ID(), ' ', @@time_zone) FROM users WHERE id = ?", id)
+		cb := one(t, b, "SELECT CONCAT(CONNECTION_ID(), ' ', @@time_zone) FROM users WHERE id = ?", id)
+		if !strings.HasSuffix(ca, " +05:00") {
+			t.Fatalf("a lost its time zone: %q", ca)
+		}
+		if strings.HasSuffix(cb, " +05:00") {
+			t.Fatalf("b sees a's time zone: %q", cb)
+		}
+		if strings.Fields(ca)[0] == strings.Fields(cb)[0] {
+			shared = true
+		}
+	}
+	if !shared {
+		t.Fatal("the two clients never shared a server connection: the test proves nothing")
+	}
+}
