@@ -53,7 +53,12 @@
 //     it.
 //   - In a text of several statements, ? are numbered on through the
 //     whole text (vitess numbers each statement's from 1).
-//   - SplitInsertSQL cuts a multi-row INSERT for router.SplitInsert.
+//   - SplitInsertSQL cuts a multi-row INSERT for router.SplitInsert, and
+//     SplitInList a key's IN list for router.InSplit; both keep the
+//     client's text byte for byte elsewhere and name the client's ? each
+//     cut text keeps (MySQL's are positional). The scatter rewrite
+//     (parser/pgsql.RewriteScatter's merge spec) has no MySQL counterpart
+//     yet: Statement's merge flags are filled, nothing more.
 //
 // Assumptions a session must keep true (or refuse to change): sql_mode
 // without NO_BACKSLASH_ESCAPES and without ANSI_QUOTES, and a client
@@ -63,5 +68,7 @@
 // (ER_PARSE_ERROR) for text the grammar rejects.
 //
 // mysql imports parser, internal/sqlerr and vitess' sqlparser; nothing else
-// of shardgate, no networking, and never pg_query.
+// of shardgate, no networking, and never pg_query. (Its tests also use
+// router and shardmap, to route analyses, and sandbox with
+// go-sql-driver/mysql, to hold the lexer to a real MariaDB.)
 package mysql

@@ -71,6 +71,7 @@ type lexer struct {
 	key    []byte
 	lits   []parser.Literal
 	spans  []span
+	qpos   []int // offsets of the ? parameters (with keepSpans)
 	blanks []span
 	hints  []string
 	params int // ? parameters, RETURNING clauses included
@@ -197,6 +198,9 @@ func (l *lexer) lex() bool {
 		case sqlparser.VALUE_ARG:
 			if src[end-1] == '?' && end-start == 1 {
 				l.params++
+				if l.keepSpans {
+					l.qpos = append(l.qpos, start)
+				}
 			} else {
 				l.named = true
 			}

@@ -149,8 +149,21 @@ func TestRouteKeysOnSeveralShards(t *testing.T) {
 	// IN over keys of both shards: a scatter read over those.
 	sql := "SELECT * FROM users WHERE id IN (" + itoa(k1) + ", " + itoa(k2) + ")"
 	p, err := rc.route(t, sql)
-	if sc, ok := p.(router.Scatter); err != nil || !ok || len(sc.Shards) != 2 {
-		t.Errorf("%s: %v %v", sql, p, err)
+	sc, ok := p.(router.Scatter)
+	if err != nil || !ok || len(sc.Shards) != 2 {
+		t.Fatalf("%s: %v %v", sql, p, err)
+	}
+	// The list cut by shard: each shard's text routes to that shard.
+	if sc.Split == nil {
+		t.Fatalf("%s: no IN split: %v", sql, p)
+	}
+	texts, _, err := SplitInList(sql, sc.Split.Key, sc.Split.Items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range texts {
+		p, err := rc.route(t, text)
+		wantSingle(t, text, p, err, sc.Shards[i].Name)
 	}
 	// IN over keys of one shard: that shard.
 	sql = "SELECT * FROM users WHERE id IN (" + itoa(k1) + ", " + itoa(k1) + ")"
