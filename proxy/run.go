@@ -14,6 +14,7 @@ import (
 
 	"github.com/shardgate/shardgate/admin"
 	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/frontend/mysqlwire"
 	"github.com/shardgate/shardgate/frontend/pgwire"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -53,9 +54,9 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	log.Info("Go runtime", zap.Int("max_procs", runtime.GOMAXPROCS(0)), zap.Int("cpus", runtime.NumCPU()),
 		zap.Bool("from_config", cfg.Runtime.MaxProcs > 0))
-	var adminLn, pgLn net.Listener
+	var adminLn, pgLn, myLn net.Listener
 	defer func() {
-		for _, ln := range []net.Listener{adminLn, pgLn} {
+		for _, ln := range []net.Listener{adminLn, pgLn, myLn} {
 			if ln != nil {
 				ln.Close()
 			}
@@ -72,8 +73,10 @@ func Run(ctx context.Context, o RunOptions) error {
 			return fmt.Errorf("listeners.postgres: %w", err)
 		}
 	}
-	if cfg.Listeners.MySQL != nil {
-		log.Warn("listeners.mysql: the MySQL endpoint is not built yet; not listening", zap.String("address", cfg.Listeners.MySQL.Address))
+	if l := cfg.Listeners.MySQL; l != nil {
+		if myLn, err = net.Listen("tcp", l.Address); err != nil {
+			return fmt.Errorf("listeners.mysql: %w", err)
+		}
 	}
 
 	snap, err := o.Store.Load(ctx)
@@ -97,6 +100,15 @@ func Run(ctx context.Context, o RunOptions) error {
 			return err
 		}
 	}
+	var my *MySQL
+	if myLn != nil {
+		if my, err = NewMySQL(cfg, current.Load); err != nil {
+			if pg != nil {
+				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
+			}
+			return err
+		}
+	}
 	var adm *admin.Server
 	if adminLn != nil {
 		adm = admin.NewServer(current.Load)
@@ -107,6 +119,9 @@ func Run(ctx context.Context, o RunOptions) error {
 			}
 			if err := adm.Register(pg.Metrics(current.Load)); err != nil {
 				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
+				if my != nil {
+					my.Shutdown(ctx) //nolint:errcheck // nothing served yet
+				}
 				return fmt.Errorf("admin metrics: %w", err)
 			}
 		}
@@ -151,6 +166,19 @@ func Run(ctx context.Context, o RunOptions) error {
 		})
 		log.Info("Postgres endpoint serving", zap.String("address", addrs.Postgres))
 	}
+	if my != nil {
+		ln := myLn
+		myLn = nil // Serve owns it now
+		addrs.MySQL = ln.Addr().String()
+		g.Go(func() error { return ignoreClosed(my.Serve(ln)) })
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+			defer cancel()
+			return my.Shutdown(sctx)
+		})
+		log.Info("MySQL endpoint serving", zap.String("address", addrs.MySQL))
+	}
 	if adminLn != nil {
 		ln := adminLn
 		adminLn = nil
@@ -178,7 +206,7 @@ func Run(ctx context.Context, o RunOptions) error {
 }
 
 func ignoreClosed(err error) error {
-	if errors.Is(err, pgwire.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, pgwire.ErrServerClosed) || errors.Is(err, mysqlwire.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
