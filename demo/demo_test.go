@@ -108,6 +108,7 @@ func TestDemoSmoke(t *testing.T) {
 	checkRows(t, ctx, info.Postgres, shardmap.Postgres, snap)
 	checkProxy(t, ctx, info)
 	checkRows(t, ctx, info.MariaDB, shardmap.MySQL, snap)
+	checkMySQLEndpoint(t, ctx, info)
 	if !strings.Contains(out.String(), "Ctrl-C stops everything") {
 		t.Errorf("summary missing:\n%s", out)
 	}
@@ -238,5 +239,26 @@ func checkProxy(t *testing.T, ctx context.Context, info Info) {
 			t.Fatalf("products: %d %v", n, err)
 		}
 		conn.Close(ctx)
+	}
+}
+
+// checkMySQLEndpoint reads a user through the MySQL endpoint, in clear
+// text and over TLS.
+func checkMySQLEndpoint(t *testing.T, ctx context.Context, info Info) {
+	t.Helper()
+	if info.MySQLAddr == "" {
+		t.Fatal("the MySQL endpoint does not serve")
+	}
+	for _, params := range []string{"", "?tls=skip-verify"} {
+		db, err := sql.Open("mysql", User+":"+Password+"@tcp("+info.MySQLAddr+")/"+Database+params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var name string
+		err = db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = 3").Scan(&name)
+		db.Close()
+		if err != nil || name != "linus" {
+			t.Fatalf("MySQL endpoint%s: %q, %v", params, name, err)
+		}
 	}
 }
