@@ -33,3 +33,7 @@ SELECT count(DISTINCT name) + 1 FROM users;
 SELECT level, name, count(DISTINCT nickname) FROM users GROUP BY level;
 SELECT level % 3, count(DISTINCT name), 'x' FROM users GROUP BY level % 3 HAVING level % 3 > 0 ORDER BY 1;
 SELECT o.status, count(DISTINCT o.product_id) FROM orders o GROUP BY o.status HAVING max(o.qty) > 1 ORDER BY o.status;
+-- Shipped values over no rows at all: one group, as on one database.
+SELECT count(DISTINCT name), count(*), sum(DISTINCT level) FROM users WHERE id > 1000000;
+-- expect: refused
+SELECT 'x', count(DISTINCT name) FROM users WHERE id > 1000000;

@@ -43,3 +43,11 @@ SELECT level FROM users GROUP BY level HAVING sum(balance) / count(*) > 50000;
 SELECT level FROM users GROUP BY level HAVING bool_and(score > 0);
 -- expect: refused
 SELECT level FROM users GROUP BY level HAVING max(name) LIKE 'z%';
+-- Cast constants are computed by the shards, typed as the server types them.
+SELECT level FROM users GROUP BY level HAVING max(created) > '2025-06-01'::date ORDER BY level;
+SELECT level FROM users GROUP BY level HAVING level::text <> '3' AND min(balance) < -999.5::numeric ORDER BY level;
+SELECT count(*) FROM users WHERE id > 1000000 HAVING count(*) < 5::int;
+-- args: 400
+SELECT level, count(*) FROM users GROUP BY level HAVING count(*) > $1::int ORDER BY level;
+-- expect: refused
+SELECT level FROM users GROUP BY level HAVING max(created) > '2025-06-01'::timestamp;

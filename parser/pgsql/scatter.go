@@ -166,6 +166,8 @@ type scatter struct {
 	// shipped are the keys of the expressions added to the shards' GROUP
 	// BY for shipped values.
 	shipped map[string]bool
+	// grouped: the statement has a GROUP BY of its own.
+	grouped bool
 	// float8Avgs: see ScatterOptions; avgs counts the avg aggregates.
 	float8Avgs []int
 	avgs       int

@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"fmt"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -237,7 +238,18 @@ func (s *scatter) checkShipped() error {
 			return true
 		})
 	}
-	for _, it := range s.items {
+	for i, it := range s.items {
+		fn, err := aggregateCall(it.val)
+		if err != nil {
+			return err
+		}
+		if fn == 0 && !s.grouped {
+			// Shipped values grouped by x alone: over no rows at all no
+			// shard returns a row to carry the item, where one database
+			// still returns its one row.
+			return unsupported(fmt.Sprintf("select item %d beside count/sum/avg(DISTINCT …) without GROUP BY (it is not an aggregate)", i+1)).
+				WithHint("Select the aggregates alone.")
+		}
 		check(it.val)
 	}
 	for _, n := range s.sel.SortClause {

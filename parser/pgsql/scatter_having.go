@@ -23,8 +23,10 @@ import (
 //     such value; BETWEEN and IN lists as the comparisons they stand for;
 //   - AND, OR, NOT, IS [NOT] NULL, and TRUE/FALSE/NULL.
 //
-// Anything else is refused (0A000) naming it: casts, arithmetic over
-// aggregates, functions of aggregates, sub-queries, …
+// A cast constant ('2020-01-01'::date) is computed by the shards as a
+// hidden column, so it has the server's type. Anything else is refused
+// (0A000) naming it: arithmetic over aggregates, casts of aggregates,
+// functions of aggregates, sub-queries, …
 //
 // The shards keep the HAVING as `HAVING (<condition>) OR true`: the
 // server still checks it (its columns must be grouped, its operators must
@@ -210,9 +212,10 @@ func (s *scatter) operand(n *pg_query.Node, keyCol map[string]int) (parser.Opera
 		return parser.Operand{}, refuseHaving("a bit-string constant")
 	case *pg_query.Node_ParamRef:
 		return parser.Operand{Kind: parser.OperandParam, Param: int(x.ParamRef.Number)}, nil
-	case *pg_query.Node_TypeCast:
-		return parser.Operand{}, refuseHaving("a cast (::)").WithDetail("The proxy compares a constant as the server types it without a cast.")
 	}
+	// Anything else is a value of the merged groups. A cast constant
+	// ('2020-01-01'::date, $1::int) or an expression of group keys becomes
+	// a hidden column the shards compute, typed as the server types it.
 	col, err := s.havingColumn(n, keyCol)
 	if err != nil {
 		return parser.Operand{}, err
@@ -241,6 +244,10 @@ func (s *scatter) havingColumn(n *pg_query.Node, keyCol map[string]int) (int, er
 		s.addAggregate(col, fn, s.hiddenTarget(col))
 		return col, nil
 	case hasAggregate(n):
+		if n.GetTypeCast() != nil {
+			return 0, refuseHaving("a cast (::) of an aggregate").
+				WithHint("Compare the aggregate itself with a constant.")
+		}
 		return 0, refuseHaving("an expression over aggregates").
 			WithHint("Compare the aggregates themselves (count, sum, min, max, avg) with constants.")
 	case hasKey(keyCol, key):
@@ -253,8 +260,14 @@ func (s *scatter) havingColumn(n *pg_query.Node, keyCol map[string]int) (int, er
 	if h, ok := s.hiddenAt[key]; ok {
 		return hiddenCol(h), nil
 	}
-	// An expression of the group keys (the server checks it is one): the
-	// same in every shard's row of a group.
+	if s.ship && !s.grouped {
+		// Shipped values grouped by x alone: over no rows at all no
+		// shard returns a row to carry the value, where one database
+		// still judges its one group.
+		return 0, refuseHaving("a cast or an expression beside count/sum/avg(DISTINCT …) without GROUP BY")
+	}
+	// An expression of the group keys (the server checks it is one) or a
+	// constant: the same in every shard's row of a group.
 	return s.addHidden(n, key), nil
 }
 

@@ -79,6 +79,7 @@ func (s *scatter) aggregate() error {
 		return unsupported("SELECT DISTINCT with aggregates or GROUP BY")
 	}
 	s.m.Aggregates = []parser.Aggregate{}
+	s.grouped = len(s.sel.GroupClause) > 0
 	s.decideShip()
 	if s.ship {
 		if err := s.checkShipped(); err != nil {
