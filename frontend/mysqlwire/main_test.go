@@ -130,10 +130,10 @@ func (s poolSource) Release(c ServerConn) {
 // else: enough for the wire layer, whose keyspace has no sharded table.
 type keywordAnalyzer struct{}
 
-var firstWord = regexp.MustCompile(`^\s*([A-Za-z]+)`)
+var leadingWord = regexp.MustCompile(`^\s*([A-Za-z]+)`)
 
 func (keywordAnalyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error) {
-	m := firstWord.FindStringSubmatch(sql)
+	m := leadingWord.FindStringSubmatch(sql)
 	if m == nil {
 		return &parser.Statement{Kind: parser.KindOther}, lits, nil
 	}

@@ -216,6 +216,18 @@ func (s *Server) closeGoneLocked() {
 	}
 }
 
+// session returns the session of a client connection id (nil: none).
+func (s *Server) session(id uint32) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ss := range s.sessions {
+		if ss.c.ConnectionID == id {
+			return ss
+		}
+	}
+	return nil
+}
+
 func (s *Server) add(ss *session) {
 	s.mu.Lock()
 	s.sessions[ss] = struct{}{}

@@ -2,6 +2,7 @@ package mysqlwire
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	vmysql "vitess.io/vitess/go/mysql"
@@ -43,9 +44,18 @@ type session struct {
 	flags uint16
 
 	warnings uint16
+	// lastInsertID is what LAST_INSERT_ID() answers: the last id one of
+	// the session's statements generated.
+	lastInsertID uint64
 
 	busy    atomic.Bool // a command is running
 	holding atomic.Bool // conn != nil
+
+	// running is the server connection of the statement being run, for
+	// KILL QUERY from another session (kill.go).
+	mu           sync.Mutex
+	running      ServerConn
+	runningShard *shardmap.Shard
 }
 
 func newSession(s *Server, c *vmysql.Conn) *session {
@@ -58,12 +68,19 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	ss.busy.Store(true)
 	defer ss.busy.Store(false)
 	ss.warnings = 0
+	if handled, err := ss.kill(sql); handled {
+		if err != nil {
+			return err
+		}
+		return ss.answerLocally(callback)
+	}
 	if db, ok := useStatement(sql); ok {
 		if err := ss.use(db); err != nil {
 			return err
 		}
 		return ss.answerLocally(callback)
 	}
+	sql = ss.rewriteSessionFunctions(sql)
 	stmt, lits, err := ss.s.o.Analyzer.Analyze(sql, ss.lits[:0])
 	ss.lits = lits
 	if err != nil {
@@ -184,7 +201,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 	if err := ss.acquire(shard); err != nil {
 		return err
 	}
+	ss.setRunning(ss.conn, shard)
 	res, warnings, err := ss.conn.Exec(sql, ss.s.o.MaxResultRows)
+	ss.setRunning(nil, nil)
 	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
 		ss.pinned = pin
 		ss.conn.MarkDirty()
@@ -198,6 +217,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		return err
 	}
 	ss.warnings = warnings
+	if res.InsertID != 0 {
+		ss.lastInsertID = res.InsertID
+	}
 	return callback(res)
 }
 
@@ -309,6 +331,7 @@ func (ss *session) resetConnection() {
 	ss.flags = vmysql.ServerStatusAutocommit
 	ss.c.StatusFlags = ss.flags
 	ss.warnings = 0
+	ss.lastInsertID = 0
 }
 
 // close gives the connection back when the client leaves. The pool closes

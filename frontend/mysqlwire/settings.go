@@ -33,6 +33,9 @@ var (
 // useStatement recognises USE db, as the listener sends it for the
 // handshake's database and COM_INIT_DB.
 func useStatement(sql string) (string, bool) {
+	if !firstWord(sql, "use") {
+		return "", false
+	}
 	m := useRE.FindStringSubmatch(sql)
 	if m == nil {
 		return "", false
@@ -42,6 +45,17 @@ func useStatement(sql string) (string, bool) {
 		db = strings.ReplaceAll(db[1:len(db)-1], "``", "`")
 	}
 	return db, true
+}
+
+// firstWord reports, cheaply, whether sql starts with the (lower-case)
+// word w, after blanks.
+func firstWord(sql, w string) bool {
+	i := skipBlanks(sql, 0)
+	if len(sql)-i < len(w) || !strings.EqualFold(sql[i:i+len(w)], w) {
+		return false
+	}
+	i += len(w)
+	return i == len(sql) || sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r' || sql[i] == '`'
 }
 
 // utf8Names reports whether sql, if it sets the client's character set,

@@ -180,8 +180,8 @@ func TestScatterRefused(t *testing.T) {
 }
 
 // Two clients sharing one server connection under transaction pooling
-// never see each other's session variables (CONNECTION_ID() proves they
-// shared it).
+// never see each other's session variables (@@pseudo_thread_id, the
+// server's connection id, proves they shared it).
 func TestSessionVariablesNotShared(t *testing.T) {
 	a, b := conn(t, ""), conn(t, "")
 	id := idsOnEachShard(t, 5000)[0]
@@ -190,8 +190,8 @@ func TestSessionVariablesNotShared(t *testing.T) {
 	execOK(t, a, "SET time_zone = '+05:00'")
 	shared := false
 	for range 20 {
-		ca := one(t, a, "SELECT CONCAT(CONNECTION_ID(), ' ', @@time_zone) FROM users WHERE id = ?", id)
-		cb := one(t, b, "SELECT CONCAT(CONNECTION_ID(), ' ', @@time_zone) FROM users WHERE id = ?", id)
+		ca := one(t, a, "SELECT CONCAT(@@pseudo_thread_id, ' ', @@time_zone) FROM users WHERE id = ?", id)
+		cb := one(t, b, "SELECT CONCAT(@@pseudo_thread_id, ' ', @@time_zone) FROM users WHERE id = ?", id)
 		if !strings.HasSuffix(ca, " +05:00") {
 			t.Fatalf("a lost its time zone: %q", ca)
 		}

@@ -1,0 +1,104 @@
+package mysqlwire
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Some functions answer about the client's session, not about the server
+// connection a statement happens to run on: under transaction pooling the
+// server's answer would be another client's (or no one's). The session
+// writes their values into the text before it is analysed:
+// LAST_INSERT_ID() is the last id the session's own statements generated,
+// CONNECTION_ID() the id the client got at login (the one KILL takes).
+//
+// Not yet: ROW_COUNT() and FOUND_ROWS().
+
+var wholeSelectRE = regexp.MustCompile(`(?is)^\s*select\s+(last_insert_id|connection_id)\s*\(\s*\)\s*;?\s*$`)
+
+// rewriteSessionFunctions returns sql with those calls replaced by their
+// values (sql itself when it has none).
+func (ss *session) rewriteSessionFunctions(sql string) string {
+	if !containsFold(sql, "_id") {
+		return sql
+	}
+	if m := wholeSelectRE.FindStringSubmatch(sql); m != nil {
+		// Keep the column name the client expects.
+		name := strings.ToUpper(m[1]) + "()"
+		return "SELECT " + ss.functionValue(strings.ToLower(m[1])) + " AS `" + name + "`"
+	}
+	var b strings.Builder
+	last := 0
+	scanCode(sql, func(i int) bool {
+		if i < last || !identStart(sql, i) {
+			return true
+		}
+		for _, fn := range [...]string{"last_insert_id", "connection_id"} {
+			if len(sql)-i < len(fn) || !strings.EqualFold(sql[i:i+len(fn)], fn) {
+				continue
+			}
+			end, ok := emptyCall(sql, i+len(fn))
+			if !ok {
+				continue
+			}
+			b.WriteString(sql[last:i])
+			b.WriteString(ss.functionValue(fn))
+			last = end
+		}
+		return true
+	})
+	if last == 0 {
+		return sql
+	}
+	b.WriteString(sql[last:])
+	return b.String()
+}
+
+func (ss *session) functionValue(fn string) string {
+	if fn == "connection_id" {
+		return strconv.FormatUint(uint64(ss.c.ConnectionID), 10)
+	}
+	return strconv.FormatUint(ss.lastInsertID, 10)
+}
+
+// identStart: an identifier starts at i (the byte before it is no part of
+// a name or a qualified name).
+func identStart(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	c := s[i-1]
+	return !(c == '_' || c == '.' || c == '$' || c == '@' || c >= 0x80 || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z')
+}
+
+// emptyCall: at i, optional blanks, "(", optional blanks, ")"; it returns
+// the offset after the ")".
+func emptyCall(s string, i int) (int, bool) {
+	i = skipBlanks(s, i)
+	if i >= len(s) || s[i] != '(' {
+		return 0, false
+	}
+	i = skipBlanks(s, i+1)
+	if i >= len(s) || s[i] != ')' {
+		return 0, false
+	}
+	return i + 1, true
+}
+
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package mysqltest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// LAST_INSERT_ID() answers from the client's own inserts, though 16
+// clients share 2 server connections per shard.
+func TestLastInsertIDPerClient(t *testing.T) {
+	const clients, rounds = 16, 10
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			params := ""
+			if i%2 == 1 {
+				params = "interpolateParams=true"
+			}
+			c := conn(t, params)
+			ctx := context.Background()
+			for r := range rounds {
+				note := fmt.Sprintf("client %d round %d", i, r)
+				res, err := c.ExecContext(ctx, "INSERT INTO events (user_id, note) VALUES (?, ?)", 100+i, note)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				id, _ := res.LastInsertId()
+				var got int64
+				if err := c.QueryRowContext(ctx, "SELECT LAST_INSERT_ID()").Scan(&got); err != nil {
+					t.Error(err)
+					return
+				}
+				if got != id || id == 0 {
+					t.Errorf("client %d: LAST_INSERT_ID() = %d, the insert said %d", i, got, id)
+					return
+				}
+				var back string
+				if err := c.QueryRowContext(ctx, "SELECT note FROM events WHERE user_id = ? AND id = LAST_INSERT_ID()", 100+i).Scan(&back); err != nil || back != note {
+					t.Errorf("client %d: row of LAST_INSERT_ID(): %q %v", i, back, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// KILL QUERY with the id a client got at login cancels that client's
+// statement on its server; the client's session goes on.
+func TestKillQuery(t *testing.T) {
+	ctx := context.Background()
+	a, b := conn(t, "interpolateParams=true"), conn(t, "")
+	id := idsOnEachShard(t, 8000)[1]
+	aid := one(t, a, "SELECT CONNECTION_ID()")
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		var s string
+		a.QueryRowContext(ctx, "SELECT SLEEP(20) FROM products WHERE id = 1 AND ? > 0", id).Scan(&s)
+		done <- time.Since(start)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	execOK(t, b, "KILL QUERY "+aid)
+	select {
+	case d := <-done:
+		if d > 10*time.Second || d < 250*time.Millisecond {
+			t.Fatalf("the statement ran %s: not stopped by the KILL", d)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("KILL QUERY did not stop the statement")
+	}
+	if got := one(t, a, "SELECT 'alive'"); got != "alive" {
+		t.Fatal(got)
+	}
+	_, err := b.ExecContext(ctx, "KILL QUERY 999999")
+	wantMySQLError(t, err, 1094, "HY000")
+	if n, _ := strconv.Atoi(aid); n == 0 {
+		t.Fatalf("CONNECTION_ID() = %q", aid)
+	}
+}
