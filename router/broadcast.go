@@ -75,6 +75,11 @@ func broadcastWrite(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session
 	case !sess.ScatterWrites:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this %s needs several shards (%s), and transactions.scatter_writes is deny", stmt.Kind, why).
 			WithHint("Give one sharding key value, or set transactions.scatter_writes: allow.")
+	case stmt.Limit:
+		// Each shard would apply the LIMIT to its own rows: up to n rows
+		// per shard instead of n in all.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a %s with LIMIT but without a sharding key is not supported: each shard would apply the LIMIT on its own", stmt.Kind).
+			WithHint("Give one sharding key value, or select the rows' keys first and change them by key.")
 	case sharded > 1:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a %s joining several sharded tables without their sharding keys is not supported: rows of one shard may match rows of another", stmt.Kind).
 			WithHint("Filter each sharded table by its sharding key (co-located rows), or join with reference tables only.")

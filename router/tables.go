@@ -38,6 +38,9 @@ func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved
 		// pg_temp is searched first, even before pg_catalog.
 		return resolved{class: tableTemp, name: written, shard: sh}
 	}
+	if sess.Engine == shardmap.MySQL {
+		return resolveMySQL(ks, ref, sess, written)
+	}
 	if ref.Schema != "" {
 		if isCatalogSchema(ref.Schema) {
 			return resolved{class: tableCatalog, name: written}
@@ -61,6 +64,22 @@ func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved
 		}
 	}
 	return resolved{class: tableUnknown, name: written}
+}
+
+// resolveMySQL resolves a table as MySQL does: a qualifier is a database,
+// the session's (its keyspace) or a system one; unqualified names are in
+// the session's database.
+func resolveMySQL(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, written string) resolved {
+	switch strings.ToLower(ref.Schema) {
+	case "":
+	case "information_schema", "mysql", "performance_schema", "sys":
+		return resolved{class: tableCatalog, name: written}
+	default:
+		if ref.Schema != sess.Keyspace && ref.Schema != ks.Name() {
+			return resolved{class: tableUnknown, name: written}
+		}
+	}
+	return lookup(ks, "public", ref.Name, written)
 }
 
 func isCatalogSchema(s string) bool {

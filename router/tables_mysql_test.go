@@ -1,0 +1,59 @@
+package router
+
+import (
+	"testing"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+func mysqlSnapshot(t *testing.T) *shardmap.Snapshot {
+	t.Helper()
+	node := func(n string, p int) shardmap.NodeSpec { return shardmap.NodeSpec{Name: n, Host: "127.0.0.1", Port: p} }
+	snap, err := shardmap.Compile(1, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{{
+		Name: "app", Engine: shardmap.MySQL,
+		Tables: []shardmap.TableSpec{{Name: "users", Column: "id", Type: "bigint"}},
+		Shards: []shardmap.ShardSpec{{KeyRange: "-80", Primary: node("a", 1)}, {KeyRange: "80-", Primary: node("b", 2)}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// MySQL qualifies tables by database: the session's own, or a system one.
+func TestMySQLTableNames(t *testing.T) {
+	snap := mysqlSnapshot(t)
+	sess := func() *Session {
+		return &Session{Engine: shardmap.MySQL, Keyspace: "app", User: "app", FanOutWrites: true, ScatterWrites: true}
+	}
+	point := func(schema string) *parser.Statement {
+		return &parser.Statement{Kind: parser.KindSelect, Tables: []parser.TableRef{{Schema: schema, Name: "users"}},
+			Keys: []parser.KeyCandidate{{Table: 0, Column: "id", Values: []parser.ValueRef{lit(0)}}}}
+	}
+	for _, schema := range []string{"", "app"} {
+		p, err := Route(point(schema), &Values{Literals: ints("42")}, sess(), snap)
+		if _, ok := p.(Single); !ok || err != nil {
+			t.Errorf("%q.users = 42: %v %v, want one shard", schema, p, err)
+		}
+	}
+	if _, err := Route(point("other"), &Values{Literals: ints("42")}, sess(), snap); err == nil {
+		t.Error("other.users: routed, want an unknown table")
+	}
+	for _, schema := range []string{"information_schema", "mysql", "performance_schema", "sys"} {
+		st := &parser.Statement{Kind: parser.KindSelect, Tables: []parser.TableRef{{Schema: schema, Name: "tables"}}}
+		if p, err := Route(st, &Values{}, sess(), snap); err != nil {
+			t.Errorf("%s.tables: %v", schema, err)
+		} else if _, ok := p.(AnyShard); !ok {
+			t.Errorf("%s.tables: %s, want any shard", schema, p)
+		}
+	}
+	// A keyless DELETE … LIMIT would delete up to LIMIT rows per shard.
+	del := &parser.Statement{Kind: parser.KindDelete, Tables: []parser.TableRef{{Name: "users"}}, Limit: true}
+	if _, err := Route(del, &Values{}, sess(), snap); err == nil {
+		t.Error("DELETE … LIMIT without a key: routed to every shard")
+	} else if e, ok := sqlerr.As(err); !ok || e.Code != sqlerr.FeatureNotSupported {
+		t.Errorf("DELETE … LIMIT without a key: %v, want 0A000", err)
+	}
+}
