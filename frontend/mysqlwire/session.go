@@ -39,6 +39,9 @@ type session struct {
 	// TRANSACTION for the next transaction, sent the same way.
 	txBegin string
 	txNext  string
+	// deferTx: the statement being run goes beside the pending
+	// transaction, which it does not start.
+	deferTx bool
 	// flags are the status flags outside a transaction, as the server
 	// last said (autocommit on or off).
 	flags uint16
@@ -107,18 +110,56 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	case parser.KindSet:
 		return ss.set(sql, stmt, callback)
 	}
-	if ss.rs.Keyspace == "" {
-		return errNoDatabase
-	}
-	shard, err := ss.route(stmt, lits)
-	if err != nil {
-		return err
-	}
 	pin := stmt.Pins()
 	if pin == parser.PinNone && hasUserVariable(sql) {
 		pin = pinUserVariable
 	}
+	if ss.rs.Keyspace == "" {
+		// No database: only statements that name no table, anywhere.
+		if len(stmt.Tables) > 0 {
+			return errNoDatabase
+		}
+		shard, err := ss.homeShard()
+		if err != nil {
+			return err
+		}
+		return ss.run(shard, sql, pin, "", callback)
+	}
+	shard, any, err := ss.route(stmt, lits)
+	if err != nil {
+		return err
+	}
+	if any && ss.conn == nil && ss.txBegin != "" && stmt.Kind == parser.KindSelect && len(stmt.Tables) == 0 && pin == parser.PinNone {
+		// A SELECT of no table first in a transaction (SELECT @@…, say)
+		// runs beside it: the transaction has not reached a server yet,
+		// and its first real statement picks its shard.
+		ss.deferTx = true
+		defer func() { ss.deferTx = false }()
+	}
 	return ss.run(shard, sql, pin, "", callback)
+}
+
+// homeShard is the shard of the session's statements that may run
+// anywhere: its held connection's, else one of its keyspace's (without a
+// database, of the first MySQL keyspace).
+func (ss *session) homeShard() (*shardmap.Shard, error) {
+	if ss.conn != nil {
+		return ss.shard, nil
+	}
+	snap := ss.s.o.Snapshot()
+	if ss.rs.Keyspace != "" {
+		ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace)
+		if !ok {
+			return nil, &sqlerr.Error{Code: "42000", Number: 1049, Message: "Unknown database '" + ss.rs.Keyspace + "'"}
+		}
+		return ss.anyShard(ks), nil
+	}
+	for _, ks := range snap.Keyspaces() {
+		if ks.Engine() == shardmap.MySQL {
+			return ss.anyShard(ks), nil
+		}
+	}
+	return nil, errNoDatabase
 }
 
 var errNoDatabase = &sqlerr.Error{Code: "3D000", Number: 1046, Message: "No database selected"}
@@ -133,8 +174,9 @@ func syntaxError(err error) error {
 }
 
 // route picks the shard that runs stmt: one shard, or the session's own
-// when any will do. Plans on several shards are refused for now.
-func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (*shardmap.Shard, error) {
+// when any will do (any is then true). Plans on several shards are
+// refused for now.
+func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shardmap.Shard, any bool, _ error) {
 	ss.rs.TxShard = nil
 	if ss.conn != nil {
 		ss.rs.TxShard = ss.shard
@@ -144,7 +186,7 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (*shardm
 	snap := ss.s.o.Snapshot()
 	if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {
 		if err := ss.insertColumns(stmt, ks); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if stmt.Kind == parser.KindDDL {
@@ -153,29 +195,29 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (*shardm
 	vals := router.Values{Literals: lits, Bound: true}
 	plan, err := router.Route(stmt, &vals, &ss.rs, snap)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var shard *shardmap.Shard
 	switch p := plan.(type) {
 	case router.Single:
 		shard = p.Shard
 	case router.AnyShard:
-		shard = ss.anyShard(p.Keyspace)
+		shard, any = ss.anyShard(p.Keyspace), true
 	default:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+		return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
 			"this statement needs several shards (%s); the MySQL endpoint runs statements on one shard only for now", plan).
 			WithHint("Add the sharding key to the WHERE clause, or run it on each shard.")
 	}
 	if ss.conn != nil && shard != ss.shard {
 		if ss.pinned != parser.PinNone {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
 				"this statement needs shard %s, but the session is pinned to shard %s by a %s", shard.Name, ss.shard.Name, pinName(ss.pinned))
 		}
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+		return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
 			"this statement needs shard %s, but the open transaction runs on shard %s; transactions on several shards need XA, which the MySQL endpoint does not support yet", shard.Name, ss.shard.Name).
 			WithHint("Keep a transaction's rows on one shard, or commit first.")
 	}
-	return shard, nil
+	return shard, any, nil
 }
 
 // anyShard is where a statement that may run anywhere goes: the held
@@ -229,6 +271,9 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 	if err := ss.acquireOnly(shard); err != nil {
 		return err
 	}
+	if ss.deferTx {
+		return nil
+	}
 	for _, pending := range []*string{&ss.txNext, &ss.txBegin} {
 		if *pending == "" {
 			continue
@@ -281,6 +326,10 @@ func (ss *session) settle() {
 	}
 	if ss.pinned == parser.PinNone && !ss.conn.InTransaction() {
 		ss.dropConn()
+	}
+	if ss.txBegin != "" {
+		// The client's transaction is open, though no server has it yet.
+		ss.c.StatusFlags |= vmysql.ServerStatusInTrans
 	}
 }
 

@@ -94,16 +94,9 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	if hasUserVariable(sql) {
 		pin = pinUserVariable
 	}
-	if ss.rs.Keyspace == "" {
-		return errNoDatabase
-	}
-	shard := ss.shard
-	if shard == nil {
-		ks, ok := ss.s.o.Snapshot().Keyspace(ss.rs.Engine, ss.rs.Keyspace)
-		if !ok {
-			return errNoDatabase
-		}
-		shard = ss.anyShard(ks)
+	shard, err := ss.homeShard()
+	if err != nil {
+		return err
 	}
 	record := pin == parser.PinNone && !setTransactionRE.MatchString(sql)
 	if record && len(ss.settings) >= maxSettings {

@@ -12,7 +12,12 @@ import (
 
 func open(t *testing.T, user, password, params string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("mysql", dsn(user, password, params))
+	return openDSN(t, dsn(user, password, params))
+}
+
+func openDSN(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

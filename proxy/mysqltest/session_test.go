@@ -85,3 +85,43 @@ func TestKillQuery(t *testing.T) {
 		t.Fatalf("CONNECTION_ID() = %q", aid)
 	}
 }
+
+// Without a database, statements that name no table still run.
+func TestNoDatabase(t *testing.T) {
+	db := openDSN(t, "app:app@tcp("+addr+")/")
+	var n int
+	if err := db.QueryRow("SELECT 1 + 1").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("SELECT 1 + 1: %d %v", n, err)
+	}
+	_, err := db.Exec("SELECT * FROM users")
+	wantMySQLError(t, err, 1046, "3D000")
+}
+
+// A SELECT of no table first in a transaction does not fix the
+// transaction's shard: the first write does.
+func TestTransactionStartsWithVariableRead(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	for _, id := range idsOnEachShard(t, 9000) {
+		execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+		tx, err := c.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var iso string
+		if err := tx.QueryRow("SELECT @@tx_isolation").Scan(&iso); err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec("INSERT INTO users VALUES (?, 'tx')", id); err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := one(t, c, "SELECT name FROM users WHERE id = ?", id); got != "tx" {
+			t.Fatalf("id %d: %q", id, got)
+		}
+	}
+}
