@@ -20,10 +20,19 @@
 // replayed on every connection it uses; a connection that carries another
 // session's state is reset first (COM_RESET_CONNECTION).
 //
-// Not yet: statements on several shards (scatter reads, fan-out writes,
-// XA transactions: refused with a clear error), KILL QUERY, replica reads,
-// LAST_INSERT_ID()/ROW_COUNT()/FOUND_ROWS() answered from the session's
-// own results, session pooling mode.
+// LAST_INSERT_ID() and CONNECTION_ID() answer for the client's session
+// (functions.go); KILL [QUERY] takes the client's login id and cancels
+// that client's statement on its server only (kill.go). INSERT without a
+// column list learns the table's columns from a shard (catalog.go).
+// Prepared statements run as text with their values written in
+// (prepare.go).
+//
+// Not yet: statements on several shards (scatter reads, fan-out writes and
+// DDL, XA transactions: refused with a clear error), replica reads,
+// ROW_COUNT()/FOUND_ROWS() from the session's own results, session pooling
+// mode (pools.mode: session is served as transaction pooling), client idle
+// timeouts, unsigned parameters of COM_STMT_EXECUTE (vitess decodes them as
+// signed), metrics.
 //
 // Process-wide vitess side effects are contained here: vitess's log goes
 // to the logger given in Options (default: nowhere), the glog flags it
