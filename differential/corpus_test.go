@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,6 +20,12 @@ type query struct {
 	known   string   // -- known: reason
 	args    []any    // -- args: …
 	set     []string // -- set: SET statements run before it, RESET ALL after
+	modes   []string // -- modes: simple extended … (nil: every mode)
+}
+
+// inMode reports whether the query runs in the protocol mode named m.
+func (q query) inMode(m string) bool {
+	return q.modes == nil || slices.Contains(q.modes, m)
 }
 
 func (q query) String() string { return fmt.Sprintf("%s:%d", q.file, q.line) }
@@ -84,6 +91,8 @@ func readFile(path string) ([]query, error) {
 						return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 					}
 					cur.args = args
+				case strings.HasPrefix(c, "modes:"):
+					cur.modes = strings.Fields(strings.TrimPrefix(c, "modes:"))
 				case strings.HasPrefix(c, "set:"):
 					cur.set = append(cur.set, strings.TrimSpace(strings.TrimPrefix(c, "set:")))
 				case strings.HasPrefix(c, "expect:"):

@@ -15,6 +15,8 @@
 //	                       the answer must still be right
 //	-- known: <reason>     a known mismatch: reported, not failed
 //	-- args: 3 10          bind arguments ($1, $2, …); integers or 'text'
+//	-- modes: simple       only in these protocol modes (simple, extended,
+//	                       exec, describe), for what a mode refuses by design
 //	-- set: SET x = y      run before the query on each connection;
 //	                       RESET ALL after it (DEALLOCATE after a PREPARE)
 //

@@ -29,11 +29,11 @@ import (
 type ScatterRewriter func(sql string, param func(n int) (int64, bool, bool)) (shardSQL string, m *parser.Merge, err error)
 
 // errScatterNotYet refuses a read the router would scatter where the
-// session cannot run it: through SQL-level EXECUTE (or COPY), or with no
-// rewriter configured.
+// session cannot run it (COPY, no rewriter configured). SQL-level EXECUTE
+// takes the plan from it and runs the read (session_scatter_sqlexec.go).
 func errScatterNotYet(p router.Scatter) error {
-	return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs every shard (%s); cross-shard reads through SQL-level EXECUTE are not supported yet", p.Why.String()).
-		WithHint("Send the SELECT itself (simple or extended protocol), or give one sharding key value.")
+	return &scatterRefusal{plan: p, err: sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs every shard (%s); a cross-shard read is not supported here", p.Why.String()).
+		WithHint("Send the SELECT itself (simple or extended protocol), or give one sharding key value.")}
 }
 
 var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside a transaction that already ran a statement on a shard, or at REPEATABLE READ or SERIALIZABLE, cross-shard reads are not supported yet").

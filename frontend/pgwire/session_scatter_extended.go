@@ -66,9 +66,9 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 	}
 	sp := p.scatter
 	param := func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) }
-	n, failed, err := s.executeScatterTexts(p, param, nil, true)
+	n, failed, err := s.executeScatterTexts(p, param, nil, true, false)
 	if rerun, ok := err.(*errAvgRerun); ok {
-		n, failed, err = s.executeScatterTexts(p, param, rerun.avgs, false)
+		n, failed, err = s.executeScatterTexts(p, param, rerun.avgs, false, false)
 	}
 	if err != nil {
 		return err
@@ -81,8 +81,9 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 	return nil
 }
 
-// executeScatterTexts rewrites and runs a scatter portal once.
-func (s *session) executeScatterTexts(p *portal, param func(n int) (int64, bool, bool), float8Avgs []int, mayRerun bool) (int64, bool, error) {
+// executeScatterTexts rewrites and runs a scatter portal once; describe:
+// the client gets the RowDescription first.
+func (s *session) executeScatterTexts(p *portal, param func(n int) (int64, bool, bool), float8Avgs []int, mayRerun, describe bool) (int64, bool, error) {
 	sp := p.scatter
 	st, err := scatterTexts(sp.plan, p.cs.sql, param, float8Avgs)
 	if err != nil {
@@ -108,7 +109,7 @@ func (s *session) executeScatterTexts(p *portal, param func(n int) (int64, bool,
 		l.w.WriteDescribe(pgio.ObjectPortal, "")
 		l.w.WriteExecute("", 0)
 		l.w.WriteSync()
-	}, false, mayRerun)
+	}, describe, mayRerun)
 }
 
 // bindInt reads bind parameter $n as a bigint, for a LIMIT or OFFSET.

@@ -265,6 +265,9 @@ func (s *session) sqlExecute(stmt *parser.Statement, sql string, lits []parser.L
 	vals := router.Values{Literals: ps.lits, Params: executeParams(ps.stmt, info.Args, lits), Bound: true}
 	l, err := s.routeToLink(target, &vals)
 	if err != nil {
+		if handled, err := s.sqlExecuteScatter(err, ps.prefix+"sg"+ps.suffix, info.Args, lits); handled {
+			return err // a read over several shards (session_scatter_sqlexec.go)
+		}
 		return s.simpleError(err)
 	}
 	name, fresh := s.ensureSQLPrepared(l, ps)

@@ -131,3 +131,19 @@ func FuzzSplitInList(f *testing.F) {
 		}
 	})
 }
+
+func TestPreparedSelect(t *testing.T) {
+	for _, tc := range []struct{ sql, want string }{
+		{"PREPARE p AS SELECT id FROM users ORDER BY id LIMIT $1", "SELECT id FROM users ORDER BY id LIMIT $1"},
+		{"PREPARE p(bigint, text) AS SELECT avg(id) FROM users WHERE id < $1 AND name <> $2 AND id <> $1", "SELECT avg(id) FROM users WHERE id < $1::bigint AND name <> $2::text AND id <> $1::bigint"},
+		{"PREPARE p(int) AS SELECT 1 WHERE $2 = 1 AND $1 > 0", "SELECT 1 WHERE $2 = 1 AND $1::int > 0"},
+	} {
+		got, err := PreparedSelect(tc.sql)
+		if err != nil || got != tc.want {
+			t.Errorf("%s:\ngot  %q, %v\nwant %q", tc.sql, got, err, tc.want)
+		}
+	}
+	if _, err := PreparedSelect("PREPARE p AS DELETE FROM users"); err == nil {
+		t.Error("a DELETE is not a SELECT")
+	}
+}
