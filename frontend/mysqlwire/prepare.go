@@ -18,9 +18,10 @@ import (
 // The values are escaped for MySQL's default quoting, which the session
 // keeps (it refuses ANSI_QUOTES and NO_BACKSLASH_ESCAPES).
 //
-// Known limit: vitess decodes an unsigned integer parameter as signed
-// (the unsigned flag of COM_STMT_EXECUTE is checked against the wrong
-// bit), so 18446744073709551615 arrives as -1.
+// vitess decodes an unsigned integer parameter as signed (the unsigned
+// flag of COM_STMT_EXECUTE is checked against the wrong bit), so
+// 18446744073709551615 arrives as -1: unsigned.go puts it right for
+// clear-text clients; over TLS it stays wrong.
 
 // prepare counts the statement's ? placeholders. Column metadata is not
 // known before execution (the server is not asked): clients read it from
@@ -35,7 +36,20 @@ func (ss *session) prepare(query string) ([]*querypb.Field, uint16, error) {
 
 // execute runs one execution of a prepared statement.
 func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	text, err := substitute(prepare.PrepareStmt, prepare.BindVars)
+	binds := prepare.BindVars
+	if marks := ss.unsigned[prepare.StatementID]; marks != nil {
+		binds = make(map[string]*querypb.BindVariable, len(prepare.BindVars))
+		for k, v := range prepare.BindVars {
+			binds[k] = v
+		}
+		for i, unsigned := range marks {
+			k := "v" + itoa(i+1)
+			if bv := binds[k]; unsigned && bv != nil {
+				binds[k] = unsignedValue(bv)
+			}
+		}
+	}
+	text, err := substitute(prepare.PrepareStmt, binds)
 	if err != nil {
 		return err
 	}

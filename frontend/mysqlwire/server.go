@@ -150,6 +150,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		l.TLSConfig.Store(s.o.TLS)
 	}
 	l.RequireSecureTransport = s.o.RequireTLS
+	l.PreHandleFunc = func(_ context.Context, c net.Conn, id uint32) (net.Conn, error) {
+		return &sniffConn{Conn: c, s: s, id: id}, nil
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -47,6 +47,9 @@ type session struct {
 	flags uint16
 
 	warnings uint16
+	// unsigned marks, per prepared statement, the parameters the client
+	// sent as unsigned integers (unsigned.go).
+	unsigned map[uint32][]bool
 	// lastInsertID is what LAST_INSERT_ID() answers: the last id one of
 	// the session's statements generated.
 	lastInsertID uint64

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -313,5 +314,12 @@ func TestPreparedStatements(t *testing.T) {
 	var v string
 	if err := c.QueryRowContext(ctx, "SELECT id, v FROM t WHERE id = ?", 51).Scan(&id, &v); err != nil || id != 51 || v != "row 1" {
 		t.Fatalf("binary row: %d %q %v", id, v, err)
+	}
+	// Unsigned parameters keep their value (vitess alone would make
+	// uint64 max -1), mixed with signed ones.
+	err = c.QueryRowContext(ctx, "SELECT CONCAT(CAST(? AS UNSIGNED), ' ', ?, ' ', ?, ' ', ?)",
+		uint64(math.MaxUint64), int64(-1), uint64(1)<<63, uint32(math.MaxUint32)).Scan(&got)
+	if want := "18446744073709551615 -1 9223372036854775808 4294967295"; err != nil || got != want {
+		t.Fatalf("unsigned: got %q %v, want %q", got, err, want)
 	}
 }
