@@ -31,8 +31,9 @@
 // DDL, XA transactions: refused with a clear error), replica reads,
 // ROW_COUNT()/FOUND_ROWS() from the session's own results, session pooling
 // mode (pools.mode: session is served as transaction pooling), client idle
-// timeouts, unsigned parameters of COM_STMT_EXECUTE (vitess decodes them as
-// signed), metrics.
+// timeouts, unsigned parameters of COM_STMT_EXECUTE over TLS (vitess
+// decodes them as signed; unsigned.go fixes them for clear-text clients),
+// metrics.
 //
 // Process-wide vitess side effects are contained here: vitess's log goes
 // to the logger given in Options (default: nowhere), the glog flags it
