@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"math"
 	"slices"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -74,6 +75,9 @@ func (s *aggSource) distinctResult(a *aggCol, st *aggState) (Value, error) {
 	}
 	vals := st.set.vals
 	slices.SortFunc(vals, Compare)
+	if a.fn == parser.AggSumDistinct && a.out.Kind() == KindFloat && a.result.Size == 4 {
+		return sumFloat32(vals)
+	}
 	exact := a.fn == parser.AggAvgDistinct || a.out.Kind() == KindDecimal
 	sum := Null()
 	for _, v := range vals {
@@ -89,4 +93,21 @@ func (s *aggSource) distinctResult(a *aggCol, st *aggState) (Value, error) {
 		return sum, nil
 	}
 	return s.dec.Avg(sum, int64(n), a.result)
+}
+
+// sumFloat32 adds values in single precision, as a database whose sum of
+// a 4-byte float is itself 4 bytes does (Postgres' float4pl): each step
+// rounds to float32, and a finite sum that overflows is an error.
+func sumFloat32(vals []Value) (Value, error) {
+	var sum float32
+	finite := true
+	for _, v := range vals {
+		f := float32(v.Float())
+		finite = finite && !math.IsInf(float64(f), 0)
+		sum += f
+		if finite && math.IsInf(float64(sum), 0) {
+			return Value{}, errOutOfRange("real")
+		}
+	}
+	return Float(float64(sum)), nil
 }

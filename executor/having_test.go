@@ -160,3 +160,14 @@ func TestDistinctAggregates(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestSumDistinctFloat4(t *testing.T) {
+	// sum(DISTINCT real) adds in single precision, in ascending order:
+	// 1 + 16777216 rounds to 16777216 (ties to even, spacing 2), and
+	// + 16777218 to 33554432 (spacing 4); a float8 sum rounded once at the
+	// end would give 33554436. avg(DISTINCT real) accumulates in float8.
+	spec := parser.Merge{Aggregates: []parser.Aggregate{{Column: 0, Func: parser.AggSumDistinct}, {Column: 1, Func: parser.AggAvgDistinct}}, Limit: -1, Offset: -1}
+	c := cols(0, pgtype.Float4OID, pgtype.Float4OID)
+	got := merge(t, spec, c, rows(row("16777218", "16777218"), row("1", "1")), rows(row("1", "1"), row("16777216", "16777216")))
+	check(t, "float4", got, "3.3554432e+07|11184811.666666666")
+}

@@ -37,3 +37,6 @@ SELECT o.status, count(DISTINCT o.product_id) FROM orders o GROUP BY o.status HA
 SELECT count(DISTINCT name), count(*), sum(DISTINCT level) FROM users WHERE id > 1000000;
 -- expect: refused
 SELECT 'x', count(DISTINCT name) FROM users WHERE id > 1000000;
+-- real: sum(DISTINCT) adds in float4 in ascending order, avg(DISTINCT) in float8.
+SELECT sum(DISTINCT score::real), avg(DISTINCT score::real) FROM users WHERE id < 900000;
+SELECT level, sum(DISTINCT (score * 1.1)::real), avg(DISTINCT (score * 1.1)::real) FROM users WHERE id < 900000 GROUP BY level ORDER BY level;
