@@ -64,6 +64,9 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		TLS:        tlsConf,
 		RequireTLS: l.TLS.Mode == config.ServerTLSRequire,
 		DenyPins:   cfg.Pools.Pin == config.PinDeny,
+
+		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
+		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})
 	if err != nil {
 		m.conns.pools.Close()

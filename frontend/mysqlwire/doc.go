@@ -30,8 +30,8 @@
 // Not yet: statements on several shards (scatter reads, fan-out writes and
 // DDL, XA transactions: refused with a clear error), replica reads,
 // ROW_COUNT()/FOUND_ROWS() from the session's own results, session pooling
-// mode (pools.mode: session is served as transaction pooling), client idle
-// timeouts, unsigned parameters of COM_STMT_EXECUTE over TLS (vitess
+// mode (pools.mode: session is served as transaction pooling), a bound on
+// a client's packet size (limits.max_message_size), unsigned parameters of COM_STMT_EXECUTE over TLS (vitess
 // decodes them as signed; unsigned.go fixes them for clear-text clients),
 // metrics.
 //

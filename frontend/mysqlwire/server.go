@@ -78,6 +78,10 @@ type Options struct {
 	ResetTimeout time.Duration
 	// ServerVersion is announced in the handshake (DefaultServerVersion).
 	ServerVersion string
+	// IdleTimeout closes a client idle outside a transaction this long;
+	// IdleInTxTimeout one idle inside a transaction (0: never).
+	IdleTimeout     time.Duration
+	IdleInTxTimeout time.Duration
 	// VitessLog receives vitess's own log lines (default: none).
 	VitessLog *slog.Logger
 }

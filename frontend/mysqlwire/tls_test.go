@@ -3,6 +3,7 @@ package mysqlwire
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -54,4 +55,58 @@ func TestRequireTLS(t *testing.T) {
 			t.Fatalf("in clear text: %v", err)
 		}
 	}
+}
+
+// A client idle past IdleTimeout is closed; one idle inside a
+// transaction gets IdleInTxTimeout instead.
+func TestIdleTimeouts(t *testing.T) {
+	o := server.o
+	o.IdleTimeout = 300 * time.Millisecond
+	o.IdleInTxTimeout = 3 * time.Second
+	s, err := NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	idle, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inTx.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inTx.ExecContext(ctx, "SELECT * FROM t"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	_, err = idle.ExecContext(ctx, "SELECT 1")
+	var me *mysql.MySQLError
+	if err == nil || errors.As(err, &me) || time.Since(start) > time.Second {
+		t.Fatalf("a client idle past the idle timeout was not closed: %v", err)
+	}
+	if _, err := inTx.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatalf("a client in a transaction was closed before its longer timeout: %v", err)
+	}
+	idle.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // drop the dead connection
+	inTx.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"strconv"
+	"time"
 
 	"vitess.io/vitess/go/sqltypes"
 	querypb "vitess.io/vitess/go/vt/proto/query"
@@ -44,6 +45,7 @@ type sniffConn struct {
 }
 
 func (c *sniffConn) Read(p []byte) (int, error) {
+	c.idleDeadline()
 	n, err := c.Conn.Read(p)
 	if !c.off && n > 0 {
 		c.feed(p[:n])
@@ -129,6 +131,28 @@ func (c *sniffConn) packet() {
 		ss.unsigned = map[uint32][]bool{}
 	}
 	ss.unsigned[stmtID] = marks
+}
+
+// idleDeadline bounds the wait for the client's next bytes: a client idle
+// this long is closed (IdleTimeout outside a transaction,
+// IdleInTxTimeout inside one, where it holds a server connection).
+func (c *sniffConn) idleDeadline() {
+	o := &c.s.o
+	if o.IdleTimeout <= 0 && o.IdleInTxTimeout <= 0 {
+		return
+	}
+	if c.ss == nil {
+		c.ss = c.s.session(c.id)
+	}
+	d := o.IdleTimeout
+	if ss := c.ss; ss != nil && (ss.holding.Load() || ss.txBegin != "") {
+		d = o.IdleInTxTimeout
+	}
+	var t time.Time
+	if d > 0 {
+		t = time.Now().Add(d)
+	}
+	_ = c.Conn.SetReadDeadline(t)
 }
 
 // unsignedValue re-reads a parameter vitess decoded as signed that the
