@@ -321,7 +321,12 @@ func (ss *session) settle() {
 	ss.flags = flags &^ (vmysql.ServerStatusInTrans | vmysql.ServerStatusInTransReadonly)
 	if ss.conn.IsBroken() {
 		// Whatever the connection held (a transaction, pinned state) is
-		// gone with it.
+		// gone with it. A client whose transaction or session state was
+		// there must learn it as from a server: its connection closes
+		// after this statement's error.
+		if ss.pinned != parser.PinNone || ss.conn.InTransaction() {
+			ss.c.MarkForClose()
+		}
 		ss.pinned = parser.PinNone
 		ss.c.StatusFlags = ss.flags
 		ss.dropConn()

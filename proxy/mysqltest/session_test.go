@@ -2,6 +2,7 @@ package mysqltest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"sync"
@@ -123,5 +124,34 @@ func TestTransactionStartsWithVariableRead(t *testing.T) {
 		if got := one(t, c, "SELECT name FROM users WHERE id = ?", id); got != "tx" {
 			t.Fatalf("id %d: %q", id, got)
 		}
+	}
+}
+
+// A server connection lost inside a transaction ends the client's
+// connection too (its transaction is gone); outside one the client goes
+// on.
+func TestLostServerConnection(t *testing.T) {
+	ctx := context.Background()
+	id := idsOnEachShard(t, 11000)[0]
+	killServerConn := func(c *sql.Conn) {
+		t.Helper()
+		var tid string
+		// In the transaction: on its server connection.
+		if err := c.QueryRowContext(ctx, "SELECT @@pseudo_thread_id").Scan(&tid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := direct(t, 0).ExecContext(ctx, "KILL "+tid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := conn(t, "")
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+	killServerConn(c)
+	if _, err := c.ExecContext(ctx, "SELECT * FROM users WHERE id = ?", id); err == nil {
+		t.Fatal("a statement on a killed server connection succeeded")
+	}
+	if _, err := c.ExecContext(ctx, "SELECT 1"); err == nil {
+		t.Fatal("the client's connection survived the loss of its transaction")
 	}
 }
