@@ -98,7 +98,7 @@ func (p *plan) compileFilter(pr *parser.Predicate, colOf func(i int) (filterColu
 	default:
 		return nil, errSpec("unknown predicate %d", pr.Op)
 	}
-	if pr.Cmp < parser.CmpEq || pr.Cmp > parser.CmpGe {
+	if pr.Cmp < parser.CmpEq || pr.Cmp > parser.CmpNotDistinct {
 		return nil, errSpec("unknown comparison %d", pr.Cmp)
 	}
 	lc, rc := pr.Left.Kind == parser.OperandColumn, pr.Right.Kind == parser.OperandColumn
@@ -323,6 +323,11 @@ func (f *filter) eval(row Row) (tri, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.cmp == parser.CmpDistinct || f.cmp == parser.CmpNotDistinct {
+		// NULL is a value here: equal to NULL, distinct from the rest.
+		same := l.IsNull() && r.IsNull() || !l.IsNull() && !r.IsNull() && Compare(l, r) == 0
+		return tvBool(same == (f.cmp == parser.CmpNotDistinct)), nil
+	}
 	if l.IsNull() || r.IsNull() {
 		return triUnknown, nil
 	}
@@ -342,10 +347,14 @@ func (f *filter) eval(row Row) (tri, error) {
 	case parser.CmpGe:
 		ok = c >= 0
 	}
-	if ok {
-		return triTrue, nil
+	return tvBool(ok), nil
+}
+
+func tvBool(b bool) tri {
+	if b {
+		return triTrue
 	}
-	return triFalse, nil
+	return triFalse
 }
 
 func (o *operand) value(row Row) (Value, error) {

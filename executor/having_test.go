@@ -171,3 +171,14 @@ func TestSumDistinctFloat4(t *testing.T) {
 	got := merge(t, spec, c, rows(row("16777218", "16777218"), row("1", "1")), rows(row("1", "1"), row("16777216", "16777216")))
 	check(t, "float4", got, "3.3554432e+07|11184811.666666666")
 }
+
+func TestHavingDistinctFrom(t *testing.T) {
+	c := cols(0, pgtype.TextOID, pgtype.NumericOID)
+	spec := parser.Merge{GroupBy: []int{0}, Aggregates: []parser.Aggregate{{Column: 1, Func: parser.AggSum}},
+		Order: []parser.SortKey{{Column: 0}}, Limit: -1, Offset: -1}
+	in := rows(row("a", "1"), row("b", nil), row("c", "2"))
+	spec.Having = compare(col(1), parser.CmpDistinct, cnst(parser.OperandInteger, "1"))
+	check(t, "distinct from 1", merge(t, spec, c, in), "b|NULL", "c|2")
+	spec.Having = compare(col(1), parser.CmpNotDistinct, cnst(parser.OperandNull, ""))
+	check(t, "not distinct from NULL", merge(t, spec, c, in), "b|NULL")
+}

@@ -54,9 +54,11 @@ const (
 	CmpLe
 	CmpGt
 	CmpGe
+	CmpDistinct    // IS DISTINCT FROM: NULL is a value, never unknown
+	CmpNotDistinct // IS NOT DISTINCT FROM
 )
 
-var cmpNames = [...]string{"", "=", "<>", "<", "<=", ">", ">="}
+var cmpNames = [...]string{"", "=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"}
 
 func (c CmpOp) String() string {
 	if int(c) < len(cmpNames) {

@@ -51,3 +51,5 @@ SELECT count(*) FROM users WHERE id > 1000000 HAVING count(*) < 5::int;
 SELECT level, count(*) FROM users GROUP BY level HAVING count(*) > $1::int ORDER BY level;
 -- expect: refused
 SELECT level FROM users GROUP BY level HAVING max(created) > '2025-06-01'::timestamp;
+SELECT level, max(score) FROM users WHERE id < 30 GROUP BY level HAVING max(score) IS DISTINCT FROM 3 ORDER BY level;
+SELECT nickname, count(*) FROM users GROUP BY nickname HAVING nickname IS NOT DISTINCT FROM NULL OR nickname IS NOT DISTINCT FROM 'bob';

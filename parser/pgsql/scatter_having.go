@@ -21,7 +21,8 @@ import (
 //     min, max, avg, and their DISTINCT forms), a group key, or an
 //     expression of group keys, and a constant, a bind parameter or another
 //     such value; BETWEEN and IN lists as the comparisons they stand for;
-//   - AND, OR, NOT, IS [NOT] NULL, and TRUE/FALSE/NULL.
+//   - IS [NOT] DISTINCT FROM, AND, OR, NOT, IS [NOT] NULL, and
+//     TRUE/FALSE/NULL.
 //
 // A cast constant ('2020-01-01'::date) is computed by the shards as a
 // hidden column, so it has the server's type. Anything else is refused
@@ -119,6 +120,15 @@ func (s *scatter) comparison(e *pg_query.A_Expr, keyCol map[string]int) (*parser
 	case pg_query.A_Expr_Kind_AEXPR_OP:
 		op, ok := cmpOps[name]
 		if !ok || e.Lexpr == nil {
+			return nil, refuseHaving(fmt.Sprintf("the operator %s", operatorName(e)))
+		}
+		return s.compare(e.Lexpr, op, e.Rexpr, keyCol)
+	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		op := parser.CmpDistinct
+		if e.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT {
+			op = parser.CmpNotDistinct
+		}
+		if name != "=" {
 			return nil, refuseHaving(fmt.Sprintf("the operator %s", operatorName(e)))
 		}
 		return s.compare(e.Lexpr, op, e.Rexpr, keyCol)
