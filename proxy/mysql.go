@@ -118,9 +118,11 @@ func (m *MySQL) PoolStats() map[mysqlbackend.PoolKey]mysqlbackend.Stats { return
 // mysqlConns gives the MySQL sessions connections to shard primaries, from
 // a pool per (node, backend user, database).
 type mysqlConns struct {
-	pools   *mysqlbackend.Pools
-	user    string
-	byShard sync.Map // *shardmap.Shard → *mysqlbackend.Pool
+	pools *mysqlbackend.Pools
+	user  string
+	// byShard caches the pool of each shard of the snapshots seen (and
+	// whether it reports found rows).
+	byShard sync.Map // shardPool → *mysqlbackend.Pool
 	cached  atomic.Int64
 }
 
@@ -135,6 +137,7 @@ func newMySQLConns(cfg *config.Config) *mysqlConns {
 				User: k.User, Password: b.Password.Reveal(), Database: k.Database,
 				TLS: mysqlbackend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile,
 				ConnectTimeout: cfg.Pools.ConnectTimeout,
+				FoundRows:      k.FoundRows,
 			},
 			MaxConns:       cfg.Pools.MaxServerConnsPerNode,
 			IdleTimeout:    cfg.Pools.IdleTimeout,
@@ -145,11 +148,17 @@ func newMySQLConns(cfg *config.Config) *mysqlConns {
 	return &mysqlConns{pools: mysqlbackend.NewPools(opts), user: b.User}
 }
 
-func (c *mysqlConns) pool(shard *shardmap.Shard) (*mysqlbackend.Pool, error) {
-	if p, ok := c.byShard.Load(shard); ok {
+type shardPool struct {
+	shard     *shardmap.Shard
+	foundRows bool
+}
+
+func (c *mysqlConns) pool(shard *shardmap.Shard, foundRows bool) (*mysqlbackend.Pool, error) {
+	k := shardPool{shard, foundRows}
+	if p, ok := c.byShard.Load(k); ok {
 		return p.(*mysqlbackend.Pool), nil
 	}
-	p, err := c.pools.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database})
+	p, err := c.pools.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database, FoundRows: foundRows})
 	if err != nil {
 		return nil, err
 	}
@@ -157,13 +166,13 @@ func (c *mysqlConns) pool(shard *shardmap.Shard) (*mysqlbackend.Pool, error) {
 		c.byShard.Clear()
 		c.cached.Store(0)
 	}
-	c.byShard.Store(shard, p)
+	c.byShard.Store(k, p)
 	return p, nil
 }
 
 // Acquire implements mysqlwire.ConnSource.
-func (c *mysqlConns) Acquire(ctx context.Context, shard *shardmap.Shard) (mysqlwire.ServerConn, error) {
-	p, err := c.pool(shard)
+func (c *mysqlConns) Acquire(ctx context.Context, shard *shardmap.Shard, foundRows bool) (mysqlwire.ServerConn, error) {
+	p, err := c.pool(shard, foundRows)
 	if err != nil {
 		return nil, err
 	}

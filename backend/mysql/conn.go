@@ -100,6 +100,9 @@ func dialMode(ctx context.Context, o DialOptions) (*Conn, error) {
 	if o.TLS == TLSVerifyFull {
 		p.ServerName = o.Host
 	}
+	if o.FoundRows {
+		p.Flags |= uint64(vmysql.CapabilityClientFoundRows)
+	}
 	vc, err := vmysql.Connect(ctx, p)
 	if err != nil {
 		return nil, dialError(o.Node, err)

@@ -42,6 +42,10 @@ type DialOptions struct {
 	// ConnectTimeout bounds the TCP connect, TLS handshake and login
 	// together (DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// FoundRows asks for CLIENT_FOUND_ROWS: UPDATE reports the rows it
+	// matched rather than those it changed. A proxy's connection must
+	// answer as its client asked.
+	FoundRows bool
 }
 
 // EnsureDefaults fills in zero fields.

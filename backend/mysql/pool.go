@@ -8,14 +8,22 @@ import (
 	"time"
 )
 
-// PoolKey names a pool: one node, one login, one database.
+// PoolKey names a pool: one node, one login, one database, and whether
+// its connections report found (matched) rows.
 type PoolKey struct {
-	Node     string
-	User     string
-	Database string
+	Node      string
+	User      string
+	Database  string
+	FoundRows bool
 }
 
-func (k PoolKey) String() string { return k.User + "@" + k.Node + "/" + k.Database }
+func (k PoolKey) String() string {
+	s := k.User + "@" + k.Node + "/" + k.Database
+	if k.FoundRows {
+		s += " (found rows)"
+	}
+	return s
+}
 
 // Pool holds the server connections for one PoolKey. Its methods are safe
 // for concurrent use.
@@ -55,7 +63,7 @@ func NewPool(o PoolOptions) (*Pool, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("mysql backend: pool for %s: %w", o.Dial.Node, err)
 	}
-	p := &Pool{o: o, key: PoolKey{Node: o.Dial.Node, User: o.Dial.User, Database: o.Dial.Database}, stop: make(chan struct{})}
+	p := &Pool{o: o, key: PoolKey{Node: o.Dial.Node, User: o.Dial.User, Database: o.Dial.Database, FoundRows: o.Dial.FoundRows}, stop: make(chan struct{})}
 	p.wg.Add(1)
 	go p.maintain()
 	return p, nil

@@ -62,7 +62,7 @@ func (ss *session) cancelRunning() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
-	conn, err := ss.s.o.Conns.Acquire(ctx, ss.runningShard)
+	conn, err := ss.s.o.Conns.Acquire(ctx, ss.runningShard, false)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func startServer() (func(), error) {
 	}
 	pools = mysqlbackend.NewPools(func(k mysqlbackend.PoolKey) mysqlbackend.PoolOptions {
 		return mysqlbackend.PoolOptions{
-			Dial:     mysqlbackend.DialOptions{Node: k.Node, Host: node.Host, Port: node.Port, User: "app", Password: "app", Database: k.Database},
+			Dial:     mysqlbackend.DialOptions{Node: k.Node, Host: node.Host, Port: node.Port, User: "app", Password: "app", Database: k.Database, FoundRows: k.FoundRows},
 			MaxConns: 1, AcquireTimeout: 10 * time.Second,
 		}
 	})
@@ -109,8 +109,8 @@ func startServer() (func(), error) {
 
 type poolSource struct{ ps *mysqlbackend.Pools }
 
-func (s poolSource) Acquire(ctx context.Context, shard *shardmap.Shard) (ServerConn, error) {
-	p, err := s.ps.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: "app", Database: shard.Database})
+func (s poolSource) Acquire(ctx context.Context, shard *shardmap.Shard, foundRows bool) (ServerConn, error) {
+	p, err := s.ps.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: "app", Database: shard.Database, FoundRows: foundRows})
 	if err != nil {
 		return nil, err
 	}

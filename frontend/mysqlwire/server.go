@@ -46,9 +46,10 @@ type ServerConn interface {
 	ID() uint32
 }
 
-// ConnSource lends server connections to a shard's primary.
+// ConnSource lends server connections to a shard's primary. foundRows
+// asks for connections with CLIENT_FOUND_ROWS (the client asked for it).
 type ConnSource interface {
-	Acquire(ctx context.Context, shard *shardmap.Shard) (ServerConn, error)
+	Acquire(ctx context.Context, shard *shardmap.Shard, foundRows bool) (ServerConn, error)
 	Release(ServerConn)
 }
 

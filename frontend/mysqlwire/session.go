@@ -295,7 +295,7 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 // with the session's settings (and no pending transaction start).
 func (ss *session) acquireOnly(shard *shardmap.Shard) error {
 	if ss.conn == nil {
-		conn, err := ss.s.o.Conns.Acquire(context.Background(), shard)
+		conn, err := ss.s.o.Conns.Acquire(context.Background(), shard, ss.foundRows())
 		if err != nil {
 			return err
 		}
@@ -339,6 +339,12 @@ func (ss *session) settle() {
 		// The client's transaction is open, though no server has it yet.
 		ss.c.StatusFlags |= vmysql.ServerStatusInTrans
 	}
+}
+
+// foundRows: the client asked for CLIENT_FOUND_ROWS, so its server
+// connections must report matched rows too.
+func (ss *session) foundRows() bool {
+	return ss.c.Capabilities&vmysql.CapabilityClientFoundRows != 0
 }
 
 func (ss *session) dropConn() {

@@ -155,3 +155,21 @@ func TestLostServerConnection(t *testing.T) {
 		t.Fatal("the client's connection survived the loss of its transaction")
 	}
 }
+
+// UPDATE reports changed rows, or matched rows for a client that asked
+// for CLIENT_FOUND_ROWS (as Connector/J does by default).
+func TestFoundRows(t *testing.T) {
+	id := idsOnEachShard(t, 12000)[1]
+	for _, tc := range []struct {
+		params string
+		want   int64
+	}{{"", 0}, {"clientFoundRows=true", 1}} {
+		c := conn(t, tc.params)
+		execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+		execOK(t, c, "INSERT INTO users VALUES (?, 'same')", id)
+		r := execOK(t, c, "UPDATE users SET name = 'same' WHERE id = ?", id)
+		if n, _ := r.RowsAffected(); n != tc.want {
+			t.Fatalf("%q: rows affected %d, want %d", tc.params, n, tc.want)
+		}
+	}
+}
