@@ -20,16 +20,16 @@
 // replayed on every connection it uses; a connection that carries another
 // session's state is reset first (COM_RESET_CONNECTION).
 //
-// LAST_INSERT_ID() and CONNECTION_ID() answer for the client's session
-// (functions.go); KILL [QUERY] takes the client's login id and cancels
+// LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS() and CONNECTION_ID() answer
+// for the client's session (functions.go); UPDATE's affected rows follow
+// the client's CLIENT_FOUND_ROWS (a pool per mode); KILL [QUERY] takes the client's login id and cancels
 // that client's statement on its server only (kill.go). INSERT without a
 // column list learns the table's columns from a shard (catalog.go).
 // Prepared statements run as text with their values written in
 // (prepare.go).
 //
 // Not yet: statements on several shards (scatter reads, fan-out writes and
-// DDL, XA transactions: refused with a clear error), replica reads,
-// ROW_COUNT()/FOUND_ROWS() from the session's own results, session pooling
+// DDL, XA transactions: refused with a clear error), replica reads, session pooling
 // mode (pools.mode: session is served as transaction pooling), a bound on
 // a client's packet size (limits.max_message_size), unsigned parameters of COM_STMT_EXECUTE over TLS (vitess
 // decodes them as signed; unsigned.go fixes them for clear-text clients),

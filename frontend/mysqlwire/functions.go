@@ -11,16 +11,19 @@ import (
 // server's answer would be another client's (or no one's). The session
 // writes their values into the text before it is analysed:
 // LAST_INSERT_ID() is the last id the session's own statements generated,
-// CONNECTION_ID() the id the client got at login (the one KILL takes).
-//
-// Not yet: ROW_COUNT() and FOUND_ROWS().
+// CONNECTION_ID() the id the client got at login (the one KILL takes),
+// ROW_COUNT() the affected rows of its last statement (-1 after a result
+// set), FOUND_ROWS() the rows of its last result set (the server's count
+// after SQL_CALC_FOUND_ROWS, asked on the same connection at once).
 
-var wholeSelectRE = regexp.MustCompile(`(?is)^\s*select\s+(last_insert_id|connection_id)\s*\(\s*\)\s*;?\s*$`)
+var sessionFunctions = [...]string{"last_insert_id", "connection_id", "row_count", "found_rows"}
+
+var wholeSelectRE = regexp.MustCompile(`(?is)^\s*select\s+(last_insert_id|connection_id|row_count|found_rows)\s*\(\s*\)\s*;?\s*$`)
 
 // rewriteSessionFunctions returns sql with those calls replaced by their
 // values (sql itself when it has none).
 func (ss *session) rewriteSessionFunctions(sql string) string {
-	if !containsFold(sql, "_id") {
+	if !containsFold(sql, "_id") && !containsFold(sql, "_rows") && !containsFold(sql, "_count") {
 		return sql
 	}
 	if m := wholeSelectRE.FindStringSubmatch(sql); m != nil {
@@ -34,7 +37,7 @@ func (ss *session) rewriteSessionFunctions(sql string) string {
 		if i < last || !identStart(sql, i) {
 			return true
 		}
-		for _, fn := range [...]string{"last_insert_id", "connection_id"} {
+		for _, fn := range sessionFunctions {
 			if len(sql)-i < len(fn) || !strings.EqualFold(sql[i:i+len(fn)], fn) {
 				continue
 			}
@@ -56,8 +59,13 @@ func (ss *session) rewriteSessionFunctions(sql string) string {
 }
 
 func (ss *session) functionValue(fn string) string {
-	if fn == "connection_id" {
+	switch fn {
+	case "connection_id":
 		return strconv.FormatUint(uint64(ss.c.ConnectionID), 10)
+	case "row_count":
+		return strconv.FormatInt(ss.rowCount, 10)
+	case "found_rows":
+		return strconv.FormatUint(ss.foundRowsCount, 10)
 	}
 	return strconv.FormatUint(ss.lastInsertID, 10)
 }

@@ -53,6 +53,9 @@ type session struct {
 	// lastInsertID is what LAST_INSERT_ID() answers: the last id one of
 	// the session's statements generated.
 	lastInsertID uint64
+	// rowCount and foundRowsCount answer ROW_COUNT() and FOUND_ROWS().
+	rowCount       int64
+	foundRowsCount uint64
 
 	busy    atomic.Bool // a command is running
 	holding atomic.Bool // conn != nil
@@ -249,6 +252,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 	ss.setRunning(ss.conn, shard)
 	res, warnings, err := ss.conn.Exec(sql, ss.s.o.MaxResultRows)
 	ss.setRunning(nil, nil)
+	if err == nil {
+		ss.counts(sql, res)
+	}
 	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
 		ss.pinned = pin
 		ss.conn.MarkDirty()
@@ -266,6 +272,24 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		ss.lastInsertID = res.InsertID
 	}
 	return callback(res)
+}
+
+// counts keeps what ROW_COUNT() and FOUND_ROWS() will answer.
+func (ss *session) counts(sql string, res *sqltypes.Result) {
+	if len(res.Fields) == 0 {
+		ss.rowCount = int64(res.RowsAffected)
+		return
+	}
+	ss.rowCount = -1
+	ss.foundRowsCount = uint64(len(res.Rows))
+	if containsFold(sql, "sql_calc_found_rows") {
+		// The count the server made, on the connection that made it.
+		if fr, _, err := ss.conn.Exec("SELECT FOUND_ROWS()", 1); err == nil && len(fr.Rows) == 1 {
+			if n, err := fr.Rows[0][0].ToUint64(); err == nil {
+				ss.foundRowsCount = n
+			}
+		}
+	}
 }
 
 // acquire makes sure the session holds a connection to shard's primary
@@ -364,6 +388,7 @@ func (ss *session) answerLocally(callback func(*sqltypes.Result) error) error {
 		flags |= vmysql.ServerStatusInTrans
 	}
 	ss.c.StatusFlags = flags
+	ss.rowCount = 0
 	return callback(&sqltypes.Result{})
 }
 
@@ -395,6 +420,7 @@ func (ss *session) resetConnection() {
 	ss.c.StatusFlags = ss.flags
 	ss.warnings = 0
 	ss.lastInsertID = 0
+	ss.rowCount, ss.foundRowsCount = 0, 0
 }
 
 // close gives the connection back when the client leaves. The pool closes

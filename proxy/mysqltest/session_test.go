@@ -173,3 +173,28 @@ func TestFoundRows(t *testing.T) {
 		}
 	}
 }
+
+// ROW_COUNT() and FOUND_ROWS() answer from the client's own statements,
+// whatever server connection they ran on.
+func TestRowCountAndFoundRows(t *testing.T) {
+	c := conn(t, "interpolateParams=true")
+	ids := idsOnEachShard(t, 13000)
+	execOK(t, c, "DELETE FROM orders WHERE user_id = ?", ids[0])
+	execOK(t, c, "INSERT INTO orders (id, user_id, amount) VALUES (?, ?, 1), (?, ?, 2), (?, ?, 3)", ids[0]*10, ids[0], ids[0]*10+1, ids[0], ids[0]*10+2, ids[0])
+	if got := one(t, c, "SELECT ROW_COUNT()"); got != "3" {
+		t.Fatalf("ROW_COUNT() after a 3-row insert: %s", got)
+	}
+	// Another shard's statement in between does not change them.
+	one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", ids[1])
+	if got := one(t, c, "SELECT ROW_COUNT()"); got != "-1" {
+		t.Fatalf("ROW_COUNT() after a SELECT: %s", got)
+	}
+	rows, err := c.QueryContext(context.Background(), "SELECT SQL_CALC_FOUND_ROWS id FROM orders WHERE user_id = ? ORDER BY id LIMIT 1", ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if got := one(t, c, "SELECT FOUND_ROWS()"); got != "3" {
+		t.Fatalf("FOUND_ROWS() after SQL_CALC_FOUND_ROWS: %s", got)
+	}
+}
