@@ -22,18 +22,19 @@
 //
 // LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS() and CONNECTION_ID() answer
 // for the client's session (functions.go); UPDATE's affected rows follow
-// the client's CLIENT_FOUND_ROWS (a pool per mode); KILL [QUERY] takes the client's login id and cancels
-// that client's statement on its server only (kill.go). INSERT without a
-// column list learns the table's columns from a shard (catalog.go).
-// Prepared statements run as text with their values written in
-// (prepare.go).
+// the client's CLIENT_FOUND_ROWS (a pool per mode); KILL [QUERY] takes the
+// client's login id and cancels that client's statement on its server
+// only (kill.go). INSERT without a column list learns the table's columns
+// from a shard (catalog.go). Prepared statements run as text with their
+// values written in (prepare.go; unsigned.go restores unsigned parameters
+// vitess decodes as signed, for clear-text clients). Idle clients are
+// closed after limits.client_idle_timeout / idle_in_transaction_timeout.
 //
 // Not yet: statements on several shards (scatter reads, fan-out writes and
-// DDL, XA transactions: refused with a clear error), replica reads, session pooling
-// mode (pools.mode: session is served as transaction pooling), a bound on
-// a client's packet size (limits.max_message_size), unsigned parameters of COM_STMT_EXECUTE over TLS (vitess
-// decodes them as signed; unsigned.go fixes them for clear-text clients),
-// metrics.
+// DDL, XA transactions: refused with a clear error), replica reads,
+// session pooling (pools.mode: session is served as transaction pooling),
+// a bound on a client's packet size (limits.max_message_size), unsigned
+// prepared-statement parameters over TLS, metrics.
 //
 // Process-wide vitess side effects are contained here: vitess's log goes
 // to the logger given in Options (default: nowhere), the glog flags it
