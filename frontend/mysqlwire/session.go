@@ -142,7 +142,28 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		ss.deferTx = true
 		defer func() { ss.deferTx = false }()
 	}
-	return ss.run(shard, sql, pin, "", callback)
+	if err := ss.run(shard, sql, pin, "", callback); err != nil {
+		return err
+	}
+	ss.noteTemp(stmt, sql, shard)
+	return nil
+}
+
+// noteTemp records the temporary table a statement created, so that the
+// router sends statements naming it to its shard (the session is pinned
+// to the connection holding it), and forgets one it dropped.
+func (ss *session) noteTemp(stmt *parser.Statement, sql string, shard *shardmap.Shard) {
+	switch {
+	case stmt.Pin == parser.PinTempObject && len(stmt.Tables) > 0:
+		if ss.rs.Temp == nil {
+			ss.rs.Temp = map[string]*shardmap.Shard{}
+		}
+		ss.rs.Temp[stmt.Tables[0].Name] = shard
+	case len(ss.rs.Temp) > 0 && stmt.Kind == parser.KindDDL && firstWord(sql, "drop"):
+		for _, t := range stmt.Tables {
+			delete(ss.rs.Temp, t.Name)
+		}
+	}
 }
 
 // homeShard is the shard of the session's statements that may run
@@ -352,6 +373,7 @@ func (ss *session) settle() {
 			ss.c.MarkForClose()
 		}
 		ss.pinned = parser.PinNone
+		ss.rs.Temp = nil
 		ss.c.StatusFlags = ss.flags
 		ss.dropConn()
 		return
@@ -414,6 +436,7 @@ func (ss *session) resetConnection() {
 		ss.dropConn()
 	}
 	ss.pinned = parser.PinNone
+	ss.rs.Temp = nil
 	ss.settings = nil
 	ss.txBegin, ss.txNext = "", ""
 	ss.flags = vmysql.ServerStatusAutocommit

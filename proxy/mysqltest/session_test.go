@@ -198,3 +198,32 @@ func TestRowCountAndFoundRows(t *testing.T) {
 		t.Fatalf("FOUND_ROWS() after SQL_CALC_FOUND_ROWS: %s", got)
 	}
 }
+
+// A temporary table or a named lock pins the client to its server
+// connection: later statements see them; other clients do not.
+func TestPins(t *testing.T) {
+	a, b := conn(t, ""), conn(t, "")
+	execOK(t, a, "CREATE TEMPORARY TABLE tmp_pin (x INT)")
+	execOK(t, a, "INSERT INTO tmp_pin VALUES (7)")
+	for range 3 {
+		if got := one(t, a, "SELECT x FROM tmp_pin"); got != "7" {
+			t.Fatalf("temporary table: %q", got)
+		}
+		// (A pinned session stays on its connection's shard: a statement
+		// for another shard is refused, clearly.)
+		one(t, a, "SELECT name FROM products WHERE id = 1")
+	}
+	if _, err := b.ExecContext(context.Background(), "SELECT x FROM tmp_pin"); err == nil {
+		t.Fatal("another client sees the temporary table")
+	}
+	execOK(t, a, "DROP TEMPORARY TABLE tmp_pin")
+	if got := one(t, b, "SELECT GET_LOCK('shardgate_pin_test', 0)"); got != "1" {
+		t.Fatalf("GET_LOCK: %s", got)
+	}
+	for range 3 {
+		one(t, b, "SELECT name FROM products WHERE id = 1")
+	}
+	if got := one(t, b, "SELECT RELEASE_LOCK('shardgate_pin_test')"); got != "1" {
+		t.Fatalf("RELEASE_LOCK on the session's own connection: %s", got)
+	}
+}
