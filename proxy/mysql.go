@@ -65,6 +65,7 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		RequireTLS: l.TLS.Mode == config.ServerTLSRequire,
 		DenyPins:   cfg.Pools.Pin == config.PinDeny,
 
+		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})

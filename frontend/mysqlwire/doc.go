@@ -33,8 +33,9 @@
 // Not yet: statements on several shards (scatter reads, fan-out writes and
 // DDL, XA transactions: refused with a clear error), replica reads,
 // session pooling (pools.mode: session is served as transaction pooling),
-// a bound on a client's packet size (limits.max_message_size), unsigned
-// prepared-statement parameters over TLS, metrics.
+// a bound on the size of a TLS client's packets (clear-text clients get
+// limits.max_message_size, unsigned.go), unsigned prepared-statement
+// parameters over TLS, metrics.
 //
 // Process-wide vitess side effects are contained here: vitess's log goes
 // to the logger given in Options (default: nowhere), the glog flags it

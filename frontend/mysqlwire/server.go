@@ -79,6 +79,9 @@ type Options struct {
 	ResetTimeout time.Duration
 	// ServerVersion is announced in the handshake (DefaultServerVersion).
 	ServerVersion string
+	// MaxMessageSize bounds a clear-text client's message (0: none; over
+	// TLS, vitess's reading is unbounded).
+	MaxMessageSize int
 	// IdleTimeout closes a client idle outside a transaction this long;
 	// IdleInTxTimeout one idle inside a transaction (0: never).
 	IdleTimeout     time.Duration

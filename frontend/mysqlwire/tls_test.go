@@ -110,3 +110,49 @@ func TestIdleTimeouts(t *testing.T) {
 	idle.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // drop the dead connection
 	inTx.Close()
 }
+
+// A clear-text client's message over MaxMessageSize is refused with 1153
+// and its connection closed; other clients go on.
+func TestMessageTooBig(t *testing.T) {
+	o := server.o
+	o.MaxMessageSize = 1 << 20
+	s, err := NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	if err := c.QueryRowContext(ctx, "SELECT LENGTH('"+strings.Repeat("x", 1000)+"')").Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("small: %d %v", n, err)
+	}
+	err = c.QueryRowContext(ctx, "SELECT LENGTH('"+strings.Repeat("x", 2<<20)+"')").Scan(&n)
+	// The ERR packet (1153) is sent before the close, but a client still
+	// writing may see the reset first.
+	var me *mysql.MySQLError
+	if err == nil || errors.As(err, &me) && me.Number != 1153 {
+		t.Fatalf("big: %v", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after: %d %v", n, err)
+	}
+}

@@ -2,6 +2,7 @@ package mysqlwire
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"strconv"
 	"time"
@@ -19,7 +20,9 @@ import (
 // parameters the client marked unsigned; execute turns those back.
 //
 // Over TLS the bytes under vitess are encrypted, so this works for
-// clear-text clients only: sniffing stops at the SSL request.
+// clear-text clients only: sniffing stops at the SSL request. The same
+// reading bounds a clear-text client's message size (MaxMessageSize;
+// vitess has no bound) and sets the idle deadlines (for every client).
 
 const (
 	comStmtExecute = 0x17
@@ -42,15 +45,41 @@ type sniffConn struct {
 	buf   []byte // the kept start of the current packet
 	first bool   // the client's first packet was seen
 	off   bool
+
+	// msg is the size of the client's current message so far (a message
+	// is packets of 0xffffff bytes and a shorter last one); tooBig is set
+	// when it passes MaxMessageSize.
+	msg    int
+	more   bool
+	tooBig bool
 }
+
+// errPacketTooBig ends a client whose message passed MaxMessageSize.
+var errPacketTooBig = errors.New("mysqlwire: client packet over the size limit")
 
 func (c *sniffConn) Read(p []byte) (int, error) {
 	c.idleDeadline()
 	n, err := c.Conn.Read(p)
 	if !c.off && n > 0 {
 		c.feed(p[:n])
+		if c.tooBig {
+			c.off = true
+			c.refuseTooBig()
+			return 0, errPacketTooBig
+		}
 	}
 	return n, err
+}
+
+// refuseTooBig answers, as MariaDB does, with ER_NET_PACKET_TOO_LARGE
+// before the connection closes. vitess is reading, not writing, so the
+// packet goes straight to the socket.
+func (c *sniffConn) refuseTooBig() {
+	msg := "Got a packet bigger than 'max_allowed_packet' bytes"
+	body := append([]byte{0xff, 0x81, 0x04, '#'}, "08S01"+msg...) // 1153
+	hdr := []byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), c.hdr[3] + 1}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Conn.Write(append(hdr, body...))
 }
 
 func (c *sniffConn) feed(b []byte) {
@@ -63,6 +92,15 @@ func (c *sniffConn) feed(b []byte) {
 				return
 			}
 			c.left = int(c.hdr[0]) | int(c.hdr[1])<<8 | int(c.hdr[2])<<16
+			if !c.more {
+				c.msg = 0
+			}
+			c.msg += c.left
+			c.more = c.left == 0xffffff
+			if max := c.s.o.MaxMessageSize; c.first && max > 0 && c.msg > max {
+				c.tooBig = true
+				return
+			}
 			c.buf = c.buf[:0]
 			c.keep = true
 			if c.left == 0 {
