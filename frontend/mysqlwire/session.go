@@ -115,6 +115,15 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		}
 	case parser.KindSet:
 		return ss.set(sql, stmt, callback)
+	case parser.KindPrepare, parser.KindExecute, parser.KindDeallocate:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SQL-level PREPARE / EXECUTE through shardgate is not supported yet").
+			WithHint("Use the protocol's prepared statements (COM_STMT_PREPARE), as drivers do.")
+	}
+	if firstWord(sql, "xa") {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "XA transactions of the client through shardgate are not supported")
+	}
+	if firstWord(sql, "flush") && containsFold(sql, "lock") {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "FLUSH … WITH READ LOCK through shardgate is not supported: it would lock one shard's server only")
 	}
 	pin := stmt.Pins()
 	if pin == parser.PinNone && hasUserVariable(sql) {
@@ -465,9 +474,4 @@ func (ss *session) closeIfIdle() {
 	}
 }
 
-func pinName(p parser.Pin) string {
-	if p == pinUserVariable {
-		return "user variable"
-	}
-	return p.String()
-}
+func pinName(p parser.Pin) string { return p.String() }

@@ -11,9 +11,9 @@ import (
 )
 
 // pinUserVariable: a statement sets or reads a user variable (@x), which
-// lives on one server connection and cannot be replayed elsewhere.
-// (set_config, the Postgres pin of the same name, has no MySQL use.)
-const pinUserVariable = parser.PinSetConfig
+// lives on one server connection and cannot be replayed elsewhere (the
+// analyzer says so too; the session checks the text as well).
+const pinUserVariable = parser.PinUserVariable
 
 // maxSettings bounds the SETs replayed per session; a session past it is
 // pinned to its connection instead.

@@ -226,4 +226,16 @@ func TestPins(t *testing.T) {
 	if got := one(t, b, "SELECT RELEASE_LOCK('shardgate_pin_test')"); got != "1" {
 		t.Fatalf("RELEASE_LOCK on the session's own connection: %s", got)
 	}
+	c := conn(t, "")
+	execOK(t, c, "LOCK TABLES products READ")
+	for range 3 {
+		if got := one(t, c, "SELECT name FROM products WHERE id = 2"); got != "mouse" {
+			t.Fatalf("under LOCK TABLES: %q", got)
+		}
+	}
+	execOK(t, c, "UNLOCK TABLES")
+	for _, q := range []string{"PREPARE s FROM 'SELECT 1'", "XA START 'x'", "FLUSH TABLES WITH READ LOCK"} {
+		_, err := c.ExecContext(context.Background(), q)
+		wantMySQLError(t, err, 1235, "42000")
+	}
 }
