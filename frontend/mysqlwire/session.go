@@ -39,6 +39,9 @@ type session struct {
 	// TRANSACTION for the next transaction, sent the same way.
 	txBegin string
 	txNext  string
+	// txSavepoints are SAVEPOINT / ROLLBACK TO / RELEASE statements the
+	// client sent before the transaction's first statement.
+	txSavepoints []string
 	// deferTx: the statement being run goes beside the pending
 	// transaction, which it does not start.
 	deferTx bool
@@ -105,12 +108,22 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		if ss.conn == nil {
 			// The transaction's shard is the one of its first statement:
 			// BEGIN goes there with it.
-			ss.txBegin = sql
+			ss.txBegin, ss.txSavepoints = sql, nil
 			return ss.answerLocally(callback)
 		}
 	case parser.KindCommit, parser.KindRollback:
 		if ss.conn == nil {
-			ss.txBegin, ss.txNext = "", ""
+			ss.txBegin, ss.txNext, ss.txSavepoints = "", "", nil
+			if stmt.Tx.Chain {
+				ss.txBegin = "START TRANSACTION"
+			}
+			return ss.answerLocally(callback)
+		}
+	case parser.KindSavepoint:
+		if ss.conn == nil && ss.txBegin != "" {
+			// Before the transaction's first statement: sent after its
+			// BEGIN, in order.
+			ss.txSavepoints = append(ss.txSavepoints, sql)
 			return ss.answerLocally(callback)
 		}
 	case parser.KindSet:
@@ -328,19 +341,22 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 	if err := ss.acquireOnly(shard); err != nil {
 		return err
 	}
-	if ss.deferTx {
+	if ss.deferTx || ss.txNext == "" && ss.txBegin == "" {
 		return nil
 	}
-	for _, pending := range []*string{&ss.txNext, &ss.txBegin} {
-		if *pending == "" {
-			continue
+	pending := make([]string, 0, 2+len(ss.txSavepoints))
+	for _, p := range []string{ss.txNext, ss.txBegin} {
+		if p != "" {
+			pending = append(pending, p)
 		}
-		if _, _, err := ss.conn.Exec(*pending, 0); err != nil {
-			*pending = ""
+	}
+	pending = append(pending, ss.txSavepoints...)
+	ss.txNext, ss.txBegin, ss.txSavepoints = "", "", nil
+	for _, p := range pending {
+		if _, _, err := ss.conn.Exec(p, 0); err != nil {
 			ss.settle()
 			return err
 		}
-		*pending = ""
 	}
 	return nil
 }
@@ -447,7 +463,7 @@ func (ss *session) resetConnection() {
 	ss.pinned = parser.PinNone
 	ss.rs.Temp = nil
 	ss.settings = nil
-	ss.txBegin, ss.txNext = "", ""
+	ss.txBegin, ss.txNext, ss.txSavepoints = "", "", nil
 	ss.flags = vmysql.ServerStatusAutocommit
 	ss.c.StatusFlags = ss.flags
 	ss.warnings = 0

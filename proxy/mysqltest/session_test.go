@@ -239,3 +239,21 @@ func TestPins(t *testing.T) {
 		wantMySQLError(t, err, 1235, "42000")
 	}
 }
+
+// A SAVEPOINT before the transaction's first statement does not fix its
+// shard, and works.
+func TestSavepointFirst(t *testing.T) {
+	c := conn(t, "")
+	for _, id := range idsOnEachShard(t, 15000) {
+		execOK(t, c, "DELETE FROM orders WHERE user_id = ?", id)
+		execOK(t, c, "BEGIN")
+		execOK(t, c, "SAVEPOINT a")
+		execOK(t, c, "INSERT INTO orders (id, user_id, amount) VALUES (?, ?, 1)", id*10, id)
+		execOK(t, c, "ROLLBACK TO SAVEPOINT a")
+		execOK(t, c, "INSERT INTO orders (id, user_id, amount) VALUES (?, ?, 2)", id*10+1, id)
+		execOK(t, c, "COMMIT")
+		if got := one(t, c, "SELECT GROUP_CONCAT(amount) FROM orders WHERE user_id = ?", id); got != "2.00" {
+			t.Fatalf("user %d: %q", id, got)
+		}
+	}
+}
