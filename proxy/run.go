@@ -125,6 +125,15 @@ func Run(ctx context.Context, o RunOptions) error {
 				return fmt.Errorf("admin metrics: %w", err)
 			}
 		}
+		if my != nil {
+			if err := adm.Register(my.Metrics(current.Load)); err != nil {
+				if pg != nil {
+					pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
+				}
+				my.Shutdown(ctx) //nolint:errcheck // nothing served yet
+				return fmt.Errorf("admin metrics: %w", err)
+			}
+		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)

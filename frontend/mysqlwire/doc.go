@@ -35,7 +35,7 @@
 // session pooling (pools.mode: session is served as transaction pooling),
 // a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
-// parameters over TLS, metrics.
+// parameters over TLS.
 //
 // Process-wide vitess side effects are contained here: vitess's log goes
 // to the logger given in Options (default: nowhere), the glog flags it

@@ -36,7 +36,8 @@ func (h *handler) ConnectionClosed(c *vmysql.Conn) {
 }
 
 func (h *handler) ComQuery(c *vmysql.Conn, query string, callback func(*sqltypes.Result) error) error {
-	return mysqlError(sessionOf(c).query(query, callback))
+	h.s.queries.Add(1)
+	return h.s.counted(sessionOf(c).query(query, callback))
 }
 
 // ComQueryMulti is not used: the listener splits multi-statement texts
@@ -52,6 +53,14 @@ func (h *handler) ComPrepare(c *vmysql.Conn, query string) ([]*querypb.Field, ui
 
 func (h *handler) ComStmtExecute(c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	return mysqlError(sessionOf(c).execute(prepare, callback))
+}
+
+// counted counts a statement's error and encodes it for vitess.
+func (s *Server) counted(err error) error {
+	if err != nil {
+		s.errors.Add(1)
+	}
+	return mysqlError(err)
 }
 
 func (h *handler) ComRegisterReplica(c *vmysql.Conn, replicaHost string, replicaPort uint16, replicaUser string, replicaPassword string) error {

@@ -49,6 +49,7 @@ func (ss *session) kill(sql string) (bool, error) {
 	if !onlyQuery {
 		target.c.Close()
 	}
+	ss.s.kills.Add(1)
 	return true, nil
 }
 

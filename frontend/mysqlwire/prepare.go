@@ -53,7 +53,12 @@ func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.
 	if err != nil {
 		return err
 	}
-	return ss.query(text, callback)
+	ss.s.queries.Add(1)
+	if err := ss.query(text, callback); err != nil {
+		ss.s.errors.Add(1)
+		return err
+	}
+	return nil
 }
 
 // placeholders are the byte offsets of the ? placeholders of sql, outside

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vmysql "vitess.io/vitess/go/mysql"
@@ -110,6 +111,8 @@ type Server struct {
 	auth *authServer
 	// catalog is the column order of tables, shared by the sessions.
 	catalog catalog
+
+	queries, errors, pins, kills atomic.Uint64
 
 	mu       sync.Mutex
 	l        *vmysql.Listener
@@ -237,6 +240,23 @@ func (s *Server) session(id uint32) *session {
 		}
 	}
 	return nil
+}
+
+// Stats are the endpoint's counters.
+type Stats struct {
+	Sessions int    // client sessions now
+	Queries  uint64 // statements received (COM_QUERY pieces and executions)
+	Errors   uint64 // statements answered with an error
+	Pins     uint64 // times a session pinned its server connection
+	Kills    uint64 // KILL statements that cancelled or closed a session
+}
+
+// Stats returns the endpoint's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.sessions)
+	s.mu.Unlock()
+	return Stats{Sessions: n, Queries: s.queries.Load(), Errors: s.errors.Load(), Pins: s.pins.Load(), Kills: s.kills.Load()}
 }
 
 func (s *Server) add(ss *session) {

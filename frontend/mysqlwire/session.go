@@ -301,6 +301,7 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
 		ss.pinned = pin
 		ss.conn.MarkDirty()
+		ss.s.pins.Add(1)
 	}
 	if err == nil && setting != "" {
 		ss.record(setting)

@@ -28,6 +28,7 @@ var (
 	cluster *sandbox.Cluster
 	snap    *shardmap.Snapshot
 	addr    string // the endpoint's host:port
+	myProxy *proxy.MySQL
 )
 
 const schema = `
@@ -87,6 +88,7 @@ func setup(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	myProxy = my
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
