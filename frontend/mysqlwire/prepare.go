@@ -9,6 +9,7 @@ import (
 	querypb "vitess.io/vitess/go/vt/proto/query"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 )
 
 // Prepared statements (COM_STMT_PREPARE / EXECUTE) are kept by the
@@ -23,15 +24,54 @@ import (
 // 18446744073709551615 arrives as -1: unsigned.go puts it right for
 // clear-text clients; over TLS it stays wrong.
 
-// prepare counts the statement's ? placeholders. Column metadata is not
-// known before execution (the server is not asked): clients read it from
-// the execution's result.
+// prepare counts the statement's ? placeholders and, for a plain SELECT,
+// learns its columns from a shard: the text with NULL for every
+// placeholder and LIMIT 0, which the server answers with the columns and
+// no work. Clients (libmariadb's, so sysbench's) decide from the prepare
+// response whether an execution returns rows. Other statements answer
+// with no columns; their executions carry their own.
 func (ss *session) prepare(query string) ([]*querypb.Field, uint16, error) {
-	n := len(placeholders(query))
-	if n > 0xffff {
-		return nil, 0, sqlerr.New(sqlerr.FeatureNotSupported, "too many placeholders (%d)", n)
+	at := placeholders(query)
+	if len(at) > 0xffff {
+		return nil, 0, sqlerr.New(sqlerr.FeatureNotSupported, "too many placeholders (%d)", len(at))
 	}
-	return nil, uint16(n), nil
+	return ss.prepareFields(query, at), uint16(len(at)), nil
+}
+
+// prepareFields returns the columns of a plain SELECT (nil if unknown).
+func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
+	stmt, _, err := ss.s.o.Analyzer.Analyze(query, nil)
+	if err != nil || stmt.Kind != parser.KindSelect || stmt.Limit || stmt.Locking || stmt.SetOp || len(stmt.Parts) > 0 ||
+		stmt.Pins() != parser.PinNone || containsFold(query, "into") {
+		return nil
+	}
+	var b strings.Builder
+	last := 0
+	for _, pos := range at {
+		b.WriteString(query[last:pos])
+		b.WriteString("NULL")
+		last = pos + 1
+	}
+	b.WriteString(strings.TrimRight(strings.TrimSpace(query[last:]), ";"))
+	b.WriteString(" LIMIT 0")
+	shard, err := ss.homeShard()
+	if err != nil {
+		return nil
+	}
+	held := ss.conn != nil
+	if !held {
+		if err := ss.acquireOnly(shard); err != nil {
+			return nil
+		}
+	}
+	res, _, err := ss.conn.Exec(b.String(), 1)
+	if !held {
+		ss.settle()
+	}
+	if err != nil {
+		return nil
+	}
+	return res.Fields
 }
 
 // execute runs one execution of a prepared statement.

@@ -37,6 +37,7 @@ CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, amount DECI
 CREATE TABLE products (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE events (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL, note VARCHAR(40) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE vals (id BIGINT PRIMARY KEY, u BIGINT UNSIGNED, n BIGINT, d DECIMAL(20,6), ts DATETIME(6), b VARBINARY(20), s VARCHAR(50), z VARCHAR(10) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE sbtest1 (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id), KEY k_1 (k)) ENGINE=InnoDB;
 INSERT INTO products VALUES (1, 'keyboard'), (2, 'mouse');
 `
 
@@ -122,7 +123,7 @@ func testConfig() (*config.Config, error) {
 	}
 	ks := shardmap.KeyspaceSpec{
 		Name: "app", Engine: shardmap.MySQL,
-		Tables:          []shardmap.TableSpec{{Name: "users", Column: "id", Type: "bigint"}, {Name: "orders", Column: "user_id", Type: "bigint"}, {Name: "events", Column: "user_id", Type: "bigint"}, {Name: "vals", Column: "id", Type: "bigint"}},
+		Tables:          []shardmap.TableSpec{{Name: "users", Column: "id", Type: "bigint"}, {Name: "orders", Column: "user_id", Type: "bigint"}, {Name: "events", Column: "user_id", Type: "bigint"}, {Name: "vals", Column: "id", Type: "bigint"}, {Name: "sbtest1", Column: "id", Type: "bigint"}},
 		ReferenceTables: []string{"products"},
 	}
 	for i, sh := range cluster.Shards {
