@@ -1084,6 +1084,43 @@ func TestReviewReplicaReads(t *testing.T) {
 		leasesBack(t, rig.proxy)
 	})
 
+	// A portal bound on a replica is dropped when a later Bind in the same
+	// batch needs the primary (leaveReplicaBatch releases the replica link
+	// and dropPortals forgets its portals): executing it afterwards fails
+	// with 34000 "portal does not exist", where Postgres runs it (and
+	// where the proxy ran it before replica reads: one link per batch).
+	t.Run("protocol: a portal bound on a replica, executed after a primary Bind", func(t *testing.T) {
+		reviewFinding(t)
+		direct, err := pgx.Connect(ctx, rig.cluster.Shards[0].Primary.DSN("app", "app", "app"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer direct.Close(ctx)
+		c := dialMode(t, rig.url, simple)
+		time.Sleep(300 * time.Millisecond)
+		msgs := []pgproto3.FrontendMessage{
+			&pgproto3.Parse{Name: "review_s1", Query: "SELECT v FROM kv WHERE id = 1"},
+			&pgproto3.Bind{DestinationPortal: "a", PreparedStatement: "review_s1"},
+			&pgproto3.Parse{Name: "review_s2", Query: "UPDATE kv SET v = v WHERE id = 1"},
+			&pgproto3.Bind{DestinationPortal: "b", PreparedStatement: "review_s2"},
+			&pgproto3.Execute{Portal: "a"},
+			&pgproto3.Execute{Portal: "b"},
+			&pgproto3.Sync{},
+		}
+		want, err := rawExchange(t, direct, 1, msgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := rawExchange(t, c, 1, msgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got.types, got.errs) != fmt.Sprint(want.types, want.errs) {
+			t.Errorf("shardgate %v %v\npostgres  %v %v", got.types, got.errs, want.types, want.errs)
+		}
+		leasesBack(t, rig.proxy)
+	})
+
 	// A scatter read whose replica connection dies before any byte of its
 	// answer reached the client is not retried (retryOnPrimary covers
 	// one-shard reads only), and the replica's own FATAL ErrorResponse
