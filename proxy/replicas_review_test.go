@@ -565,6 +565,12 @@ func TestReviewReplicaReads(t *testing.T) {
 			"SELECT txid_current()",
 			"SELECT pg_current_wal_lsn()",
 			"VALUES (nextval('review_seq0'))",
+			"/* shardgate: read=replicas */ SELECT v FROM kv WHERE id = 1 FOR UPDATE",
+			"/* shardgate: read=replicas */ SELECT nextval('review_seq0')",
+			"/* shardgate: read=replicas */ UPDATE kv SET v = v WHERE id = 1",
+			"PREPARE review_lock AS SELECT v FROM kv WHERE id = $1 FOR UPDATE",
+			"EXECUTE review_lock(1)",
+			"/* shardgate: read=replicas */ EXECUTE review_lock(1)",
 		} {
 			before := stats.ReplicaReads.Load()
 			if _, err := c.Exec(ctx, sql); err != nil {
