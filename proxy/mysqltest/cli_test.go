@@ -46,6 +46,25 @@ func TestMariaDBClient(t *testing.T) {
 	}
 }
 
+// The mariadb client over TLS, logging in with caching_sha2_password (as
+// MySQL 8 clients do; the user has no other verifier): full
+// authentication, then the fast path.
+func TestMariaDBClientCachingSHA2OverTLS(t *testing.T) {
+	host, port, _ := net.SplitHostPort(addr)
+	for range 2 {
+		out, err := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "sha2only", "-papp", "--batch", "--skip-column-names",
+			"--ssl", "--default-auth=caching_sha2_password", "app", "-e", "SELECT 'tls ok'").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "tls ok" {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	out, err := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "sha2only", "-pwrong", "--batch",
+		"--ssl", "--default-auth=caching_sha2_password", "app", "-e", "SELECT 1").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "1045") {
+		t.Fatalf("wrong password over TLS: %v %s", err, out)
+	}
+}
+
 func itoa(n int64) string {
 	s := ""
 	for {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shardgate/shardgate/auth"
 	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/internal/selfsign"
 	"github.com/shardgate/shardgate/proxy"
 	"github.com/shardgate/shardgate/sandbox"
 	"github.com/shardgate/shardgate/shardmap"
@@ -132,18 +133,26 @@ func testConfig() (*config.Config, error) {
 			Primary:  shardmap.NodeSpec{Name: fmt.Sprintf("my%d", i), Host: sh.Primary.Host, Port: sh.Primary.Port},
 		})
 	}
+	// The certificate is read when the endpoint is built, after this
+	// folder is gone: it lives in the cluster's.
+	cert, key := filepath.Join(cluster.Dir, "proxy.crt"), filepath.Join(cluster.Dir, "proxy.key")
+	if err := selfsign.WriteFiles(cert, key, []string{"127.0.0.1"}); err != nil {
+		return nil, err
+	}
 	yaml := fmt.Sprintf(`
 listeners:
-  mysql: {address: "127.0.0.1:0"}
+  mysql: {address: "127.0.0.1:0", tls: {mode: prefer, cert_file: %q, key_file: %q}}
 users:
   - name: app
     mysql_native_password: %q
+    caching_sha2_password: %q
+  - name: sha2only
     caching_sha2_password: %q
 backends:
   mysql: {user: app, password_file: %q, tls: {mode: disable}}
 pools: {max_server_conns_per_node: 2, acquire_timeout: 10s}
 store: {path: %q}
-`, v.MySQLNative, v.CachingSHA2, pw, filepath.Join(dir, "store"))
+`, cert, key, v.MySQLNative, v.CachingSHA2, v.CachingSHA2, pw, filepath.Join(dir, "store"))
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		return nil, err
