@@ -935,6 +935,34 @@ func TestReviewReplicaReads(t *testing.T) {
 		leasesBack(t, p)
 	})
 
+	// With when_lagging: error, a read right after the session's own write
+	// fails (55000 "no replica … has replayed this session's writes")
+	// instead of going to the primary: replicaLink applies the lag policy
+	// to the read-your-writes position too. Issue 7: after a write, reads
+	// go "only to replicas past that position, else to the primary (or
+	// wait, by config)" — when_lagging is about max_lag. (docs/design/
+	// replicas.md says "no replica fits → error": a spec question.)
+	t.Run("ryw with when_lagging: error fails the read after a write", func(t *testing.T) {
+		reviewFinding(t)
+		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.WhenLagging = config.LagError })
+		c := dialMode(t, url, simple)
+		fails := 0
+		for i := 1; i <= 10; i++ {
+			mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = 41", i)
+			var v int64
+			if err := c.QueryRow(ctx, "SELECT v FROM kv WHERE id = 41").Scan(&v); err != nil {
+				fails++
+				if i == 1 {
+					t.Logf("read after write: %v", err)
+				}
+			}
+		}
+		if fails != 0 {
+			t.Errorf("%d of 10 reads right after the session's write failed", fails)
+		}
+		leasesBack(t, p)
+	})
+
 	// --- the proxy's own settings ---
 
 	// SET LOCAL shardgate.read inside a transaction changes the session's
