@@ -171,3 +171,24 @@ func itoa(n uint32) string {
 		}
 	}
 }
+
+// After an error the status flags are asked again: a failed statement
+// with autocommit off opens no transaction unless the server says so.
+func TestFlagsAfterError(t *testing.T) {
+	c := dialTest(t)
+	exec(t, c, "SET autocommit = 0")
+	if _, _, err := c.Exec("SELECT * FROM nope", 10); err == nil {
+		t.Fatal("no error")
+	}
+	if c.InTransaction() {
+		t.Fatalf("in a transaction after a failed SELECT of no table: %#x", c.StatusFlags())
+	}
+	exec(t, c, "SELECT * FROM t")
+	if _, _, err := c.Exec("INSERT INTO t VALUES (300, 'a'), (300, 'b')", 10); err == nil {
+		t.Fatal("no duplicate key error")
+	}
+	if !c.InTransaction() {
+		t.Fatal("the transaction opened by the SELECT is not seen after the error")
+	}
+	exec(t, c, "ROLLBACK")
+}

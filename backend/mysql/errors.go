@@ -43,11 +43,11 @@ func (c *Conn) execError(err error) *sqlerr.Error {
 	var se *sqlerror.SQLError
 	if errors.As(err, &se) && !isClientError(se) {
 		// An ERR packet carries no status flags. A failed statement can
-		// still have opened a transaction (autocommit off, or one was
-		// open already): assume it did, so the pool never takes back a
-		// connection that may hold locks; the next OK tells the truth.
+		// still have opened a transaction (autocommit off) or ended one
+		// (a deadlock rolls it back): ask, with a statement that does
+		// nothing, whose OK carries them.
 		if c.flags&StatusAutocommit == 0 || c.flags&StatusInTrans != 0 {
-			c.flags |= StatusInTrans
+			c.refreshFlags()
 		}
 		state := se.State
 		if len(state) != 5 {
@@ -57,6 +57,22 @@ func (c *Conn) execError(err error) *sqlerr.Error {
 	}
 	c.MarkBroken()
 	return lostError(c.node, err)
+}
+
+// refreshFlags reads the server's status flags with DO 0. If that fails,
+// the connection counts as in a transaction: the pool will not take it
+// back, so it can never hand out locks it may hold.
+func (c *Conn) refreshFlags() {
+	res, err := c.c.ExecuteFetch("DO 0", 0, false)
+	if err != nil {
+		c.flags |= StatusInTrans
+		var se *sqlerror.SQLError
+		if !errors.As(err, &se) || isClientError(se) {
+			c.MarkBroken()
+		}
+		return
+	}
+	c.flags = res.StatusFlags &^ StatusMoreResults
 }
 
 // lostError: the connection to the server failed during a statement (its
