@@ -13,7 +13,11 @@ import (
 
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
+	vtrpcpb "vitess.io/vitess/go/vt/proto/vtrpc"
+	"vitess.io/vitess/go/vt/vterrors"
 	"vitess.io/vitess/go/vt/vttls"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
 )
 
 // Status flags of the server's OK and EOF packets that the proxy follows.
@@ -146,6 +150,12 @@ func (c *Conn) Exec(sql string, maxRows int) (*sqltypes.Result, uint16, error) {
 	}
 	res, warnings, err := c.c.ExecuteFetchWithWarningCount(sql, maxRows, true)
 	if err != nil {
+		if vterrors.Code(err) == vtrpcpb.Code_ABORTED {
+			// Over maxRows: vitess drained the rest, the connection is
+			// fine (the status flags are those before).
+			return nil, 0, &sqlerr.Error{Code: "42000", Number: erTooBigSelect,
+				Message: fmt.Sprintf("the result has more than %d rows, the most shardgate reads from a server at once", maxRows)}
+		}
 		return nil, 0, c.execError(err)
 	}
 	c.flags = res.StatusFlags &^ StatusMoreResults

@@ -18,6 +18,7 @@ const (
 	erConCount         = 1040 // ER_CON_COUNT_ERROR
 	erServerShutdown   = 1053
 	erQueryInterrupted = 1317
+	erTooBigSelect     = 1104 // ER_TOO_BIG_SELECT
 	crConnHostError    = 2003
 	crServerLost       = 2013
 )
