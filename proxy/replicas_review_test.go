@@ -1235,6 +1235,20 @@ func TestReviewReplicaReads(t *testing.T) {
 		}
 	})
 
+	// CopyDone/CopyFail/CopyData outside COPY are ignored by Postgres (and
+	// by shardgate's main endpoint); the admin console answers them with an
+	// ErrorResponse nobody asked for, which the client then reads as the
+	// answer to its next query.
+	t.Run("admin console: a stray CopyDone makes the next query fail", func(t *testing.T) {
+		reviewFinding(t)
+		url := strings.Replace(rig.url, "/app?", "/shardgate?", 1)
+		c := dialMode(t, url, simple)
+		r, err := rawExchange(t, c, 1, &pgproto3.CopyDone{}, &pgproto3.Query{String: "SHOW SHARDS"})
+		if err != nil || len(r.errs) > 0 {
+			t.Errorf("CopyDone then SHOW SHARDS: %v %v %v", r.types, r.errs, err)
+		}
+	})
+
 	t.Run("leases all returned", func(t *testing.T) {
 		leasesBack(t, rig.proxy)
 	})
