@@ -147,6 +147,24 @@ func staleLoop(t *testing.T, c *pgx.Conn, id int, rounds int, write func(i int))
 	return stale
 }
 
+// idOnFirstShard returns the first id ≥ from whose row lives on the
+// keyspace's first shard: where statements without a table (a function
+// call) run, so that their writes and the reads of the row share a shard.
+func idOnFirstShard(t *testing.T, rig *replicaRig, from int) int {
+	t.Helper()
+	ks, _ := rig.snap.Keyspace(shardmap.Postgres, "app")
+	first := ks.Shards()[0].Name
+	for id := from; ; id++ {
+		sh, err := rig.snap.Lookup(shardmap.Postgres, "app", "kv", shardmap.Int(int64(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sh.Name == first {
+			return id
+		}
+	}
+}
+
 func mustExec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	if _, err := c.Exec(context.Background(), sql, args...); err != nil {
@@ -208,22 +226,26 @@ func TestReviewReplicaReads(t *testing.T) {
 	t.Run("ryw autocommit write, SQL EXECUTE, function, multi-statement", func(t *testing.T) {
 		primaryExec(t, rig, `CREATE FUNCTION review_bump(k bigint, x bigint) RETURNS bigint LANGUAGE sql AS
 			$$ UPDATE kv SET v = x WHERE id = k RETURNING v $$`)
+		// A function call has no table: it runs on the first shard, so the
+		// row it writes must live there too (the rig's two shards share
+		// one database).
+		id := idOnFirstShard(t, rig, 30)
 		for _, mode := range []pgx.QueryExecMode{simple, cached} {
 			c := dialMode(t, rig.url, mode)
 			cases := map[string]func(i int){
-				"UPDATE": func(i int) { mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = $2", i, 30) },
+				"UPDATE": func(i int) { mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = $2", i, id) },
 				"SELECT function that writes": func(i int) {
-					mustExec(t, c, "SELECT review_bump(30, $1)", i)
+					mustExec(t, c, "SELECT review_bump($2, $1)", i, id)
 				},
 				"multi-statement": func(i int) {
-					mustExec(t, c, fmt.Sprintf("UPDATE kv SET v = %d WHERE id = 30; SELECT 1", i))
+					mustExec(t, c, fmt.Sprintf("UPDATE kv SET v = %d WHERE id = %d; SELECT 1", i, id))
 				},
 				"explicit transaction": func(i int) {
 					tx, err := c.Begin(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, err := tx.Exec(ctx, "UPDATE kv SET v = $1 WHERE id = 30", i); err != nil {
+					if _, err := tx.Exec(ctx, "UPDATE kv SET v = $1 WHERE id = $2", i, id); err != nil {
 						t.Fatal(err)
 					}
 					if err := tx.Commit(ctx); err != nil {
@@ -232,28 +254,28 @@ func TestReviewReplicaReads(t *testing.T) {
 				},
 				"COMMIT through the extended protocol": func(i int) {
 					mustExec(t, c, "BEGIN")
-					mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = 30", i)
+					mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = $2", i, id)
 					if _, err := c.PgConn().ExecParams(ctx, "COMMIT", nil, nil, nil, nil).Close(); err != nil {
 						t.Fatal(err)
 					}
 				},
 				"savepoint rolled back to, then commit": func(i int) {
 					mustExec(t, c, "BEGIN")
-					mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = 30", i)
+					mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = $2", i, id)
 					mustExec(t, c, "SAVEPOINT s")
-					mustExec(t, c, "UPDATE kv SET v = -1 WHERE id = 30")
+					mustExec(t, c, "UPDATE kv SET v = -1 WHERE id = $1", id)
 					mustExec(t, c, "ROLLBACK TO SAVEPOINT s")
 					mustExec(t, c, "COMMIT")
 				},
 			}
 			if mode == simple {
 				cases["SQL PREPARE/EXECUTE"] = func(i int) {
-					mustExec(t, c, fmt.Sprintf("EXECUTE review_up(%d)", i))
+					mustExec(t, c, fmt.Sprintf("EXECUTE review_up(%d, %d)", i, id))
 				}
-				mustExec(t, c, "PREPARE review_up(bigint) AS UPDATE kv SET v = $1 WHERE id = 30")
+				mustExec(t, c, "PREPARE review_up(bigint, bigint) AS UPDATE kv SET v = $1 WHERE id = $2")
 			}
 			for name, write := range cases {
-				if n := staleLoop(t, c, 30, 10, write); n != 0 {
+				if n := staleLoop(t, c, id, 10, write); n != 0 {
 					t.Errorf("%v, %s: %d of 10 reads right after the session's write were stale", mode, name, n)
 				}
 			}
