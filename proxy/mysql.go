@@ -64,6 +64,8 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		TLS:        tlsConf,
 		RequireTLS: l.TLS.Mode == config.ServerTLSRequire,
 		DenyPins:   cfg.Pools.Pin == config.PinDeny,
+		// Under session pooling, a session keeps its connections.
+		SessionPooling: cfg.Pools.Mode == config.PoolSession,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,

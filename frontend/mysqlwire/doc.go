@@ -18,7 +18,8 @@
 // — or while the session is pinned to it (user variables, temporary
 // tables, locks), and gives it back otherwise. The session's SETs are
 // replayed on every connection it uses; a connection that carries another
-// session's state is reset first (COM_RESET_CONNECTION).
+// session's state is reset first (COM_RESET_CONNECTION). Under session
+// pooling a session keeps a connection per shard it used until it ends.
 //
 // LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS() and CONNECTION_ID() answer
 // for the client's session (functions.go); UPDATE's affected rows follow
@@ -32,7 +33,6 @@
 //
 // Not yet: statements on several shards (scatter reads, fan-out writes and
 // DDL, XA transactions: refused with a clear error), replica reads,
-// session pooling (pools.mode: session is served as transaction pooling),
 // a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
 // parameters over TLS.

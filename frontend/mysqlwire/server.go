@@ -69,6 +69,10 @@ type Options struct {
 	// not use it.
 	TLS        *tls.Config
 	RequireTLS bool
+	// SessionPooling keeps a session's server connections (one per shard
+	// it used) until it ends, instead of giving each back when no
+	// transaction is open (pools.mode: session).
+	SessionPooling bool
 	// DenyPins refuses statements that would pin a session to its server
 	// connection (config pools.pin: deny).
 	DenyPins bool

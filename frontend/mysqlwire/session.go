@@ -63,6 +63,10 @@ type session struct {
 	busy    atomic.Bool // a command is running
 	holding atomic.Bool // conn != nil
 
+	// parked are the server connections session pooling keeps between
+	// statements, per shard.
+	parked map[*shardmap.Shard]ServerConn
+
 	// running is the server connection of the statement being run, for
 	// KILL QUERY from another session (kill.go).
 	mu           sync.Mutex
@@ -366,9 +370,14 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 // with the session's settings (and no pending transaction start).
 func (ss *session) acquireOnly(shard *shardmap.Shard) error {
 	if ss.conn == nil {
-		conn, err := ss.s.o.Conns.Acquire(context.Background(), shard, ss.foundRows())
-		if err != nil {
-			return err
+		conn, ok := ss.parked[shard]
+		if ok {
+			delete(ss.parked, shard)
+		} else {
+			var err error
+			if conn, err = ss.s.o.Conns.Acquire(context.Background(), shard, ss.foundRows()); err != nil {
+				return err
+			}
 		}
 		ss.conn, ss.shard = conn, shard
 		ss.holding.Store(true)
@@ -405,7 +414,7 @@ func (ss *session) settle() {
 		return
 	}
 	if ss.pinned == parser.PinNone && !ss.conn.InTransaction() {
-		ss.dropConn()
+		ss.park()
 	}
 	if ss.txBegin != "" {
 		// The client's transaction is open, though no server has it yet.
@@ -417,6 +426,29 @@ func (ss *session) settle() {
 // connections must report matched rows too.
 func (ss *session) foundRows() bool {
 	return ss.c.Capabilities&vmysql.CapabilityClientFoundRows != 0
+}
+
+// park gives the connection back to its pool, or, under session pooling,
+// keeps it for the session's next statement on its shard.
+func (ss *session) park() {
+	if !ss.s.o.SessionPooling {
+		ss.dropConn()
+		return
+	}
+	if ss.parked == nil {
+		ss.parked = map[*shardmap.Shard]ServerConn{}
+	}
+	ss.parked[ss.shard] = ss.conn
+	ss.conn, ss.shard = nil, nil
+	ss.holding.Store(false)
+}
+
+// releaseParked gives back the connections session pooling kept.
+func (ss *session) releaseParked() {
+	for sh, c := range ss.parked {
+		ss.s.o.Conns.Release(c)
+		delete(ss.parked, sh)
+	}
 }
 
 func (ss *session) dropConn() {
@@ -461,6 +493,8 @@ func (ss *session) resetConnection() {
 		}
 		ss.dropConn()
 	}
+	// Their settings are the session's old ones: the next user resets them.
+	ss.releaseParked()
 	ss.pinned = parser.PinNone
 	ss.rs.Temp = nil
 	ss.settings = nil
@@ -481,6 +515,7 @@ func (ss *session) close() {
 		}
 		ss.dropConn()
 	}
+	ss.releaseParked()
 }
 
 // closeIfIdle closes the client's connection if it is between commands

@@ -79,3 +79,52 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("the drained transaction's row: %q", got)
 	}
 }
+
+// Under session pooling a session keeps its server connection between
+// statements and transactions; the next session gets it reset.
+func TestSessionPooling(t *testing.T) {
+	o := server.o
+	o.SessionPooling = true
+	s, err := NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
+	ctx := context.Background()
+	open := func() (*sql.DB, *sql.Conn) {
+		db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, c
+	}
+	dbA, a := open()
+	execOK(t, a, "SET time_zone = '+03:00'")
+	first := one(t, a, "SELECT @@pseudo_thread_id")
+	execOK(t, a, "BEGIN")
+	execOK(t, a, "COMMIT")
+	if again := one(t, a, "SELECT CONCAT(@@pseudo_thread_id, ' ', @@time_zone)"); again != first+" +03:00" {
+		t.Fatalf("the session's connection changed: %s, then %s", first, again)
+	}
+	a.Close()
+	dbA.Close()
+	dbB, b := open()
+	defer dbB.Close()
+	defer b.Close()
+	if tz := one(t, b, "SELECT @@time_zone"); tz == "+03:00" {
+		t.Fatal("the next session sees the time zone of the one before")
+	}
+}
