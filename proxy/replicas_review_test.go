@@ -259,6 +259,12 @@ func TestReviewReplicaReads(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
+				"COMMIT AND CHAIN, then COMMIT": func(i int) {
+					mustExec(t, c, "BEGIN")
+					mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = $2", i, id)
+					mustExec(t, c, "COMMIT AND CHAIN")
+					mustExec(t, c, "COMMIT")
+				},
 				"savepoint rolled back to, then commit": func(i int) {
 					mustExec(t, c, "BEGIN")
 					mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = $2", i, id)
