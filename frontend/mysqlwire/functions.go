@@ -14,16 +14,19 @@ import (
 // CONNECTION_ID() the id the client got at login (the one KILL takes),
 // ROW_COUNT() the affected rows of its last statement (-1 after a result
 // set), FOUND_ROWS() the rows of its last result set (the server's count
-// after SQL_CALC_FOUND_ROWS, asked on the same connection at once).
+// after SQL_CALC_FOUND_ROWS, asked on the same connection at once),
+// DATABASE() and SCHEMA() its database (a keyspace, whose name the
+// shards' databases need not share).
 
-var sessionFunctions = [...]string{"last_insert_id", "connection_id", "row_count", "found_rows"}
+var sessionFunctions = [...]string{"last_insert_id", "connection_id", "row_count", "found_rows", "database", "schema"}
 
-var wholeSelectRE = regexp.MustCompile(`(?is)^\s*select\s+(last_insert_id|connection_id|row_count|found_rows)\s*\(\s*\)\s*;?\s*$`)
+var wholeSelectRE = regexp.MustCompile(`(?is)^\s*select\s+(last_insert_id|connection_id|row_count|found_rows|database|schema)\s*\(\s*\)\s*;?\s*$`)
 
 // rewriteSessionFunctions returns sql with those calls replaced by their
 // values (sql itself when it has none).
 func (ss *session) rewriteSessionFunctions(sql string) string {
-	if !containsFold(sql, "_id") && !containsFold(sql, "_rows") && !containsFold(sql, "_count") {
+	if !containsFold(sql, "_id") && !containsFold(sql, "_rows") && !containsFold(sql, "_count") &&
+		!containsFold(sql, "database") && !containsFold(sql, "schema") {
 		return sql
 	}
 	if m := wholeSelectRE.FindStringSubmatch(sql); m != nil {
@@ -66,6 +69,11 @@ func (ss *session) functionValue(fn string) string {
 		return strconv.FormatInt(ss.rowCount, 10)
 	case "found_rows":
 		return strconv.FormatUint(ss.foundRowsCount, 10)
+	case "database", "schema":
+		if ss.rs.Keyspace == "" {
+			return "NULL"
+		}
+		return quote(ss.rs.Keyspace)
 	}
 	return strconv.FormatUint(ss.lastInsertID, 10)
 }

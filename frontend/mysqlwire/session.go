@@ -96,6 +96,11 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		}
 		return ss.answerLocally(callback)
 	}
+	if res, ok := ss.showDatabases(sql); ok {
+		ss.answerLocally(func(*sqltypes.Result) error { return nil }) // flags and counts
+		ss.rowCount = -1
+		return callback(res)
+	}
 	sql = ss.rewriteSessionFunctions(sql)
 	stmt, lits, err := ss.s.o.Analyzer.Analyze(sql, ss.lits[:0])
 	ss.lits = lits

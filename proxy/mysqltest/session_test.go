@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -255,5 +256,13 @@ func TestSavepointFirst(t *testing.T) {
 		if got := one(t, c, "SELECT GROUP_CONCAT(amount) FROM orders WHERE user_id = ?", id); got != "2.00" {
 			t.Fatalf("user %d: %q", id, got)
 		}
+	}
+}
+
+// SHOW DATABASES lists the keyspaces; DATABASE() is the keyspace.
+func TestShowDatabases(t *testing.T) {
+	out, err := mariadbCLI(t, "app", "-e", "SHOW DATABASES; SELECT DATABASE();")
+	if err != nil || strings.Join(strings.Fields(out), " ") != "information_schema app app" {
+		t.Fatalf("%v: %q", err, out)
 	}
 }
