@@ -7,8 +7,13 @@
 // double-encoded. Statements run as text (the client has no
 // COM_STMT_PREPARE) and are read whole, so that the final OK/EOF packet —
 // status flags and warnings — is never lost (vitess's streaming calls drop
-// it). A Conn remembers the last status flags the server sent: the pool
-// takes a connection back only when they say no transaction is open.
+// it). A Conn remembers the last status flags the server sent (after an
+// error, which carries none, it asks again with DO 0): the pool takes a
+// connection back only when they say no transaction is open. A connection
+// can ask for CLIENT_FOUND_ROWS, so that it answers UPDATE as its client
+// asked; pools are keyed by that too. TLS "prefer" tries TLS and falls
+// back to clear text (vitess's client does not), and the pool remembers
+// what worked.
 //
 // A Conn also carries the session state applied on it (the SET statements
 // a client ran, in order), so that a session can tell whether a pooled
