@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -12,13 +13,20 @@ func TestMetrics(t *testing.T) {
 	c := conn(t, "")
 	one(t, c, "SELECT name FROM products WHERE id = 1")
 	c.ExecContext(t.Context(), "SELEKT 1") //nolint:errcheck // an error to count
-	reg := prometheus.NewRegistry()
+	reg := prometheus.NewPedanticRegistry() // also checks Collect against Describe
 	if err := reg.Register(myProxy.Metrics(func() *shardmap.Snapshot { return snap })); err != nil {
 		t.Fatal(err)
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 	seen := map[string]bool{}
 	for _, mf := range mfs {
