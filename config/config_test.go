@@ -162,7 +162,7 @@ func TestDefaults(t *testing.T) {
 		Backends:  Backends{Postgres: &Backend{User: "shardgate", TLS: BackendTLS{Mode: BackendTLSPrefer}}},
 		Pools: Pools{Mode: PoolTransaction, Pin: PinAllow, MaxServerConnsPerNode: 20, IdleTimeout: 5 * time.Minute,
 			ConnectTimeout: 5 * time.Second, AcquireTimeout: 5 * time.Second, MaxClientConns: 1000, ServerLifetime: time.Hour},
-		Limits: Limits{MaxMessageSize: 64 << 20, DrainTimeout: 30 * time.Second, StartupTimeout: 10 * time.Second},
+		Limits: Limits{MaxMessageSize: 64 << 20, DrainTimeout: 30 * time.Second, StartupTimeout: 10 * time.Second, MaxMergeGroups: 1_000_000},
 		Replicas: Replicas{Read: ReadPrimary, MaxLag: time.Second, WhenLagging: LagUsePrimary, WaitTimeout: 2 * time.Second,
 			ReadYourWrites: &tru, HeartbeatInterval: 200 * time.Millisecond, ProbeInterval: time.Second, FailoverBuffer: 5 * time.Second},
 		Transactions: Transactions{TwoPhaseCommit: TwoPhaseOn, ScatterWrites: ScatterWritesAllow,

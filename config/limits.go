@@ -19,12 +19,17 @@ type Limits struct {
 	// DrainTimeout is how long a stop (SIGTERM) waits for open
 	// transactions before closing them (default 30s).
 	DrainTimeout time.Duration `yaml:"drain_timeout,omitempty"`
+	// MaxMergeGroups bounds the groups (GROUP BY, DISTINCT, shipped
+	// DISTINCT-aggregate values) one scatter read may hold in the proxy's
+	// memory (default 1,000,000); one more fails the read with 53200.
+	MaxMergeGroups int `yaml:"max_merge_groups,omitempty"`
 }
 
 func (l *Limits) ensureDefaults() {
 	setDefault(&l.MaxMessageSize, 64<<20)
 	setDefault(&l.DrainTimeout, 30*time.Second)
 	setDefault(&l.StartupTimeout, 10*time.Second)
+	setDefault(&l.MaxMergeGroups, 1_000_000)
 }
 
 func (l *Limits) validate(p *problems) {
@@ -36,6 +41,9 @@ func (l *Limits) validate(p *problems) {
 	}
 	if l.IdleInTransactionTimeout < 0 {
 		p.add("limits.idle_in_transaction_timeout", "must not be negative")
+	}
+	if l.MaxMergeGroups < 1 {
+		p.add("limits.max_merge_groups", "must be at least 1, got %d", l.MaxMergeGroups)
 	}
 	positive(p, "limits.drain_timeout", l.DrainTimeout)
 	positive(p, "limits.startup_timeout", l.StartupTimeout)

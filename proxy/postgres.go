@@ -108,6 +108,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		Admin:             adminSQL{snapshot: snapshot, monitor: p.monitor},
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
+		MaxMergeGroups:  cfg.Limits.MaxMergeGroups,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})

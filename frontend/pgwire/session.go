@@ -77,6 +77,9 @@ type SessionOptions struct {
 	// for its user and database (nil: primary).
 	Replicas     ReplicaReads
 	ReadSettings func(user, database string) ReadSettings
+	// MaxMergeGroups bounds the groups a scatter read holds (0: the
+	// executor's default).
+	MaxMergeGroups int
 	// Admin answers the admin console, database AdminDatabase (nil: no
 	// console; a keyspace of that name is then served as any other).
 	Admin AdminCommands

@@ -130,6 +130,9 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 // client and reported as failed; a lost server connection is returned as
 // err (the session ends).
 func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Options, send func(i int, l *link), describe, mayRerun bool) (rows int64, failed bool, err error) {
+	if opts.MaxGroups == 0 {
+		opts.MaxGroups = s.opts.MaxMergeGroups
+	}
 	links := make([]*scatterLink, 0, len(plan.Shards))
 	defer func() {
 		for _, sl := range links {
