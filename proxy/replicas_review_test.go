@@ -997,17 +997,22 @@ func TestReviewReplicaReads(t *testing.T) {
 	// policy for good (isShardgateSetting ignores Local), and a SET of it
 	// in a transaction that rolls back is kept; Postgres would end both
 	// with the transaction. Low severity.
-	t.Run("settings: SET LOCAL shardgate.read outlives its transaction", func(t *testing.T) {
-		reviewFinding(t)
+	// Decided: SET LOCAL of shardgate's own settings is refused (0A000)
+	// rather than outliving its transaction.
+	t.Run("settings: SET LOCAL shardgate.read is refused", func(t *testing.T) {
 		c := dialMode(t, rig.url, simple)
 		mustExec(t, c, "BEGIN")
-		mustExec(t, c, "SET LOCAL shardgate.read = 'primary'")
-		mustExec(t, c, "COMMIT")
+		_, err := c.Exec(ctx, "SET LOCAL shardgate.read = 'primary'")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "0A000" {
+			t.Errorf("SET LOCAL shardgate.read: %v, want 0A000", err)
+		}
+		mustExec(t, c, "ROLLBACK")
 		time.Sleep(300 * time.Millisecond)
 		before := stats.ReplicaReads.Load()
 		readV(t, c, "SELECT v FROM kv WHERE id = %d", 1)
 		if stats.ReplicaReads.Load() == before {
-			t.Error("after BEGIN; SET LOCAL shardgate.read = 'primary'; COMMIT the session still reads from the primary")
+			t.Error("after a refused SET LOCAL shardgate.read the session no longer reads from replicas")
 		}
 	})
 
@@ -1151,6 +1156,33 @@ func TestReviewReplicaReads(t *testing.T) {
 	// and dropPortals forgets its portals): executing it afterwards fails
 	// with 34000 "portal does not exist", where Postgres runs it (and
 	// where the proxy ran it before replica reads: one link per batch).
+	// Decided: binding a primary statement while a replica portal of the
+	// batch has not run is refused (0A000) — the replica connection, and
+	// its portals, would have to stay open beside the primary's. The
+	// comparison with Postgres is kept under SHARDGATE_REVIEW.
+	t.Run("protocol: a portal bound on a replica, then a primary Bind, is refused", func(t *testing.T) {
+		c := dialMode(t, rig.url, simple)
+		time.Sleep(300 * time.Millisecond)
+		got, err := rawExchange(t, c, 1,
+			&pgproto3.Parse{Name: "review_r1", Query: "SELECT v FROM kv WHERE id = 1"},
+			&pgproto3.Bind{DestinationPortal: "a", PreparedStatement: "review_r1"},
+			&pgproto3.Parse{Name: "review_r2", Query: "UPDATE kv SET v = v WHERE id = 1"},
+			&pgproto3.Bind{DestinationPortal: "b", PreparedStatement: "review_r2"},
+			&pgproto3.Execute{Portal: "a"},
+			&pgproto3.Execute{Portal: "b"},
+			&pgproto3.Sync{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(fmt.Sprint(got.errs), "0A000") {
+			t.Errorf("got %v %v, want a 0A000 refusal", got.types, got.errs)
+		}
+		var one int
+		if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("the session after the refusal: %v", err)
+		}
+		leasesBack(t, rig.proxy)
+	})
 	t.Run("protocol: a portal bound on a replica, executed after a primary Bind", func(t *testing.T) {
 		reviewFinding(t)
 		direct, err := pgx.Connect(ctx, rig.cluster.Shards[0].Primary.DSN("app", "app", "app"))

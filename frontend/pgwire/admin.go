@@ -59,6 +59,11 @@ func serveAdmin(ctx context.Context, opts *SessionOptions, c *ClientConn) {
 		case pgio.TypeSync:
 			discard = false
 			out.WriteReadyForQuery(pgio.TxIdle)
+		case pgio.TypeCopyData, pgio.TypeCopyDone, pgio.TypeCopyFail, pgio.TypeFlush:
+			// Outside COPY: ignored, as Postgres does.
+		case pgio.TypeFunctionCall:
+			out.WriteErrorResponse(pgio.SeverityError, sqlerr.New(sqlerr.FeatureNotSupported, "the fast-path function call protocol is not supported"))
+			out.WriteReadyForQuery(pgio.TxIdle)
 		default:
 			if !discard {
 				discard = true

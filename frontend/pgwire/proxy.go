@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -44,6 +45,15 @@ var announced = []string{"server_version", "server_encoding", "client_encoding",
 func (p *Proxy) CheckStartup(ctx context.Context, si StartupInfo) (map[string]string, error) {
 	if si.Database == AdminDatabase && p.opts.Admin != nil {
 		return adminParams(si), nil
+	}
+	for _, kv := range parseOptions(si.Params["options"]) {
+		name, value, _ := strings.Cut(kv, "=")
+		if name = strings.ToLower(strings.ReplaceAll(name, "-", "_")); strings.HasPrefix(name, "shardgate.") {
+			check := &session{opts: &p.opts}
+			if err := check.setShardgate(name, strings.ToLower(value)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	snap := p.opts.Snapshot()
 	ks, ok := snap.Keyspace(shardmap.Postgres, si.Database)

@@ -139,17 +139,18 @@ type session struct {
 	roleSet     bool     // settings hold SET ROLE / SESSION AUTHORIZATION
 	// Replica reads (session_replica.go): the session's policy and its
 	// defaults, its last commit's position per shard name, whether the
-	// open transaction is READ ONLY or has written, and the position an
+	// open transaction is READ ONLY, and the position an
 	// lsnSQL answer holds until its ReadyForQuery.
 	read        ReadSettings
 	readDefault ReadSettings
 	ryw         map[string]rywMark
 	txReadOnly  bool
-	txWrote     bool
 	lsnSeen     replicas.Position
-	replay      replayLog // session_replay.go
-	retrying    bool      // replaying a batch on primaries: no replica
-	lastTag     string    // the last CommandComplete tag relayed
+	replay      replayLog    // session_replay.go
+	nowhere     *pgio.Writer // discarding()
+	errors      int          // server errors relayed: a drain tells whether one came
+	retrying    bool         // replaying a batch on primaries: no replica
+	lastTag     string       // the last CommandComplete tag relayed
 
 	mu       sync.Mutex
 	active   ServerConn // the connection running the client's statement

@@ -396,7 +396,7 @@ func (cp *copier) serverMessage(p *copyPart, m serverMsg, quiet bool) error {
 		// The session's state follows the server's; the client's
 		// ReadyForQuery comes once every part is over (end).
 		w := s.out
-		s.out = discardWriter
+		s.out = s.discarding()
 		err := s.noteReady(l, m.body, false)
 		s.out = w
 		return err

@@ -61,6 +61,7 @@ type portal struct {
 	link    *link          // nil: answered by the proxy, or a scatter read
 	scatter *scatterPortal // a read on several shards (session_scatter_extended.go)
 	fanOut  *fanOutPortal  // a write on several shards (session_fanout_extended.go)
+	ran     bool           // executed at least once
 }
 
 func (s *session) clearPortals() {
@@ -397,6 +398,7 @@ func (s *session) execute(body []byte) error {
 	if !ok {
 		return sqlerr.New("34000", "portal %q does not exist", name)
 	}
+	p.ran = true
 	if p.scatter != nil {
 		return s.executeScatter(p, m.MaxRows)
 	}

@@ -105,7 +105,7 @@ type link struct {
 	keep    bool
 	// askPos: a statement sent on it may commit a write; the session asks
 	// for the position right behind it (askPosition).
-	askPos bool
+	askPos, askAfterCommit bool
 }
 
 func newLink(conn ServerConn, shard *shardmap.Shard) *link {

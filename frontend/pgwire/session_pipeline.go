@@ -55,8 +55,10 @@ type pending struct {
 	// undo reverts session state set tentatively when the message was
 	// read, if the server skips it after an earlier error.
 	undo func()
-	// lsn: the proxy's question for a commit's position (session_replica.go).
-	lsn bool
+	// lsn: the proxy's question for a commit's position (session_replica.go);
+	// afterCommit: it follows a COMMIT (and holds even if a chained
+	// transaction is open again when it is answered).
+	lsn, afterCommit bool
 }
 
 // queue adds an entry.
@@ -142,7 +144,7 @@ func (s *session) drain(flushServers bool) error {
 				// error: it answers, but the client must hear nothing
 				// until ReadyForQuery.
 				w := s.out
-				s.out = discardWriter
+				s.out = s.discarding()
 				err := s.answer(p)
 				s.out = w
 				if err != nil {
@@ -244,6 +246,7 @@ func (s *session) answer(p *pending) error {
 			}
 			continue
 		case pgio.TypeErrorResponse:
+			s.errors++
 			if !p.quiet {
 				s.out.WriteRaw(typ, body)
 			}
@@ -325,7 +328,7 @@ func (s *session) answer(p *pending) error {
 			if typ == pgio.TypeReadyForQuery {
 				if p.silentReady {
 					w := s.out
-					s.out = discardWriter
+					s.out = s.discarding()
 					err := s.noteReady(l, body, false)
 					s.out = w
 					return err
@@ -335,7 +338,7 @@ func (s *session) answer(p *pending) error {
 		case expQuery:
 			if typ == pgio.TypeReadyForQuery {
 				if p.lsn {
-					return s.positionAnswered(l, body)
+					return s.positionAnswered(l, body, p.afterCommit)
 				}
 				return s.noteReady(l, body, p.swallow)
 			}
@@ -376,5 +379,11 @@ func (s *session) noteTag(body []byte) {
 	}
 }
 
-// discardWriter swallows what a silent ReadyForQuery would write.
-var discardWriter = pgio.NewWriter(io.Discard, pgio.WriterOptions{BufferSize: 64})
+// discarding is the session's writer that swallows what a silent
+// ReadyForQuery would write (one per session: a Writer keeps state).
+func (s *session) discarding() *pgio.Writer {
+	if s.nowhere == nil {
+		s.nowhere = pgio.NewWriter(io.Discard, pgio.WriterOptions{BufferSize: 64})
+	}
+	return s.nowhere
+}

@@ -58,10 +58,12 @@ const lsnSQL = "SELECT pg_current_wal_insert_lsn()"
 // replicasOn reports whether the session may read from replicas at all.
 func (s *session) replicasOn() bool { return s.opts.Replicas != nil }
 
-// trackWrites reports whether the session learns its commits' positions:
-// read-your-writes is on and some of its reads may go to replicas.
-func (s *session) trackWrites() bool {
-	return s.replicasOn() && s.read.ReadYourWrites && s.rs.Read != router.ReadPrimary
+// trackWrites reports whether the session learns its commits' positions
+// on shard: whenever the shard has replicas, whatever the session's
+// policy now (a hint, a later SET shardgate.read, or read_your_writes
+// turned on later must still find the position).
+func (s *session) trackWrites(shard *shardmap.Shard) bool {
+	return s.replicasOn() && len(shard.Replicas) > 0
 }
 
 // replicaLink returns a connection to a replica of shard for a read with
@@ -73,8 +75,11 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 	if !s.replicasOn() || s.retrying || s.txLink != nil || len(s.txParts) > 0 || (s.txOpen && !s.txReadOnly) {
 		return nil, false, nil
 	}
-	if s.sessLinks[shard] != nil && (s.opts.Mode == TransactionPooling || len(s.rs.Temp) > 0) {
-		return nil, false, nil // pinned: its state lives on the primary connection
+	if s.keptStateUnknown(shard) {
+		return nil, false, nil
+	}
+	if s.serializable() {
+		return nil, false, nil // a hot standby cannot run SERIALIZABLE
 	}
 	if l := s.batch; l != nil {
 		return l, l.replica && l.shard == shard, nil
@@ -109,6 +114,16 @@ func (s *session) connectReplica(shard *shardmap.Shard, t router.Target) (*link,
 		minPos = m.pos
 	}
 	lease, ok := s.opts.Replicas.Pick(shard, t.MaxLag, minPos)
+	if !ok && !minPos.IsZero() && s.read.WhenLagging != config.LagWait {
+		if any, fits := s.opts.Replicas.Pick(shard, t.MaxLag, replicas.Position{}); fits {
+			// Replicas are within max_lag, but none has replayed this
+			// session's last commit there: read-your-writes reads the
+			// primary, whatever when_lagging says of lag.
+			any.Release()
+			s.opts.Stats.ReplicaFallbacks.Add(1)
+			return nil, false, nil
+		}
+	}
 	if !ok {
 		if t.Read == router.ReadReplicasPreferred {
 			s.opts.Stats.ReplicaFallbacks.Add(1)
@@ -213,43 +228,54 @@ func (s *session) leaveReplicaBatch() error {
 	if l == nil || !l.replica {
 		return nil
 	}
+	for _, p := range s.portals {
+		if p.link == l && !p.ran {
+			// Its portals would go with the replica connection.
+			return sqlerr.New(sqlerr.FeatureNotSupported, "this batch binds a read on a replica and then a statement for the primary before executing the read").
+				WithHint("Execute each portal before binding the next, or read from the primary (SET shardgate.read = 'primary').")
+		}
+	}
+	// From here the batch has statements on the primary: it is no longer
+	// a read that may run again.
+	s.replay.ok = false
 	l.w.WriteSync()
 	s.queue(pending{exp: expSync, link: l, silentReady: true})
+	errs := s.errors
 	if err := s.drain(true); err != nil {
 		return err
 	}
-	if s.skipping {
+	if s.skipping || s.errors > errs {
+		// A read of the batch failed: Postgres would skip the rest of
+		// the batch (the silent ReadyForQuery has cleared skipping).
 		return errSkipBatch
 	}
 	return nil
 }
 
 // writesOnCommit reports whether stmt, run outside a transaction or as its
-// end, may commit a write whose position read-your-writes must learn.
-func writesOnCommit(stmt *parser.Statement, txOpen, txWrote bool) bool {
+// end, may commit a write whose position read-your-writes must learn:
+// every COMMIT (a transaction may have written in ways the proxy does not
+// follow one by one: a write before BEGIN in the same batch or text), and
+// everything outside a transaction but plain reads.
+func writesOnCommit(stmt *parser.Statement, txOpen bool) bool {
+	if len(stmt.Parts) > 0 {
+		return true
+	}
 	switch stmt.Kind {
 	case parser.KindCommit:
-		return txOpen && txWrote
+		return txOpen
 	case parser.KindRollback, parser.KindBegin, parser.KindSet, parser.KindShow, parser.KindEmpty, parser.KindSavepoint:
 		return false
 	}
 	return !txOpen && !router.ReplicaSafe(stmt)
 }
 
-// noteWrite marks the open transaction as having written (its COMMIT
-// then learns its position).
-func (s *session) noteWrite(stmt *parser.Statement) {
-	if s.txOpen && stmt.Kind != parser.KindCommit && !router.ReplicaSafe(stmt) {
-		s.txWrote = true
-	}
-}
-
 // askIfWrote asks for the position behind a statement that may have
 // committed a write on l (see linkForPlan).
 func (s *session) askIfWrote(l *link) {
 	if l.askPos {
-		l.askPos = false
-		s.askPosition(l)
+		s.askPosition(l, l.askAfterCommit)
+		l.askPos, l.askAfterCommit = false, false
 	}
 }
 
@@ -272,13 +298,13 @@ func (s *session) retryOnPrimary(l *link, err error, mark pgio.Mark, plan router
 // askPosition queues, behind what was just written to l (a commit, or an
 // autocommit write), the query that tells the commit's position; its
 // answer is read with the rest of the queue and never reaches the client.
-func (s *session) askPosition(l *link) {
+func (s *session) askPosition(l *link, afterCommit bool) {
 	if l.replica {
 		return
 	}
 	l.w.WriteQuery(lsnSQL)
 	l.keep = true // not back to the pool before the answer is read
-	s.queue(pending{exp: expQuery, link: l, swallow: true, quiet: true, lsn: true})
+	s.queue(pending{exp: expQuery, link: l, swallow: true, quiet: true, lsn: true, afterCommit: afterCommit})
 }
 
 // isPart reports whether l is a connection of the open transaction.
@@ -302,7 +328,7 @@ func (s *session) notePosition(l *link, body []byte) {
 // positionAnswered ends lsnSQL's answer: outside a transaction the
 // position follows the commit, and the session's later reads of the shard
 // wait for replicas past it. Then the connection may go back to its pool.
-func (s *session) positionAnswered(l *link, body []byte) error {
+func (s *session) positionAnswered(l *link, body []byte, afterCommit bool) error {
 	st, err := pgio.DecodeReadyForQuery(body)
 	if err != nil {
 		return err
@@ -311,7 +337,7 @@ func (s *session) positionAnswered(l *link, body []byte) error {
 	l.keep = false
 	pos := s.lsnSeen
 	s.lsnSeen = replicas.Position{}
-	if st != pgio.TxIdle {
+	if st != pgio.TxIdle && !afterCommit {
 		return nil // still in a transaction: its COMMIT asks again
 	}
 	if s.ryw == nil {
@@ -333,7 +359,7 @@ func (s *session) positionAnswered(l *link, body []byte) error {
 // positionUnknown makes the session's reads of shard go to its primary
 // until a later commit there tells a position.
 func (s *session) positionUnknown(shard *shardmap.Shard) {
-	if !s.trackWrites() {
+	if !s.trackWrites(shard) {
 		return
 	}
 	if s.ryw == nil {
@@ -384,9 +410,9 @@ func (s *session) shardgateSetting(stmt *parser.Statement, sql string) (bool, er
 		return false, nil
 	}
 	name := stmt.Set.Name
-	def := s.readDefault
-	if s.opts.ReadSettings == nil {
-		def = ReadSettings{Read: router.ReadPrimary}
+	if stmt.Set.Local {
+		return true, sqlerr.New(sqlerr.FeatureNotSupported, "SET LOCAL %s is not supported: shardgate's own settings last for the session", name).
+			WithHint("Use SET, and SET it back after the transaction; or a /* shardgate: read=… */ hint per statement.")
 	}
 	value := ""
 	if !stmt.Set.Reset {
@@ -396,19 +422,30 @@ func (s *session) shardgateSetting(stmt *parser.Statement, sql string) (bool, er
 		}
 		value = v
 	}
+	return true, s.setShardgate(name, value)
+
+}
+
+// setShardgate sets one of the proxy's own settings to value ("" or
+// "default": back to the session's default).
+func (s *session) setShardgate(name, value string) error {
+	def := s.readDefault
+	if s.opts.ReadSettings == nil {
+		def = ReadSettings{Read: router.ReadPrimary}
+	}
 	switch name {
 	case "shardgate.read":
 		r := def.Read
 		if value != "" && value != "default" {
 			p, ok := router.ParseReadPolicy(value)
 			if !ok {
-				return true, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"shardgate.read\": %q", value).
+				return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"shardgate.read\": %q", value).
 					WithHint("Use primary, replicas or replicas_preferred.")
 			}
 			r = p
 		}
 		if r != router.ReadPrimary && !s.replicasOn() {
-			return true, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "shardgate.read = %s: replica reads are not configured", r).
+			return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "shardgate.read = %s: replica reads are not configured", r).
 				WithHint("The shard map lists no replicas, or the proxy runs without the replica monitor.")
 		}
 		s.read.Read = r
@@ -417,7 +454,7 @@ func (s *session) shardgateSetting(stmt *parser.Statement, sql string) (bool, er
 		if value != "" && value != "default" {
 			v, err := router.ParseMaxLag(value)
 			if err != nil {
-				return true, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"shardgate.max_lag\": %q: %v", value, err)
+				return sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"shardgate.max_lag\": %q: %v", value, err)
 			}
 			d = v
 		}
@@ -431,15 +468,61 @@ func (s *session) shardgateSetting(stmt *parser.Statement, sql string) (bool, er
 		case "off", "false", "0", "no":
 			b = false
 		default:
-			return true, sqlerr.New(sqlerr.InvalidParameterValue, "parameter \"shardgate.read_your_writes\" requires a Boolean value")
+			return sqlerr.New(sqlerr.InvalidParameterValue, "parameter \"shardgate.read_your_writes\" requires a Boolean value")
 		}
 		s.read.ReadYourWrites = b
 	default:
-		return true, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name).
+		return sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name).
 			WithHint("shardgate's own settings are shardgate.read, shardgate.max_lag and shardgate.read_your_writes.")
 	}
 	s.rs.Read, s.rs.MaxLag = s.read.Read, s.read.MaxLag
-	return true, nil
+	return nil
+}
+
+// keptStateUnknown reports whether the session keeps server state the
+// proxy could not replay on a replica: a pinned connection to shard
+// (transaction pooling), or (session pooling) temporary tables, or a kept
+// connection whose settings or session state the proxy does not know (a
+// SET inside a multi-statement text or through the extended protocol,
+// set_config(…, false)).
+func (s *session) keptStateUnknown(shard *shardmap.Shard) bool {
+	if s.opts.Mode == TransactionPooling {
+		return s.sessLinks[shard] != nil
+	}
+	if len(s.rs.Temp) > 0 {
+		return true
+	}
+	for _, kl := range s.sessLinks {
+		if kl.state.applied == appliedUnknown || kl.state.dirty != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// serializable reports whether the session's reads run at SERIALIZABLE,
+// which a replica refuses: the open transaction's isolation, or the
+// session's default_transaction_isolation.
+func (s *session) serializable() bool {
+	if s.txOpen && strings.Contains(strings.ToLower(s.txBeginAll), "serializable") {
+		return true
+	}
+	for _, list := range [][]string{s.base, s.settings} {
+		for _, set := range list {
+			l := strings.ToLower(set)
+			if strings.Contains(l, "default_transaction_isolation") && strings.Contains(l, "serializable") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resetRead puts the session's replica-read settings back to its
+// defaults (RESET ALL, DISCARD ALL).
+func (s *session) resetRead() {
+	s.read = s.readDefault
+	s.rs.Read, s.rs.MaxLag = s.read.Read, s.read.MaxLag
 }
 
 // isShardgateSetting reports whether stmt sets one of the proxy's own

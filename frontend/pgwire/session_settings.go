@@ -32,6 +32,14 @@ func (s *session) applyStartupParams(params map[string]string) {
 	for _, kv := range parseOptions(params["options"]) {
 		name, value, _ := strings.Cut(kv, "=")
 		name = strings.ReplaceAll(name, "-", "_")
+		if lower := strings.ToLower(name); strings.HasPrefix(lower, "shardgate.") {
+			// The proxy's own: the session's default from the start
+			// (CheckStartup refused bad values).
+			if s.setShardgate(lower, strings.ToLower(value)) == nil {
+				s.readDefault = s.read
+			}
+			continue
+		}
 		s.base = append(s.base, "SET "+quoteIdent(name)+" = "+quoteLiteral(value))
 		if strings.EqualFold(name, "search_path") {
 			s.rs.SearchPath = parseSearchPath(value, s.c.User)
@@ -142,6 +150,7 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 	case verb == "RESET" && second == "ALL", verb == "RESET" && strings.TrimRight(second, ";") == "ALL":
 		s.settings = append([]string(nil), s.base...)
 		s.rs.SearchPath = nil
+		s.resetRead()
 	case verb == "RESET":
 		name := strings.ToLower(strings.TrimRight(words[1], ";"))
 		s.dropSetting(name)
@@ -193,6 +202,7 @@ func (s *session) resetSettings() {
 	s.settings = append([]string(nil), s.base...)
 	s.settingsChanged()
 	s.rs.SearchPath = nil
+	s.resetRead()
 	s.stmts = make(map[string]*clientStmt)
 	s.sqlStmts = nil
 	s.clearPortals()

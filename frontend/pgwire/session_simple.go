@@ -21,6 +21,7 @@ func (s *session) simpleQuery(body []byte) error {
 		if l := s.batch; l != nil {
 			l.w.WriteSync()
 			s.queue(pending{exp: expSync, link: l, silentReady: true})
+			s.askIfWrote(l)
 		}
 		if err := s.drain(false); err != nil {
 			return err
@@ -236,7 +237,7 @@ func (s *session) begin(sql string, stmt *parser.Statement) {
 		return
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = true, false, sql, sql, sql
-	s.txReadOnly, s.txWrote = stmt.Tx.ReadOnly, false
+	s.txReadOnly = stmt.Tx.ReadOnly
 	s.queueTag(tag)
 }
 
@@ -405,11 +406,11 @@ func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, 
 	if err := s.leaveReplicaBatch(); err != nil {
 		return nil, err
 	}
-	ask := s.trackWrites() && writesOnCommit(stmt, s.txOpen, s.txWrote)
-	s.noteWrite(stmt)
+	ask := s.trackWrites(shard) && writesOnCommit(stmt, s.txOpen)
 	l, err := s.linkFor(shard)
-	if err == nil {
-		l.askPos = l.askPos || ask
+	if err == nil && ask {
+		l.askPos = true
+		l.askAfterCommit = l.askAfterCommit || stmt.Kind == parser.KindCommit
 		if pin := stmt.Pins(); pin != parser.PinNone {
 			s.pin(l, pin, stmt)
 		}

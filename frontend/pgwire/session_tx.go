@@ -171,7 +171,7 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err erro
 	default:
 		err = s.rollbackParts()
 	}
-	if s.txWrote {
+	if !s.txReadOnly {
 		for _, l := range s.txParts {
 			s.positionUnknown(l.shard)
 		}
