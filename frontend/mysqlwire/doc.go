@@ -21,6 +21,10 @@
 // session's state is reset first (COM_RESET_CONNECTION). Under session
 // pooling a session keeps a connection per shard it used until it ends.
 //
+// A transaction may read on several shards and write on one
+// (session_tx.go): each shard's part has its own connection and COMMIT
+// ends them all; a write on a second shard needs XA and is refused.
+//
 // LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS() and CONNECTION_ID() answer
 // for the client's session (functions.go); UPDATE's affected rows follow
 // the client's CLIENT_FOUND_ROWS (a pool per mode); KILL [QUERY] takes the
@@ -32,7 +36,8 @@
 // closed after limits.client_idle_timeout / idle_in_transaction_timeout.
 //
 // Not yet: statements on several shards (scatter reads, fan-out writes and
-// DDL, XA transactions: refused with a clear error), replica reads,
+// DDL, transactions writing on several shards with XA: refused with a
+// clear error), replica reads,
 // a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
 // parameters over TLS.

@@ -42,6 +42,15 @@ type session struct {
 	// txSavepoints are SAVEPOINT / ROLLBACK TO / RELEASE statements the
 	// client sent before the transaction's first statement.
 	txSavepoints []string
+	// A transaction on several shards (session_tx.go): txOthers are its
+	// connections not in use, txWriter the shard it wrote on, txStart what
+	// opened it (replayed on a shard it joins), joining set while the
+	// current connection still needs txStart.
+	txOthers         map[*shardmap.Shard]ServerConn
+	txWriter         *shardmap.Shard
+	txStart          []string
+	txSavepointsUsed bool
+	joining          bool
 	// deferTx: the statement being run goes beside the pending
 	// transaction, which it does not start.
 	deferTx bool
@@ -121,6 +130,14 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 			return ss.answerLocally(callback)
 		}
 	case parser.KindCommit, parser.KindRollback:
+		if len(ss.txOthers) > 0 {
+			if err := ss.endOthers(stmt.Kind == parser.KindCommit); err != nil {
+				// The written part failed to commit: the rest goes too.
+				ss.conn.Exec("ROLLBACK", 0) //nolint:errcheck // the commit's error is the one to report
+				ss.settle()
+				return err
+			}
+		}
 		if ss.conn == nil {
 			ss.txBegin, ss.txNext, ss.txSavepoints = "", "", nil
 			if stmt.Tx.Chain {
@@ -129,6 +146,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 			return ss.answerLocally(callback)
 		}
 	case parser.KindSavepoint:
+		if len(ss.txOthers) > 0 {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "savepoints in a transaction that spans shards are not supported")
+		}
 		if ss.conn == nil && ss.txBegin != "" {
 			// Before the transaction's first statement: sent after its
 			// BEGIN, in order.
@@ -146,6 +166,10 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	}
 	if firstWord(sql, "flush") && containsFold(sql, "lock") {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "FLUSH … WITH READ LOCK through shardgate is not supported: it would lock one shard's server only")
+	}
+	if len(ss.txOthers) > 0 && implicitCommit(stmt, sql) {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement would commit, implicitly, a transaction that spans shards").
+			WithHint("COMMIT first.")
 	}
 	pin := stmt.Pins()
 	if pin == parser.PinNone && hasUserVariable(sql) {
@@ -173,7 +197,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		ss.deferTx = true
 		defer func() { ss.deferTx = false }()
 	}
-	if err := ss.run(shard, sql, pin, "", callback); err != nil {
+	err = ss.run(shard, sql, pin, "", callback)
+	ss.noteWrite(stmt, shard)
+	if err != nil {
 		return err
 	}
 	ss.noteTemp(stmt, sql, shard)
@@ -266,14 +292,17 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 			"this statement needs several shards (%s); the MySQL endpoint runs statements on one shard only for now", plan).
 			WithHint("Add the sharding key to the WHERE clause, or run it on each shard.")
 	}
+	if ss.txWriter != nil && shard != ss.txWriter && writes(stmt) {
+		return nil, false, errWritesOnTwoShards(shard, ss.txWriter)
+	}
 	if ss.conn != nil && shard != ss.shard {
 		if ss.pinned != parser.PinNone {
 			return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
 				"this statement needs shard %s, but the session is pinned to shard %s by a %s", shard.Name, ss.shard.Name, pinName(ss.pinned))
 		}
-		return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
-			"this statement needs shard %s, but the open transaction runs on shard %s; transactions on several shards need XA, which the MySQL endpoint does not support yet", shard.Name, ss.shard.Name).
-			WithHint("Keep a transaction's rows on one shard, or commit first.")
+		if err := ss.join(stmt, shard); err != nil {
+			return nil, false, err
+		}
 	}
 	return shard, any, nil
 }
@@ -349,19 +378,30 @@ func (ss *session) counts(sql string, res *sqltypes.Result) {
 // with the session's settings and its pending transaction start applied.
 func (ss *session) acquire(shard *shardmap.Shard) error {
 	if err := ss.acquireOnly(shard); err != nil {
+		if ss.joining {
+			ss.joining = false
+			ss.resume()
+		}
 		return err
 	}
-	if ss.deferTx || ss.txNext == "" && ss.txBegin == "" {
+	if ss.deferTx {
 		return nil
 	}
-	pending := make([]string, 0, 2+len(ss.txSavepoints))
-	for _, p := range []string{ss.txNext, ss.txBegin} {
-		if p != "" {
-			pending = append(pending, p)
+	var pending []string
+	switch {
+	case ss.joining:
+		pending, ss.joining = ss.txStart, false
+	case ss.txNext != "" || ss.txBegin != "":
+		ss.txStart = nil
+		for _, p := range []string{ss.txNext, ss.txBegin} {
+			if p != "" {
+				ss.txStart = append(ss.txStart, p)
+			}
 		}
+		pending = append(append(pending, ss.txStart...), ss.txSavepoints...)
+		ss.txSavepointsUsed = len(ss.txSavepoints) > 0
+		ss.txNext, ss.txBegin, ss.txSavepoints = "", "", nil
 	}
-	pending = append(pending, ss.txSavepoints...)
-	ss.txNext, ss.txBegin, ss.txSavepoints = "", "", nil
 	for _, p := range pending {
 		if _, _, err := ss.conn.Exec(p, 0); err != nil {
 			ss.settle()
@@ -409,17 +449,30 @@ func (ss *session) settle() {
 		// gone with it. A client whose transaction or session state was
 		// there must learn it as from a server: its connection closes
 		// after this statement's error.
-		if ss.pinned != parser.PinNone || ss.conn.InTransaction() {
+		if ss.pinned != parser.PinNone || ss.conn.InTransaction() || len(ss.txOthers) > 0 {
 			ss.c.MarkForClose()
 		}
 		ss.pinned = parser.PinNone
 		ss.rs.Temp = nil
 		ss.c.StatusFlags = ss.flags
 		ss.dropConn()
+		ss.endOthers(false) //nolint:errcheck // the transaction is lost
+		ss.txEnded()
 		return
 	}
-	if ss.pinned == parser.PinNone && !ss.conn.InTransaction() {
-		ss.park()
+	if !ss.conn.InTransaction() {
+		if len(ss.txOthers) > 0 {
+			// This shard's part did not start (a statement that opened
+			// nothing here); the transaction goes on on the others.
+			ss.park()
+			ss.resume()
+			ss.c.StatusFlags |= vmysql.ServerStatusInTrans
+			return
+		}
+		ss.txEnded()
+		if ss.pinned == parser.PinNone {
+			ss.park()
+		}
 	}
 	if ss.txBegin != "" {
 		// The client's transaction is open, though no server has it yet.
@@ -500,6 +553,8 @@ func (ss *session) resetConnection() {
 	}
 	// Their settings are the session's old ones: the next user resets them.
 	ss.releaseParked()
+	ss.endOthers(false) //nolint:errcheck // COM_RESET_CONNECTION rolls back
+	ss.txEnded()
 	ss.pinned = parser.PinNone
 	ss.rs.Temp = nil
 	ss.settings = nil
@@ -521,6 +576,7 @@ func (ss *session) close() {
 		ss.dropConn()
 	}
 	ss.releaseParked()
+	ss.endOthers(false) //nolint:errcheck // the client left: its transaction is rolled back
 }
 
 // closeIfIdle closes the client's connection if it is between commands

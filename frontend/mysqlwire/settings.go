@@ -79,6 +79,9 @@ func utf8Names(sql string) bool {
 // shard's server only.
 func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltypes.Result) error) error {
 	switch {
+	case len(ss.txOthers) > 0 && containsFold(sql, "autocommit"):
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement would commit, implicitly, a transaction that spans shards").
+			WithHint("COMMIT first.")
 	case setGlobalRE.MatchString(sql):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
 			WithHint("Change server settings on every shard's servers directly.")

@@ -158,21 +158,32 @@ func TestTransactionCommitAndRollback(t *testing.T) {
 	}
 }
 
-// A transaction stays on its first shard: a statement for the other one
-// is refused clearly, and the transaction goes on.
-func TestTransactionOnTwoShardsRefused(t *testing.T) {
+// A transaction may read on both shards but write on one only: a write
+// on the second is refused clearly (it needs XA), and the transaction
+// goes on; COMMIT commits the written shard's part.
+func TestTransactionWritesOnTwoShardsRefused(t *testing.T) {
 	c := conn(t, "")
 	ids := idsOnEachShard(t, 4000)
+	for _, id := range ids {
+		execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+	}
 	execOK(t, c, "BEGIN")
-	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[0])
-	_, err := c.ExecContext(context.Background(), "SELECT * FROM users WHERE id = ?", ids[1])
+	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[1])
+	execOK(t, c, "INSERT INTO users VALUES (?, 'first')", ids[0])
+	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[1])
+	_, err := c.ExecContext(context.Background(), "INSERT INTO users VALUES (?, 'second')", ids[1])
 	me := wantMySQLError(t, err, 1235, "42000")
 	if !strings.Contains(me.Message, "XA") {
 		t.Fatalf("message %q does not say why", me.Message)
 	}
 	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[0])
 	execOK(t, c, "COMMIT")
-	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[1])
+	if got := one(t, c, "SELECT name FROM users WHERE id = ?", ids[0]); got != "first" {
+		t.Fatalf("the written shard's row: %q", got)
+	}
+	if got := one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", ids[1]); got != "0" {
+		t.Fatalf("the refused row: %q", got)
+	}
 }
 
 func TestScatterRefused(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 func TestMetrics(t *testing.T) {
 	c := conn(t, "")
 	one(t, c, "SELECT name FROM products WHERE id = 1")
-	c.ExecContext(t.Context(), "SELEKT 1") //nolint:errcheck // an error to count
+	c.ExecContext(t.Context(), "SELEKT 1")  //nolint:errcheck // an error to count
 	reg := prometheus.NewPedanticRegistry() // also checks Collect against Describe
 	if err := reg.Register(myProxy.Metrics(func() *shardmap.Snapshot { return snap })); err != nil {
 		t.Fatal(err)

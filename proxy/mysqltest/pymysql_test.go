@@ -10,7 +10,8 @@ import (
 // PyMySQL (Debian's python3-pymysql, for the system interpreter) with its
 // default autocommit=0: every statement opens a transaction, as the
 // server's status flags say; another client sees the row only after
-// COMMIT; a syntax error is 1064 and the connection survives.
+// COMMIT; one transaction reads on both shards and writes on one; a
+// syntax error is 1064 and the connection survives.
 func TestPyMySQL(t *testing.T) {
 	host, port, _ := net.SplitHostPort(addr)
 	ids := idsOnEachShard(t, 7000)
@@ -51,6 +52,19 @@ except pymysql.err.ProgrammingError as e:
 with c1.cursor() as cur:
     cur.execute("SELECT name FROM products WHERE id = 2")
     assert cur.fetchone()[0] == "mouse"
+# Reads on both shards in one implicit transaction, a write on one.
+with c1.cursor() as cur:
+    cur.execute("SELECT COUNT(*) FROM users WHERE id = %s", (a,))
+    cur.execute("SELECT COUNT(*) FROM users WHERE id = %s", (b,))
+    cur.execute("UPDATE users SET name = 'py 2' WHERE id = %s", (b,))
+    cur.execute("SELECT name FROM users WHERE id = %s", (a,))
+    assert cur.fetchone()[0] == "py ü"
+c1.commit()
+c2.commit()  # c2's own snapshot ends: it reads what is committed now
+with c2.cursor() as cur:
+    cur.execute("SELECT name FROM users WHERE id = %s", (b,))
+    assert cur.fetchone()[0] == "py 2"
+c2.commit()
 try:
     pymysql.connect(host=host, port=port, user="app", password="bad", database="app")
     raise SystemExit("logged in with a wrong password")

@@ -266,3 +266,37 @@ func TestShowDatabases(t *testing.T) {
 		t.Fatalf("%v: %q", err, out)
 	}
 }
+
+// autocommit=0 (PyMySQL's default): every read opens a transaction; an
+// application reading on both shards before its COMMIT is served, and its
+// write on one shard commits; ROLLBACK undoes it.
+func TestAutocommitOffReadsBothShards(t *testing.T) {
+	c := conn(t, "interpolateParams=true")
+	other := conn(t, "")
+	ids := idsOnEachShard(t, 16000)
+	for _, id := range ids {
+		execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+	}
+	execOK(t, c, "SET autocommit = 0")
+	for _, end := range []string{"ROLLBACK", "COMMIT"} {
+		one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", ids[0])
+		one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", ids[1])
+		execOK(t, c, "INSERT INTO users VALUES (?, ?)", ids[1], end)
+		one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", ids[0])
+		if got := one(t, other, "SELECT COUNT(*) FROM users WHERE id = ?", ids[1]); got != "0" {
+			t.Fatalf("uncommitted row seen: %s", got)
+		}
+		_, err := c.ExecContext(context.Background(), "SET autocommit = 1")
+		wantMySQLError(t, err, 1235, "42000")
+		_, err = c.ExecContext(context.Background(), "SAVEPOINT s")
+		wantMySQLError(t, err, 1235, "42000")
+		execOK(t, c, end)
+	}
+	if got := one(t, other, "SELECT name FROM users WHERE id = ?", ids[1]); got != "COMMIT" {
+		t.Fatalf("after COMMIT: %q", got)
+	}
+	if got := one(t, c, "SELECT @@autocommit"); got != "0" {
+		t.Fatalf("autocommit: %s", got)
+	}
+	execOK(t, c, "COMMIT")
+}
