@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// LAST_INSERT_ID() answers from the client's own inserts, though 16
-// clients share 2 server connections per shard.
+// LAST_INSERT_ID() answers from the client's own inserts, though 50
+// clients share 4 server connections (2 per shard).
 func TestLastInsertIDPerClient(t *testing.T) {
-	const clients, rounds = 16, 10
+	const clients, rounds = 50, 4
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Add(1)
