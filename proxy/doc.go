@@ -5,6 +5,7 @@
 // real clients against real sandbox servers.
 //
 // proxy imports config, shardmap, backend, parser/pgsql, frontend/pgwire and
-// failover (the write hold and the promotion detector, failover.go);
-// nothing imports it but cmd and demo.
+// failover (the write hold and the promotion detector, failover.go); for
+// the MySQL endpoint (mysql.go), backend/mysql, parser/mysql and
+// frontend/mysqlwire; nothing imports it but cmd and demo.
 package proxy
