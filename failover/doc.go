@@ -11,10 +11,13 @@
 //     promoted replica replays all it received first);
 //  2. record the intent (target and old primary) in the store, next to the
 //     map (intent.go): a re-run resumes it rather than choosing again;
-//  3. fence the old primary if it answers: default_transaction_read_only
-//     by ALTER SYSTEM and a reload, then its client backends terminated; a
-//     planned switchover then waits until the target has replayed all the
-//     old primary wrote, so no acknowledged write is lost;
+//  3. fence the old primary if it answers (fence.go):
+//     default_transaction_read_only by ALTER SYSTEM and a reload, checked
+//     in force for new sessions; every client session begun before that
+//     ended, and waited for until gone; then the WAL flushed and its flush
+//     position taken. A planned switchover waits until the target has
+//     replayed up to that position, so no commit acknowledged to a session
+//     that did not ask for read-write itself is lost;
 //  4. promote the target (pg_promote, waiting);
 //  5. re-point the other replicas at it (primary_conninfo by ALTER SYSTEM
 //     and a reload, their replication slots created on the new primary);

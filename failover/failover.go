@@ -24,6 +24,9 @@ type Options struct {
 	Login Login
 	// Reason is recorded with the intent: "cli" (default) or "detected".
 	Reason string
+	// FenceTimeout bounds fencing the old primary: the reload taking
+	// effect and the sessions it ends exiting (default 5s).
+	FenceTimeout time.Duration
 	// CatchUpTimeout bounds a planned switchover's wait for the target to
 	// replay what the fenced primary wrote (default 10s).
 	CatchUpTimeout time.Duration
@@ -70,6 +73,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Reason == "" {
 		o.Reason = "cli"
+	}
+	if o.FenceTimeout <= 0 {
+		o.FenceTimeout = 5 * time.Second
 	}
 	if o.CatchUpTimeout <= 0 {
 		o.CatchUpTimeout = 10 * time.Second
@@ -232,8 +238,8 @@ func versionDetail(s *shardmap.Snapshot) string {
 // not answer: expected when it crashed.
 var errUnreachable = errors.New("unreachable")
 
-// fenceOld fences the shard's primary if it answers and returns its WAL
-// position after the fence.
+// fenceOld fences the shard's primary if it answers and returns the WAL
+// position that holds every commit it acknowledged (fence.go).
 func fenceOld(ctx context.Context, o *Options, sh *shardmap.Shard) (uint64, bool, error) {
 	p, err := o.Login.open(ctx, sh.Primary, sh.Database)
 	if err != nil {
@@ -242,14 +248,12 @@ func fenceOld(ctx context.Context, o *Options, sh *shardmap.Shard) (uint64, bool
 		return 0, false, err
 	}
 	defer p.close()
-	if err := p.fence(ctx); err != nil {
+	f, err := fence(ctx, o.Login, p, sh.Database, o.FenceTimeout)
+	if err != nil {
 		o.step(Step{Name: "fence", Node: sh.Primary.Name, Err: err})
 		return 0, false, err
 	}
-	st, err := p.state(ctx)
-	o.step(Step{Name: "fence", Node: sh.Primary.Name, Err: err, Detail: "read-only, client sessions ended"})
-	if err != nil {
-		return 0, false, err
-	}
-	return st.position, true, nil
+	o.step(Step{Name: "fence", Node: sh.Primary.Name,
+		Detail: fmt.Sprintf("read-only, %d client sessions ended, WAL flushed to position %d", f.ended, f.position)})
+	return f.position, true, nil
 }

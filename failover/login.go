@@ -15,8 +15,8 @@ import (
 // Login is how failover logs into a shard's nodes. Fencing, promoting and
 // re-pointing need a superuser, or on Postgres 15 a role granted
 // ALTER SYSTEM on default_transaction_read_only and primary_conninfo,
-// EXECUTE on pg_promote and pg_reload_conf, and pg_signal_backend
-// (docs/design/failover.md).
+// EXECUTE on pg_promote and pg_reload_conf, pg_signal_backend and
+// pg_monitor (docs/design/failover.md).
 type Login struct {
 	User     string
 	Password string

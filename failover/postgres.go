@@ -89,48 +89,6 @@ func (n *node) state(ctx context.Context) (state, error) {
 	return state{inRecovery: r[0] == "true", position: pos, readOnly: r[2] == "on"}, nil
 }
 
-// fence makes the server read-only for every new transaction and ends
-// every client session, so nothing written through an old connection or
-// an old map can land on it after this returns. The setting is visible
-// in this session only once the postmaster has reloaded, and backends
-// forked after that inherit it: sessions are ended only then, so a pool
-// that reconnects at once gets a read-only session.
-func (n *node) fence(ctx context.Context) error {
-	if err := n.exec(ctx, "ALTER SYSTEM SET default_transaction_read_only = on"); err != nil {
-		return err
-	}
-	if err := n.exec(ctx, "SELECT pg_reload_conf()"); err != nil {
-		return err
-	}
-	if err := n.waitSetting(ctx, "default_transaction_read_only", "on", 5*time.Second); err != nil {
-		return err
-	}
-	_, err := n.row(ctx, `SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity
-	WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`)
-	return err
-}
-
-// waitSetting polls until this session sees name = want (a reload is
-// asynchronous).
-func (n *node) waitSetting(ctx context.Context, name, want string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		r, err := n.row(ctx, "SELECT current_setting($1)", name)
-		if err != nil {
-			return err
-		}
-		if len(r) == 1 && r[0] == want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %s is still %q after a reload, want %q", n.info.Name, name, r[0], want)
-		}
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
 // promote ends recovery and waits until the server accepts writes. On a
 // server already promoted it does nothing.
 func (n *node) promote(ctx context.Context, timeout time.Duration) error {

@@ -163,7 +163,7 @@ func (fc *failoverCluster) mapPrimary(t *testing.T) (string, uint64) {
 	return ks.Shards()[0].Primary.Name, snap.Version()
 }
 
-func (fc *failoverCluster) failover(ctx context.Context, to string) (failover.Result, error) {
+func (fc *failoverCluster) failover(ctx context.Context, to string, step func(failover.Step)) (failover.Result, error) {
 	fs, err := filestore.Open(fc.storeDir, filestore.Options{})
 	if err != nil {
 		return failover.Result{}, err
@@ -171,6 +171,7 @@ func (fc *failoverCluster) failover(ctx context.Context, to string) (failover.Re
 	return failover.Run(ctx, failover.Options{
 		Store: shardmap.NewStore(fs), Shard: "-", To: to,
 		Login: failover.Login{User: "ctl", Password: "ctl", TLS: "disable"},
+		Step:  step,
 	})
 }
 
@@ -279,11 +280,17 @@ func runLedger(t *testing.T, fc *failoverCluster, planned bool) int {
 	l.deadAt = time.Now()
 	l.mu.Unlock()
 	start := time.Now()
-	res, err := fc.failover(ctx, "")
+	var steps []string
+	res, err := fc.failover(ctx, "", func(s failover.Step) {
+		steps = append(steps, fmt.Sprintf("%s %s: %s (%v) at %s", s.Name, s.Node, s.Detail, s.Err, time.Since(start).Round(time.Millisecond)))
+	})
 	if err != nil {
-		t.Fatalf("failover: %v", err)
+		t.Fatalf("failover: %v; steps %q", err, steps)
 	}
 	took := time.Since(start)
+	for _, s := range steps {
+		t.Log(s)
+	}
 	if res.Fenced != planned || res.MapVersion != 2 {
 		t.Errorf("failover result %+v: want the old primary fenced only when it is up, and map version 2", res)
 	}
@@ -428,8 +435,23 @@ func TestFailoverLedgerAsynchronous(t *testing.T) {
 // between the fence and the proxy's reading of the new map fail with
 // 25006 (read-only) or, on connections the fence ended, 57P01: never
 // half-done, and counted in the log.
+//
+// The old primary's WAL writer sleeps 10s rather than the sandbox's 10ms:
+// an asynchronous commit is acknowledged once in the WAL buffers, and the
+// last ones reach a replica only when the WAL writer writes and flushes
+// them. A catch-up target read as the WAL write position (what the fence
+// used to do) stops short of them: the target is promoted without them
+// (lost) or, when the position falls inside a record, never reaches it
+// (ErrNotCaughtUp); the sandbox's fast WAL writer made that rare and
+// load-dependent, this makes it near certain. The fence flushes the WAL
+// instead, so the test takes no longer.
 func TestFailoverLedgerPlanned(t *testing.T) {
 	fc := startFailoverCluster(t, 2, func(*config.Config) {})
+	for _, stmt := range []string{"ALTER SYSTEM SET wal_writer_delay = '10s'", "SELECT pg_reload_conf()"} {
+		if err := fc.nodes["pg0"].Exec(context.Background(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if lost := runLedger(t, fc, true); lost != 0 {
 		t.Errorf("a planned switchover lost %d acknowledged writes", lost)
 	}
