@@ -191,8 +191,10 @@ func (s *session) commitImplicit() (*sqlerr.Error, error) {
 	} else {
 		for _, l := range s.txParts {
 			l.w.WriteQuery("COMMIT")
+			s.askPartPosition(l)
 		}
 		results := s.runOnParts(s.txParts)
+		s.readPartPositions(s.txParts, results)
 		for i := range results {
 			if results[i].err != nil && e == nil {
 				e = results[i].clientError()

@@ -340,15 +340,10 @@ func (s *session) positionAnswered(l *link, body []byte, afterCommit bool) error
 	if st != pgio.TxIdle && !afterCommit {
 		return nil // still in a transaction: its COMMIT asks again
 	}
-	if s.ryw == nil {
-		s.ryw = make(map[string]rywMark)
-	}
-	m := s.ryw[l.shard.Name]
-	switch {
-	case pos.IsZero():
-		s.ryw[l.shard.Name] = rywMark{unknown: true}
-	case m.unknown || !m.pos.Covers(pos):
-		s.ryw[l.shard.Name] = rywMark{pos: pos}
+	if pos.IsZero() {
+		s.positionUnknown(l.shard)
+	} else {
+		s.notePositionOf(l.shard, pos)
 	}
 	if s.txLink != l && s.batch != l && !s.isPart(l) {
 		s.releaseLink(l)
@@ -366,6 +361,58 @@ func (s *session) positionUnknown(shard *shardmap.Shard) {
 		s.ryw = make(map[string]rywMark)
 	}
 	s.ryw[shard.Name] = rywMark{unknown: true}
+}
+
+// askPartPosition writes lsnSQL behind the commit just written on a part
+// of a transaction on several shards (or of an implicit one): the same
+// round trip, read by readPartPositions.
+func (s *session) askPartPosition(l *link) {
+	if s.trackWrites(l.shard) && !l.replica {
+		l.w.WriteQuery(lsnSQL)
+		l.askPos = true
+	}
+}
+
+// readPartPositions reads the answers askPartPosition asked for, after
+// the commits' (results): a part that committed tells its position.
+func (s *session) readPartPositions(links []*link, results []partResult) {
+	var asked []*link
+	var ok []bool
+	for i, l := range links {
+		if !l.askPos {
+			continue
+		}
+		l.askPos = false
+		if results[i].ioErr != nil {
+			continue
+		}
+		asked = append(asked, l)
+		ok = append(ok, results[i].err == nil)
+	}
+	if len(asked) == 0 {
+		return
+	}
+	for i, r := range s.runOnParts(asked) {
+		if r.ioErr != nil {
+			asked[i].conn.MarkBroken()
+			continue
+		}
+		if pos, good := decodeLSNRow(r.row); good && ok[i] {
+			s.notePositionOf(asked[i].shard, pos)
+		}
+	}
+}
+
+// notePositionOf records a commit's position on shard: the session's
+// reads there wait for replicas past it.
+func (s *session) notePositionOf(shard *shardmap.Shard, pos replicas.Position) {
+	if s.ryw == nil {
+		s.ryw = make(map[string]rywMark)
+	}
+	m := s.ryw[shard.Name]
+	if m.unknown || !m.pos.Covers(pos) {
+		s.ryw[shard.Name] = rywMark{pos: pos}
+	}
 }
 
 // writesUnknown notes writes whose commit positions the session does not

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -162,6 +163,12 @@ func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
 // nothing pending. A non-nil error means the session must end.
 func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err error) {
 	commit := stmt.Kind == parser.KindCommit && !s.txFailed
+	if !s.txReadOnly {
+		// Until the commit tells each part's position (commitTwoPhase).
+		for _, l := range s.txParts {
+			s.positionUnknown(l.shard)
+		}
+	}
 	var e *sqlerr.Error
 	switch {
 	case commit && s.txReadOnly:
@@ -170,11 +177,6 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err erro
 		e, err = s.commitTwoPhase()
 	default:
 		err = s.rollbackParts()
-	}
-	if !s.txReadOnly {
-		for _, l := range s.txParts {
-			s.positionUnknown(l.shard)
-		}
 	}
 	parts := s.txParts // without the connections that broke
 	committed := commit && e == nil && err == nil
@@ -293,6 +295,7 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 	if coord >= 0 {
 		l := parts[coord]
 		l.w.WriteQuery(tp.DecisionSQL(id) + ";\nCOMMIT")
+		s.askPartPosition(l)
 		r := s.runOnParts([]*link{l})[0]
 		switch {
 		case r.ioErr != nil:
@@ -314,6 +317,7 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 			s.runOnParts(append([]*link{l}, prep...))
 			return s.abortedTwoPhase(id, ce, results)
 		}
+		s.readPartPositions([]*link{l}, []partResult{r})
 		tp.Decided()
 	} else {
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
@@ -339,8 +343,10 @@ func (s *session) commitTwoPhase() (e *sqlerr.Error, err error) {
 	// now is finished by the resolver.
 	for i, l := range prep {
 		l.w.WriteQuery(twophase.SecondPhase(gids[i], twophase.Commit))
+		s.askPartPosition(l)
 	}
 	results = s.runOnParts(prep)
+	s.readPartPositions(prep, results)
 	done := true
 	for _, r := range results {
 		if r.ioErr != nil || r.err != nil {
@@ -424,6 +430,7 @@ type partResult struct {
 	tag   string
 	err   *pgio.ErrorFields // the server's error
 	ioErr error
+	row   []byte // the first DataRow's body (lsnSQL's answer)
 }
 
 func (r *partResult) clientError() *sqlerr.Error {
@@ -459,6 +466,10 @@ func (s *session) runOnParts(links []*link) []partResult {
 				break
 			}
 			switch typ {
+			case pgio.TypeDataRow:
+				if r.row == nil {
+					r.row = bytes.Clone(body)
+				}
 			case pgio.TypeCommandComplete:
 				if tag, err := pgio.DecodeCommandComplete(body); err == nil {
 					r.tag = string(tag)
