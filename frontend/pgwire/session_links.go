@@ -364,10 +364,19 @@ func (c *acquireCtx) Done() <-chan struct{} {
 
 func (c *acquireCtx) Err() error {
 	c.mu.Lock()
-	canceled := c.canceled
+	canceled, child := c.canceled, c.child
 	c.mu.Unlock()
 	if canceled {
 		return context.Canceled
+	}
+	if child != nil {
+		// Once end stopped the child, Done is closed: Err must say so, or
+		// a context derived from this one (a dial, a failover hold) panics
+		// ("context: internal error: missing cancel error") when it sees
+		// Done closed with a nil Err.
+		if err := child.Err(); err != nil {
+			return err
+		}
 	}
 	return c.Context.Err()
 }
