@@ -119,3 +119,19 @@ func BenchmarkAcquireIdle(b *testing.B) {
 		}
 	}
 }
+
+// Done closed means Err is not nil, also after end stopped the child: a
+// context derived from it would panic otherwise.
+func TestAcquireCtxErrAfterEnd(t *testing.T) {
+	for i := 0; i < 1000; i++ {
+		c := &acquireCtx{Context: context.Background()}
+		derived, cancel := context.WithTimeout(c, time.Hour)
+		cancel()
+		c.end()
+		<-c.Done()
+		if c.Err() == nil {
+			t.Fatal("Done is closed and Err is nil")
+		}
+		<-derived.Done()
+	}
+}
