@@ -408,14 +408,17 @@ func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, 
 	}
 	ask := s.trackWrites(shard) && writesOnCommit(stmt, s.txOpen)
 	l, err := s.linkFor(shard)
-	if err == nil && ask {
+	if err != nil {
+		return nil, err
+	}
+	if ask {
 		l.askPos = true
 		l.askAfterCommit = l.askAfterCommit || stmt.Kind == parser.KindCommit
-		if pin := stmt.Pins(); pin != parser.PinNone {
-			s.pin(l, pin, stmt)
-		}
 	}
-	return l, err
+	if pin := stmt.Pins(); pin != parser.PinNone {
+		s.pin(l, pin, stmt)
+	}
+	return l, nil
 }
 
 // planTarget is the target of a one-shard plan.
