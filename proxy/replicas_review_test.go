@@ -344,7 +344,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// server while the proxy's txOpen is still false, so noteWrite never
 	// sets txWrote; the COMMIT sent later does not ask for its position.
 	t.Run("ryw hole: BEGIN and a write in one text, COMMIT later", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		n := staleLoop(t, c, 32, 10, func(i int) {
 			mustExec(t, c, fmt.Sprintf("BEGIN; UPDATE kv SET v = %d WHERE id = 32", i))
@@ -359,7 +358,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// (status T), so positionAnswered drops it; if the chained transaction
 	// then rolls back, nothing ever asks again.
 	t.Run("ryw hole: COMMIT AND CHAIN then ROLLBACK", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		n := staleLoop(t, c, 33, 10, func(i int) {
 			mustExec(t, c, "BEGIN")
@@ -377,7 +375,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// write was noted with txOpen false and begin() resets txWrote: the
 	// later COMMIT does not ask for a position.
 	t.Run("ryw hole: write then BEGIN in one extended batch, COMMIT later", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, cached)
 		n := staleLoop(t, c, 34, 10, func(i int) {
 			b := &pgconn.Batch{}
@@ -397,7 +394,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// (simpleQuery) without askIfWrote: the batch's autocommit write never
 	// learns its position, and the Query's read goes to a replica.
 	t.Run("ryw hole: extended write, then a Query before Sync", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		stale := 0
 		for i := 1; i <= 10; i++ {
@@ -427,7 +423,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// shards keep their old positions and the next reads go to replicas
 	// that have not replayed it.
 	t.Run("ryw hole: write on several shards through the extended protocol", func(t *testing.T) {
-		reviewFinding(t)
 		primaryExec(t, rig, `CREATE TABLE IF NOT EXISTS public.shardgate_2pc (gid text PRIMARY KEY,
 			decision text NOT NULL CHECK (decision IN ('commit', 'abort')), owner text NOT NULL, decided_at timestamptz NOT NULL DEFAULT now());
 			CREATE TABLE IF NOT EXISTS public.shardgate_2pc_lease (owner text PRIMARY KEY, expires_at timestamptz NOT NULL)`)
@@ -470,7 +465,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// a one-shard write there. Issue 7 asks that reads ≥ 200ms after the
 	// last write be served by replicas ≥ 90% of the time.
 	t.Run("ryw: after a two-shard write the session never reads replicas again", func(t *testing.T) {
-		reviewFinding(t)
 		primaryExec(t, rig, `CREATE TABLE IF NOT EXISTS public.shardgate_2pc (gid text PRIMARY KEY,
 			decision text NOT NULL CHECK (decision IN ('commit', 'abort')), owner text NOT NULL, decided_at timestamptz NOT NULL DEFAULT now());
 			CREATE TABLE IF NOT EXISTS public.shardgate_2pc_lease (owner text PRIMARY KEY, expires_at timestamptz NOT NULL)`)
@@ -492,7 +486,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// replica batches (leaveReplicaBatch) sessions write to it
 	// concurrently: a data race on its buffer. Run with -race.
 	t.Run("race: concurrent sessions leaving replica batches", func(t *testing.T) {
-		reviewFinding(t)
 		var wg sync.WaitGroup
 		for k := 0; k < 4; k++ {
 			c := dialMode(t, rig.url, cached)
@@ -517,7 +510,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// one read of a primary-policy session to a replica, with no position
 	// to wait for: the session's own write is missing.
 	t.Run("ryw hole: primary session, write, read=replicas hint", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		mustExec(t, c, "SET shardgate.read = 'primary'")
 		stale := 0
@@ -535,7 +527,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// The same hole through SET: writes made under shardgate.read = primary
 	// are not tracked, and switching to replicas reads without them.
 	t.Run("ryw hole: write under read=primary, then SET shardgate.read = replicas", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		stale := 0
 		for i := 1; i <= 10; i++ {
@@ -555,7 +546,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// while read_your_writes was off is invisible to reads right after it
 	// is turned back on, because no position was learned.
 	t.Run("ryw hole: write with read_your_writes off, then on", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		stale := 0
 		for i := 1; i <= 10; i++ {
@@ -738,7 +728,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// on a replica fails. Such transactions and sessions belong on the
 	// primary.
 	t.Run("replica refuses: SERIALIZABLE READ ONLY, default_transaction_isolation", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadOnly, DeferrableMode: pgx.Deferrable})
 		if err != nil {
@@ -785,7 +774,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// when the primary connection dies — a statement whose outcome is
 	// unknown is run twice (house rule 9).
 	t.Run("retry: a batch is replayed after its primary statement failed", func(t *testing.T) {
-		reviewFinding(t)
 		primaryExec(t, rig, "CREATE SEQUENCE review_seq")
 		c := dialMode(t, rig.url, cached)
 		r, err := c.Prepare(ctx, "review_r", "SELECT v FROM kv WHERE id = $1")
@@ -976,7 +964,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// wait, by config)" — when_lagging is about max_lag. (docs/design/
 	// replicas.md says "no replica fits → error": a spec question.)
 	t.Run("ryw with when_lagging: error fails the read after a write", func(t *testing.T) {
-		reviewFinding(t)
 		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.WhenLagging = config.LagError })
 		c := dialMode(t, url, simple)
 		fails := 0
@@ -1025,7 +1012,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// a session) leave shardgate.read as the session set it; on Postgres
 	// they reset every setting, custom ones included. Low severity.
 	t.Run("settings: RESET ALL and DISCARD ALL keep shardgate.read", func(t *testing.T) {
-		reviewFinding(t)
 		for _, reset := range []string{"RESET ALL", "DISCARD ALL"} {
 			c := dialMode(t, rig.url, simple)
 			mustExec(t, c, "SET shardgate.read = 'primary'")
@@ -1044,7 +1030,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// change, so the client that asked for primary reads gets replica
 	// reads.
 	t.Run("settings: shardgate.read in the startup options is ignored", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url+"&options=-c%20shardgate.read%3Dprimary", simple)
 		before := stats.ReplicaReads.Load()
 		readV(t, c, "SELECT v FROM kv WHERE id = %d", 1)
@@ -1113,7 +1098,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// the check after the drain never sees the error and the rest of the
 	// batch runs: here an UPDATE the client was told nothing about commits.
 	t.Run("protocol: statements after an error in a replica batch still run", func(t *testing.T) {
-		reviewFinding(t)
 		shardOf := func(id int) string {
 			sh, err := rig.snap.Lookup(shardmap.Postgres, "app", "kv", shardmap.Int(int64(id)))
 			if err != nil {
@@ -1227,7 +1211,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// connection: issue 7 asks for zero errors for reads outside
 	// transactions when a replica dies.
 	t.Run("retry: scatter read on a replica that dies", func(t *testing.T) {
-		reviewFinding(t)
 		c := dialMode(t, rig.url, simple)
 		done := make(chan struct{})
 		go func() {
@@ -1291,7 +1274,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// console sends an error and waits for a Sync that the client will never
 	// send: the client hangs.
 	t.Run("admin console: FunctionCall gets no ReadyForQuery", func(t *testing.T) {
-		reviewFinding(t)
 		url := strings.Replace(rig.url, "/app?", "/shardgate?", 1)
 		c := dialMode(t, url, simple)
 		r, err := rawExchange(t, c, 1, &pgproto3.FunctionCall{Function: 1, ResultFormatCode: 0})
@@ -1305,7 +1287,6 @@ func TestReviewReplicaReads(t *testing.T) {
 	// ErrorResponse nobody asked for, which the client then reads as the
 	// answer to its next query.
 	t.Run("admin console: a stray CopyDone makes the next query fail", func(t *testing.T) {
-		reviewFinding(t)
 		url := strings.Replace(rig.url, "/app?", "/shardgate?", 1)
 		c := dialMode(t, url, simple)
 		r, err := rawExchange(t, c, 1, &pgproto3.CopyDone{}, &pgproto3.Query{String: "SHOW SHARDS"})

@@ -150,6 +150,7 @@ type session struct {
 	nowhere     *pgio.Writer // discarding()
 	errors      int          // server errors relayed: a drain tells whether one came
 	retrying    bool         // replaying a batch on primaries: no replica
+	lostReplica bool         // a scatter read's replica part failed (session_scatter.go)
 	lastTag     string       // the last CommandComplete tag relayed
 
 	mu       sync.Mutex

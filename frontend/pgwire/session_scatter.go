@@ -130,6 +130,36 @@ func (s *session) scatterSimple(plan router.Scatter, sql string) error {
 // client and reported as failed; a lost server connection is returned as
 // err (the session ends).
 func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Options, send func(i int, l *link), describe, mayRerun bool) (rows int64, failed bool, err error) {
+	mark := s.out.Mark()
+	s.lostReplica = false
+	rows, failed, err = s.scatterRun(plan, m, opts, send, describe, mayRerun)
+	if s.lostReplica && !s.retrying && !s.txOpen && s.out.Rewind(mark) {
+		// A replica's part failed (its connection, or a FATAL) before
+		// any byte reached the client: the one retry, on the primaries.
+		s.opts.Stats.ReplicaRetries.Add(1)
+		s.retrying = true
+		defer func() { s.retrying = false }()
+		s.lostReplica = false
+		return s.scatterRun(plan, m, opts, send, describe, mayRerun)
+	}
+	return rows, failed, err
+}
+
+// noteReplicaFatal notes a replica part that answered with a FATAL error
+// (its session is ending: an administrator, a shutdown, a conflict with
+// recovery): the read may run again on the primaries.
+func (s *session) noteReplicaFatal(sl *scatterLink) {
+	if !sl.l.replica {
+		return
+	}
+	if f, err := pgio.DecodeErrorFields(sl.raw); err == nil && (f.SeverityUnlocalized == "FATAL" || f.Severity == "FATAL") {
+		s.lostReplica = true
+		sl.l.conn.MarkBroken()
+	}
+}
+
+// scatterRun is one run of a scatter read (see scatter).
+func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor.Options, send func(i int, l *link), describe, mayRerun bool) (rows int64, failed bool, err error) {
 	if opts.MaxGroups == 0 {
 		opts.MaxGroups = s.opts.MaxMergeGroups
 	}
@@ -169,6 +199,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 	}
 	for _, sl := range links {
 		if sl.raw != nil {
+			s.noteReplicaFatal(sl)
 			s.out.WriteRaw(pgio.TypeErrorResponse, sl.raw)
 			return 0, true, s.drainScatter(links)
 		}
@@ -199,6 +230,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 			var se *executor.StreamError
 			switch {
 			case errors.As(err, &se) && links[se.Shard].raw != nil:
+				s.noteReplicaFatal(links[se.Shard])
 				s.out.WriteRaw(pgio.TypeErrorResponse, links[se.Shard].raw)
 			case errors.As(err, &se):
 				return rows, true, s.scatterServerFailure(links[se.Shard], se.Err)
@@ -244,6 +276,9 @@ func (s *session) finishScatterLink(sl *scatterLink) {
 }
 
 func (s *session) scatterServerFailure(sl *scatterLink, err error) error {
+	if sl.l.replica {
+		s.lostReplica = true
+	}
 	sl.l.conn.MarkBroken()
 	return s.serverFailure(err)
 }
