@@ -115,9 +115,9 @@ func (o *Options) Validate() error {
 
 // ConfigOptions are the Options that cfg (after EnsureDefaults) sets: the
 // proxy id, the timing of config's replicas section (an ejected node is
-// retried at least every probe_interval) and a Postgres driver logging in
-// as the Postgres backend's control user. The caller adds Snapshot, and a
-// Listener.
+// retried at least every probe_interval), a Postgres driver logging in
+// as the Postgres backend's control user and a MariaDB driver logging in as
+// the MySQL backend's. The caller adds Snapshot, and a Listener.
 func ConfigOptions(cfg *config.Config) Options {
 	r := cfg.Replicas
 	o := Options{
@@ -132,6 +132,9 @@ func ConfigOptions(cfg *config.Config) Options {
 	}
 	if b := cfg.Backends.Postgres; b != nil {
 		o.Drivers[shardmap.Postgres] = PostgresFromConfig(b, cfg.Pools.ConnectTimeout)
+	}
+	if b := cfg.Backends.MySQL; b != nil {
+		o.Drivers[shardmap.MySQL] = MariaDBFromConfig(b, cfg.Pools.ConnectTimeout)
 	}
 	return o
 }
