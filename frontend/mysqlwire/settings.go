@@ -140,8 +140,11 @@ func setKey(sql string) string {
 // applySettings brings a freshly acquired connection to the session's
 // settings: nothing to do when it has them already (the usual case: none),
 // the missing tail when it has a prefix, else a reset and all of them.
-func (ss *session) applySettings() error {
-	conn := ss.conn
+func (ss *session) applySettings() error { return ss.applySettingsTo(ss.conn) }
+
+// applySettingsTo brings conn to the session's settings (a connection of
+// a statement on several shards, beside the held one).
+func (ss *session) applySettingsTo(conn ServerConn) error {
 	if conn.HasSettings(ss.settings) {
 		return nil
 	}
