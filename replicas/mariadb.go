@@ -324,7 +324,8 @@ func readOnlyOn(v string) bool {
 }
 
 // replicating reports whether some replication connection of the node
-// has its IO thread running or trying to connect: it follows a primary
+// has its IO thread running, starting or trying to connect: it follows a
+// primary
 // (which may be down at the moment). A node whose IO threads are all
 // stopped, or that has none (RESET SLAVE ALL), follows nothing.
 func (p *myProber) replicating(ctx context.Context) (bool, error) {
@@ -356,7 +357,9 @@ func (p *myProber) replicating(ctx context.Context) (bool, error) {
 		if err := rows.Scan(ptrs...); err != nil {
 			return false, err
 		}
-		if s := string(vals[io]); s == "Yes" || s == "Connecting" {
+		// "Yes", "Connecting", and the moments in between as the thread
+		// starts ("Preparing"): anything but stopped.
+		if s := string(vals[io]); s != "No" && s != "" {
 			running = true
 		}
 	}

@@ -215,11 +215,12 @@ func testMariaProbe(t *testing.T, mc *mariaCluster) {
 		}
 		return p.Seq == last
 	})
-	// The table and 5 heartbeats are 6 transactions at least.
-	if len(p.Replayed) != 1 || !p.Replayed.Covers(GTID(before.domain, 0, before.seq+6)) {
-		t.Errorf("replica at %v after 5 heartbeats and a table (was at %v)", p.Replayed, before)
+	// The table and this proxy's 4 heartbeats are 5 transactions at
+	// least (the other proxy's may not have replayed yet).
+	if len(p.Replayed) != 1 || !p.Replayed.Covers(GTID(before.domain, 0, before.seq+5)) {
+		t.Errorf("replica at %v after 4 heartbeats and a table (was at %v)", p.Replayed, before)
 	}
-	t.Logf("replica replayed heartbeat %d at %v (was at %v before the table and 5 heartbeats)", p.Seq, p.Replayed, before)
+	t.Logf("replica replayed heartbeat %d at %v (was at %v before the table and the heartbeats)", p.Seq, p.Replayed, before)
 
 	// Cost of each round trip, on this loaded 2-core machine.
 	const n = 300
