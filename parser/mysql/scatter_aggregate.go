@@ -1,0 +1,195 @@
+package mysql
+
+import (
+	"vitess.io/vitess/go/vt/sqlparser"
+
+	"github.com/shardgate/shardgate/parser"
+)
+
+// aggregate builds the GroupBy, Aggregates and Order of a statement that
+// aggregates (GROUP BY, or an aggregate call), and rewrites avg.
+func (s *scatter) aggregate() error {
+	if s.star {
+		return notSupported("* with aggregates or GROUP BY over several shards is not supported: name the columns")
+	}
+	s.m.Aggregates = []parser.Aggregate{}
+	// The group keys, by their expression's text: a select item or a
+	// hidden column.
+	groupCol := map[string]int{}
+	if s.sel.GroupBy != nil {
+		for _, e := range s.sel.GroupBy.Exprs {
+			col, expr, err := s.groupColumn(e)
+			if err != nil {
+				return err
+			}
+			groupCol[sqlparser.String(expr)] = col
+			s.m.GroupBy = append(s.m.GroupBy, col)
+		}
+	}
+	for i, it := range s.items {
+		switch {
+		case isAggregate(it.Expr):
+			if err := s.addAggregate(i, it); err != nil {
+				return err
+			}
+		case hasAggregate(it.Expr):
+			return notSupported("an aggregate inside an expression (" + sqlparser.String(it.Expr) + ") over several shards is not supported")
+		case isConstant(it.Expr):
+		default:
+			if _, ok := groupCol[sqlparser.String(it.Expr)]; ok {
+				continue
+			}
+			if groupedItem(s.m.GroupBy, i) {
+				continue
+			}
+			return notSupported("the select item " + sqlparser.String(it.Expr) + " is neither an aggregate nor a GROUP BY expression: over several shards its value is not defined")
+		}
+	}
+	for _, o := range s.sel.OrderBy {
+		col, err := s.aggregateOrderColumn(o.Expr, groupCol)
+		if err != nil {
+			return err
+		}
+		s.m.Order = append(s.m.Order, sortKey(col, o))
+	}
+	if len(s.sel.OrderBy) == 0 {
+		// MariaDB sorts a GROUP BY's groups by their keys when the
+		// statement has no ORDER BY.
+		for _, c := range s.m.GroupBy {
+			s.m.Order = append(s.m.Order, parser.SortKey{Column: c, NullsFirst: true})
+		}
+	}
+	return nil
+}
+
+func groupedItem(groupBy []int, i int) bool {
+	for _, c := range groupBy {
+		if c == i {
+			return true
+		}
+	}
+	return false
+}
+
+// groupColumn resolves a GROUP BY key to a column of the shard rows
+// (a select item, or a hidden column) and the expression it groups by.
+func (s *scatter) groupColumn(e sqlparser.Expr) (int, sqlparser.Expr, error) {
+	if p, isPos, err := position(e); isPos {
+		if err != nil {
+			return 0, nil, err
+		}
+		if p >= len(s.items) {
+			return 0, nil, notSupported("GROUP BY a position out of the select list")
+		}
+		if hasAggregate(s.items[p].Expr) {
+			return 0, nil, notSupported("GROUP BY an aggregate")
+		}
+		return p, s.items[p].Expr, nil
+	}
+	if hasAggregate(e) {
+		return 0, nil, notSupported("GROUP BY an aggregate")
+	}
+	if i := s.itemLike(e); i >= 0 {
+		return i, e, nil
+	}
+	if c, ok := e.(*sqlparser.ColName); ok && c.Qualifier.IsEmpty() {
+		// An alias (MySQL looks in the FROM clause first; a name that is
+		// both a column and another item's alias is documented as
+		// ambiguous).
+		if i := s.itemNamed(c.Name.String()); i >= 0 && !hasAggregate(s.items[i].Expr) {
+			return i, s.items[i].Expr, nil
+		}
+	}
+	return s.hiddenRef(s.hiddenCol(e)), e, nil
+}
+
+// addAggregate records select item i, an aggregate call, and rewrites
+// avg(x) into sum(x) plus a hidden count(x).
+func (s *scatter) addAggregate(i int, it *sqlparser.AliasedExpr) error {
+	a := parser.Aggregate{Column: i}
+	switch e := it.Expr.(type) {
+	case *sqlparser.Count, *sqlparser.CountStar:
+		a.Func = parser.AggCount
+	case *sqlparser.Sum:
+		a.Func = parser.AggSum
+	case *sqlparser.Min:
+		a.Func = parser.AggMin
+	case *sqlparser.Max:
+		a.Func = parser.AggMax
+	case *sqlparser.Avg:
+		a.Func = parser.AggAvg
+		if it.As.IsEmpty() {
+			// The client's column keeps avg's name.
+			it.As = sqlparser.NewIdentifierCI(sqlparser.String(e))
+		}
+		it.Expr = &sqlparser.Sum{Arg: e.Arg}
+		a.CountColumn = s.hiddenRef(s.hiddenCol(&sqlparser.Count{Args: []sqlparser.Expr{e.Arg}}))
+		s.changed = true
+	}
+	s.m.Aggregates = append(s.m.Aggregates, a)
+	return nil
+}
+
+// aggregateOrderColumn resolves an ORDER BY key of an aggregating
+// statement: a select item, a group key, or an aggregate (added hidden).
+func (s *scatter) aggregateOrderColumn(e sqlparser.Expr, groupCol map[string]int) (int, error) {
+	if p, isPos, err := position(e); isPos {
+		if err != nil {
+			return 0, err
+		}
+		if p >= len(s.items) {
+			return 0, notSupported("ORDER BY a position out of the select list")
+		}
+		return p, nil
+	}
+	if c, ok := e.(*sqlparser.ColName); ok && c.Qualifier.IsEmpty() {
+		if i := s.itemNamed(c.Name.String()); i >= 0 {
+			return i, nil
+		}
+	}
+	if i := s.itemLike(e); i >= 0 {
+		return i, nil
+	}
+	if c, ok := groupCol[sqlparser.String(e)]; ok {
+		return c, nil
+	}
+	if !isAggregate(e) {
+		return 0, notSupported("ORDER BY " + sqlparser.String(e) + " (neither a select item, a GROUP BY expression nor an aggregate) over several shards is not supported")
+	}
+	// A hidden aggregate: its own partial, combined like a visible one.
+	k := sqlparser.String(e)
+	if i, ok := s.hiddenK[k]; ok {
+		return s.hiddenRef(i), nil
+	}
+	a := parser.Aggregate{}
+	switch e := e.(type) {
+	case *sqlparser.Count, *sqlparser.CountStar:
+		a.Func = parser.AggCount
+	case *sqlparser.Sum:
+		a.Func = parser.AggSum
+	case *sqlparser.Min:
+		a.Func = parser.AggMin
+	case *sqlparser.Max:
+		a.Func = parser.AggMax
+	case *sqlparser.Avg:
+		a.Func = parser.AggAvg
+		i := s.hiddenCol(&sqlparser.Sum{Arg: e.Arg})
+		s.hiddenK[k] = i
+		a.Column = s.hiddenRef(i)
+		a.CountColumn = s.hiddenRef(s.hiddenCol(&sqlparser.Count{Args: []sqlparser.Expr{e.Arg}}))
+		s.m.Aggregates = append(s.m.Aggregates, a)
+		return a.Column, nil
+	}
+	a.Column = s.hiddenRef(s.hiddenCol(e))
+	s.m.Aggregates = append(s.m.Aggregates, a)
+	return a.Column, nil
+}
+
+// isConstant: a literal (or NULL), the same on every shard.
+func isConstant(e sqlparser.Expr) bool {
+	switch e.(type) {
+	case *sqlparser.Literal, *sqlparser.NullVal, sqlparser.BoolVal:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package mysql
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
+)
+
+// TestRewriteScatter pins the shard SQL and merge of each plan shape.
+func TestRewriteScatter(t *testing.T) {
+	cases := []struct{ in, sql, merge string }{
+		{"select id, name from users order by name desc, id limit 3 offset 2",
+			"select id, `name` from users order by `name` desc, id asc limit 5",
+			"hidden=0 order=[{1 true false} {0 false true}] group=[] aggs=<nil> distinct=false limit=3 offset=2"},
+		{"select id from users order by score limit 2",
+			"select id, score as sg_hidden_0 from users order by score asc limit 2",
+			"hidden=1 order=[{-1 false true}] group=[] aggs=<nil> distinct=false limit=2 offset=-1"},
+		{"select count(*), sum(x), avg(x), min(x), max(x) from t",
+			"select count(*), sum(x), sum(x) as `avg(x)`, min(x), max(x), count(x) as sg_hidden_0 from t",
+			"hidden=1 order=[] group=[] aggs=[{0 count 0} {1 sum 0} {2 avg -1} {3 min 0} {4 max 0}] distinct=false limit=-1 offset=-1"},
+		{"select g, count(*) from t group by g order by count(*) desc limit 1",
+			"select g, count(*) from t group by g",
+			"hidden=0 order=[{1 true false}] group=[0] aggs=[{1 count 0}] distinct=false limit=1 offset=-1"},
+		{"select count(*) from t group by g",
+			"select count(*), g as sg_hidden_0 from t group by g",
+			"hidden=1 order=[{-1 false true}] group=[-1] aggs=[{0 count 0}] distinct=false limit=-1 offset=-1"},
+		{"select distinct a from t order by a limit 4",
+			"select distinct a from t order by a asc",
+			"hidden=0 order=[{0 false true}] group=[] aggs=<nil> distinct=true limit=4 offset=-1"},
+		{"select * from t", "select * from t",
+			"hidden=0 order=[] group=[] aggs=<nil> distinct=false limit=-1 offset=-1"},
+	}
+	for _, c := range cases {
+		sql, m, err := RewriteScatter(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		aggs := fmt.Sprint(m.Aggregates)
+		if m.Aggregates == nil {
+			aggs = "<nil>"
+		}
+		got := fmt.Sprintf("hidden=%d order=%v group=%v aggs=%s distinct=%v limit=%d offset=%d",
+			m.Hidden, m.Order, m.GroupBy, aggs, m.Distinct, m.Limit, m.Offset)
+		if m.GroupBy == nil {
+			got = fmt.Sprintf("hidden=%d order=%v group=[] aggs=%s distinct=%v limit=%d offset=%d",
+				m.Hidden, m.Order, aggs, m.Distinct, m.Limit, m.Offset)
+		}
+		if sql != c.sql || got != c.merge {
+			t.Errorf("%s:\n got %s\n     %s\nwant %s\n     %s", c.in, sql, got, c.sql, c.merge)
+		}
+	}
+}
+
+// TestRewriteScatterRefusals: what no merge makes exact is 0A000 / 1235.
+func TestRewriteScatterRefusals(t *testing.T) {
+	for _, in := range []string{
+		"select a from t union select a from u",
+		"select a, row_number() over (order by a) from t",
+		"select a from t where b in (select b from u)",
+		"select * from (select a from t) d",
+		"select g, count(*) from t group by g with rollup",
+		"select group_concat(a) from t",
+		"select count(distinct a) from t",
+		"select g, count(*) from t group by g having count(*) > 1",
+		"select std(a) from t",
+		"select sum(a)+1 from t",
+		"select a, count(*) from t",
+		"select * , count(*) from t",
+		"select a from t limit ?",
+		"select a from t for update",
+	} {
+		_, _, err := RewriteScatter(in)
+		var e *sqlerr.Error
+		if !errors.As(err, &e) || e.Code != sqlerr.FeatureNotSupported || e.Number != 1235 {
+			t.Errorf("%s: got %v, want 0A000 / 1235", in, err)
+		}
+	}
+}
