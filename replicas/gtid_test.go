@@ -72,3 +72,32 @@ func TestParseGTIDList(t *testing.T) {
 		}
 	}
 }
+
+// Whatever ParseGTIDList accepts prints back to a list it parses to the
+// same positions; it never panics.
+func FuzzParseGTIDList(f *testing.F) {
+	for _, s := range []string{"", "0-1-42", "0-1-42,1-2-7", "0-1-42,\n1-2-7", "0-1-0", "4294967295-1-18446744073709551615", "0-1-42,0-2-1", "x,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseGTIDList(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseGTIDList(r.String())
+		if len(r) == 0 {
+			if r.String() != "none" {
+				t.Fatalf("%q: empty list prints %q", s, r.String())
+			}
+			return
+		}
+		if err != nil || len(again) != len(r) {
+			t.Fatalf("%q parsed to %v, which parses to %v, %v", s, r, again, err)
+		}
+		for i := range r {
+			if r[i] != again[i] || r[i].kind != positionGTID {
+				t.Fatalf("%q: position %d is %v, then %v", s, i, r[i], again[i])
+			}
+		}
+	})
+}
