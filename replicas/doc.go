@@ -22,10 +22,10 @@
 //     read-your-writes Position (balancer.go), without locking or
 //     allocating.
 //
-// Positions (position.go) are dialect-neutral values: Postgres LSNs now,
-// MariaDB GTIDs later. Drivers (driver.go) are the only engine-specific
-// part; postgres.go is the Postgres one, logging in through backend's
-// connection settings. Nothing here logs: events go to a Listener and
+// Positions (position.go) are dialect-neutral values: Postgres LSNs and
+// MariaDB GTIDs (gtid.go parses them). Drivers (driver.go) are the only
+// engine-specific part: postgres.go and mariadb.go, logging in as the
+// backend's control user. Nothing here logs: events go to a Listener and
 // totals to Counters. The read policy (primary, error or wait) is the
 // caller's: Pick says only whether a replica fits.
 //
