@@ -67,6 +67,13 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		// Under session pooling, a session keeps its connections.
 		SessionPooling: cfg.Pools.Mode == config.PoolSession,
 
+		// Writes on several shards: texts cut per shard, XA ids named
+		// after this proxy.
+		SplitInsertSQL: mysqlparser.SplitInsertSQL,
+		SplitInList:    mysqlparser.SplitInList,
+		ScatterWrites:  cfg.Transactions.ScatterWrites != config.ScatterWritesDeny,
+		ProxyID:        cfg.ProxyID,
+
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,

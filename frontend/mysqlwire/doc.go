@@ -35,9 +35,15 @@
 // vitess decodes as signed, for clear-text clients). Idle clients are
 // closed after limits.client_idle_timeout / idle_in_transaction_timeout.
 //
-// Not yet: statements on several shards (scatter reads, fan-out writes and
-// DDL, transactions writing on several shards with XA: refused with a
-// clear error), replica reads,
+// Writes on several shards (session_fanout.go, session_xa.go, xa.go): DDL
+// runs shard by shard (MariaDB DDL commits by itself) and a failure names
+// the shards done and not done; a multi-row INSERT split by key, an UPDATE
+// or DELETE without a usable key, a reference-table write run as one XA
+// transaction, its decision row in shardgate_2pc on the keyspace's first
+// shard. See docs/design/mysql-writes.md.
+//
+// Not yet: scatter reads, transactions writing on several shards (XA from
+// their first statement: refused with a clear error), replica reads,
 // a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
 // parameters over TLS.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,17 @@ type Options struct {
 	IdleInTxTimeout time.Duration
 	// VitessLog receives vitess's own log lines (default: none).
 	VitessLog *slog.Logger
+
+	// Writes on several shards (session_fanout.go): SplitInsertSQL and
+	// SplitInList cut a statement's text per shard (parser/mysql's
+	// functions; nil refuses such plans). ScatterWrites allows an UPDATE
+	// or DELETE without a usable key on several shards
+	// (transactions.scatter_writes). ProxyID names this proxy in XA ids
+	// (an incarnation suffix is added at NewServer).
+	SplitInsertSQL func(sql string, rows []int) (string, []int, error)
+	SplitInList    func(sql string, key int, keep [][]int) ([]string, [][]int, error)
+	ScatterWrites  bool
+	ProxyID        string
 }
 
 func (o *Options) ensureDefaults() {
@@ -115,6 +127,8 @@ type Server struct {
 	auth *authServer
 	// catalog is the column order of tables, shared by the sessions.
 	catalog catalog
+	// xa numbers the XA transactions of writes on several shards.
+	xa xaIDs
 
 	queries, errors, pins, kills atomic.Uint64
 
@@ -146,7 +160,10 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{o: o, env: env, auth: newAuthServer(o.Users), sessions: map[*session]struct{}{}, gone: make(chan struct{})}, nil
+	s := &Server{o: o, env: env, auth: newAuthServer(o.Users), sessions: map[*session]struct{}{}, gone: make(chan struct{})}
+	// The incarnation keeps XA ids unique across restarts of one proxy.
+	s.xa.owner = ownerName(o.ProxyID) + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	return s, nil
 }
 
 // Serve accepts clients on ln until Shutdown; it then returns

@@ -54,6 +54,9 @@ type session struct {
 	// deferTx: the statement being run goes beside the pending
 	// transaction, which it does not start.
 	deferTx bool
+	// fanPlan is a write's plan on several shards, which route leaves to
+	// fanOut (session_fanout.go).
+	fanPlan router.Plan
 	// flags are the status flags outside a transaction, as the server
 	// last said (autocommit on or off).
 	flags uint16
@@ -84,7 +87,8 @@ type session struct {
 }
 
 func newSession(s *Server, c *vmysql.Conn) *session {
-	return &session{s: s, c: c, rs: router.Session{Engine: shardmap.MySQL}, flags: vmysql.ServerStatusAutocommit}
+	rs := router.Session{Engine: shardmap.MySQL, FanOutWrites: true, ScatterWrites: s.o.ScatterWrites}
+	return &session{s: s, c: c, rs: rs, flags: vmysql.ServerStatusAutocommit}
 }
 
 // query runs one statement of a COM_QUERY (the listener splits
@@ -190,6 +194,10 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	if err != nil {
 		return err
 	}
+	if plan := ss.fanPlan; plan != nil {
+		ss.fanPlan = nil
+		return ss.fanOut(plan, stmt, sql, callback)
+	}
 	if any && ss.conn == nil && ss.txBegin != "" && stmt.Kind == parser.KindSelect && len(stmt.Tables) == 0 && pin == parser.PinNone {
 		// A SELECT of no table first in a transaction (SELECT @@…, say)
 		// runs beside it: the transaction has not reached a server yet,
@@ -287,6 +295,9 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 		shard = p.Shard
 	case router.AnyShard:
 		shard, any = ss.anyShard(p.Keyspace), true
+	case router.Broadcast, router.SplitInsert:
+		ss.fanPlan = plan
+		return nil, false, nil
 	default:
 		return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
 			"this statement needs several shards (%s); the MySQL endpoint runs statements on one shard only for now", plan).

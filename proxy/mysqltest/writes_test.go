@@ -1,0 +1,187 @@
+package mysqltest
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// Writes on several shards through the MySQL endpoint: DDL fanned out
+// shard by shard, multi-row INSERT split by key, UPDATE/DELETE without a
+// key, reference-table writes; the writes commit on every shard or none
+// (XA with a decision row on the first shard).
+
+// countOn counts rows on one shard's server directly.
+func countOn(t *testing.T, shard int, query string, args ...any) string {
+	t.Helper()
+	return one(t, direct(t, shard), query, args...)
+}
+
+func TestDDLFanOut(t *testing.T) {
+	c := conn(t, "")
+	execOK(t, c, "DROP TABLE IF EXISTS fan_ddl")
+	execOK(t, c, "CREATE TABLE fan_ddl (id BIGINT PRIMARY KEY, v INT) ENGINE=InnoDB")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'fan_ddl'"); got != "1" {
+			t.Fatalf("shard %d: fan_ddl exists %s times", sh, got)
+		}
+	}
+	// Safe to re-run.
+	execOK(t, c, "CREATE TABLE IF NOT EXISTS fan_ddl (id BIGINT PRIMARY KEY, v INT) ENGINE=InnoDB")
+	execOK(t, c, "CREATE INDEX fan_ddl_v ON fan_ddl (v)")
+	execOK(t, c, "ALTER TABLE fan_ddl ADD COLUMN w INT")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'fan_ddl' AND column_name = 'w'"); got != "1" {
+			t.Fatalf("shard %d: column w: %s", sh, got)
+		}
+	}
+
+	// A DDL failing on the second shard only: the first keeps it, and
+	// the error names both.
+	if _, err := direct(t, 1).Exec("CREATE TABLE fan_ddl2 (id BIGINT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.ExecContext(context.Background(), "DROP TABLE IF EXISTS fan_ddl2") })
+	_, err := c.ExecContext(context.Background(), "CREATE TABLE fan_ddl2 (id BIGINT PRIMARY KEY)")
+	me := wantMySQLError(t, err, 1050, "42S01")
+	if !strings.Contains(me.Message, "failed on shard 80-") || !strings.Contains(me.Message, "done on shards: -80") || !strings.Contains(me.Message, "not run on shards: none") {
+		t.Fatalf("message does not name the shards: %q", me.Message)
+	}
+	execOK(t, c, "CREATE TABLE IF NOT EXISTS fan_ddl2 (id BIGINT PRIMARY KEY)")
+	execOK(t, c, "DROP TABLE fan_ddl")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'fan_ddl'"); got != "0" {
+			t.Fatalf("shard %d: fan_ddl still there", sh)
+		}
+	}
+
+	// The mariadb client: CREATE then DROP, and a failing one reports.
+	out, err := mariadbCLI(t, "app", "-e", "CREATE TABLE fan_cli (id BIGINT PRIMARY KEY); SELECT 'made';")
+	if err != nil || !strings.Contains(out, "made") {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'fan_cli'"); got != "1" {
+			t.Fatalf("shard %d: fan_cli missing", sh)
+		}
+	}
+	out, err = mariadbCLI(t, "app", "-e", "CREATE TABLE fan_cli (id BIGINT PRIMARY KEY)")
+	if err == nil || !strings.Contains(out, "ERROR 1050") || !strings.Contains(out, "failed on shard -80") || !strings.Contains(out, "not run on shards: 80-") {
+		t.Fatalf("re-create: %v: %s", err, out)
+	}
+	if out, err := mariadbCLI(t, "app", "-e", "DROP TABLE IF EXISTS fan_cli"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
+
+func TestMultiRowInsertSplit(t *testing.T) {
+	c := conn(t, "")
+	a := idsOnEachShard(t, 7000)
+	b := idsOnEachShard(t, max(a[0], a[1])+1)
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?, ?, ?)", a[0], a[1], b[0], b[1])
+	r := execOK(t, c, "INSERT INTO users (id, name) VALUES (?, 'a0'), (?, 'a1'), (?, 'b0'), (?, 'b1')", a[0], a[1], b[0], b[1])
+	if n, _ := r.RowsAffected(); n != 4 {
+		t.Fatalf("affected rows %d, want 4", n)
+	}
+	for i, id := range []int64{a[0], a[1], b[0], b[1]} {
+		sh := i % 2
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", id); got != "1" {
+			t.Fatalf("id %d not on shard %d", id, sh)
+		}
+		if got := countOn(t, 1-sh, "SELECT COUNT(*) FROM users WHERE id = ?", id); got != "0" {
+			t.Fatalf("id %d also on shard %d", id, 1-sh)
+		}
+	}
+	// ROW_COUNT() answers the whole statement.
+	if got := one(t, c, "SELECT ROW_COUNT()"); got != "4" {
+		t.Fatalf("ROW_COUNT() %s", got)
+	}
+
+	// A duplicate key on one shard: no row lands anywhere.
+	c2 := conn(t, "")
+	d := idsOnEachShard(t, max(b[0], b[1])+1)
+	_, err := c2.ExecContext(context.Background(), "INSERT INTO users (id, name) VALUES (?, 'new'), (?, 'dup')", d[0], a[1])
+	wantMySQLError(t, err, 1062, "23000")
+	if got := countOn(t, 0, "SELECT COUNT(*) FROM users WHERE id = ?", d[0]); got != "0" {
+		t.Fatalf("half-applied: the other shard's row %d is there", d[0])
+	}
+	if got := countOn(t, 1, "SELECT name FROM users WHERE id = ?", a[1]); got != "a1" {
+		t.Fatalf("row %d: %s", a[1], got)
+	}
+	noPreparedBranches(t)
+
+	// Generated ids: the statement's first row's shard reports its id.
+	execOK(t, c, "DELETE FROM events WHERE user_id IN (?, ?)", a[0], a[1])
+	r = execOK(t, c, "INSERT INTO events (user_id, note) VALUES (?, 'x'), (?, 'y')", a[1], a[0])
+	id, _ := r.LastInsertId()
+	if got := countOn(t, 1, "SELECT COUNT(*) FROM events WHERE id = ? AND user_id = ?", id, a[1]); got != "1" {
+		t.Fatalf("last insert id %d is not the first row's (on shard 1)", id)
+	}
+	if got := one(t, c, "SELECT LAST_INSERT_ID()"); got != itoa(id) {
+		t.Fatalf("LAST_INSERT_ID() %s, want %d", got, id)
+	}
+}
+
+func TestUpdateDeleteOnBothShards(t *testing.T) {
+	c := conn(t, "")
+	a := idsOnEachShard(t, 7100)
+	execOK(t, c, "DELETE FROM orders WHERE user_id IN (?, ?)", a[0], a[1])
+	execOK(t, c, "INSERT INTO orders VALUES (?, ?, 10), (?, ?, 20)", a[0]*10, a[0], a[1]*10, a[1])
+	// No key: both shards.
+	r := execOK(t, c, "UPDATE orders SET amount = amount + 1 WHERE id IN (?, ?)", a[0]*10, a[1]*10)
+	if n, _ := r.RowsAffected(); n != 2 {
+		t.Fatalf("affected %d, want 2", n)
+	}
+	if got := countOn(t, 0, "SELECT amount FROM orders WHERE user_id = ?", a[0]); got != "11.00" {
+		t.Fatalf("shard 0: %s", got)
+	}
+	if got := countOn(t, 1, "SELECT amount FROM orders WHERE user_id = ?", a[1]); got != "21.00" {
+		t.Fatalf("shard 1: %s", got)
+	}
+	// A key IN list over both shards: each shard gets its own values.
+	r = execOK(t, c, "UPDATE orders SET amount = 5 WHERE user_id IN (?, ?)", a[0], a[1])
+	if n, _ := r.RowsAffected(); n != 2 {
+		t.Fatalf("affected %d, want 2", n)
+	}
+	r = execOK(t, c, "DELETE FROM orders WHERE amount = 5 AND user_id IN (?, ?)", a[0], a[1])
+	if n, _ := r.RowsAffected(); n != 2 {
+		t.Fatalf("deleted %d, want 2", n)
+	}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM orders WHERE user_id = ?", a[sh]); got != "0" {
+			t.Fatalf("shard %d kept its order", sh)
+		}
+	}
+	// A reference table: every copy, one copy's count.
+	execOK(t, c, "DELETE FROM products WHERE id = 99")
+	r = execOK(t, c, "INSERT INTO products VALUES (99, 'fan')")
+	if n, _ := r.RowsAffected(); n != 1 {
+		t.Fatalf("reference insert affected %d, want 1 (one copy)", n)
+	}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT name FROM products WHERE id = 99"); got != "fan" {
+			t.Fatalf("copy on shard %d: %s", sh, got)
+		}
+	}
+	execOK(t, c, "DELETE FROM products WHERE id = 99")
+	noPreparedBranches(t)
+}
+
+// noPreparedBranches: no XA branch was left prepared on either shard.
+func noPreparedBranches(t *testing.T) {
+	t.Helper()
+	for sh := range 2 {
+		rows, err := direct(t, sh).Query("XA RECOVER")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		if n != 0 {
+			t.Fatalf("shard %d: %d prepared XA branches left", sh, n)
+		}
+	}
+}
