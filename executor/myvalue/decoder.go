@@ -1,0 +1,126 @@
+package myvalue
+
+import (
+	"strconv"
+
+	"github.com/shardgate/shardgate/executor"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+)
+
+// DefaultDivPrecisionIncrement is MariaDB's default div_precision_increment.
+const DefaultDivPrecisionIncrement = 4
+
+// maxDecimalScale is MariaDB's DECIMAL_MAX_SCALE: avg's scale stops there.
+const maxDecimalScale = 38
+
+// Decoder is MariaDB's executor.Decoder. It is immutable and safe for
+// concurrent use.
+type Decoder struct {
+	divPrecision int
+}
+
+// New returns a Decoder for sessions with MariaDB's default
+// div_precision_increment (4).
+func New() *Decoder { return &Decoder{divPrecision: DefaultDivPrecisionIncrement} }
+
+// WithDivPrecisionIncrement returns a Decoder for sessions whose
+// div_precision_increment is n (0..30).
+func (d *Decoder) WithDivPrecisionIncrement(n int) *Decoder {
+	c := *d
+	c.divPrecision = n
+	return &c
+}
+
+var _ executor.Decoder = (*Decoder)(nil)
+
+// Codec returns the codec of one column type.
+func (d *Decoder) Codec(col executor.Column) (executor.Codec, error) {
+	if col.Format != executor.TextFormat {
+		return nil, sqlerr.New(sqlerr.ProtocolViolation, "the MySQL endpoint reads its shards as text, not format %d", col.Format)
+	}
+	t := WireType(col)
+	switch t {
+	case TypeTiny, TypeShort, TypeLong, TypeInt24, TypeYear:
+		return intCodec{}, nil
+	case TypeLongLong:
+		if Unsigned(col) {
+			// Beyond int64: exact as a decimal of scale 0.
+			return decimalCodec{scale: 0}, nil
+		}
+		return intCodec{}, nil
+	case TypeDecimal, TypeNewDecimal:
+		return decimalCodec{scale: int32(Decimals(col))}, nil
+	case TypeFloat, TypeDouble:
+		return floatCodec{}, nil
+	case TypeDate, TypeNewDate, TypeDatetime, TypeDatetime2, TypeTimestamp, TypeTimestamp2:
+		// Fixed-width text within a column (YYYY-MM-DD hh:mm:ss, the
+		// column's fractional digits): byte order is time order.
+		return bytesCodec{}, nil
+	case TypeTime, TypeTime2:
+		return timeCodec{decimals: int(Decimals(col))}, nil
+	case TypeBit, TypeNull:
+		return bytesCodec{}, nil
+	case TypeVarchar, TypeVarString, TypeString, TypeTinyBlob, TypeMediumBlob, TypeLongBlob, TypeBlob:
+		if Charset(col) == BinaryCharset {
+			return bytesCodec{}, nil
+		}
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+			"the proxy cannot sort, group, deduplicate or take min/max of text across shards: its collation's order is not byte order (only binary strings are compared)").
+			WithHint("Compare a binary string (a VARBINARY column, or CAST(x AS BINARY) in the query), or give the sharding key.")
+	case TypeEnum, TypeSet:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "the proxy cannot sort, group or aggregate ENUM or SET values across shards (they order by their index)")
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported,
+		"the proxy cannot sort, group or aggregate values of MySQL type %d across shards", t).
+		WithHint("Cast the column to a number or a binary string in the query, or give the sharding key.")
+}
+
+// Result is the column the client gets for aggregate f whose shards
+// returned partial: count, sum, min and max keep the partial's type (the
+// shards computed it); avg of a DECIMAL sum (avg of an integer or a
+// DECIMAL) is a DECIMAL with div_precision_increment more decimals, of a
+// DOUBLE sum a DOUBLE.
+func (d *Decoder) Result(f parser.AggFunc, partial executor.Column) (executor.Column, error) {
+	if f != parser.AggAvg {
+		if f == parser.AggCountDistinct || f == parser.AggSumDistinct || f == parser.AggAvgDistinct {
+			return executor.Column{}, sqlerr.New(sqlerr.FeatureNotSupported, "%s over several shards is not supported by the MySQL endpoint", f)
+		}
+		return partial, nil
+	}
+	switch WireType(partial) {
+	case TypeDecimal, TypeNewDecimal, TypeLongLong, TypeLong, TypeInt24, TypeShort, TypeTiny:
+		scale := int(Decimals(partial)) + d.divPrecision
+		if scale > maxDecimalScale {
+			scale = maxDecimalScale
+		}
+		return Column(TypeNewDecimal, false, BinaryCharset, uint8(scale)), nil
+	case TypeFloat, TypeDouble:
+		return Column(TypeDouble, false, BinaryCharset, Decimals(partial)), nil
+	}
+	return executor.Column{}, sqlerr.New(sqlerr.FeatureNotSupported, "avg over several shards of a sum of MySQL type %d is not supported", WireType(partial))
+}
+
+// Avg is avg's final step on one database: a DECIMAL sum divided by the
+// count to the result's scale, rounded half up; a DOUBLE sum in double.
+func (d *Decoder) Avg(sum executor.Value, count int64, result executor.Column) (executor.Value, error) {
+	if count <= 0 {
+		return executor.Null(), nil
+	}
+	scale := int32(Decimals(result))
+	switch sum.Kind() {
+	case executor.KindFloat:
+		return executor.Float(sum.Float() / float64(count)), nil
+	case executor.KindInt:
+		q, err := executor.DecimalFromInt(sum.Int()).Quo(executor.DecimalFromInt(count), scale)
+		return executor.DecimalValue(q), err
+	case executor.KindDecimal:
+		q, err := sum.Decimal().Quo(executor.DecimalFromInt(count), scale)
+		return executor.DecimalValue(q), err
+	}
+	return executor.Value{}, sqlerr.New(sqlerr.InternalError, "avg of a %s sum", sum.Kind())
+}
+
+func errField(what string, raw []byte) error {
+	return sqlerr.New(sqlerr.InvalidTextRepresentation, "a shard sent %s %s", what, strconv.Quote(string(raw)))
+}
