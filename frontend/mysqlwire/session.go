@@ -196,6 +196,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	}
 	if plan := ss.fanPlan; plan != nil {
 		ss.fanPlan = nil
+		if sc, ok := plan.(router.Scatter); ok {
+			return ss.scatter(sc, stmt, sql, callback)
+		}
 		return ss.fanOut(plan, stmt, sql, callback)
 	}
 	if any && ss.conn == nil && ss.txBegin != "" && stmt.Kind == parser.KindSelect && len(stmt.Tables) == 0 && pin == parser.PinNone {
@@ -297,6 +300,9 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 		shard, any = ss.anyShard(p.Keyspace), true
 	case router.Broadcast, router.SplitInsert:
 		ss.fanPlan = plan
+		return nil, false, nil
+	case router.Scatter:
+		ss.fanPlan = plan // a read on several shards: session_scatter.go
 		return nil, false, nil
 	default:
 		return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,

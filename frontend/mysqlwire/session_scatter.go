@@ -1,0 +1,160 @@
+package mysqlwire
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"vitess.io/vitess/go/sqltypes"
+
+	"github.com/shardgate/shardgate/executor/myvalue"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	mysqlparser "github.com/shardgate/shardgate/parser/mysql"
+	"github.com/shardgate/shardgate/router"
+)
+
+// Scatter reads (docs/design/mysql-scatter.md): a SELECT the router sends
+// to several shards is rewritten by parser/mysql.RewriteScatter, runs
+// concurrently on a connection per shard, and the shards' rows are merged
+// by the executor with MariaDB's values (executor/myvalue) into the rows
+// one database would have returned.
+//
+// Only outside a transaction, in autocommit mode: each shard's part runs
+// on its own connection, in its own snapshot, as the Postgres endpoint
+// does outside a transaction; inside one (or with autocommit off, where
+// the read would open a transaction on every shard) the read is refused.
+//
+// Each shard's result is read whole, bounded by limits' max result rows
+// (ER_TOO_BIG_SELECT past it); the pushed-down LIMIT keeps ordered reads
+// small. Groups and distinct rows are bounded by the executor's cap
+// (53200, sent as MySQL's out-of-memory error).
+
+// scatterDecoder serves every session with the default
+// div_precision_increment.
+var scatterDecoder = myvalue.New()
+
+// scatter runs a read on several shards and answers the client with the
+// merged rows.
+func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string, callback func(*sqltypes.Result) error) error {
+	if ss.inTx() {
+		return sqlerr.New(sqlerr.FeatureNotSupported,
+			"this SELECT needs several shards, inside an open transaction (or with autocommit off); the MySQL endpoint reads several shards only in autocommit mode for now").
+			WithHint("Run it in autocommit mode, or give the sharding key.")
+	}
+	if stmt.Pins() != parser.PinNone || hasUserVariable(sql) {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "a SELECT on several shards cannot use session state of one server connection (user variables, locks, temporary tables)")
+	}
+	shardSQL, merge, err := mysqlparser.RewriteScatter(sql)
+	if err != nil {
+		return err
+	}
+	dec, err := ss.scatterDecoder(merge)
+	if err != nil {
+		return err
+	}
+	results, warnings, err := ss.scatterRun(p, shardSQL)
+	if err != nil {
+		return err
+	}
+	res, err := mergeResults(merge, dec, results)
+	if err != nil {
+		return err
+	}
+	ss.c.StatusFlags = ss.flags
+	ss.warnings = warnings
+	ss.rowCount = -1
+	ss.foundRowsCount = uint64(len(res.Rows))
+	return callback(res)
+}
+
+// scatterDecoder is the decoder for the session's div_precision_increment
+// (a SET of it is among the session's settings).
+func (ss *session) scatterDecoder(m *parser.Merge) (*myvalue.Decoder, error) {
+	n, found, ok := divPrecisionIncrement(ss.settings)
+	switch {
+	case !found:
+		return scatterDecoder, nil
+	case ok:
+		return scatterDecoder.WithDivPrecisionIncrement(n), nil
+	}
+	for _, a := range m.Aggregates {
+		if a.Func == parser.AggAvg {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "avg over several shards after a SET of div_precision_increment the proxy cannot read")
+		}
+	}
+	return scatterDecoder, nil
+}
+
+// divPrecisionIncrement finds the last SET of div_precision_increment
+// among settings: found says one was set, ok that its value was read.
+func divPrecisionIncrement(settings []string) (n int, found, ok bool) {
+	for i := len(settings) - 1; i >= 0; i-- {
+		s := strings.ToLower(settings[i])
+		at := strings.LastIndex(s, "div_precision_increment")
+		if at < 0 {
+			continue
+		}
+		rest := strings.TrimSpace(s[at+len("div_precision_increment"):])
+		rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(rest, ":="), "="))
+		end := 0
+		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+			end++
+		}
+		v, err := strconv.Atoi(rest[:end])
+		if err != nil || strings.Contains(s[:at], ",") || strings.Contains(rest[end:], ",") || v > 30 {
+			return 0, true, false
+		}
+		return v, true, true
+	}
+	return 0, false, false
+}
+
+// scatterRun runs shardSQL on every shard of p at once, each on a
+// connection of its own, and returns their results in shard order.
+func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Result, uint16, error) {
+	type part struct {
+		conn     ServerConn
+		own      bool
+		res      *sqltypes.Result
+		warnings uint16
+		err      error
+	}
+	parts := make([]part, len(p.Shards))
+	defer func() {
+		for i, pt := range parts {
+			if pt.conn != nil {
+				ss.giveBack(p.Shards[i], pt.conn, pt.own)
+			}
+		}
+	}()
+	for i, sh := range p.Shards {
+		c, own, err := ss.borrow(sh)
+		if err != nil {
+			return nil, 0, err
+		}
+		parts[i].conn, parts[i].own = c, own
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func(pt *part) {
+			defer wg.Done()
+			pt.res, pt.warnings, pt.err = pt.conn.Exec(shardSQL, ss.s.o.MaxResultRows)
+		}(&parts[i])
+	}
+	wg.Wait()
+	results := make([]*sqltypes.Result, len(parts))
+	var warnings uint32
+	for i, pt := range parts {
+		if pt.err != nil {
+			return nil, 0, pt.err
+		}
+		results[i] = pt.res
+		warnings += uint32(pt.warnings)
+	}
+	if warnings > 0xffff {
+		warnings = 0xffff
+	}
+	return results, uint16(warnings), nil
+}
