@@ -6,7 +6,7 @@
 // Status: the merge of scatter reads is here (Merger, fed by a Stream per
 // shard and a parser.Merge; Value and Decimal, the typed values it compares
 // and adds; Decoder, the dialect's codecs, with Postgres' in
-// executor/pgvalue; HAVING evaluated on the merged groups, having.go;
+// executor/pgvalue, MariaDB's in executor/myvalue; HAVING evaluated on the merged groups, having.go;
 // DISTINCT aggregates from values the shards ship, distinct.go). It is
 // pure: the session does the I/O behind Stream.
 // The rest is filled by the Postgres endpoint and cross-shard issues.

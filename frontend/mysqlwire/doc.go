@@ -42,7 +42,12 @@
 // transaction, its decision row in shardgate_2pc on the keyspace's first
 // shard. See docs/design/mysql-writes.md.
 //
-// Not yet: scatter reads, transactions writing on several shards (XA from
+// Reads on several shards (session_scatter*.go), in autocommit outside a
+// transaction: rewritten by parser/mysql.RewriteScatter, run on a
+// connection per shard at once, merged by the executor with
+// executor/myvalue. See docs/design/mysql-scatter.md.
+//
+// Not yet: transactions writing on several shards (XA from
 // their first statement: refused with a clear error), replica reads,
 // a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement

@@ -56,9 +56,9 @@
 //   - SplitInsertSQL cuts a multi-row INSERT for router.SplitInsert, and
 //     SplitInList a key's IN list for router.InSplit; both keep the
 //     client's text byte for byte elsewhere and name the client's ? each
-//     cut text keeps (MySQL's are positional). The scatter rewrite
-//     (parser/pgsql.RewriteScatter's merge spec) has no MySQL counterpart
-//     yet: Statement's merge flags are filled, nothing more.
+//     cut text keeps (MySQL's are positional). RewriteScatter
+//     rewrites a SELECT for several shards and gives its parser.Merge
+//     (scatter*.go, docs/design/mysql-scatter.md).
 //
 // Assumptions a session must keep true (or refuse to change): sql_mode
 // without NO_BACKSLASH_ESCAPES and without ANSI_QUOTES, and a client
