@@ -57,6 +57,8 @@ type session struct {
 	// fanPlan is a write's plan on several shards, which route leaves to
 	// fanOut (session_fanout.go).
 	fanPlan router.Plan
+	// txXA: the open transaction has XA branches (session_txxa.go).
+	txXA *txXA
 	// flags are the status flags outside a transaction, as the server
 	// last said (autocommit on or off).
 	flags uint16
@@ -134,6 +136,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 			return ss.answerLocally(callback)
 		}
 	case parser.KindCommit, parser.KindRollback:
+		if ss.txXA != nil {
+			return ss.endXATx(stmt.Kind == parser.KindCommit, stmt.Tx.Chain, callback)
+		}
 		if len(ss.txOthers) > 0 {
 			if err := ss.endOthers(stmt.Kind == parser.KindCommit); err != nil {
 				// The written part failed to commit: the rest goes too.
@@ -309,7 +314,7 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 			"this statement needs several shards (%s); the MySQL endpoint runs statements on one shard only for now", plan).
 			WithHint("Add the sharding key to the WHERE clause, or run it on each shard.")
 	}
-	if ss.txWriter != nil && shard != ss.txWriter && writes(stmt) {
+	if ss.txWriter != nil && shard != ss.txWriter && writes(stmt) && !ss.xaJoinable() {
 		return nil, false, errWritesOnTwoShards(shard, ss.txWriter)
 	}
 	if ss.conn != nil && shard != ss.shard {
@@ -405,9 +410,19 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 		return nil
 	}
 	var pending []string
+	branch := false
 	switch {
 	case ss.joining:
 		pending, ss.joining = ss.txStart, false
+		if ss.xaJoinable() {
+			// An XA branch, so that the transaction may write here too.
+			var err error
+			if pending, err = ss.xaStart(shard); err != nil {
+				ss.settle()
+				return err
+			}
+			branch = true
+		}
 	case ss.txNext != "" || ss.txBegin != "":
 		ss.txStart = nil
 		for _, p := range []string{ss.txNext, ss.txBegin} {
@@ -424,6 +439,9 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 			ss.settle()
 			return err
 		}
+	}
+	if branch {
+		ss.txXA.branches[shard] = true
 	}
 	return nil
 }
@@ -447,6 +465,7 @@ func (ss *session) acquireOnly(shard *shardmap.Shard) error {
 			ss.dropConn()
 			return err
 		}
+		ss.s.xa.ensureLog(shard, conn)
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func (ss *session) join(stmt *parser.Statement, shard *shardmap.Shard) error {
 		return sqlerr.New(sqlerr.FeatureNotSupported,
 			"this statement needs shard %s, but the open transaction runs on shard %s and uses savepoints, which cannot span shards", shard.Name, ss.shard.Name).
 			WithHint("Keep a transaction with savepoints on one shard.")
-	case writes(stmt) && ss.txWriter != nil && ss.txWriter != shard:
+	case writes(stmt) && ss.txWriter != nil && ss.txWriter != shard && !ss.xaJoinable():
 		return errWritesOnTwoShards(shard, ss.txWriter)
 	}
 	if ss.txOthers == nil {
@@ -105,6 +105,9 @@ func (ss *session) noteWrite(stmt *parser.Statement, shard *shardmap.Shard) {
 	if writes(stmt) && ss.txWriter == nil {
 		ss.txWriter = shard
 	}
+	if writes(stmt) {
+		ss.noteBranchWrite(shard)
+	}
 }
 
 // endOthers ends the transaction's parts on the other shards with
@@ -117,6 +120,12 @@ func (ss *session) endOthers(commit bool) error {
 		text := "ROLLBACK"
 		if commit && err == nil {
 			text = "COMMIT"
+		}
+		if ss.txXA != nil && ss.txXA.branches[sh] {
+			// A branch ends with XA ROLLBACK (COMMIT goes through
+			// endXATx): an implicit end, a lost connection, the client gone.
+			c.Exec(ss.txXA.id.end(sh), 0) //nolint:errcheck // XA ROLLBACK follows
+			text = "XA ROLLBACK " + ss.txXA.id.branch(sh)
 		}
 		if _, _, e := c.Exec(text, 0); e != nil && sh == ss.txWriter && commit {
 			err = e
@@ -141,6 +150,7 @@ func (ss *session) txEnded() {
 		ss.endOthers(true) //nolint:errcheck // as the server's implicit commit, silently
 	}
 	ss.txWriter = nil
+	ss.txXA = nil
 	ss.txStart = nil
 	ss.txSavepointsUsed = false
 	ss.joining = false

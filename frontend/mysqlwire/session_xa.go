@@ -164,7 +164,7 @@ func inDoubt(x xid, err error) error {
 // ensureDecisionLog creates shardgate_2pc on the coordinator once per
 // process, on c (a connection to it outside any branch).
 func (ss *session) ensureDecisionLog(coord *shardmap.Shard, c ServerConn) error {
-	key := coord.Primary.Addr + "/" + coord.Database
+	key := logKey(coord)
 	if _, ok := ss.s.xa.logged.Load(key); ok {
 		return nil
 	}

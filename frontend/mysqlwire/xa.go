@@ -67,6 +67,23 @@ const createDecisionLog = `CREATE TABLE IF NOT EXISTS shardgate_2pc (
   decided_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
 ) ENGINE=InnoDB`
 
+// ensureLog creates shardgate_2pc on sh once per process, on c, a
+// connection the session just took (outside any transaction: the DDL
+// would commit one). Any shard may be a transaction's anchor, and the
+// anchor cannot create the table once its transaction is open (nor take
+// a second connection to its shard, which a full pool would refuse), so
+// every shard gets it before its first use. Best effort: without the
+// privilege, a decision fails later with the server's clear error.
+func (x *xaIDs) ensureLog(sh *shardmap.Shard, c ServerConn) {
+	if _, ok := x.logged.Load(logKey(sh)); ok {
+		return
+	}
+	c.Exec(createDecisionLog, 0) //nolint:errcheck // best effort, see above
+	x.logged.Store(logKey(sh), true)
+}
+
+func logKey(sh *shardmap.Shard) string { return sh.Primary.Addr + "/" + sh.Database }
+
 // ownerName makes a proxy id fit an xid and a quoted literal: letters,
 // digits, '_', '-', '.' only (':' separates the id's fields), and at most
 // 40 bytes (an XA gtrid holds 64).

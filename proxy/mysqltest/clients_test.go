@@ -158,16 +158,18 @@ func TestTransactionCommitAndRollback(t *testing.T) {
 	}
 }
 
-// A transaction may read on both shards but write on one only: a write
-// on the second is refused clearly (it needs XA), and the transaction
-// goes on; COMMIT commits the written shard's part.
+// A transaction begun with options XA START cannot carry (WITH
+// CONSISTENT SNAPSHOT) may read on both shards but write on one only: a
+// write on the second is refused clearly (it needs XA), and the
+// transaction goes on; COMMIT commits the written shard's part. (A plain
+// BEGIN writes on both: writes_test.go.)
 func TestTransactionWritesOnTwoShardsRefused(t *testing.T) {
 	c := conn(t, "")
 	ids := idsOnEachShard(t, 4000)
 	for _, id := range ids {
 		execOK(t, c, "DELETE FROM users WHERE id = ?", id)
 	}
-	execOK(t, c, "BEGIN")
+	execOK(t, c, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
 	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[1])
 	execOK(t, c, "INSERT INTO users VALUES (?, 'first')", ids[0])
 	execOK(t, c, "SELECT * FROM users WHERE id = ?", ids[1])

@@ -185,3 +185,108 @@ func noPreparedBranches(t *testing.T) {
 		}
 	}
 }
+
+// A transaction writing on both shards commits both (XA: the second
+// shard's part is a branch, the first's COMMIT carries the decision row),
+// or, after ROLLBACK, neither.
+func TestTransactionWritesBothShards(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	a := idsOnEachShard(t, 7200)
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
+
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'tx0')", a[0])
+	execOK(t, c, "INSERT INTO users VALUES (?, 'tx1')", a[1])
+	// The transaction sees its own rows on both shards.
+	if got := one(t, c, "SELECT name FROM users WHERE id = ?", a[1]); got != "tx1" {
+		t.Fatalf("own row: %s", got)
+	}
+	if got := countOn(t, 1, "SELECT COUNT(*) FROM users WHERE id = ?", a[1]); got != "0" {
+		t.Fatal("uncommitted row visible outside")
+	}
+	execOK(t, c, "COMMIT")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT name FROM users WHERE id = ?", a[sh]); got != "tx"+itoa(int64(sh)) {
+			t.Fatalf("shard %d: %q", sh, got)
+		}
+	}
+	if got := countOn(t, 0, "SELECT COUNT(*) FROM shardgate_2pc WHERE decision = 'commit'"); got == "0" {
+		t.Fatal("no decision row on the anchor's shard")
+	}
+	noPreparedBranches(t)
+
+	// ROLLBACK: neither.
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "UPDATE users SET name = 'rb' WHERE id = ?", a[1])
+	execOK(t, c, "UPDATE users SET name = 'rb' WHERE id = ?", a[0])
+	execOK(t, c, "ROLLBACK")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT name FROM users WHERE id = ?", a[sh]); got != "tx"+itoa(int64(sh)) {
+			t.Fatalf("shard %d after ROLLBACK: %q", sh, got)
+		}
+	}
+
+	// A duplicate key on the second shard fails that statement only (as
+	// on one server); the client rolls back: neither.
+	b := idsOnEachShard(t, max(a[0], a[1])+1)
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", b[0], b[1])
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'new')", b[0])
+	_, err := c.ExecContext(ctx, "INSERT INTO users VALUES (?, 'dup')", a[1])
+	wantMySQLError(t, err, 1062, "23000")
+	execOK(t, c, "ROLLBACK")
+	if got := countOn(t, 0, "SELECT COUNT(*) FROM users WHERE id = ?", b[0]); got != "0" {
+		t.Fatal("rolled back row is there")
+	}
+
+	// A part lost before COMMIT (its server connection killed): COMMIT
+	// fails and nothing commits, on either shard.
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'lost0')", b[0])
+	execOK(t, c, "INSERT INTO users VALUES (?, 'lost1')", b[1])
+	// The current part is the second shard's: its server thread.
+	victim := one(t, c, "SELECT @@pseudo_thread_id")
+	if _, err := direct(t, 1).Exec("KILL " + victim); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err == nil {
+		t.Fatal("COMMIT with a lost part succeeded")
+	}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", b[sh]); got != "0" {
+			t.Fatalf("half-applied: shard %d has its row", sh)
+		}
+	}
+	noPreparedBranches(t)
+
+	// The mariadb client: one script, both shards.
+	out, err := mariadbCLI(t, "app", "-e", "BEGIN; INSERT INTO users VALUES ("+itoa(b[0])+", 'cli0'); INSERT INTO users VALUES ("+itoa(b[1])+", 'cli1'); COMMIT;")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT name FROM users WHERE id = ?", b[sh]); got != "cli"+itoa(int64(sh)) {
+			t.Fatalf("shard %d: %q", sh, got)
+		}
+	}
+}
+
+// autocommit=0 (PyMySQL's default): every statement opens a transaction,
+// which may write on both shards before COMMIT.
+func TestAutocommitOffWritesBothShards(t *testing.T) {
+	c := conn(t, "autocommit=false")
+	a := idsOnEachShard(t, 7300)
+	execOK(t, c, "DELETE FROM users WHERE id = ?", a[0])
+	execOK(t, c, "DELETE FROM users WHERE id = ?", a[1])
+	execOK(t, c, "COMMIT")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'ac0')", a[1])
+	execOK(t, c, "INSERT INTO users VALUES (?, 'ac1')", a[0])
+	execOK(t, c, "COMMIT")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", a[sh]); got != "1" {
+			t.Fatalf("shard %d: %s", sh, got)
+		}
+	}
+	noPreparedBranches(t)
+}

@@ -1,0 +1,242 @@
+package mysqlwire
+
+import (
+	"strings"
+
+	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/sqltypes"
+
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// A client's transaction that writes on several shards commits with XA
+// (docs/design/mysql-writes.md). Its first shard's part (the anchor) is a
+// plain transaction, begun as the client began it: a transaction that
+// stays on one shard costs nothing more. Every shard it joins later starts
+// an XA branch of the transaction's id instead of the client's BEGIN. At
+// COMMIT the written branches end and prepare, the decision row goes into
+// the anchor's own transaction, and the anchor's COMMIT is the decision:
+// then the branches commit (XA COMMIT), or roll back if it failed. One
+// written branch beside an anchor that wrote nothing commits in one phase.
+//
+// MariaDB refuses XA START inside an open transaction, so only parts that
+// start as branches can join a write on several shards: a transaction
+// begun with options XA START cannot carry (READ ONLY, WITH CONSISTENT
+// SNAPSHOT) keeps its writes on one shard, as before.
+
+// txXA is the XA side of the client's open transaction.
+type txXA struct {
+	id xid
+	// branches are the shards whose part is an XA branch; wrote the shards
+	// (branch or anchor) that wrote.
+	branches map[*shardmap.Shard]bool
+	wrote    map[*shardmap.Shard]bool
+}
+
+// xaJoinable: the open transaction's new parts can be XA branches, so its
+// writes may reach several shards.
+func (ss *session) xaJoinable() bool {
+	for _, p := range ss.txStart {
+		if firstWord(p, "begin") || firstWord(p, "start") {
+			switch strings.Join(strings.Fields(strings.ToLower(strings.TrimRight(p, "; \t\n"))), " ") {
+			case "begin", "begin work", "start transaction", "start transaction read write":
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// xaStart is what a part joining the transaction on shard runs first:
+// the transaction's SET TRANSACTION, then XA START instead of its BEGIN.
+// (The anchor's shard has the decision log: see xaIDs.ensureLog.)
+func (ss *session) xaStart(shard *shardmap.Shard) ([]string, error) {
+	if ss.txXA == nil {
+		ss.txXA = &txXA{id: ss.s.xa.next(), branches: map[*shardmap.Shard]bool{}, wrote: map[*shardmap.Shard]bool{}}
+	}
+	var pending []string
+	for _, p := range ss.txStart {
+		if !firstWord(p, "begin") && !firstWord(p, "start") {
+			pending = append(pending, p)
+		}
+	}
+	return append(pending, ss.txXA.id.start(shard)), nil
+}
+
+// noteBranchWrite remembers every shard the transaction wrote on.
+func (ss *session) noteBranchWrite(shard *shardmap.Shard) {
+	if ss.txXA != nil {
+		ss.txXA.wrote[shard] = true
+	}
+}
+
+// txParts are the open transaction's parts: the current one and the
+// waiting ones.
+func (ss *session) txParts() map[*shardmap.Shard]ServerConn {
+	parts := make(map[*shardmap.Shard]ServerConn, len(ss.txOthers)+1)
+	for sh, c := range ss.txOthers {
+		parts[sh] = c
+	}
+	if ss.conn != nil {
+		parts[ss.shard] = ss.conn
+	}
+	return parts
+}
+
+// endXATx is COMMIT or ROLLBACK of a transaction with XA branches; chain
+// opens the next transaction (AND CHAIN).
+func (ss *session) endXATx(commit, chain bool, callback func(*sqltypes.Result) error) error {
+	tx := ss.txXA
+	parts := ss.txParts()
+	var anchor *shardmap.Shard
+	for sh := range parts {
+		if !tx.branches[sh] {
+			anchor = sh
+		}
+	}
+	// Every connection goes back, whatever happens; a part left in a
+	// transaction is closed by its pool (the server rolls an unprepared
+	// branch back, and keeps a prepared one for the resolver).
+	defer func() {
+		for _, c := range parts {
+			ss.s.o.Conns.Release(c)
+		}
+		ss.conn, ss.shard = nil, nil
+		ss.holding.Store(false)
+		ss.txOthers = nil
+		ss.txXA = nil
+		ss.txWriter = nil
+		ss.txStart = nil
+		ss.txSavepointsUsed = false
+		ss.joining = false
+		ss.c.StatusFlags = ss.flags &^ (vmysql.ServerStatusInTrans | vmysql.ServerStatusInTransReadonly)
+		ss.txBegin, ss.txNext, ss.txSavepoints = "", "", nil
+		if chain {
+			ss.txBegin = "START TRANSACTION"
+			ss.c.StatusFlags |= vmysql.ServerStatusInTrans
+		}
+	}()
+	x := tx.id
+	var prepared []*shardmap.Shard
+	rollbackAll := func() {
+		for sh, c := range parts {
+			switch {
+			case sh == anchor:
+				c.Exec("ROLLBACK", 0) //nolint:errcheck // a failed rollback closes the connection (in a transaction at release)
+			case contains(prepared, sh):
+				if _, _, err := c.Exec(x.rollback(sh), 0); err != nil {
+					c.MarkBroken()
+				}
+			default:
+				c.Exec(x.end(sh), 0) //nolint:errcheck // a rollback-only branch fails XA END; XA ROLLBACK follows
+				if _, _, err := c.Exec(x.rollback(sh), 0); err != nil {
+					c.MarkBroken()
+				}
+			}
+		}
+	}
+	if !commit {
+		rollbackAll()
+		return ss.answerEnd(callback)
+	}
+	// Branches that only read end now: they have nothing to commit.
+	var written []*shardmap.Shard
+	for sh, c := range parts {
+		if sh == anchor {
+			continue
+		}
+		if !tx.wrote[sh] {
+			c.Exec(x.end(sh), 0) //nolint:errcheck // XA ROLLBACK follows
+			if _, _, err := c.Exec(x.rollback(sh), 0); err != nil {
+				c.MarkBroken()
+			}
+			ss.s.o.Conns.Release(c)
+			delete(parts, sh)
+			continue
+		}
+		if _, _, err := c.Exec(x.end(sh), 0); err != nil {
+			rollbackAll()
+			return err
+		}
+		written = append(written, sh)
+	}
+	switch {
+	case len(written) == 1 && (anchor == nil || !tx.wrote[anchor]):
+		// One written part: it commits alone, in one phase.
+		sh := written[0]
+		if _, _, err := parts[sh].Exec(x.onePhase(sh), 0); err != nil {
+			prepared = append(prepared, sh) // ended: XA ROLLBACK only
+			rollbackAll()
+			return err
+		}
+		if anchor != nil {
+			parts[anchor].Exec("COMMIT", 0) //nolint:errcheck // it only read
+		}
+		return ss.answerEnd(callback)
+	case len(written) == 0:
+		if anchor != nil {
+			if _, _, err := parts[anchor].Exec("COMMIT", 0); err != nil {
+				return err
+			}
+		}
+		return ss.answerEnd(callback)
+	}
+	// Two-phase: prepare the branches, then the anchor's COMMIT, carrying
+	// the decision row, decides.
+	for _, sh := range written {
+		if _, _, err := parts[sh].Exec(x.prepare(sh), 0); err != nil {
+			prepared = append(prepared, sh) // ended (a failed prepare rolls it back; XA ROLLBACK is harmless)
+			rollbackAll()
+			return err
+		}
+		prepared = append(prepared, sh)
+	}
+	if anchor == nil {
+		// The anchor's part ended by itself (it started nothing): the row
+		// goes on its own on the first branch's shard.
+		if err := ss.logDecision(x, written[0]); err != nil {
+			rollbackAll()
+			return err
+		}
+	} else {
+		ac := parts[anchor]
+		if _, _, err := ac.Exec(x.decisionRow(ss.s.xa.owner), 0); err != nil {
+			rollbackAll()
+			return err
+		}
+		if _, _, err := ac.Exec("COMMIT", 0); err != nil {
+			if ac.IsBroken() {
+				return inDoubt(x, err)
+			}
+			rollbackAll()
+			return err
+		}
+	}
+	var failed error
+	for _, sh := range written {
+		if _, _, err := parts[sh].Exec(x.commit(sh), 0); err != nil && failed == nil {
+			failed = err
+			parts[sh].MarkBroken()
+		}
+	}
+	if failed != nil {
+		return inDoubt(x, failed)
+	}
+	return ss.answerEnd(callback)
+}
+
+// answerEnd answers COMMIT or ROLLBACK (the flags are set by endXATx).
+func (ss *session) answerEnd(callback func(*sqltypes.Result) error) error {
+	ss.rowCount = 0
+	return callback(&sqltypes.Result{})
+}
+
+func contains(list []*shardmap.Shard, sh *shardmap.Shard) bool {
+	for _, s := range list {
+		if s == sh {
+			return true
+		}
+	}
+	return false
+}
