@@ -313,6 +313,9 @@ func sortKey(col int, o *sqlparser.Order) parser.SortKey {
 // sorted builds the Order of a statement that does not aggregate.
 func (s *scatter) sorted() error {
 	for _, o := range s.sel.OrderBy {
+		if isConstantKey(o.Expr) {
+			continue
+		}
 		col, err := s.orderColumn(o.Expr)
 		if err != nil {
 			return err
@@ -358,4 +361,14 @@ func (s *scatter) aliasNamed(name string) bool {
 		}
 	}
 	return false
+}
+
+// isConstantKey: an ORDER BY key that orders nothing (ORDER BY NULL,
+// MySQL's idiom for an unsorted GROUP BY; a string constant). An integer
+// is a position, not a constant.
+func isConstantKey(e sqlparser.Expr) bool {
+	if lit, ok := e.(*sqlparser.Literal); ok {
+		return lit.Type != sqlparser.IntVal
+	}
+	return isConstant(e)
 }

@@ -46,6 +46,9 @@ func (s *scatter) aggregate() error {
 		}
 	}
 	for _, o := range s.sel.OrderBy {
+		if isConstantKey(o.Expr) {
+			continue
+		}
 		col, err := s.aggregateOrderColumn(o.Expr, groupCol)
 		if err != nil {
 			return err

@@ -59,6 +59,11 @@ var scatterCorpus = []string{
 	"SELECT YEAR(ts) AS y, count(*), max(d) FROM vals WHERE {w} GROUP BY y",
 	"SELECT n, sum(d) FROM vals WHERE {w} GROUP BY n ORDER BY max(id) DESC LIMIT 2 OFFSET 1",
 	"SELECT 1 AS one, count(*) FROM vals WHERE {w}",
+	"SELECT 1 AS one, count(*), max(d), sum(n) FROM vals WHERE id < 0",
+	"~SELECT n, count(*) FROM vals WHERE {w} GROUP BY n ORDER BY NULL",
+	"SELECT CAST(s AS BINARY) AS sb, count(*) FROM vals WHERE {w} GROUP BY sb ORDER BY sb DESC LIMIT 5",
+	"SELECT v.id, p.name FROM vals v JOIN products p ON p.id = v.n AND p.id <= 2 WHERE v.id BETWEEN 7000000 AND 7000399 ORDER BY v.id DESC LIMIT 6",
+	"SELECT id, s FROM vals WHERE {w} ORDER BY CAST(s AS BINARY), id LIMIT 8",
 	// DISTINCT.
 	"SELECT DISTINCT n FROM vals WHERE {w} ORDER BY n",
 	"SELECT DISTINCT n FROM vals WHERE {w} ORDER BY n DESC LIMIT 4 OFFSET 1",
@@ -239,6 +244,13 @@ func scatterReference(ctx context.Context, t *testing.T) *sql.DB {
 	if _, err := ref.ExecContext(ctx, "CREATE TABLE vals (id BIGINT PRIMARY KEY, u BIGINT UNSIGNED, n BIGINT, d DECIMAL(20,6), ts DATETIME(6), b VARBINARY(20), s VARCHAR(50), z VARCHAR(10) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"); err != nil {
 		t.Fatal(err)
 	}
+	// The reference table of the shards, as main_test.go fills it.
+	if _, err := ref.ExecContext(ctx, "CREATE TABLE products (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ref.ExecContext(ctx, "INSERT INTO products VALUES (1, 'keyboard'), (2, 'mouse')"); err != nil {
+		t.Fatal(err)
+	}
 	shards := []*sql.DB{direct(t, 0), direct(t, 1)}
 	for _, db := range shards {
 		if _, err := db.ExecContext(ctx, "DELETE FROM vals WHERE "+scatterWhere); err != nil {
@@ -264,7 +276,9 @@ func scatterReference(ctx context.Context, t *testing.T) *sql.DB {
 			maybeNull(rnd, func() string {
 				return fmt.Sprintf("'%d-%02d-%02d %02d:%02d:%02d.%06d'", 2019+rnd.Intn(6), 1+rnd.Intn(12), 1+rnd.Intn(28), rnd.Intn(24), rnd.Intn(60), rnd.Intn(60), rnd.Intn(1_000_000))
 			}),
-			maybeNull(rnd, func() string { return fmt.Sprintf("X'%x'", []byte{byte(rnd.Intn(4)), byte(rnd.Intn(256))}[:1+rnd.Intn(2)]) }),
+			maybeNull(rnd, func() string {
+				return fmt.Sprintf("X'%x'", []byte{byte(rnd.Intn(4)), byte(rnd.Intn(256))}[:1+rnd.Intn(2)])
+			}),
 			fmt.Sprintf("'s%d'", rnd.Intn(30)),
 			maybeNull(rnd, func() string { return "'z'" }))
 		all = append(all, row)
