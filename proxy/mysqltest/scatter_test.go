@@ -98,31 +98,11 @@ func TestScatterDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxied.Close()
-	for _, q := range scatterCorpus {
-		unordered := strings.HasPrefix(q, "~")
-		text := strings.ReplaceAll(strings.TrimPrefix(q, "~"), "{w}", scatterWhere)
-		want, err := queryAll(ctx, ref, text)
-		if err != nil {
-			t.Errorf("reference: %s: %v", text, err)
-			continue
-		}
-		got, err := queryAll(ctx, proxied, text)
-		if err != nil {
-			t.Errorf("proxy: %s: %v", text, err)
-			continue
-		}
-		if len(want.rows) == 0 && !strings.Contains(text, "id < 0") && !strings.Contains(text, "LIMIT 0") {
-			t.Errorf("%s: the reference returned no rows: the corpus tests nothing", text)
-		}
-		if unordered {
-			slices.Sort(want.rows)
-			slices.Sort(got.rows)
-		}
-		if !slices.Equal(want.cols, got.cols) {
-			t.Errorf("%s: columns\n got %v\nwant %v", text, got.cols, want.cols)
-		}
-		if !slices.Equal(want.rows, got.rows) {
-			t.Errorf("%s: rows\n got %d %v\nwant %d %v", text, len(got.rows), head(got.rows), len(want.rows), head(want.rows))
+	// Once as text, once as prepared statements (the binary protocol)
+	// with the range as parameters.
+	for _, prepared := range []bool{false, true} {
+		for _, q := range scatterCorpus {
+			scatterCompare(ctx, t, ref, proxied, q, prepared)
 		}
 	}
 	for _, q := range scatterRefused {
@@ -132,6 +112,45 @@ func TestScatterDifferential(t *testing.T) {
 		if !errors.As(err, &me) || me.Number != 1235 || string(me.SQLState[:]) != "42000" && string(me.SQLState[:]) != "0A000" {
 			t.Errorf("%s: got %v, want error 1235", text, err)
 		}
+	}
+}
+
+// scatterCompare runs one query of the corpus on both databases.
+func scatterCompare(ctx context.Context, t *testing.T, ref, proxied *sql.DB, q string, prepared bool) {
+	t.Helper()
+	unordered := strings.HasPrefix(q, "~")
+	q = strings.TrimPrefix(q, "~")
+	text := strings.ReplaceAll(q, "{w}", scatterWhere)
+	var args []any
+	if prepared {
+		if !strings.Contains(q, "{w}") {
+			return
+		}
+		text = strings.ReplaceAll(q, "{w}", "id BETWEEN ? AND ?")
+		args = []any{scatterLo, scatterHi}
+	}
+	want, err := queryAll(ctx, ref, text, args...)
+	if err != nil {
+		t.Errorf("reference: %s: %v", text, err)
+		return
+	}
+	got, err := queryAll(ctx, proxied, text, args...)
+	if err != nil {
+		t.Errorf("proxy: %s: %v", text, err)
+		return
+	}
+	if len(want.rows) == 0 && !strings.Contains(text, "id < 0") && !strings.Contains(text, "LIMIT 0") {
+		t.Errorf("%s: the reference returned no rows: the corpus tests nothing", text)
+	}
+	if unordered {
+		slices.Sort(want.rows)
+		slices.Sort(got.rows)
+	}
+	if !slices.Equal(want.cols, got.cols) {
+		t.Errorf("%s: columns\n got %v\nwant %v", text, got.cols, want.cols)
+	}
+	if !slices.Equal(want.rows, got.rows) {
+		t.Errorf("%s: rows\n got %d %v\nwant %d %v", text, len(got.rows), head(got.rows), len(want.rows), head(want.rows))
 	}
 }
 
@@ -187,9 +206,9 @@ type result struct {
 	rows []string
 }
 
-func queryAll(ctx context.Context, db *sql.DB, q string) (result, error) {
+func queryAll(ctx context.Context, db *sql.DB, q string, args ...any) (result, error) {
 	var r result
-	rows, err := db.QueryContext(ctx, q)
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return r, err
 	}
