@@ -51,7 +51,7 @@ func (ss *session) fanOut(plan router.Plan, stmt *parser.Statement, sql string, 
 	case router.Broadcast:
 		ks = p.Keyspace
 	}
-	return ss.fanOutWrite(ks, pieces, copies, callback)
+	return ss.fanOutWrite(ks, stmt, pieces, copies, callback)
 }
 
 // pieces cuts the statement's text for each shard of plan.
@@ -220,11 +220,12 @@ func listOrNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// errFanOutInTx: a write on several shards inside the client's transaction
-// would need the transaction's parts to be XA branches from their start.
+// errFanOutInTx: a write on several shards inside a transaction whose
+// parts cannot be XA branches (begun WITH CONSISTENT SNAPSHOT or READ
+// ONLY: XA START carries neither).
 var errFanOutInTx = sqlerr.New(sqlerr.FeatureNotSupported,
-	"this write needs several shards, inside an open transaction; the MySQL endpoint commits writes on several shards atomically (XA) only outside explicit transactions for now").
-	WithHint("Run it in autocommit mode (it commits on every shard or none), or give the sharding key.")
+	"this write needs several shards, inside a transaction begun with options that XA transactions cannot carry (WITH CONSISTENT SNAPSHOT, READ ONLY)").
+	WithHint("Begin the transaction with a plain BEGIN, or give the sharding key.")
 
 // inTx: the client's transaction is open or the next statement opens one
 // (BEGIN waiting for its shard, or autocommit off).

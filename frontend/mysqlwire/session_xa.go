@@ -2,6 +2,7 @@ package mysqlwire
 
 import (
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shardmap"
 
 	vmysql "vitess.io/vitess/go/mysql"
@@ -24,9 +25,12 @@ type part struct {
 // transaction (see xa.go for the protocol) and answers with the rows it
 // changed in all (one copy's count for copies), the warnings of all, and
 // the insert id of the piece holding the statement's first row.
-func (ss *session) fanOutWrite(ks *shardmap.Keyspace, pieces []piece, copies bool, callback func(*sqltypes.Result) error) error {
+func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pieces []piece, copies bool, callback func(*sqltypes.Result) error) error {
 	if ss.inTx() {
-		return errFanOutInTx
+		if !ss.xaJoinable() {
+			return errFanOutInTx
+		}
+		return ss.fanOutInTx(stmt, pieces, copies, callback)
 	}
 	if len(pieces) == 1 {
 		// One shard after all (a broadcast to a one-shard keyspace): a
@@ -130,6 +134,7 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, pieces []piece, copies boo
 	if failed != nil {
 		return inDoubt(x, failed)
 	}
+	ss.c.StatusFlags = ss.flags &^ vmysql.ServerStatusInTrans
 	return ss.answerWrite(parts, copies, callback)
 }
 
@@ -190,7 +195,8 @@ func (ss *session) logDecision(x xid, coord *shardmap.Shard) error {
 	return err
 }
 
-// answerWrite answers a committed write on several shards.
+// answerWrite answers a write on several shards (the caller set the
+// status flags).
 func (ss *session) answerWrite(parts []*part, copies bool, callback func(*sqltypes.Result) error) error {
 	res := &sqltypes.Result{}
 	var warnings uint16
@@ -214,7 +220,6 @@ func (ss *session) answerWrite(parts []*part, copies bool, callback func(*sqltyp
 			first, res.InsertID = p.first, p.res.InsertID
 		}
 	}
-	ss.c.StatusFlags = ss.flags &^ vmysql.ServerStatusInTrans
 	ss.warnings = warnings
 	if len(res.Fields) == 0 {
 		ss.rowCount = int64(res.RowsAffected)

@@ -277,8 +277,7 @@ func TestTransactionWritesBothShards(t *testing.T) {
 func TestAutocommitOffWritesBothShards(t *testing.T) {
 	c := conn(t, "autocommit=false")
 	a := idsOnEachShard(t, 7300)
-	execOK(t, c, "DELETE FROM users WHERE id = ?", a[0])
-	execOK(t, c, "DELETE FROM users WHERE id = ?", a[1])
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
 	execOK(t, c, "COMMIT")
 	execOK(t, c, "INSERT INTO users VALUES (?, 'ac0')", a[1])
 	execOK(t, c, "INSERT INTO users VALUES (?, 'ac1')", a[0])
@@ -286,6 +285,57 @@ func TestAutocommitOffWritesBothShards(t *testing.T) {
 	for sh := range 2 {
 		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", a[sh]); got != "1" {
 			t.Fatalf("shard %d: %s", sh, got)
+		}
+	}
+	noPreparedBranches(t)
+}
+
+// Statements on several shards inside a transaction: each piece runs on
+// its shard's part, COMMIT commits all; a piece failing after another
+// changed rows rolls the whole transaction back, and says so.
+func TestFanOutInTransaction(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	a := idsOnEachShard(t, 7400)
+	b := idsOnEachShard(t, max(a[0], a[1])+1)
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?, ?, ?)", a[0], a[1], b[0], b[1])
+
+	execOK(t, c, "BEGIN")
+	r := execOK(t, c, "INSERT INTO users VALUES (?, 'f0'), (?, 'f1')", a[0], a[1])
+	if n, _ := r.RowsAffected(); n != 2 {
+		t.Fatalf("affected %d", n)
+	}
+	execOK(t, c, "ROLLBACK")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", a[sh]); got != "0" {
+			t.Fatalf("shard %d kept a rolled back row", sh)
+		}
+	}
+
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'f0'), (?, 'f1')", a[0], a[1])
+	execOK(t, c, "UPDATE users SET name = CONCAT(name, '+') WHERE id IN (?, ?)", a[0], a[1])
+	execOK(t, c, "COMMIT")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT name FROM users WHERE id = ?", a[sh]); got != "f"+itoa(int64(sh))+"+" {
+			t.Fatalf("shard %d: %q", sh, got)
+		}
+	}
+
+	// The second piece fails (a duplicate on the second shard) after the
+	// first inserted: the transaction is rolled back, with its earlier
+	// write.
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'early')", b[1])
+	_, err := c.ExecContext(ctx, "INSERT INTO users VALUES (?, 'x'), (?, 'dup')", b[0], a[1])
+	me := wantMySQLError(t, err, 1062, "23000")
+	if !strings.Contains(me.Message, "rolled back") {
+		t.Fatalf("message: %q", me.Message)
+	}
+	execOK(t, c, "COMMIT")
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", b[sh]); got != "0" {
+			t.Fatalf("shard %d: a row of the rolled back transaction is there", sh)
 		}
 	}
 	noPreparedBranches(t)
