@@ -142,16 +142,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	st := shardmap.NewStore(records)
-	snap, _, err := st.Init(ctx, *cfg.Topology)
+	_, _, err = st.Init(ctx, *cfg.Topology)
 	if err != nil {
 		return fmt.Errorf("demo: init store: %w", err)
 	}
-	// The MariaDB shards are seeded directly: the MySQL endpoint does not
-	// fan DDL out to every shard yet. The Postgres side goes through the
-	// proxy once it serves.
-	if err := seed(ctx, my, shardmap.MySQL, snap); err != nil {
-		return err
-	}
+	// Both sides are seeded through the proxy once it serves: the tables
+	// with plain CREATE TABLE, the rows with multi-row INSERTs.
 
 	log := zap.NewNop()
 	if opts.Log != nil {
@@ -164,6 +160,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Config: cfg, Store: st, Log: log, DrainTimeout: 5 * time.Second,
 		OnReady: func(a proxy.Addrs) {
 			if seedErr = seedThroughProxy(rctx, a.Postgres); seedErr != nil {
+				stop()
+				return
+			}
+			if seedErr = seedMySQLThroughProxy(rctx, a.MySQL); seedErr != nil {
 				stop()
 				return
 			}

@@ -6,128 +6,42 @@ import (
 	"fmt"
 	"strings"
 
-	_ "github.com/go-sql-driver/mysql" // database/sql driver for the MariaDB shards
-	"github.com/jackc/pgx/v5"
-
-	"github.com/shardgate/shardgate/sandbox"
-	"github.com/shardgate/shardgate/shardmap"
+	_ "github.com/go-sql-driver/mysql" // database/sql driver for the MySQL endpoint
 )
 
-// execer runs statements on one primary, in the engine's dialect.
-type execer interface {
-	exec(ctx context.Context, query string, args ...any) error
-	close()
-}
-
-type pgExecer struct{ conn *pgx.Conn }
-
-func (p pgExecer) exec(ctx context.Context, q string, args ...any) error {
-	_, err := p.conn.Exec(ctx, q, args...)
-	return err
-}
-func (p pgExecer) close() { p.conn.Close(context.Background()) }
-
-type myExecer struct{ db *sql.DB }
-
-func (m myExecer) exec(ctx context.Context, q string, args ...any) error {
-	_, err := m.db.ExecContext(ctx, q, args...)
-	return err
-}
-func (m myExecer) close() { m.db.Close() }
-
-func connect(ctx context.Context, n *sandbox.Node) (execer, error) {
-	dsn := n.DSN(User, Password, Database)
-	if n.Engine == sandbox.Postgres {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", n.Name, err)
-		}
-		return pgExecer{c}, nil
-	}
-	db, err := sql.Open("mysql", dsn)
+// seedMySQLThroughProxy creates the MariaDB demo tables and rows through
+// the proxy's MySQL endpoint, as an app would: plain CREATE TABLE (fanned
+// out shard by shard) and one multi-row INSERT per table (split by key
+// into one XA transaction; the products rows reach every copy). Orders
+// carry their ids: the MySQL endpoint has no id generator yet.
+func seedMySQLThroughProxy(ctx context.Context, addr string) error {
+	db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/%s", User, Password, addr, Database))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", n.Name, err)
+		return fmt.Errorf("demo: connect through the MySQL endpoint: %w", err)
 	}
-	db.SetMaxOpenConns(1)
-	return myExecer{db}, nil
-}
-
-// seed creates the demo tables on every primary of c and inserts the rows,
-// each sharded row on the shard the map routes it to: the map decides, so a
-// proxy reading through the same map finds every row where it looks.
-func seed(ctx context.Context, c *sandbox.Cluster, engine shardmap.Engine, snap *shardmap.Snapshot) error {
-	ks, ok := snap.Keyspace(engine, Keyspace)
-	if !ok {
-		return fmt.Errorf("demo: no %s keyspace %q in the map", engine, Keyspace)
+	defer db.Close()
+	var stmts []string
+	for _, t := range tables {
+		stmts = append(stmts, strings.Split(t.mariadb, ";\n")...)
 	}
-	if len(ks.Shards()) != len(c.Shards) {
-		return fmt.Errorf("demo: the map has %d %s shards, the cluster %d", len(ks.Shards()), engine, len(c.Shards))
-	}
-	conns := make([]execer, len(c.Shards))
-	defer func() {
-		for _, e := range conns {
-			if e != nil {
-				e.close()
-			}
-		}
-	}()
-	for i, sh := range c.Shards {
-		e, err := connect(ctx, sh.Primary)
-		if err != nil {
-			return err
-		}
-		conns[i] = e
-		for _, t := range tables {
-			ddl := t.postgres
-			if engine == shardmap.MySQL {
-				ddl = t.mariadb
-			}
-			for _, stmt := range strings.Split(ddl, ";\n") {
-				if err := e.exec(ctx, stmt); err != nil {
-					return fmt.Errorf("demo: %s: create %s: %w", sh.Primary.Name, t.name, err)
-				}
-			}
-		}
-	}
-	ph := func(n int) string { // the n-th placeholder, 1-based
-		if engine == shardmap.MySQL {
-			return "?"
-		}
-		return fmt.Sprintf("$%d", n)
-	}
-	shardOf := func(table string, key int64) (execer, error) {
-		sh, err := snap.Lookup(engine, Keyspace, table, shardmap.Int(key))
-		if err != nil {
-			return nil, err
-		}
-		return conns[sh.Index], nil
-	}
+	var rows []string
 	for _, u := range demoUsers() {
-		e, err := shardOf("users", u.id)
-		if err != nil {
-			return err
-		}
-		q := fmt.Sprintf("INSERT INTO users (id, name, region, balance) VALUES (%s, %s, %s, %s)", ph(1), ph(2), ph(3), ph(4))
-		if err := e.exec(ctx, q, u.id, u.name, u.region, u.balance); err != nil {
-			return fmt.Errorf("demo: insert user %d: %w", u.id, err)
-		}
+		rows = append(rows, fmt.Sprintf("(%d, %s, %s, %s)", u.id, quote(u.name), quote(u.region), u.balance))
 	}
+	stmts = append(stmts, "INSERT INTO users (id, name, region, balance) VALUES "+strings.Join(rows, ", "))
+	rows = rows[:0]
 	for _, o := range demoOrders() {
-		e, err := shardOf("orders", o.userID)
-		if err != nil {
-			return err
-		}
-		q := fmt.Sprintf("INSERT INTO orders (id, user_id, amount, status) VALUES (%s, %s, %s, %s)", ph(1), ph(2), ph(3), ph(4))
-		if err := e.exec(ctx, q, o.id, o.userID, o.amount, o.status); err != nil {
-			return fmt.Errorf("demo: insert order %d: %w", o.id, err)
-		}
+		rows = append(rows, fmt.Sprintf("(%d, %d, %s, %s)", o.id, o.userID, o.amount, quote(o.status)))
 	}
-	for _, e := range conns { // a reference table: a full copy on every shard
-		for _, p := range products {
-			q := fmt.Sprintf("INSERT INTO products (id, name, price) VALUES (%s, %s, %s)", ph(1), ph(2), ph(3))
-			if err := e.exec(ctx, q, p.id, p.name, p.price); err != nil {
-				return fmt.Errorf("demo: insert product %d: %w", p.id, err)
-			}
+	stmts = append(stmts, "INSERT INTO orders (id, user_id, amount, status) VALUES "+strings.Join(rows, ", "))
+	rows = rows[:0]
+	for _, p := range products {
+		rows = append(rows, fmt.Sprintf("(%d, %s, %s)", p.id, quote(p.name), p.price))
+	}
+	stmts = append(stmts, "INSERT INTO products (id, name, price) VALUES "+strings.Join(rows, ", "))
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("demo: through the MySQL endpoint: %s: %w", firstLine(q), err)
 		}
 	}
 	return nil
