@@ -36,8 +36,11 @@ import (
 // collation a column compares by does not reach the client, see the
 // design note).
 //
+// HAVING is evaluated by the merge on the combined groups
+// (scatter_having.go).
+//
 // Refused: UNION, WITH, sub-queries (also in FROM), window functions,
-// WITH ROLLUP, HAVING, GROUP_CONCAT and every aggregate but count, sum,
+// WITH ROLLUP, HAVING beyond scatter_having.go's forms, GROUP_CONCAT and every aggregate but count, sum,
 // min, max and avg, aggregates with DISTINCT (but min/max), an aggregate
 // inside an expression, SELECT … INTO, FOR UPDATE / LOCK IN SHARE MODE,
 // SQL_CALC_FOUND_ROWS, DISTINCT with aggregates or with ORDER BY keys
@@ -119,6 +122,9 @@ func (s *scatter) rewrite() error {
 		}
 	}
 	s.m.Limit, s.m.Offset = limit, offset
+	if s.sel.Having != nil && !aggregating {
+		return notSupported("HAVING without GROUP BY or aggregates over several shards is not supported: write it as WHERE")
+	}
 	switch {
 	case aggregating:
 		if s.sel.Distinct {
@@ -192,6 +198,7 @@ func (s *scatter) finish() {
 		s.m.Aggregates[i].Column = fix(s.m.Aggregates[i].Column)
 		s.m.Aggregates[i].CountColumn = fix(s.m.Aggregates[i].CountColumn)
 	}
+	fixPredicate(s.m.Having, fix)
 	s.m.Hidden = n
 	for i, e := range s.hidden {
 		s.sel.SelectExprs.Exprs = append(s.sel.SelectExprs.Exprs,
@@ -371,4 +378,19 @@ func isConstantKey(e sqlparser.Expr) bool {
 		return lit.Type != sqlparser.IntVal
 	}
 	return isConstant(e)
+}
+
+// fixPredicate resolves the hidden columns a HAVING names.
+func fixPredicate(p *parser.Predicate, fix func(int) int) {
+	if p == nil {
+		return
+	}
+	for _, o := range []*parser.Operand{&p.Left, &p.Right} {
+		if o.Kind == parser.OperandColumn {
+			o.Column = fix(o.Column)
+		}
+	}
+	for _, a := range p.Args {
+		fixPredicate(a, fix)
+	}
 }

@@ -45,11 +45,14 @@ func (s *scatter) aggregate() error {
 			return notSupported("the select item " + sqlparser.String(it.Expr) + " is neither an aggregate nor a GROUP BY expression: over several shards its value is not defined")
 		}
 	}
+	if err := s.having(groupCol); err != nil {
+		return err
+	}
 	for _, o := range s.sel.OrderBy {
 		if isConstantKey(o.Expr) {
 			continue
 		}
-		col, err := s.aggregateOrderColumn(o.Expr, groupCol)
+		col, err := s.groupValue(o.Expr, groupCol, "ORDER BY")
 		if err != nil {
 			return err
 		}
@@ -133,15 +136,16 @@ func (s *scatter) addAggregate(i int, it *sqlparser.AliasedExpr) error {
 	return nil
 }
 
-// aggregateOrderColumn resolves an ORDER BY key of an aggregating
-// statement: a select item, a group key, or an aggregate (added hidden).
-func (s *scatter) aggregateOrderColumn(e sqlparser.Expr, groupCol map[string]int) (int, error) {
+// groupValue resolves a value of the merged groups named in an ORDER BY
+// key or HAVING (clause) of an aggregating statement: a select item, a
+// group key, or an aggregate (added hidden).
+func (s *scatter) groupValue(e sqlparser.Expr, groupCol map[string]int, clause string) (int, error) {
 	if p, isPos, err := position(e); isPos {
 		if err != nil {
 			return 0, err
 		}
 		if p >= len(s.items) {
-			return 0, notSupported("ORDER BY a position out of the select list")
+			return 0, notSupported(clause + " a position out of the select list")
 		}
 		return p, nil
 	}
@@ -157,7 +161,7 @@ func (s *scatter) aggregateOrderColumn(e sqlparser.Expr, groupCol map[string]int
 		return c, nil
 	}
 	if !isAggregate(e) {
-		return 0, notSupported("ORDER BY " + sqlparser.String(e) + " (neither a select item, a GROUP BY expression nor an aggregate) over several shards is not supported")
+		return 0, notSupported(clause + " " + sqlparser.String(e) + " (neither a select item, a GROUP BY expression nor an aggregate) over several shards is not supported")
 	}
 	// A hidden aggregate: its own partial, combined like a visible one.
 	k := sqlparser.String(e)

@@ -18,8 +18,6 @@ func checkScatterShape(sel *sqlparser.Select) error {
 		return notSupported("SELECT … FOR UPDATE / LOCK IN SHARE MODE over several shards is not supported")
 	case sel.SQLCalcFoundRows:
 		return notSupported("SQL_CALC_FOUND_ROWS over several shards is not supported")
-	case sel.Having != nil:
-		return notSupported("HAVING over several shards is not supported by the MySQL endpoint yet")
 	case len(sel.Windows) > 0:
 		return notSupported("window functions over several shards are not supported")
 	case sel.GroupBy != nil && sel.GroupBy.WithRollup:

@@ -3,9 +3,11 @@ package mysql
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 )
 
 // TestRewriteScatter pins the shard SQL and merge of each plan shape.
@@ -29,6 +31,9 @@ func TestRewriteScatter(t *testing.T) {
 		{"select distinct a from t order by a limit 4",
 			"select distinct a from t order by a asc",
 			"hidden=0 order=[{0 false true}] group=[] aggs=<nil> distinct=true limit=4 offset=-1"},
+		{"select g, count(*) as c from t group by g having c > 1 and sum(x) between -2.5 and 10 or g is null order by g",
+			"select g, count(*) as c, sum(x) as sg_hidden_0 from t group by g",
+			"hidden=1 order=[{0 false true}] group=[0] aggs=[{1 count 0} {-1 sum 0}] distinct=false limit=-1 offset=-1"},
 		{"select * from t", "select * from t",
 			"hidden=0 order=[] group=[] aggs=<nil> distinct=false limit=-1 offset=-1"},
 	}
@@ -54,6 +59,29 @@ func TestRewriteScatter(t *testing.T) {
 	}
 }
 
+// TestRewriteScatterHaving: HAVING leaves the shards and names the
+// merged columns, hidden ones counted from the end.
+func TestRewriteScatterHaving(t *testing.T) {
+	_, m, err := RewriteScatter("select g from t group by g having sum(x) > 1 and (g <=> -2 or max(y) is null)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	var walk func(p *parser.Predicate)
+	walk = func(p *parser.Predicate) {
+		cols = append(cols, fmt.Sprintf("%s(%s:%d:%s %s %s:%d:%s)", p.Op, p.Left.Kind, p.Left.Column, p.Left.Text, p.Cmp, p.Right.Kind, p.Right.Column, p.Right.Text))
+		for _, a := range p.Args {
+			walk(a)
+		}
+	}
+	walk(m.Having)
+	got := strings.Join(cols, " ")
+	want := "and(:0:  :0:) compare(column:-2: > integer:0:1) or(:0:  :0:) compare(column:0: IS NOT DISTINCT FROM integer:0:-2) is null(column:-1:  :0:)"
+	if got != want || m.Hidden != 2 {
+		t.Errorf("having %s (hidden %d)\nwant   %s", got, m.Hidden, want)
+	}
+}
+
 // TestRewriteScatterRefusals: what no merge makes exact is 0A000 / 1235.
 func TestRewriteScatterRefusals(t *testing.T) {
 	for _, in := range []string{
@@ -64,7 +92,10 @@ func TestRewriteScatterRefusals(t *testing.T) {
 		"select g, count(*) from t group by g with rollup",
 		"select group_concat(a) from t",
 		"select count(distinct a) from t",
-		"select g, count(*) from t group by g having count(*) > 1",
+		"select g, count(*) from t group by g having count(*) > 'a'",
+		"select g, count(*) from t group by g having count(*) > 1e3",
+		"select g, count(*) from t group by g having count(*) in (1, 2)",
+		"select a from t having a > 1",
 		"select std(a) from t",
 		"select sum(a)+1 from t",
 		"select a, count(*) from t",

@@ -64,6 +64,11 @@ var scatterCorpus = []string{
 	"SELECT CAST(s AS BINARY) AS sb, count(*) FROM vals WHERE {w} GROUP BY sb ORDER BY sb DESC LIMIT 5",
 	"SELECT v.id, p.name FROM vals v JOIN products p ON p.id = v.n AND p.id <= 2 WHERE v.id BETWEEN 7000000 AND 7000399 ORDER BY v.id DESC LIMIT 6",
 	"SELECT id, s FROM vals WHERE {w} ORDER BY CAST(s AS BINARY), id LIMIT 8",
+	// HAVING, evaluated on the merged groups.
+	"SELECT n, count(*) AS c FROM vals WHERE {w} GROUP BY n HAVING c > 30",
+	"SELECT n, sum(d) FROM vals WHERE {w} GROUP BY n HAVING avg(d) BETWEEN -20.5 AND 40 OR n IS NULL ORDER BY n DESC",
+	"SELECT n FROM vals WHERE {w} GROUP BY n HAVING NOT (max(u) <=> NULL) AND min(id) < 7000010",
+	"SELECT count(*) FROM vals WHERE {w} HAVING count(*) > -1",
 	// DISTINCT.
 	"SELECT DISTINCT n FROM vals WHERE {w} ORDER BY n",
 	"SELECT DISTINCT n FROM vals WHERE {w} ORDER BY n DESC LIMIT 4 OFFSET 1",
@@ -81,7 +86,8 @@ var scatterRefused = []string{
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM vals WHERE {w}",
 	"SELECT n, count(*) FROM vals WHERE {w} GROUP BY n WITH ROLLUP",
 	"SELECT GROUP_CONCAT(id) FROM vals WHERE {w}",
-	"SELECT n, count(*) FROM vals WHERE {w} GROUP BY n HAVING count(*) > 3",
+	"SELECT n, count(*) FROM vals WHERE {w} GROUP BY n HAVING count(*) > '3'",
+	"SELECT n FROM vals WHERE {w} GROUP BY n HAVING max(ts) > 5",
 	"SELECT count(DISTINCT n) FROM vals WHERE {w}",
 	"SELECT max(n) - min(n) FROM vals WHERE {w}",
 	"SELECT id FROM vals WHERE {w} AND n IN (SELECT n FROM vals WHERE id = 1)",
