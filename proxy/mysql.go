@@ -73,6 +73,8 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		SplitInList:    mysqlparser.SplitInList,
 		ScatterWrites:  cfg.Transactions.ScatterWrites != config.ScatterWritesDeny,
 		ProxyID:        cfg.ProxyID,
+		// The XA resolver, as transactions.resolve_interval says.
+		ResolveInterval: cfg.Transactions.ResolveInterval,
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
@@ -111,8 +113,20 @@ func mysqlUsers(list []config.User) (map[string]mysqlwire.User, error) {
 	return users, nil
 }
 
-// Serve accepts clients on ln until Shutdown.
-func (m *MySQL) Serve(ln net.Listener) error { return m.server.Serve(ln) }
+// Serve accepts clients on ln until Shutdown, and runs the resolver of
+// prepared XA branches meanwhile.
+func (m *MySQL) Serve(ln net.Listener) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.server.RunResolver(ctx)
+	}()
+	err := m.server.Serve(ln)
+	cancel()
+	<-done
+	return err
+}
 
 // Shutdown stops accepting, lets sessions finish their transactions until
 // ctx ends, then closes what remains and the pools.

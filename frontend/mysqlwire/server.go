@@ -105,6 +105,9 @@ type Options struct {
 	SplitInList    func(sql string, key int, keep [][]int) ([]string, [][]int, error)
 	ScatterWrites  bool
 	ProxyID        string
+	// ResolveInterval is how often RunResolver looks for prepared XA
+	// branches left behind (default 1s; negative: never).
+	ResolveInterval time.Duration
 }
 
 func (o *Options) ensureDefaults() {

@@ -26,7 +26,8 @@ import (
 
 // txXA is the XA side of the client's open transaction.
 type txXA struct {
-	id xid
+	id     xid
+	anchor *shardmap.Shard
 	// branches are the shards whose part is an XA branch; wrote the shards
 	// (branch or anchor) that wrote.
 	branches map[*shardmap.Shard]bool
@@ -53,7 +54,12 @@ func (ss *session) xaJoinable() bool {
 // (The anchor's shard has the decision log: see xaIDs.ensureLog.)
 func (ss *session) xaStart(shard *shardmap.Shard) ([]string, error) {
 	if ss.txXA == nil {
-		ss.txXA = &txXA{id: ss.s.xa.next(), branches: map[*shardmap.Shard]bool{}, wrote: map[*shardmap.Shard]bool{}}
+		// The anchor is the transaction's first part, waiting now.
+		var anchor *shardmap.Shard
+		for sh := range ss.txOthers {
+			anchor = sh
+		}
+		ss.txXA = &txXA{id: ss.s.xa.next(anchor), anchor: anchor, branches: map[*shardmap.Shard]bool{}, wrote: map[*shardmap.Shard]bool{}}
 	}
 	var pending []string
 	for _, p := range ss.txStart {
@@ -194,8 +200,8 @@ func (ss *session) endXATx(commit, chain bool, callback func(*sqltypes.Result) e
 	}
 	if anchor == nil {
 		// The anchor's part ended by itself (it started nothing): the row
-		// goes on its own on the first branch's shard.
-		if err := ss.logDecision(x, written[0]); err != nil {
+		// goes there on its own.
+		if err := ss.logDecision(x, tx.anchor); err != nil {
 			rollbackAll()
 			return err
 		}

@@ -66,7 +66,7 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pi
 			return err
 		}
 	}
-	x := ss.s.xa.next()
+	x := ss.s.xa.next(coord)
 	abort := func(err error) error {
 		ss.rollbackParts(x, parts)
 		return err

@@ -11,18 +11,21 @@ import (
 
 // A write on several shards commits with MariaDB's XA (see
 // docs/design/mysql-writes.md): each shard's part is an XA branch of one
-// global transaction id, "sg:<owner>:<seq>", whose branch qualifier is
-// the shard's index; owner is this proxy's incarnation, so ids never
-// collide between proxies or restarts, and the "sg:" prefix keeps a
-// resolver off other tools' branches.
+// global transaction id, "sg:<owner>:<seq>:<anchor>", whose branch
+// qualifier is the shard's index; owner is this proxy's incarnation, so
+// ids never collide between proxies or restarts, and the "sg:" prefix
+// keeps the resolver off other tools' branches.
 //
-// The commit decision is a row of shardgate_2pc on the keyspace's first
-// shard (the coordinator), as on Postgres, with presumed abort: a prepared
-// branch whose id has no row was never decided commit. When the
-// coordinator holds a part of the write, the row is written inside that
-// part's branch, which then commits in one phase after every other part
-// prepared: the row and the coordinator's rows commit together, so the
-// decision is exactly "the coordinator's branch committed".
+// The commit decision is a row of shardgate_2pc on the anchor shard, whose
+// index the id carries: the keyspace's first shard for an autocommit
+// statement, the first shard of a client's transaction. When the anchor
+// holds a part of the write, the row is written inside that part's
+// transaction, which commits last, in one phase, after every other part
+// prepared: the row and the anchor's rows commit together, so the
+// decision is exactly "the anchor's part committed". Presumed abort: a
+// prepared branch whose id has no row was never decided commit; the
+// resolver fences it with an 'abort' row (same primary key: an owner that
+// was only slow then fails to write its 'commit' row, and rolls back).
 
 // xaIDs numbers the transactions of one proxy incarnation.
 type xaIDs struct {
@@ -36,8 +39,18 @@ type xaIDs struct {
 // xid is one global transaction.
 type xid struct{ gtrid string }
 
-func (x *xaIDs) next() xid {
-	return xid{gtrid: "sg:" + x.owner + ":" + strconv.FormatUint(x.seq.Add(1), 10)}
+// next is a new transaction whose decision row goes on anchor.
+func (x *xaIDs) next(anchor *shardmap.Shard) xid {
+	return xid{gtrid: "sg:" + x.owner + ":" + strconv.FormatUint(x.seq.Add(1), 10) + ":" + strconv.Itoa(anchor.Index)}
+}
+
+// parseGtrid reads the anchor's index from a gtrid written by next.
+func parseGtrid(gtrid string) (anchor int, ok bool) {
+	if !strings.HasPrefix(gtrid, "sg:") || strings.Count(gtrid, ":") != 3 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(gtrid[strings.LastIndexByte(gtrid, ':')+1:])
+	return n, err == nil && n >= 0
 }
 
 // branch is the XA id of shard's part: 'gtrid','<shard index>'.

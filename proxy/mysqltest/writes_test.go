@@ -2,8 +2,10 @@ package mysqltest
 
 import (
 	"context"
+	"database/sql/driver"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Writes on several shards through the MySQL endpoint: DDL fanned out
@@ -339,4 +341,67 @@ func TestFanOutInTransaction(t *testing.T) {
 		}
 	}
 	noPreparedBranches(t)
+}
+
+// The resolver finishes branches their owner left prepared: one whose
+// anchor has a 'commit' row commits; one without a row gets an 'abort'
+// row (the fence) and rolls back.
+func TestXAResolver(t *testing.T) {
+	ctx := context.Background()
+	a := idsOnEachShard(t, 7500)
+	id1, id2 := a[1], idsOnEachShard(t, a[1]+1)[1]
+	d0, d1 := direct(t, 0), direct(t, 1)
+	for _, id := range []int64{id1, id2} {
+		if _, err := d1.Exec("DELETE FROM users WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Through the proxy first, so that the decision log exists.
+	execOK(t, conn(t, ""), "SELECT COUNT(*) FROM users WHERE id = ?", a[0])
+	orphan := func(gtrid string, id int64) {
+		c, err := d1.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"XA START '" + gtrid + "','1'", "INSERT INTO users VALUES (" + itoa(id) + ", 'orphan')", "XA END '" + gtrid + "','1'", "XA PREPARE '" + gtrid + "','1'"} {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		c.Raw(func(any) error { return driver.ErrBadConn }) // closes it: the branch stays prepared
+		c.Close()
+	}
+	orphan("sg:deadproxy.t:1:0", id1)
+	orphan("sg:deadproxy.t:2:0", id2)
+	if _, err := d0.Exec("INSERT INTO shardgate_2pc (gid, decision, owner) VALUES ('sg:deadproxy.t:1:0', 'commit', 'deadproxy.t')"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var n int
+		rows, err := d1.Query("XA RECOVER")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d branches still prepared", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := countOn(t, 1, "SELECT COUNT(*) FROM users WHERE id = ?", id1); got != "1" {
+		t.Fatal("the decided branch did not commit")
+	}
+	if got := countOn(t, 1, "SELECT COUNT(*) FROM users WHERE id = ?", id2); got != "0" {
+		t.Fatal("the undecided branch committed")
+	}
+	if got := countOn(t, 0, "SELECT decision FROM shardgate_2pc WHERE gid = 'sg:deadproxy.t:2:0'"); got != "abort" {
+		t.Fatalf("fence row: %q", got)
+	}
 }
