@@ -11,6 +11,10 @@ import (
 // DefaultDivPrecisionIncrement is MariaDB's default div_precision_increment.
 const DefaultDivPrecisionIncrement = 4
 
+// notFixedDecimals is the decimals of a DOUBLE result MariaDB does not fix
+// (NOT_FIXED_DEC).
+const notFixedDecimals = 31
+
 // maxDecimalScale is MariaDB's DECIMAL_MAX_SCALE: avg's scale stops there.
 const maxDecimalScale = 38
 
@@ -82,10 +86,27 @@ func (d *Decoder) Codec(col executor.Column) (executor.Codec, error) {
 // DECIMAL) is a DECIMAL with div_precision_increment more decimals, of a
 // DOUBLE sum a DOUBLE.
 func (d *Decoder) Result(f parser.AggFunc, partial executor.Column) (executor.Column, error) {
-	if f != parser.AggAvg {
-		if f == parser.AggCountDistinct || f == parser.AggSumDistinct || f == parser.AggAvgDistinct {
-			return executor.Column{}, sqlerr.New(sqlerr.FeatureNotSupported, "%s over several shards is not supported by the MySQL endpoint", f)
+	switch f {
+	case parser.AggAvg:
+	case parser.AggCountDistinct:
+		return Column(TypeLongLong, false, BinaryCharset, 0), nil
+	case parser.AggSumDistinct:
+		// The shards shipped x's values: sum's type for x's.
+		switch WireType(partial) {
+		case TypeDecimal, TypeNewDecimal, TypeLongLong, TypeLong, TypeInt24, TypeShort, TypeTiny, TypeYear:
+			return Column(TypeNewDecimal, false, BinaryCharset, Decimals(partial)), nil
+		case TypeFloat, TypeDouble:
+			return Column(TypeDouble, false, BinaryCharset, notFixedDecimals), nil
 		}
+		return executor.Column{}, sqlerr.New(sqlerr.FeatureNotSupported, "sum(DISTINCT …) over several shards of MySQL type %d is not supported", WireType(partial))
+	case parser.AggAvgDistinct:
+		switch WireType(partial) {
+		case TypeFloat, TypeDouble:
+			return Column(TypeDouble, false, BinaryCharset, notFixedDecimals), nil
+		case TypeYear:
+			partial = Column(TypeLong, false, BinaryCharset, 0)
+		}
+	default:
 		return partial, nil
 	}
 	switch WireType(partial) {

@@ -81,6 +81,7 @@ func fieldOf(f *querypb.Field, in, out executor.Column) *querypb.Field {
 	if t, err := sqltypes.MySQLToType(wire, flags); err == nil {
 		g.Type = t
 	}
+	g.Flags = g.Flags&^uint32(querypb.MySqlFlag_UNSIGNED_FLAG) | uint32(flags)
 	if d := uint32(myvalue.Decimals(out)); d > g.Decimals {
 		g.ColumnLength += d - g.Decimals
 	}

@@ -85,10 +85,14 @@ type scatter struct {
 	sel     *sqlparser.Select
 	m       *parser.Merge
 	items   []*sqlparser.AliasedExpr // the client's items (nil for a star)
+	texts   []string                 // each item's expression as the client wrote it (before avg and DISTINCT aggregates are rewritten)
 	star    bool                     // the select list has a *: positions after it are unknown
 	hidden  []sqlparser.Expr         // appended expressions, in order
 	hiddenK map[string]int           // hidden expression text → its ordinal
 	changed bool
+	// shipped is the argument of the DISTINCT aggregates whose values the
+	// shards return (scatter_aggregate.go's ship).
+	shipped sqlparser.Expr
 	// refs are Merge fields that name a hidden column by ordinal, fixed
 	// once the number of hidden columns is known.
 	refs []*int
@@ -100,8 +104,10 @@ func newScatter(sel *sqlparser.Select) *scatter {
 		switch e := e.(type) {
 		case *sqlparser.AliasedExpr:
 			s.items = append(s.items, e)
+			s.texts = append(s.texts, sqlparser.String(e.Expr))
 		default:
 			s.items = append(s.items, nil)
+			s.texts = append(s.texts, "")
 			s.star = true
 		}
 	}
@@ -280,7 +286,7 @@ func (s *scatter) itemNamed(name string) int {
 func (s *scatter) itemLike(expr sqlparser.Expr) int {
 	k := sqlparser.String(expr)
 	for i, it := range s.items {
-		if it != nil && sqlparser.String(it.Expr) == k {
+		if it != nil && s.texts[i] == k {
 			return i
 		}
 	}

@@ -45,6 +45,13 @@ func (s *scatter) aggregate() error {
 			return notSupported("the select item " + sqlparser.String(it.Expr) + " is neither an aggregate nor a GROUP BY expression: over several shards its value is not defined")
 		}
 	}
+	if s.shipped != nil {
+		// The values of the DISTINCT aggregate split the shards' groups.
+		if s.sel.GroupBy == nil {
+			s.sel.GroupBy = &sqlparser.GroupBy{}
+		}
+		s.sel.GroupBy.Exprs = append(s.sel.GroupBy.Exprs, s.shipped)
+	}
 	if err := s.having(groupCol); err != nil {
 		return err
 	}
@@ -114,16 +121,27 @@ func (s *scatter) groupColumn(e sqlparser.Expr) (int, sqlparser.Expr, error) {
 func (s *scatter) addAggregate(i int, it *sqlparser.AliasedExpr) error {
 	a := parser.Aggregate{Column: i}
 	switch e := it.Expr.(type) {
-	case *sqlparser.Count, *sqlparser.CountStar:
+	case *sqlparser.Count:
+		a.Func = parser.AggCount
+		if e.Distinct {
+			return s.ship(a, parser.AggCountDistinct, it, e.Args[0])
+		}
+	case *sqlparser.CountStar:
 		a.Func = parser.AggCount
 	case *sqlparser.Sum:
 		a.Func = parser.AggSum
+		if e.Distinct {
+			return s.ship(a, parser.AggSumDistinct, it, e.Arg)
+		}
 	case *sqlparser.Min:
 		a.Func = parser.AggMin
 	case *sqlparser.Max:
 		a.Func = parser.AggMax
 	case *sqlparser.Avg:
 		a.Func = parser.AggAvg
+		if e.Distinct {
+			return s.ship(a, parser.AggAvgDistinct, it, e.Arg)
+		}
 		if it.As.IsEmpty() {
 			// The client's column keeps avg's name.
 			it.As = sqlparser.NewIdentifierCI(sqlparser.String(e))
@@ -159,6 +177,9 @@ func (s *scatter) groupValue(e sqlparser.Expr, groupCol map[string]int, clause s
 	}
 	if c, ok := groupCol[sqlparser.String(e)]; ok {
 		return c, nil
+	}
+	if distinctCall(e) {
+		return 0, notSupported(clause + " " + sqlparser.String(e) + ": a DISTINCT aggregate over several shards must be a select item")
 	}
 	if !isAggregate(e) {
 		return 0, notSupported(clause + " " + sqlparser.String(e) + " (neither a select item, a GROUP BY expression nor an aggregate) over several shards is not supported")
@@ -199,4 +220,28 @@ func isConstant(e sqlparser.Expr) bool {
 		return true
 	}
 	return false
+}
+
+// ship makes select item it, count/sum/avg(DISTINCT x), ship x's values:
+// the item becomes x (keeping the client's column name) and x joins the
+// shards' GROUP BY, so each shard returns a row per group and value; the
+// merge keeps each group's distinct values (executor/distinct.go). The
+// statement's other aggregates are computed per (group, value) and
+// combined as usual. Every DISTINCT aggregate must have the same x.
+func (s *scatter) ship(a parser.Aggregate, fn parser.AggFunc, it *sqlparser.AliasedExpr, x sqlparser.Expr) error {
+	if hasAggregate(x) {
+		return notSupported("an aggregate inside a DISTINCT aggregate")
+	}
+	if s.shipped != nil && sqlparser.String(s.shipped) != sqlparser.String(x) {
+		return notSupported("DISTINCT aggregates of different expressions over several shards are not supported")
+	}
+	s.shipped = x
+	if it.As.IsEmpty() {
+		it.As = sqlparser.NewIdentifierCI(sqlparser.String(it.Expr))
+	}
+	it.Expr = x
+	a.Func = fn
+	s.m.Aggregates = append(s.m.Aggregates, a)
+	s.changed = true
+	return nil
 }

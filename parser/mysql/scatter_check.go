@@ -47,23 +47,17 @@ func refuseNode(n sqlparser.SQLNode) *sqlerr.Error {
 	case *sqlparser.GroupConcatExpr:
 		return notSupported("GROUP_CONCAT over several shards is not supported")
 	case *sqlparser.Count:
-		if n.Distinct {
-			return notSupported("COUNT(DISTINCT …) over several shards is not supported by the MySQL endpoint yet")
+		if n.Distinct && len(n.Args) != 1 {
+			return notSupported("COUNT(DISTINCT …) of several expressions over several shards is not supported")
 		}
 		if n.OverClause != nil {
 			return notSupported("window functions over several shards are not supported")
 		}
 	case *sqlparser.Sum:
-		if n.Distinct {
-			return notSupported("SUM(DISTINCT …) over several shards is not supported by the MySQL endpoint yet")
-		}
 		if n.OverClause != nil {
 			return notSupported("window functions over several shards are not supported")
 		}
 	case *sqlparser.Avg:
-		if n.Distinct {
-			return notSupported("AVG(DISTINCT …) over several shards is not supported by the MySQL endpoint yet")
-		}
 		if n.OverClause != nil {
 			return notSupported("window functions over several shards are not supported")
 		}
@@ -111,6 +105,19 @@ func anyAggregate(items []sqlparser.SelectExpr) bool {
 		if a, ok := it.(*sqlparser.AliasedExpr); ok && hasAggregate(a.Expr) {
 			return true
 		}
+	}
+	return false
+}
+
+// distinctCall: count, sum or avg with DISTINCT.
+func distinctCall(e sqlparser.Expr) bool {
+	switch e := e.(type) {
+	case *sqlparser.Count:
+		return e.Distinct
+	case *sqlparser.Sum:
+		return e.Distinct
+	case *sqlparser.Avg:
+		return e.Distinct
 	}
 	return false
 }

@@ -64,6 +64,12 @@ var scatterCorpus = []string{
 	"SELECT CAST(s AS BINARY) AS sb, count(*) FROM vals WHERE {w} GROUP BY sb ORDER BY sb DESC LIMIT 5",
 	"SELECT v.id, p.name FROM vals v JOIN products p ON p.id = v.n AND p.id <= 2 WHERE v.id BETWEEN 7000000 AND 7000399 ORDER BY v.id DESC LIMIT 6",
 	"SELECT id, s FROM vals WHERE {w} ORDER BY CAST(s AS BINARY), id LIMIT 8",
+	"SELECT n, avg(d) AS a FROM vals WHERE {w} GROUP BY n ORDER BY sum(d), n",
+	// count/sum/avg(DISTINCT x): the shards ship x's values.
+	"SELECT count(distinct n), sum(distinct n), avg(distinct n), count(*), sum(d) FROM vals WHERE {w}",
+	"SELECT n, count(distinct u), sum(distinct u), avg(distinct u), max(id) FROM vals WHERE {w} GROUP BY n",
+	"SELECT YEAR(ts) AS y, count(distinct d) AS c, avg(distinct d) FROM vals WHERE {w} GROUP BY y HAVING c > 10 ORDER BY c DESC, y",
+	"SELECT count(distinct b) FROM vals WHERE {w}",
 	// HAVING, evaluated on the merged groups.
 	"SELECT n, count(*) AS c FROM vals WHERE {w} GROUP BY n HAVING c > 30",
 	"SELECT n, sum(d) FROM vals WHERE {w} GROUP BY n HAVING avg(d) BETWEEN -20.5 AND 40 OR n IS NULL ORDER BY n DESC",
@@ -88,7 +94,8 @@ var scatterRefused = []string{
 	"SELECT GROUP_CONCAT(id) FROM vals WHERE {w}",
 	"SELECT n, count(*) FROM vals WHERE {w} GROUP BY n HAVING count(*) > '3'",
 	"SELECT n FROM vals WHERE {w} GROUP BY n HAVING max(ts) > 5",
-	"SELECT count(DISTINCT n) FROM vals WHERE {w}",
+	"SELECT count(DISTINCT n), count(DISTINCT u) FROM vals WHERE {w}",
+	"SELECT count(DISTINCT s) FROM vals WHERE {w}",
 	"SELECT max(n) - min(n) FROM vals WHERE {w}",
 	"SELECT id FROM vals WHERE {w} AND n IN (SELECT n FROM vals WHERE id = 1)",
 	"SELECT n FROM vals WHERE {w} UNION SELECT n FROM vals WHERE {w}",
