@@ -21,9 +21,11 @@
 // session's state is reset first (COM_RESET_CONNECTION). Under session
 // pooling a session keeps a connection per shard it used until it ends.
 //
-// A transaction may read on several shards and write on one
-// (session_tx.go): each shard's part has its own connection and COMMIT
-// ends them all; a write on a second shard needs XA and is refused.
+// A transaction may run on several shards (session_tx.go): each shard's
+// part has its own connection and COMMIT ends them all. Parts joined
+// after the first are XA branches, so it may write anywhere
+// (session_txxa.go), unless it began with options XA START cannot carry
+// (READ ONLY, WITH CONSISTENT SNAPSHOT): then it writes on one shard only.
 //
 // LAST_INSERT_ID(), ROW_COUNT(), FOUND_ROWS() and CONNECTION_ID() answer
 // for the client's session (functions.go); UPDATE's affected rows follow
@@ -35,20 +37,21 @@
 // vitess decodes as signed, for clear-text clients). Idle clients are
 // closed after limits.client_idle_timeout / idle_in_transaction_timeout.
 //
-// Writes on several shards (session_fanout.go, session_xa.go, xa.go): DDL
-// runs shard by shard (MariaDB DDL commits by itself) and a failure names
-// the shards done and not done; a multi-row INSERT split by key, an UPDATE
-// or DELETE without a usable key, a reference-table write run as one XA
-// transaction, its decision row in shardgate_2pc on the keyspace's first
-// shard. See docs/design/mysql-writes.md.
+// Writes on several shards (session_fanout*.go, session_xa.go, xa.go,
+// resolver.go): DDL runs shard by shard (MariaDB DDL commits by itself)
+// and a failure names the shards done and not done; a multi-row INSERT
+// split by key, an UPDATE or DELETE without a usable key and a
+// reference-table write commit with XA, in autocommit or in the client's
+// transaction, the decision row in shardgate_2pc on the transaction's
+// anchor shard; RunResolver finishes branches left prepared. See
+// docs/design/mysql-writes.md.
 //
 // Reads on several shards (session_scatter*.go), in autocommit outside a
 // transaction: rewritten by parser/mysql.RewriteScatter, run on a
 // connection per shard at once, merged by the executor with
 // executor/myvalue. See docs/design/mysql-scatter.md.
 //
-// Not yet: transactions writing on several shards (XA from
-// their first statement: refused with a clear error), replica reads,
+// Not yet: replica reads,
 // a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
 // parameters over TLS.
