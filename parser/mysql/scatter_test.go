@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"vitess.io/vitess/go/vt/sqlparser"
+
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 )
@@ -117,4 +119,60 @@ func TestRewriteScatterRefusals(t *testing.T) {
 			t.Errorf("%s: got %v, want 0A000 / 1235", in, err)
 		}
 	}
+}
+
+// FuzzRewriteScatter: any text is rewritten or refused, never a panic; a
+// rewrite's shard SQL parses, and its merge names columns that exist.
+func FuzzRewriteScatter(f *testing.F) {
+	for _, s := range []string{
+		"select id, name from users order by name desc, id limit 3 offset 2",
+		"select g, count(*) as c, avg(x) from t group by g having c > 1 order by sum(y) desc limit 2",
+		"select count(distinct a), avg(distinct a) from t",
+		"select distinct a, b from t order by b",
+		"select * from t order by x limit 5, 5",
+	} {
+		f.Add(s)
+	}
+	p, err := sqlparser.New(sqlparser.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		shard, m, err := RewriteScatter(sql)
+		if err != nil {
+			return
+		}
+		tree, err := p.Parse(shard)
+		if err != nil {
+			t.Fatalf("%q: shard SQL %q does not parse: %v", sql, shard, err)
+		}
+		sel, ok := tree.(*sqlparser.Select)
+		if !ok {
+			t.Fatalf("%q: shard SQL %q is not a SELECT", sql, shard)
+		}
+		width, star := 0, false
+		for _, e := range sel.SelectExprs.Exprs {
+			if _, ok := e.(*sqlparser.AliasedExpr); !ok {
+				star = true
+			}
+			width++
+		}
+		check := func(c int) {
+			if c < -m.Hidden || !star && c >= width || c < 0 && -c > width {
+				t.Fatalf("%q: column %d of %d (hidden %d)", sql, c, width, m.Hidden)
+			}
+		}
+		for _, o := range m.Order {
+			check(o.Column)
+		}
+		for _, g := range m.GroupBy {
+			check(g)
+		}
+		for _, a := range m.Aggregates {
+			check(a.Column)
+			if a.Func == parser.AggAvg {
+				check(a.CountColumn)
+			}
+		}
+	})
 }
