@@ -76,6 +76,7 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		// The XA resolver, as transactions.resolve_interval says.
 		ResolveInterval: cfg.Transactions.ResolveInterval,
 
+		MaxMergeGroups:  cfg.Limits.MaxMergeGroups,
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,

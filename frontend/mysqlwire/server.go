@@ -80,6 +80,10 @@ type Options struct {
 	// MaxResultRows bounds a result read from a server (default 1,000,000):
 	// results are read whole.
 	MaxResultRows int
+	// MaxMergeGroups bounds the groups (and shipped DISTINCT values) a
+	// scatter read's merge holds (limits.max_merge_groups; 0: the
+	// executor's default).
+	MaxMergeGroups int
 	// ResetTimeout bounds COM_RESET_CONNECTION on a server connection
 	// (default 5s).
 	ResetTimeout time.Duration

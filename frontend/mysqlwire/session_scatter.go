@@ -57,7 +57,7 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	if err != nil {
 		return err
 	}
-	res, err := mergeResults(merge, dec, results)
+	res, err := mergeResults(merge, dec, results, ss.s.o.MaxMergeGroups)
 	if err != nil {
 		return err
 	}

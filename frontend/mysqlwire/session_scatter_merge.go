@@ -14,7 +14,7 @@ import (
 // mergeResults merges the shards' results as m says: the client's rows,
 // with the first shard's column definitions (an avg column's type and
 // decimals are avg's, not its partial sum's).
-func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Result) (*sqltypes.Result, error) {
+func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Result, maxGroups int) (*sqltypes.Result, error) {
 	fields := results[0].Fields
 	for i, r := range results[1:] {
 		if len(r.Fields) != len(fields) {
@@ -29,7 +29,7 @@ func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Res
 	for i, r := range results {
 		streams[i] = &resultStream{rows: r.Rows}
 	}
-	mg, err := executor.NewMerger(m, cols, dec, streams, executor.Options{})
+	mg, err := executor.NewMerger(m, cols, dec, streams, executor.Options{MaxGroups: maxGroups})
 	if err != nil {
 		return nil, err
 	}

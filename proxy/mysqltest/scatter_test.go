@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/shardgate/shardgate/proxy"
 	"github.com/shardgate/shardgate/sandbox"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads through the MySQL endpoint, compared with one plain
@@ -118,6 +121,7 @@ func TestScatterDifferential(t *testing.T) {
 			scatterCompare(ctx, t, ref, proxied, q, prepared)
 		}
 	}
+	scatterGroupCap(ctx, t)
 	for _, q := range scatterRefused {
 		text := strings.ReplaceAll(q, "{w}", scatterWhere)
 		_, err := queryAll(ctx, proxied, text)
@@ -125,6 +129,55 @@ func TestScatterDifferential(t *testing.T) {
 		if !errors.As(err, &me) || me.Number != 1235 || string(me.SQLState[:]) != "42000" && string(me.SQLState[:]) != "0A000" {
 			t.Errorf("%s: got %v, want error 1235", text, err)
 		}
+	}
+}
+
+// scatterGroupCap: a proxy whose limits.max_merge_groups is 5 refuses a
+// merge holding more groups (or DISTINCT values) with MySQL's
+// out-of-resources error, and still answers what fits.
+func scatterGroupCap(ctx context.Context, t *testing.T) {
+	t.Helper()
+	cfg, err := testConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Limits.MaxMergeGroups = 5
+	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- my.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		my.Shutdown(sctx)
+		<-done
+	}()
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"SELECT n, count(*) FROM vals WHERE {w} GROUP BY n",
+		"SELECT DISTINCT n FROM vals WHERE {w}",
+		"SELECT count(distinct n) FROM vals WHERE {w}",
+	} {
+		text := strings.ReplaceAll(q, "{w}", scatterWhere)
+		_, err := queryAll(ctx, db, text)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1041 {
+			t.Errorf("group cap 5: %s: got %v, want error 1041", text, err)
+		}
+	}
+	text := "SELECT n > 0, count(*) FROM vals WHERE " + scatterWhere + " GROUP BY n > 0"
+	if r, err := queryAll(ctx, db, text); err != nil || len(r.rows) != 3 {
+		t.Errorf("group cap 5: %s: %d groups, %v", text, len(r.rows), err)
 	}
 }
 
