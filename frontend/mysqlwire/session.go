@@ -216,7 +216,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	err = ss.run(shard, sql, pin, "", callback)
 	ss.noteWrite(stmt, shard)
 	if err != nil {
-		return err
+		return ss.partRolledBack(err)
 	}
 	ss.noteTemp(stmt, sql, shard)
 	return nil

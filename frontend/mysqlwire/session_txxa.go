@@ -1,9 +1,11 @@
 package mysqlwire
 
 import (
+	"errors"
 	"strings"
 
 	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/mysql/sqlerror"
 	"vitess.io/vitess/go/sqltypes"
 
 	"github.com/shardgate/shardgate/shardmap"
@@ -245,4 +247,27 @@ func contains(list []*shardmap.Shard, sh *shardmap.Shard) bool {
 		}
 	}
 	return false
+}
+
+// partRolledBack: a deadlock makes MariaDB roll back the whole
+// transaction of the victim's connection, and the client learns it from
+// error 1213; in a transaction on several shards the other parts must go
+// too, or statements after the error would go on in them and COMMIT would
+// commit half a transaction.
+func (ss *session) partRolledBack(err error) error {
+	var se *sqlerror.SQLError
+	if !errors.As(err, &se) || se.Num != sqlerror.ERLockDeadlock {
+		return err
+	}
+	switch {
+	case ss.txXA != nil:
+		ss.endXATx(false, false, func(*sqltypes.Result) error { return nil }) //nolint:errcheck // a rollback
+	case len(ss.txOthers) > 0:
+		ss.endOthers(false) //nolint:errcheck // a rollback
+		if ss.conn != nil {
+			ss.conn.Exec("ROLLBACK", 0) //nolint:errcheck // a failed one leaves the connection in a transaction: its pool closes it
+			ss.settle()
+		}
+	}
+	return err
 }

@@ -405,3 +405,48 @@ func TestXAResolver(t *testing.T) {
 		t.Fatalf("fence row: %q", got)
 	}
 }
+
+// A deadlock on one shard rolls back the victim's whole transaction on
+// every shard, as it would on one server: its earlier write on the other
+// shard does not commit at the client's next COMMIT.
+func TestDeadlockRollsBackEveryShard(t *testing.T) {
+	ctx := context.Background()
+	a := idsOnEachShard(t, 7600)
+	x := idsOnEachShard(t, max(a[0], a[1])+1)[0] // a second row on shard 0
+	setup := conn(t, "")
+	execOK(t, setup, "DELETE FROM users WHERE id IN (?, ?, ?)", a[0], a[1], x)
+	execOK(t, setup, "INSERT INTO users VALUES (?, 'a0'), (?, 'a1'), (?, 'x')", a[0], a[1], x)
+	heavy := idsOnEachShard(t, x+1)[0]
+
+	c1, c2 := conn(t, ""), conn(t, "")
+	execOK(t, c1, "BEGIN")
+	execOK(t, c1, "UPDATE users SET name = 'c1' WHERE id = ?", a[1]) // the anchor, shard 1
+	execOK(t, c1, "UPDATE users SET name = 'c1' WHERE id = ?", a[0]) // a branch, shard 0
+	execOK(t, c2, "BEGIN")
+	execOK(t, c2, "UPDATE users SET name = 'c2' WHERE id = ?", x)
+	// c2 changes more rows: InnoDB picks c1's branch as the victim.
+	execOK(t, c2, "DELETE FROM users WHERE id BETWEEN ? AND ?", heavy, heavy+40)
+	for i := range int64(10) {
+		if shardOf(t, heavy+i*4) == 0 {
+			execOK(t, c2, "INSERT INTO users VALUES (?, 'heavy')", heavy+i*4)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c1.ExecContext(ctx, "UPDATE users SET name = 'c1' WHERE id = ?", x)
+		errc <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // c1 waits for x
+	_, err2 := c2.ExecContext(ctx, "UPDATE users SET name = 'c2' WHERE id = ?", a[0])
+	err1 := <-errc
+	if err2 != nil {
+		t.Fatalf("c2 was the victim (%v); c1: %v", err2, err1)
+	}
+	wantMySQLError(t, err1, 1213, "40001")
+	execOK(t, c1, "COMMIT")
+	execOK(t, c2, "ROLLBACK")
+	if got := countOn(t, 1, "SELECT name FROM users WHERE id = ?", a[1]); got != "a1" {
+		t.Fatalf("the victim's write on the other shard committed: %q", got)
+	}
+	noPreparedBranches(t)
+}
