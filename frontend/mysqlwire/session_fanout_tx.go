@@ -55,7 +55,7 @@ func (ss *session) fanOutInTx(stmt *parser.Statement, pieces []piece, copies boo
 // the whole transaction is rolled back.
 func (ss *session) abortTx(done int, err error) error {
 	if done == 0 {
-		return err
+		return ss.partRolledBack(err)
 	}
 	if ss.txXA != nil {
 		ss.endXATx(false, false, func(*sqltypes.Result) error { return nil }) //nolint:errcheck // a rollback
