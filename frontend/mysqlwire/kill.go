@@ -58,6 +58,9 @@ func (ss *session) kill(sql string) (bool, error) {
 func (ss *session) cancelRunning() error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if len(ss.scatterParts) > 0 {
+		return ss.cancelScatter()
+	}
 	if ss.running == nil {
 		return nil
 	}

@@ -86,6 +86,9 @@ type session struct {
 	mu           sync.Mutex
 	running      ServerConn
 	runningShard *shardmap.Shard
+	// scatterParts are the server connections of a read on several
+	// shards while it runs (session_scatter.go), for KILL QUERY.
+	scatterParts []scatterPart
 }
 
 func newSession(s *Server, c *vmysql.Conn) *session {

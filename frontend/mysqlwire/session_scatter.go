@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/shardgate/shardgate/parser"
 	mysqlparser "github.com/shardgate/shardgate/parser/mysql"
 	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads (docs/design/mysql-scatter.md): a SELECT the router sends
@@ -135,6 +137,20 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 		}
 		parts[i].conn, parts[i].own = c, own
 	}
+	running := make([]scatterPart, len(parts))
+	for i, pt := range parts {
+		running[i] = scatterPart{conn: pt.conn, shard: p.Shards[i]}
+	}
+	ss.mu.Lock()
+	ss.scatterParts = running
+	ss.mu.Unlock()
+	defer func() {
+		// Before the connections go back: a KILL QUERY holds mu while
+		// it sends its KILLs.
+		ss.mu.Lock()
+		ss.scatterParts = nil
+		ss.mu.Unlock()
+	}()
 	var wg sync.WaitGroup
 	for i := range parts {
 		wg.Add(1)
@@ -157,4 +173,31 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 		warnings = 0xffff
 	}
 	return results, uint16(warnings), nil
+}
+
+// scatterPart is one shard's server connection of a running scatter read.
+type scatterPart struct {
+	conn  ServerConn
+	shard *shardmap.Shard
+}
+
+// cancelScatter sends KILL QUERY for every part of the running scatter
+// read, each over another connection to its shard; ss.mu is held, so the
+// parts' connections stay the session's meanwhile. The first error is
+// returned after every part was tried.
+func (ss *session) cancelScatter() error {
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+	defer cancel()
+	var first error
+	for _, pt := range ss.scatterParts {
+		conn, err := ss.s.o.Conns.Acquire(ctx, pt.shard, false)
+		if err == nil {
+			_, _, err = conn.Exec("KILL QUERY "+strconv.FormatUint(uint64(pt.conn.ID()), 10), 0)
+			ss.s.o.Conns.Release(conn)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

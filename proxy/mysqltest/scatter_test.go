@@ -396,3 +396,46 @@ func maybeNull(rnd *rand.Rand, v func() string) string {
 	}
 	return v()
 }
+
+// TestScatterKillQuery: KILL QUERY reaches every shard's part of a read
+// on several shards. Shard 0's vals is locked (LOCK TABLES … WRITE on a
+// direct connection), so the read waits there; KILL QUERY with the
+// client's id interrupts it (MariaDB's 1317), and the session goes on.
+func TestScatterKillQuery(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := conn(t, ""), conn(t, "")
+	aid := one(t, a, "SELECT CONNECTION_ID()")
+	lock, err := direct(t, 0).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "LOCK TABLES vals WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	defer lock.ExecContext(context.Background(), "UNLOCK TABLES") //nolint:errcheck // closing the connection unlocks too
+	done := make(chan error, 1)
+	go func() {
+		var n int
+		done <- a.QueryRowContext(ctx, "SELECT count(*) FROM vals WHERE "+scatterWhere).Scan(&n)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the read did not wait for the lock: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	execOK(t, b, "KILL QUERY "+aid)
+	select {
+	case err := <-done:
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1317 {
+			t.Fatalf("the killed read: %v, want error 1317", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("KILL QUERY did not stop the read on several shards")
+	}
+	if got := one(t, a, "SELECT 'alive'"); got != "alive" {
+		t.Fatal(got)
+	}
+}
