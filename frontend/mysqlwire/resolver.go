@@ -38,6 +38,7 @@ func (s *Server) RunResolver(ctx context.Context) {
 		interval = time.Second
 	}
 	seen := map[string]time.Time{}
+	var cleaned time.Time
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -46,9 +47,22 @@ func (s *Server) RunResolver(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		seen = s.resolveOnce(ctx, seen, resolveGrace)
+		clean := time.Since(cleaned) >= cleanEvery
+		if clean {
+			cleaned = time.Now()
+		}
+		seen = s.resolveOnce(ctx, seen, resolveGrace, clean)
 	}
 }
+
+// Decision rows are deleted once nothing can need them: a 'commit' row
+// when its branches are all committed (none prepared on any shard of the
+// keyspace, checked by a complete scan) and it is 10 minutes old; an
+// 'abort' row, the fence against a stalled owner, after a day.
+const (
+	cleanEvery     = time.Minute
+	cleanDecisions = `DELETE FROM shardgate_2pc WHERE ((decision = 'commit' AND decided_at < NOW(6) - INTERVAL 10 MINUTE) OR decided_at < NOW(6) - INTERVAL 1 DAY)`
+)
 
 // preparedBranch is one row of XA RECOVER.
 type preparedBranch struct{ gtrid, bqual string }
@@ -58,7 +72,7 @@ func (b preparedBranch) id() string { return "'" + b.gtrid + "','" + b.bqual + "
 // resolveOnce scans every MariaDB shard once; seen maps the branches
 // seen prepared before to when they were first seen, and the result is
 // the map for the next scan.
-func (s *Server) resolveOnce(ctx context.Context, seen map[string]time.Time, grace time.Duration) map[string]time.Time {
+func (s *Server) resolveOnce(ctx context.Context, seen map[string]time.Time, grace time.Duration, clean bool) map[string]time.Time {
 	now := time.Now()
 	next := map[string]time.Time{}
 	for _, ks := range s.o.Snapshot().Keyspaces() {
@@ -66,12 +80,16 @@ func (s *Server) resolveOnce(ctx context.Context, seen map[string]time.Time, gra
 			continue
 		}
 		shards := ks.Shards()
+		complete := true
+		prepared := map[string]bool{}
 		for _, sh := range shards {
 			branches, err := s.recoverBranches(ctx, sh)
 			if err != nil {
+				complete = false
 				continue // the shard is down: next time
 			}
 			for _, b := range branches {
+				prepared[b.gtrid] = true
 				key := logKey(sh) + "|" + b.gtrid + "|" + b.bqual
 				first, ok := seen[key]
 				if !ok {
@@ -91,8 +109,33 @@ func (s *Server) resolveOnce(ctx context.Context, seen map[string]time.Time, gra
 				}
 			}
 		}
+		if clean && complete {
+			s.cleanDecisions(ctx, shards, prepared)
+		}
 	}
 	return next
+}
+
+// cleanDecisions deletes the decision rows nothing needs any more, but
+// never one of a branch seen prepared in this scan.
+func (s *Server) cleanDecisions(ctx context.Context, shards []*shardmap.Shard, prepared map[string]bool) {
+	text := cleanDecisions
+	if len(prepared) > 0 {
+		var ids []string
+		for g := range prepared {
+			ids = append(ids, "'"+g+"'")
+		}
+		text += " AND gid NOT IN (" + strings.Join(ids, ", ") + ")"
+	}
+	text += " LIMIT 10000"
+	for _, sh := range shards {
+		c, err := s.o.Conns.Acquire(ctx, sh, false)
+		if err != nil {
+			continue
+		}
+		c.Exec(text, 0) //nolint:errcheck // best effort: next time (no table yet: nothing to clean)
+		s.o.Conns.Release(c)
+	}
 }
 
 // recoverBranches lists shardgate's prepared branches on sh.
