@@ -61,7 +61,7 @@ func (s *Server) RunResolver(ctx context.Context) {
 // 'abort' row, the fence against a stalled owner, after a day.
 const (
 	cleanEvery     = time.Minute
-	cleanDecisions = `DELETE FROM shardgate_2pc WHERE ((decision = 'commit' AND decided_at < NOW(6) - INTERVAL 10 MINUTE) OR decided_at < NOW(6) - INTERVAL 1 DAY)`
+	cleanDecisions = `SET STATEMENT innodb_lock_wait_timeout=1, lock_wait_timeout=1 FOR DELETE FROM shardgate_2pc WHERE ((decision = 'commit' AND decided_at < NOW(6) - INTERVAL 10 MINUTE) OR decided_at < NOW(6) - INTERVAL 1 DAY)`
 )
 
 // preparedBranch is one row of XA RECOVER.
@@ -192,7 +192,7 @@ func (s *Server) decide(ctx context.Context, anchor *shardmap.Shard, gtrid strin
 	defer s.o.Conns.Release(c)
 	s.xa.ensureLog(anchor, c)
 	// A short lock wait: the owner may hold the row, uncommitted.
-	_, _, err = c.Exec("SET STATEMENT innodb_lock_wait_timeout=2 FOR INSERT INTO shardgate_2pc (gid, decision, owner) VALUES ('"+gtrid+"', 'abort', '"+s.xa.owner+"')", 0)
+	_, _, err = c.Exec("SET STATEMENT innodb_lock_wait_timeout=2, lock_wait_timeout=2 FOR INSERT INTO shardgate_2pc (gid, decision, owner) VALUES ('"+gtrid+"', 'abort', '"+s.xa.owner+"')", 0)
 	if err == nil {
 		return false, nil
 	}

@@ -503,6 +503,7 @@ func (ss *session) settle() {
 		if len(ss.txOthers) > 0 {
 			// This shard's part did not start (a statement that opened
 			// nothing here); the transaction goes on on the others.
+			ss.endLostBranch()
 			ss.park()
 			ss.resume()
 			ss.c.StatusFlags |= vmysql.ServerStatusInTrans

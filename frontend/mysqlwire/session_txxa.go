@@ -62,6 +62,10 @@ func (ss *session) xaStart(shard *shardmap.Shard) ([]string, error) {
 			anchor = sh
 		}
 		ss.txXA = &txXA{id: ss.s.xa.next(anchor), anchor: anchor, branches: map[*shardmap.Shard]bool{}, wrote: map[*shardmap.Shard]bool{}}
+		if ss.txWriter != nil {
+			// The anchor wrote before any branch existed.
+			ss.txXA.wrote[ss.txWriter] = true
+		}
 	}
 	var pending []string
 	for _, p := range ss.txStart {
@@ -270,4 +274,20 @@ func (ss *session) partRolledBack(err error) error {
 		}
 	}
 	return err
+}
+
+// endLostBranch ends the current part's XA branch when the server says no
+// transaction is open there any more: a branch always is, from its XA
+// START, so the server rolled it back (a deadlock) and left it ROLLBACK
+// ONLY, which its status flags do not show; the connection must not go
+// back to its pool so.
+func (ss *session) endLostBranch() {
+	if ss.txXA == nil || !ss.txXA.branches[ss.shard] {
+		return
+	}
+	ss.conn.Exec(ss.txXA.id.end(ss.shard), 0) //nolint:errcheck // fails on a rollback-only branch; XA ROLLBACK follows
+	if _, _, err := ss.conn.Exec(ss.txXA.id.rollback(ss.shard), 0); err != nil {
+		ss.conn.MarkBroken()
+	}
+	delete(ss.txXA.branches, ss.shard)
 }

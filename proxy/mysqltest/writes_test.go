@@ -197,6 +197,7 @@ func TestTransactionWritesBothShards(t *testing.T) {
 	a := idsOnEachShard(t, 7200)
 	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
 
+	before := countOn(t, 0, "SELECT COUNT(*) FROM shardgate_2pc WHERE decision = 'commit'")
 	execOK(t, c, "BEGIN")
 	execOK(t, c, "INSERT INTO users VALUES (?, 'tx0')", a[0])
 	execOK(t, c, "INSERT INTO users VALUES (?, 'tx1')", a[1])
@@ -213,7 +214,8 @@ func TestTransactionWritesBothShards(t *testing.T) {
 			t.Fatalf("shard %d: %q", sh, got)
 		}
 	}
-	if got := countOn(t, 0, "SELECT COUNT(*) FROM shardgate_2pc WHERE decision = 'commit'"); got == "0" {
+	// Both parts wrote: two phases, the decision row on the anchor's shard.
+	if got := countOn(t, 0, "SELECT COUNT(*) FROM shardgate_2pc WHERE decision = 'commit'"); got == before {
 		t.Fatal("no decision row on the anchor's shard")
 	}
 	noPreparedBranches(t)
@@ -449,4 +451,117 @@ func TestDeadlockRollsBackEveryShard(t *testing.T) {
 		t.Fatalf("the victim's write on the other shard committed: %q", got)
 	}
 	noPreparedBranches(t)
+	// The victim's branch was left ROLLBACK ONLY by the server: its
+	// connection must not go back to the pool so (2 per node: two
+	// transactions at once use both).
+	h1, h2 := conn(t, ""), conn(t, "")
+	execOK(t, h1, "BEGIN")
+	execOK(t, h1, "UPDATE users SET name = 'x' WHERE id = ?", x)
+	execOK(t, h2, "BEGIN")
+	execOK(t, h2, "UPDATE users SET name = 'a0' WHERE id = ?", a[0])
+	execOK(t, h1, "COMMIT")
+	execOK(t, h2, "COMMIT")
+}
+
+// The proxy's connections die between the phases (as when the proxy is
+// killed): the second shard's branch is prepared, the decision row was
+// never written. The resolver fences the transaction with an 'abort' row
+// and rolls the branch back: neither shard keeps its row.
+func TestLostBetweenPhases(t *testing.T) {
+	ctx := context.Background()
+	a := idsOnEachShard(t, 7700)
+	c := conn(t, "")
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
+	execOK(t, c, "BEGIN")
+	execOK(t, c, "INSERT INTO users VALUES (?, 'p0')", a[0]) // the anchor, shard 0
+	execOK(t, c, "INSERT INTO users VALUES (?, 'p1')", a[1]) // a branch, shard 1
+
+	// A table lock holds the decision row's INSERT.
+	d0, d1 := direct(t, 0), direct(t, 1)
+	lock, err := d0.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "LOCK TABLES shardgate_2pc WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.ExecContext(ctx, "COMMIT")
+		errc <- err
+	}()
+	// Wait until the proxy writes its decision (the branch is prepared).
+	var anchorThread int64
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := d0.QueryRowContext(ctx, "SELECT id FROM information_schema.processlist WHERE info LIKE 'INSERT INTO shardgate_2pc%'").Scan(&anchorThread)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			var pl []string
+			r, _ := d0.QueryContext(ctx, "SELECT CONCAT(id, ' ', command, ' ', IFNULL(state,''), ' ', IFNULL(info,'')) FROM information_schema.processlist")
+			for r.Next() {
+				var x string
+				r.Scan(&x)
+				pl = append(pl, x)
+			}
+			r.Close()
+			t.Fatalf("the decision row's INSERT never waited: %v; processlist %q", err, pl)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The proxy "dies": its connections to shard 1 first (the prepared
+	// branch stays), then the anchor's.
+	rows, err := d1.QueryContext(ctx, "SELECT id FROM information_schema.processlist WHERE user = 'app' AND id <> CONNECTION_ID()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		d1.ExecContext(ctx, "KILL "+itoa(id)) //nolint:errcheck // it may be gone already
+	}
+	if _, err := d0.ExecContext(ctx, "KILL "+itoa(anchorThread)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err == nil {
+		t.Fatal("COMMIT succeeded without its decision row")
+	}
+	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		var n int
+		r, err := d1.QueryContext(ctx, "XA RECOVER")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for r.Next() {
+			var f, g, b int
+			var data string
+			r.Scan(&f, &g, &b, &data)
+			left = append(left, data)
+			n++
+		}
+		r.Close()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d branches still prepared: %q", n, left)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT COUNT(*) FROM users WHERE id = ?", a[sh]); got != "0" {
+			t.Fatalf("shard %d kept its row", sh)
+		}
+	}
 }
