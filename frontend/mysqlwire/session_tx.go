@@ -10,9 +10,11 @@ import (
 // each shard gets its own server connection in the transaction (txOthers
 // holds those not in use), and COMMIT commits each — the parts that only
 // read commit nothing, so the transaction stays atomic. Writes on a second
-// shard need two-phase commit (MySQL XA, not yet): refused, and the
-// transaction goes on. Savepoints in a transaction on several shards are
-// refused too (a ROLLBACK TO would reach one shard only).
+// shard need two-phase commit: parts that join are XA branches
+// (session_txxa.go), unless the transaction began with options XA START
+// cannot carry; then such a write is refused, and the transaction goes on.
+// Savepoints in a transaction on several shards are refused too (a
+// ROLLBACK TO would reach one shard only).
 //
 // This is what autocommit=0 (PyMySQL's default) needs: there every read
 // opens a transaction, and an application reading users on two shards
@@ -32,8 +34,8 @@ func writes(stmt *parser.Statement) bool {
 
 func errWritesOnTwoShards(shard, writer *shardmap.Shard) error {
 	return sqlerr.New(sqlerr.FeatureNotSupported,
-		"this statement writes on shard %s, but the open transaction wrote on shard %s; writes on several shards in one transaction need XA, which the MySQL endpoint does not support yet", shard.Name, writer.Name).
-		WithHint("Commit first, or keep a transaction's writes on one shard (it may read anywhere).")
+		"this statement writes on shard %s, but the open transaction wrote on shard %s and began with options an XA transaction cannot carry (READ ONLY, WITH CONSISTENT SNAPSHOT), so it writes on one shard only", shard.Name, writer.Name).
+		WithHint("Begin the transaction with a plain BEGIN to write on several shards (XA), or keep its writes on one shard (it may read anywhere).")
 }
 
 // join moves the open transaction to shard for stmt: the current
