@@ -73,6 +73,7 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		SplitInList:    mysqlparser.SplitInList,
 		ScatterWrites:  cfg.Transactions.ScatterWrites != config.ScatterWritesDeny,
 		ProxyID:        cfg.ProxyID,
+		NoTwoPhase:     cfg.Transactions.TwoPhaseCommit == config.TwoPhaseOff,
 		// The XA resolver, as transactions.resolve_interval says.
 		ResolveInterval: cfg.Transactions.ResolveInterval,
 

@@ -109,6 +109,10 @@ type Options struct {
 	SplitInList    func(sql string, key int, keep [][]int) ([]string, [][]int, error)
 	ScatterWrites  bool
 	ProxyID        string
+	// NoTwoPhase refuses writes that would reach several shards, in
+	// autocommit or in a transaction (transactions.two_phase_commit: off):
+	// never a silent one-phase commit. DDL still fans out shard by shard.
+	NoTwoPhase bool
 	// ResolveInterval is how often RunResolver looks for prepared XA
 	// branches left behind (default 1s; negative: never).
 	ResolveInterval time.Duration

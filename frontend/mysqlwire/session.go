@@ -318,7 +318,7 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 			WithHint("Add the sharding key to the WHERE clause, or run it on each shard.")
 	}
 	if ss.txWriter != nil && shard != ss.txWriter && writes(stmt) && !ss.xaJoinable() {
-		return nil, false, errWritesOnTwoShards(shard, ss.txWriter)
+		return nil, false, errWritesOnTwoShards(shard, ss.txWriter, ss.s.o.NoTwoPhase)
 	}
 	if ss.conn != nil && shard != ss.shard {
 		if ss.pinned != parser.PinNone {

@@ -32,7 +32,12 @@ func writes(stmt *parser.Statement) bool {
 	return true
 }
 
-func errWritesOnTwoShards(shard, writer *shardmap.Shard) error {
+func errWritesOnTwoShards(shard, writer *shardmap.Shard, off bool) error {
+	if off {
+		return sqlerr.New(sqlerr.FeatureNotSupported,
+			"this statement writes on shard %s, but the open transaction wrote on shard %s, and transactions.two_phase_commit is off", shard.Name, writer.Name).
+			WithHint("Commit first, or keep a transaction's writes on one shard (it may read anywhere).")
+	}
 	return sqlerr.New(sqlerr.FeatureNotSupported,
 		"this statement writes on shard %s, but the open transaction wrote on shard %s and began with options an XA transaction cannot carry (READ ONLY, WITH CONSISTENT SNAPSHOT), so it writes on one shard only", shard.Name, writer.Name).
 		WithHint("Begin the transaction with a plain BEGIN to write on several shards (XA), or keep its writes on one shard (it may read anywhere).")
@@ -49,7 +54,7 @@ func (ss *session) join(stmt *parser.Statement, shard *shardmap.Shard) error {
 			"this statement needs shard %s, but the open transaction runs on shard %s and uses savepoints, which cannot span shards", shard.Name, ss.shard.Name).
 			WithHint("Keep a transaction with savepoints on one shard.")
 	case writes(stmt) && ss.txWriter != nil && ss.txWriter != shard && !ss.xaJoinable():
-		return errWritesOnTwoShards(shard, ss.txWriter)
+		return errWritesOnTwoShards(shard, ss.txWriter, ss.s.o.NoTwoPhase)
 	}
 	if ss.txOthers == nil {
 		ss.txOthers = map[*shardmap.Shard]ServerConn{}

@@ -39,6 +39,9 @@ type txXA struct {
 // xaJoinable: the open transaction's new parts can be XA branches, so its
 // writes may reach several shards.
 func (ss *session) xaJoinable() bool {
+	if ss.s.o.NoTwoPhase {
+		return false
+	}
 	for _, p := range ss.txStart {
 		if firstWord(p, "begin") || firstWord(p, "start") {
 			switch strings.Join(strings.Fields(strings.ToLower(strings.TrimRight(p, "; \t\n"))), " ") {

@@ -26,6 +26,10 @@ type part struct {
 // changed in all (one copy's count for copies), the warnings of all, and
 // the insert id of the piece holding the statement's first row.
 func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pieces []piece, copies bool, callback func(*sqltypes.Result) error) error {
+	if ss.s.o.NoTwoPhase && len(pieces) > 1 {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "this write needs %d shards, and transactions.two_phase_commit is off", len(pieces)).
+			WithHint("Give one sharding key value, or set transactions.two_phase_commit: on.")
+	}
 	if ss.inTx() {
 		if !ss.xaJoinable() {
 			return errFanOutInTx

@@ -3,9 +3,15 @@ package mysqltest
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/proxy"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Writes on several shards through the MySQL endpoint: DDL fanned out
@@ -564,4 +570,59 @@ func TestLostBetweenPhases(t *testing.T) {
 			t.Fatalf("shard %d kept its row", sh)
 		}
 	}
+}
+
+// With transactions.two_phase_commit: off, a write reaching several
+// shards is refused, in autocommit and in a transaction (never a silent
+// one-phase commit); DDL still fans out.
+func TestTwoPhaseOff(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := testConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Transactions.TwoPhaseCommit = config.TwoPhaseOff
+	off, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- off.Serve(ln) }()
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		off.Shutdown(sctx)
+		<-done
+	})
+	c := conn(t, "") // through the main endpoint, to set up
+	a := idsOnEachShard(t, 7800)
+	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
+
+	oc, err := openDSN(t, fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr())).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	_, err = oc.ExecContext(ctx, "INSERT INTO users VALUES (?, 'o0'), (?, 'o1')", a[0], a[1])
+	me := wantMySQLError(t, err, 1235, "42000")
+	if !strings.Contains(me.Message, "two_phase_commit is off") {
+		t.Fatalf("message: %q", me.Message)
+	}
+	execOK(t, oc, "BEGIN")
+	execOK(t, oc, "INSERT INTO users VALUES (?, 'o0')", a[0])
+	_, err = oc.ExecContext(ctx, "INSERT INTO users VALUES (?, 'o1')", a[1])
+	wantMySQLError(t, err, 1235, "42000")
+	execOK(t, oc, "COMMIT")
+	if got := countOn(t, 0, "SELECT COUNT(*) FROM users WHERE id = ?", a[0]); got != "1" {
+		t.Fatal("the one-shard write did not commit")
+	}
+	if got := countOn(t, 1, "SELECT COUNT(*) FROM users WHERE id = ?", a[1]); got != "0" {
+		t.Fatal("the refused write is there")
+	}
+	execOK(t, oc, "CREATE TABLE IF NOT EXISTS fan_off (id BIGINT PRIMARY KEY)")
+	execOK(t, oc, "DROP TABLE fan_off")
 }
