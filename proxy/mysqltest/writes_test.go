@@ -626,3 +626,44 @@ func TestTwoPhaseOff(t *testing.T) {
 	execOK(t, oc, "CREATE TABLE IF NOT EXISTS fan_off (id BIGINT PRIMARY KEY)")
 	execOK(t, oc, "DROP TABLE fan_off")
 }
+
+// A ledger under concurrency: 4 clients move money from a row on the first
+// shard to a row on the second in two-shard transactions (2 server
+// connections per node: they share them); every transfer commits on both
+// shards, none half.
+func TestLedgerTwoShards(t *testing.T) {
+	ctx := context.Background()
+	a := idsOnEachShard(t, 7900)
+	setup := conn(t, "")
+	execOK(t, setup, "DELETE FROM orders WHERE user_id IN (?, ?)", a[0], a[1])
+	execOK(t, setup, "INSERT INTO orders VALUES (?, ?, 1000), (?, ?, 1000)", a[0]*10, a[0], a[1]*10, a[1])
+	const clients, transfers = 4, 25
+	errc := make(chan error, clients)
+	for range clients {
+		c := conn(t, "")
+		go func() {
+			for range transfers {
+				for _, q := range []string{"BEGIN", "UPDATE orders SET amount = amount - 1 WHERE user_id = " + itoa(a[0]),
+					"UPDATE orders SET amount = amount + 1 WHERE user_id = " + itoa(a[1]), "COMMIT"} {
+					if _, err := c.ExecContext(ctx, q); err != nil {
+						errc <- fmt.Errorf("%s: %w", q, err)
+						return
+					}
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := [2]string{itoa(1000 - clients*transfers) + ".00", itoa(1000 + clients*transfers) + ".00"}
+	for sh := range 2 {
+		if got := countOn(t, sh, "SELECT amount FROM orders WHERE user_id = ?", a[sh]); got != want[sh] {
+			t.Fatalf("shard %d: %s, want %s", sh, got, want[sh])
+		}
+	}
+	noPreparedBranches(t)
+}
