@@ -659,7 +659,7 @@ func TestLedgerTwoShards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := [2]string{itoa(1000 - clients*transfers) + ".00", itoa(1000 + clients*transfers) + ".00"}
+	want := [2]string{itoa(1000-clients*transfers) + ".00", itoa(1000+clients*transfers) + ".00"}
 	for sh := range 2 {
 		if got := countOn(t, sh, "SELECT amount FROM orders WHERE user_id = ?", a[sh]); got != want[sh] {
 			t.Fatalf("shard %d: %s, want %s", sh, got, want[sh])
