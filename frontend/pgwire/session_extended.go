@@ -275,7 +275,7 @@ func (s *session) bind(body []byte) error {
 		// A SET through the extended protocol is not replayed for this
 		// client yet; the connection's settings become unknown, so the
 		// next session to use it resets them first.
-		l.state.applied = appliedUnknown
+		l.state.applied, l.state.untracked = appliedUnknown, true
 	}
 	m.Statement = []byte(name)
 	l.w.WriteBind(&m)

@@ -65,6 +65,11 @@ type connState struct {
 	// key of the session that set them (settingsKey): a client whose
 	// settings are the same needs no replay, whoever set them.
 	applied string
+	// untracked: a session ran SETs here the proxy could not follow (in a
+	// multi-statement text, through the extended protocol): under session
+	// pooling they are the session's own and are kept, but no other
+	// connection (a replica's) has them.
+	untracked bool
 }
 
 func stateOf(c ServerConn) *connState {

@@ -174,7 +174,15 @@ func (s *session) syncSettings(l *link) {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("RESET ALL")
+	if st.untracked && s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
+		// The session's own connection, with SETs of its own the proxy
+		// could not follow: they stay (a RESET ALL would lose them); the
+		// tracked ones are applied over them.
+		b.WriteString("SELECT 1")
+	} else {
+		b.WriteString("RESET ALL")
+		st.untracked = false
+	}
 	for _, set := range s.settings {
 		b.WriteString(";\n")
 		b.WriteString(set)

@@ -540,7 +540,7 @@ func (s *session) keptStateUnknown(shard *shardmap.Shard) bool {
 		return true
 	}
 	for _, kl := range s.sessLinks {
-		if kl.state.applied == appliedUnknown || kl.state.dirty != 0 {
+		if kl.state.applied == appliedUnknown || kl.state.untracked || kl.state.dirty != 0 {
 			return true
 		}
 	}

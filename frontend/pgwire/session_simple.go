@@ -175,7 +175,7 @@ func (s *session) simpleQuery(body []byte) error {
 		// the connection's settings are unknown, so the next session to
 		// use it resets them first. (This client's own SETs are not
 		// replayed elsewhere.)
-		l.state.applied = appliedUnknown
+		l.state.applied, l.state.untracked = appliedUnknown, true
 	}
 	return nil
 }
