@@ -903,7 +903,7 @@ func TestReviewReplicaReads(t *testing.T) {
 	// keeps SETs the proxy could not follow (no RESET ALL before its next
 	// statement), and such a session reads from the primary.
 	t.Run("session pooling: state on the kept connection is missing on the replica", func(t *testing.T) {
-				primaryExec(t, rig, `CREATE SCHEMA IF NOT EXISTS review; CREATE TABLE IF NOT EXISTS review.kv (id bigint PRIMARY KEY, v bigint NOT NULL);
+		primaryExec(t, rig, `CREATE SCHEMA IF NOT EXISTS review; CREATE TABLE IF NOT EXISTS review.kv (id bigint PRIMARY KEY, v bigint NOT NULL);
 			INSERT INTO review.kv VALUES (1, 777) ON CONFLICT DO NOTHING`)
 		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Pools.Mode = config.PoolSession })
 		for name, set := range map[string]func(c *pgx.Conn){
