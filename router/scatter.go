@@ -56,9 +56,11 @@ func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sha
 		return p, err
 	case stmt.Kind != parser.KindSelect, len(stmt.Parts) > 0:
 		return nil, refusal
-	case sess.TxShard != nil:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard, but the open transaction runs on shard %s", sess.TxShard.Name).
-			WithHint("Run cross-shard reads outside a transaction; reads on other shards inside a transaction come with two-phase commit.")
+	case sess.TxShard != nil && !sess.JoinShards:
+		// With two-phase commit on, the session runs it on the
+		// transaction's connections, joining the other shards.
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard, but the open transaction runs on shard %s, and two-phase commit is off", sess.TxShard.Name).
+			WithHint("Run cross-shard reads outside a transaction, or set transactions.two_phase_commit: on.")
 	case stmt.Locking:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SELECT … FOR UPDATE/SHARE over several shards is not supported").
 			WithHint("Lock rows of one shard at a time: give the sharding key.")

@@ -36,8 +36,8 @@ func errScatterNotYet(p router.Scatter) error {
 		WithHint("Send the SELECT itself (simple or extended protocol), or give one sharding key value.")}
 }
 
-var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside a transaction that already ran a statement on a shard, or at REPEATABLE READ or SERIALIZABLE, cross-shard reads are not supported yet").
-	WithHint("Run it first in its transaction or outside any, or give one sharding key value; reads on several shards in a transaction come with two-phase commit.")
+var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside this transaction it cannot run: cross-shard reads in a transaction that reached a server need READ COMMITTED, two-phase commit on, no savepoint, and the simple query protocol").
+	WithHint("Run it first in its transaction or outside any, or give one sharding key value.")
 
 // readBeforeTx reports whether stmt, a read that may run on any shard,
 // can run beside the session's open transaction instead of starting it on
@@ -61,8 +61,11 @@ func (s *session) scatterInTxOK() bool {
 	if !s.txOpen {
 		return true
 	}
-	if s.txLink != nil || s.txFailed {
+	if s.txFailed {
 		return false
+	}
+	if s.txLink != nil {
+		return s.scatterJoinsTx()
 	}
 	st, _, err := s.opts.Analyzer.Analyze(s.txBegin, nil)
 	if err != nil {
@@ -82,11 +85,33 @@ func (s *session) scatterInTxOK() bool {
 	return true
 }
 
+// scatterJoinsTx reports whether a scatter read runs inside the open
+// transaction, which has reached a server: on each shard's connection of
+// the transaction, joining the shards it has not reached yet (two-phase
+// commit on; they join as read participants, as one-shard reads do). At
+// READ COMMITTED only: each statement reads a fresh snapshot on every
+// shard, as it would on one database; at REPEATABLE READ or SERIALIZABLE
+// shards cannot join (canJoin), and their own snapshots would differ.
+func (s *session) scatterJoinsTx() bool {
+	if s.opts.TwoPhase == nil || s.txSavepoints || s.txBeginAll == "" || s.snapshotIsolation() || s.inExtended {
+		return false
+	}
+	for _, l := range s.txParts {
+		if l.replica {
+			return false
+		}
+	}
+	return true
+}
+
 // scatterLink is one shard's connection in a scatter read and the stream of
 // its rows.
 type scatterLink struct {
 	s    *session
 	l    *link
+	// inTx: the connection is the transaction's part on its shard: it is
+	// the transaction's to keep, not the read's to give back.
+	inTx bool
 	cols []executor.Column
 	row  executor.Row
 	done bool   // its ReadyForQuery was read
@@ -133,6 +158,19 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 	mark := s.out.Mark()
 	s.lostReplica = false
 	rows, failed, err = s.scatterRun(plan, m, opts, send, describe, mayRerun)
+	if failed && err == nil && s.txOpen && s.txLink != nil {
+		// In a transaction an error fails it, on every server too (a
+		// merge error leaves the shards' transactions open).
+		s.txFailed = true
+		for _, l := range s.txParts {
+			if l.conn.TxStatus() != pgio.TxFailed {
+				s.abortOnServer(l)
+			}
+		}
+		if derr := s.drain(false); derr != nil {
+			return rows, failed, derr
+		}
+	}
 	if s.lostReplica && !s.retrying && !s.txOpen && s.out.Rewind(mark) {
 		// A replica's part failed (its connection, or a FATAL) before
 		// any byte reached the client: the one retry, on the primaries.
@@ -171,14 +209,23 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 		s.statementDone()
 		s.setActive(nil)
 	}()
+	inTx := s.txOpen && s.txLink != nil
 	for i, sh := range plan.Shards {
-		l, err := s.scatterLink(sh, plan.Target)
+		var l *link
+		var err error
+		if inTx {
+			l, err = s.linkFor(sh) // the transaction's part there, joined if new
+		} else {
+			l, err = s.scatterLink(sh, plan.Target)
+		}
 		if err != nil {
 			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
 			return 0, true, s.drainScatter(links)
 		}
-		links = append(links, &scatterLink{s: s, l: l})
-		s.syncSettings(l)
+		links = append(links, &scatterLink{s: s, l: l, inTx: inTx})
+		if !inTx {
+			s.syncSettings(l)
+		}
 		send(i, l)
 	}
 	// Every shard works on the query from now on.
@@ -264,6 +311,14 @@ func (s *session) drainScatter(links []*scatterLink) error {
 // query is over, else broken (the session failed midway).
 func (s *session) finishScatterLink(sl *scatterLink) {
 	if sl.l.conn == nil {
+		return
+	}
+	if sl.inTx {
+		if !sl.done {
+			s.breakLink(sl.l) // the session failed midway: it ends
+		} else if sl.l.conn.TxStatus() == pgio.TxFailed {
+			s.txFailed = true // a shard's error fails the transaction
+		}
 		return
 	}
 	if !sl.done {
