@@ -107,8 +107,8 @@ func (s *session) scatterJoinsTx() bool {
 // scatterLink is one shard's connection in a scatter read and the stream of
 // its rows.
 type scatterLink struct {
-	s    *session
-	l    *link
+	s *session
+	l *link
 	// inTx: the connection is the transaction's part on its shard: it is
 	// the transaction's to keep, not the read's to give back.
 	inTx bool
