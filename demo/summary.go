@@ -39,7 +39,7 @@ func printSummary(w io.Writer, info Info, opts Options, took time.Duration) {
 	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM orders WHERE user_id = 3'       # co-located with user 3\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c 'SELECT count(*) FROM users'                   # every shard, merged\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c 'EXPLAIN ROUTE SELECT name FROM users ORDER BY name LIMIT 3'  # where it runs, and the merge\n", pg)
-	fmt.Fprintf(w, "  psql '%s' -c \"UPDATE users SET region = 'eu'\"               # a write on every shard: a clear refusal, until two-phase commit\n", pg)
+	fmt.Fprintf(w, "  psql '%s' -c \"UPDATE users SET region = 'eu'\"               # a write on every shard, committed with two-phase commit\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c \"INSERT INTO users (id, name, region) VALUES (100, 'you', 'eu')\"\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM products'                       # a reference table\n", pg)
 	if my != "" {
