@@ -43,7 +43,7 @@ func printSummary(w io.Writer, info Info, opts Options, took time.Duration) {
 	fmt.Fprintf(w, "  psql '%s' -c \"UPDATE users SET region = 'eu'\"               # a write on every shard, committed with two-phase commit\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c \"INSERT INTO users (id, name, region) VALUES (100, 'you', 'eu')\"\n", pg)
 	fmt.Fprintf(w, "  psql '%s' -c 'SELECT * FROM products'                       # a reference table\n", pg)
-	fmt.Fprintf(w, "  psql '%s' -c 'SHOW REPLICAS'   # lag and health of every node\n", strings.Replace(pg, "/app", "/shardgate", 1))
+	fmt.Fprintf(w, "  psql '%s' -c 'SHOW REPLICAS'   # lag and health of every node\n", strings.TrimSuffix(pg, "/app")+"/shardgate")
 	if my != "" {
 		fmt.Fprintf(w, "  %s -e 'SELECT * FROM users WHERE id = 3'             # one MariaDB shard\n", my)
 		fmt.Fprintf(w, "  %s -e \"INSERT INTO orders VALUES (2000, 3, 9.99, 'new', NOW(6))\"\n", my)
