@@ -15,6 +15,7 @@ import (
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/frontend/mysqlwire"
 	mysqlparser "github.com/shardgate/shardgate/parser/mysql"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -24,11 +25,16 @@ import (
 type MySQL struct {
 	server *mysqlwire.Server
 	conns  *mysqlConns
+	// monitor picks replicas for plain reads (the proxy's shared one, or
+	// the endpoint's own: then RunReplicas runs it).
+	monitor *replicas.Monitor
 }
 
 // NewMySQL builds the endpoint from a loaded config. snapshot returns the
-// current shard map (it changes when the store does).
-func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, error) {
+// current shard map (it changes when the store does). shared, if given,
+// brings the proxy's replica monitor; without it the endpoint builds its
+// own (run by RunReplicas).
+func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, shared ...Shared) (*MySQL, error) {
 	l := cfg.Listeners.MySQL
 	if l == nil {
 		return nil, errors.New("proxy: listeners.mysql is not configured")
@@ -52,7 +58,13 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 	if err != nil {
 		return nil, err
 	}
-	m := &MySQL{conns: newMySQLConns(cfg)}
+	m := &MySQL{conns: newMySQLConns(cfg), monitor: sharedMonitor(shared)}
+	if m.monitor == nil {
+		if m.monitor, err = newMonitor(cfg, snapshot, replicas.Listener{}); err != nil {
+			return nil, err
+		}
+	}
+	settings := readSettings(cfg)
 	m.server, err = mysqlwire.NewServer(mysqlwire.Options{
 		Snapshot: snapshot,
 		Analyzer: analyzer,
@@ -76,6 +88,13 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot) (*MySQL, e
 		NoTwoPhase:     cfg.Transactions.TwoPhaseCommit == config.TwoPhaseOff,
 		// The XA resolver, as transactions.resolve_interval says.
 		ResolveInterval: cfg.Transactions.ResolveInterval,
+		// Plain reads go to replicas as the session's read policy says.
+		Replicas: mysqlReplicaReads{Monitor: m.monitor, conns: m.conns},
+		ReadSettings: func(user, database string) mysqlwire.ReadSettings {
+			r := settings(user, database)
+			return mysqlwire.ReadSettings{Read: r.Read, MaxLag: r.MaxLag, WhenLagging: r.WhenLagging,
+				WaitTimeout: r.WaitTimeout, ReadYourWrites: r.ReadYourWrites}
+		},
 
 		MaxMergeGroups:  cfg.Limits.MaxMergeGroups,
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
@@ -138,6 +157,36 @@ func (m *MySQL) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// RunReplicas runs the endpoint's replica monitor until ctx ends; Run
+// runs the proxy's shared one instead.
+func (m *MySQL) RunReplicas(ctx context.Context) error { return m.monitor.Run(ctx) }
+
+// Replicas is the endpoint's replica monitor.
+func (m *MySQL) Replicas() *replicas.Monitor { return m.monitor }
+
+// Stats are the endpoint's session counters (replica reads among them).
+func (m *MySQL) Stats() mysqlwire.Stats { return m.server.Stats() }
+
+// mysqlReplicaReads gives the MySQL sessions replicas: the monitor picks
+// one, the endpoint's pools (one per node, as for primaries) connect.
+type mysqlReplicaReads struct {
+	*replicas.Monitor
+	conns *mysqlConns
+}
+
+// AcquireReplica implements mysqlwire.ReplicaReads.
+func (r mysqlReplicaReads) AcquireReplica(ctx context.Context, sh *shardmap.Shard, node shardmap.Node, foundRows bool) (mysqlwire.ServerConn, error) {
+	p, err := r.conns.pools.Get(mysqlbackend.PoolKey{Node: node.Addr, User: r.conns.user, Database: sh.Database, FoundRows: foundRows})
+	if err != nil {
+		return nil, err
+	}
+	conn, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
 // PoolStats reports every backend pool's counters.
 func (m *MySQL) PoolStats() map[mysqlbackend.PoolKey]mysqlbackend.Stats { return m.conns.pools.Stats() }
 
@@ -164,6 +213,9 @@ func newMySQLConns(cfg *config.Config) *mysqlConns {
 				TLS: mysqlbackend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile,
 				ConnectTimeout: cfg.Pools.ConnectTimeout,
 				FoundRows:      k.FoundRows,
+				// A commit's GTID is read behind it in the same text
+				// (read-your-writes).
+				MultiStatements: true,
 			},
 			MaxConns:       cfg.Pools.MaxServerConnsPerNode,
 			IdleTimeout:    cfg.Pools.IdleTimeout,

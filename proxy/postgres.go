@@ -45,8 +45,10 @@ type Postgres struct {
 }
 
 // NewPostgres builds the endpoint from a loaded config. snapshot returns the
-// current shard map (it changes when the store does).
-func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Events) (*Postgres, error) {
+// current shard map (it changes when the store does). shared, if given,
+// brings the proxy's replica monitor; without it the endpoint builds its
+// own.
+func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Events, shared ...Shared) (*Postgres, error) {
 	if cfg.Listeners.Postgres == nil {
 		return nil, errors.New("proxy: listeners.postgres is not configured")
 	}
@@ -79,8 +81,10 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	if p.globalIDs, err = newGlobalIDs(cfg); err != nil {
 		return nil, err
 	}
-	if p.monitor, err = newMonitor(cfg, snapshot, ev.Replicas); err != nil {
-		return nil, err
+	if p.monitor = sharedMonitor(shared); p.monitor == nil {
+		if p.monitor, err = newMonitor(cfg, snapshot, ev.Replicas); err != nil {
+			return nil, err
+		}
 	}
 	mode := pgwire.TransactionPooling
 	if cfg.Pools.Mode == config.PoolSession {

@@ -32,6 +32,30 @@ func (r replicaReads) AcquireReplica(ctx context.Context, sh *shardmap.Shard, no
 	return conn, nil
 }
 
+// Shared is what the endpoints of one proxy share: the replica monitor
+// (lag, health, balancing), so that heartbeats are written once per
+// primary and both endpoints' reads count in one balance. Run builds it
+// and runs it once; an endpoint built without one builds its own.
+type Shared struct {
+	Monitor *replicas.Monitor
+}
+
+// NewMonitor builds the replica monitor of the config's replicas section,
+// for Shared. It does nothing until its Run.
+func NewMonitor(cfg *config.Config, snapshot func() *shardmap.Snapshot, l replicas.Listener) (*replicas.Monitor, error) {
+	return newMonitor(cfg, snapshot, l)
+}
+
+// sharedMonitor is the monitor of shared, if one was given.
+func sharedMonitor(shared []Shared) *replicas.Monitor {
+	for _, s := range shared {
+		if s.Monitor != nil {
+			return s.Monitor
+		}
+	}
+	return nil
+}
+
 // newMonitor builds the replica monitor of the config's replicas section.
 func newMonitor(cfg *config.Config, snapshot func() *shardmap.Snapshot, l replicas.Listener) (*replicas.Monitor, error) {
 	o := replicas.ConfigOptions(cfg)
@@ -54,7 +78,8 @@ func readSettings(cfg *config.Config) func(user, database string) pgwire.ReadSet
 }
 
 // RunReplicas runs the replica monitor (heartbeats, lag, health) until
-// ctx ends. Without it, no replica fits and reads run on primaries.
+// ctx ends. Without it, no replica fits and reads run on primaries. A
+// monitor shared with the MySQL endpoint is run once, by its owner (Run).
 func (p *Postgres) RunReplicas(ctx context.Context) error { return p.monitor.Run(ctx) }
 
 // Replicas is the endpoint's replica monitor.

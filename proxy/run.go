@@ -94,15 +94,23 @@ func Run(ctx context.Context, o RunOptions) error {
 	current.Store(snap)
 	log.Info("shard map loaded", zap.Uint64("map_version", snap.Version()))
 
+	// One replica monitor for both endpoints: one heartbeat writer per
+	// primary, one balance of reads.
+	ev := LogEvents(log)
+	monitor, err := NewMonitor(cfg, current.Load, ev.Replicas)
+	if err != nil {
+		return err
+	}
+	shared := Shared{Monitor: monitor}
 	var pg *Postgres
 	if pgLn != nil {
-		if pg, err = NewPostgres(cfg, current.Load, LogEvents(log)); err != nil {
+		if pg, err = NewPostgres(cfg, current.Load, ev, shared); err != nil {
 			return err
 		}
 	}
 	var my *MySQL
 	if myLn != nil {
-		if my, err = NewMySQL(cfg, current.Load); err != nil {
+		if my, err = NewMySQL(cfg, current.Load, shared); err != nil {
 			if pg != nil {
 				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet
 			}
@@ -150,6 +158,9 @@ func Run(ctx context.Context, o RunOptions) error {
 		}
 		return nil
 	})
+	if pg != nil || my != nil {
+		g.Go(func() error { return monitor.Run(gctx) })
+	}
 	var addrs Addrs
 	if pg != nil {
 		ln := pgLn
@@ -162,7 +173,6 @@ func Run(ctx context.Context, o RunOptions) error {
 		reportTwoPhase(gctx, pg.TwoPhase(), snap, log)
 		reportSequences(gctx, pg.globalIDs, snap, log)
 		g.Go(func() error { return pg.RunResolver(rctx) })
-		g.Go(func() error { return pg.RunReplicas(gctx) })
 		g.Go(func() error { return pg.RunFailoverDetector(gctx, cfg, o.Store, current.Load, log) })
 		g.Go(func() error { return ignoreClosed(pg.Serve(ln)) })
 		g.Go(func() error {

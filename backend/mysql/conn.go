@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -107,6 +108,7 @@ func dialMode(ctx context.Context, o DialOptions) (*Conn, error) {
 	if o.FoundRows {
 		p.Flags |= uint64(vmysql.CapabilityClientFoundRows)
 	}
+	p.EnableMultiStatements = o.MultiStatements
 	vc, err := vmysql.Connect(ctx, p)
 	if err != nil {
 		return nil, dialError(o.Node, err)
@@ -160,6 +162,77 @@ func (c *Conn) Exec(sql string, maxRows int) (*sqltypes.Result, uint16, error) {
 	}
 	c.flags = res.StatusFlags &^ StatusMoreResults
 	return res, warnings, nil
+}
+
+// gtidSQL follows a statement that may commit, in the same text: the
+// session's last committed GTID (MariaDB's session tracking of last_gtid
+// is negotiated by vitess's client but not exposed).
+const gtidSQL = "\n;SELECT @@last_gtid"
+
+// ExecGTID is Exec for a statement that may commit a write (autocommit,
+// or COMMIT): in the same round trip it reads @@last_gtid, the GTID of the
+// connection's last commit ("" when it never committed, or when the
+// statement failed), which the caller never shows its client. The
+// connection must have been dialed with MultiStatements.
+func (c *Conn) ExecGTID(sql string, maxRows int) (*sqltypes.Result, uint16, string, error) {
+	if c.broken.Load() {
+		return nil, 0, "", lostError(c.node, errors.New("connection marked broken"))
+	}
+	// A trailing ";" would make an empty statement, a trailing "-- …"
+	// comment would swallow the SELECT: the newline ends it.
+	text := strings.TrimRight(sql, " \t\r\n;") + gtidSQL
+	if err := c.c.WriteComQuery(text); err != nil {
+		return nil, 0, "", c.execError(err)
+	}
+	res, more, warnings, err := c.c.ReadQueryResult(maxRows, true)
+	if err != nil {
+		// MariaDB stops a multi-statement text at its first error: nothing
+		// follows. Over maxRows, vitess drained that result; the SELECT's
+		// follows.
+		if vterrors.Code(err) == vtrpcpb.Code_ABORTED {
+			if drainErr := c.drain(true); drainErr != nil {
+				return nil, 0, "", c.execError(drainErr)
+			}
+			return nil, 0, "", &sqlerr.Error{Code: "42000", Number: erTooBigSelect,
+				Message: fmt.Sprintf("the result has more than %d rows, the most shardgate reads from a server at once", maxRows)}
+		}
+		return nil, 0, "", c.execError(err)
+	}
+	c.flags = res.StatusFlags &^ StatusMoreResults
+	if !more {
+		// The server did not run the SELECT (multi-statements off).
+		return res, warnings, "", nil
+	}
+	g, more, _, err := c.c.ReadQueryResult(1, false)
+	if err != nil {
+		if _, _, _, isServer := ServerError(err); !isServer {
+			return nil, 0, "", c.execError(err)
+		}
+		// The statement ran; only the GTID is missing.
+		return res, warnings, "", c.drain(more)
+	}
+	if err := c.drain(more); err != nil {
+		return nil, 0, "", c.execError(err)
+	}
+	c.flags = g.StatusFlags &^ StatusMoreResults
+	gtid := ""
+	if len(g.Rows) == 1 && len(g.Rows[0]) == 1 {
+		gtid = g.Rows[0][0].ToString()
+	}
+	return res, warnings, gtid, nil
+}
+
+// drain reads the results left of a multi-statement text.
+func (c *Conn) drain(more bool) error {
+	for more {
+		var err error
+		if _, more, _, err = c.c.ReadQueryResult(vmysql.FETCH_NO_ROWS, false); err != nil {
+			if _, _, _, isServer := ServerError(err); !isServer {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Ping checks the connection with COM_PING.

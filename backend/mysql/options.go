@@ -46,6 +46,9 @@ type DialOptions struct {
 	// matched rather than those it changed. A proxy's connection must
 	// answer as its client asked.
 	FoundRows bool
+	// MultiStatements negotiates CLIENT_MULTI_STATEMENTS, which ExecGTID
+	// needs (the commit's GTID is read in the same round trip).
+	MultiStatements bool
 }
 
 // EnsureDefaults fills in zero fields.

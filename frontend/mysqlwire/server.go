@@ -116,6 +116,13 @@ type Options struct {
 	// ResolveInterval is how often RunResolver looks for prepared XA
 	// branches left behind (default 1s; negative: never).
 	ResolveInterval time.Duration
+
+	// Replicas gives plain reads outside transactions replicas, as the
+	// session's read policy says (session_replica.go); nil: every
+	// statement runs on primaries. ReadSettings are a session's defaults
+	// per user and database (config replicas.read and rules).
+	Replicas     ReplicaReads
+	ReadSettings func(user, database string) ReadSettings
 }
 
 func (o *Options) ensureDefaults() {
@@ -142,6 +149,9 @@ type Server struct {
 	xa xaIDs
 
 	queries, errors, pins, kills atomic.Uint64
+	// Replica reads (session_replica.go): served by replicas, sent to the
+	// primary because none fitted, retried on the primary.
+	replicaReads, replicaFallbacks, replicaRetries atomic.Uint64
 
 	mu       sync.Mutex
 	l        *vmysql.Listener
@@ -281,6 +291,11 @@ type Stats struct {
 	Errors   uint64 // statements answered with an error
 	Pins     uint64 // times a session pinned its server connection
 	Kills    uint64 // KILL statements that cancelled or closed a session
+	// ReplicaReads are reads a replica served; ReplicaFallbacks reads
+	// that went to the primary because no replica fitted (lag, the
+	// session's own writes, a replica not reachable); ReplicaRetries
+	// reads retried on the primary after their replica failed.
+	ReplicaReads, ReplicaFallbacks, ReplicaRetries uint64
 }
 
 // Stats returns the endpoint's counters.
@@ -288,7 +303,8 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.sessions)
 	s.mu.Unlock()
-	return Stats{Sessions: n, Queries: s.queries.Load(), Errors: s.errors.Load(), Pins: s.pins.Load(), Kills: s.kills.Load()}
+	return Stats{Sessions: n, Queries: s.queries.Load(), Errors: s.errors.Load(), Pins: s.pins.Load(), Kills: s.kills.Load(),
+		ReplicaReads: s.replicaReads.Load(), ReplicaFallbacks: s.replicaFallbacks.Load(), ReplicaRetries: s.replicaRetries.Load()}
 }
 
 func (s *Server) add(ss *session) {

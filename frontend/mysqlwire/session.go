@@ -74,6 +74,18 @@ type session struct {
 	rowCount       int64
 	foundRowsCount uint64
 
+	// gtidStmt is the statement run reads its commit's GTID with;
+	// txStmt the one query runs (for commits that read none).
+	gtidStmt, txStmt *parser.Statement
+	// Replica reads (session_replica.go): the read settings now and by
+	// default (readSet: the session SET some), the target of the
+	// statement being routed, and what the session knows of its last
+	// commit per shard (read-your-writes).
+	read, readDefault ReadSettings
+	readSet           bool
+	target            router.Target
+	ryw               map[string]rywMark
+
 	busy    atomic.Bool // a command is running
 	holding atomic.Bool // conn != nil
 
@@ -114,6 +126,12 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		}
 		return ss.answerLocally(callback)
 	}
+	if handled, err := ss.shardgateSetting(sql); handled {
+		if err != nil {
+			return err
+		}
+		return ss.answerLocally(callback)
+	}
 	if res, ok := ss.showDatabases(sql); ok {
 		ss.answerLocally(func(*sqltypes.Result) error { return nil }) // flags and counts
 		ss.rowCount = -1
@@ -139,6 +157,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 			return ss.answerLocally(callback)
 		}
 	case parser.KindCommit, parser.KindRollback:
+		if stmt.Kind == parser.KindCommit {
+			ss.commitsUnknown()
+		}
 		if ss.txXA != nil {
 			return ss.endXATx(stmt.Kind == parser.KindCommit, stmt.Tx.Chain, callback)
 		}
@@ -207,6 +228,10 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		if sc, ok := plan.(router.Scatter); ok {
 			return ss.scatter(sc, stmt, sql, callback)
 		}
+		if writes(stmt) {
+			// Committed with XA or shard by shard: no GTID is read.
+			defer ss.writesUnknown(planShards(plan))
+		}
 		return ss.fanOut(plan, stmt, sql, callback)
 	}
 	if any && ss.conn == nil && ss.txBegin != "" && stmt.Kind == parser.KindSelect && len(stmt.Tables) == 0 && pin == parser.PinNone {
@@ -216,7 +241,17 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		ss.deferTx = true
 		defer func() { ss.deferTx = false }()
 	}
+	if ss.replicaRead(stmt, sql, pin) {
+		if handled, err := ss.runReplica(shard, sql, callback); handled {
+			return err
+		}
+	}
+	ss.gtidStmt, ss.txStmt = nil, stmt
+	if ss.askGTID(stmt, shard) {
+		ss.gtidStmt = stmt
+	}
 	err = ss.run(shard, sql, pin, "", callback)
+	ss.gtidStmt, ss.txStmt = nil, nil
 	ss.noteWrite(stmt, shard)
 	if err != nil {
 		return ss.partRolledBack(err)
@@ -284,6 +319,8 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 	if ss.conn != nil {
 		ss.rs.TxShard = ss.shard
 	}
+	ss.target = router.Target{}
+	ss.rs.InTx = ss.readInTx()
 	// The session checks the shard itself, to say why it must stay.
 	ss.rs.JoinShards = true
 	snap := ss.s.o.Snapshot()
@@ -303,7 +340,7 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 	var shard *shardmap.Shard
 	switch p := plan.(type) {
 	case router.Single:
-		shard = p.Shard
+		shard, ss.target = p.Shard, p.Target
 	case router.AnyShard:
 		shard, any = ss.anyShard(p.Keyspace), true
 	case router.Broadcast, router.SplitInsert:
@@ -356,7 +393,24 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		return err
 	}
 	ss.setRunning(ss.conn, shard)
-	res, warnings, err := ss.conn.Exec(sql, ss.s.o.MaxResultRows)
+	var res *sqltypes.Result
+	var warnings uint16
+	var err error
+	if gc, ok := ss.conn.(gtidConn); ok && ss.gtidStmt != nil {
+		var gtid string
+		res, warnings, gtid, err = gc.ExecGTID(sql, ss.s.o.MaxResultRows)
+		if err == nil {
+			ss.noteCommit(ss.gtidStmt, shard, true, gtid, res.RowsAffected)
+		}
+		if err != nil && ss.conn.IsBroken() {
+			ss.positionUnknown(shard) // the commit's outcome is unknown
+		}
+	} else {
+		res, warnings, err = ss.conn.Exec(sql, ss.s.o.MaxResultRows)
+		if err == nil && ss.trackWrites(shard) && ss.txStmt != nil {
+			ss.noteCommit(ss.txStmt, shard, false, "", res.RowsAffected)
+		}
+	}
 	ss.setRunning(nil, nil)
 	if err == nil {
 		ss.counts(sql, res)
@@ -577,6 +631,7 @@ func (ss *session) use(db string) error {
 	}
 	ss.rs.Keyspace = db
 	ss.rs.User = ss.c.User
+	ss.readDefaults()
 	return nil
 }
 
@@ -604,6 +659,8 @@ func (ss *session) resetConnection() {
 	ss.warnings = 0
 	ss.lastInsertID = 0
 	ss.rowCount, ss.foundRowsCount = 0, 0
+	ss.readSet, ss.ryw = false, nil
+	ss.readDefaults()
 }
 
 // close gives the connection back when the client leaves. The pool closes

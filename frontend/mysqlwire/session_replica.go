@@ -1,0 +1,399 @@
+package mysqlwire
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"vitess.io/vitess/go/sqltypes"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replicas"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// ReplicaReads gives sessions replicas for their reads: the replica
+// monitor's choice (within a max lag, past a position) and a connection to
+// the chosen node. The proxy wires replicas.Monitor (the one it shares
+// with the Postgres endpoint) and a pool per replica node.
+type ReplicaReads interface {
+	Pick(sh *shardmap.Shard, maxLag time.Duration, minPos replicas.Position) (replicas.Lease, bool)
+	Wait(ctx context.Context, sh *shardmap.Shard, maxLag time.Duration, minPos replicas.Position) (replicas.Lease, error)
+	// AcquireReplica returns a connection to node, a replica of sh; it
+	// goes back through ConnSource.Release. Its error means nothing
+	// reached a server.
+	AcquireReplica(ctx context.Context, sh *shardmap.Shard, node shardmap.Node, foundRows bool) (ServerConn, error)
+}
+
+// ReadSettings are a session's replica-read defaults (config replicas,
+// per user and database); SET shardgate.read, shardgate.max_lag and
+// shardgate.read_your_writes change the session's copy.
+type ReadSettings struct {
+	Read           router.ReadPolicy
+	MaxLag         time.Duration
+	WhenLagging    config.LagPolicy
+	WaitTimeout    time.Duration
+	ReadYourWrites bool
+}
+
+// gtidConn is a server connection that reads a commit's GTID in the same
+// round trip (backend/mysql's Conn).
+type gtidConn interface {
+	ExecGTID(sql string, maxRows int) (*sqltypes.Result, uint16, string, error)
+}
+
+// rywMark is what a session knows of its last commit on a shard.
+type rywMark struct {
+	pos replicas.Position
+	// unknown: it committed there but does not know where (XA, a commit
+	// whose GTID was not read): its reads of the shard go to the primary
+	// until a later commit tells a position.
+	unknown bool
+}
+
+// replicasOn reports whether the session may read from replicas at all.
+func (ss *session) replicasOn() bool { return ss.s.o.Replicas != nil }
+
+// trackWrites reports whether the session learns its commits' GTIDs on
+// shard: whenever the shard has replicas, whatever the session's policy
+// now (a later SET shardgate.read or a hint must still find them).
+func (ss *session) trackWrites(shard *shardmap.Shard) bool {
+	return ss.replicasOn() && shard != nil && len(shard.Replicas) > 0
+}
+
+// readInTx: inTx, or a transaction set up for the next statement (SET
+// TRANSACTION) or with XA branches: a read there needs the primary.
+func (ss *session) readInTx() bool {
+	return ss.inTx() || ss.txNext != "" || ss.txXA != nil
+}
+
+// replicaRead decides whether a routed one-shard statement runs on a
+// replica: a plain read outside a transaction, the target says so, and
+// the session holds no connection and keeps no state a replica lacks.
+func (ss *session) replicaRead(stmt *parser.Statement, sql string, pin parser.Pin) bool {
+	return ss.target.OnReplica() && ss.replicasOn() && ss.conn == nil && !ss.readInTx() &&
+		pin == parser.PinNone && ss.pinned == parser.PinNone && len(ss.rs.Temp) == 0 &&
+		router.ReplicaSafe(stmt) && !containsFold(sql, "sql_calc_found_rows")
+}
+
+// runReplica runs a read on a replica of shard and answers the client.
+// false: the read must run on the primary (none fits and the policy falls
+// back, or the replica failed before any byte of the answer reached the
+// client: the one retry a read gets).
+func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*sqltypes.Result) error) (bool, error) {
+	conn, lease, ok, err := ss.connectReplica(shard, ss.target)
+	if !ok || err != nil {
+		return false, err
+	}
+	if err := ss.applySettingsTo(conn); err != nil {
+		lease.Release()
+		ss.s.o.Conns.Release(conn)
+		if conn.IsBroken() {
+			ss.s.replicaRetries.Add(1)
+			return false, nil // nothing of the read was sent
+		}
+		return true, err
+	}
+	ss.setRunning(conn, shard)
+	res, warnings, err := conn.Exec(sql, ss.s.o.MaxResultRows)
+	ss.setRunning(nil, nil)
+	lease.Release()
+	broken := conn.IsBroken()
+	ss.s.o.Conns.Release(conn)
+	if err != nil {
+		if broken {
+			ss.s.replicaRetries.Add(1)
+			return false, nil
+		}
+		return true, err
+	}
+	ss.s.replicaReads.Add(1)
+	ss.rowCount = -1
+	ss.foundRowsCount = uint64(len(res.Rows))
+	ss.c.StatusFlags = ss.flags
+	ss.warnings = warnings
+	return true, callback(res)
+}
+
+// connectReplica picks a replica of shard for a read with target t and
+// connects to it: false when the read must run on the primary (the
+// session's last commit there is not known to be replayed anywhere, or no
+// replica fits and the policy falls back, or the replica could not be
+// reached — nothing was sent to it).
+func (ss *session) connectReplica(shard *shardmap.Shard, t router.Target) (ServerConn, replicas.Lease, bool, error) {
+	var minPos replicas.Position
+	if ss.read.ReadYourWrites {
+		m := ss.ryw[shard.Name]
+		if m.unknown {
+			return nil, replicas.Lease{}, false, nil
+		}
+		minPos = m.pos
+	}
+	rr := ss.s.o.Replicas
+	lease, ok := rr.Pick(shard, t.MaxLag, minPos)
+	if !ok && !minPos.IsZero() && ss.read.WhenLagging != config.LagWait {
+		if any, fits := rr.Pick(shard, t.MaxLag, replicas.Position{}); fits {
+			// Replicas are within max_lag, but none has replayed this
+			// session's last commit there: read-your-writes reads the
+			// primary, whatever when_lagging says of lag.
+			any.Release()
+			ss.s.replicaFallbacks.Add(1)
+			return nil, replicas.Lease{}, false, nil
+		}
+	}
+	if !ok {
+		if t.Read == router.ReadReplicasPreferred {
+			ss.s.replicaFallbacks.Add(1)
+			return nil, replicas.Lease{}, false, nil
+		}
+		switch ss.read.WhenLagging {
+		case config.LagError:
+			return nil, replicas.Lease{}, false, errNoReplica(shard, t.MaxLag)
+		case config.LagWait:
+			ctx, cancel := context.WithTimeout(context.Background(), ss.read.WaitTimeout)
+			var err error
+			lease, err = rr.Wait(ctx, shard, t.MaxLag, minPos)
+			cancel()
+			if err != nil {
+				return nil, replicas.Lease{}, false, errNoReplica(shard, t.MaxLag).Wrap(err).
+					WithDetail("Waited %s (replicas.wait_timeout).", ss.read.WaitTimeout)
+			}
+		default:
+			ss.s.replicaFallbacks.Add(1)
+			return nil, replicas.Lease{}, false, nil
+		}
+	}
+	conn, err := rr.AcquireReplica(context.Background(), shard, lease.Node(), ss.foundRows())
+	if err != nil {
+		lease.Release()
+		ss.s.replicaFallbacks.Add(1)
+		return nil, replicas.Lease{}, false, nil
+	}
+	return conn, lease, true, nil
+}
+
+func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
+	e := sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
+		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")
+	e.Number = erUnknownError
+	return e
+}
+
+const (
+	erUnknownError       = 1105 // ER_UNKNOWN_ERROR
+	erWrongValueForVar   = 1231 // ER_WRONG_VALUE_FOR_VAR
+	erUnknownSystemVar   = 1193 // ER_UNKNOWN_SYSTEM_VARIABLE
+	erLocalVariableScope = 1228 // ER_LOCAL_VARIABLE (SET GLOBAL of a session-only variable)
+)
+
+// askGTID reports whether stmt, about to run on shard's primary, may
+// commit a write whose GTID read-your-writes must learn: a COMMIT of an
+// open transaction, or a statement outside one that is not a plain read.
+func (ss *session) askGTID(stmt *parser.Statement, shard *shardmap.Shard) bool {
+	if !ss.trackWrites(shard) {
+		return false
+	}
+	if stmt.Kind == parser.KindCommit {
+		return ss.conn != nil && ss.conn.InTransaction()
+	}
+	return !ss.readInTx() && writes(stmt)
+}
+
+// noteCommit records, after stmt ran on shard's primary, what the session
+// knows of its commit there: the GTID read with it, or, when a write
+// committed (implicitly, say) without one, that it is unknown.
+func (ss *session) noteCommit(stmt *parser.Statement, shard *shardmap.Shard, asked bool, gtid string, affected uint64) {
+	if !ss.trackWrites(shard) || (ss.conn != nil && ss.conn.InTransaction()) {
+		return
+	}
+	if !asked {
+		if writes(stmt) {
+			ss.positionUnknown(shard)
+		}
+		return
+	}
+	pos, err := replicas.ParseGTID(gtid)
+	switch {
+	case err != nil:
+		ss.positionUnknown(shard)
+	case pos.IsZero():
+		// The connection never committed anything logged: the statement
+		// wrote nothing, unless it says it did.
+		if affected > 0 || stmt.Kind == parser.KindCommit {
+			ss.positionUnknown(shard)
+		}
+	default:
+		ss.notePosition(shard, pos)
+	}
+}
+
+// positionUnknown makes the session's reads of shard go to its primary
+// until a later commit there tells a position.
+func (ss *session) positionUnknown(shard *shardmap.Shard) {
+	if !ss.trackWrites(shard) {
+		return
+	}
+	if ss.ryw == nil {
+		ss.ryw = make(map[string]rywMark)
+	}
+	ss.ryw[shard.Name] = rywMark{unknown: true}
+}
+
+// notePosition records a commit's GTID on shard: the session's reads
+// there wait for replicas past it.
+func (ss *session) notePosition(shard *shardmap.Shard, pos replicas.Position) {
+	if ss.ryw == nil {
+		ss.ryw = make(map[string]rywMark)
+	}
+	m := ss.ryw[shard.Name]
+	if m.unknown || !m.pos.Covers(pos) {
+		ss.ryw[shard.Name] = rywMark{pos: pos}
+	}
+}
+
+// writesUnknown notes writes whose GTIDs the session does not learn (XA
+// commits, fan-outs): its reads of those shards go to their primaries
+// until a later commit there tells a position.
+func (ss *session) writesUnknown(shards []*shardmap.Shard) {
+	for _, sh := range shards {
+		ss.positionUnknown(sh)
+	}
+}
+
+// commitsUnknown notes, before a COMMIT, the shards of the transaction
+// whose commit reads no GTID: XA branches, and a written part that is not
+// the held connection (endOthers commits it).
+func (ss *session) commitsUnknown() {
+	if !ss.replicasOn() {
+		return
+	}
+	if ss.txXA != nil {
+		for sh := range ss.txXA.branches {
+			ss.positionUnknown(sh)
+		}
+		if ss.shard != nil {
+			ss.positionUnknown(ss.shard)
+		}
+	}
+	if ss.txWriter != nil && ss.txWriter != ss.shard {
+		ss.positionUnknown(ss.txWriter)
+	}
+}
+
+// planShards lists the shards a fan-out plan writes on.
+func planShards(p router.Plan) []*shardmap.Shard {
+	switch p := p.(type) {
+	case router.Broadcast:
+		return p.Shards
+	case router.SplitInsert:
+		return p.Shards
+	case router.Scatter:
+		return p.Shards
+	}
+	return nil
+}
+
+var shardgateSetRE = regexp.MustCompile(`(?is)^\s*set\s+(session\s+|local\s+|global\s+|@@session\.|@@local\.|@@global\.|@@)?(shardgate\.[a-z0-9_]*)\s*(?::?=|\s+to\s+)\s*(.*?)\s*;?\s*$`)
+
+// shardgateSetting handles SET of the proxy's own settings
+// (shardgate.read, shardgate.max_lag, shardgate.read_your_writes): they
+// never reach a server. false: sql is not one of them.
+func (ss *session) shardgateSetting(sql string) (bool, error) {
+	if !firstWord(sql, "set") || !containsFold(sql, "shardgate.") {
+		return false, nil
+	}
+	m := shardgateSetRE.FindStringSubmatch(sql)
+	if m == nil {
+		return true, &sqlerr.Error{Code: "42000", Number: 1064,
+			Message: "SET of a shardgate setting: write SET shardgate.read = 'replicas' (one setting per SET; read, max_lag, read_your_writes)"}
+	}
+	name := strings.ToLower(m[2])
+	value := strings.TrimSpace(m[3])
+	if len(value) >= 2 && (value[0] == '\'' || value[0] == '"') && value[len(value)-1] == value[0] {
+		value = value[1 : len(value)-1]
+	} else if strings.ContainsAny(value, " \t\n,'\"") {
+		return true, wrongValue(name, value)
+	}
+	if containsFold(m[1], "global") {
+		return true, &sqlerr.Error{Code: "HY000", Number: erLocalVariableScope,
+			Message: "Variable '" + name + "' is a SESSION variable of shardgate and can't be used with SET GLOBAL"}
+	}
+	return true, ss.setShardgate(name, strings.ToLower(value))
+}
+
+func wrongValue(name, value string) *sqlerr.Error {
+	return &sqlerr.Error{Code: "42000", Number: erWrongValueForVar,
+		Message: "Variable '" + name + "' can't be set to the value of '" + value + "'"}
+}
+
+// setShardgate sets one of the proxy's own settings to value ("" or
+// "default": back to the session's default).
+func (ss *session) setShardgate(name, value string) error {
+	def := ss.readDefault
+	switch name {
+	case "shardgate.read":
+		r := def.Read
+		if value != "" && value != "default" {
+			p, ok := router.ParseReadPolicy(value)
+			if !ok {
+				e := wrongValue(name, value)
+				e.Hint = "Use primary, replicas or replicas_preferred."
+				return e
+			}
+			r = p
+		}
+		if r != router.ReadPrimary && !ss.replicasOn() {
+			return &sqlerr.Error{Code: "HY000", Number: erUnknownError,
+				Message: "shardgate.read = " + r.String() + ": replica reads are not configured on this endpoint"}
+		}
+		ss.read.Read = r
+	case "shardgate.max_lag":
+		d := def.MaxLag
+		if value != "" && value != "default" {
+			v, err := router.ParseMaxLag(value)
+			if err != nil {
+				e := wrongValue(name, value)
+				e.Detail = err.Error()
+				return e
+			}
+			d = v
+		}
+		ss.read.MaxLag = d
+	case "shardgate.read_your_writes":
+		b := def.ReadYourWrites
+		switch value {
+		case "", "default":
+		case "on", "true", "1", "yes":
+			b = true
+		case "off", "false", "0", "no":
+			b = false
+		default:
+			return wrongValue(name, value)
+		}
+		ss.read.ReadYourWrites = b
+	default:
+		return &sqlerr.Error{Code: "HY000", Number: erUnknownSystemVar,
+			Message: "Unknown system variable '" + name + "' (shardgate's own are shardgate.read, shardgate.max_lag and shardgate.read_your_writes)"}
+	}
+	ss.readSet = true
+	ss.rs.Read, ss.rs.MaxLag = ss.read.Read, ss.read.MaxLag
+	return nil
+}
+
+// readDefaults takes the session's replica-read defaults for its user and
+// database; settings the session SET stay.
+func (ss *session) readDefaults() {
+	if ss.s.o.ReadSettings == nil || !ss.replicasOn() {
+		ss.readDefault = ReadSettings{Read: router.ReadPrimary}
+	} else {
+		ss.readDefault = ss.s.o.ReadSettings(ss.c.User, ss.rs.Keyspace)
+	}
+	if !ss.readSet {
+		ss.read = ss.readDefault
+		ss.rs.Read, ss.rs.MaxLag = ss.read.Read, ss.read.MaxLag
+	}
+}
