@@ -98,9 +98,9 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 		}
 		return true, err
 	}
-	ss.setRunning(conn, shard)
+	// Not visible to KILL QUERY: kill.go sends its KILL to the shard's
+	// primary, where this connection's id names another client's.
 	res, warnings, err := conn.Exec(sql, ss.s.o.MaxResultRows)
-	ss.setRunning(nil, nil)
 	lease.Release()
 	broken := conn.IsBroken()
 	ss.s.o.Conns.Release(conn)

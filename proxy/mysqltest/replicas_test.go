@@ -330,6 +330,29 @@ func testReplicaReadYourWrites(t *testing.T, r *replicaRig) {
 	if stale != 0 {
 		t.Errorf("%d stale reads of the session's own writes", stale)
 	}
+	// The control: without read-your-writes, the delayed replica serves
+	// this session stale rows (so the count above can fail).
+	if _, err := c.ExecContext(ctx, "SET shardgate.read_your_writes = off"); err != nil {
+		t.Fatal(err)
+	}
+	controlStale := 0
+	for i := range 200 {
+		id := i%100 + 1
+		want := int64(2_000_000 + i)
+		if _, err := c.ExecContext(ctx, "UPDATE kv SET v = ? WHERE id = ?", want, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, got := r.servedBy(t, c, id); got != want {
+			controlStale++
+		}
+	}
+	t.Logf("control, read_your_writes off: %d of 200 reads stale", controlStale)
+	if controlStale == 0 {
+		t.Errorf("with read_your_writes off no read was stale: the test cannot tell")
+	}
+	if _, err := c.ExecContext(ctx, "SET shardgate.read_your_writes = on"); err != nil {
+		t.Fatal(err)
+	}
 	// 1.5 s after the last write, every replica but the delayed one has
 	// replayed it; reads go to replicas again.
 	time.Sleep(1500 * time.Millisecond)
