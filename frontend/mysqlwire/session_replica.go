@@ -176,6 +176,40 @@ func (ss *session) connectReplica(shard *shardmap.Shard, t router.Target) (Serve
 	return conn, lease, true, nil
 }
 
+// replicaPart is one shard's part of a scatter read on a replica.
+type replicaPart struct {
+	conn  ServerConn
+	lease replicas.Lease
+}
+
+func (rp *replicaPart) release(ss *session) {
+	rp.lease.Release()
+	ss.s.o.Conns.Release(rp.conn)
+}
+
+// scatterReplica is the replica connection one shard's part of a scatter
+// read runs on, with the same policy as a one-shard read; nil: the
+// primary's.
+func (ss *session) scatterReplica(shard *shardmap.Shard, t router.Target) (*replicaPart, error) {
+	if !t.OnReplica() || !ss.replicasOn() || ss.readInTx() || ss.pinned != parser.PinNone || len(ss.rs.Temp) > 0 {
+		return nil, nil
+	}
+	conn, lease, ok, err := ss.connectReplica(shard, t)
+	if !ok || err != nil {
+		return nil, err
+	}
+	rp := &replicaPart{conn: conn, lease: lease}
+	if err := ss.applySettingsTo(conn); err != nil {
+		rp.release(ss)
+		if conn.IsBroken() {
+			return nil, nil // nothing of the read was sent: the primary's
+		}
+		return nil, err
+	}
+	ss.s.replicaReads.Add(1)
+	return rp, nil
+}
+
 func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
 	e := sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
 		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")

@@ -118,6 +118,7 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 	type part struct {
 		conn     ServerConn
 		own      bool
+		replica  *replicaPart // the part reads a replica (session_replica.go)
 		res      *sqltypes.Result
 		warnings uint16
 		err      error
@@ -125,21 +126,35 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 	parts := make([]part, len(p.Shards))
 	defer func() {
 		for i, pt := range parts {
-			if pt.conn != nil {
+			switch {
+			case pt.replica != nil:
+				pt.replica.release(ss)
+			case pt.conn != nil:
 				ss.giveBack(p.Shards[i], pt.conn, pt.own)
 			}
 		}
 	}()
 	for i, sh := range p.Shards {
+		rp, err := ss.scatterReplica(sh, p.Target)
+		if err != nil {
+			return nil, 0, err
+		}
+		if rp != nil {
+			parts[i].conn, parts[i].replica = rp.conn, rp
+			continue
+		}
 		c, own, err := ss.borrow(sh)
 		if err != nil {
 			return nil, 0, err
 		}
 		parts[i].conn, parts[i].own = c, own
 	}
-	running := make([]scatterPart, len(parts))
+	running := make([]scatterPart, 0, len(parts))
 	for i, pt := range parts {
-		running[i] = scatterPart{conn: pt.conn, shard: p.Shards[i]}
+		if pt.replica == nil {
+			// KILL QUERY reaches primaries' parts only (kill.go).
+			running = append(running, scatterPart{conn: pt.conn, shard: p.Shards[i]})
+		}
 	}
 	ss.mu.Lock()
 	ss.scatterParts = running
@@ -160,6 +175,23 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 		}(&parts[i])
 	}
 	wg.Wait()
+	for i := range parts {
+		pt := &parts[i]
+		if pt.replica == nil || pt.err == nil || !pt.conn.IsBroken() {
+			continue
+		}
+		// The replica failed and nothing reached the client: this part
+		// runs once more on the primary.
+		ss.s.replicaRetries.Add(1)
+		pt.replica.release(ss)
+		pt.replica, pt.conn = nil, nil
+		c, own, err := ss.borrow(p.Shards[i])
+		if err != nil {
+			return nil, 0, err
+		}
+		pt.conn, pt.own = c, own
+		pt.res, pt.warnings, pt.err = c.Exec(shardSQL, ss.s.o.MaxResultRows)
+	}
 	results := make([]*sqltypes.Result, len(parts))
 	var warnings uint32
 	for i, pt := range parts {

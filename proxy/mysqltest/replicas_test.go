@@ -46,6 +46,40 @@ func TestReplicas(t *testing.T) {
 	t.Run("LagExcluded", func(t *testing.T) { testReplicaLagExcluded(t, r) })
 	t.Run("ReadYourWrites", func(t *testing.T) { testReplicaReadYourWrites(t, r) })
 	t.Run("RetryOnPrimary", func(t *testing.T) { testReplicaRetryOnPrimary(t, r) })
+	t.Run("Scatter", func(t *testing.T) { testReplicaScatter(t, r) })
+}
+
+// testReplicaScatter: a read on both shards reads a replica per shard;
+// with shardgate.read = primary, none.
+func testReplicaScatter(t *testing.T, r *replicaRig) {
+	c := r.conn(t)
+	ctx := context.Background()
+	count := func() int64 {
+		var n int64
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM kv WHERE v >= 0").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := r.proxy.Stats()
+	const n = 100
+	for range n {
+		if got := count(); got != 200 { // each shard's view is the whole table
+			t.Fatalf("scatter count %d, want 200", got)
+		}
+	}
+	mid := r.proxy.Stats()
+	t.Logf("%d scatter reads over 2 shards: %d parts on replicas", n, mid.ReplicaReads-before.ReplicaReads)
+	if mid.ReplicaReads-before.ReplicaReads < 2*n*9/10 {
+		t.Errorf("only %d of %d scatter parts read replicas", mid.ReplicaReads-before.ReplicaReads, 2*n)
+	}
+	if _, err := c.ExecContext(ctx, "SET shardgate.read = primary"); err != nil {
+		t.Fatal(err)
+	}
+	count()
+	if after := r.proxy.Stats(); after.ReplicaReads != mid.ReplicaReads {
+		t.Errorf("with shardgate.read = primary a scatter read reached %d replicas", after.ReplicaReads-mid.ReplicaReads)
+	}
 }
 
 func startReplicaRig(t *testing.T) (*replicaRig, error) {
