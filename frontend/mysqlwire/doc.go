@@ -51,8 +51,16 @@
 // connection per shard at once, merged by the executor with
 // executor/myvalue. See docs/design/mysql-scatter.md.
 //
-// Not yet: replica reads,
-// a bound on the size of a TLS client's packets (clear-text clients get
+// Replica reads (session_replica.go): plain reads outside a transaction,
+// one-shard and scatter, run on a replica the monitor picks (ReplicaReads)
+// as the session's read policy says (config, SET shardgate.read / max_lag
+// / read_your_writes, which the proxy answers, hints); a commit on a shard
+// with replicas reads @@last_gtid in the same text, and later reads there
+// need a replica past it; a read whose replica connection is lost runs
+// once more on the primary. See docs/design/replicas.md.
+//
+// Not yet: START TRANSACTION READ ONLY on a replica, KILL QUERY of a read
+// running on a replica, a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
 // parameters over TLS.
 //
@@ -61,6 +69,7 @@
 // registers on the standard flag set are never parsed, and vitess's static
 // auth server (which installs a SIGHUP handler) is never used.
 //
-// mysqlwire imports router, parser, shardmap, auth, internal/sqlerr and
+// mysqlwire imports router, parser, shardmap, auth, config, replicas
+// (positions and leases), internal/sqlerr and
 // vitess go/mysql, go/sqltypes; nothing imports it but proxy and cmd.
 package mysqlwire
