@@ -704,3 +704,34 @@ func TestReviewOversizedQueryPoisonsPool(t *testing.T) {
 		}
 	}
 }
+
+// FINDING (medium): a client whose handshake asks for latin1 (mariadb
+// --default-character-set=latin1, or any connector configured so) is
+// accepted, but its bytes reach the servers as utf8mb4: INSERT of 'café'
+// fails with 1366 "Incorrect string value: '\xE9'" (MariaDB itself
+// stores café), CONVERT('é' USING utf8mb4) gives '?' instead of C3A9, and
+// results come back in utf8mb4 to a latin1 client (mojibake). SET NAMES
+// latin1 is refused; the handshake's charset is not.
+// Fix: refuse a handshake character set that is not utf8mb4/utf8mb3/
+// ascii/binary with a clear error, or convert like SET NAMES would.
+func TestReviewLatin1HandshakeCharset(t *testing.T) {
+	if os.Getenv("SHARDGATE_REVIEW") == "" {
+		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
+	}
+	id := idsOnEachShard(t, 83000)[0]
+	c := conn(t, "")
+	execOK(t, c, "DELETE FROM users WHERE id = ?", id)
+	host, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "app", "-papp", "--batch", "--skip-ssl", "--default-character-set=latin1", "app")
+	cmd.Stdin = strings.NewReader("INSERT INTO users VALUES (" + itoa(id) + ", 'caf\xe9');\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(string(out), " at line ") {
+		t.Fatalf("a statement of a latin1 client failed: %s", out)
+	}
+	if err != nil {
+		return // refused at connect, clearly: fine
+	}
+	if got := one(t, c, "SELECT name FROM users WHERE id = ?", id); got != "café" {
+		t.Fatalf("latin1 client stored %q (%q), want \"café\"", got, out)
+	}
+}
