@@ -1,8 +1,10 @@
 package mysqlwire
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
@@ -16,8 +18,9 @@ import (
 // listener (vitess's PrepareData, per client); each execution runs on the
 // backend as text with its values written in as literals, since vitess's
 // client has no COM_STMT_PREPARE — and a text routes like any COM_QUERY.
-// The values are escaped for MySQL's default quoting, which the session
-// keeps (it refuses ANSI_QUOTES and NO_BACKSLASH_ESCAPES).
+// Numbers are written as they are (once checked to be numbers), binary
+// values as hex literals, text so that no sql_mode changes how it is read
+// (writeText).
 //
 // vitess decodes an unsigned integer parameter as signed (the unsigned
 // flag of COM_STMT_EXECUTE is checked against the wrong bit), so
@@ -139,34 +142,78 @@ func writeLiteral(b *strings.Builder, bv *querypb.BindVariable) {
 	switch {
 	case t == sqltypes.Null:
 		b.WriteString("NULL")
-	case sqltypes.IsIntegral(t) && t != sqltypes.Year, sqltypes.IsFloat(t), t == sqltypes.Decimal:
+	case (sqltypes.IsIntegral(t) && t != sqltypes.Year || sqltypes.IsFloat(t) || t == sqltypes.Decimal) && isNumber(bv.Value):
 		b.Write(bv.Value)
 	case t == sqltypes.VarBinary || t == sqltypes.Blob || t == sqltypes.Binary || t == sqltypes.Bit:
 		b.WriteString("X'")
 		b.WriteString(hex.EncodeToString(bv.Value))
 		b.WriteString("'")
 	default:
+		writeText(b, bv.Value)
+	}
+}
+
+// writeText writes a text value so that every sql_mode reads it the same:
+// in quotes with quotes doubled (read alike with or without
+// NO_BACKSLASH_ESCAPES; ANSI_QUOTES concerns only "), or — when it holds
+// a backslash or a NUL, which the modes read differently — as a hex literal
+// with the connection's character set introduced (a string to the server,
+// its collation yielding to the column's, as '…' does).
+func writeText(b *strings.Builder, v []byte) {
+	if bytes.IndexByte(v, '\\') < 0 && bytes.IndexByte(v, 0) < 0 {
 		b.WriteByte('\'')
-		for _, c := range bv.Value {
-			switch c {
-			case 0:
-				b.WriteString(`\0`)
-			case '\'':
-				b.WriteString(`\'`)
-			case '\\':
-				b.WriteString(`\\`)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			case 0x1a:
-				b.WriteString(`\Z`)
-			default:
-				b.WriteByte(c)
+		for _, c := range v {
+			if c == '\'' {
+				b.WriteByte('\'')
 			}
+			b.WriteByte(c)
 		}
 		b.WriteByte('\'')
+		return
 	}
+	if utf8.Valid(v) {
+		b.WriteString("_utf8mb4 ")
+	} else {
+		b.WriteString("_binary ")
+	}
+	b.WriteString("X'")
+	b.WriteString(hex.EncodeToString(v))
+	b.WriteString("'")
+}
+
+// isNumber reports whether v is a plain decimal number, safe to write into
+// SQL as it is: [+-]digits[.digits][e[+-]digits].
+func isNumber(v []byte) bool {
+	i := 0
+	if i < len(v) && (v[i] == '+' || v[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		digits++
+	}
+	if i < len(v) && v[i] == '.' {
+		for i++; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		exp := 0
+		for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(v)
 }
 
 func itoa(n int) string {
