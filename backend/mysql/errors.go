@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"vitess.io/vitess/go/mysql/sqlerror"
 
@@ -54,10 +55,27 @@ func (c *Conn) execError(err error) *sqlerr.Error {
 		if len(state) != 5 {
 			state = "HY000"
 		}
+		if closesConnection(int(se.Num), state) || c.c.IsClosed() {
+			// The server hangs up after these: the client gets the
+			// server's error, the pool never gets the connection back.
+			c.MarkBroken()
+		}
 		return &sqlerr.Error{Code: state, Number: uint16(se.Num), Message: se.Message, Err: se}
 	}
 	c.MarkBroken()
 	return lostError(c.node, err)
+}
+
+// closesConnection reports whether a server error ends the connection:
+// a packet over max_allowed_packet (1153), net read/write failures
+// (1158–1161), the connection killed (1927) or the server shutting down
+// (1053), and SQLSTATE class 08.
+func closesConnection(num int, state string) bool {
+	switch num {
+	case 1053, 1153, 1158, 1159, 1160, 1161, 1927:
+		return true
+	}
+	return strings.HasPrefix(state, "08")
 }
 
 // refreshFlags reads the server's status flags with DO 0. If that fails,

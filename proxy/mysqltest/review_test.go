@@ -676,9 +676,6 @@ func TestReviewGoroutines(t *testing.T) {
 // of releasing it; refuse packets over the backend's max_allowed_packet
 // in the proxy with 1153 without touching a server.
 func TestReviewOversizedQueryPoisonsPool(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	ctx := context.Background()
 	for round := range 3 {
 		other := conn(t, "")
