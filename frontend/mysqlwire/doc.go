@@ -59,8 +59,10 @@
 // need a replica past it; a read whose replica connection is lost runs
 // once more on the primary. See docs/design/replicas.md.
 //
-// Not yet: START TRANSACTION READ ONLY on a replica, KILL QUERY of a read
-// running on a replica, a bound on the size of a TLS client's packets (clear-text clients get
+// A START TRANSACTION READ ONLY whose first read may use a replica runs
+// wholly on one.
+//
+// Not yet: KILL QUERY of a read running on a replica, a bound on the size of a TLS client's packets (clear-text clients get
 // limits.max_message_size, unsigned.go), unsigned prepared-statement
 // parameters over TLS.
 //

@@ -81,6 +81,9 @@ type session struct {
 	// default (readSet: the session SET some), the target of the
 	// statement being routed, and what the session knows of its last
 	// commit per shard (read-your-writes).
+	// txReplica: the held connection is a replica's, for a READ ONLY
+	// transaction that runs wholly there.
+	txReplica         *replicaPart
 	read, readDefault ReadSettings
 	readSet           bool
 	target            router.Target
@@ -246,6 +249,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 			return err
 		}
 	}
+	if err := ss.beginOnReplica(stmt, sql, pin, shard); err != nil {
+		return err
+	}
 	ss.gtidStmt, ss.txStmt = nil, stmt
 	if ss.askGTID(stmt, shard) {
 		ss.gtidStmt = stmt
@@ -321,6 +327,7 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 	}
 	ss.target = router.Target{}
 	ss.rs.InTx = ss.readInTx()
+	ss.rs.TxReadOnly = ss.txReplica != nil || (ss.conn == nil && readOnlyBegin(ss.txBegin) && ss.txNext == "")
 	// The session checks the shard itself, to say why it must stay.
 	ss.rs.JoinShards = true
 	snap := ss.s.o.Snapshot()
@@ -358,6 +365,9 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 		return nil, false, errWritesOnTwoShards(shard, ss.txWriter, ss.s.o.NoTwoPhase)
 	}
 	if ss.conn != nil && shard != ss.shard {
+		if ss.txReplica != nil {
+			return nil, false, errReplicaTxOneShard(shard, ss.shard)
+		}
 		if ss.pinned != parser.PinNone {
 			return nil, false, sqlerr.New(sqlerr.FeatureNotSupported,
 				"this statement needs shard %s, but the session is pinned to shard %s by a %s", shard.Name, ss.shard.Name, pinName(ss.pinned))
@@ -392,7 +402,11 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 	if err := ss.acquire(shard); err != nil {
 		return err
 	}
-	ss.setRunning(ss.conn, shard)
+	if ss.txReplica == nil {
+		// A replica's connection is no KILL QUERY target: kill.go sends
+		// its KILL to the shard's primary.
+		ss.setRunning(ss.conn, shard)
+	}
 	var res *sqltypes.Result
 	var warnings uint16
 	var err error
@@ -583,7 +597,7 @@ func (ss *session) foundRows() bool {
 // park gives the connection back to its pool, or, under session pooling,
 // keeps it for the session's next statement on its shard.
 func (ss *session) park() {
-	if !ss.s.o.SessionPooling {
+	if !ss.s.o.SessionPooling || ss.txReplica != nil {
 		ss.dropConn()
 		return
 	}
@@ -604,6 +618,10 @@ func (ss *session) releaseParked() {
 }
 
 func (ss *session) dropConn() {
+	if ss.txReplica != nil {
+		ss.txReplica.lease.Release()
+		ss.txReplica = nil
+	}
 	ss.s.o.Conns.Release(ss.conn)
 	ss.conn, ss.shard = nil, nil
 	ss.holding.Store(false)

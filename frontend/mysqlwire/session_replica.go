@@ -210,6 +210,62 @@ func (ss *session) scatterReplica(shard *shardmap.Shard, t router.Target) (*repl
 	return rp, nil
 }
 
+var readOnlyRE = regexp.MustCompile(`(?is)\bread\s+only\b`)
+
+// readOnlyBegin reports whether begin (a BEGIN the proxy answered and has
+// not sent) starts a READ ONLY transaction.
+func readOnlyBegin(begin string) bool {
+	return begin != "" && readOnlyRE.MatchString(begin) && !containsFold(begin, "read write")
+}
+
+// beginOnReplica gives a READ ONLY transaction whose first statement is a
+// read the router allows on a replica a replica's connection to run on,
+// wholly: its BEGIN goes there with that read. Nothing happens otherwise
+// (the transaction starts on the primary).
+func (ss *session) beginOnReplica(stmt *parser.Statement, sql string, pin parser.Pin, shard *shardmap.Shard) error {
+	if !ss.target.OnReplica() || !ss.replicasOn() || ss.conn != nil || !readOnlyBegin(ss.txBegin) || ss.txNext != "" ||
+		len(ss.txSavepoints) > 0 || ss.deferTx || pin != parser.PinNone || ss.pinned != parser.PinNone ||
+		len(ss.rs.Temp) > 0 || !router.ReplicaSafe(stmt) || containsFold(sql, "sql_calc_found_rows") {
+		return nil
+	}
+	conn, lease, ok, err := ss.connectReplica(shard, ss.target)
+	if !ok || err != nil {
+		return err
+	}
+	if err := ss.applySettingsTo(conn); err != nil {
+		lease.Release()
+		ss.s.o.Conns.Release(conn)
+		if conn.IsBroken() {
+			return nil // nothing was sent: the primary's
+		}
+		return err
+	}
+	// The BEGIN goes first, alone: if the replica's connection is lost
+	// there, nothing of the transaction reached the client and it starts
+	// on the primary instead.
+	if _, _, err := conn.Exec(ss.txBegin, 0); err != nil {
+		lease.Release()
+		ss.s.o.Conns.Release(conn)
+		if conn.IsBroken() {
+			ss.s.replicaRetries.Add(1)
+			return nil
+		}
+		return err
+	}
+	ss.txStart, ss.txBegin, ss.txSavepointsUsed = []string{ss.txBegin}, "", false
+	ss.txReplica = &replicaPart{conn: conn, lease: lease}
+	ss.conn, ss.shard = conn, shard
+	ss.holding.Store(true)
+	ss.s.replicaReads.Add(1)
+	return nil
+}
+
+func errReplicaTxOneShard(shard, txShard *shardmap.Shard) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported,
+		"this statement needs shard %s, but the READ ONLY transaction runs on a replica of shard %s, which has no part on other shards", shard.Name, txShard.Name).
+		WithHint("Keep a READ ONLY transaction to one shard, or SET shardgate.read = primary before it.")
+}
+
 func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
 	e := sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
 		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")
@@ -232,7 +288,7 @@ func (ss *session) askGTID(stmt *parser.Statement, shard *shardmap.Shard) bool {
 		return false
 	}
 	if stmt.Kind == parser.KindCommit {
-		return ss.conn != nil && ss.conn.InTransaction()
+		return ss.conn != nil && ss.conn.InTransaction() && ss.txReplica == nil
 	}
 	return !ss.readInTx() && writes(stmt)
 }

@@ -45,8 +45,52 @@ func TestReplicas(t *testing.T) {
 	t.Run("Balance", func(t *testing.T) { testReplicaBalance(t, r) })
 	t.Run("LagExcluded", func(t *testing.T) { testReplicaLagExcluded(t, r) })
 	t.Run("ReadYourWrites", func(t *testing.T) { testReplicaReadYourWrites(t, r) })
-	t.Run("RetryOnPrimary", func(t *testing.T) { testReplicaRetryOnPrimary(t, r) })
 	t.Run("Scatter", func(t *testing.T) { testReplicaScatter(t, r) })
+	t.Run("ReadOnlyTransaction", func(t *testing.T) { testReplicaReadOnlyTx(t, r) })
+	// Last: it kills the replicas' idle connections, which later reads
+	// would meet (and rightly take to the primary).
+	t.Run("RetryOnPrimary", func(t *testing.T) { testReplicaRetryOnPrimary(t, r) })
+}
+
+// testReplicaReadOnlyTx: START TRANSACTION READ ONLY runs wholly on one
+// replica; a plain START TRANSACTION on the primary.
+func testReplicaReadOnlyTx(t *testing.T, r *replicaRig) {
+	c := r.conn(t)
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := c.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := r.servedBy(t, c, i+1)
+		if first == r.primary.Name {
+			t.Fatalf("a READ ONLY transaction read the primary")
+		}
+		for range 5 {
+			if node, _ := r.servedBy(t, c, i+1); node != first {
+				t.Fatalf("a READ ONLY transaction read %s, then %s", first, node)
+			}
+		}
+		if _, err := c.ExecContext(ctx, "UPDATE kv SET v = 1 WHERE id = 1"); err == nil {
+			t.Fatalf("a write in a READ ONLY transaction succeeded")
+		}
+		if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.ExecContext(ctx, "START TRANSACTION"); err != nil {
+		t.Fatal(err)
+	}
+	if node, _ := r.servedBy(t, c, 1); node != r.primary.Name {
+		t.Errorf("a read-write transaction read %s", node)
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	// The session still reads replicas, and its connections went back.
+	if node, _ := r.servedBy(t, c, 1); node == r.primary.Name {
+		t.Errorf("after the transactions a plain read went to the primary")
+	}
+	t.Logf("20 READ ONLY transactions, each wholly on one replica; a read-write one on the primary")
 }
 
 // testReplicaScatter: a read on both shards reads a replica per shard;
