@@ -351,6 +351,9 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 	case router.AnyShard:
 		shard, any = ss.anyShard(p.Keyspace), true
 	case router.Broadcast, router.SplitInsert:
+		if ss.txReplica != nil {
+			return nil, false, errReplicaTxFanOut(ss.shard)
+		}
 		ss.fanPlan = plan
 		return nil, false, nil
 	case router.Scatter:

@@ -266,6 +266,12 @@ func errReplicaTxOneShard(shard, txShard *shardmap.Shard) error {
 		WithHint("Keep a READ ONLY transaction to one shard, or SET shardgate.read = primary before it.")
 }
 
+func errReplicaTxFanOut(txShard *shardmap.Shard) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported,
+		"this statement needs several shards, but the READ ONLY transaction runs on a replica of shard %s", txShard.Name).
+		WithHint("COMMIT first.")
+}
+
 func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
 	e := sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
 		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")
