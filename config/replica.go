@@ -45,6 +45,11 @@ type Replicas struct {
 	// replayed its last commit on that shard (default true; never nil after
 	// EnsureDefaults).
 	ReadYourWrites *bool `yaml:"read_your_writes,omitempty"`
+	// PrimaryWeight makes the primary a read target beside the replicas
+	// that fit, in proportion to the replicas' weights (default 0: reads
+	// the policy sends to replicas never go to the primary while one
+	// fits).
+	PrimaryWeight int `yaml:"primary_weight,omitempty"`
 	// Rules override Read, MaxLag and WhenLagging per user or database
 	// (read_rules.go).
 	Rules []ReadRule `yaml:"rules,omitempty"`
@@ -82,6 +87,9 @@ func (r *Replicas) validate(p *problems) {
 	oneOf(p, "replicas.when_lagging", r.WhenLagging, LagUsePrimary, LagError, LagWait)
 	positive(p, "replicas.max_lag", r.MaxLag)
 	r.validateRules(p)
+	if r.PrimaryWeight < 0 || r.PrimaryWeight > 1000 {
+		p.add("replicas.primary_weight", "must be between 0 and 1000, got %d", r.PrimaryWeight)
+	}
 	positive(p, "replicas.wait_timeout", r.WaitTimeout)
 	positive(p, "replicas.probe_interval", r.ProbeInterval)
 	// A held statement keeps its client waiting: a minute is already more

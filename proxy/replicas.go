@@ -73,6 +73,7 @@ func readSettings(cfg *config.Config) func(user, database string) pgwire.ReadSet
 		return pgwire.ReadSettings{
 			Read: read, MaxLag: r.MaxLag, WhenLagging: r.WhenLagging, WaitTimeout: r.WaitTimeout,
 			ReadYourWrites: r.ReadYourWrites == nil || *r.ReadYourWrites,
+			PrimaryWeight:  r.PrimaryWeight,
 		}
 	}
 }

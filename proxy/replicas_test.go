@@ -466,6 +466,27 @@ func TestReplicaReads(t *testing.T) {
 		}
 	})
 
+	t.Run("primary weight", func(t *testing.T) {
+		// primary_weight 2 against two replicas of weight 1: the primary
+		// takes about half the reads.
+		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.PrimaryWeight = 2 })
+		c := dialMode(t, url, pgx.QueryExecModeCacheStatement)
+		const n = 3000
+		before := p.SessionStats().ReplicaReads.Load()
+		for i := 0; i < n; i++ {
+			var v int64
+			if err := c.QueryRow(ctx, "SELECT v FROM kv WHERE id = $1", 1+i%100).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		onReplicas := p.SessionStats().ReplicaReads.Load() - before
+		share := 100 * float64(n-int(onReplicas)) / n
+		t.Logf("primary_weight 2, replicas 1+1: the primary served %.1f%% of %d reads", share, n)
+		if share < 40 || share > 60 {
+			t.Errorf("the primary served %.1f%% of the reads, want 40–60%%", share)
+		}
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		c := dialMode(t, rig.url, pgx.QueryExecModeSimpleProtocol)
 		for _, tc := range []struct{ sql, code string }{

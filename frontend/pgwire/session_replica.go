@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ type ReadSettings struct {
 	WhenLagging    config.LagPolicy
 	WaitTimeout    time.Duration
 	ReadYourWrites bool
+	// PrimaryWeight: the primary takes this share of the reads that may
+	// go to replicas, against the replicas' weights.
+	PrimaryWeight int
 }
 
 // rywMark is what a session knows of its last commit on a shard.
@@ -105,6 +109,15 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 // replica fits and the policy falls back, or the replica could not be
 // reached — nothing was sent to it).
 func (s *session) connectReplica(shard *shardmap.Shard, t router.Target) (*link, bool, error) {
+	if w := s.read.PrimaryWeight; w > 0 {
+		total := w
+		for _, r := range shard.Replicas {
+			total += max(r.Weight, 1)
+		}
+		if rand.IntN(total) < w {
+			return nil, false, nil // the primary's share of the reads
+		}
+	}
 	var minPos replicas.Position
 	if s.read.ReadYourWrites {
 		m := s.ryw[shard.Name]
