@@ -20,6 +20,7 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v pgbouncer >/dev/null 2>&1 || need+=(pgbouncer)
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 /usr/bin/python3 -c 'import pymysql' >/dev/null 2>&1 || need+=(python3-pymysql)
+command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 
 if [ ${#need[@]} -gt 0 ]; then
 	echo "install-deps: installing ${need[*]}"
