@@ -10,6 +10,7 @@ import (
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -87,7 +88,7 @@ type session struct {
 	read, readDefault ReadSettings
 	readSet           bool
 	target            router.Target
-	ryw               map[string]rywMark
+	ryw               replicas.Commits
 
 	busy    atomic.Bool // a command is running
 	holding atomic.Bool // conn != nil
@@ -680,7 +681,8 @@ func (ss *session) resetConnection() {
 	ss.warnings = 0
 	ss.lastInsertID = 0
 	ss.rowCount, ss.foundRowsCount = 0, 0
-	ss.readSet, ss.ryw = false, nil
+	ss.readSet = false
+	ss.ryw.Reset()
 	ss.readDefaults()
 }
 

@@ -46,15 +46,6 @@ type gtidConn interface {
 	ExecGTID(sql string, maxRows int) (*sqltypes.Result, uint16, string, error)
 }
 
-// rywMark is what a session knows of its last commit on a shard.
-type rywMark struct {
-	pos replicas.Position
-	// unknown: it committed there but does not know where (XA, a commit
-	// whose GTID was not read): its reads of the shard go to the primary
-	// until a later commit tells a position.
-	unknown bool
-}
-
 // replicasOn reports whether the session may read from replicas at all.
 func (ss *session) replicasOn() bool { return ss.s.o.Replicas != nil }
 
@@ -127,11 +118,10 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 func (ss *session) connectReplica(shard *shardmap.Shard, t router.Target) (ServerConn, replicas.Lease, bool, error) {
 	var minPos replicas.Position
 	if ss.read.ReadYourWrites {
-		m := ss.ryw[shard.Name]
-		if m.unknown {
+		var known bool
+		if minPos, known = ss.ryw.MinPos(shard.Name); !known {
 			return nil, replicas.Lease{}, false, nil
 		}
-		minPos = m.pos
 	}
 	rr := ss.s.o.Replicas
 	lease, ok := rr.Pick(shard, t.MaxLag, minPos)
@@ -333,22 +323,13 @@ func (ss *session) positionUnknown(shard *shardmap.Shard) {
 	if !ss.trackWrites(shard) {
 		return
 	}
-	if ss.ryw == nil {
-		ss.ryw = make(map[string]rywMark)
-	}
-	ss.ryw[shard.Name] = rywMark{unknown: true}
+	ss.ryw.Unknown(shard.Name)
 }
 
 // notePosition records a commit's GTID on shard: the session's reads
 // there wait for replicas past it.
 func (ss *session) notePosition(shard *shardmap.Shard, pos replicas.Position) {
-	if ss.ryw == nil {
-		ss.ryw = make(map[string]rywMark)
-	}
-	m := ss.ryw[shard.Name]
-	if m.unknown || !m.pos.Covers(pos) {
-		ss.ryw[shard.Name] = rywMark{pos: pos}
-	}
+	ss.ryw.Note(shard.Name, pos)
 }
 
 // writesUnknown notes writes whose GTIDs the session does not learn (XA

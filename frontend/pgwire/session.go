@@ -143,7 +143,7 @@ type session struct {
 	// lsnSQL answer holds until its ReadyForQuery.
 	read        ReadSettings
 	readDefault ReadSettings
-	ryw         map[string]rywMark
+	ryw         replicas.Commits
 	txReadOnly  bool
 	lsnSeen     replicas.Position
 	replay      replayLog    // session_replay.go

@@ -42,15 +42,6 @@ type ReadSettings struct {
 	PrimaryWeight int
 }
 
-// rywMark is what a session knows of its last commit on a shard.
-type rywMark struct {
-	pos replicas.Position
-	// unknown: it committed there but does not know where (a two-phase
-	// commit): its reads of that shard go to the primary until it learns
-	// a position again.
-	unknown bool
-}
-
 // lsnSQL asks a primary, right behind a commit on the same connection,
 // for a WAL position at or past that commit. The insert position, not
 // pg_current_wal_lsn(): that is the write position, which under
@@ -120,11 +111,10 @@ func (s *session) connectReplica(shard *shardmap.Shard, t router.Target) (*link,
 	}
 	var minPos replicas.Position
 	if s.read.ReadYourWrites {
-		m := s.ryw[shard.Name]
-		if m.unknown {
+		var known bool
+		if minPos, known = s.ryw.MinPos(shard.Name); !known {
 			return nil, false, nil
 		}
-		minPos = m.pos
 	}
 	lease, ok := s.opts.Replicas.Pick(shard, t.MaxLag, minPos)
 	if !ok && !minPos.IsZero() && s.read.WhenLagging != config.LagWait {
@@ -353,11 +343,7 @@ func (s *session) positionAnswered(l *link, body []byte, afterCommit bool) error
 	if st != pgio.TxIdle && !afterCommit {
 		return nil // still in a transaction: its COMMIT asks again
 	}
-	if pos.IsZero() {
-		s.positionUnknown(l.shard)
-	} else {
-		s.notePositionOf(l.shard, pos)
-	}
+	s.ryw.Note(l.shard.Name, pos) // a zero position: unknown
 	if s.txLink != l && s.batch != l && !s.isPart(l) {
 		s.releaseLink(l)
 	}
@@ -370,10 +356,7 @@ func (s *session) positionUnknown(shard *shardmap.Shard) {
 	if !s.trackWrites(shard) {
 		return
 	}
-	if s.ryw == nil {
-		s.ryw = make(map[string]rywMark)
-	}
-	s.ryw[shard.Name] = rywMark{unknown: true}
+	s.ryw.Unknown(shard.Name)
 }
 
 // askPartPosition writes lsnSQL behind the commit just written on a part
@@ -411,20 +394,8 @@ func (s *session) readPartPositions(links []*link, results []partResult) {
 			continue
 		}
 		if pos, good := decodeLSNRow(r.row); good && ok[i] {
-			s.notePositionOf(asked[i].shard, pos)
+			s.ryw.Note(asked[i].shard.Name, pos)
 		}
-	}
-}
-
-// notePositionOf records a commit's position on shard: the session's
-// reads there wait for replicas past it.
-func (s *session) notePositionOf(shard *shardmap.Shard, pos replicas.Position) {
-	if s.ryw == nil {
-		s.ryw = make(map[string]rywMark)
-	}
-	m := s.ryw[shard.Name]
-	if m.unknown || !m.pos.Covers(pos) {
-		s.ryw[shard.Name] = rywMark{pos: pos}
 	}
 }
 
