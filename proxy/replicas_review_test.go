@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -30,49 +29,6 @@ func reviewFinding(t *testing.T) {
 	if os.Getenv("SHARDGATE_REVIEW") == "" {
 		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
 	}
-}
-
-// reviewProxy starts another proxy on the rig's cluster, its config
-// changed by mutate (session pooling, say), and returns its URL.
-func reviewProxy(t *testing.T, rig *replicaRig, mutate func(*config.Config)) (*Postgres, string) {
-	t.Helper()
-	cfg, err := testConfig(rig.cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Topology = nil
-	cfg.Replicas.Read = config.ReadReplicas
-	cfg.Replicas.MaxLag = 500 * time.Millisecond
-	cfg.Replicas.ProbeInterval = 200 * time.Millisecond
-	if mutate != nil {
-		mutate(cfg)
-	}
-	m := rig.snap
-	p, err := NewPostgres(cfg, func() *shardmap.Snapshot { return m }, Events{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { p.Serve(ln) })
-	wg.Go(func() { p.RunReplicas(rctx) })
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		p.Shutdown(sctx)
-		stop()
-		wg.Wait()
-	})
-	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := waitMonitored(wctx, p.Replicas(), m, cfg.Replicas.MaxLag); err != nil {
-		t.Fatalf("replicas never became readable: %v", err)
-	}
-	return p, fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", ln.Addr())
 }
 
 // outstanding is the sum of the replicas' outstanding reads as the
@@ -905,7 +861,7 @@ func TestReviewReplicaReads(t *testing.T) {
 	t.Run("session pooling: state on the kept connection is missing on the replica", func(t *testing.T) {
 		primaryExec(t, rig, `CREATE SCHEMA IF NOT EXISTS review; CREATE TABLE IF NOT EXISTS review.kv (id bigint PRIMARY KEY, v bigint NOT NULL);
 			INSERT INTO review.kv VALUES (1, 777) ON CONFLICT DO NOTHING`)
-		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Pools.Mode = config.PoolSession })
+		p, url := rigProxy(t, rig, func(cfg *config.Config) { cfg.Pools.Mode = config.PoolSession })
 		for name, set := range map[string]func(c *pgx.Conn){
 			"multi-statement SET": func(c *pgx.Conn) { mustExec(t, c, "SET search_path TO review, public; SELECT 1") },
 			"extended SET": func(c *pgx.Conn) {
@@ -933,7 +889,7 @@ func TestReviewReplicaReads(t *testing.T) {
 	})
 
 	t.Run("session pooling: read-your-writes and leases", func(t *testing.T) {
-		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Pools.Mode = config.PoolSession })
+		p, url := rigProxy(t, rig, func(cfg *config.Config) { cfg.Pools.Mode = config.PoolSession })
 		for _, mode := range []pgx.QueryExecMode{simple, cached} {
 			c := dialMode(t, url, mode)
 			n := staleLoop(t, c, 40, 10, func(i int) { mustExec(t, c, "UPDATE kv SET v = $1 WHERE id = 40", i) })
@@ -961,7 +917,7 @@ func TestReviewReplicaReads(t *testing.T) {
 	// wait, by config)" — when_lagging is about max_lag. (docs/design/
 	// replicas.md says "no replica fits → error": a spec question.)
 	t.Run("ryw with when_lagging: error fails the read after a write", func(t *testing.T) {
-		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.WhenLagging = config.LagError })
+		p, url := rigProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.WhenLagging = config.LagError })
 		c := dialMode(t, url, simple)
 		fails := 0
 		for i := 1; i <= 10; i++ {

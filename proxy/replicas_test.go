@@ -79,7 +79,17 @@ func startReplicaRig(t *testing.T) *replicaRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := testConfig(rc)
+	rig := &replicaRig{cluster: rc, snap: m, r1: sh.Replicas[0], r2: sh.Replicas[1]}
+	rig.proxy, rig.url = rigProxy(t, rig, nil)
+	return rig
+}
+
+// rigProxy starts a proxy reading from the rig's replicas (max_lag
+// 500ms), its config changed by mutate (session pooling, say), and
+// returns it with its URL once the replicas are readable.
+func rigProxy(t *testing.T, rig *replicaRig, mutate func(*config.Config)) (*Postgres, string) {
+	t.Helper()
+	cfg, err := testConfig(rig.cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +97,10 @@ func startReplicaRig(t *testing.T) *replicaRig {
 	cfg.Replicas.Read = config.ReadReplicas
 	cfg.Replicas.MaxLag = 500 * time.Millisecond
 	cfg.Replicas.ProbeInterval = 200 * time.Millisecond
+	if mutate != nil {
+		mutate(cfg)
+	}
+	m := rig.snap
 	p, err := NewPostgres(cfg, func() *shardmap.Snapshot { return m }, Events{})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +109,7 @@ func startReplicaRig(t *testing.T) *replicaRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, stopMonitor := context.WithCancel(context.Background())
+	rctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { p.Serve(ln) })
 	wg.Go(func() { p.RunReplicas(rctx) })
@@ -103,16 +117,15 @@ func startReplicaRig(t *testing.T) *replicaRig {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		p.Shutdown(sctx)
-		stopMonitor()
+		stop()
 		wg.Wait()
 	})
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer wcancel()
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if err := waitMonitored(wctx, p.Replicas(), m, cfg.Replicas.MaxLag); err != nil {
 		t.Fatalf("replicas never became readable: %v", err)
 	}
-	return &replicaRig{cluster: rc, proxy: p, url: fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", ln.Addr()),
-		snap: m, r1: sh.Replicas[0], r2: sh.Replicas[1]}
+	return p, fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", ln.Addr())
 }
 
 // served returns how many reads each replica served so far, by address
@@ -469,7 +482,7 @@ func TestReplicaReads(t *testing.T) {
 	t.Run("primary weight", func(t *testing.T) {
 		// primary_weight 2 against two replicas of weight 1: the primary
 		// takes about half the reads.
-		p, url := reviewProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.PrimaryWeight = 2 })
+		p, url := rigProxy(t, rig, func(cfg *config.Config) { cfg.Replicas.PrimaryWeight = 2 })
 		c := dialMode(t, url, pgx.QueryExecModeCacheStatement)
 		const n = 3000
 		before := p.SessionStats().ReplicaReads.Load()
