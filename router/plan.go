@@ -77,3 +77,19 @@ func (r Reason) String() string {
 	}
 	return s
 }
+
+// Shards lists the shards a plan runs on (nil for AnyShard, whose shard
+// the session picks).
+func Shards(p Plan) []*shardmap.Shard {
+	switch p := p.(type) {
+	case Single:
+		return []*shardmap.Shard{p.Shard}
+	case Scatter:
+		return p.Shards
+	case Broadcast:
+		return p.Shards
+	case SplitInsert:
+		return p.Shards
+	}
+	return nil
+}

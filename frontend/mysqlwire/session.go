@@ -234,7 +234,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		}
 		if writes(stmt) {
 			// Committed with XA or shard by shard: no GTID is read.
-			defer ss.writesUnknown(planShards(plan))
+			defer ss.writesUnknown(router.Shards(plan))
 		}
 		return ss.fanOut(plan, stmt, sql, callback)
 	}

@@ -361,19 +361,6 @@ func (ss *session) commitsUnknown() {
 	}
 }
 
-// planShards lists the shards a fan-out plan writes on.
-func planShards(p router.Plan) []*shardmap.Shard {
-	switch p := p.(type) {
-	case router.Broadcast:
-		return p.Shards
-	case router.SplitInsert:
-		return p.Shards
-	case router.Scatter:
-		return p.Shards
-	}
-	return nil
-}
-
 var shardgateSetRE = regexp.MustCompile(`(?is)^\s*set\s+(session\s+|local\s+|global\s+|@@session\.|@@local\.|@@global\.|@@)?(shardgate\.[a-z0-9_]*)\s*(?::?=|\s+to\s+)\s*(.*?)\s*;?\s*$`)
 
 // shardgateSetting handles SET of the proxy's own settings

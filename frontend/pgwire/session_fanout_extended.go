@@ -21,7 +21,7 @@ type fanOutPortal struct {
 }
 
 func (s *session) bindFanOut(cs *clientStmt, m *pgio.Bind, plan router.Plan) error {
-	s.writesUnknown(planShards(plan))
+	s.writesUnknown(router.Shards(plan))
 	if b, ok := plan.(router.Broadcast); ok && b.OneByOne {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "a statement that runs shard by shard outside a transaction (CONCURRENTLY) works through the simple query protocol only")
 	}

@@ -408,17 +408,6 @@ func (s *session) writesUnknown(shards []*shardmap.Shard) {
 	}
 }
 
-// planShards lists the shards a fan-out plan writes on.
-func planShards(p router.Plan) []*shardmap.Shard {
-	switch p := p.(type) {
-	case router.Broadcast:
-		return p.Shards
-	case router.SplitInsert:
-		return p.Shards
-	}
-	return nil
-}
-
 // decodeLSNRow reads the one text column of lsnSQL's DataRow.
 func decodeLSNRow(body []byte) (replicas.Position, bool) {
 	if len(body) < 6 || binary.BigEndian.Uint16(body) != 1 {

@@ -135,7 +135,7 @@ func (s *session) simpleQuery(body []byte) error {
 		}
 		return s.scatterSimple(p, sql)
 	case router.Broadcast, router.SplitInsert:
-		s.writesUnknown(planShards(plan))
+		s.writesUnknown(router.Shards(plan))
 		return s.fanOutSimple(plan, sql)
 	}
 	var l *link
