@@ -340,26 +340,11 @@ func testMariaStoppedSQLThread(t *testing.T, mc *mariaCluster) {
 	if _, err := primary.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS paused_writes (id bigint AUTO_INCREMENT PRIMARY KEY, at timestamp(6) DEFAULT current_timestamp(6))"); err != nil {
 		t.Fatal(err)
 	}
-	var writes atomic.Int64
-	wctx, stopWrites := context.WithCancel(ctx)
-	writerDone := make(chan error, 1)
-	go func() {
-		for wctx.Err() == nil {
-			if _, err := primary.ExecContext(wctx, "INSERT INTO paused_writes () VALUES ()"); err != nil && wctx.Err() == nil {
-				writerDone <- err
-				return
-			}
-			writes.Add(1)
-			time.Sleep(10 * time.Millisecond)
-		}
-		writerDone <- nil
-	}()
-	defer func() {
-		stopWrites()
-		if err := <-writerDone; err != nil {
-			t.Errorf("writer: %v", err)
-		}
-	}()
+	writes, stopWrites := startWriter(t, ctx, func(ctx context.Context) error {
+		_, err := primary.ExecContext(ctx, "INSERT INTO paused_writes () VALUES ()")
+		return err
+	})
+	defer stopWrites()
 
 	if err := replica.Exec(ctx, "STOP SLAVE SQL_THREAD"); err != nil {
 		t.Fatal(err)

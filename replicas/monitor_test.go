@@ -140,26 +140,11 @@ func TestPausedReplayLeavesAndReturns(t *testing.T) {
 	if _, err := primary.Exec(ctx, "CREATE TABLE IF NOT EXISTS paused_writes (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())"); err != nil {
 		t.Fatal(err)
 	}
-	var writes atomic.Int64
-	wctx, stopWrites := context.WithCancel(ctx)
-	writerDone := make(chan error, 1)
-	go func() {
-		for wctx.Err() == nil {
-			if _, err := primary.Exec(wctx, "INSERT INTO paused_writes DEFAULT VALUES"); err != nil && wctx.Err() == nil {
-				writerDone <- err
-				return
-			}
-			writes.Add(1)
-			time.Sleep(10 * time.Millisecond)
-		}
-		writerDone <- nil
-	}()
-	defer func() {
-		stopWrites()
-		if err := <-writerDone; err != nil {
-			t.Errorf("writer: %v", err)
-		}
-	}()
+	writes, stopWrites := startWriter(t, ctx, func(ctx context.Context) error {
+		_, err := primary.Exec(ctx, "INSERT INTO paused_writes DEFAULT VALUES")
+		return err
+	})
+	defer stopWrites()
 
 	if err := replica.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
 		t.Fatal(err)
