@@ -1,48 +1,44 @@
 package demo
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"strings"
-
-	_ "github.com/go-sql-driver/mysql" // database/sql driver for the MySQL endpoint
 )
 
-// seedMySQLThroughProxy creates the MariaDB demo tables and rows through
-// the proxy's MySQL endpoint, as an app would: plain CREATE TABLE (fanned
-// out shard by shard) and one multi-row INSERT per table (split by key
-// into one XA transaction; the products rows reach every copy). Orders
-// carry their ids: the MySQL endpoint has no id generator yet.
-func seedMySQLThroughProxy(ctx context.Context, addr string) error {
-	db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/%s", User, Password, addr, Database))
-	if err != nil {
-		return fmt.Errorf("demo: connect through the MySQL endpoint: %w", err)
-	}
-	defer db.Close()
-	var stmts []string
-	for _, t := range tables {
-		stmts = append(stmts, strings.Split(t.mariadb, ";\n")...)
-	}
-	var rows []string
+// seedInserts is one multi-row INSERT per demo table. Orders carry their
+// ids only when withOrderIDs (the MySQL endpoint has no id generator; on
+// Postgres the proxy fills them from the orders_id generator).
+func seedInserts(withOrderIDs bool) []string {
+	var users, orders, prods []string
 	for _, u := range demoUsers() {
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s, %s)", u.id, quote(u.name), quote(u.region), u.balance))
+		users = append(users, fmt.Sprintf("(%d, %s, %s, %s)", u.id, quote(u.name), quote(u.region), u.balance))
 	}
-	stmts = append(stmts, "INSERT INTO users (id, name, region, balance) VALUES "+strings.Join(rows, ", "))
-	rows = rows[:0]
+	orderCols := "user_id, amount, status"
+	if withOrderIDs {
+		orderCols = "id, " + orderCols
+	}
 	for _, o := range demoOrders() {
-		rows = append(rows, fmt.Sprintf("(%d, %d, %s, %s)", o.id, o.userID, o.amount, quote(o.status)))
-	}
-	stmts = append(stmts, "INSERT INTO orders (id, user_id, amount, status) VALUES "+strings.Join(rows, ", "))
-	rows = rows[:0]
-	for _, p := range products {
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s)", p.id, quote(p.name), p.price))
-	}
-	stmts = append(stmts, "INSERT INTO products (id, name, price) VALUES "+strings.Join(rows, ", "))
-	for _, q := range stmts {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("demo: through the MySQL endpoint: %s: %w", firstLine(q), err)
+		row := fmt.Sprintf("%d, %s, %s", o.userID, o.amount, quote(o.status))
+		if withOrderIDs {
+			row = fmt.Sprintf("%d, %s", o.id, row)
 		}
+		orders = append(orders, "("+row+")")
 	}
-	return nil
+	for _, p := range products {
+		prods = append(prods, fmt.Sprintf("(%d, %s, %s)", p.id, quote(p.name), p.price))
+	}
+	return []string{
+		"INSERT INTO users (id, name, region, balance) VALUES " + strings.Join(users, ", "),
+		"INSERT INTO orders (" + orderCols + ") VALUES " + strings.Join(orders, ", "),
+		"INSERT INTO products (id, name, price) VALUES " + strings.Join(prods, ", "),
+	}
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
 }

@@ -25,21 +25,7 @@ func seedThroughProxy(ctx context.Context, addr string) error {
 	for _, t := range tables {
 		stmts = append(stmts, strings.Split(t.postgres, ";\n")...)
 	}
-	var rows []string
-	for _, u := range demoUsers() {
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s, %s)", u.id, quote(u.name), quote(u.region), u.balance))
-	}
-	stmts = append(stmts, "INSERT INTO users (id, name, region, balance) VALUES "+strings.Join(rows, ", "))
-	rows = rows[:0]
-	for _, o := range demoOrders() {
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s)", o.userID, o.amount, quote(o.status)))
-	}
-	stmts = append(stmts, "INSERT INTO orders (user_id, amount, status) VALUES "+strings.Join(rows, ", "))
-	rows = rows[:0]
-	for _, p := range products {
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s)", p.id, quote(p.name), p.price))
-	}
-	stmts = append(stmts, "INSERT INTO products (id, name, price) VALUES "+strings.Join(rows, ", "))
+	stmts = append(stmts, seedInserts(false)...)
 	for _, q := range stmts {
 		// No arguments: the simple protocol, one statement each.
 		if _, err := c.Exec(ctx, q); err != nil {
@@ -47,13 +33,4 @@ func seedThroughProxy(ctx context.Context, addr string) error {
 		}
 	}
 	return nil
-}
-
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }
