@@ -166,7 +166,7 @@ func TestDefaults(t *testing.T) {
 		Replicas: Replicas{Read: ReadPrimary, MaxLag: time.Second, WhenLagging: LagUsePrimary, WaitTimeout: 2 * time.Second,
 			ReadYourWrites: &tru, HeartbeatInterval: 200 * time.Millisecond, ProbeInterval: time.Second, FailoverBuffer: 5 * time.Second},
 		Transactions: Transactions{TwoPhaseCommit: TwoPhaseOn, ScatterWrites: ScatterWritesAllow,
-			ResolveInterval: time.Second, Lease: 10 * time.Second},
+			ResolveInterval: time.Second, Lease: 10 * time.Second, DeadlockCheck: time.Second},
 		Store:   Store{Type: StoreFile, Path: "./shardgate-store"},
 		Logging: Logging{Level: LogInfo, Format: LogJSON},
 	}

@@ -40,6 +40,11 @@ type Transactions struct {
 	// Lease is how long another proxy waits after this one stops renewing
 	// before it resolves this one's prepared transactions (default 10s).
 	Lease time.Duration `yaml:"lease,omitempty"`
+	// DeadlockCheck is how long a statement of a transaction on several
+	// shards waits before the proxy looks for a deadlock across shards
+	// through it, as Postgres' deadlock_timeout (default 1s; between
+	// 10ms and 1h). See docs/design/deadlocks.md.
+	DeadlockCheck time.Duration `yaml:"deadlock_check,omitempty"`
 }
 
 func (t *Transactions) ensureDefaults() {
@@ -47,6 +52,7 @@ func (t *Transactions) ensureDefaults() {
 	setDefault(&t.ScatterWrites, ScatterWritesAllow)
 	setDefault(&t.ResolveInterval, time.Second)
 	setDefault(&t.Lease, 10*time.Second)
+	setDefault(&t.DeadlockCheck, time.Second)
 }
 
 func (t *Transactions) validate(p *problems) {
@@ -54,6 +60,9 @@ func (t *Transactions) validate(p *problems) {
 	oneOf(p, "transactions.scatter_writes", t.ScatterWrites, ScatterWritesAllow, ScatterWritesDeny)
 	positive(p, "transactions.resolve_interval", t.ResolveInterval)
 	positive(p, "transactions.lease", t.Lease)
+	if t.DeadlockCheck < 10*time.Millisecond || t.DeadlockCheck > time.Hour {
+		p.add("transactions.deadlock_check", "must be between 10ms and 1h, got %s", t.DeadlockCheck)
+	}
 	if t.Lease > 0 && t.ResolveInterval > 0 && t.Lease < 3*t.ResolveInterval {
 		p.add("transactions.lease", "must be at least 3 × resolve_interval (%s), got %s: a live proxy would lose its lease between renewals", 3*t.ResolveInterval, t.Lease)
 	}

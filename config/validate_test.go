@@ -51,6 +51,8 @@ func TestValidationRules(t *testing.T) {
 			[]string{"listeners.mysql.address: 127.0.0.1:6432 conflicts with listeners.postgres.address"}},
 		{"wildcard overlaps", func(c *Config) { c.Listeners.Admin.Address = ":6432"; c.Listeners.Admin.AllowRemote = true },
 			[]string{"listeners.admin.address: :6432 conflicts with listeners.postgres.address"}},
+		{"deadlock check too short", func(c *Config) { c.Transactions.DeadlockCheck = 5 * time.Millisecond },
+			[]string{"transactions.deadlock_check: must be between 10ms and 1h, got 5ms"}},
 		{"tls mode", func(c *Config) { c.Listeners.Postgres.TLS.Mode = "on" },
 			[]string{`listeners.postgres.tls.mode: must be one of off, prefer, require, got "on"`}},
 		{"tls needs files", func(c *Config) { c.Listeners.MySQL.TLS.Mode = ServerTLSRequire },

@@ -74,6 +74,11 @@ type Options struct {
 	MaxStartupMessage int
 	// Listener receives the server's events; nil callbacks do nothing.
 	Listener EventListener
+	// Background, if set, runs beside the sessions (the cross-shard
+	// deadlock detector, Deadlocks.Run): from the first Serve until
+	// Shutdown has waited for every session; then its ctx ends and
+	// Shutdown waits for it to return.
+	Background func(ctx context.Context)
 }
 
 // EnsureDefaults fills unset fields with their defaults and returns o.
@@ -247,6 +252,11 @@ type Server struct {
 	keys         map[uint32]*ClientConn
 
 	wg sync.WaitGroup
+	// bg runs Options.Background (started by the first Serve).
+	bg        sync.WaitGroup
+	bgStarted bool
+	bgCtx     context.Context
+	bgStop    context.CancelFunc
 }
 
 // trackedConn is a live connection as Shutdown sees it.
@@ -262,7 +272,10 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	bgCtx, bgStop := context.WithCancel(context.Background())
 	return &Server{
+		bgCtx:        bgCtx,
+		bgStop:       bgStop,
 		opts:         opts,
 		tlsConfig:    serverTLSConfig(opts.TLS),
 		mockKey:      auth.NewMockKey(),
@@ -289,6 +302,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[&ln] = struct{}{}
 	s.wg.Add(1)
+	if s.opts.Background != nil && !s.bgStarted {
+		s.bgStarted = true
+		s.bg.Add(1)
+		go func() { defer s.bg.Done(); s.opts.Background(s.bgCtx) }()
+	}
 	s.mu.Unlock()
 	defer s.wg.Done()
 	defer func() {
@@ -338,6 +356,8 @@ func (s *Server) Serve(ln net.Listener) error {
 // contexts are cancelled and every connection closed; it still waits for
 // every goroutine, then returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.bg.Wait()
+	defer s.bgStop() // after the sessions: a draining transaction may still deadlock
 	s.mu.Lock()
 	s.shuttingDown = true
 	s.drainOnce.Do(func() { close(s.draining) })

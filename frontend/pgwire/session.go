@@ -62,6 +62,9 @@ type SessionOptions struct {
 	TwoPhase *twophase.Coordinator
 	// TwoPhaseKnobs are test hooks (nil in production).
 	TwoPhaseKnobs *TwoPhaseKnobs
+	// Deadlocks watches transactions on several shards for deadlocks
+	// across shards (nil: off).
+	Deadlocks *Deadlocks
 	// DenyScatterWrites refuses UPDATE/DELETE without a sharding key
 	// (transactions.scatter_writes: deny); SplitInsert cuts multi-row
 	// INSERTs by shard (nil: refused).

@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardgate/shardgate/internal/pgio"
@@ -111,6 +112,11 @@ type link struct {
 	// askPos: a statement sent on it may commit a write; the session asks
 	// for the position right behind it (askPosition).
 	askPos, askAfterCommit bool
+	// watch: the cross-shard deadlock detector watches the transaction
+	// this connection is a part of; deadlock: it cancelled the statement
+	// waiting here (deadlock.go).
+	watch    *txWatch
+	deadlock atomic.Pointer[deadlockVictim]
 }
 
 func newLink(conn ServerConn, shard *shardmap.Shard) *link {

@@ -241,6 +241,11 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	if s.batch == l {
 		s.batch = nil
 	}
+	if len(s.txParts) > 1 && s.out != s.nowhere { // the client's ReadyForQuery
+		if err := s.afterDeadlock(); err != nil {
+			return err
+		}
+	}
 	s.out.WriteReadyForQuery(s.clientStatus())
 	if st == pgio.TxIdle {
 		s.releaseLink(l)
@@ -261,6 +266,9 @@ func (s *session) releaseLink(l *link) {
 
 // giveBack returns l's connection to its pool and ends its replica lease.
 func (s *session) giveBack(l *link) {
+	if l.watch != nil {
+		s.unwatchLink(l)
+	}
 	l.lease.Release()
 	l.lease, l.keep = replicas.Lease{}, false
 	s.opts.Conns.Release(l.conn)

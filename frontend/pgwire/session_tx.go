@@ -52,6 +52,9 @@ func (s *session) partOn(shard *shardmap.Shard) *link {
 func (s *session) notePart(l *link) {
 	if s.partOn(l.shard) == nil {
 		s.txParts = append(s.txParts, l)
+		if len(s.txParts) > 1 {
+			s.watchTx()
+		}
 	}
 }
 
@@ -97,6 +100,7 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { s.txFailed = true }})
 	s.txParts = append(s.txParts, l)
 	s.txLink = l
+	s.watchTx()
 	s.opts.Stats.TxJoins.Add(1)
 	return l, nil
 }
@@ -163,6 +167,7 @@ func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
 // nothing pending. A non-nil error means the session must end.
 func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err error) {
 	commit := stmt.Kind == parser.KindCommit && !s.txFailed
+	s.unwatchTx()
 	if !s.txReadOnly {
 		// Until the commit tells each part's position (commitTwoPhase).
 		for _, l := range s.txParts {
