@@ -8,8 +8,9 @@ import (
 )
 
 // Detector finds replicas promoted outside shardgate (pg_promote run by
-// hand, or by another tool) and fails their shard over to them, so that the
-// map names the primary that takes writes and the old one is fenced.
+// hand, or by another tool; on MariaDB, replication stopped and read_only
+// turned off) and fails their shard over to them, so that the map names
+// the primary that takes writes and the old one is fenced.
 //
 // Only a replica seen in recovery by this detector and then out of it
 // counts as promoted: a node listed as a replica that never replicated is
@@ -22,6 +23,9 @@ type Detector struct {
 
 // DetectorOptions configure a Detector.
 type DetectorOptions struct {
+	// Engine whose keyspaces it watches (default Postgres); Login logs
+	// into that engine's servers.
+	Engine   shardmap.Engine
 	Store    *shardmap.Store
 	Snapshot func() *shardmap.Snapshot
 	Login    Login
@@ -40,13 +44,16 @@ func NewDetector(o DetectorOptions) *Detector {
 	if o.Interval <= 0 {
 		o.Interval = 250 * time.Millisecond
 	}
+	if o.Engine == shardmap.EngineUnknown {
+		o.Engine = shardmap.Postgres
+	}
 	return &Detector{o: o}
 }
 
 // probe is one replica's control session and what it showed.
 type probe struct {
-	n          *node
-	replicated bool      // seen in recovery
+	n          server
+	replicated bool      // seen in recovery (replicating)
 	retryAt    time.Time // after a failed login
 }
 
@@ -56,7 +63,7 @@ type found struct {
 	node            shardmap.Node
 }
 
-// Run probes every replica of every Postgres shard of the current map,
+// Run probes every replica of every shard of the engine in the current map,
 // each from its own goroutine (a replica that does not answer delays no
 // other), and fails a shard over to a replica found promoted, one at a
 // time. It returns nil when ctx ends, after its goroutines have.
@@ -79,7 +86,7 @@ func (d *Detector) Run(ctx context.Context) error {
 		live := map[string]bool{}
 		if snap := d.o.Snapshot(); snap != nil {
 			for _, ks := range snap.Keyspaces() {
-				if ks.Engine() != shardmap.Postgres {
+				if ks.Engine() != d.o.Engine {
 					continue
 				}
 				for _, sh := range ks.Shards() {
@@ -113,7 +120,7 @@ func (d *Detector) Run(ctx context.Context) error {
 			return nil
 		case f := <-events:
 			res, err := Run(ctx, Options{
-				Store: d.o.Store, Engine: shardmap.Postgres, Keyspace: f.keyspace, Shard: f.shard, To: f.node.Name,
+				Store: d.o.Store, Engine: d.o.Engine, Keyspace: f.keyspace, Shard: f.shard, To: f.node.Name,
 				Login: d.o.Login, Reason: "detected", StreamTimeout: 2 * time.Second, Step: d.o.Step,
 			})
 			// A map that names it primary already is another proxy's
@@ -163,7 +170,8 @@ func (d *Detector) inRecoveryChanged(ctx context.Context, p *probe, r shardmap.N
 		if time.Now().Before(p.retryAt) {
 			return false
 		}
-		n, err := d.o.Login.open(ctx, r, database)
+		o := Options{Engine: d.o.Engine, Login: d.o.Login}
+		n, err := o.open(ctx, r, database)
 		if err != nil {
 			p.retryAt = time.Now().Add(time.Second)
 			return false
@@ -171,14 +179,14 @@ func (d *Detector) inRecoveryChanged(ctx context.Context, p *probe, r shardmap.N
 		p.n = n
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
-	row, err := p.n.row(pctx, "SELECT pg_is_in_recovery()::text")
+	st, err := p.n.state(pctx)
 	cancel()
-	if err != nil || len(row) != 1 {
+	if err != nil {
 		p.n.close()
 		p.n = nil
 		return false
 	}
-	if row[0] == "true" {
+	if st.inRecovery {
 		p.replicated = true
 		return false
 	}

@@ -12,7 +12,8 @@ import (
 // Options say which shard fails over, to what, and how.
 type Options struct {
 	Store *shardmap.Store
-	// Engine of the keyspace (default Postgres, the only one built).
+	// Engine of the keyspace (default Postgres): Postgres or MySQL
+	// (MariaDB servers).
 	Engine shardmap.Engine
 	// Keyspace may be empty when one keyspace of the engine has a shard
 	// named Shard.
@@ -99,8 +100,8 @@ func (o *Options) step(s Step) {
 // were; a re-run after any error or crash resumes.
 func Run(ctx context.Context, o Options) (Result, error) {
 	o.ensureDefaults()
-	if o.Engine != shardmap.Postgres {
-		return Result{}, fmt.Errorf("failover: %s keyspaces: not built yet (Postgres only)", o.Engine)
+	if o.Engine != shardmap.Postgres && o.Engine != shardmap.MySQL {
+		return Result{}, fmt.Errorf("failover: %s keyspaces: not supported", o.Engine)
 	}
 	if o.Store == nil || o.Shard == "" {
 		return Result{}, errors.New("failover: a store and a shard are needed")
@@ -152,7 +153,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	target, targetState, err := choose(ctx, &o, sh)
 	o.step(Step{Name: "choose", Node: target.Name, Err: err,
-		Detail: fmt.Sprintf("in recovery %v, WAL position %d", targetState.inRecovery, targetState.position)})
+		Detail: targetState.String()})
 	if err != nil {
 		return res, err
 	}
@@ -167,7 +168,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	t, err := o.Login.open(ctx, target, sh.Database)
+	t, err := o.open(ctx, target, sh.Database)
 	if err != nil {
 		return res, fmt.Errorf("%w: %v", ErrTargetUnreachable, err)
 	}
@@ -188,7 +189,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	it.Fenced = fenced
 	if fenced && targetState.inRecovery {
 		err := t.waitReplayed(ctx, oldPos, o.CatchUpTimeout)
-		o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: fmt.Sprintf("to WAL position %d", oldPos)})
+		o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: "to " + oldPos.String()})
 		if err != nil {
 			return res, err
 		}
@@ -238,22 +239,23 @@ func versionDetail(s *shardmap.Snapshot) string {
 // not answer: expected when it crashed.
 var errUnreachable = errors.New("unreachable")
 
-// fenceOld fences the shard's primary if it answers and returns the WAL
-// position that holds every commit it acknowledged (fence.go).
-func fenceOld(ctx context.Context, o *Options, sh *shardmap.Shard) (uint64, bool, error) {
-	p, err := o.Login.open(ctx, sh.Primary, sh.Database)
+// fenceOld fences the shard's primary if it answers and returns the
+// position that holds every commit it acknowledged (fence.go,
+// mariadb_fence.go).
+func fenceOld(ctx context.Context, o *Options, sh *shardmap.Shard) (fenced, bool, error) {
+	p, err := o.open(ctx, sh.Primary, sh.Database)
 	if err != nil {
 		err = fmt.Errorf("%w: %v", errUnreachable, err)
 		o.step(Step{Name: "fence", Node: sh.Primary.Name, Detail: "old primary does not answer; the new map fences it", Err: nil})
-		return 0, false, err
+		return fenced{}, false, err
 	}
 	defer p.close()
-	f, err := fence(ctx, o.Login, p, sh.Database, o.FenceTimeout)
+	f, err := p.fence(ctx, o, sh.Database)
 	if err != nil {
 		o.step(Step{Name: "fence", Node: sh.Primary.Name, Err: err})
-		return 0, false, err
+		return fenced{}, false, err
 	}
 	o.step(Step{Name: "fence", Node: sh.Primary.Name,
-		Detail: fmt.Sprintf("read-only, %d client sessions ended, WAL flushed to position %d", f.ended, f.position)})
-	return f.position, true, nil
+		Detail: fmt.Sprintf("read-only, %d client sessions ended, everything acknowledged is at or before %s", f.ended, f)})
+	return f, true, nil
 }

@@ -7,14 +7,7 @@ import (
 	"time"
 )
 
-// fenced is what a fence did: the WAL position that holds every commit the
-// old primary acknowledged before it, and how many sessions it ended.
-type fenced struct {
-	position uint64
-	ended    int
-}
-
-// fence makes the old primary read-only for every session that does not
+// fence makes the old Postgres primary read-only for every session that does not
 // ask for a read-write transaction itself, and returns a WAL position that
 // holds every commit it acknowledged to any other session. p is a control
 // session on it, opened before the fence; database is the one to log into.
@@ -48,7 +41,11 @@ type fenced struct {
 // default_transaction_read_only = off, BEGIN READ WRITE, COMMIT PREPARED,
 // which a read-only session may run) are not fenced by this;
 // docs/design/failover.md says what that means.
-func fence(ctx context.Context, l Login, p *node, database string, timeout time.Duration) (fenced, error) {
+func (p *node) fence(ctx context.Context, o *Options, database string) (fenced, error) {
+	return fencePostgres(ctx, o.Login, p, database, o.FenceTimeout)
+}
+
+func fencePostgres(ctx context.Context, l Login, p *node, database string, timeout time.Duration) (fenced, error) {
 	deadline := time.Now().Add(timeout)
 	if err := p.seesAllSessions(ctx); err != nil {
 		return fenced{}, err

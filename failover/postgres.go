@@ -29,6 +29,8 @@ func (l Login) open(ctx context.Context, n shardmap.Node, database string) (*nod
 
 func (n *node) close() { closeConn(n.c) }
 
+func (n *node) nodeInfo() shardmap.Node { return n.info }
+
 // row runs a query with text parameters and returns its first row as text
 // (a NULL is ""), or nil when there is none.
 func (n *node) row(ctx context.Context, sql string, args ...string) ([]string, error) {
@@ -56,16 +58,6 @@ func (n *node) exec(ctx context.Context, sql string) error {
 		return fmt.Errorf("%s: %w", n.info.Name, err)
 	}
 	return nil
-}
-
-// state is what a node says about itself.
-type state struct {
-	inRecovery bool
-	// position is, on a replica, the furthest WAL location it holds
-	// (received or replayed: promotion replays all it received); on a
-	// primary, its current WAL location.
-	position uint64
-	readOnly bool
 }
 
 const pgState = `SELECT pg_is_in_recovery()::text,
@@ -113,8 +105,10 @@ func (n *node) promote(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// waitReplayed polls until the replica's position reaches pos.
-func (n *node) waitReplayed(ctx context.Context, pos uint64, timeout time.Duration) error {
+// waitReplayed polls until the replica has replayed up to the fence's WAL
+// flush position.
+func (n *node) waitReplayed(ctx context.Context, f fenced, timeout time.Duration) error {
+	pos := f.position
 	deadline := time.Now().Add(timeout)
 	for {
 		r, err := n.row(ctx, `SELECT pg_wal_lsn_diff(coalesce(pg_last_wal_replay_lsn(), '0/0'), '0/0')::bigint::text`)
@@ -143,7 +137,11 @@ func (n *node) waitReplayed(ctx context.Context, pos uint64, timeout time.Durati
 // default) follows the new primary's timeline. The replica's replication
 // slot, which the old primary kept and the new one has not, is created
 // first. Done again, it changes nothing.
-func (r *node) repoint(ctx context.Context, p *node) error {
+func (r *node) repoint(ctx context.Context, ps server) error {
+	p, ok := ps.(*node)
+	if !ok {
+		return fmt.Errorf("%s: cannot follow a %T", r.info.Name, ps)
+	}
 	row, err := r.row(ctx, "SELECT current_setting('primary_conninfo'), current_setting('primary_slot_name')")
 	if err != nil {
 		return err

@@ -11,18 +11,18 @@ import (
 // repointAll re-points the other replicas at the new primary; one that
 // fails is a warning (it is still listed, and lags until fixed by hand).
 // It returns those re-pointed.
-func repointAll(ctx context.Context, o *Options, p *node, others []shardmap.Node, database string, res *Result) []shardmap.Node {
+func repointAll(ctx context.Context, o *Options, p server, others []shardmap.Node, database string, res *Result) []shardmap.Node {
 	var done []shardmap.Node
 	for _, r := range others {
 		err := func() error {
-			n, err := o.Login.open(ctx, r, database)
+			n, err := o.open(ctx, r, database)
 			if err != nil {
 				return err
 			}
 			defer n.close()
 			return n.repoint(ctx, p)
 		}()
-		o.step(Step{Name: "repoint", Node: r.Name, Err: err, Detail: "primary_conninfo → " + p.info.Addr})
+		o.step(Step{Name: "repoint", Node: r.Name, Err: err, Detail: "→ " + p.nodeInfo().Addr})
 		if err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("replica %s not re-pointed: %v", r.Name, err))
 			continue
@@ -41,7 +41,7 @@ func checkStreaming(ctx context.Context, o *Options, replicas []shardmap.Node, p
 	deadline := time.Now().Add(o.StreamTimeout)
 	for _, r := range replicas {
 		detail, err := func() (string, error) {
-			n, err := o.Login.open(ctx, r, database)
+			n, err := o.open(ctx, r, database)
 			if err != nil {
 				return "", err
 			}

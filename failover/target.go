@@ -11,7 +11,7 @@ import (
 
 // choose picks the target: o.To if it answers; else a replica already
 // promoted (a crashed run's, or one promoted by hand); else the replica
-// holding the most WAL.
+// holding the most WAL (Postgres) or the furthest GTID position (MariaDB).
 func choose(ctx context.Context, o *Options, sh *shardmap.Shard) (shardmap.Node, state, error) {
 	if len(sh.Replicas) == 0 {
 		return shardmap.Node{}, state{}, fmt.Errorf("%w: shard %s has no replicas", ErrNoReplica, sh.Name)
@@ -43,7 +43,7 @@ func choose(ctx context.Context, o *Options, sh *shardmap.Shard) (shardmap.Node,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := o.Login.open(ctx, r, sh.Database)
+			n, err := o.open(ctx, r, sh.Database)
 			if err != nil {
 				answers[i].err = err
 				return
@@ -71,7 +71,7 @@ func choose(ctx context.Context, o *Options, sh *shardmap.Shard) (shardmap.Node,
 					candidates[promotedAt].Name, candidates[i].Name)
 			}
 			promotedAt = i
-		case best < 0 || a.st.position > answers[best].st.position:
+		case best < 0 || a.st.ahead(answers[best].st):
 			best = i
 		}
 	}
@@ -92,7 +92,7 @@ func promotedNode(ctx context.Context, o *Options, sh *shardmap.Shard, name stri
 		if r.Name != name {
 			continue
 		}
-		n, err := o.Login.open(ctx, r, sh.Database)
+		n, err := o.open(ctx, r, sh.Database)
 		if err != nil {
 			return false
 		}

@@ -335,6 +335,102 @@ func (m *mariadb) waitReplayed(ctx context.Context, r *Node) error {
 	}
 }
 
+// EnableSemiSync switches every shard of a MariaDB cluster to
+// semi-synchronous replication: a commit on the primary is acknowledged to
+// its client only once a replica has it in its relay log, and the wait
+// comes after the binlog is synced, before the engine commits
+// (rpl_semi_sync_master_wait_point = AFTER_SYNC): no other session sees a
+// commit that no replica has. timeout is rpl_semi_sync_master_timeout,
+// after which a primary without acknowledgment falls back to
+// asynchronous replication; give it longer than the test (default 10
+// minutes), so that a missing acknowledgment shows as a stall, never as
+// a silent fallback.
+//
+// Every node gets the wait point, the timeout and
+// rpl_semi_sync_slave_enabled, so that a replica promoted later
+// (package failover turns rpl_semi_sync_master_enabled on for a
+// semi-synchronous replica it promotes) is a semi-synchronous primary;
+// only primaries get rpl_semi_sync_master_enabled: on a replica it would
+// make its own applier wait for acknowledgments that never come (seen on
+// 10.11: the replica stopped applying). Replicas restart their IO thread,
+// which reads the setting when it connects. EnableSemiSync returns once
+// every primary counts all its replicas as semi-synchronous clients.
+//
+// The settings are runtime ones (SET GLOBAL): a node restarted by Start
+// comes back asynchronous. They are not server options from the start
+// because the primary's own setup would then wait for replicas that do
+// not exist yet.
+func (c *Cluster) EnableSemiSync(ctx context.Context, timeout time.Duration) error {
+	if c.Engine != MariaDB {
+		return fmt.Errorf("sandbox: semi-synchronous replication is MariaDB's; this cluster is %v", c.Engine)
+	}
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := withDefaultTimeout(ctx, 30*time.Second)
+	defer cancel()
+	common := []string{
+		"SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC",
+		fmt.Sprintf("SET GLOBAL rpl_semi_sync_master_timeout = %d", timeout.Milliseconds()),
+		"SET GLOBAL rpl_semi_sync_slave_enabled = ON",
+	}
+	m := c.flavor.(*mariadb)
+	for _, sh := range c.Shards {
+		for _, r := range sh.Replicas {
+			for _, s := range append(common, "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD") {
+				if err := m.exec(ctx, r, "", s); err != nil {
+					return fmt.Errorf("%s: %s: %w", r.Name, s, err)
+				}
+			}
+		}
+		for _, s := range append(common, "SET GLOBAL rpl_semi_sync_master_enabled = ON") {
+			if err := m.exec(ctx, sh.Primary, "", s); err != nil {
+				return fmt.Errorf("%s: %s: %w", sh.Primary.Name, s, err)
+			}
+		}
+	}
+	for _, sh := range c.Shards {
+		if err := m.waitSemiSyncClients(ctx, sh.Primary, len(sh.Replicas)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitSemiSyncClients waits until the primary counts want semi-synchronous
+// replicas and its semi-synchronous replication is on.
+func (m *mariadb) waitSemiSyncClients(ctx context.Context, p *Node, want int) error {
+	db, err := m.open(p, "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for {
+		st := map[string]string{}
+		rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_clients', 'Rpl_semi_sync_master_status')")
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			st[k] = v
+		}
+		rows.Close()
+		if st["Rpl_semi_sync_master_status"] == "ON" && st["Rpl_semi_sync_master_clients"] == strconv.Itoa(want) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: semi-synchronous replication not on with %d replicas (status %v): %w", p.Name, want, st, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // slaveStatus returns SHOW SLAVE STATUS as column → value (empty if the
 // server is no replica).
 func slaveStatus(ctx context.Context, db *sql.DB) (map[string]string, error) {

@@ -1,0 +1,83 @@
+package failover
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// gtidSet is a MariaDB GTID position: per replication domain, the sequence
+// number of the last transaction held. With gtid_strict_mode (on in every
+// shard) sequence numbers only grow within a domain, whichever server
+// wrote them, so a position holds another when it is at least as far in
+// every domain of the other.
+type gtidSet map[uint32]uint64
+
+// parseGTIDSet parses "0-1-42,1-2-7" (@@gtid_slave_pos, Gtid_IO_Pos, …).
+// The empty string is the empty (non-nil) set.
+func parseGTIDSet(s string) (gtidSet, error) {
+	out := gtidSet{}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return out, nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		f := strings.Split(strings.TrimSpace(part), "-")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("GTID position %q: %q is not domain-server-seq", s, part)
+		}
+		d, err1 := strconv.ParseUint(f[0], 10, 32)
+		_, err2 := strconv.ParseUint(f[1], 10, 32)
+		seq, err3 := strconv.ParseUint(f[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("GTID position %q: %q is not domain-server-seq", s, part)
+		}
+		out.add(uint32(d), seq)
+	}
+	return out, nil
+}
+
+func (g gtidSet) add(domain uint32, seq uint64) {
+	if seq > g[domain] {
+		g[domain] = seq
+	}
+}
+
+// merge returns the furthest of both in every domain.
+func (g gtidSet) merge(o gtidSet) gtidSet {
+	out := gtidSet{}
+	for d, s := range g {
+		out.add(d, s)
+	}
+	for d, s := range o {
+		out.add(d, s)
+	}
+	return out
+}
+
+// covers reports whether g holds every transaction o does.
+func (g gtidSet) covers(o gtidSet) bool {
+	for d, s := range o {
+		if g[d] < s {
+			return false
+		}
+	}
+	return true
+}
+
+func (g gtidSet) String() string {
+	if len(g) == 0 {
+		return "(empty)"
+	}
+	ds := make([]uint32, 0, len(g))
+	for d := range g {
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmt.Sprintf("%d-*-%d", d, g[d])
+	}
+	return strings.Join(parts, ",")
+}
