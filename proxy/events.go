@@ -13,7 +13,8 @@ import (
 // where logging belongs. Secrets never reach these callbacks.
 func LogEvents(log *zap.Logger) Events {
 	return Events{
-		TwoPhase: twoPhaseEvents(log),
+		TwoPhase:  twoPhaseEvents(log),
+		Deadlocks: deadlockEvents(log),
 		Server: pgwire.EventListener{
 			AuthFailed: func(i pgwire.AuthFailedInfo) {
 				log.Warn("postgres authentication failed", zap.String("user", i.User), zap.Stringer("remote", i.RemoteAddr), zap.Bool("unknown_user", i.UnknownUser))

@@ -18,6 +18,7 @@ type metrics struct {
 	pinnedSessions, sessions       *prometheus.Desc
 	resets                         *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
+	deadlocks, deadlockChecks      *prometheus.Desc
 
 	lookups, uncacheable, analyzeErrors, cacheEntries *prometheus.Desc
 
@@ -62,6 +63,11 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 		txResolved: prometheus.NewDesc("shardgate_pg_tx_resolved_total",
 			"Prepared transactions left by a dead or failed owner that this proxy's resolver finished.", nil, nil),
 
+		deadlocks: prometheus.NewDesc("shardgate_pg_deadlocks_total",
+			"Deadlocks across shards the proxy broke: the youngest transaction's waiting statement cancelled, its client told 40P01.", nil, nil),
+		deadlockChecks: prometheus.NewDesc("shardgate_pg_deadlock_checks_total",
+			"Times the deadlock detector read the shards' lock waits (only while a transaction on several shards waits).", nil, nil),
+
 		lookups: prometheus.NewDesc("shardgate_analyzer_lookups_total",
 			"Statement analysis cache lookups, by result.", []string{"result"}, nil),
 		uncacheable: prometheus.NewDesc("shardgate_analyzer_uncacheable_total",
@@ -99,7 +105,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets,
-		m.txJoins, m.txEnds, m.txResolved,
+		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
 		m.failoverHeld, m.failoverDetected,
@@ -135,6 +141,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.txEnds, st.TxUnknown.Load(), "unknown")
 	if c := m.p.TwoPhase(); c != nil {
 		counter(m.txResolved, uint64(c.Stats().Resolved.Load()))
+	}
+	if d := m.p.Deadlocks(); d != nil {
+		counter(m.deadlocks, d.Stats().Broken.Load())
+		counter(m.deadlockChecks, d.Stats().Checks.Load())
 	}
 
 	counter(m.lookups, a.Hits, "hit")

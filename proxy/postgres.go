@@ -23,6 +23,8 @@ type Events struct {
 	Backend  backend.Listener
 	TwoPhase twophase.Listener
 	Replicas replicas.Listener
+	// Deadlocks: the cross-shard deadlock detector's work.
+	Deadlocks pgwire.DeadlockListener
 }
 
 // Postgres is the Postgres endpoint: the wire server, its sessions, and the
@@ -42,6 +44,11 @@ type Postgres struct {
 	// monitor measures replica lag and health and picks replicas for
 	// reads (replicas.go); it does nothing until RunReplicas.
 	monitor *replicas.Monitor
+	// deadlocks breaks deadlocks across shards (nil: two-phase commit is
+	// off, so no transaction reaches two shards); it runs beside the
+	// server, on control connections of its own (deadlock.go).
+	deadlocks     *pgwire.Deadlocks
+	deadlockConns *controlPools
 }
 
 // NewPostgres builds the endpoint from a loaded config. snapshot returns the
@@ -77,6 +84,9 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	}
 	if cfg.Transactions.TwoPhaseCommit != config.TwoPhaseOff {
 		p.twoPhase = newCoordinator(cfg, snapshot, ev.TwoPhase)
+		if p.deadlocks, p.deadlockConns, err = newDeadlocks(cfg, ev.Deadlocks); err != nil {
+			return nil, err
+		}
 	}
 	if p.globalIDs, err = newGlobalIDs(cfg); err != nil {
 		return nil, err
@@ -107,6 +117,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		IDs:               p.globalIDs.Fill,
 		AddColumn:         pgsql.AddInsertColumn,
 		TwoPhaseKnobs:     &p.knobs,
+		Deadlocks:         p.deadlocks,
 		Replicas:          replicaReads{Monitor: p.monitor, conns: p.conns},
 		ReadSettings:      readSettings(cfg),
 		Admin:             adminSQL{snapshot: snapshot, monitor: p.monitor},
@@ -116,8 +127,13 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})
+	var background func(context.Context)
+	if p.deadlocks != nil {
+		background = p.deadlocks.Run
+	}
 	p.server, err = pgwire.NewServer(pgwire.Options{
-		Handler: handler,
+		Background: background,
+		Handler:    handler,
 		Users: func(name string) (auth.SCRAMVerifier, bool) {
 			v, ok := users[name]
 			return v, ok
@@ -130,6 +146,9 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	})
 	if err != nil {
 		p.conns.pools.Close()
+		if p.deadlockConns != nil {
+			p.deadlockConns.close()
+		}
 		return nil, err
 	}
 	return p, nil
@@ -141,8 +160,11 @@ func (p *Postgres) Serve(ln net.Listener) error { return p.server.Serve(ln) }
 // Shutdown stops accepting, lets sessions finish their transactions until
 // ctx ends, then closes what remains and the pools.
 func (p *Postgres) Shutdown(ctx context.Context) error {
-	err := p.server.Shutdown(ctx)
+	err := p.server.Shutdown(ctx) // stops the deadlock detector too
 	p.conns.pools.Close()
+	if p.deadlockConns != nil {
+		p.deadlockConns.close()
+	}
 	if p.twoPhase != nil {
 		p.twoPhase.Close()
 	}
@@ -158,6 +180,9 @@ func (p *Postgres) SessionStats() *pgwire.Stats { return p.stats }
 
 // PoolStats reports every backend pool's counters.
 func (p *Postgres) PoolStats() map[backend.PoolKey]backend.Stats { return p.conns.pools.Stats() }
+
+// Deadlocks is the endpoint's cross-shard deadlock detector (nil: off).
+func (p *Postgres) Deadlocks() *pgwire.Deadlocks { return p.deadlocks }
 
 // TwoPhase is the endpoint's two-phase-commit coordinator (nil: off).
 func (p *Postgres) TwoPhase() *twophase.Coordinator { return p.twoPhase }

@@ -1,0 +1,279 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// keysOn returns n keys of the users table on shard i, from from on.
+func keysOn(t *testing.T, i, n int, from int64) []int64 {
+	t.Helper()
+	var out []int64
+	for k := from; len(out) < n; k++ {
+		if k > from+10_000 {
+			t.Fatal("no keys on shard", i)
+		}
+		if shardIndex(t, k) == i {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// setBalances writes the users' rows (id, balance 0) through the proxy.
+func setBalances(t *testing.T, url string, ids ...int64) {
+	t.Helper()
+	deleteUsers(t, ids...)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := c.Exec(context.Background(), "INSERT INTO users (id, name, balance) VALUES ($1, 'dl', 0)", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func balanceOf(t *testing.T, c *pgx.Conn, id int64) float64 {
+	t.Helper()
+	var b float64
+	if err := c.QueryRow(context.Background(), "SELECT balance FROM users WHERE id = $1", id).Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// update runs one UPDATE in tx and reports how it ended and when.
+type outcome struct {
+	err error
+	at  time.Time
+}
+
+func updateAsync(tx pgx.Tx, add int, id int64) <-chan outcome {
+	ch := make(chan outcome, 1)
+	go func() {
+		_, err := tx.Exec(context.Background(), "UPDATE users SET balance = balance + $1 WHERE id = $2", add, id)
+		ch <- outcome{err, time.Now()}
+	}()
+	return ch
+}
+
+func mustUpdate(t *testing.T, tx pgx.Tx, add int, id int64) {
+	t.Helper()
+	if _, err := tx.Exec(context.Background(), "UPDATE users SET balance = balance + $1 WHERE id = $2", add, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two transactions lock rows on two shards in opposite orders: each shard
+// sees one wait, and only the proxy sees the cycle. Within ~2s (the
+// default transactions.deadlock_check is 1s) the younger one gets 40P01
+// and fails on both shards at once — the older one finishes before the
+// victim's client even rolls back —, nothing stays prepared, and both
+// connections (and the proxy) keep working.
+func TestDeadlockAcrossShards(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []string{"simple", "cache"} {
+		t.Run(mode, func(t *testing.T) {
+			a := keysOn(t, 0, 1, 910_000)[0]
+			b := keysOn(t, 1, 1, 910_000)[0]
+			setBalances(t, proxyURL, a, b)
+			broken := pgProxy.Deadlocks().Stats().Broken.Load()
+			c1, c2 := connect(t, modes[mode]), connect(t, modes[mode])
+			tx1, err := c1.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx2, err := c2.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustUpdate(t, tx1, 1, a)     // tx1 locks a (shard 0)
+			mustUpdate(t, tx2, 10, b)    // tx2 locks b (shard 1)
+			w1 := updateAsync(tx1, 1, b) // tx1 waits on shard 1 for tx2
+			time.Sleep(200 * time.Millisecond)
+			formed := time.Now()
+			w2 := updateAsync(tx2, 10, a) // tx2 waits on shard 0 for tx1: the cycle
+
+			// tx2 reached its second shard last: it is the younger, the victim.
+			var o2 outcome
+			select {
+			case o2 = <-w2:
+			case o1 := <-w1:
+				t.Fatalf("the older transaction's statement ended first: %v", o1.err)
+			case <-time.After(5 * time.Second):
+				t.Fatal("no deadlock broken within 5s")
+			}
+			took := o2.at.Sub(formed)
+			t.Logf("victim's error %v after the cycle formed", took.Round(time.Millisecond))
+			var pe *pgconn.PgError
+			if !errors.As(o2.err, &pe) || pe.Code != "40P01" || !strings.HasPrefix(pe.Message, "deadlock detected across shards: this transaction waited on shard") {
+				t.Fatalf("victim got %v, want 40P01 deadlock detected across shards", o2.err)
+			}
+			if !strings.Contains(pe.Message, "-80") || !strings.Contains(pe.Message, "80-") || pe.Detail == "" {
+				t.Fatalf("message does not name both shards: %q (%q)", pe.Message, pe.Detail)
+			}
+			if took > 2500*time.Millisecond {
+				t.Fatalf("deadlock broken after %v, want ~1-2s", took)
+			}
+			// The victim's transaction released its locks on both shards at
+			// once: tx1 goes on and commits while tx2's client has not rolled
+			// back yet.
+			select {
+			case o1 := <-w1:
+				if o1.err != nil {
+					t.Fatalf("survivor: %v", o1.err)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatal("the survivor still waits: the victim's locks were not released")
+			}
+			if err := tx1.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// The victim's transaction is aborted, as after any error.
+			if _, err := tx2.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
+				t.Fatalf("victim's next statement: %v, want 25P02", err)
+			}
+			if err := tx2.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := pgProxy.Deadlocks().Stats().Broken.Load() - broken; got != 1 {
+				t.Fatalf("deadlocks broken: %d, want 1", got)
+			}
+			// Data: tx1's two updates, none of tx2's.
+			if ba, bb := balanceOf(t, c1, a), balanceOf(t, c2, b); ba != 1 || bb != 1 {
+				t.Fatalf("balances a=%v b=%v, want 1 and 1", ba, bb)
+			}
+			wantNonePrepared(t)
+			// Both sessions still work, across shards too.
+			for _, c := range []*pgx.Conn{c1, c2} {
+				tx, err := c.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustUpdate(t, tx, 100, a)
+				mustUpdate(t, tx, 100, b)
+				if err := tx.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ba, bb := balanceOf(t, c2, a), balanceOf(t, c1, b); ba != 201 || bb != 201 {
+				t.Fatalf("balances after: a=%v b=%v, want 201", ba, bb)
+			}
+			wantNonePrepared(t)
+		})
+	}
+	// Counted for Prometheus.
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(pgProxy.Metrics(func() *shardmap.Snapshot { return snap })); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "shardgate_pg_deadlocks_total" {
+			got = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if want := pgProxy.Deadlocks().Stats().Broken.Load(); got < 2 || got != float64(want) {
+		t.Fatalf("shardgate_pg_deadlocks_total = %v, want %d (>= 2)", got, want)
+	}
+}
+
+// A deadlock on one shard is Postgres' own to find (40P01 from the server,
+// its message), even between transactions on several shards and with the
+// proxy checking every 50ms; and a long wait that is no cycle is left
+// alone.
+func TestDeadlockOneShardAndLongWait(t *testing.T) {
+	ctx := context.Background()
+	p, url, _ := startProxyP(t, func(c *config.Config) { c.Transactions.DeadlockCheck = 50 * time.Millisecond })
+	d := p.Deadlocks()
+	x := keysOn(t, 0, 2, 920_000)
+	y := keysOn(t, 1, 2, 920_000)
+	setBalances(t, url, x[0], x[1], y[0], y[1])
+
+	t.Run("one shard", func(t *testing.T) {
+		c1 := dialMode(t, url, pgx.QueryExecModeExec)
+		c2 := dialMode(t, url, pgx.QueryExecModeExec)
+		tx1, _ := c1.Begin(ctx)
+		tx2, _ := c2.Begin(ctx)
+		mustUpdate(t, tx1, 1, y[0]) // both transactions on two shards
+		mustUpdate(t, tx2, 10, y[1])
+		mustUpdate(t, tx1, 1, x[0])
+		mustUpdate(t, tx2, 10, x[1])
+		checks := d.Stats().Checks.Load()
+		w1 := updateAsync(tx1, 1, x[1])
+		time.Sleep(100 * time.Millisecond)
+		w2 := updateAsync(tx2, 10, x[0]) // the cycle, on shard 0 alone
+		var victim outcome
+		var survivor <-chan outcome
+		select {
+		case victim = <-w1:
+			survivor = w2
+		case victim = <-w2:
+			survivor = w1
+		case <-time.After(10 * time.Second):
+			t.Fatal("Postgres did not break the deadlock")
+		}
+		var pe *pgconn.PgError
+		if !errors.As(victim.err, &pe) || pe.Code != "40P01" || pe.Message != "deadlock detected" || !strings.Contains(pe.Detail, "Process") {
+			t.Fatalf("victim got %v, want Postgres' own 40P01", victim.err)
+		}
+		if o := <-survivor; o.err != nil {
+			t.Fatalf("survivor: %v", o.err)
+		}
+		if n := d.Stats().Checks.Load() - checks; n == 0 {
+			t.Fatal("the proxy never looked at the shards' locks while they waited")
+		}
+		if n := d.Stats().Broken.Load(); n != 0 {
+			t.Fatalf("the proxy broke %d deadlocks too", n)
+		}
+		tx1.Rollback(ctx)
+		tx2.Rollback(ctx)
+		wantNonePrepared(t)
+	})
+
+	t.Run("long wait", func(t *testing.T) {
+		c1 := dialMode(t, url, pgx.QueryExecModeCacheStatement)
+		c2 := dialMode(t, url, pgx.QueryExecModeCacheStatement)
+		tx1, _ := c1.Begin(ctx)
+		tx2, _ := c2.Begin(ctx)
+		mustUpdate(t, tx1, 1, x[0])
+		mustUpdate(t, tx1, 1, y[0]) // tx1 holds rows on both shards
+		mustUpdate(t, tx2, 10, y[1])
+		checks := d.Stats().Checks.Load()
+		w2 := updateAsync(tx2, 10, x[0]) // tx2 (two shards) waits for tx1: no cycle
+		select {
+		case o := <-w2:
+			t.Fatalf("the wait ended by itself: %v", o.err)
+		case <-time.After(2 * time.Second):
+		}
+		if n := d.Stats().Checks.Load() - checks; n < 5 {
+			t.Fatalf("the proxy looked at the locks %d times in 2s of waiting, want many", n)
+		}
+		if err := tx1.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if o := <-w2; o.err != nil {
+			t.Fatalf("the waiter failed: %v", o.err)
+		}
+		if err := tx2.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := d.Stats().Broken.Load(); n != 0 {
+			t.Fatalf("the proxy broke %d deadlocks", n)
+		}
+		wantNonePrepared(t)
+	})
+}
