@@ -96,6 +96,8 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, shared ...
 				WaitTimeout: r.WaitTimeout, ReadYourWrites: r.ReadYourWrites}
 		},
 
+		FailoverBuffer: cfg.Replicas.FailoverBuffer,
+
 		MaxMergeGroups:  cfg.Limits.MaxMergeGroups,
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,

@@ -123,6 +123,10 @@ type Options struct {
 	// per user and database (config replicas.read and rules).
 	Replicas     ReplicaReads
 	ReadSettings func(user, database string) ReadSettings
+
+	// FailoverBuffer holds a statement whose primary does not answer, up
+	// to this long, for a new primary (failover_hold.go; 0: no hold).
+	FailoverBuffer time.Duration
 }
 
 func (o *Options) ensureDefaults() {
@@ -181,6 +185,7 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Conns = withFailoverHold(o)
 	s := &Server{o: o, env: env, auth: newAuthServer(o.Users), sessions: map[*session]struct{}{}, gone: make(chan struct{})}
 	// The incarnation keeps XA ids unique across restarts of one proxy.
 	s.xa.owner = ownerName(o.ProxyID) + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
