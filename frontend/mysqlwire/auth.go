@@ -2,9 +2,11 @@ package mysqlwire
 
 import (
 	"net"
+	"strconv"
 	"sync"
 
 	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/mysql/collations"
 	"vitess.io/vitess/go/mysql/sqlerror"
 	querypb "vitess.io/vitess/go/vt/proto/query"
 
@@ -40,10 +42,53 @@ type cachedDigest struct {
 func newAuthServer(users func(name string) (User, bool)) *authServer {
 	a := &authServer{users: users, digests: map[string]cachedDigest{}}
 	a.methods = []vmysql.AuthMethod{
-		vmysql.NewMysqlNativeAuthMethod(nativeStorage{a}, nativeUsers{a}),
-		vmysql.NewSha2CachingAuthMethod(sha2Cache{a}, sha2Full{a}, sha2Users{a}),
+		method{vmysql.NewMysqlNativeAuthMethod(nativeStorage{a}, nativeUsers{a}), a},
+		method{vmysql.NewSha2CachingAuthMethod(sha2Cache{a}, sha2Full{a}, sha2Users{a}), a},
 	}
 	return a
+}
+
+// method is one of vitess's auth methods with the proxy's checks around
+// it. The client's TLS is the proxy's own (tlsconn.go), which vitess does
+// not see: the method tells vitess (the capability bit it reads) before
+// vitess's caching_sha2_password asks. A user with only a
+// caching_sha2_password verifier may try mysql_native_password in clear
+// text, to be told that its method needs TLS (clients otherwise get no
+// method at all and say so in their own words). Once a login is good, a
+// client character set the proxy cannot speak is refused (charset.go).
+type method struct {
+	vmysql.AuthMethod
+	a *authServer
+}
+
+func (m method) HandleUser(c *vmysql.Conn, user string) bool {
+	secure := markTLS(c)
+	if m.Name() == vmysql.MysqlNativePassword && !secure {
+		return true // unknown users, native ones and sha2-only ones (told why)
+	}
+	return m.AuthMethod.HandleUser(c, user)
+}
+
+func (m method) HandleAuthPluginData(c *vmysql.Conn, user string, serverData, clientData []byte, addr net.Addr) (vmysql.Getter, error) {
+	markTLS(c)
+	g, err := m.AuthMethod.HandleAuthPluginData(c, user, serverData, clientData, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := clientCharset(c); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// markTLS reports whether the client talks over TLS, and if so sets the
+// capability bit vitess's TLSEnabled reads.
+func markTLS(c *vmysql.Conn) bool {
+	if cc, ok := c.GetRawConn().(*sniffConn); ok && cc.tls != nil {
+		c.Capabilities |= vmysql.CapabilityClientSSL
+		return true
+	}
+	return c.TLSEnabled()
 }
 
 // AuthMethods implements vmysql.AuthServer.
@@ -79,8 +124,12 @@ func (v nativeUsers) HandleUser(user string) bool {
 
 type nativeStorage struct{ a *authServer }
 
-func (s nativeStorage) UserEntryWithHash(_ *vmysql.Conn, salt []byte, user string, resp []byte, _ net.Addr) (vmysql.Getter, error) {
+func (s nativeStorage) UserEntryWithHash(c *vmysql.Conn, salt []byte, user string, resp []byte, _ net.Addr) (vmysql.Getter, error) {
 	u, ok := s.a.users(user)
+	if ok && u.Native == nil && u.CachingSHA2 != nil && !c.TLSEnabled() {
+		return nil, sqlerror.NewSQLErrorf(sqlerror.ERAccessDeniedError, sqlerror.SSAccessDeniedError,
+			"Access denied for user '%s': it logs in with caching_sha2_password, which shardgate accepts over TLS only; connect with TLS (SSL)", user)
+	}
 	if !ok || u.Native == nil || !u.Native.VerifyScramble(salt, resp) {
 		return nil, accessDenied(user)
 	}
@@ -127,4 +176,36 @@ func (s sha2Full) UserEntryWithPassword(_ *vmysql.Conn, user, password string, _
 	s.a.digests[user] = cachedDigest{verifier: *u.CachingSHA2, digest: auth.NewCachingSHA2Digest(password)}
 	s.a.mu.Unlock()
 	return callerID(user), nil
+}
+
+// utf8Collations are the handshake collation ids whose character set is
+// utf8mb4 or a subset of it (MariaDB 10.11's ids below 256: ascii,
+// utf8mb3, utf8mb4; 255 is MySQL 8's utf8mb4_0900_ai_ci; 0 asks for the
+// server's default, utf8mb4 here). The proxy reads texts and routes text
+// keys as utf8mb4 and its server connections speak utf8mb4, so a client
+// in another character set (latin1, …) would have its bytes misread: it is
+// refused at login, as SET NAMES of another set is (settings.go).
+func utf8Collation(id uint8) bool {
+	switch {
+	case id == 0, id == 11, id == 65, // ascii
+		id == 33, id == 83, 192 <= id && id <= 215, id == 223, // utf8mb3
+		id == 45, id == 46, 224 <= id && id <= 247, id == 255: // utf8mb4
+		return true
+	}
+	return false
+}
+
+// clientCharset refuses a login whose handshake asked for a character set
+// the proxy does not speak.
+func clientCharset(c *vmysql.Conn) error {
+	id := c.CharacterSet
+	if id <= 0xff && utf8Collation(uint8(id)) {
+		return nil
+	}
+	name := collations.MySQL8().LookupCharsetName(id)
+	if name == "" {
+		name = "collation " + strconv.Itoa(int(id))
+	}
+	return sqlerror.NewSQLErrorf(sqlerror.ERNotSupportedYet, "42000",
+		"shardgate speaks utf8mb4 to its servers: the client character set %s is not supported; connect with utf8mb4 (mariadb --default-character-set=utf8mb4, go-sql-driver charset=utf8mb4)", name)
 }

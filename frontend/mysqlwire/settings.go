@@ -23,11 +23,8 @@ var (
 	setTransactionRE = regexp.MustCompile(`(?is)^\s*set\s+transaction\b`)
 	setGlobalRE      = regexp.MustCompile(`(?is)^\s*set\s+(global\b|persist\b|persist_only\b|@@global\.)`)
 	useRE            = regexp.MustCompile("(?is)^\\s*use\\s+(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)\\s*;?\\s*$")
-	// The analyzer reads texts with the default quoting and escapes, in
-	// utf8mb4: a session may not change either (parser/mysql's doc).
-	unsafeSQLModeRE = regexp.MustCompile(`(?is)sql_mode.*(ansi|no_backslash_escapes)`)
-	setNamesRE      = regexp.MustCompile("(?is)^\\s*set\\s+(?:names|character\\s+set|charset|(?:session\\s+|@@session\\.|@@)?character_set_(?:client|connection))\\s*(?:=\\s*)?['\"`]?([a-z0-9_]+)")
-	setTargetRE     = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
+	setNamesRE       = regexp.MustCompile("(?is)^\\s*set\\s+(?:names|character\\s+set|charset|(?:session\\s+|@@session\\.|@@)?character_set_(?:client|connection))\\s*(?:=\\s*)?['\"`]?([a-z0-9_]+)")
+	setTargetRE      = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
 )
 
 // useStatement recognises USE db, as the listener sends it for the
@@ -85,8 +82,9 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	case setGlobalRE.MatchString(sql):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
 			WithHint("Change server settings on every shard's servers directly.")
-	case unsafeSQLModeRE.MatchString(sql):
-		return sqlerr.New(sqlerr.FeatureNotSupported, "shardgate does not support the sql_mode flags ANSI, ANSI_QUOTES and NO_BACKSLASH_ESCAPES: it reads statements with MySQL's default quoting and escapes")
+	case setsGlobal(stmt):
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
+			WithHint("Change server settings on every shard's servers directly.")
 	case !utf8Names(sql):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "shardgate speaks utf8mb4 to its servers: the client character set may be utf8mb4, utf8mb3 or ascii only")
 	case setTransactionRE.MatchString(sql) && ss.conn == nil:
@@ -109,6 +107,9 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	setting := ""
 	if record {
 		setting = sql
+	}
+	if setsSQLMode(stmt, sql) {
+		return ss.setSQLMode(shard, sql, pin, setting, callback)
 	}
 	return ss.run(shard, sql, pin, setting, callback)
 }

@@ -1,174 +1,388 @@
 package mysqlwire
 
 import (
+	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"time"
 
+	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
 	querypb "vitess.io/vitess/go/vt/proto/query"
 )
 
-// vitess decodes COM_STMT_EXECUTE's integer parameters as signed: the
-// client marks an unsigned one with 0x80 in the type's flag byte, and
-// vitess checks the column flag bit (32) instead, so 18446744073709551615
-// arrives as -1. The flag never reaches the handler. sniffConn reads the
-// client's packets as they pass (in the session's own goroutine, before
-// vitess hands the command over) and keeps, per statement, which
-// parameters the client marked unsigned; execute turns those back.
+// sniffConn is the client's connection under vitess: it reads the
+// client's packets before vitess does, in the session's own goroutine, to
+// do what vitess does not or does wrong:
 //
-// Over TLS the bytes under vitess are encrypted, so this works for
-// clear-text clients only: sniffing stops at the SSL request. The same
-// reading bounds a clear-text client's message size (MaxMessageSize;
-// vitess has no bound) and sets the idle deadlines (for every client).
+//   - TLS: the proxy, not vitess, ends the client's TLS, so that what
+//     follows is read in clear here too. vitess announces TLS (its
+//     TLSConfig is set) but never sees the client's SSL request: the
+//     handshake response is handed on with the SSL bit cleared, one
+//     packet number lower, and vitess's packets are numbered one higher
+//     until the login ends (its OK or ERR). auth.go tells vitess's
+//     caching_sha2_password that the client is on TLS.
+//   - unsigned parameters: vitess decodes COM_STMT_EXECUTE's integer
+//     parameters as signed (the client marks an unsigned one with 0x80 in
+//     the type's flag byte, and vitess checks the column flag bit, 32), so
+//     18446744073709551615 arrives as -1. The marks are kept here, per
+//     statement, and execute turns those values back.
+//   - prepared-statement commands with an unknown statement id (vitess
+//     answers with client codes, drops the connection on COM_STMT_RESET,
+//     answers COM_STMT_SEND_LONG_DATA, which has no answer, and has no
+//     COM_STMT_FETCH): answered here as MariaDB does (stmtCommand).
+//   - the size of a client's message (MaxMessageSize; vitess has no
+//     bound) and the idle deadlines.
 
 const (
-	comStmtExecute = 0x17
+	comStmtExecute      = 0x17
+	comStmtSendLongData = 0x18
+	comStmtClose        = 0x19
+	comStmtReset        = 0x1a
+	comStmtFetch        = 0x1c
 	// maxSniffed bounds the COM_STMT_EXECUTE payload kept (the parameter
 	// types come before the values).
 	maxSniffed = 1 << 16
-	clientSSL  = 0x800
+	// maxHello bounds the client's handshake response.
+	maxHello  = 1 << 16
+	clientSSL = 0x800
 )
 
 type sniffConn struct {
-	net.Conn
-	s  *Server
-	id uint32
-	ss *session // found on first use
+	net.Conn // the client's socket
+	s        *Server
+	id       uint32
+	ss       *session // found on first use
 
-	hdr   [4]byte
-	hdrN  int
-	left  int    // payload bytes of the current packet not read yet
-	keep  bool   // the current packet's start is being kept
-	buf   []byte // the kept start of the current packet
-	first bool   // the client's first packet was seen
-	off   bool
+	r   *bufio.Reader // the client's bytes: the socket's, or TLS's over it
+	w   io.Writer     // to the client
+	tls *tls.Conn     // set once the client switched to TLS
+
+	hello bool   // the handshake response was handed on
+	shift byte   // packet numbers vitess and the client disagree by (login over TLS)
+	out   []byte // bytes for vitess before reading on
+	buf   []byte
+	pass  int  // payload bytes of the current packet to hand on unread
+	drop  bool // the current message is answered here: its further packets are dropped
 
 	// msg is the size of the client's current message so far (a message
-	// is packets of 0xffffff bytes and a shorter last one); tooBig is set
-	// when it passes MaxMessageSize.
-	msg    int
-	more   bool
-	tooBig bool
+	// is packets of 0xffffff bytes and a shorter last one).
+	msg  int
+	more bool
+
+	// The write side while shift is set: where vitess's packets start.
+	whdr   [4]byte
+	whdrN  int
+	wleft  int
+	wfirst bool // the payload's first byte is still to come
+	wlast  bool // the packet being written ends the login
+
+	// longDataErr: statements a COM_STMT_SEND_LONG_DATA named a parameter
+	// they do not have; their next execution fails (MariaDB's 1210).
+	longDataErr map[uint32]bool
+}
+
+// init readies a sniffConn made as &sniffConn{Conn, s, id} (server.go).
+func (c *sniffConn) init() {
+	if c.r == nil {
+		c.r, c.w = bufio.NewReaderSize(c.Conn, 16<<10), c.Conn
+	}
 }
 
 // errPacketTooBig ends a client whose message passed MaxMessageSize.
 var errPacketTooBig = errors.New("mysqlwire: client packet over the size limit")
 
 func (c *sniffConn) Read(p []byte) (int, error) {
+	c.init()
 	c.idleDeadline()
-	n, err := c.Conn.Read(p)
-	if !c.off && n > 0 {
-		c.feed(p[:n])
-		if c.tooBig {
-			c.off = true
-			c.refuseTooBig()
-			return 0, errPacketTooBig
+	for {
+		if len(c.out) > 0 {
+			n := copy(p, c.out)
+			c.out = c.out[n:]
+			return n, nil
+		}
+		if c.pass > 0 {
+			n, err := c.r.Read(p[:min(len(p), c.pass)])
+			c.pass -= n
+			return n, err
+		}
+		if err := c.next(); err != nil {
+			return 0, err
 		}
 	}
-	return n, err
 }
 
-// refuseTooBig answers, as MariaDB does, with ER_NET_PACKET_TOO_LARGE
-// before the connection closes. vitess is reading, not writing, so the
-// packet goes straight to the socket.
-func (c *sniffConn) refuseTooBig() {
-	msg := "Got a packet bigger than 'max_allowed_packet' bytes"
-	body := append([]byte{0xff, 0x81, 0x04, '#'}, "08S01"+msg...) // 1153
-	hdr := []byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), c.hdr[3] + 1}
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.Conn.Write(append(hdr, body...))
+func (c *sniffConn) Write(p []byte) (int, error) {
+	c.init()
+	if c.shift == 0 {
+		return c.w.Write(p)
+	}
+	return c.writeShifted(p)
 }
 
-func (c *sniffConn) feed(b []byte) {
-	for len(b) > 0 && !c.off {
-		if c.left == 0 && c.hdrN < 4 {
-			k := copy(c.hdr[c.hdrN:], b)
-			c.hdrN += k
-			b = b[k:]
-			if c.hdrN < 4 {
-				return
-			}
-			c.left = int(c.hdr[0]) | int(c.hdr[1])<<8 | int(c.hdr[2])<<16
-			if !c.more {
-				c.msg = 0
-			}
-			c.msg += c.left
-			c.more = c.left == 0xffffff
-			if max := c.s.o.MaxMessageSize; c.first && max > 0 && c.msg > max {
-				c.tooBig = true
-				return
-			}
-			c.buf = c.buf[:0]
-			c.keep = true
-			if c.left == 0 {
-				c.hdrN = 0
-				c.packet()
+func (c *sniffConn) Close() error {
+	if c.tls != nil {
+		return c.tls.Close()
+	}
+	return c.Conn.Close()
+}
+
+// next reads the next packet's header and decides what vitess gets of it.
+func (c *sniffConn) next() error {
+	var h [4]byte
+	if _, err := io.ReadFull(c.r, h[:]); err != nil {
+		return err
+	}
+	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
+	first := !c.more
+	if first {
+		c.msg = 0
+		c.drop = false
+	}
+	c.msg += n
+	c.more = n == 0xffffff
+	if !c.hello {
+		return c.handshake(h, n)
+	}
+	if max := c.s.o.MaxMessageSize; max > 0 && c.msg > max {
+		c.refuseTooBig(h[3])
+		return errPacketTooBig
+	}
+	if c.shift != 0 {
+		h[3] -= c.shift
+	}
+	switch {
+	case !first && c.drop:
+		_, err := c.r.Discard(n)
+		return err
+	case first && h[3] == 0 && n > 0 && c.shift == 0:
+		b, err := c.r.Peek(1)
+		if err != nil {
+			return err
+		}
+		switch b[0] {
+		case comStmtExecute, comStmtSendLongData, comStmtClose, comStmtReset, comStmtFetch:
+			return c.stmtCommand(h, n)
+		}
+	}
+	c.out = append(c.buf[:0], h[:]...)
+	c.pass = n
+	return nil
+}
+
+// handshake reads the client's handshake response: an SSL request
+// switches to TLS and the response that follows is read; a clear-text one
+// is refused when TLS is required.
+func (c *sniffConn) handshake(h [4]byte, n int) error {
+	if n > maxHello {
+		return errPacketTooBig
+	}
+	b := make([]byte, 4+n)
+	copy(b, h[:])
+	if _, err := io.ReadFull(c.r, b[4:]); err != nil {
+		return err
+	}
+	ssl := n >= 4 && binary.LittleEndian.Uint32(b[4:])&clientSSL != 0
+	switch {
+	case ssl && c.tls == nil && c.s.o.TLS != nil:
+		return c.startTLS()
+	case c.tls != nil:
+		b[5] &^= clientSSL >> 8 // vitess must not switch to TLS itself
+		b[3] -= c.shift
+	case c.s.o.RequireTLS:
+		c.answer(h[3]+1, 3159, "HY000", "Connections using insecure transport are prohibited: shardgate requires TLS (SSL) from its clients")
+		return errors.New("mysqlwire: client without TLS refused")
+	}
+	c.hello = true
+	c.out = b
+	return nil
+}
+
+// startTLS ends the client's TLS here; its bytes already read are its
+// first TLS bytes.
+func (c *sniffConn) startTLS() error {
+	tc := tls.Server(bufferedConn{c.Conn, c.r}, c.s.o.TLS)
+	_ = c.Conn.SetDeadline(time.Now().Add(10 * time.Second))
+	err := tc.Handshake()
+	_ = c.Conn.SetDeadline(time.Time{})
+	if err != nil {
+		return err
+	}
+	c.tls, c.r, c.w, c.shift = tc, bufio.NewReaderSize(tc, 16<<10), tc, 1
+	return nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// writeShifted numbers vitess's login packets one higher, as the client
+// counted the SSL request vitess did not see, until vitess's OK or ERR
+// ends the login.
+func (c *sniffConn) writeShifted(p []byte) (int, error) {
+	q := append([]byte(nil), p...)
+	for i := 0; i < len(q) && c.shift != 0; {
+		if c.wleft == 0 && c.whdrN < 4 {
+			k := copy(c.whdr[c.whdrN:], q[i:])
+			c.whdrN += k
+			i += k
+			if c.whdrN == 4 {
+				q[i-1] += c.shift // the sequence byte, the header's last
+				c.wleft = int(c.whdr[0]) | int(c.whdr[1])<<8 | int(c.whdr[2])<<16
+				c.wfirst, c.wlast = c.wleft > 0, false
+				if c.wleft == 0 {
+					c.whdrN = 0
+				}
 			}
 			continue
 		}
-		k := min(c.left, len(b))
-		if c.keep {
-			room := maxSniffed - len(c.buf)
-			c.buf = append(c.buf, b[:min(k, max(room, 0))]...)
-			if len(c.buf) > 0 && !c.first && len(c.buf) >= 4 {
-				// The handshake response: stop at an SSL request.
-				if binary.LittleEndian.Uint32(c.buf)&clientSSL != 0 {
-					c.off = true
-					return
-				}
-			}
-			if len(c.buf) > 0 && c.first && (c.hdr[3] != 0 || c.buf[0] != comStmtExecute) {
-				c.keep = false
-			}
+		if c.wfirst {
+			c.wfirst = false
+			c.wlast = q[i] == 0x00 || q[i] == 0xff // OK or ERR: the login's end
 		}
-		c.left -= k
-		b = b[k:]
-		if c.left == 0 {
-			c.hdrN = 0
-			c.packet()
+		k := min(c.wleft, len(q)-i)
+		c.wleft -= k
+		i += k
+		if c.wleft == 0 {
+			c.whdrN = 0
+			if c.wlast {
+				c.shift = 0
+			}
 		}
 	}
+	if _, err := c.w.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
-// packet ends a packet: the first one is the handshake response; a
-// COM_STMT_EXECUTE that sends its parameter types updates the statement's
-// unsigned marks.
-func (c *sniffConn) packet() {
-	if !c.first {
-		c.first = true
-		return
+// refuseTooBig answers, as MariaDB does, with ER_NET_PACKET_TOO_LARGE
+// before the connection closes.
+func (c *sniffConn) refuseTooBig(seq byte) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	c.answer(seq+1, 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
+}
+
+// answer writes an ERR packet to the client. vitess is waiting for the
+// client's next command meanwhile: it writes nothing.
+func (c *sniffConn) answer(seq byte, num uint16, state, msg string) {
+	body := append([]byte{0xff, byte(num), byte(num >> 8), '#'}, state+msg...)
+	hdr := []byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), seq}
+	_, _ = c.w.Write(append(hdr, body...))
+}
+
+// stmtCommand reads a prepared-statement command (whose header h has
+// been read) and either hands it on to vitess or answers it here as
+// MariaDB would: an unknown statement id is 1243 (COM_STMT_SEND_LONG_DATA,
+// which has no answer, is dropped), a packet too short 1835, a fetch (the
+// proxy opens no cursors) 1421. It keeps the unsigned marks of an
+// execution that sends its parameter types.
+func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
+	b := make([]byte, min(n, maxSniffed))
+	if _, err := io.ReadFull(c.r, b); err != nil {
+		return err
 	}
-	if !c.keep || len(c.buf) == 0 || c.buf[0] != comStmtExecute {
-		return
-	}
+	rest := n - len(b)
+	cmd := b[0]
 	if c.ss == nil {
 		c.ss = c.s.session(c.id)
 	}
-	ss := c.ss
-	if ss == nil || len(c.buf) < 10 {
-		return
+	var prep *vmysql.PrepareData
+	var id uint32
+	if len(b) >= 5 {
+		id = binary.LittleEndian.Uint32(b[1:])
+		if c.ss != nil {
+			prep = c.ss.c.PrepareData[id]
+		}
 	}
-	stmtID := binary.LittleEndian.Uint32(c.buf[1:])
-	prep, ok := ss.c.PrepareData[stmtID]
-	if !ok || prep.ParamsCount == 0 {
+	name := map[byte]string{comStmtExecute: "mysqld_stmt_execute", comStmtReset: "mysqld_stmt_reset", comStmtFetch: "mysqld_stmt_fetch"}[cmd]
+	answer := func(num uint16, msg string) error {
+		c.s.errors.Add(1)
+		c.answer(1, num, "HY000", msg)
+		return c.dropRest(rest)
+	}
+	switch cmd {
+	case comStmtSendLongData:
+		if len(b) < 7 || prep == nil {
+			return c.dropRest(rest)
+		}
+		if int(binary.LittleEndian.Uint16(b[5:])) >= int(prep.ParamsCount) {
+			c.noteLongDataErr(id, true)
+			return c.dropRest(rest)
+		}
+	case comStmtClose:
+		if prep != nil {
+			c.noteLongDataErr(id, false)
+			delete(c.ss.unsigned, id)
+		}
+	case comStmtExecute, comStmtReset, comStmtFetch:
+		switch {
+		case cmd == comStmtExecute && len(b) < 10, len(b) < 5:
+			return answer(1835, "Malformed communication packet")
+		case prep == nil:
+			return answer(1243, "Unknown prepared statement handler ("+strconv.FormatUint(uint64(id), 10)+") given to "+name)
+		case cmd == comStmtFetch:
+			return answer(1421, "The statement ("+strconv.FormatUint(uint64(id), 10)+") has no open cursor")
+		case cmd == comStmtExecute && c.longDataErr[id]:
+			c.noteLongDataErr(id, false)
+			return answer(1210, "Incorrect arguments to mysqld_stmt_send_long_data")
+		case cmd == comStmtReset:
+			c.noteLongDataErr(id, false)
+		case cmd == comStmtExecute:
+			c.unsignedMarks(b, id, prep)
+		}
+	}
+	c.out = append(append(c.buf[:0], h[:]...), b...)
+	c.pass = rest
+	return nil
+}
+
+// dropRest skips the rest of a packet answered here (and, through drop,
+// any further packets of its message).
+func (c *sniffConn) dropRest(rest int) error {
+	c.drop = c.more
+	_, err := c.r.Discard(rest)
+	return err
+}
+
+func (c *sniffConn) noteLongDataErr(id uint32, on bool) {
+	if on {
+		if c.longDataErr == nil {
+			c.longDataErr = map[uint32]bool{}
+		}
+		c.longDataErr[id] = true
+	} else {
+		delete(c.longDataErr, id)
+	}
+}
+
+// unsignedMarks updates, from a COM_STMT_EXECUTE that sends its parameter
+// types, which of the statement's parameters are unsigned.
+func (c *sniffConn) unsignedMarks(b []byte, id uint32, prep *vmysql.PrepareData) {
+	ss := c.ss
+	if prep.ParamsCount == 0 {
 		return
 	}
 	n := int(prep.ParamsCount)
 	pos := 10 + (n+7)/8
-	if pos >= len(c.buf) || c.buf[pos] != 1 || pos+1+2*n > len(c.buf) {
+	if pos >= len(b) || b[pos] != 1 || pos+1+2*n > len(b) {
 		return // no types sent: the last ones hold
 	}
 	marks := make([]bool, n)
 	for i := range n {
-		marks[i] = c.buf[pos+2+2*i]&0x80 != 0
+		marks[i] = b[pos+2+2*i]&0x80 != 0
 	}
 	if ss.unsigned == nil {
 		ss.unsigned = map[uint32][]bool{}
 	}
-	ss.unsigned[stmtID] = marks
+	ss.unsigned[id] = marks
 }
 
 // idleDeadline bounds the wait for the client's next bytes: a client idle

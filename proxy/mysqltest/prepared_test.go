@@ -10,10 +10,20 @@ import (
 
 // Server-side prepared statements (go-sql-driver without
 // interpolateParams) round-trip every kind of value exactly, on each
-// shard; MariaDB's INSERT … RETURNING prepares and runs.
+// shard, in clear text and over TLS (where the proxy reads the unsigned
+// marks vitess loses too); MariaDB's INSERT … RETURNING prepares and runs.
 func TestPreparedValuesRoundTrip(t *testing.T) {
+	for _, params := range []string{"parseTime=true&loc=UTC", "parseTime=true&loc=UTC&tls=skip-verify"} {
+		t.Run(params, func(t *testing.T) { preparedValuesRoundTrip(t, params) })
+	}
+}
+
+func preparedValuesRoundTrip(t *testing.T, params string) {
 	ctx := context.Background()
-	c := conn(t, "parseTime=true&loc=UTC")
+	c := conn(t, params)
+	if tls := one(t, c, "SELECT 1 FROM DUAL WHERE 1 = ?", 1); tls != "1" {
+		t.Fatal(tls)
+	}
 	ts := time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC)
 	for _, id := range idsOnEachShard(t, 10000) {
 		execOK(t, c, "DELETE FROM vals WHERE id = ?", id)

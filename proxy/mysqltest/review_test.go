@@ -208,36 +208,76 @@ func scanStrings(t *testing.T, rows *sql.Rows) []string {
 	return out
 }
 
-// FINDING (high): the NO_BACKSLASH_ESCAPES / ANSI_QUOTES guard is a regexp
-// on the SET text, so a value computed by an expression or held in a user
-// variable gets through; prepared-statement values are then escaped with
-// backslashes the server no longer honours: SQL injection through a bound
-// parameter. Fix: after any SET touching sql_mode, read @@sql_mode back
-// from the server connection and refuse (and undo) if it has
-// NO_BACKSLASH_ESCAPES or ANSI_QUOTES; also check on replay.
+// Review finding (fixed): the NO_BACKSLASH_ESCAPES / ANSI_QUOTES guard
+// was a regexp on the SET text, so a value computed by an expression, held
+// in a user variable, implied by a combination mode or hidden in an
+// executable comment got through. Now the parsed SET says whether sql_mode
+// changes and the server's @@sql_mode is read back: a mode that changes
+// how texts are read is undone and refused, any other is kept (and
+// replayed on every connection the session uses).
 func TestReviewSQLModeBypassInjection(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	ctx := context.Background()
 	ids := idsOnEachShard(t, 70000)
 	setup := conn(t, "")
-	execOK(t, setup, "DELETE FROM users WHERE id = ?", ids[0])
-	execOK(t, setup, "INSERT INTO users VALUES (?, 'secret')", ids[0])
+	for _, id := range ids {
+		execOK(t, setup, "DELETE FROM users WHERE id = ?", id)
+		execOK(t, setup, "INSERT INTO users VALUES (?, 'secret')", id)
+	}
 	for _, set := range []string{
 		"SET sql_mode = CONCAT('NO_BACKSLASH', '_ESCAPES')",
 		"SET @@session.sql_mode = REPLACE('NO_BACKSLASH_XSCAPES', 'X', 'E')",
 		"SET @m = 'NO_BACKSLASH_ESCAPES'; SET sql_mode = @m",
 		"SET sql_mode = 'POSTGRESQL'", // implies ANSI_QUOTES
+		"SET sql_mode = 'ANSI'",
+		"SET SESSION sql_mode = 'PIPES_AS_CONCAT'",
+		"SET @@SESSION.sql_mode = 'ORACLE'",
+		"SET @@sql_mode = 'HIGH_NOT_PRECEDENCE'",
+		"/*!40101 SET sql_mode = 'NO_BACKSLASH_ESCAPES' */",
+		"SET autocommit = 1, sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+		"SET STATEMENT sql_mode = 'NO_BACKSLASH_ESCAPES' FOR SELECT 1",
 	} {
 		c := conn(t, "multiStatements=true")
-		if _, err := c.ExecContext(ctx, set); err != nil {
-			continue // refused: fine
+		execOK(t, c, "SET sql_mode = 'TRADITIONAL'")
+		want := one(t, c, "SELECT @@sql_mode")
+		_, err := c.ExecContext(ctx, set)
+		if err != nil && !strings.Contains(set, "STATEMENT") {
+			if me := wantMySQLError(t, err, 1235, "42000"); !strings.Contains(me.Message, "sql_mode") {
+				t.Errorf("%s: %s", set, me.Message)
+			}
 		}
-		mode := one(t, c, "SELECT @@sql_mode")
-		if strings.Contains(mode, "NO_BACKSLASH_ESCAPES") || strings.Contains(mode, "ANSI_QUOTES") {
-			got := one(t, c, "SELECT COUNT(*) FROM users WHERE id = ? AND name = ?", ids[0], "' OR 1=1 -- ")
-			t.Errorf("%s: accepted, sql_mode is now %s; a bound name \"' OR 1=1 -- \" matches %s row(s) (want 0)", set, mode, got)
+		if mode := one(t, c, "SELECT @@sql_mode"); mode != want {
+			t.Errorf("%s (%v): sql_mode is %s, want %s", set, err, mode, want)
+		}
+		checked := 0
+		for _, id := range ids {
+			var mode string
+			if err := c.QueryRowContext(ctx, "SELECT @@sql_mode FROM users WHERE id = ?", id).Scan(&mode); err != nil {
+				continue // the user variable pinned the session to the other shard
+			}
+			checked++
+			if mode != want {
+				t.Errorf("%s (%v): sql_mode on id %d's shard is %s, want %s", set, err, id, mode, want)
+			}
+			if got := one(t, c, "SELECT COUNT(*) FROM users WHERE id = ? AND name = ?", id, "' OR 1=1 -- "); got != "0" {
+				t.Errorf("%s: a bound name \"' OR 1=1 -- \" matches %s row(s) (want 0)", set, got)
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no shard answered", set)
+		}
+	}
+	// Other modes are kept, as the server made them, on every shard.
+	c := conn(t, "")
+	execOK(t, c, "SET sql_mode = CONCAT(@@sql_mode, ',ONLY_FULL_GROUP_BY')")
+	want := one(t, c, "SELECT @@sql_mode")
+	if !strings.Contains(want, "ONLY_FULL_GROUP_BY") {
+		t.Fatalf("sql_mode %s", want)
+	}
+	for range 3 {
+		for _, id := range ids {
+			if mode := one(t, c, "SELECT @@sql_mode FROM users WHERE id = ?", id); mode != want {
+				t.Errorf("id %d's shard: sql_mode %s, want %s", id, mode, want)
+			}
 		}
 	}
 }
