@@ -231,6 +231,12 @@ func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shar
 		if errors.Is(err, shardmap.ErrNeverMatches) {
 			continue
 		}
+		if err != nil && use == shardmap.Compare && mysqlConverts(t, err) {
+			// MariaDB compares text with an integer column as a number
+			// ('78100.0', ' 7e1', '42abc' with a warning); the proxy does
+			// not guess that conversion: every shard compares for itself.
+			return predicateShards{first: ps.first}, nil
+		}
 		if err != nil {
 			return predicateShards{first: ps.first}, err
 		}
@@ -244,6 +250,15 @@ func keyShards(t *shardmap.Table, refs []parser.ValueRef, vals *Values, use shar
 	}
 	ps.known = true
 	return ps, nil
+}
+
+// mysqlConverts: err is shardmap's refusal of a text that is not a plain
+// integer (or out of its range), which a MariaDB keyspace's server
+// converts instead.
+func mysqlConverts(t *shardmap.Table, err error) bool {
+	var e *sqlerr.Error
+	return t.Keyspace().Engine() == shardmap.MySQL && errors.As(err, &e) &&
+		(e.Code == sqlerr.InvalidTextRepresentation || e.Code == sqlerr.NumericValueOutOfRange)
 }
 
 func multiShard(stmt *parser.Statement, shards []*shardmap.Shard) error {

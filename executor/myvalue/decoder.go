@@ -1,6 +1,7 @@
 package myvalue
 
 import (
+	"math/big"
 	"strconv"
 
 	"github.com/shardgate/shardgate/executor"
@@ -123,7 +124,9 @@ func (d *Decoder) Result(f parser.AggFunc, partial executor.Column) (executor.Co
 }
 
 // Avg is avg's final step on one database: a DECIMAL sum divided by the
-// count to the result's scale, rounded half up; a DOUBLE sum in double.
+// count to the result's scale, rounded half up (truncated where the scale
+// is a multiple of 9, as MariaDB's word-wise division leaves it); a DOUBLE
+// sum in double.
 func (d *Decoder) Avg(sum executor.Value, count int64, result executor.Column) (executor.Value, error) {
 	if count <= 0 {
 		return executor.Null(), nil
@@ -132,11 +135,26 @@ func (d *Decoder) Avg(sum executor.Value, count int64, result executor.Column) (
 	switch sum.Kind() {
 	case executor.KindFloat:
 		return executor.Float(sum.Float() / float64(count)), nil
-	case executor.KindInt:
-		q, err := executor.DecimalFromInt(sum.Int()).Quo(executor.DecimalFromInt(count), scale)
-		return executor.DecimalValue(q), err
-	case executor.KindDecimal:
-		q, err := sum.Decimal().Quo(executor.DecimalFromInt(count), scale)
+	case executor.KindInt, executor.KindDecimal:
+		s := executor.DecimalFromInt(0)
+		if sum.Kind() == executor.KindInt {
+			s = executor.DecimalFromInt(sum.Int())
+		} else {
+			s = sum.Decimal()
+		}
+		if s.Form() == executor.Finite && s.Scale()+int32(d.divPrecision) == scale && scale%9 == 0 {
+			// MariaDB's decimal_div computes a quotient to whole
+			// 9-digit words past the sum's (rounded-up) scale plus
+			// div_precision_increment, truncated; avg then rounds that to
+			// its scale. When the scale is itself a whole number of words
+			// there are no more digits to round from: the result is the
+			// truncated quotient (the differential test's finding: avg of
+			// an INT under div_precision_increment = 0 is 5 where rounding
+			// gives 6).
+			num := new(big.Int).Mul(s.Coef(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale-s.Scale())), nil))
+			return executor.DecimalValue(executor.NewDecimal(num.Quo(num, big.NewInt(count)), scale)), nil
+		}
+		q, err := s.Quo(executor.DecimalFromInt(count), scale)
 		return executor.DecimalValue(q), err
 	}
 	return executor.Value{}, sqlerr.New(sqlerr.InternalError, "avg of a %s sum", sum.Kind())

@@ -47,7 +47,10 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	if stmt.Pins() != parser.PinNone || hasUserVariable(sql) {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "a SELECT on several shards cannot use session state of one server connection (user variables, locks, temporary tables)")
 	}
-	shardSQL, merge, err := mysqlparser.RewriteScatter(sql)
+	shardSQL, merge, err := mysqlparser.RewriteScatter(sql, func(table string) bool {
+		_, ok := p.Keyspace.Table(table)
+		return ok
+	})
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,10 @@ func (c *control) statement() *parser.Statement {
 // analysis, a /*M! that MariaDB 10.11 runs becomes " /*!" with its version
 // blanked, one it does not run stays a comment. Only comments are changed
 // (not a "/*M!" inside a string), and offsets do not move.
+//
+// It applies mariadbSyntax first (6-digit /*!NNNNNN comments, ODBC escapes).
 func mariadbComments(p *sqlparser.Parser, sql string) string {
+	sql = mariadbSyntax(sql)
 	if !strings.Contains(sql, "/*M!") {
 		return sql
 	}

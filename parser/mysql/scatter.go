@@ -51,15 +51,17 @@ import (
 // RewriteScatter rewrites one execution of a SELECT that runs on several
 // shards (sql holds its literals; ? must have been substituted): the SQL
 // each shard runs, and how the proxy merges their rows. m is never nil
-// without an error. Errors are *sqlerr.Error: 0A000 / 1235 for what the
-// merge cannot reproduce exactly, 42000 / 1064 for text the grammar
-// rejects.
-func RewriteScatter(sql string) (shardSQL string, m *parser.Merge, err error) {
+// without an error. sharded tells a sharded table from a reference table
+// (a copy on every shard) by its name; nil takes every table as sharded.
+// Errors are *sqlerr.Error: 0A000 / 1235 for what the merge cannot
+// reproduce exactly, 42000 / 1064 for text the grammar rejects.
+func RewriteScatter(sql string, sharded func(table string) bool) (shardSQL string, m *parser.Merge, err error) {
 	p, err := sqlparser.New(sqlparser.Options{})
 	if err != nil {
 		return "", nil, err
 	}
-	tree, err := p.Parse(mariadbComments(p, sql))
+	text := mariadbComments(p, sql) // offsets kept
+	tree, err := p.Parse(mariadbComments(p, odbcLiterals(sql)))
 	if err != nil {
 		return "", nil, parseError(err)
 	}
@@ -70,13 +72,18 @@ func RewriteScatter(sql string) (shardSQL string, m *parser.Merge, err error) {
 	if err := checkScatterShape(sel); err != nil {
 		return "", nil, err
 	}
+	if err := checkOuterJoins(sel, sharded); err != nil {
+		return "", nil, err
+	}
 	s := newScatter(sel)
+	s.written = writtenTexts(p, text, sql, len(s.items))
 	if err := s.rewrite(); err != nil {
 		return "", nil, err
 	}
 	if !s.changed {
 		return sql, s.m, nil
 	}
+	s.keepNames()
 	return sqlparser.String(sel), s.m, nil
 }
 
@@ -85,7 +92,8 @@ type scatter struct {
 	sel     *sqlparser.Select
 	m       *parser.Merge
 	items   []*sqlparser.AliasedExpr // the client's items (nil for a star)
-	texts   []string                 // each item's expression as the client wrote it (before avg and DISTINCT aggregates are rewritten)
+	texts   []string                 // each item's expression as vitess prints it (before avg and DISTINCT aggregates are rewritten)
+	written []string                 // each item as the client wrote it ("" when unknown; scatter_names.go)
 	star    bool                     // the select list has a *: positions after it are unknown
 	hidden  []sqlparser.Expr         // appended expressions, in order
 	hiddenK map[string]int           // hidden expression text → its ordinal

@@ -144,7 +144,7 @@ func (s *scatter) addAggregate(i int, it *sqlparser.AliasedExpr) error {
 		}
 		if it.As.IsEmpty() {
 			// The client's column keeps avg's name.
-			it.As = sqlparser.NewIdentifierCI(sqlparser.String(e))
+			it.As = sqlparser.NewIdentifierCI(s.clientName(i))
 		}
 		it.Expr = &sqlparser.Sum{Arg: e.Arg}
 		a.CountColumn = s.hiddenRef(s.hiddenCol(&sqlparser.Count{Args: []sqlparser.Expr{e.Arg}}))
@@ -237,7 +237,7 @@ func (s *scatter) ship(a parser.Aggregate, fn parser.AggFunc, it *sqlparser.Alia
 	}
 	s.shipped = x
 	if it.As.IsEmpty() {
-		it.As = sqlparser.NewIdentifierCI(sqlparser.String(it.Expr))
+		it.As = sqlparser.NewIdentifierCI(s.clientName(a.Column))
 	}
 	it.Expr = x
 	a.Func = fn

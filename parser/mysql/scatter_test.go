@@ -44,9 +44,17 @@ func TestRewriteScatter(t *testing.T) {
 			"hidden=2 order=[{1 false true}] group=[-2] aggs=[{0 avg -1} {1 sum 0}] distinct=false limit=-1 offset=-1"},
 		{"select * from t", "select * from t",
 			"hidden=0 order=[] group=[] aggs=<nil> distinct=false limit=-1 offset=-1"},
+		// Items keep the names MariaDB gives them, the client's text
+		// (the differential test's column-name findings).
+		{"SELECT COUNT(DISTINCT level), Avg( ratio ), sum(ratio), 'x', TRUE FROM t",
+			"select `level` as `COUNT(DISTINCT level)`, sum(`ratio`) as `Avg( ratio )`, sum(`ratio`) as `sum(ratio)`, 'x', true as `TRUE`, count(`ratio`) as sg_hidden_0 from t group by `level`",
+			"hidden=1 order=[] group=[] aggs=[{0 count distinct 0} {1 avg -1} {2 sum 0}] distinct=false limit=-1 offset=-1"},
+		{"select /*!50001 avg(`x`) */, max(x) m from t",
+			"select sum(x) as `avg(``x``)`, max(x) as m, count(x) as sg_hidden_0 from t",
+			"hidden=1 order=[] group=[] aggs=[{0 avg -1} {1 max 0}] distinct=false limit=-1 offset=-1"},
 	}
 	for _, c := range cases {
-		sql, m, err := RewriteScatter(c.in)
+		sql, m, err := RewriteScatter(c.in, nil)
 		if err != nil {
 			t.Errorf("%s: %v", c.in, err)
 			continue
@@ -70,7 +78,7 @@ func TestRewriteScatter(t *testing.T) {
 // TestRewriteScatterHaving: HAVING leaves the shards and names the
 // merged columns, hidden ones counted from the end.
 func TestRewriteScatterHaving(t *testing.T) {
-	_, m, err := RewriteScatter("select g from t group by g having sum(x) > 1 and (g <=> -2 or max(y) is null)")
+	_, m, err := RewriteScatter("select g from t group by g having sum(x) > 1 and (g <=> -2 or max(y) is null)", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +120,11 @@ func TestRewriteScatterRefusals(t *testing.T) {
 		"select * , count(*) from t",
 		"select a from t limit ?",
 		"select a from t for update",
+		"select sum(a / 3) from t",
+		"select g, avg(round(a / 7, 2)) from t group by g",
+		"select g from t group by g order by sum(a / b)",
 	} {
-		_, _, err := RewriteScatter(in)
+		_, _, err := RewriteScatter(in, nil)
 		var e *sqlerr.Error
 		if !errors.As(err, &e) || e.Code != sqlerr.FeatureNotSupported || e.Number != 1235 {
 			t.Errorf("%s: got %v, want 0A000 / 1235", in, err)
@@ -138,7 +149,7 @@ func FuzzRewriteScatter(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
-		shard, m, err := RewriteScatter(sql)
+		shard, m, err := RewriteScatter(sql, nil)
 		if err != nil {
 			return
 		}
@@ -175,4 +186,28 @@ func FuzzRewriteScatter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRewriteScatterOuterJoin: an outer join whose preserved side has only
+// reference tables is refused (each shard would return its unmatched
+// rows); one with a sharded table there is rewritten.
+func TestRewriteScatterOuterJoin(t *testing.T) {
+	sharded := func(name string) bool { return name == "users" || name == "orders" }
+	for in, refused := range map[string]bool{
+		"select p.id from products p left join orders o on o.product_id = p.id where o.id is null":                 true,
+		"select p.id from orders o right join products p on o.product_id = p.id":                                   true,
+		"select p.id from products p natural left join orders o":                                                   true,
+		"select p.id from (products p join categories c on c.id = p.cat) left join orders o on o.x = p.id":         true,
+		"select o.id from orders o left join products p on o.product_id = p.id":                                    false,
+		"select u.id from users u left join orders o on o.user_id = u.id":                                          false,
+		"select p.id from (orders o join products p on p.id = o.product_id) left join users u on u.id = o.user_id": false,
+		"select p.id from products p join orders o on o.product_id = p.id":                                         false,
+	} {
+		_, _, err := RewriteScatter(in, sharded)
+		var e *sqlerr.Error
+		isRefused := errors.As(err, &e) && e.Number == 1235
+		if isRefused != refused || err != nil && !isRefused {
+			t.Errorf("%s: got %v, want refused=%v", in, err, refused)
+		}
+	}
 }

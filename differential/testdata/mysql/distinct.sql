@@ -1,0 +1,21 @@
+-- DISTINCT across shards: duplicates removed after the merge.
+SELECT DISTINCT level FROM users;
+SELECT DISTINCT level FROM users ORDER BY level;
+SELECT DISTINCT level FROM users ORDER BY level DESC LIMIT 3;
+SELECT DISTINCT level, active FROM users;
+SELECT DISTINCT level, active FROM users ORDER BY level, active LIMIT 5 OFFSET 3;
+SELECT DISTINCT product_id FROM orders ORDER BY product_id;
+SELECT DISTINCT qty FROM orders WHERE user_id < 500;
+SELECT DISTINCT created FROM users WHERE created < '2020-02-01' ORDER BY created;
+SELECT DISTINCT ratio FROM orders WHERE ratio < 2;
+SELECT DISTINCT score FROM users WHERE score > 8000 ORDER BY score DESC LIMIT 10;
+SELECT DISTINCT YEAR(created) FROM users;
+SELECT DISTINCT level % 2 AS odd FROM users;
+SELECT DISTINCT score IS NULL FROM users;
+SELECT DISTINCT bname FROM users ORDER BY bname;
+SELECT DISTINCT u FROM users WHERE u < 10 ORDER BY u;
+SELECT DISTINCT dur FROM users WHERE dur > '99:00:00';
+SELECT DISTINCT user_id FROM orders WHERE user_id BETWEEN 1 AND 50;
+SELECT DISTINCT id FROM users WHERE id < 10;
+SELECT DISTINCTROW level FROM users;
+SELECT ALL level FROM users WHERE id < 20;

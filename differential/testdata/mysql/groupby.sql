@@ -1,0 +1,36 @@
+-- GROUP BY across shards: groups merged, sorted by their keys (MariaDB
+-- 10.11 sorts a GROUP BY without ORDER BY).
+SELECT level, count(*) FROM users GROUP BY level;
+SELECT level, count(*), sum(balance), min(balance), max(balance) FROM users GROUP BY level;
+SELECT level, count(*) FROM users GROUP BY level ORDER BY count(*) DESC, level;
+SELECT level, count(*) AS c FROM users GROUP BY level ORDER BY c, level;
+SELECT count(*) FROM users GROUP BY level;
+SELECT level, active, count(*) FROM users GROUP BY level, active;
+SELECT level, active, count(*) FROM users GROUP BY active, level;
+SELECT product_id, count(*), sum(qty) FROM orders GROUP BY product_id;
+SELECT product_id, sum(amount) FROM orders GROUP BY product_id ORDER BY sum(amount) DESC LIMIT 5;
+SELECT user_id, count(*) FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 10;
+SELECT user_id, sum(amount) FROM orders WHERE user_id < 30 GROUP BY user_id;
+SELECT qty, count(*) FROM orders GROUP BY qty HAVING qty > 15;
+SELECT YEAR(created) AS y, count(*) FROM users GROUP BY y;
+SELECT YEAR(created), MONTH(created), count(*) FROM users GROUP BY YEAR(created), MONTH(created) ORDER BY 1 DESC, 2 DESC LIMIT 7;
+SELECT created, count(*) FROM users GROUP BY created ORDER BY count(*) DESC, created LIMIT 5;
+SELECT level % 3 AS m, count(*) FROM users GROUP BY m;
+SELECT level DIV 4 AS d, sum(balance) FROM users GROUP BY d;
+SELECT score IS NULL AS n, count(*) FROM users GROUP BY n;
+SELECT level, count(*) FROM users WHERE id < 0 GROUP BY level;
+SELECT level FROM users GROUP BY level;
+SELECT level, max(created), min(updated) FROM users GROUP BY level;
+SELECT active, sum(u), count(u) FROM users GROUP BY active;
+SELECT u > 1000 AS big, count(*) FROM users GROUP BY big;
+SELECT product_id, qty, count(*) FROM orders WHERE product_id < 4 GROUP BY product_id, qty;
+SELECT 1 AS one, count(*) FROM users GROUP BY level;
+SELECT level, count(*) FROM users GROUP BY 1;
+SELECT level, count(*) FROM users GROUP BY level ORDER BY level DESC LIMIT 3 OFFSET 2;
+SELECT level, count(*) FROM users GROUP BY level ORDER BY NULL;
+SELECT bname, count(*) FROM users GROUP BY bname;
+SELECT CAST(nickname AS BINARY) AS nb, count(*) FROM users GROUP BY nb;
+SELECT ratio, count(*) FROM orders WHERE ratio < 1 GROUP BY ratio;
+SELECT dur, count(*) FROM users WHERE dur < '-99:00:00' GROUP BY dur;
+SELECT level, count(DISTINCT active) FROM users GROUP BY level;
+SELECT level, count(DISTINCT created), count(*) FROM users GROUP BY level;

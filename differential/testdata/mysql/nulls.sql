@@ -1,0 +1,24 @@
+-- NULLs: first ascending, last descending; ignored by aggregates.
+SELECT id, score FROM users WHERE score IS NULL AND id < 300;
+SELECT count(*) FROM users WHERE score IS NULL;
+SELECT count(*) FROM users WHERE nickname IS NOT NULL;
+SELECT id, nickname FROM users WHERE id < 40 ORDER BY id;
+SELECT id, score FROM users WHERE id < 100 ORDER BY score, id;
+SELECT id, score FROM users WHERE id < 100 ORDER BY score DESC, id;
+SELECT id, u FROM users ORDER BY u, id LIMIT 20;
+SELECT id, updated FROM users ORDER BY updated, id LIMIT 20;
+SELECT user_id, id, status FROM orders WHERE status IS NULL ORDER BY user_id, id LIMIT 20;
+SELECT user_id, id, ratio FROM orders ORDER BY ratio, user_id, id LIMIT 20;
+SELECT user_id, id, ratio FROM orders ORDER BY ratio DESC, user_id DESC, id DESC LIMIT 20;
+SELECT sum(score), count(score), count(*) FROM users WHERE score IS NULL;
+SELECT min(score), max(score), avg(score) FROM users WHERE score IS NULL;
+SELECT ratio IS NULL, count(*) FROM orders GROUP BY ratio IS NULL;
+SELECT DISTINCT u IS NULL FROM users;
+SELECT id FROM users WHERE score <=> NULL AND id > 3900;
+SELECT id, IFNULL(score, -1) AS s FROM users WHERE id < 50 ORDER BY s, id;
+SELECT id, COALESCE(nickname, name) FROM users WHERE id < 20;
+SELECT count(*) FROM users WHERE NOT (score > 0);
+SELECT NULL AS n, count(*) FROM users;
+SELECT max(NULL), count(NULL) FROM users;
+SELECT placed IS NULL AS p, sum(amount) FROM orders GROUP BY p;
+SELECT DISTINCT ratio FROM orders WHERE ratio IS NULL OR ratio < 0.01 ORDER BY ratio;

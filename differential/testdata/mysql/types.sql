@@ -1,0 +1,33 @@
+-- Dates, times, unsigned, booleans, through merges.
+SELECT id, created, updated, dur FROM users WHERE id < 30;
+SELECT min(created), max(created), min(updated), max(updated) FROM users WHERE level = 2;
+SELECT created, count(*) FROM users WHERE created < '2020-01-15' GROUP BY created;
+SELECT DATE(updated) AS d, count(*) FROM users WHERE updated < '2020-02-01' GROUP BY d;
+SELECT YEAR(placed), count(*) FROM orders GROUP BY YEAR(placed);
+SELECT id, DATE_FORMAT(created, '%Y/%m/%d') FROM users WHERE id < 10;
+SELECT id, created + INTERVAL 1 DAY FROM users WHERE id < 10;
+SELECT id, DATEDIFF(created, '2020-01-01') AS days FROM users ORDER BY days DESC, id LIMIT 5;
+SELECT max(DATEDIFF(created, '2020-01-01')) FROM users;
+SELECT id, dur FROM users WHERE dur IS NOT NULL ORDER BY dur DESC, id LIMIT 5;
+SELECT min(dur), max(dur) FROM users WHERE level = 5;
+SELECT dur, count(*) FROM users WHERE dur BETWEEN '-00:30:00' AND '00:30:00' GROUP BY dur;
+SELECT id, u FROM users WHERE u > 9223372036854775807 ORDER BY u DESC, id LIMIT 5;
+SELECT min(u), max(u), sum(u), avg(u) FROM users WHERE u > 9223372036854775807;
+SELECT u, count(*) FROM users WHERE u > 9223372036854776700 GROUP BY u;
+SELECT DISTINCT u FROM users WHERE u > 9223372036854776790 ORDER BY u;
+SELECT active, count(*) FROM users GROUP BY active;
+SELECT id, active = 1, active IS TRUE FROM users WHERE id < 10;
+SELECT id, CAST(balance AS SIGNED) FROM users WHERE id < 10;
+SELECT id, CAST(id AS CHAR) FROM users WHERE id < 10;
+SELECT min(CAST(id AS UNSIGNED)) FROM users WHERE id > 0;
+SELECT id, updated FROM users WHERE updated IS NOT NULL ORDER BY updated DESC, id LIMIT 10 OFFSET 5;
+SELECT max(placed), min(placed) FROM orders;
+SELECT DISTINCT YEAR(placed) AS y FROM orders ORDER BY y;
+-- expect: refused
+SELECT TIMESTAMPDIFF(DAY, min(created), max(created)) FROM users;
+SELECT id, UNIX_TIMESTAMP(created) FROM users WHERE id < 5;
+SELECT count(*) FROM users WHERE created > CURDATE() - INTERVAL 100 YEAR;
+SELECT id, score FROM users WHERE score = 0.25 OR score = -0.25 OR score = 0;
+SELECT id, CAST(score AS DECIMAL(10,2)) FROM users WHERE id < 10;
+SELECT sum(CAST(score AS DECIMAL(10,2))) FROM users;
+SELECT id, x'41', 0x42, b'1000011' FROM users WHERE id < 3;
