@@ -77,6 +77,13 @@ func nativeScramble(salt []byte, pw string) []byte {
 
 func dialRaw(t *testing.T) *rawConn {
 	t.Helper()
+	return dialRawTo(t, addr)
+}
+
+// dialRawTo logs in as app on any MySQL server (the proxy, or a shard's,
+// to compare).
+func dialRawTo(t *testing.T, addr string) *rawConn {
+	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -303,31 +310,51 @@ func TestReviewDecimalParameterInlined(t *testing.T) {
 	}
 }
 
-// FINDING (low): COM_STMT_RESET of an unknown statement closes the
-// client's connection (vitess answers "commands were executed in an
-// improper order", 2014 08S01, and drops it); MySQL answers 1243 (HY000)
-// and the session goes on. Unknown ids in COM_STMT_EXECUTE and a
-// truncated COM_STMT_EXECUTE are answered with client-side codes (2014,
-// 2027) instead of the server's 1243 and 1835. Fix: check the id in our
-// handler (or intercept before vitess) and answer with server codes.
+// Review finding (fixed): COM_STMT_RESET of an unknown statement closed
+// the client's connection (vitess), unknown ids in COM_STMT_EXECUTE and a
+// truncated one got client-side codes (2014, 2027), COM_STMT_FETCH
+// 1047, and COM_STMT_SEND_LONG_DATA, which has no answer, got one. The
+// proxy answers as MariaDB does, and MariaDB itself is asked the same
+// here: the numbers must match, and both connections go on.
 func TestReviewStmtErrorCodes(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
-	r := dialRaw(t)
-	for _, c := range []struct {
-		name string
-		pkt  []byte
-		num  uint16
-	}{
-		{"execute unknown statement", []byte{0x17, 0xe7, 0x03, 0, 0, 0, 1, 0, 0, 0}, 1243},
-		{"execute short packet", []byte{0x17, 1}, 1835},
-		{"reset unknown statement", []byte{0x1a, 0xe7, 3, 0, 0}, 1243},
-	} {
-		r.command(c.pkt)
-		n, s, m := errPacket(t, r.read())
-		if n != c.num {
-			t.Errorf("%s: %d %s %s, want %d", c.name, n, s, m, c.num)
+	shard := cluster.Shards[0].Primary
+	for _, target := range []string{addr, net.JoinHostPort(shard.Host, itoa(int64(shard.Port)))} {
+		r := dialRawTo(t, target)
+		id := r.prepareRaw("SELECT ?")
+		idb := binary.LittleEndian.AppendUint32(nil, id)
+		for _, c := range []struct {
+			name string
+			pkt  []byte
+			num  uint16
+		}{
+			{"execute unknown statement", []byte{0x17, 0xe7, 0x03, 0, 0, 0, 1, 0, 0, 0}, 1243},
+			{"execute short packet", []byte{0x17, 1}, 1835},
+			{"reset unknown statement", []byte{0x1a, 0xe7, 3, 0, 0}, 1243},
+			{"fetch unknown statement", []byte{0x1c, 0xe7, 3, 0, 0, 1, 0, 0, 0}, 1243},
+			{"fetch without a cursor", append(append([]byte{0x1c}, idb...), 1, 0, 0, 0), 1421},
+		} {
+			r.command(c.pkt)
+			n, s, m := errPacket(t, r.read())
+			if n != c.num || s != "HY000" {
+				t.Errorf("%s: %s: %d %s %s, want %d HY000", target, c.name, n, s, m, c.num)
+			}
+			r.queryOK("SELECT 1")
+		}
+		// COM_STMT_SEND_LONG_DATA has no answer, even for an unknown
+		// statement: the next command's answer is the next packet.
+		r.command([]byte{0x18, 0xe7, 3, 0, 0, 0, 0, 'x'})
+		r.queryOK("SELECT 1")
+		// A parameter the statement does not have fails its next
+		// execution.
+		r.command(append(append([]byte{0x18}, idb...), 5, 0, 'x'))
+		ex := append(append([]byte{0x17}, idb...), 0, 1, 0, 0, 0, 0, 1, 0x08, 0, 7, 0, 0, 0, 0, 0, 0, 0)
+		r.command(ex)
+		if n, s, m := errPacket(t, r.read()); n != 1210 {
+			t.Errorf("%s: execute after a bad long data: %d %s %s, want 1210", target, n, s, m)
+		}
+		r.command([]byte{0x1a, idb[0], idb[1], idb[2], idb[3]})
+		if p := r.read(); p[0] != 0 {
+			t.Errorf("%s: reset of a known statement: %q", target, p)
 		}
 		r.queryOK("SELECT 1")
 	}
@@ -348,45 +375,70 @@ func TestReviewLastInsertIDExpr(t *testing.T) {
 	}
 }
 
-// FINDING (low): a sharding key given as a string MariaDB converts
-// ('78000.0', '78000abc' with a warning) fails with the Postgres-worded
-// "invalid input syntax for type bigint" (1366) instead of finding the
-// row. Fix: convert as MariaDB does (numeric prefix, as DOUBLE), or send
-// it to every shard when the text is not a plain integer.
+// Review finding (fixed): a sharding key given as a string MariaDB
+// converts ('78000.0', '78000abc' with a warning) failed with the
+// Postgres-worded "invalid input syntax for type bigint" (1366) instead of
+// finding the row. The router now sends such a comparison to every shard,
+// where MariaDB converts it itself.
 func TestReviewStringKeyLiteral(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	c := conn(t, "")
 	for _, id := range idsOnEachShard(t, 78100) {
 		execOK(t, c, "DELETE FROM users WHERE id = ?", id)
 		execOK(t, c, "INSERT INTO users VALUES (?, 'k')", id)
-		if got := one(t, c, "SELECT COUNT(*) FROM users WHERE id = '"+itoa(id)+".0'"); got != "1" {
-			t.Fatalf("id %d: %s", id, got)
+		s := itoa(id)
+		for _, q := range []string{
+			"SELECT COUNT(*) FROM users WHERE id = '" + s + ".0'",
+			"SELECT COUNT(*) FROM users WHERE id = '" + s + "e0'",
+			"SELECT COUNT(*) FROM users WHERE id IN ('" + s + ".00', 1)",
+		} {
+			if got := one(t, c, q); got != "1" {
+				t.Errorf("id %d: %s: %s", id, q, got)
+			}
+		}
+		if got := one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", s+".0"); got != "1" {
+			t.Errorf("id %d: prepared, key %q: %s", id, s+".0", got)
 		}
 	}
 }
 
-// FINDING (low): caching_sha2_password without TLS gives no server error:
-// go-sql-driver reports the client-side 2012 "No authentication methods
-// available", the mariadb CLI "ERROR 2027 Received malformed packet".
-// The issue asks for clear errors; MySQL 8 would answer 1045 (28000) or
-// 1251 (08004). Fix: in the AuthServer, for a user with only a
-// caching_sha2 verifier on a non-TLS connection, fail the handshake with
-// an ERR packet 1045/28000 saying TLS is required.
+// Review finding (fixed): caching_sha2_password without TLS gave no
+// server error: go-sql-driver reported the client-side 2012 "No
+// authentication methods available", the mariadb CLI "ERROR 2027
+// Received malformed packet". A user with only a caching_sha2 verifier in
+// clear text now gets 1045 (28000) saying TLS is needed; a user with a
+// mysql_native_password verifier too is switched to it.
 func TestReviewCachingSHA2WithoutTLS(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	err := open(t, "sha2only", "app", "tls=false").Ping()
 	var me *mysql.MySQLError
-	if !errors.As(err, &me) || (me.Number != 1045 && me.Number != 1251) {
+	if !errors.As(err, &me) || me.Number != 1045 || string(me.SQLState[:]) != "28000" || !strings.Contains(me.Message, "TLS") {
 		t.Errorf("go-sql-driver: %v", err)
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	out, _ := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "sha2only", "-papp", "--skip-ssl", "app", "-e", "SELECT 1").CombinedOutput()
-	if !strings.Contains(string(out), "ERROR 1045") && !strings.Contains(string(out), "ERROR 1251") {
+	if !strings.Contains(string(out), "ERROR 1045 (28000)") || !strings.Contains(string(out), "TLS") {
 		t.Errorf("mariadb CLI: %s", out)
+	}
+	out, _ = exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "sha2only", "-papp", "--skip-ssl",
+		"--default-auth=caching_sha2_password", "app", "-e", "SELECT 1").CombinedOutput()
+	if !strings.Contains(string(out), "ERROR 1045 (28000)") || !strings.Contains(string(out), "TLS") {
+		t.Errorf("mariadb CLI asking caching_sha2_password: %s", out)
+	}
+	// Over TLS it logs in; a user who also has a native verifier logs in
+	// in clear text (switched to mysql_native_password).
+	if err := open(t, "sha2only", "app", "tls=skip-verify").Ping(); err != nil {
+		t.Errorf("over TLS: %v", err)
+	}
+	out, err = exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "app", "-papp", "--skip-ssl", "--batch", "--skip-column-names",
+		"--default-auth=caching_sha2_password", "app", "-e", "SELECT 'native ok'").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "native ok" {
+		t.Errorf("app asking caching_sha2_password in clear text: %v %s", err, out)
+	}
+	// An unknown user and a wrong password are still plain 1045s.
+	for _, u := range [][2]string{{"nobody", "app"}, {"sha2only", "wrong"}} {
+		err := open(t, u[0], u[1], "tls=skip-verify").Ping()
+		if !errors.As(err, &me) || me.Number != 1045 || strings.Contains(me.Message, "TLS") {
+			t.Errorf("%s/%s: %v", u[0], u[1], err)
+		}
 	}
 }
 
@@ -739,49 +791,63 @@ func TestReviewOversizedQueryPoisonsPool(t *testing.T) {
 	}
 }
 
-// FINDING (medium): a client whose handshake asks for latin1 (mariadb
-// --default-character-set=latin1, or any connector configured so) is
-// accepted, but its bytes reach the servers as utf8mb4: INSERT of 'café'
-// fails with 1366 "Incorrect string value: '\xE9'" (MariaDB itself
-// stores café), CONVERT('é' USING utf8mb4) gives '?' instead of C3A9, and
-// results come back in utf8mb4 to a latin1 client (mojibake). SET NAMES
-// latin1 is refused; the handshake's charset is not.
-// Fix: refuse a handshake character set that is not utf8mb4/utf8mb3/
-// ascii/binary with a clear error, or convert like SET NAMES would.
+// Review finding (fixed): a client whose handshake asked for latin1
+// (mariadb --default-character-set=latin1, or any connector configured
+// so) was accepted, but its bytes reached the servers as utf8mb4 (INSERT
+// of 'café' failed with 1366, results came back in utf8mb4). The proxy
+// speaks utf8mb4 only (docs/design/mysql-session.md): such a login is
+// refused with 1235 naming the character set, and nothing reaches a
+// shard; utf8mb3 / utf8mb4 clients go on.
 func TestReviewLatin1HandshakeCharset(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	id := idsOnEachShard(t, 83000)[0]
 	c := conn(t, "")
 	execOK(t, c, "DELETE FROM users WHERE id = ?", id)
 	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "app", "-papp", "--batch", "--skip-ssl", "--default-character-set=latin1", "app")
-	cmd.Stdin = strings.NewReader("INSERT INTO users VALUES (" + itoa(id) + ", 'caf\xe9');\n")
-	out, err := cmd.CombinedOutput()
-	if err != nil && strings.Contains(string(out), " at line ") {
-		t.Fatalf("a statement of a latin1 client failed: %s", out)
+	for _, cs := range []string{"latin1", "utf8mb3", "utf8mb4"} {
+		for _, ssl := range []string{"--skip-ssl", "--ssl"} {
+			cmd := exec.Command("mariadb", "--no-defaults", "-h", host, "-P", port, "-u", "app", "-papp", "--batch", ssl, "--default-character-set="+cs, "app")
+			cmd.Stdin = strings.NewReader("INSERT INTO users VALUES (" + itoa(id) + ", 'caf\xe9');\n")
+			if cs != "latin1" {
+				cmd.Stdin = strings.NewReader("INSERT INTO users VALUES (" + itoa(id) + ", 'café'); DELETE FROM users WHERE id = " + itoa(id) + ";\n")
+			}
+			out, err := cmd.CombinedOutput()
+			switch {
+			case cs != "latin1" && err != nil:
+				t.Errorf("%s %s: %v %s", cs, ssl, err, out)
+			case cs == "latin1" && (err == nil || !strings.Contains(string(out), "ERROR 1235 (42000)") || !strings.Contains(string(out), "latin1") || strings.Contains(string(out), " at line ")):
+				t.Errorf("latin1 %s: %v %s", ssl, err, out)
+			}
+		}
 	}
-	if err != nil {
-		return // refused at connect, clearly: fine
+	if got := one(t, c, "SELECT COUNT(*) FROM users WHERE id = ?", id); got != "0" {
+		t.Fatalf("rows: %s", got)
 	}
-	if got := one(t, c, "SELECT name FROM users WHERE id = ?", id); got != "café" {
-		t.Fatalf("latin1 client stored %q (%q), want \"café\"", got, out)
+	err := open(t, "app", "app", "charset=latin1").Ping()
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1235 {
+		t.Errorf("go-sql-driver charset=latin1: %v", err)
 	}
 }
 
-// FINDING (low): syntax MariaDB runs is refused with 1064 by the
-// analyzer (vitess's grammar): executable comments with a 6-digit MariaDB
-// version (/*!100000 … */, as mariadb-dump writes some) and ODBC escapes
-// ({d '…'}). Fix: strip/expand /*!NNNNNN */ by MariaDB's rules before
-// parsing (as /*M! */ already is), or send statements the analyzer cannot
-// read but that need no routing decision (no table) to any shard.
+// Review finding (fixed): syntax MariaDB runs was refused with 1064 by
+// the analyzer (vitess's grammar): executable comments with a 6-digit
+// MariaDB version (/*!100000 … */, as mariadb-dump writes some) and ODBC
+// escapes ({d '…'}). parser/mysql reads both as MariaDB does
+// (mariadb_syntax.go); a version MariaDB does not run stays a comment.
 func TestReviewMariaDBSyntaxRefused(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	c := conn(t, "")
-	for q, want := range map[string]string{"SELECT /*!100000 3 */": "3", "SELECT {d '2024-01-01'}": "2024-01-01"} {
+	for q, want := range map[string]string{
+		"SELECT /*!100000 3 */":                                     "3",
+		"SELECT 4 /*!999999 + 3 */":                                 "4",
+		"SELECT {d '2024-01-01'}":                                   "2024-01-01",
+		"SELECT {ts '2024-01-01 10:00:00'}":                         "2024-01-01 10:00:00",
+		"SELECT { fn concat('a', '{b}') }":                          "a{b}",
+		"SELECT /*!100000 COUNT(*) */ FROM users WHERE id = 78100":  "1",
+		"SELECT COUNT(*) FROM users WHERE id < {d '2024-01-01'} + 0": "",
+	} {
+		if want == "" {
+			continue
+		}
 		var s sql.NullString
 		if err := c.QueryRowContext(context.Background(), q).Scan(&s); err != nil || s.String != want {
 			t.Errorf("%s: %q %v (MariaDB: %s)", q, s.String, err, want)
