@@ -837,17 +837,13 @@ func TestReviewLatin1HandshakeCharset(t *testing.T) {
 func TestReviewMariaDBSyntaxRefused(t *testing.T) {
 	c := conn(t, "")
 	for q, want := range map[string]string{
-		"SELECT /*!100000 3 */":                                     "3",
-		"SELECT 4 /*!999999 + 3 */":                                 "4",
-		"SELECT {d '2024-01-01'}":                                   "2024-01-01",
-		"SELECT {ts '2024-01-01 10:00:00'}":                         "2024-01-01 10:00:00",
-		"SELECT { fn concat('a', '{b}') }":                          "a{b}",
-		"SELECT /*!100000 COUNT(*) */ FROM users WHERE id = 78100":  "1",
-		"SELECT COUNT(*) FROM users WHERE id < {d '2024-01-01'} + 0": "",
+		"SELECT /*!100000 3 */":                                   "3",
+		"SELECT 4 /*!999999 + 3 */":                               "4",
+		"SELECT {d '2024-01-01'}":                                 "2024-01-01",
+		"SELECT {ts '2024-01-01 10:00:00'}":                       "2024-01-01 10:00:00",
+		"SELECT { fn concat('a', '{b}') }":                        "a{b}",
+		"SELECT /*!100000 COUNT(*) */ FROM products WHERE id = 1": "1",
 	} {
-		if want == "" {
-			continue
-		}
 		var s sql.NullString
 		if err := c.QueryRowContext(context.Background(), q).Scan(&s); err != nil || s.String != want {
 			t.Errorf("%s: %q %v (MariaDB: %s)", q, s.String, err, want)
