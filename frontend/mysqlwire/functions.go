@@ -118,3 +118,41 @@ func containsFold(s, sub string) bool {
 	}
 	return false
 }
+
+// noteLastInsertID: LAST_INSERT_ID(expr) sets the value LAST_INSERT_ID()
+// returns next, on the server connection that ran it (MariaDB: SELECT
+// LAST_INSERT_ID(42), the counter idiom UPDATE t SET c =
+// LAST_INSERT_ID(c + 1)). A statement that called it (the calls without
+// an argument were replaced by rewriteSessionFunctions, so a call left is
+// one with) has the value read back at once, on the same connection, as
+// the session's own.
+func (ss *session) noteLastInsertID(sql string) {
+	if !containsFold(sql, "last_insert_id") || !callsLastInsertID(sql) {
+		return
+	}
+	res, _, err := ss.conn.Exec("SELECT LAST_INSERT_ID()", 1)
+	if err != nil || len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return
+	}
+	if n, err := res.Rows[0][0].ToCastUint64(); err == nil {
+		ss.lastInsertID = n
+	}
+}
+
+// callsLastInsertID reports whether sql calls LAST_INSERT_ID outside
+// quotes and comments.
+func callsLastInsertID(sql string) bool {
+	const fn = "last_insert_id"
+	found := false
+	scanCode(sql, func(i int) bool {
+		if len(sql)-i < len(fn) || !identStart(sql, i) || !strings.EqualFold(sql[i:i+len(fn)], fn) {
+			return true
+		}
+		if j := skipBlanks(sql, i+len(fn)); j < len(sql) && sql[j] == '(' {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}

@@ -432,6 +432,7 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 	ss.setRunning(nil, nil)
 	if err == nil {
 		ss.counts(sql, res)
+		ss.noteLastInsertID(sql) // functions.go
 	}
 	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
 		ss.pinned = pin
