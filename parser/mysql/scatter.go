@@ -251,6 +251,13 @@ func limitValues(l *sqlparser.Limit) (limit, offset int64, err error) {
 			return 0, notSupported("a " + what + " that is not an integer literal over several shards is not supported")
 		}
 		v, err := strconv.ParseInt(lit.Val, 10, 64)
+		if err != nil && what == "LIMIT" {
+			// LIMIT 18446744073709551615 (MySQL's documented "all the
+			// rows after the offset"): no limit.
+			if u, uerr := strconv.ParseUint(lit.Val, 10, 64); uerr == nil && u > 1<<63-1 {
+				return -1, nil
+			}
+		}
 		if err != nil || v < 0 {
 			return 0, notSupported("a " + what + " out of range over several shards is not supported")
 		}

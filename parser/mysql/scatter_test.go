@@ -44,6 +44,10 @@ func TestRewriteScatter(t *testing.T) {
 			"hidden=2 order=[{1 false true}] group=[-2] aggs=[{0 avg -1} {1 sum 0}] distinct=false limit=-1 offset=-1"},
 		{"select * from t", "select * from t",
 			"hidden=0 order=[] group=[] aggs=<nil> distinct=false limit=-1 offset=-1"},
+		// MySQL's "every row after the offset".
+		{"select id from t order by id limit 5, 18446744073709551615",
+			"select id from t order by id asc",
+			"hidden=0 order=[{0 false true}] group=[] aggs=<nil> distinct=false limit=-1 offset=5"},
 		// Items keep the names MariaDB gives them, the client's text
 		// (the differential test's column-name findings).
 		{"SELECT COUNT(DISTINCT level), Avg( ratio ), sum(ratio), 'x', TRUE FROM t",
