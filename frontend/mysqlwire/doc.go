@@ -62,9 +62,15 @@
 // A START TRANSACTION READ ONLY whose first read may use a replica runs
 // wholly on one.
 //
-// Not yet: KILL QUERY of a read running on a replica, a bound on the size of a TLS client's packets (clear-text clients get
-// limits.max_message_size, unsigned.go), unsigned prepared-statement
-// parameters over TLS.
+// Not yet: KILL QUERY of a read running on a replica.
+//
+// The client's TLS ends in the proxy, under vitess (unsigned.go), so that
+// the client's packets are read in clear before vitess reads them: for
+// unsigned prepared-statement parameters, MariaDB's answers to
+// prepared-statement commands vitess gets wrong, and
+// limits.max_message_size. A session's sql_mode may not change how texts
+// are read (sqlmode.go), nor its character set (auth.go, settings.go):
+// docs/design/mysql-session.md.
 //
 // Process-wide vitess side effects are contained here: vitess's log goes
 // to the logger given in Options (default: nowhere), the glog flags it

@@ -89,8 +89,8 @@ type Options struct {
 	ResetTimeout time.Duration
 	// ServerVersion is announced in the handshake (DefaultServerVersion).
 	ServerVersion string
-	// MaxMessageSize bounds a clear-text client's message (0: none; over
-	// TLS, vitess's reading is unbounded).
+	// MaxMessageSize bounds a client's message, in clear text or over
+	// TLS (0: none).
 	MaxMessageSize int
 	// IdleTimeout closes a client idle outside a transaction this long;
 	// IdleInTxTimeout one idle inside a transaction (0: never).

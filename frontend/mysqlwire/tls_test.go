@@ -6,7 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +153,56 @@ func TestMessageTooBig(t *testing.T) {
 	var me *mysql.MySQLError
 	if err == nil || errors.As(err, &me) && me.Number != 1153 {
 		t.Fatalf("big: %v", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after: %d %v", n, err)
+	}
+}
+
+// Over TLS (required here, so no client gets by in clear text) the proxy
+// still reads the client's packets: unsigned prepared-statement
+// parameters arrive unsigned, and a message over MaxMessageSize is
+// refused with 1153.
+func TestTLSClientPackets(t *testing.T) {
+	o := server.o
+	o.RequireTLS = true
+	o.MaxMessageSize = 1 << 20
+	s, err := NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app?tls=skip-verify", ln.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, v := range []uint64{math.MaxUint64, 1 << 63, 255, 0} {
+		var got string
+		if err := c.QueryRowContext(ctx, "SELECT ?", v).Scan(&got); err != nil || got != strconv.FormatUint(v, 10) {
+			t.Fatalf("SELECT ? with %d over TLS: %q %v", v, got, err)
+		}
+	}
+	var n int
+	err = c.QueryRowContext(ctx, "SELECT LENGTH('"+strings.Repeat("x", 2<<20)+"')").Scan(&n)
+	var me *mysql.MySQLError
+	if err == nil || errors.As(err, &me) && me.Number != 1153 {
+		t.Fatalf("big over TLS: %v", err)
 	}
 	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("after: %d %v", n, err)

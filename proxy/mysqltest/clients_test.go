@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 
@@ -225,4 +226,66 @@ func TestSessionVariablesNotShared(t *testing.T) {
 	if !shared {
 		t.Fatal("the two clients never shared a server connection: the test proves nothing")
 	}
+}
+
+// Wrong passwords, unknown users, malformed packets, oversized packets
+// and unparsable SQL get clear MySQL errors (number and SQLSTATE), in
+// clear text and over TLS, and another client's session goes on
+// unaffected, its session state intact.
+func TestClearErrors(t *testing.T) {
+	ctx := context.Background()
+	other := conn(t, "")
+	execOK(t, other, "SET SESSION time_zone = '+03:00'")
+	otherOK := func(after string) {
+		t.Helper()
+		if got := one(t, other, "SELECT CONCAT(name, ' ', @@time_zone) FROM products WHERE id = 1"); got != "keyboard +03:00" {
+			t.Fatalf("after %s, another client sees %q", after, got)
+		}
+	}
+	for _, tls := range []string{"tls=false", "tls=skip-verify"} {
+		wantMySQLError(t, open(t, "app", "nope", tls).Ping(), 1045, "28000")
+		wantMySQLError(t, open(t, "nobody", "app", tls).Ping(), 1045, "28000")
+		otherOK("bad logins")
+		c := conn(t, tls)
+		_, err := c.ExecContext(ctx, "SELEKT 1")
+		wantMySQLError(t, err, 1064, "42000")
+		_, err = c.ExecContext(ctx, "SELECT * FROM users WHERE id = 1 AND")
+		wantMySQLError(t, err, 1064, "42000")
+		otherOK("unparsable SQL")
+		// Over the shards' max_allowed_packet (16 MB): the server's 1153
+		// reaches the client, whose connection then ends, as with MariaDB.
+		big := conn(t, tls+"&maxAllowedPacket=67108864")
+		var n sql.NullString
+		err = big.QueryRowContext(ctx, "SELECT LENGTH('"+strings.Repeat("x", 17<<20)+"')").Scan(&n)
+		if me := wantMySQLError(t, err, 1153, "08S01"); !strings.Contains(me.Message, "max_allowed_packet") {
+			t.Fatalf("%s: %q", tls, me.Message)
+		}
+		otherOK("an oversized packet")
+		if got := one(t, c, "SELECT name FROM products WHERE id = 2"); got != "mouse" {
+			t.Fatalf("%s: the client after its errors: %q", tls, got)
+		}
+	}
+	// Malformed packets, sent by hand: an ERR with MariaDB's number and
+	// SQLSTATE (asked of MariaDB too), and the connection goes on.
+	shard := cluster.Shards[0].Primary
+	for _, target := range []string{addr, net.JoinHostPort(shard.Host, itoa(int64(shard.Port)))} {
+		r := dialRawTo(t, target)
+		for _, c := range []struct {
+			pkt   []byte
+			num   uint16
+			state string
+		}{
+			{[]byte{0x7f, 1, 2, 3}, 1047, "08S01"},                         // unknown command
+			{[]byte{0x17, 1}, 1835, "HY000"},                               // execute, truncated
+			{[]byte{0x17, 0xe7, 0x03, 0, 0, 0, 1, 0, 0, 0}, 1243, "HY000"}, // execute, unknown statement
+		} {
+			r.command(c.pkt)
+			n, s, m := errPacket(t, r.read())
+			if n != c.num || s != c.state {
+				t.Errorf("%s: %x: %d %s %s, want %d %s", target, c.pkt, n, s, m, c.num, c.state)
+			}
+			r.queryOK("SELECT 1")
+		}
+	}
+	otherOK("malformed packets")
 }

@@ -46,6 +46,15 @@ func preparedValuesRoundTrip(t *testing.T, params string) {
 			!bytes.Equal(b, []byte{0, 255, 1, '\'', '\\'}) || s != "emoji 😀 '\\\" ok" || z != nil {
 			t.Fatalf("id %d: got %d %d %s %s %x %q %v", id, u, n, d, gotT, b, s, z)
 		}
+		for _, v := range []struct {
+			u uint64
+			n int64
+		}{{1 << 63, math.MinInt64}, {1<<63 - 1, math.MaxInt64}, {0, -1}, {math.MaxUint32 + 1, math.MinInt32 - 1}} {
+			execOK(t, c, "UPDATE vals SET u = ?, n = ? WHERE id = ?", v.u, v.n, id)
+			if err := c.QueryRowContext(ctx, "SELECT u, n FROM vals WHERE id = ? AND u = ? AND n = ?", id, v.u, v.n).Scan(&u, &n); err != nil || u != v.u || n != v.n {
+				t.Fatalf("id %d: %d %d stored as %d %d (%v)", id, v.u, v.n, u, n, err)
+			}
+		}
 		var rid int64
 		var rs string
 		execOK(t, c, "DELETE FROM vals WHERE id = ?", id+1)
