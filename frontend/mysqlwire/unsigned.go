@@ -66,8 +66,10 @@ type sniffConn struct {
 	shift byte   // packet numbers vitess and the client disagree by (login over TLS)
 	out   []byte // bytes for vitess before reading on
 	buf   []byte
-	pass  int  // payload bytes of the current packet to hand on unread
-	drop  bool // the current message is answered here: its further packets are dropped
+	hold  []byte  // the start of a prepared-statement command
+	rh    [4]byte // the header being read
+	pass  int     // payload bytes of the current packet to hand on unread
+	drop  bool    // the current message is answered here: its further packets are dropped
 
 	// msg is the size of the client's current message so far (a message
 	// is packets of 0xffffff bytes and a shorter last one).
@@ -133,10 +135,10 @@ func (c *sniffConn) Close() error {
 
 // next reads the next packet's header and decides what vitess gets of it.
 func (c *sniffConn) next() error {
-	var h [4]byte
-	if _, err := io.ReadFull(c.r, h[:]); err != nil {
+	if _, err := io.ReadFull(c.r, c.rh[:]); err != nil {
 		return err
 	}
+	h := c.rh
 	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
 	first := !c.more
 	if first {
@@ -169,8 +171,8 @@ func (c *sniffConn) next() error {
 			return c.stmtCommand(h, n)
 		}
 	}
-	c.out = append(c.buf[:0], h[:]...)
-	c.pass = n
+	c.buf = append(c.buf[:0], h[:]...)
+	c.out, c.pass = c.buf, n
 	return nil
 }
 
@@ -285,7 +287,10 @@ func (c *sniffConn) answer(seq byte, num uint16, state, msg string) {
 // proxy opens no cursors) 1421. It keeps the unsigned marks of an
 // execution that sends its parameter types.
 func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
-	b := make([]byte, min(n, maxSniffed))
+	if cap(c.hold) < min(n, maxSniffed) {
+		c.hold = make([]byte, min(n, maxSniffed))
+	}
+	b := c.hold[:min(n, maxSniffed)]
 	if _, err := io.ReadFull(c.r, b); err != nil {
 		return err
 	}
@@ -302,7 +307,6 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			prep = c.ss.c.PrepareData[id]
 		}
 	}
-	name := map[byte]string{comStmtExecute: "mysqld_stmt_execute", comStmtReset: "mysqld_stmt_reset", comStmtFetch: "mysqld_stmt_fetch"}[cmd]
 	answer := func(num uint16, msg string) error {
 		c.s.errors.Add(1)
 		c.answer(1, num, "HY000", msg)
@@ -327,7 +331,7 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 		case cmd == comStmtExecute && len(b) < 10, len(b) < 5:
 			return answer(1835, "Malformed communication packet")
 		case prep == nil:
-			return answer(1243, "Unknown prepared statement handler ("+strconv.FormatUint(uint64(id), 10)+") given to "+name)
+			return answer(1243, "Unknown prepared statement handler ("+strconv.FormatUint(uint64(id), 10)+") given to "+stmtFunction(cmd))
 		case cmd == comStmtFetch:
 			return answer(1421, "The statement ("+strconv.FormatUint(uint64(id), 10)+") has no open cursor")
 		case cmd == comStmtExecute && c.longDataErr[id]:
@@ -339,9 +343,20 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			c.unsignedMarks(b, id, prep)
 		}
 	}
-	c.out = append(append(c.buf[:0], h[:]...), b...)
-	c.pass = rest
+	c.buf = append(append(c.buf[:0], h[:]...), b...)
+	c.out, c.pass = c.buf, rest
 	return nil
+}
+
+// stmtFunction is MariaDB's name for a command in its messages.
+func stmtFunction(cmd byte) string {
+	switch cmd {
+	case comStmtExecute:
+		return "mysqld_stmt_execute"
+	case comStmtReset:
+		return "mysqld_stmt_reset"
+	}
+	return "mysqld_stmt_fetch"
 }
 
 // dropRest skips the rest of a packet answered here (and, through drop,
