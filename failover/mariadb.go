@@ -10,6 +10,7 @@ import (
 	"vitess.io/vitess/go/sqltypes"
 
 	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
+	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -269,17 +270,26 @@ func (n *mnode) repoint(ctx context.Context, p server) error {
 		}
 		return n.exec(ctx, "START SLAVE")
 	}
-	for _, s := range []string{
-		"STOP SLAVE",
-		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USE_GTID=slave_pos", mysqlLiteral(to.Host), to.Port),
-		"START SLAVE",
-	} {
-		if err := n.exec(ctx, s); err != nil {
+	change := fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USE_GTID=slave_pos", mysqlLiteral(to.Host), to.Port)
+	for attempt := 0; ; attempt++ {
+		if err := n.exec(ctx, "STOP SLAVE"); err != nil {
 			return err
 		}
+		err := n.exec(ctx, change)
+		if e, ok := sqlerr.As(err); ok && e.Number == erSlaveMustStop && attempt < 3 {
+			// Another run re-pointing the same replica (a proxy adopting
+			// this failover) started it in between: stop it again.
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return n.exec(ctx, "START SLAVE")
 	}
-	return nil
 }
+
+// erSlaveMustStop: ER_SLAVE_MUST_STOP, CHANGE MASTER on a running replica.
+const erSlaveMustStop = 1198
 
 // streamingFrom reports whether the replica's threads run against p.
 func (n *mnode) streamingFrom(ctx context.Context, p shardmap.Node) (bool, string, error) {

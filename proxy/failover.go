@@ -13,6 +13,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/failover"
+	"github.com/shardgate/shardgate/frontend/mysqlwire"
 	"github.com/shardgate/shardgate/frontend/pgwire"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/shardmap"
@@ -203,27 +204,48 @@ func (f *failoverState) keyspaceOf(shard *shardmap.Shard) (string, bool) {
 // the store, and the old primary is fenced (package failover). It logs
 // into the nodes as the backend's control user.
 func (p *Postgres) RunFailoverDetector(ctx context.Context, cfg *config.Config, store *shardmap.Store, snapshot func() *shardmap.Snapshot, log *zap.Logger) error {
-	login := failover.LoginFromConfig(cfg.Backends.Postgres)
-	login.ConnectTimeout = cfg.Pools.ConnectTimeout
 	f := p.conns.failover
+	return runDetector(ctx, shardmap.Postgres, cfg.Backends.Postgres, cfg, store, snapshot, log, func(err error) {
+		if err != nil {
+			f.detectFailed.Add(1)
+		} else {
+			f.detected.Add(1)
+		}
+	})
+}
+
+// RunFailoverDetector is Postgres.RunFailoverDetector for the MariaDB
+// shards (a replica whose replication was reset, or stopped with
+// read_only off). Its adoptions are logged, not counted in metrics yet.
+func (m *MySQL) RunFailoverDetector(ctx context.Context, cfg *config.Config, store *shardmap.Store, snapshot func() *shardmap.Snapshot, log *zap.Logger) error {
+	return runDetector(ctx, shardmap.MySQL, cfg.Backends.MySQL, cfg, store, snapshot, log, func(error) {})
+}
+
+// FailoverHoldStats counts the MySQL statements held because their
+// primary did not answer (frontend/mysqlwire's write hold).
+func (m *MySQL) FailoverHoldStats() mysqlwire.HoldStats { return m.server.HoldStats() }
+
+func runDetector(ctx context.Context, e shardmap.Engine, b *config.Backend, cfg *config.Config, store *shardmap.Store,
+	snapshot func() *shardmap.Snapshot, log *zap.Logger, count func(error)) error {
+	login := failover.LoginFromConfig(b)
+	login.ConnectTimeout = cfg.Pools.ConnectTimeout
 	d := failover.NewDetector(failover.DetectorOptions{
-		Store: store, Snapshot: snapshot, Login: login,
+		Engine: e, Store: store, Snapshot: snapshot, Login: login,
 		Adopted: func(res failover.Result, err error) {
+			count(err)
 			if err != nil {
-				f.detectFailed.Add(1)
 				log.Error("a replica was promoted outside shardgate; making it the primary in the map failed (retrying)",
-					zap.String("keyspace", res.Keyspace), zap.String("shard", res.Shard), zap.String("node", res.To.Name), zap.Error(err))
+					zap.Stringer("engine", e), zap.String("keyspace", res.Keyspace), zap.String("shard", res.Shard), zap.String("node", res.To.Name), zap.Error(err))
 				return
 			}
-			f.detected.Add(1)
 			log.Warn("a replica was promoted outside shardgate: it is the shard's primary now",
-				zap.String("keyspace", res.Keyspace), zap.String("shard", res.Shard),
+				zap.Stringer("engine", e), zap.String("keyspace", res.Keyspace), zap.String("shard", res.Shard),
 				zap.String("primary", res.To.Name), zap.String("old_primary", res.From.Name),
 				zap.Bool("old_primary_fenced", res.Fenced), zap.Uint64("map_version", res.MapVersion),
 				zap.Strings("warnings", res.Warnings))
 		},
 		Step: func(s failover.Step) {
-			log.Info("failover step", zap.String("step", s.Name), zap.String("node", s.Node), zap.String("detail", s.Detail), zap.Error(s.Err))
+			log.Info("failover step", zap.Stringer("engine", e), zap.String("step", s.Name), zap.String("node", s.Node), zap.String("detail", s.Detail), zap.Error(s.Err))
 		},
 	})
 	return d.Run(ctx)

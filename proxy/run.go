@@ -189,6 +189,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		ln := myLn
 		myLn = nil // Serve owns it now
 		addrs.MySQL = ln.Addr().String()
+		g.Go(func() error { return my.RunFailoverDetector(gctx, cfg, o.Store, current.Load, log) })
 		g.Go(func() error { return ignoreClosed(my.Serve(ln)) })
 		g.Go(func() error {
 			<-gctx.Done()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,15 +38,20 @@ import (
 type myFailoverRig struct {
 	c        *sandbox.Cluster
 	storeDir string
-	addr     string // the proxy's MySQL endpoint
+	store    *shardmap.Store // the proxy's store, read without polling
+	addr     string          // the proxy's MySQL endpoint
 	nodes    map[string]*sandbox.Node
 }
 
 func startMyFailoverRig(t *testing.T, semiSync bool) *myFailoverRig {
+	return startMyFailoverRigWith(t, semiSync, 2, func(*config.Config) {})
+}
+
+func startMyFailoverRigWith(t *testing.T, semiSync bool, replicas int, edit func(*config.Config)) *myFailoverRig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := sandbox.StartMariaDB(ctx, sandbox.Spec{Shards: 1, Replicas: 2, Users: []sandbox.User{
+	c, err := sandbox.StartMariaDB(ctx, sandbox.Spec{Shards: 1, Replicas: replicas, Users: []sandbox.User{
 		{Name: "app", Password: "app"}, {Name: "ctl", Password: "ctl", Superuser: true}}})
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +108,8 @@ store: {path: %q}
 		Tables: []shardmap.TableSpec{{Name: "ledger", Column: "id", Type: "bigint"}},
 		Shards: []shardmap.ShardSpec{shard},
 	}}}
+	edit(cfg)
+	r.store = shardmap.NewStore(mustFileStore(t, r.storeDir))
 	// The proxy polls the store every 20ms: the write pause includes the
 	// time to see the new map.
 	fs, err := filestore.Open(r.storeDir, filestore.Options{PollInterval: 20 * time.Millisecond})
@@ -202,7 +210,7 @@ func (l *myLedger) run(ctx context.Context, t *testing.T, addr string, client in
 // IO_THREAD) that long before the kill: replication lag made certain. It
 // returns how many acknowledged ids the new primary lacks, and how many
 // inserts were acknowledged during the stall.
-func runMyLedger(t *testing.T, r *myFailoverRig, semiSync bool, stall time.Duration) (int, int64) {
+func runMyLedger(t *testing.T, r *myFailoverRig, semiSync bool, stall time.Duration) (int, stallCounts) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	l := &myLedger{errs: map[string]int{}}
@@ -225,8 +233,9 @@ func runMyLedger(t *testing.T, r *myFailoverRig, semiSync bool, stall time.Durat
 			t.Fatalf("semi-synchronous replication is not in force: %v", st)
 		}
 	}
-	var inStall int64
+	var stallFirst, stallAll int64
 	if stall > 0 {
+		stallFirst = l.ackCount.Load()
 		for name, n := range r.nodes {
 			if name != "my0" {
 				if err := n.Exec(ctx, "STOP SLAVE IO_THREAD"); err != nil {
@@ -234,10 +243,8 @@ func runMyLedger(t *testing.T, r *myFailoverRig, semiSync bool, stall time.Durat
 				}
 			}
 		}
-		from := l.ackCount.Load()
+		stallAll = l.ackCount.Load()
 		time.Sleep(stall)
-		inStall = l.ackCount.Load() - from
-		t.Logf("both replicas stopped receiving %s before the kill: %d inserts acknowledged meanwhile", stall, inStall)
 	}
 	before := l.ackCount.Load()
 
@@ -250,6 +257,13 @@ func runMyLedger(t *testing.T, r *myFailoverRig, semiSync bool, stall time.Durat
 	l.mu.Lock()
 	l.deadAt = time.Now()
 	l.mu.Unlock()
+	var stalled stallCounts
+	if stall > 0 {
+		now := l.ackCount.Load()
+		stalled = stallCounts{sinceFirst: now - stallFirst, sinceAll: now - stallAll}
+		t.Logf("both replicas stopped receiving %s before the kill: %d inserts acknowledged from then to the kill, %d from the first replica's stop",
+			stall, stalled.sinceAll, stalled.sinceFirst)
+	}
 	fs, err := filestore.Open(r.storeDir, filestore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -375,8 +389,12 @@ func runMyLedger(t *testing.T, r *myFailoverRig, semiSync bool, stall time.Durat
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return len(lost), inStall
+	return len(lost), stalled
 }
+
+// stallCounts are the inserts acknowledged from the first replica's STOP
+// SLAVE IO_THREAD, and from the last one's, to the kill.
+type stallCounts struct{ sinceFirst, sinceAll int64 }
 
 // semiSyncStatus is the node's Rpl_semi_sync_master_* status.
 func semiSyncStatus(ctx context.Context, t *testing.T, n *sandbox.Node) map[string]string {
@@ -424,12 +442,12 @@ func TestFailoverLedgerSemiSync(t *testing.T) {
 // a replica), so still nothing acknowledged is lost.
 func TestFailoverLedgerSemiSyncReplicasStalled(t *testing.T) {
 	r := startMyFailoverRig(t, true)
-	lost, inStall := runMyLedger(t, r, true, 300*time.Millisecond)
+	lost, stalled := runMyLedger(t, r, true, 300*time.Millisecond)
 	if lost != 0 {
 		t.Errorf("semi-synchronous replication (AFTER_SYNC) lost %d acknowledged inserts", lost)
 	}
-	if inStall > 8 { // at most the commits already acknowledged by a replica, one per writer
-		t.Errorf("%d inserts acknowledged while no replica received: semi-synchronous replication did not hold them", inStall)
+	if stalled.sinceAll > 8 { // at most the commits already acknowledged by a replica, one per writer
+		t.Errorf("%d inserts acknowledged while no replica received: semi-synchronous replication did not hold them", stalled.sinceAll)
 	}
 }
 
@@ -447,9 +465,118 @@ func TestFailoverLedgerAsync(t *testing.T) {
 // control for the semi-synchronous tests).
 func TestFailoverLedgerAsyncReplicasStalled(t *testing.T) {
 	r := startMyFailoverRig(t, false)
-	lost, inStall := runMyLedger(t, r, false, 300*time.Millisecond)
-	t.Logf("asynchronous replication, replicas stalled: %d acknowledged inserts lost (%d acknowledged during the stall)", lost, inStall)
-	if lost == 0 || int64(lost) > inStall+8 {
-		t.Errorf("lost %d, want some and at most the %d acknowledged during the stall (+1 per writer)", lost, inStall)
+	lost, stalled := runMyLedger(t, r, false, 300*time.Millisecond)
+	t.Logf("asynchronous replication, replicas stalled: %d acknowledged inserts lost (%d acknowledged during the stall)", lost, stalled.sinceFirst)
+	if lost == 0 || int64(lost) > stalled.sinceFirst+8 {
+		t.Errorf("lost %d, want some and at most the %d acknowledged during the stall (+1 per writer)", lost, stalled.sinceFirst)
 	}
+}
+
+func mustFileStore(t *testing.T, dir string) *filestore.Store {
+	t.Helper()
+	fs, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// mapPrimary is the shard's primary in the store's map.
+func (r *myFailoverRig) mapPrimary(t *testing.T) string {
+	t.Helper()
+	snap, err := r.store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := snap.Keyspace(shardmap.MySQL, "app")
+	return ks.Shards()[0].Primary.Name
+}
+
+// A MariaDB replica promoted by hand (STOP SLAVE; RESET SLAVE ALL;
+// read_only off) is found by the proxy's detector and becomes the map's
+// primary; the old primary, up, is fenced; writes through the proxy reach
+// the new one. Then, with no replica left, a dead primary makes a write
+// wait the failover buffer and fail with 1290, having reached no server.
+func TestFailoverDetectsPromotionMySQL(t *testing.T) {
+	r := startMyFailoverRigWith(t, false, 1, func(c *config.Config) { c.Replicas.FailoverBuffer = 700 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pc, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app?interpolateParams=true", r.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	pc.SetMaxOpenConns(1)
+	if _, err := pc.ExecContext(ctx, "INSERT INTO ledger (id, client) VALUES (1, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // the detector sees the replica replicating
+	start := time.Now()
+	for _, s := range []string{"STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = 0"} {
+		if err := r.nodes["my0r1"].Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r.mapPrimary(t) != "my0r1" {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the promoted replica is not the map's primary after 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("promoted by hand: the map names it primary after %s", time.Since(start))
+	old, err := sql.Open("mysql", r.nodes["my0"].DSN("app", "app", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	var me *mysql.MySQLError
+	deadline := time.Now().Add(5 * time.Second)
+	for { // the fence runs after the map is published... or before: wait for it
+		_, err := old.ExecContext(ctx, "INSERT INTO ledger (id, client) VALUES (99, 0)")
+		if errors.As(err, &me) && me.Number == 1290 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("write on the old primary: %v; want 1290 (fenced)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		_, err := pc.ExecContext(ctx, "INSERT INTO ledger (id, client) VALUES (2, 0)")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("write through the proxy after the promotion: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	np, err := sql.Open("mysql", r.nodes["my0r1"].DSN("app", "app", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer np.Close()
+	var n int
+	if err := np.QueryRowContext(ctx, "SELECT COUNT(*) FROM ledger WHERE id IN (1, 2)").Scan(&n); err != nil || n != 2 {
+		t.Errorf("the new primary holds %d of the 2 rows written through the proxy (%v)", n, err)
+	}
+
+	// No replica left: the write waits the buffer, then fails with 1290.
+	if err := r.nodes["my0r1"].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// A pooled connection used within the last second is not pinged: a
+	// statement on it fails as sent (2013, outcome unknown, not held).
+	time.Sleep(1100 * time.Millisecond)
+	start = time.Now()
+	_, err = pc.ExecContext(ctx, "INSERT INTO ledger (id, client) VALUES (3, 0)")
+	held := time.Since(start)
+	if !errors.As(err, &me) || me.Number != 1290 || me.SQLState != [5]byte{'H', 'Y', '0', '0', '0'} || !strings.Contains(me.Message, "failover buffer") {
+		t.Fatalf("write with the primary dead: %v; want 1290 HY000 after the failover buffer", err)
+	}
+	if held < 600*time.Millisecond || held > 3*time.Second {
+		t.Errorf("the write was held %s; want about the 700ms failover buffer", held)
+	}
+	t.Logf("held %s, then: %v", held, err)
 }
