@@ -87,8 +87,10 @@ func run(ctx context.Context, c *sql.Conn, m mode, q query) *result {
 		return &result{err: err}
 	}
 	for _, ct := range types {
-		_, scale, _ := ct.DecimalSize()
-		r.cols = append(r.cols, fmt.Sprintf("%s:%s:%d", ct.Name(), ct.DatabaseTypeName(), scale))
+		prec, scale, _ := ct.DecimalSize()
+		length, _ := ct.Length()
+		null, _ := ct.Nullable()
+		r.cols = append(r.cols, fmt.Sprintf("%s:%s:%d:%d:len=%d:null=%t", ct.Name(), ct.DatabaseTypeName(), prec, scale, length, null))
 	}
 	vals := make([]sql.RawBytes, len(types))
 	ptrs := make([]any, len(types))

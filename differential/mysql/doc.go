@@ -3,7 +3,8 @@
 // one plain MariaDB database and behind the proxy's MySQL endpoint on 2
 // and on 3 shards, and every query of the corpus in
 // ../testdata/mysql/*.sql must give through the proxy what the plain
-// database gives — columns (name, type, decimals) and rows as text — through
+// database gives — columns (name, type, precision, decimals, length,
+// nullability, as go-sql-driver reads them) and rows as text — through
 // go-sql-driver/mysql's text protocol and through server-side prepared
 // statements (the binary protocol), or be refused with MySQL error 1235
 // (SQLSTATE 42000) where the corpus expects a refusal.

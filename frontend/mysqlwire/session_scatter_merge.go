@@ -34,9 +34,15 @@ func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Res
 		return nil, err
 	}
 	out := mg.Columns()
+	aggOf := map[int]parser.AggFunc{}
+	for _, a := range m.Aggregates {
+		if a.Column >= 0 {
+			aggOf[a.Column] = a.Func
+		}
+	}
 	outFields := make([]*querypb.Field, len(out))
 	for i := range out {
-		outFields[i] = fieldOf(fields[i], cols[i], out[i])
+		outFields[i] = fieldOf(fields[i], cols[i], out[i], aggOf[i])
 	}
 	res := &sqltypes.Result{Fields: outFields}
 	for {
@@ -67,10 +73,19 @@ func columnOf(f *querypb.Field) executor.Column {
 }
 
 // fieldOf is the client's definition of an output column: the shard's,
-// retyped when the merge changed its type (avg).
-func fieldOf(f *querypb.Field, in, out executor.Column) *querypb.Field {
-	if in == out {
-		return f
+// retyped when the merge changed its type (avg, the DISTINCT aggregates,
+// whose shards returned a sum or x's values), with MariaDB's column length
+// for the aggregate fn that made it (the differential test compares the
+// precision and nullability go-sql-driver reads from it).
+func fieldOf(f *querypb.Field, in, out executor.Column, fn parser.AggFunc) *querypb.Field {
+	switch fn {
+	case parser.AggAvg, parser.AggSumDistinct, parser.AggAvgDistinct:
+		// Even where the type stays (avg under div_precision_increment
+		// 0, sum(DISTINCT) of a DECIMAL) the length is the aggregate's.
+	default:
+		if in == out {
+			return f
+		}
 	}
 	g := f.CloneVT()
 	wire := myvalue.WireType(out)
@@ -85,9 +100,79 @@ func fieldOf(f *querypb.Field, in, out executor.Column) *querypb.Field {
 	if d := uint32(myvalue.Decimals(out)); d > g.Decimals {
 		g.ColumnLength += d - g.Decimals
 	}
-	g.Decimals = uint32(myvalue.Decimals(out))
+	dIn, dOut := int(myvalue.Decimals(in)), int(myvalue.Decimals(out))
+	g.Decimals = uint32(dOut)
 	g.Charset = myvalue.Charset(out)
+	if wire != myvalue.TypeNewDecimal {
+		return g
+	}
+	unsigned := myvalue.Unsigned(out)
+	switch fn {
+	case parser.AggAvg:
+		// The shards returned sum(x), of precision p(x) + 22 (MariaDB's
+		// DECIMAL_LONGLONG_DIGITS); avg's is p(x) + div_precision_increment.
+		if p := precision(f, dIn); p < maxDecimalPrecision {
+			g.ColumnLength = decimalLength(p-longlongDigits+dOut-dIn, dOut, unsigned)
+		}
+	case parser.AggSumDistinct, parser.AggAvgDistinct:
+		// The shards returned x's values: sum is p(x) + 22, avg
+		// p(x) + div_precision_increment; both NULL on no rows.
+		p := precision(f, dIn)
+		if fn == parser.AggSumDistinct {
+			p = min(p+longlongDigits, maxDecimalPrecision)
+		} else {
+			p += dOut - dIn
+		}
+		g.ColumnLength = decimalLength(p, dOut, unsigned)
+		g.Flags &^= uint32(querypb.MySqlFlag_NOT_NULL_FLAG)
+	}
 	return g
+}
+
+// MariaDB's DECIMAL limits (include/decimal.h, my_decimal.h).
+const (
+	maxDecimalPrecision = 65
+	longlongDigits      = 22
+)
+
+// precision is the decimal precision of a shard's column of decimals d:
+// MariaDB's Item::decimal_precision. A table's integer column counts its
+// type's digits (TINYINT 3, INT 10, …: not its display width); any other
+// column its length less the sign and the point.
+func precision(f *querypb.Field, d int) int {
+	unsigned := f.Flags&uint32(querypb.MySqlFlag_UNSIGNED_FLAG) != 0
+	if f.OrgTable != "" {
+		digits := map[querypb.Type][2]int{
+			querypb.Type_INT8: {3, 3}, querypb.Type_UINT8: {3, 3},
+			querypb.Type_INT16: {5, 5}, querypb.Type_UINT16: {5, 5},
+			querypb.Type_INT24: {7, 8}, querypb.Type_UINT24: {8, 8},
+			querypb.Type_INT32: {10, 10}, querypb.Type_UINT32: {10, 10},
+			querypb.Type_INT64: {19, 19}, querypb.Type_UINT64: {20, 20},
+		}
+		if dd, ok := digits[f.Type]; ok {
+			return dd[1]
+		}
+	}
+	p := int(f.ColumnLength)
+	if d > 0 {
+		p--
+	}
+	if !unsigned {
+		p--
+	}
+	return max(p, 1)
+}
+
+// decimalLength is MariaDB's my_decimal_precision_to_length_no_truncation.
+func decimalLength(p, d int, unsigned bool) uint32 {
+	n := p
+	if d > 0 {
+		n++
+	}
+	if !unsigned && p > 0 {
+		n++
+	}
+	return uint32(n)
 }
 
 // resultStream is one shard's result, read whole, as an executor.Stream.

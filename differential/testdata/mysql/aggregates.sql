@@ -45,3 +45,15 @@ SELECT count(DISTINCT balance) FROM users;
 SELECT count(*) AS `Count`, MAX(id) AS `Max` FROM users;
 SELECT COUNT(*), Sum(qty), MIN(qty), mAx(qty) FROM orders;
 SELECT count(*) FROM users WHERE id BETWEEN 1 AND 10;
+-- DISTINCT aggregates and avg of columns and expressions of several types:
+-- the column definitions (precision, nullability) are MariaDB's.
+SELECT sum(DISTINCT active), avg(DISTINCT active), count(DISTINCT active) FROM users;
+SELECT sum(DISTINCT u), avg(DISTINCT u) FROM users WHERE u < 100;
+SELECT sum(DISTINCT qty * 2), avg(DISTINCT qty * 2) FROM orders;
+SELECT sum(DISTINCT ratio), avg(DISTINCT ratio) FROM orders WHERE ratio < 5;
+SELECT sum(DISTINCT balance), avg(DISTINCT balance) FROM users WHERE level = 1;
+SELECT sum(DISTINCT id), avg(DISTINCT id) FROM users;
+SELECT avg(level + 1), avg(CAST(level AS DECIMAL(5,1))), avg(active), avg(-qty) FROM users u JOIN orders o ON o.user_id = u.id;
+SELECT level, sum(DISTINCT qty) FROM users u JOIN orders o ON o.user_id = u.id GROUP BY level;
+SELECT sum(DISTINCT score), avg(DISTINCT score) FROM users;
+SELECT avg(DISTINCT created + 0) FROM users;
