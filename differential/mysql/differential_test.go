@@ -159,15 +159,17 @@ func open(t *testing.T, dsn string, m mode) *sql.DB {
 	return db
 }
 
-// session is one connection of a target in a mode; a query with SETs gets
-// a connection of its own, discarded after it.
+// session is one connection of a target in a mode; a query with SETs (or
+// user variables) gets a connection of its own, discarded after it.
 type session struct {
 	db   *sql.DB
 	conn *sql.Conn
 }
 
 func (s *session) run(ctx context.Context, m mode, q query) *result {
-	if len(q.set) == 0 {
+	// User variables (SELECT … INTO @x) are session state too: on the
+	// endpoint they pin the session to a shard.
+	if len(q.set) == 0 && !strings.Contains(q.sql, "@") {
 		return run(ctx, s.conn, m, q)
 	}
 	c, err := s.db.Conn(ctx)

@@ -105,6 +105,11 @@ func (l *lexer) lex() bool {
 	// stay in the key as written). ntok counts a statement's tokens.
 	ntok, setStmtStart := 0, -1
 	stmtStart := 0
+	// MariaDB's LIMIT … ROWS EXAMINED n (vitess' grammar does not know
+	// it): blanked for the analysis like RETURNING; afterLimit says a
+	// LIMIT was seen at depth 0, exam where ROWS EXAMINED starts.
+	afterLimit, exam, examined := false, -1, false
+	limitStart, prevLimit := 0, false
 	endStatement := func(at int) {
 		// The clause stays in the key as written (its literals are not
 		// taken out), so that it is part of the shape.
@@ -116,6 +121,7 @@ func (l *lexer) lex() bool {
 		}
 		first, depth, retStart, retSelect = 0, 0, -1, false
 		ntok, setStmtStart = 0, -1
+		afterLimit, exam, examined = false, -1, false
 	}
 	for {
 		typ, val := tkn.Scan()
@@ -185,6 +191,32 @@ func (l *lexer) lex() bool {
 			}
 			continue
 		}
+		if exam >= 0 {
+			switch {
+			case !examined && typ == sqlparser.ID && strings.EqualFold(val, "examined") && src[start] != '`':
+				examined = true
+				continue
+			case examined && typ == sqlparser.INTEGRAL:
+				l.blanks = append(l.blanks, span{start: exam, end: end})
+				exam, examined = -1, false
+				continue
+			}
+			return false
+		}
+		switch typ {
+		case sqlparser.LIMIT:
+			afterLimit = depth == 0
+			limitStart = start
+		case sqlparser.ROWS:
+			if afterLimit && depth == 0 {
+				exam = start
+				if prevLimit {
+					exam = limitStart // LIMIT ROWS EXAMINED n: no row count
+				}
+				continue
+			}
+		}
+		prevLimit = typ == sqlparser.LIMIT
 		switch typ {
 		case '(':
 			depth++

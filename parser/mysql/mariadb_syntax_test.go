@@ -36,6 +36,8 @@ func TestMariaDBSyntax(t *testing.T) {
 		"SELECT /*!100100 3 */",
 		"SELECT * FROM users WHERE id = 5 AND created < {d '2024-01-01'}",
 		"SELECT /*!100000 SQL_NO_CACHE */ * FROM users WHERE id = 5",
+		"SELECT * FROM users WHERE id = 5 LIMIT 3 ROWS EXAMINED 1000",
+		"SELECT * FROM users WHERE id = 5 LIMIT ROWS EXAMINED 9",
 	} {
 		st, lits, err := a.Analyze(q, nil)
 		if err != nil {

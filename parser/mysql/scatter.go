@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"strconv"
+	"strings"
 
 	"vitess.io/vitess/go/vt/sqlparser"
 
@@ -61,6 +62,9 @@ func RewriteScatter(sql string, sharded func(table string) bool) (shardSQL strin
 		return "", nil, err
 	}
 	text := mariadbComments(p, sql) // offsets kept
+	if err := refuseBlanked(p, text); err != nil {
+		return "", nil, err
+	}
 	tree, err := p.Parse(mariadbComments(p, odbcLiterals(sql)))
 	if err != nil {
 		return "", nil, parseError(err)
@@ -85,6 +89,24 @@ func RewriteScatter(sql string, sharded func(table string) bool) (shardSQL strin
 	}
 	s.keepNames()
 	return sqlparser.String(sel), s.m, nil
+}
+
+// refuseBlanked refuses the MariaDB clauses the analysis blanks out (the
+// lexer's blanks) in a SELECT for several shards: LIMIT … ROWS EXAMINED n
+// bounds the rows each server examines, which differ per shard, and a SET
+// STATEMENT … FOR prefix the rewrite would drop.
+func refuseBlanked(p *sqlparser.Parser, text string) error {
+	lx := lexer{p: p, src: text}
+	if !lx.lex() {
+		return nil // the grammar says what is wrong
+	}
+	for _, b := range lx.blanks {
+		if w := strings.ToLower(text[b.start:min(b.end, b.start+5)]); strings.HasPrefix(w, "rows") || w == "limit" {
+			return notSupported("LIMIT … ROWS EXAMINED over several shards is not supported: each shard would count only the rows it examines")
+		}
+		return notSupported("SET STATEMENT … FOR a SELECT over several shards is not supported")
+	}
+	return nil
 }
 
 // scatter is one rewrite in progress.

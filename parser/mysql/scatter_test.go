@@ -125,6 +125,9 @@ func TestRewriteScatterRefusals(t *testing.T) {
 		"select a from t limit ?",
 		"select a from t for update",
 		"select sum(a / 3) from t",
+		"select a from t order by a limit 3 rows examined 100",
+		"select a from t order by a limit rows examined 100",
+		"SET STATEMENT max_statement_time = 10 FOR select a from t",
 		"select g, avg(round(a / 7, 2)) from t group by g",
 		"select g from t group by g order by sum(a / b)",
 	} {

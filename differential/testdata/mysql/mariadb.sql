@@ -41,7 +41,31 @@ SELECT @@version_comment IS NOT NULL;
 SELECT 1 + 1, 'a' 'b', "dq";
 -- expect: refused
 SELECT id FROM users WHERE id IN (SELECT 5);
--- known: LIMIT ROWS EXAMINED: 1064
+-- expect: refused
 SELECT id FROM users WHERE id BETWEEN 1 AND 3 ORDER BY id LIMIT 10 ROWS EXAMINED 100000;
 SELECT id FROM users WHERE id = 7 FOR UPDATE;
 SELECT VALUE(id) FROM users WHERE id = 1;
+SELECT id, name FROM users WHERE id = 3 LIMIT 1 ROWS EXAMINED 1000;
+SELECT id FROM users WHERE id = 3 ORDER BY id LIMIT ROWS EXAMINED 1000;
+-- expect: refused
+SELECT id FROM users WHERE id IN (3, 4) ORDER BY id LIMIT ROWS EXAMINED 1000;
+SET STATEMENT max_statement_time = 10 FOR SELECT id, name FROM users WHERE id = 5;
+-- expect: refused
+SET STATEMENT max_statement_time = 10 FOR SELECT count(*) FROM users;
+SELECT id FROM users WHERE id = 6 /* comment */ LIMIT 1;
+SELECT COUNT(*) FROM users WHERE id > 10 AND id < 20 -- done
+;
+SELECT id, name FROM users WHERE id = 5 AND name = _utf8mb4'x' COLLATE utf8mb4_bin;
+-- expect: refused
+SELECT id FROM users WHERE id = 5 UNION SELECT id FROM users WHERE id = 5;
+-- expect: refused
+SELECT id FROM users WHERE id = 5 AND EXISTS (SELECT 1 FROM orders WHERE orders.user_id = 5);
+SELECT SQL_CALC_FOUND_ROWS id FROM users WHERE id = 5 LIMIT 1;
+SELECT id FROM users WHERE id = 5 INTO @x;
+SELECT id, JSON_OBJECT('n', name) FROM users WHERE id < 4;
+SELECT id, name FROM users WHERE id < 4 AND name NOT REGEXP '^x';
+-- known: SOUNDS LIKE is rejected by vitess' grammar (1064)
+SELECT id FROM users WHERE id < 10 AND name SOUNDS LIKE 'alice';
+SELECT id FROM users WHERE (id, level) = (5, 5) OR id = -3;
+SELECT id FROM users WHERE id = -(-7);
+SELECT id FROM users WHERE id = 8 XOR 0;
