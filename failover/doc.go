@@ -26,6 +26,16 @@
 //     why), so no proxy that follows the store routes to it again;
 //  7. mark the intent done, and check that the re-pointed replicas stream.
 //
+// The steps are the same for MariaDB shards (engine mysql; mariadb.go,
+// mariadb_fence.go), each done the GTID way: the target is the replica
+// with the furthest GTID position received or applied; the fence is
+// read_only=1, the sessions begun before it killed and waited for, and
+// gtid_binlog_pos, which a planned switchover's target reaches by
+// MASTER_GTID_WAIT; the promotion stops the IO thread, applies all that
+// was received, then STOP SLAVE, RESET SLAVE ALL, read_only=0; the other
+// replicas are re-pointed with CHANGE MASTER TO … MASTER_USE_GTID=slave_pos.
+// Run picks the engine's steps through the server interface (server.go).
+//
 // The map is the fence that matters: proxies route only by it. Making the
 // old primary read-only covers the moment before every proxy has read the
 // new version, and clients that reach it directly.
@@ -36,6 +46,6 @@
 // shardgate becomes the map's truth, and the old primary is fenced.
 //
 // Nothing here logs: progress goes to Options.Step. failover imports
-// backend (connection settings), config, shardmap and store; it must never
+// backend and backend/mysql (connections), config, shardmap and store; it must never
 // import router, executor, frontend, proxy, admin or cmd.
 package failover
