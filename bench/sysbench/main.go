@@ -54,7 +54,6 @@ type target struct {
 	port      int
 	admin     int // shardgate's admin port (0: not shardgate)
 	pid       func() int
-	clean     func()
 }
 
 // result is one sysbench run.
@@ -72,9 +71,10 @@ func main() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "shardgate-sysbench-")
 	if err != nil {
-		log.Fatal(err)
+		fatalf("%v", err)
 	}
-	defer os.RemoveAll(dir)
+	atExit(func() { os.RemoveAll(dir) })
+	defer cleanUp()
 	os.Chmod(dir, 0o755)
 
 	want := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
@@ -84,27 +84,20 @@ func main() {
 	settings := map[string]string{"max-connections": "300", "innodb-buffer-pool-size": "256M"}
 	if want("direct") || want("relay") || want("shardgate-1") {
 		one = must(sandbox.StartMariaDB(ctx, sandbox.Spec{Shards: 1, Settings: settings}))
-		defer one.Stop()
+		atExit(func() { one.Stop() })
 	}
 	if want("shardgate-2") {
 		two = must(sandbox.StartMariaDB(ctx, sandbox.Spec{Shards: 2, Settings: settings}))
-		defer two.Stop()
+		atExit(func() { two.Stop() })
 	}
 
 	var targets []*target
-	defer func() {
-		for _, t := range targets {
-			if t.clean != nil {
-				t.clean()
-			}
-		}
-	}()
 	if one != nil {
 		// One server: sysbench fills it itself.
 		n := one.Shards[0].Primary
 		_, out, err := harness.Sysbench(ctx, n.Port, "oltp_point_select", "--tables=1", "--table-size="+strconv.Itoa(*tableSize), "--auto-inc=off", "prepare")
 		if err != nil {
-			log.Fatalf("%v\n%s", clipErr(err), clip(out))
+			fatalf("%v\n%s", clipErr(err), clip(out))
 		}
 	}
 	if want("direct") {
@@ -121,8 +114,9 @@ func main() {
 			env = harness.WithEnv("GOMAXPROCS=" + strconv.Itoa(*maxProcs))
 		}
 		p := must(harness.Start(env, bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", n.Host, n.Port)))
+		atExit(stop(p, os.Kill))
 		check(harness.WaitPort(port))
-		targets = append(targets, &target{key: "relay", name: fmt.Sprintf("bare Go relay (GOMAXPROCS=%s)", procs()), port: port, pid: p.PID, clean: stop(p, os.Kill)})
+		targets = append(targets, &target{key: "relay", name: fmt.Sprintf("bare Go relay (GOMAXPROCS=%s)", procs()), port: port, pid: p.PID})
 	}
 	prepared := ""
 	if want("shardgate-1") || want("shardgate-2") {
@@ -136,7 +130,8 @@ func main() {
 				continue
 			}
 			sg := startShardgate(dir, bin, c.key, c.cluster)
-			t := &target{key: c.key, name: fmt.Sprintf("%s (transaction, max_procs %s)", c.key, procs()), port: sg.Port, admin: sg.Admin, pid: sg.PID, clean: stop(sg.Process, os.Interrupt)}
+			atExit(stop(sg.Process, os.Interrupt))
+			t := &target{key: c.key, name: fmt.Sprintf("%s (transaction, max_procs %s)", c.key, procs()), port: sg.Port, admin: sg.Admin, pid: sg.PID}
 			targets = append(targets, t)
 			if c.key == "shardgate-2" {
 				prepared = prepareTwo(ctx, t, c.cluster)
@@ -216,20 +211,20 @@ func main() {
 func prepareTwo(ctx context.Context, t *target, c *sandbox.Cluster) string {
 	_, out, err := harness.Sysbench(ctx, t.port, "oltp_point_select", "--tables=1", "--table-size="+strconv.Itoa(*tableSize), "--auto-inc=off", "prepare")
 	if err != nil {
-		log.Fatalf("sysbench prepare through shardgate-2: %v\n%s", clipErr(err), clip(out))
+		fatalf("sysbench prepare through shardgate-2: %v\n%s", clipErr(err), clip(out))
 	}
 	var counts []string
 	total := 0
 	for _, sh := range c.Shards {
 		n, err := countRows(sh.Primary)
 		if err != nil {
-			log.Fatal(err)
+			fatalf("%v", err)
 		}
 		total += n
 		counts = append(counts, strconv.Itoa(n))
 	}
 	if total != *tableSize {
-		log.Fatalf("shardgate-2: the shards hold %d rows of sbtest1 (%s), not %d", total, strings.Join(counts, "+"), *tableSize)
+		fatalf("shardgate-2: the shards hold %d rows of sbtest1 (%s), not %d", total, strings.Join(counts, "+"), *tableSize)
 	}
 	return fmt.Sprintf("filled by `sysbench oltp_point_select prepare` through the proxy: %s rows on the two shards", strings.Join(counts, " + "))
 }
@@ -355,8 +350,27 @@ func must[T any](v T, err error) T {
 
 func check(err error) {
 	if err != nil {
-		log.Fatal(err)
+		fatalf("%v", err)
 	}
+}
+
+// cleanups stop what the program started, last first.
+var cleanups []func()
+
+func atExit(f func()) { cleanups = append(cleanups, f) }
+
+func cleanUp() {
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	cleanups = nil
+}
+
+// fatalf stops what the program started, then the program.
+func fatalf(format string, args ...any) {
+	log.Printf(format, args...)
+	cleanUp()
+	os.Exit(1)
 }
 
 func errText(err error) string {

@@ -154,6 +154,17 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	case parser.KindEmpty:
 		return ss.answerLocally(callback)
 	case parser.KindBegin:
+		if len(ss.txOthers) > 0 || ss.txXA != nil {
+			// BEGIN commits the open transaction first, as the server
+			// would; one on several shards commits as COMMIT does (with
+			// XA when it wrote on several). sysbench relies on it: after
+			// a lock wait timeout (how a deadlock across shards ends) it
+			// starts its next transaction with BEGIN.
+			if err := ss.query("COMMIT", func(*sqltypes.Result) error { return nil }); err != nil {
+				return err
+			}
+			ss.busy.Store(true)
+		}
 		if ss.conn == nil {
 			// The transaction's shard is the one of its first statement:
 			// BEGIN goes there with it.
