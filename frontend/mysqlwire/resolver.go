@@ -19,9 +19,14 @@ import (
 // commits it; no row, and the resolver writes an 'abort' row, then rolls
 // it back. The row's primary key is the fence: an owner that was only
 // slow meets the 'abort' row when it writes its 'commit' row, and rolls
-// back too. So the resolver is safe without leases; the grace period
-// only spares transactions in flight that extra failure. Every proxy
-// runs one; two resolvers racing meet the same fence.
+// back too (and takes a new name). The 'abort' row is deleted a day later
+// only after the owner's name is fenced on that shard, so even an owner
+// stalled for longer cannot commit its anchor's part alone. So the
+// resolver is safe without leases; the grace period only spares
+// transactions in flight that extra failure (a live owner's branch cannot
+// be finished by another connection anyway: MariaDB answers XAER_NOTA
+// until its connection ends). Every proxy runs one; two resolvers racing
+// meet the same fence.
 
 // resolveGrace is how long a branch must stay prepared before the
 // resolver decides it: far longer than a live owner's second phase.
@@ -58,10 +63,19 @@ func (s *Server) RunResolver(ctx context.Context) {
 // Decision rows are deleted once nothing can need them: a 'commit' row
 // when its branches are all committed (none prepared on any shard of the
 // keyspace, checked by a complete scan) and it is 10 minutes old; an
-// 'abort' row, the fence against a stalled owner, after a day.
+// 'abort' row, the fence of its transaction against a stalled owner,
+// after a day, once the owner's name is fenced (shardgate_2pc_fence: that
+// owner can never decide commit on this shard again) for a minute — longer
+// than any statement of its that read the fence table before.
 const (
-	cleanEvery     = time.Minute
-	cleanDecisions = `SET STATEMENT innodb_lock_wait_timeout=1, lock_wait_timeout=1 FOR DELETE FROM shardgate_2pc WHERE ((decision = 'commit' AND decided_at < NOW(6) - INTERVAL 10 MINUTE) OR decided_at < NOW(6) - INTERVAL 1 DAY)`
+	cleanEvery  = time.Minute
+	fenceOwners = `SET STATEMENT innodb_lock_wait_timeout=1, lock_wait_timeout=1 FOR INSERT IGNORE INTO shardgate_2pc_fence (owner) ` +
+		`SELECT DISTINCT SUBSTRING_INDEX(SUBSTRING_INDEX(gid, ':', 2), ':', -1) FROM shardgate_2pc ` +
+		`WHERE decision = 'abort' AND decided_at < NOW(6) - INTERVAL 1 DAY`
+	cleanDecisions = `SET STATEMENT innodb_lock_wait_timeout=1, lock_wait_timeout=1 FOR DELETE FROM shardgate_2pc ` +
+		`WHERE ((decision = 'commit' AND decided_at < NOW(6) - INTERVAL 10 MINUTE) OR ` +
+		`(decided_at < NOW(6) - INTERVAL 1 DAY AND EXISTS (SELECT 1 FROM shardgate_2pc_fence f ` +
+		`WHERE f.owner = SUBSTRING_INDEX(SUBSTRING_INDEX(gid, ':', 2), ':', -1) AND f.fenced_at < NOW(6) - INTERVAL 1 MINUTE)))`
 )
 
 // preparedBranch is one row of XA RECOVER.
@@ -97,8 +111,8 @@ func (s *Server) resolveOnce(ctx context.Context, seen map[string]time.Time, gra
 				}
 				next[key] = first
 				anchor, ok := parseGtrid(b.gtrid)
-				if !ok || anchor >= len(shards) || now.Sub(first) < grace {
-					continue
+				if !ok || anchor >= len(shards) || !ofKeyspace(b.bqual, shards[anchor].Database) || now.Sub(first) < grace {
+					continue // another keyspace's (XA ids are server-wide), or young
 				}
 				commit, err := s.decide(ctx, shards[anchor], b.gtrid)
 				if err != nil {
@@ -133,7 +147,12 @@ func (s *Server) cleanDecisions(ctx context.Context, shards []*shardmap.Shard, p
 		if err != nil {
 			continue
 		}
-		c.Exec(text, 0) //nolint:errcheck // best effort: next time (no table yet: nothing to clean)
+		s.xa.ensureLog(sh, c)
+		// Fences first: an 'abort' row goes only once its owner's name
+		// has been fenced for a while.
+		if _, _, err := c.Exec(fenceOwners, 0); err == nil {
+			c.Exec(text, 0) //nolint:errcheck // best effort: next time
+		}
 		s.o.Conns.Release(c)
 	}
 }
@@ -192,7 +211,7 @@ func (s *Server) decide(ctx context.Context, anchor *shardmap.Shard, gtrid strin
 	defer s.o.Conns.Release(c)
 	s.xa.ensureLog(anchor, c)
 	// A short lock wait: the owner may hold the row, uncommitted.
-	_, _, err = c.Exec("SET STATEMENT innodb_lock_wait_timeout=2, lock_wait_timeout=2 FOR INSERT INTO shardgate_2pc (gid, decision, owner) VALUES ('"+gtrid+"', 'abort', '"+s.xa.owner+"')", 0)
+	_, _, err = c.Exec("SET STATEMENT innodb_lock_wait_timeout=2, lock_wait_timeout=2 FOR INSERT INTO shardgate_2pc (gid, decision, owner) VALUES ('"+gtrid+"', 'abort', '"+s.xa.name()+"')", 0)
 	if err == nil {
 		return false, nil
 	}

@@ -109,12 +109,29 @@ func (ss *session) noteWrite(stmt *parser.Statement, shard *shardmap.Shard) {
 	if stmt.Kind == parser.KindSavepoint {
 		ss.txSavepointsUsed = true
 	}
+	if ss.txReadOnly() {
+		// It cannot write (the server refused whatever tried): a write
+		// statement there must not count as the shard it wrote on, or the
+		// next one on another shard would be refused for a write that never
+		// happened, instead of getting the server's own 1792.
+		return
+	}
 	if writes(stmt) && ss.txWriter == nil {
 		ss.txWriter = shard
 	}
 	if writes(stmt) {
 		ss.noteBranchWrite(shard)
 	}
+}
+
+// txReadOnly: the open transaction began READ ONLY.
+func (ss *session) txReadOnly() bool {
+	for _, p := range ss.txStart {
+		if (firstWord(p, "begin") || firstWord(p, "start")) && readOnlyBegin(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // endOthers ends the transaction's parts on the other shards with

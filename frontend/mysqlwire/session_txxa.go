@@ -211,12 +211,15 @@ func (ss *session) endXATx(commit, chain bool, callback func(*sqltypes.Result) e
 		// The anchor's part ended by itself (it started nothing): the row
 		// goes there on its own.
 		if err := ss.logDecision(x, tx.anchor); err != nil {
+			if isInDoubt(err) {
+				return err // the prepared branches stay for the resolver
+			}
 			rollbackAll()
 			return err
 		}
 	} else {
 		ac := parts[anchor]
-		if _, _, err := ac.Exec(x.decisionRow(ss.s.xa.owner), 0); err != nil {
+		if err := ss.writeDecision(ac, x); err != nil {
 			rollbackAll()
 			return err
 		}

@@ -1,6 +1,8 @@
 package mysqlwire
 
 import (
+	"vitess.io/vitess/go/mysql/sqlerror"
+
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shardmap"
@@ -103,7 +105,7 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pi
 	// The decision: the coordinator's branch commits with the decision row,
 	// or the row is written alone there.
 	if coordPart != nil {
-		if _, _, err := coordPart.conn.Exec(x.decisionRow(ss.s.xa.owner), 0); err != nil {
+		if err := ss.writeDecision(coordPart.conn, x); err != nil {
 			return abort(err)
 		}
 		if _, _, err := coordPart.conn.Exec(x.end(coord), 0); err != nil {
@@ -121,6 +123,9 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pi
 		}
 		coordPart.started = false
 	} else if err := ss.logDecision(x, coord); err != nil {
+		if isInDoubt(err) {
+			return err // the prepared parts stay for the resolver
+		}
 		return abort(err)
 	}
 	// Phase two: committed, whatever happens now; a part that fails to
@@ -170,22 +175,27 @@ func inDoubt(x xid, err error) error {
 	return e
 }
 
-// ensureDecisionLog creates shardgate_2pc on the coordinator once per
-// process, on c (a connection to it outside any branch).
+// ensureDecisionLog creates shardgate_2pc and shardgate_2pc_fence on the
+// coordinator once per process, on c (a connection to it outside any
+// branch).
 func (ss *session) ensureDecisionLog(coord *shardmap.Shard, c ServerConn) error {
 	key := logKey(coord)
 	if _, ok := ss.s.xa.logged.Load(key); ok {
 		return nil
 	}
-	if _, _, err := c.Exec(createDecisionLog, 0); err != nil {
-		return err
+	for _, ddl := range []string{createDecisionLog, createFence} {
+		if _, _, err := c.Exec(ddl, 0); err != nil {
+			return err
+		}
 	}
 	ss.s.xa.logged.Store(key, true)
 	return nil
 }
 
 // logDecision writes the commit decision on the coordinator when it holds
-// no part of the write, on a connection of its own.
+// no part of the write, on a connection of its own, in autocommit: a lost
+// connection leaves the outcome unknown then (an inDoubt error), and the
+// prepared parts must stay for the resolver, which reads the row.
 func (ss *session) logDecision(x xid, coord *shardmap.Shard) error {
 	c, own, err := ss.borrow(coord)
 	if err != nil {
@@ -195,8 +205,49 @@ func (ss *session) logDecision(x xid, coord *shardmap.Shard) error {
 	if err := ss.ensureDecisionLog(coord, c); err != nil {
 		return err
 	}
-	_, _, err = c.Exec(x.decisionRow(ss.s.xa.owner), 0)
+	if err := ss.writeDecision(c, x); err != nil {
+		if c.IsBroken() {
+			return inDoubt(x, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// writeDecision writes x's commit decision on c: inside the anchor's
+// transaction (it commits with it), or alone in autocommit. A resolver
+// that decided first (the owner was slow) holds the row's key, and a
+// fenced owner name inserts nothing: then the transaction must roll back,
+// and this proxy takes a new name.
+func (ss *session) writeDecision(c ServerConn, x xid) error {
+	res, _, err := c.Exec(x.decisionRow(), 0)
+	if err == nil && res.RowsAffected == 1 {
+		return nil
+	}
+	if err == nil {
+		ss.s.xa.rename(x.owner)
+		return decisionLost(x, "this proxy's name %s is fenced (it stalled for longer than resolvers wait)", x.owner)
+	}
+	if e, ok := sqlerr.As(err); ok && e.Number == uint16(sqlerror.ERDupEntry) {
+		ss.s.xa.rename(x.owner)
+		return decisionLost(x, "a resolver decided it first, as this proxy was slow between the phases").Wrap(err)
+	}
 	return err
+}
+
+// decisionLost: the transaction rolls back because its owner lost the
+// decision (XA_RBROLLBACK).
+func decisionLost(x xid, why string, args ...any) *sqlerr.Error {
+	e := sqlerr.New("XA100", "the write on several shards (XA %s) was rolled back: "+why, append([]any{x.gtrid}, args...)...)
+	e.Number = 1402 // ER_XA_RBROLLBACK
+	e.Hint = "Nothing of it committed; the transaction may be retried."
+	return e
+}
+
+// isInDoubt: err is inDoubt's.
+func isInDoubt(err error) bool {
+	e, ok := sqlerr.As(err)
+	return ok && e.Number == 1180 && e.Code == "08007"
 }
 
 // answerWrite answers a write on several shards (the caller set the

@@ -1,10 +1,12 @@
 package mysqlwire
 
 import (
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -12,7 +14,7 @@ import (
 // A write on several shards commits with MariaDB's XA (see
 // docs/design/mysql-writes.md): each shard's part is an XA branch of one
 // global transaction id, "sg:<owner>:<seq>:<anchor>", whose branch
-// qualifier is the shard's index; owner is this proxy's incarnation, so
+// qualifier is the shard's index and its keyspace's tag; owner is this proxy's incarnation, so
 // ids never collide between proxies or restarts, and the "sg:" prefix
 // keeps the resolver off other tools' branches.
 //
@@ -25,23 +27,54 @@ import (
 // decision is exactly "the anchor's part committed". Presumed abort: a
 // prepared branch whose id has no row was never decided commit; the
 // resolver fences it with an 'abort' row (same primary key: an owner that
-// was only slow then fails to write its 'commit' row, and rolls back).
+// was only slow then fails to write its 'commit' row, and rolls back), and
+// fences the owner's name before that row is deleted (createFence).
 
 // xaIDs numbers the transactions of one proxy incarnation.
 type xaIDs struct {
-	owner string
-	seq   atomic.Uint64
+	// owner is the incarnation's name at start; renamed replaces it once a
+	// resolver decided one of its transactions (see rename).
+	owner   string
+	renamed atomic.Pointer[string]
+	seq     atomic.Uint64
 	// logged are the coordinator shards whose shardgate_2pc exists (by
 	// node address and database: a shard's identity across snapshots).
 	logged sync.Map
 }
 
-// xid is one global transaction.
-type xid struct{ gtrid string }
+// xid is one global transaction; owner is the incarnation that began it.
+type xid struct{ gtrid, owner string }
+
+// name is the incarnation's current name.
+func (x *xaIDs) name() string {
+	if n := x.renamed.Load(); n != nil {
+		return *n
+	}
+	return x.owner
+}
+
+// rename gives the proxy a new incarnation name when old learned that a
+// resolver decided one of its transactions (it was slow, or stalled):
+// resolvers fence a name whose transactions they aborted a day before
+// collecting those rows (see resolver.go), and a live proxy must not keep
+// a name that will be fenced. Transactions in flight keep their ids.
+func (x *xaIDs) rename(old string) {
+	cur := x.renamed.Load()
+	if (cur == nil && old != x.owner) || (cur != nil && *cur != old) {
+		return // renamed already
+	}
+	base := old
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	n := base + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	x.renamed.CompareAndSwap(cur, &n)
+}
 
 // next is a new transaction whose decision row goes on anchor.
 func (x *xaIDs) next(anchor *shardmap.Shard) xid {
-	return xid{gtrid: "sg:" + x.owner + ":" + strconv.FormatUint(x.seq.Add(1), 10) + ":" + strconv.Itoa(anchor.Index)}
+	owner := x.name()
+	return xid{gtrid: "sg:" + owner + ":" + strconv.FormatUint(x.seq.Add(1), 10) + ":" + strconv.Itoa(anchor.Index), owner: owner}
 }
 
 // parseGtrid reads the anchor's index from a gtrid written by next.
@@ -53,9 +86,28 @@ func parseGtrid(gtrid string) (anchor int, ok bool) {
 	return n, err == nil && n >= 0
 }
 
-// branch is the XA id of shard's part: 'gtrid','<shard index>'.
+// branch is the XA id of shard's part: 'gtrid','<shard index>:<tag>'.
+// XA ids are server-wide, so XA RECOVER on a server that holds shards of
+// several keyspaces lists all their branches; the tag (of the keyspace's
+// database) lets a keyspace's resolver leave the others' alone, whose
+// decision rows live in another database.
 func (x xid) branch(shard *shardmap.Shard) string {
-	return "'" + x.gtrid + "','" + strconv.Itoa(shard.Index) + "'"
+	return "'" + x.gtrid + "','" + strconv.Itoa(shard.Index) + ":" + dbTag(shard.Database) + "'"
+}
+
+// dbTag is a short fingerprint of a keyspace's database name (FNV-1a).
+func dbTag(database string) string {
+	h := fnv.New32a()
+	h.Write([]byte(database))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
+}
+
+// ofKeyspace reports whether a branch qualifier read by XA RECOVER belongs
+// to a keyspace whose database is database. A qualifier without a tag
+// (written before tags) is taken as the keyspace's.
+func ofKeyspace(bqual, database string) bool {
+	_, tag, ok := strings.Cut(bqual, ":")
+	return !ok || tag == dbTag(database)
 }
 
 func (x xid) start(sh *shardmap.Shard) string    { return "XA START " + x.branch(sh) }
@@ -66,9 +118,12 @@ func (x xid) onePhase(sh *shardmap.Shard) string { return "XA COMMIT " + x.branc
 func (x xid) rollback(sh *shardmap.Shard) string { return "XA ROLLBACK " + x.branch(sh) }
 
 // decisionRow records the commit decision (presumed abort: no row, no
-// commit).
-func (x xid) decisionRow(owner string) string {
-	return "INSERT INTO shardgate_2pc (gid, decision, owner) VALUES ('" + x.gtrid + "', 'commit', '" + owner + "')"
+// commit). It inserts nothing when the owner's name is fenced (see
+// createFence), and fails with a duplicate key when a resolver decided
+// first.
+func (x xid) decisionRow() string {
+	return "INSERT INTO shardgate_2pc (gid, decision, owner) SELECT '" + x.gtrid + "', 'commit', '" + x.owner +
+		"' FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM shardgate_2pc_fence WHERE owner = '" + x.owner + "')"
 }
 
 // createDecisionLog is run once per coordinator shard and process, before
@@ -80,9 +135,20 @@ const createDecisionLog = `CREATE TABLE IF NOT EXISTS shardgate_2pc (
   decided_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
 ) ENGINE=InnoDB`
 
-// ensureLog creates shardgate_2pc on sh once per process, on c, a
-// connection the session just took (outside any transaction: the DDL
-// would commit one). Any shard may be a transaction's anchor, and the
+// createFence is the table of fenced incarnation names: an owner listed
+// there can no longer decide commit on this shard (decisionRow). A
+// resolver fences the owners of 'abort' rows before it deletes those rows
+// (a day later): the row is the fence of its transaction against a
+// stalled owner, and once it is gone the name's fence takes over, so an
+// owner that stalled for longer still cannot commit its anchor alone.
+const createFence = `CREATE TABLE IF NOT EXISTS shardgate_2pc_fence (
+  owner VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+  fenced_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+) ENGINE=InnoDB`
+
+// ensureLog creates shardgate_2pc and shardgate_2pc_fence on sh once per
+// process, on c, a connection the session just took (outside any
+// transaction: the DDL would commit one). Any shard may be a transaction's anchor, and the
 // anchor cannot create the table once its transaction is open (nor take
 // a second connection to its shard, which a full pool would refuse), so
 // every shard gets it before its first use. Best effort: without the
@@ -92,6 +158,7 @@ func (x *xaIDs) ensureLog(sh *shardmap.Shard, c ServerConn) {
 		return
 	}
 	c.Exec(createDecisionLog, 0) //nolint:errcheck // best effort, see above
+	c.Exec(createFence, 0)       //nolint:errcheck // best effort, see above
 	x.logged.Store(logKey(sh), true)
 }
 

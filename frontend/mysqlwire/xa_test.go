@@ -31,8 +31,32 @@ func TestXIDs(t *testing.T) {
 		}
 	}
 	sh := &shardmap.Shard{Index: 1}
-	if got := a.onePhase(sh); got != "XA COMMIT '"+a.gtrid+"','1' ONE PHASE" {
+	if got := a.onePhase(sh); got != "XA COMMIT '"+a.gtrid+"','1:"+dbTag("")+"' ONE PHASE" {
 		t.Fatal(got)
+	}
+	// The branch names its keyspace (by database), so that a resolver
+	// leaves other keyspaces' branches on a shared server alone.
+	q := a.branch(&shardmap.Shard{Index: 1, Database: "app"})
+	bqual := strings.Trim(q[strings.LastIndexByte(q, ',')+1:], "'")
+	if !safeXID(bqual) || len(bqual) > 64 || !ofKeyspace(bqual, "app") || ofKeyspace(bqual, "app2") || !ofKeyspace("1", "app2") {
+		t.Fatalf("branch %s: bqual %q", q, bqual)
+	}
+	if d := a.decisionRow(); !strings.Contains(d, "'"+a.gtrid+"'") || !strings.Contains(d, "shardgate_2pc_fence WHERE owner = '"+ids.owner+"'") {
+		t.Fatal(d)
+	}
+	// A resolver decided one of this incarnation's transactions: it takes
+	// a new name, once.
+	ids.rename(a.owner)
+	renamed := ids.name()
+	if renamed == ids.owner || !strings.HasPrefix(renamed, ids.owner[:strings.LastIndexByte(ids.owner, '.')+1]) {
+		t.Fatalf("renamed %q to %q", ids.owner, renamed)
+	}
+	ids.rename(a.owner)
+	if ids.name() != renamed {
+		t.Fatal("renamed twice for one old name")
+	}
+	if c := ids.next(&shardmap.Shard{}); c.owner != renamed || !strings.HasPrefix(c.gtrid, "sg:"+renamed+":") {
+		t.Fatalf("next after rename: %+v", c)
 	}
 	if safeXID("x'; DROP TABLE t; --") {
 		t.Fatal("a quote passed safeXID")
