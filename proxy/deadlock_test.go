@@ -293,3 +293,47 @@ func TestDeadlockOneShardAndLongWait(t *testing.T) {
 		wantNonePrepared(t)
 	})
 }
+
+// Advisory locks are lock-manager locks: a cycle of transaction-level
+// advisory locks across shards (statements sent to a shard by a hint) is
+// broken like one of row locks.
+func TestDeadlockAdvisoryLocks(t *testing.T) {
+	ctx := context.Background()
+	lock := func(tx pgx.Tx, shard string, key int) <-chan outcome {
+		ch := make(chan outcome, 1)
+		go func() {
+			_, err := tx.Exec(ctx, "/* shardgate: shard="+shard+" */ SELECT pg_advisory_xact_lock($1)", key)
+			ch <- outcome{err, time.Now()}
+		}()
+		return ch
+	}
+	c1 := connect(t, pgx.QueryExecModeExec)
+	c2 := connect(t, pgx.QueryExecModeExec)
+	tx1, _ := c1.Begin(ctx)
+	tx2, _ := c2.Begin(ctx)
+	if o := <-lock(tx1, "-80", 6061); o.err != nil {
+		t.Fatal(o.err)
+	}
+	if o := <-lock(tx2, "80-", 6062); o.err != nil {
+		t.Fatal(o.err)
+	}
+	w1 := lock(tx1, "80-", 6062)
+	waitForLockWait(t, 1)
+	w2 := lock(tx2, "-80", 6061)
+	select {
+	case o := <-w2:
+		if pgCode(o.err) != "40P01" {
+			t.Fatalf("victim got %v, want 40P01", o.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no deadlock broken within 5s")
+	}
+	if o := <-w1; o.err != nil {
+		t.Fatalf("survivor: %v", o.err)
+	}
+	if err := tx1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tx2.Rollback(ctx)
+	wantNonePrepared(t)
+}
