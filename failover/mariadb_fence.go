@@ -33,6 +33,12 @@ import (
 // logs in after the fence can still write (docs/design/failover.md).
 func (n *mnode) fence(ctx context.Context, o *Options, database string) (fenced, error) {
 	deadline := time.Now().Add(o.FenceTimeout)
+	// Checked before anything changes: a fence that made the primary
+	// read-only and then could not end its sessions would stop the
+	// failover with the shard unwritable.
+	if err := n.canEndSessions(ctx); err != nil {
+		return fenced{}, err
+	}
 	wait := max(int(o.FenceTimeout.Seconds()), 1)
 	if err := n.exec(ctx, "SET SESSION lock_wait_timeout = "+strconv.Itoa(wait)); err != nil {
 		return fenced{}, err
@@ -80,14 +86,9 @@ const mariaSessionsSQL = `SELECT ID FROM information_schema.PROCESSLIST
 	AND USER NOT IN ('system user', 'event_scheduler')`
 
 // endSessionsBefore kills every session begun before cutoff until none
-// is left, and returns how many there were at first. It needs PROCESS (to
-// see other accounts' sessions) and CONNECTION ADMIN (or SUPER) to kill
-// them; without PROCESS the list would silently show only the control
-// user's own, so that is checked first.
+// is left, and returns how many there were at first (canEndSessions
+// checked the grants it needs).
 func (n *mnode) endSessionsBefore(ctx context.Context, cutoff uint64, deadline time.Time) (int, error) {
-	if err := n.seesAllSessions(ctx); err != nil {
-		return 0, err
-	}
 	first := -1
 	for {
 		res, err := n.queryFor(ctx, mariaQueryTimeout, fmt.Sprintf(mariaSessionsSQL, cutoff))
@@ -117,15 +118,20 @@ func (n *mnode) endSessionsBefore(ctx context.Context, cutoff uint64, deadline t
 	}
 }
 
-// seesAllSessions checks the control user holds PROCESS (or SUPER). To
-// a user without them, USER_PRIVILEGES lists only its own grants.
-func (n *mnode) seesAllSessions(ctx context.Context) error {
-	r, err := n.row(ctx, "SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('PROCESS', 'SUPER')")
+// canEndSessions checks the control user may see every account's
+// sessions (PROCESS: without it the process list silently shows only its
+// own) and kill them (CONNECTION ADMIN), or holds SUPER. To a user
+// without the grants, USER_PRIVILEGES lists only its own.
+func (n *mnode) canEndSessions(ctx context.Context) error {
+	r, err := n.row(ctx, `SELECT
+	SUM(PRIVILEGE_TYPE IN ('PROCESS', 'SUPER')), SUM(PRIVILEGE_TYPE IN ('CONNECTION ADMIN', 'SUPER'))
+	FROM information_schema.USER_PRIVILEGES
+	WHERE GRANTEE = CONCAT('\'', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '\'@\'', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '\'')`)
 	if err != nil {
 		return err
 	}
-	if len(r) != 1 || r[0] == "0" {
-		return fmt.Errorf("%s: the control user cannot see other accounts' sessions: grant it PROCESS", n.info.Name)
+	if len(r) != 2 || r[0] == "" || r[0] == "0" || r[1] == "0" {
+		return fmt.Errorf("%s: the control user must see and end other accounts' sessions: grant it PROCESS and CONNECTION ADMIN (or SUPER)", n.info.Name)
 	}
 	return nil
 }

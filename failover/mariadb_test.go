@@ -153,6 +153,34 @@ func testMariaBadInput(ctx context.Context, t *testing.T, r *mariaRig) {
 	if _, got := r.shard(ctx, t); got != v {
 		t.Errorf("map version %d after bad input, want %d", got, v)
 	}
+	// A control user that may not end other sessions: the fence fails
+	// before it changes anything, and nothing is promoted.
+	for _, s := range []string{
+		"CREATE USER 'weak'@'%' IDENTIFIED BY 'weak'",
+		"GRANT SLAVE MONITOR, BINLOG MONITOR, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN ON *.* TO 'weak'@'%'",
+		"GRANT SELECT ON app.* TO 'weak'@'%'",
+	} {
+		if err := r.nodes["my0"].Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.c.WaitReplicated(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(ctx, Options{Store: r.st, Engine: shardmap.MySQL, Shard: "-",
+		Login: Login{User: "weak", Password: "weak", TLS: "disable"}})
+	if !errors.Is(err, ErrFenceFailed) {
+		t.Errorf("a control user without PROCESS and CONNECTION ADMIN: %v, want ErrFenceFailed", err)
+	} else {
+		t.Logf("weak control user: %v", err)
+	}
+	var ro int
+	if err := r.db(t, "my0").QueryRowContext(ctx, "SELECT @@global.read_only").Scan(&ro); err != nil || ro != 0 {
+		t.Errorf("old primary read_only %d (%v) after a fence that failed, want 0 (unchanged)", ro, err)
+	}
+	if _, got := r.shard(ctx, t); got != v {
+		t.Errorf("map version %d after a failed fence, want %d", got, v)
+	}
 }
 
 // A planned switchover: the old primary answers. It is fenced (read_only,
