@@ -13,7 +13,7 @@ import (
 // the predicate (parser.Merge.Having) on the combined groups.
 //
 // Accepted: AND, OR, NOT, comparisons (=, <>, !=, <, <=, >, >=, <=>),
-// [NOT] BETWEEN, IS [NOT] NULL, TRUE, FALSE, NULL, between aggregates,
+// [NOT] BETWEEN, [NOT] IN (a list), IS [NOT] NULL, TRUE, FALSE, NULL, between aggregates,
 // GROUP BY expressions, select items (by alias too) and integer or
 // decimal literals (a leading minus too). Refused: string, float (1e3)
 // and other literals — MySQL's coercions of strings and doubles against
@@ -81,6 +81,9 @@ func (s *scatter) predicate(e sqlparser.Expr, groupCol map[string]int) (*parser.
 		}
 		return &parser.Predicate{Op: op, Left: o}, nil
 	case *sqlparser.ComparisonExpr:
+		if list, ok := x.Right.(sqlparser.ValTuple); ok && (x.Operator == sqlparser.InOp || x.Operator == sqlparser.NotInOp) && x.Escape == nil {
+			return s.in(x.Left, list, x.Operator == sqlparser.NotInOp, groupCol)
+		}
 		op, ok := mysqlCmpOps[x.Operator]
 		if !ok || x.Modifier != 0 || x.Escape != nil {
 			return nil, refuseHaving("the operator " + x.Operator.ToString())
@@ -102,6 +105,27 @@ func (s *scatter) predicate(e sqlparser.Expr, groupCol map[string]int) (*parser.
 		return p, nil
 	}
 	return nil, refuseHaving(sqlparser.String(e))
+}
+
+// in reads x [NOT] IN (a, b, …) as x = a OR x = b …, negated for NOT
+// IN: SQL's three-valued IN is exactly that (no match and a NULL in the
+// list or x NULL is unknown).
+func (s *scatter) in(x sqlparser.Expr, list sqlparser.ValTuple, not bool, groupCol map[string]int) (*parser.Predicate, error) {
+	p := &parser.Predicate{Op: parser.PredOr}
+	for _, v := range list {
+		c, err := s.compare(x, parser.CmpEq, v, groupCol)
+		if err != nil {
+			return nil, err
+		}
+		p.Args = append(p.Args, c)
+	}
+	if len(p.Args) == 1 {
+		p = p.Args[0]
+	}
+	if not {
+		p = &parser.Predicate{Op: parser.PredNot, Args: []*parser.Predicate{p}}
+	}
+	return p, nil
 }
 
 func (s *scatter) junction(op parser.PredOp, groupCol map[string]int, args ...sqlparser.Expr) (*parser.Predicate, error) {

@@ -116,7 +116,6 @@ func TestRewriteScatterRefusals(t *testing.T) {
 		"select g from t group by g order by count(distinct a)",
 		"select g, count(*) from t group by g having count(*) > 'a'",
 		"select g, count(*) from t group by g having count(*) > 1e3",
-		"select g, count(*) from t group by g having count(*) in (1, 2)",
 		"select a from t having a > 1",
 		"select std(a) from t",
 		"select sum(a)+1 from t",
@@ -216,5 +215,23 @@ func TestRewriteScatterOuterJoin(t *testing.T) {
 		if isRefused != refused || err != nil && !isRefused {
 			t.Errorf("%s: got %v, want refused=%v", in, err, refused)
 		}
+	}
+}
+
+// TestRewriteScatterHavingIn: [NOT] IN (a list) in HAVING is read as a
+// disjunction of equalities (negated for NOT IN).
+func TestRewriteScatterHavingIn(t *testing.T) {
+	_, m, err := RewriteScatter("select g from t group by g having g in (1, 2) and count(*) not in (3)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Having
+	if h == nil || h.Op != parser.PredAnd || len(h.Args) != 2 ||
+		h.Args[0].Op != parser.PredOr || len(h.Args[0].Args) != 2 || h.Args[0].Args[1].Cmp != parser.CmpEq || h.Args[0].Args[1].Right.Text != "2" ||
+		h.Args[1].Op != parser.PredNot || h.Args[1].Args[0].Op != parser.PredCompare || h.Args[1].Args[0].Right.Text != "3" {
+		t.Errorf("having: %+v", h)
+	}
+	if _, _, err := RewriteScatter("select g from t group by g having g in ('a')", nil); err == nil {
+		t.Error("a string in the IN list was accepted")
 	}
 }

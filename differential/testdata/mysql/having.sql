@@ -8,7 +8,6 @@ SELECT user_id FROM orders GROUP BY user_id HAVING max(qty) = 20 AND min(qty) = 
 SELECT level FROM users GROUP BY level HAVING avg(balance) > 50000;
 SELECT level, avg(balance) FROM users GROUP BY level HAVING avg(balance) <= 50000 OR level = 1;
 SELECT level FROM users GROUP BY level HAVING NOT (count(*) > 410);
--- expect: refused
 SELECT level FROM users GROUP BY level HAVING level IN (1, 2, 3);
 SELECT level, count(*) FROM users GROUP BY level HAVING level > 5 ORDER BY level DESC;
 SELECT active, sum(u) FROM users GROUP BY active HAVING sum(u) IS NOT NULL;
@@ -24,3 +23,7 @@ SELECT level FROM users GROUP BY level HAVING count(*) > '400';
 SELECT level FROM users GROUP BY level HAVING max(created) > 5;
 -- expect: refused
 SELECT level FROM users GROUP BY level HAVING sum(score) > 1e3;
+SELECT level, count(*) FROM users GROUP BY level HAVING count(*) NOT IN (1, 2, 3) AND level NOT IN (4);
+SELECT qty, count(*) FROM orders GROUP BY qty HAVING qty IN (1, NULL, 20);
+SELECT qty FROM orders GROUP BY qty HAVING qty NOT IN (1, NULL, 20);
+SELECT level FROM users GROUP BY level HAVING max(score) IN (8999.75, 9000, -1000) OR min(score) IN (-1000);
