@@ -185,35 +185,44 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 	}
 
 	// Rounds of load, each ended by a SIGKILL; the next proxy must finish
-	// what the dead one left prepared, under load.
+	// what the dead one left prepared, under load. After the sixth kill,
+	// kills go on (a few at most) until one leaves a branch prepared: the
+	// proxy with another id that follows must have something to resolve.
 	const rounds = 6
 	var left []int        // branches left prepared by each kill
-	var resolved []string // how long each took to be resolved
+	var resolved []string // how long the next proxy took to resolve them
 	var orphans map[string]bool
-	for round := 0; round <= rounds; round++ {
+	decided := map[string]int{} // the orphans' decisions, as the logs say
+	kills := 0
+	for round := 0; ; round++ {
+		last := kills >= rounds && len(orphans) > 0 || kills >= rounds+5
 		path := first
-		if round == rounds {
+		if last {
 			path = second // the first proxy never comes back
 		}
 		proc := startChild(t, path, addr)
 		started := time.Now()
 		stop := make(chan struct{})
 		wg := load(stop)
-		if orphans != nil {
+		if len(orphans) > 0 {
 			waitResolved(t, ctx, direct, orphans, started, &resolved)
+			for d, n := range decisions(t, ctx, direct, orphans) {
+				decided[d] += n
+			}
 		}
-		if round == rounds {
+		if last {
 			close(stop)
 			wg.Wait()
 			proc.Process.Signal(syscall.SIGTERM)
 			proc.Wait()
 			break
 		}
-		time.Sleep(time.Duration(500+150*round) * time.Millisecond)
+		time.Sleep(time.Duration(500+150*(round%6)) * time.Millisecond)
 		if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		proc.Wait()
+		kills++
 		close(stop)
 		wg.Wait()
 		orphans = preparedBranches(t, ctx, direct)
@@ -267,18 +276,38 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 			t.Errorf("transaction %d was acknowledged but is not on both shards", tx)
 		}
 	}
-	t.Logf("%d kills of a MySQL-endpoint proxy under load (the last proxy had another id); %d transactions acknowledged (explicit anchor shard 0: %d, explicit anchor shard 1: %d, split INSERT: %d); XA branches left prepared by each kill: %v; resolved by the next proxy after: %v; committed but unacknowledged %d; half-applied %d; acknowledged and lost %d",
-		rounds, len(acked), kinds[0], kinds[1], kinds[2], left, resolved, unacked, half, lost)
+	t.Logf("%d kills of a MySQL-endpoint proxy under load, each followed by a new process (the last one with another proxy id, the first never coming back); %d transactions acknowledged (explicit anchor shard 0: %d, explicit anchor shard 1: %d, split INSERT: %d); XA branches left prepared by each kill: %v; resolved by the next proxy (the last: the other id) after: %v; their decision rows: %v; committed but unacknowledged %d; half-applied %d; acknowledged and lost %d",
+		kills, len(acked), kinds[0], kinds[1], kinds[2], left, resolved, decided, unacked, half, lost)
 	if len(acked) == 0 {
 		t.Fatal("no transaction committed: the load did not run")
 	}
-	total := 0
-	for _, n := range left {
-		total += n
+	if left[len(left)-1] == 0 {
+		t.Logf("no kill landed between an XA PREPARE and its XA COMMIT in %d tries: the proxy with another id had nothing to resolve", kills-rounds+1)
 	}
-	if total == 0 {
-		t.Logf("no kill landed between an XA PREPARE and its XA COMMIT this run: the resolver had nothing to finish")
+}
+
+// decisions counts the decision rows of the orphans' transactions on
+// their anchors ('commit', 'abort', or 'none').
+func decisions(t *testing.T, ctx context.Context, shards []*sql.DB, orphans map[string]bool) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	seen := map[string]bool{}
+	for b := range orphans {
+		gtrid := strings.Split(b, "|")[1]
+		if seen[gtrid] {
+			continue
+		}
+		seen[gtrid] = true
+		anchor := gtrid[strings.LastIndexByte(gtrid, ':')+1:]
+		i := 0
+		fmt.Sscan(anchor, &i)
+		var d string
+		if err := shards[i].QueryRowContext(ctx, "SELECT decision FROM shardgate_2pc WHERE gid = ?", gtrid).Scan(&d); err != nil {
+			d = "none"
+		}
+		out[d]++
 	}
+	return out
 }
 
 // preparedBranches lists shardgate's XA branches prepared on the shards
