@@ -182,8 +182,11 @@ func (d *Detector) inRecoveryChanged(ctx context.Context, p *probe, r shardmap.N
 	st, err := p.n.state(pctx)
 	cancel()
 	if err != nil {
+		// Log in again a second later: a login that may not read the
+		// state would otherwise open a session every Interval.
 		p.n.close()
 		p.n = nil
+		p.retryAt = time.Now().Add(time.Second)
 		return false
 	}
 	if st.inRecovery {
