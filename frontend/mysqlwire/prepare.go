@@ -55,7 +55,9 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 		b.WriteString("NULL")
 		last = pos + 1
 	}
-	b.WriteString(strings.TrimRight(strings.TrimSpace(query[last:]), ";"))
+	// Only the end is trimmed: what follows the last placeholder keeps
+	// its leading blank (… AND ? ORDER BY c).
+	b.WriteString(strings.TrimRight(query[last:], " \t\r\n;"))
 	b.WriteString(" LIMIT 0")
 	shard, err := ss.homeShard()
 	if err != nil {

@@ -222,13 +222,28 @@ func TestUserVariablePins(t *testing.T) {
 	}
 }
 
+// SETs that would make the servers read texts otherwise than the proxy
+// (sql_mode flags, character sets outside utf8mb4), however written, are
+// refused and leave the session's settings as they were; SET GLOBAL too.
 func TestUnsafeSettingsRefused(t *testing.T) {
 	c := conn(t, "")
-	for _, q := range []string{"SET sql_mode = 'ANSI_QUOTES'", "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')", "SET NAMES latin1", "SET GLOBAL max_connections = 10"} {
+	state := "SELECT CONCAT_WS(' ', @@sql_mode, @@character_set_client, @@character_set_connection, @@collation_connection, @@character_set_results)"
+	want := one(t, c, state)
+	for _, q := range []string{
+		"SET sql_mode = 'ANSI_QUOTES'", "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')",
+		"SET NAMES latin1", "SET CHARACTER SET cp1251", "SET character_set_client = CONCAT('lat', 'in1')",
+		"SET @@character_set_results = 'latin1'", "SET collation_connection = 'latin1_swedish_ci'",
+		"SET sql_mode = '', character_set_connection = 'sjis'", "SET GLOBAL max_connections = 10",
+	} {
 		_, err := c.ExecContext(context.Background(), q)
 		wantMySQLError(t, err, 1235, "42000")
+		if got := one(t, c, state); got != want {
+			t.Fatalf("after %s: %s, want %s", q, got, want)
+		}
 	}
 	execOK(t, c, "SET NAMES utf8mb4")
+	execOK(t, c, "SET character_set_results = NULL")
+	execOK(t, c, "SET sql_mode = 'TRADITIONAL'")
 }
 
 func TestMultiStatements(t *testing.T) {

@@ -23,7 +23,6 @@ var (
 	setTransactionRE = regexp.MustCompile(`(?is)^\s*set\s+transaction\b`)
 	setGlobalRE      = regexp.MustCompile(`(?is)^\s*set\s+(global\b|persist\b|persist_only\b|@@global\.)`)
 	useRE            = regexp.MustCompile("(?is)^\\s*use\\s+(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)\\s*;?\\s*$")
-	setNamesRE       = regexp.MustCompile("(?is)^\\s*set\\s+(?:names|character\\s+set|charset|(?:session\\s+|@@session\\.|@@)?character_set_(?:client|connection))\\s*(?:=\\s*)?['\"`]?([a-z0-9_]+)")
 	setTargetRE      = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
 )
 
@@ -55,20 +54,6 @@ func firstWord(sql, w string) bool {
 	return i == len(sql) || sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r' || sql[i] == '`'
 }
 
-// utf8Names reports whether sql, if it sets the client's character set,
-// sets a subset of utf8mb4.
-func utf8Names(sql string) bool {
-	m := setNamesRE.FindStringSubmatch(sql)
-	if m == nil {
-		return true
-	}
-	switch strings.ToLower(m[1]) {
-	case "utf8mb4", "utf8", "utf8mb3", "ascii", "default":
-		return true
-	}
-	return false
-}
-
 // set runs a SET. A session variable is set on a server connection (which
 // checks it) and recorded, to be replayed on every connection the session
 // uses; SET TRANSACTION waits for the next transaction's shard; user
@@ -85,8 +70,6 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	case setsGlobal(stmt):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
 			WithHint("Change server settings on every shard's servers directly.")
-	case !utf8Names(sql):
-		return sqlerr.New(sqlerr.FeatureNotSupported, "shardgate speaks utf8mb4 to its servers: the client character set may be utf8mb4, utf8mb3 or ascii only")
 	case setTransactionRE.MatchString(sql) && ss.conn == nil:
 		ss.txNext = sql
 		return ss.answerLocally(callback)
@@ -108,8 +91,8 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	if record {
 		setting = sql
 	}
-	if setsSQLMode(stmt, sql) {
-		return ss.setSQLMode(shard, sql, pin, setting, callback)
+	if setsReading(stmt, sql) {
+		return ss.setReading(shard, sql, stmt, pin, setting, callback)
 	}
 	return ss.run(shard, sql, pin, setting, callback)
 }

@@ -3,6 +3,7 @@ package mysqltest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"math"
 	"testing"
 	"time"
@@ -64,6 +65,42 @@ func preparedValuesRoundTrip(t *testing.T, params string) {
 		}
 		if rid != id+1 || rs != "returned" {
 			t.Fatalf("RETURNING: %d %q", rid, rs)
+		}
+	}
+}
+
+// COM_STMT_PREPARE of a SELECT answers with its columns, whatever follows
+// the last placeholder (libmariadb, so sysbench, reads no result of an
+// execution whose prepare said it has none, and the next command then
+// fails with 2014 "Commands out of sync").
+func TestPrepareColumns(t *testing.T) {
+	r := dialRaw(t)
+	for q, want := range map[string]uint16{
+		"SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ?":                     1,
+		"SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c":          1,
+		"SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c": 1,
+		"SELECT id, k FROM sbtest1 WHERE id = ?\n;\n":                        2,
+		"SELECT ? , ?;": 2,
+		"UPDATE sbtest1 SET k = k + 1 WHERE id = ?": 0,
+	} {
+		r.command(append([]byte{0x16}, q...))
+		p := r.read()
+		if p[0] != 0 {
+			n, s, m := errPacket(t, p)
+			t.Fatalf("prepare %q: %d %s %s", q, n, s, m)
+		}
+		cols := binary.LittleEndian.Uint16(p[5:7])
+		params := binary.LittleEndian.Uint16(p[7:9])
+		if cols != want {
+			t.Errorf("prepare %q: %d columns, want %d", q, cols, want)
+		}
+		for _, n := range []uint16{params, cols} {
+			for range n {
+				r.read()
+			}
+			if n > 0 {
+				r.read()
+			}
 		}
 	}
 }
