@@ -91,6 +91,9 @@ type txWatch struct {
 	// of two is the victim).
 	since time.Time
 	parts []watchedPart
+	// victim: the detector cancelled the statement waiting on one of its
+	// connections (deadlock_session.go).
+	victim atomic.Pointer[deadlockVictim]
 }
 
 // watchedPart is one connection of a watched transaction.
@@ -364,7 +367,7 @@ func (d *Deadlocks) breakCycle(cyc []dlEdge, long map[*txWatch]uint64, cancelled
 	e.Detail = detail
 	e.Hint = "The transaction was rolled back on every shard it reached; run it again."
 	gen := long[tx]
-	if !tx.s.cancelForDeadlock(part, gen, e) {
+	if !tx.s.cancelForDeadlock(tx, part, gen, e) {
 		return
 	}
 	cancelled[tx.s] = gen + 1

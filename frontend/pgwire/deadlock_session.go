@@ -16,10 +16,11 @@ import (
 // deadlockDetected is SQLSTATE 40P01 (deadlock_detected).
 const deadlockDetected = "40P01"
 
-// deadlockVictim marks the connection whose waiting statement the detector
-// cancelled: the server's 57014 for statement gen becomes err, and fired
-// says the client got it.
+// deadlockVictim marks the connection of a watched transaction whose
+// waiting statement the detector cancelled: the server's 57014 for
+// statement gen on link becomes err, and fired says the client got it.
 type deadlockVictim struct {
+	link  *link
 	gen   uint64
 	err   *sqlerr.Error
 	fired atomic.Bool
@@ -58,33 +59,29 @@ func (s *session) unwatchTx() {
 // client gets e. Like the client's own cancel, it holds mu while the
 // cancel is delivered: the statement cannot end and the connection cannot
 // go back to the pool meanwhile. False: the statement is over.
-func (s *session) cancelForDeadlock(l *link, gen uint64, e *sqlerr.Error) bool {
+func (s *session) cancelForDeadlock(tx *txWatch, l *link, gen uint64, e *sqlerr.Error) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen != gen || !s.inFlight {
 		return false
 	}
-	v := &deadlockVictim{gen: gen, err: e}
-	l.deadlock.Store(v)
+	v := &deadlockVictim{link: l, gen: gen, err: e}
+	tx.victim.Store(v)
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
 	if err := l.conn.Cancel(ctx); err != nil {
-		l.deadlock.CompareAndSwap(v, nil)
+		tx.victim.CompareAndSwap(v, nil)
 		return false
 	}
 	return true
 }
 
-// deadlockError is a server error on l, which the detector marked: the
-// cancel of the statement it chose (57014) becomes the deadlock error. Any
-// other error, or one of a later statement, passes unchanged.
+// deadlockError is a server error on l, a connection of a watched
+// transaction: the cancel of the statement the detector chose (57014)
+// becomes the deadlock error. Any other error passes unchanged.
 func (s *session) deadlockError(l *link, body []byte) []byte {
-	v := l.deadlock.Load()
-	if v == nil || v.fired.Load() {
-		return body
-	}
-	if v.gen != s.gen {
-		l.deadlock.CompareAndSwap(v, nil)
+	v := l.watch.victim.Load()
+	if v == nil || v.link != l || v.gen != s.gen || v.fired.Load() {
 		return body
 	}
 	f, err := pgio.DecodeErrorFields(body)
@@ -105,8 +102,11 @@ func (s *session) deadlockError(l *link, body []byte) []byte {
 func (s *session) afterDeadlock() error {
 	hit := false
 	for _, l := range s.txParts {
-		if v := l.deadlock.Load(); v != nil && v.fired.Load() {
-			l.deadlock.Store(nil)
+		if l.watch == nil {
+			continue
+		}
+		if v := l.watch.victim.Load(); v != nil && v.fired.Load() {
+			l.watch.victim.CompareAndSwap(v, nil)
 			hit = true
 		}
 	}

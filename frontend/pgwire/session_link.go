@@ -3,7 +3,6 @@ package pgwire
 import (
 	"context"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/shardgate/shardgate/internal/pgio"
@@ -113,10 +112,8 @@ type link struct {
 	// for the position right behind it (askPosition).
 	askPos, askAfterCommit bool
 	// watch: the cross-shard deadlock detector watches the transaction
-	// this connection is a part of; deadlock: it cancelled the statement
-	// waiting here (deadlock.go).
-	watch    *txWatch
-	deadlock atomic.Pointer[deadlockVictim]
+	// this connection is a part of (deadlock.go).
+	watch *txWatch
 }
 
 func newLink(conn ServerConn, shard *shardmap.Shard) *link {

@@ -247,7 +247,7 @@ func (s *session) answer(p *pending) error {
 			continue
 		case pgio.TypeErrorResponse:
 			s.errors++
-			if l.deadlock.Load() != nil {
+			if l.watch != nil {
 				body = s.deadlockError(l, body) // a cross-shard deadlock's victim (deadlock_session.go)
 			}
 			if !p.quiet {
