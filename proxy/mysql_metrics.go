@@ -12,7 +12,7 @@ type mysqlMetrics struct {
 	m        *MySQL
 	snapshot func() *shardmap.Snapshot
 
-	sessions, queries, errors, pins, kills *prometheus.Desc
+	sessions, queries, errors, pins, kills, held *prometheus.Desc
 
 	poolConns, poolWaiting, poolAcquires, poolDials, poolTimeouts, poolClosed *prometheus.Desc
 }
@@ -32,6 +32,9 @@ func (m *MySQL) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collector
 		pins: prometheus.NewDesc("shardgate_mysql_pins_total",
 			"Times a MySQL session pinned its server connection under transaction pooling.", nil, nil),
 		kills: prometheus.NewDesc("shardgate_mysql_kills_total", "KILL statements that reached a session.", nil, nil),
+		held: prometheus.NewDesc("shardgate_mysql_failover_held_total",
+			"MySQL statements held, unsent, because their shard's primary did not answer, by outcome: sent (a primary answered within replicas.failover_buffer), expired (failed with 1290), failed (another error, or the client left).",
+			[]string{"outcome"}, nil),
 
 		poolConns: prometheus.NewDesc("shardgate_mysql_pool_connections",
 			"MariaDB server connections of a pool now, by state (idle, in_use).", append(pool, "state"), nil),
@@ -49,7 +52,7 @@ func (m *MySQL) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collector
 }
 
 func (c *mysqlMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.sessions, c.queries, c.errors, c.pins, c.kills,
+	for _, d := range []*prometheus.Desc{c.sessions, c.queries, c.errors, c.pins, c.kills, c.held,
 		c.poolConns, c.poolWaiting, c.poolAcquires, c.poolDials, c.poolTimeouts, c.poolClosed} {
 		ch <- d
 	}
@@ -68,6 +71,10 @@ func (c *mysqlMetrics) Collect(ch chan<- prometheus.Metric) {
 	counter(c.errors, s.Errors)
 	counter(c.pins, s.Pins)
 	counter(c.kills, s.Kills)
+	h := c.m.FailoverHoldStats()
+	counter(c.held, h.Sent, "sent")
+	counter(c.held, h.Expired, "expired")
+	counter(c.held, h.Failed, "failed")
 	names := map[string]string{}
 	if snap := c.snapshot(); snap != nil {
 		for _, ks := range snap.Keyspaces() {

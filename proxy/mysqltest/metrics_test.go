@@ -42,7 +42,7 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"shardgate_mysql_queries_total", "shardgate_mysql_sessions", "shardgate_mysql_pool_connections", "shardgate_mysql_pool_acquires_total"} {
+	for _, name := range []string{"shardgate_mysql_queries_total", "shardgate_mysql_sessions", "shardgate_mysql_pool_connections", "shardgate_mysql_pool_acquires_total", "shardgate_mysql_failover_held_total"} {
 		if !seen[name] {
 			t.Errorf("metric %s missing", name)
 		}
