@@ -337,3 +337,53 @@ func TestDeadlockAdvisoryLocks(t *testing.T) {
 	tx2.Rollback(ctx)
 	wantNonePrepared(t)
 }
+
+// A cycle may pass through a transaction on one shard only (its backend is
+// a node of that shard): T1 (two shards) waits on shard 1 for T2 (shard 1
+// only), which waits there for T3 (two shards), which waits on shard 0 for
+// T1. The youngest transaction on two shards, T3, is the victim.
+func TestDeadlockThroughSingleShardClient(t *testing.T) {
+	ctx := context.Background()
+	a := keysOn(t, 0, 1, 930_000)[0]
+	b := keysOn(t, 1, 2, 930_000)
+	setBalances(t, proxyURL, a, b[0], b[1])
+	c1, c2, c3 := connect(t, pgx.QueryExecModeExec), connect(t, pgx.QueryExecModeExec), connect(t, pgx.QueryExecModeExec)
+	tx1, _ := c1.Begin(ctx)
+	tx2, _ := c2.Begin(ctx)
+	tx3, _ := c3.Begin(ctx)
+	mustUpdate(t, tx1, 1, a)
+	mustUpdate(t, tx2, 10, b[0])
+	mustUpdate(t, tx3, 100, b[1])
+	w1 := updateAsync(tx1, 1, b[0]) // T1 joins shard 1, waits for T2
+	waitForLockWait(t, 1)
+	w2 := updateAsync(tx2, 10, b[1]) // T2 waits for T3, on shard 1
+	time.Sleep(50 * time.Millisecond)
+	w3 := updateAsync(tx3, 100, a) // T3 joins shard 0, waits for T1: the cycle
+	select {
+	case o := <-w3:
+		var pe *pgconn.PgError
+		if !errors.As(o.err, &pe) || pe.Code != "40P01" || !strings.Contains(pe.Message, "which waits on shard 80- for backend") {
+			t.Fatalf("T3 got %v, want 40P01 naming T2's backend", o.err)
+		}
+		t.Logf("%s\n%s", pe.Message, pe.Detail)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no deadlock broken within 5s")
+	}
+	if o := <-w2; o.err != nil {
+		t.Fatalf("T2: %v", o.err)
+	}
+	if err := tx2.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o := <-w1; o.err != nil {
+		t.Fatalf("T1: %v", o.err)
+	}
+	if err := tx1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tx3.Rollback(ctx)
+	if ba, b0, b1 := balanceOf(t, c3, a), balanceOf(t, c3, b[0]), balanceOf(t, c3, b[1]); ba != 1 || b0 != 11 || b1 != 10 {
+		t.Fatalf("balances %v %v %v, want 1 11 10", ba, b0, b1)
+	}
+	wantNonePrepared(t)
+}

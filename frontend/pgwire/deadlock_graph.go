@@ -179,15 +179,11 @@ func describeCycle(cyc []dlEdge, victim *txWatch) (message, detail string) {
 		if i > 0 {
 			d.WriteString("\n")
 		}
-		who := "Client"
-		if e.from.tx == nil {
-			who = "Backend"
-		}
-		id := e.waiter
 		if e.from.tx != nil {
-			id = e.from.tx.client
+			fmt.Fprintf(&d, "Client %d waits on shard %s (backend %d) for backend %d.", e.from.tx.client, e.shard, e.waiter, e.holder)
+		} else {
+			fmt.Fprintf(&d, "Backend %d waits on shard %s for backend %d.", e.waiter, e.shard, e.holder)
 		}
-		fmt.Fprintf(&d, "%s %d waits on shard %s (backend %d) for backend %d.", who, id, e.shard, e.waiter, e.holder)
 	}
 	return m.String(), d.String()
 }

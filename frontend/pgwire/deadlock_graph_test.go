@@ -92,7 +92,11 @@ func TestDescribeCycle(t *testing.T) {
 	if want := "deadlock detected across shards: this transaction waited on shard 80- for client 202, which waits on shard -80 for this transaction"; msg != want {
 		t.Fatalf("message\n got %q\nwant %q", msg, want)
 	}
-	if !strings.HasPrefix(detail, "Client 101 waits on shard 80- (backend 12) for backend 22.\nClient 202 waits on shard -80 (backend 21) for backend 11.") {
+	if want := "Client 101 waits on shard 80- (backend 12) for backend 22.\nClient 202 waits on shard -80 (backend 21) for backend 11."; detail != want {
+		t.Fatalf("detail\n got %q\nwant %q", detail, want)
+	}
+	cyc[0].from = dlNode{key: "A", pid: 21}
+	if _, detail = describeCycle(cyc, t1); !strings.HasSuffix(detail, "\nBackend 21 waits on shard -80 for backend 11.") {
 		t.Fatalf("detail %q", detail)
 	}
 }
