@@ -387,3 +387,59 @@ func TestDeadlockThroughSingleShardClient(t *testing.T) {
 	}
 	wantNonePrepared(t)
 }
+
+// The victim's wait is on the first shard of its transaction: through the
+// extended protocol that connection's ReadyForQuery is not the one the
+// client gets (the last shard's is); the transaction still fails on both
+// shards at once. Also under session pooling.
+func TestDeadlockVictimOnFirstShard(t *testing.T) {
+	ctx := context.Background()
+	_, sessionURL, _ := startProxyP(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
+	for name, url := range map[string]string{"transaction pooling": proxyURL, "session pooling": sessionURL} {
+		t.Run(name, func(t *testing.T) {
+			s0 := keysOn(t, 0, 2, 940_000)
+			s1 := keysOn(t, 1, 2, 940_000)
+			setBalances(t, url, s0[0], s0[1], s1[0], s1[1])
+			c1 := dialMode(t, url, pgx.QueryExecModeCacheStatement)
+			c2 := dialMode(t, url, pgx.QueryExecModeCacheStatement)
+			tx1, _ := c1.Begin(ctx)
+			tx2, _ := c2.Begin(ctx)
+			mustUpdate(t, tx1, 1, s1[0]) // T1: shard 1, then shard 0
+			mustUpdate(t, tx1, 1, s0[0])
+			mustUpdate(t, tx2, 10, s1[1]) // T2: shard 1, then shard 0 (younger)
+			mustUpdate(t, tx2, 10, s0[1])
+			w1 := updateAsync(tx1, 1, s0[1]) // T1 waits on shard 0 for T2
+			waitForLockWait(t, 0)
+			w2 := updateAsync(tx2, 10, s1[0]) // T2 waits on shard 1, its first
+			select {
+			case o := <-w2:
+				if pgCode(o.err) != "40P01" {
+					t.Fatalf("T2 got %v, want 40P01", o.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no deadlock broken within 5s")
+			}
+			select {
+			case o := <-w1:
+				if o.err != nil {
+					t.Fatalf("T1: %v", o.err)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatal("T1 still waits: T2's part on shard 0 kept its locks")
+			}
+			if err := tx1.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx2.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
+				t.Fatalf("T2's next statement: %v, want 25P02", err)
+			}
+			if err := tx2.Commit(ctx); !errors.Is(err, pgx.ErrTxCommitRollback) {
+				t.Fatalf("COMMIT of the victim: %v, want it rolled back", err)
+			}
+			if v := []float64{balanceOf(t, c2, s0[0]), balanceOf(t, c2, s0[1]), balanceOf(t, c2, s1[0]), balanceOf(t, c2, s1[1])}; v[0] != 1 || v[1] != 1 || v[2] != 1 || v[3] != 0 {
+				t.Fatalf("balances %v, want [1 1 1 0]", v)
+			}
+			wantNonePrepared(t)
+		})
+	}
+}
