@@ -12,7 +12,8 @@ import (
 
 // KILL [QUERY | CONNECTION] id takes the id a client got at login (its
 // CONNECTION_ID() through the proxy). KILL QUERY cancels that client's
-// running statement on the server it runs on — never another client's:
+// running statement on the server it runs on, a primary or, for a read,
+// the replica it was sent to — never another client's:
 // the target session cannot give its server connection back while the
 // KILL is being sent (running is read and the KILL sent under its mu). KILL
 // CONNECTION also closes the client's connection. Only the same user may
@@ -66,12 +67,27 @@ func (ss *session) cancelRunning() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
-	conn, err := ss.s.o.Conns.Acquire(ctx, ss.runningShard, false)
+	return ss.killQuery(ctx, ss.running, ss.runningShard)
+}
+
+// killQuery sends KILL QUERY for the statement running on conn, a
+// connection to shard's primary or (replicaRunning) to one of its
+// replicas, over another connection to the same server.
+func (ss *session) killQuery(ctx context.Context, running ServerConn, shard *shardmap.Shard) error {
+	var conn ServerConn
+	var err error
+	if rc, ok := running.(replicaRunning); ok && ss.s.o.Replicas != nil {
+		// A read on a replica: the KILL goes to that replica, where the
+		// connection's id is this read's.
+		conn, err = ss.s.o.Replicas.AcquireReplica(ctx, shard, rc.node, false)
+	} else {
+		conn, err = ss.s.o.Conns.Acquire(ctx, shard, false)
+	}
 	if err != nil {
 		return err
 	}
 	defer ss.s.o.Conns.Release(conn)
-	_, _, err = conn.Exec("KILL QUERY "+strconv.FormatUint(uint64(ss.running.ID()), 10), 0)
+	_, _, err = conn.Exec("KILL QUERY "+strconv.FormatUint(uint64(running.ID()), 10), 0)
 	return err
 }
 
@@ -81,4 +97,19 @@ func (ss *session) setRunning(conn ServerConn, shard *shardmap.Shard) {
 	ss.mu.Lock()
 	ss.running, ss.runningShard = conn, shard
 	ss.mu.Unlock()
+}
+
+// replicaRunning is a statement running on a connection to node, a
+// replica of the running shard: its KILL QUERY goes to that replica (the
+// same id on the primary names another client's connection).
+type replicaRunning struct {
+	ServerConn
+	node shardmap.Node
+}
+
+// setRunningReplica records a read about to run on conn, a connection to
+// node, a replica of shard (setRunning(nil, nil): done, before conn goes
+// back to its pool).
+func (ss *session) setRunningReplica(conn ServerConn, shard *shardmap.Shard, node shardmap.Node) {
+	ss.setRunning(replicaRunning{ServerConn: conn, node: node}, shard)
 }

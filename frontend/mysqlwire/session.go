@@ -418,9 +418,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		return err
 	}
 	if ss.txReplica == nil {
-		// A replica's connection is no KILL QUERY target: kill.go sends
-		// its KILL to the shard's primary.
 		ss.setRunning(ss.conn, shard)
+	} else {
+		ss.setRunningReplica(ss.conn, shard, ss.txReplica.lease.Node()) // KILL QUERY goes there
 	}
 	var res *sqltypes.Result
 	var warnings uint16

@@ -89,9 +89,10 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 		}
 		return true, err
 	}
-	// Not visible to KILL QUERY: kill.go sends its KILL to the shard's
-	// primary, where this connection's id names another client's.
+	// KILL QUERY sends its KILL to this replica (kill.go).
+	ss.setRunningReplica(conn, shard, lease.Node())
 	res, warnings, err := conn.Exec(sql, ss.s.o.MaxResultRows)
+	ss.setRunning(nil, nil)
 	lease.Release()
 	broken := conn.IsBroken()
 	ss.s.o.Conns.Release(conn)

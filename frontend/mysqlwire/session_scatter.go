@@ -154,10 +154,11 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 	}
 	running := make([]scatterPart, 0, len(parts))
 	for i, pt := range parts {
-		if pt.replica == nil {
-			// KILL QUERY reaches primaries' parts only (kill.go).
-			running = append(running, scatterPart{conn: pt.conn, shard: p.Shards[i]})
+		conn := pt.conn
+		if pt.replica != nil {
+			conn = replicaRunning{ServerConn: conn, node: pt.replica.lease.Node()} // KILL QUERY goes there (kill.go)
 		}
+		running = append(running, scatterPart{conn: conn, shard: p.Shards[i]})
 	}
 	ss.mu.Lock()
 	ss.scatterParts = running
@@ -225,12 +226,7 @@ func (ss *session) cancelScatter() error {
 	defer cancel()
 	var first error
 	for _, pt := range ss.scatterParts {
-		conn, err := ss.s.o.Conns.Acquire(ctx, pt.shard, false)
-		if err == nil {
-			_, _, err = conn.Exec("KILL QUERY "+strconv.FormatUint(uint64(pt.conn.ID()), 10), 0)
-			ss.s.o.Conns.Release(conn)
-		}
-		if err != nil && first == nil {
+		if err := ss.killQuery(ctx, pt.conn, pt.shard); err != nil && first == nil {
 			first = err
 		}
 	}
