@@ -29,6 +29,12 @@ CREATE TABLE orders (
 	status VARCHAR(20) NULL, qty INT NOT NULL, product_id BIGINT NOT NULL,
 	ratio DECIMAL(10,4) NULL, placed DATETIME NULL,
 	PRIMARY KEY (user_id, id), KEY (id)) ENGINE=InnoDB;
+CREATE TABLE kinds (
+	id BIGINT PRIMARY KEY, y YEAR NULL, f FLOAT NULL, bt BIT(8) NULL,
+	e ENUM('red','green','blue') NULL, st SET('a','b','c') NULL, ts TIMESTAMP(3) NULL,
+	mi MEDIUMINT NULL, su SMALLINT UNSIGNED NULL, big DECIMAL(30,10) NULL, t3 TIME(3) NULL,
+	cb CHAR(5) COLLATE utf8mb4_bin NULL, vb VARCHAR(20) COLLATE utf8mb4_bin NULL, j JSON NULL,
+	bl BLOB NULL, tiny TINYINT NULL, dbl DOUBLE(10,3) NULL) ENGINE=InnoDB;
 CREATE TABLE products (
 	id BIGINT PRIMARY KEY, name VARCHAR(40) NOT NULL, price DECIMAL(10,3) NOT NULL,
 	category VARCHAR(10) NULL) ENGINE=InnoDB;
@@ -52,7 +58,8 @@ type table struct {
 }
 
 // generate makes the data set, the same every run: 4,020 users, about
-// 8,000 orders, 40 products.
+// 8,000 orders, 2,000 rows of kinds (the other MariaDB types), 40
+// products.
 func generate() []*table {
 	r := rand.New(rand.NewSource(8))
 	users := &table{name: "users"}
@@ -117,6 +124,39 @@ func generate() []*table {
 			orders.key = append(orders.key, id)
 		}
 	}
+	kinds := &table{name: "kinds"}
+	colors := []string{"red", "green", "blue"}
+	for id := int64(1); id <= 2000; id++ {
+		v := func(f func() string) string {
+			if r.Intn(6) == 0 {
+				return "NULL"
+			}
+			return f()
+		}
+		kinds.rows = append(kinds.rows, fmt.Sprintf("(%d, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", id,
+			v(func() string { return fmt.Sprint(1990 + r.Intn(40)) }),
+			v(func() string { return fmt.Sprint(float64(r.Intn(4000))/8 - 250) }),
+			v(func() string { return fmt.Sprintf("b'%08b'", r.Intn(256)) }),
+			v(func() string { return quote(colors[r.Intn(3)]) }),
+			v(func() string { return quote([]string{"", "a", "b", "a,b", "c", "a,c", "b,c", "a,b,c"}[r.Intn(8)]) }),
+			v(func() string {
+				return quote(base.Add(time.Duration(r.Int63n(4*365*24*3600))*time.Second + time.Duration(r.Intn(1000))*time.Millisecond).Format("2006-01-02 15:04:05.000"))
+			}),
+			v(func() string { return fmt.Sprint(r.Intn(16_000_000) - 8_000_000) }),
+			v(func() string { return fmt.Sprint(r.Intn(65536)) }),
+			v(func() string { return fmt.Sprintf("%d.%010d", r.Int63n(1e15)-5e14, r.Int63n(1e10)) }),
+			v(func() string {
+				return quote(fmt.Sprintf("%d:%02d:%02d.%03d", r.Intn(1600)-800, r.Intn(60), r.Intn(60), r.Intn(1000)))
+			}),
+			v(func() string { return quote([]string{"a", "a ", "b", "ab", "", "Z", "é"}[r.Intn(7)]) }),
+			v(func() string { return quote([]string{"a", "a ", "b", "ab", "", "Z", "é", "a\t"}[r.Intn(8)]) }),
+			v(func() string { return quote(fmt.Sprintf(`{"k": %d, "s": "x%d"}`, r.Intn(50), r.Intn(5))) }),
+			v(func() string { return fmt.Sprintf("X'%x'", []byte{byte(r.Intn(256)), byte(r.Intn(256))}[:1+r.Intn(2)]) }),
+			v(func() string { return fmt.Sprint(r.Intn(256) - 128) }),
+			v(func() string { return fmt.Sprintf("%.3f", float64(r.Intn(160000))/8-10000) }), // multiples of 1/8: sums exact
+		))
+		kinds.key = append(kinds.key, id)
+	}
 	for id := 1; id <= 40; id++ {
 		cat := "NULL"
 		if id%7 != 0 {
@@ -125,7 +165,7 @@ func generate() []*table {
 		products.rows = append(products.rows, fmt.Sprintf("(%d, %s, %d.%03d, %s)",
 			id, quote(fmt.Sprintf("product-%02d", 41-id)), r.Intn(500), r.Intn(1000), cat))
 	}
-	return []*table{users, orders, products}
+	return []*table{users, orders, kinds, products}
 }
 
 // quote is a MySQL string literal for the default sql_mode.
@@ -208,6 +248,6 @@ func insertInto(ctx context.Context, dsn string, tables []*table, keep func(*tab
 			return err
 		}
 	}
-	_, err = db.ExecContext(ctx, "ANALYZE TABLE users, orders, products")
+	_, err = db.ExecContext(ctx, "ANALYZE TABLE users, orders, kinds, products")
 	return err
 }

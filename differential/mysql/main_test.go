@@ -156,6 +156,7 @@ func proxyConfig() (*config.Config, error) {
 			Tables: []shardmap.TableSpec{
 				{Name: "users", Column: "id", Type: "bigint"},
 				{Name: "orders", Column: "user_id", Type: "bigint"},
+				{Name: "kinds", Column: "id", Type: "bigint"},
 			},
 			ReferenceTables: []string{"products"},
 		}

@@ -166,3 +166,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestFixedDecimalsDouble: a DOUBLE(M,D) column (and its sum) is written
+// with D decimals, as MariaDB shows it; avg of it has D +
+// div_precision_increment.
+func TestFixedDecimalsDouble(t *testing.T) {
+	col := Column(TypeDouble, false, BinaryCharset, 3)
+	for f, want := range map[float64]string{-6086.093999999997: "-6086.094", 0.5: "0.500", 12: "12.000", -0.0004: "-0.000"} {
+		out, err := codec(t, col).Append(nil, executor.Float(f))
+		if err != nil || string(out) != want {
+			t.Errorf("%v: %s %v, want %s", f, out, err, want)
+		}
+	}
+	out, _ := codec(t, Column(TypeDouble, false, BinaryCharset, notFixedDecimals)).Append(nil, executor.Float(1.0/3))
+	if string(out) != "0.3333333333333333" {
+		t.Errorf("not fixed: %s", out)
+	}
+	exact, _ := New().WithExactDoubles().Codec(col)
+	if out, _ := exact.Append(nil, executor.Float(-6086.093999999997)); string(out) != "-6086.093999999997" {
+		t.Errorf("binary protocol: %s", out)
+	}
+	d := New()
+	if res, _ := d.Result(parser.AggAvg, col); Decimals(res) != 7 {
+		t.Errorf("avg of DOUBLE(10,3): %d decimals, want 7", Decimals(res))
+	}
+	if res, _ := d.Result(parser.AggAvg, Column(TypeDouble, false, BinaryCharset, notFixedDecimals)); Decimals(res) != notFixedDecimals {
+		t.Errorf("avg of DOUBLE: %d decimals, want %d", Decimals(res), notFixedDecimals)
+	}
+}

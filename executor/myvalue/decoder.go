@@ -23,6 +23,11 @@ const maxDecimalScale = 38
 // concurrent use.
 type Decoder struct {
 	divPrecision int
+	// exactDoubles: write every double with the digits that read back as
+	// the same double, also in a column of fixed decimals, for a client
+	// of the binary protocol, which gets the double itself (MariaDB sends
+	// a DOUBLE(10,3) sum as its 8 bytes there, not rounded to 3 decimals).
+	exactDoubles bool
 }
 
 // New returns a Decoder for sessions with MariaDB's default
@@ -34,6 +39,15 @@ func New() *Decoder { return &Decoder{divPrecision: DefaultDivPrecisionIncrement
 func (d *Decoder) WithDivPrecisionIncrement(n int) *Decoder {
 	c := *d
 	c.divPrecision = n
+	return &c
+}
+
+// WithExactDoubles returns a Decoder for results sent in the binary
+// protocol (prepared statements): doubles keep every digit whatever the
+// column's decimals.
+func (d *Decoder) WithExactDoubles() *Decoder {
+	c := *d
+	c.exactDoubles = true
 	return &c
 }
 
@@ -57,7 +71,10 @@ func (d *Decoder) Codec(col executor.Column) (executor.Codec, error) {
 	case TypeDecimal, TypeNewDecimal:
 		return decimalCodec{scale: int32(Decimals(col))}, nil
 	case TypeFloat, TypeDouble:
-		return floatCodec{}, nil
+		if d.exactDoubles {
+			return floatCodec{decimals: notFixedDecimals}, nil
+		}
+		return floatCodec{decimals: int(Decimals(col))}, nil
 	case TypeDate, TypeNewDate, TypeDatetime, TypeDatetime2, TypeTimestamp, TypeTimestamp2:
 		// Fixed-width text within a column (YYYY-MM-DD hh:mm:ss, the
 		// column's fractional digits): byte order is time order.
@@ -118,7 +135,13 @@ func (d *Decoder) Result(f parser.AggFunc, partial executor.Column) (executor.Co
 		}
 		return Column(TypeNewDecimal, false, BinaryCharset, uint8(scale)), nil
 	case TypeFloat, TypeDouble:
-		return Column(TypeDouble, false, BinaryCharset, Decimals(partial)), nil
+		// A DOUBLE(M,D) argument: avg shows D + div_precision_increment
+		// decimals (FLOATING_POINT_DECIMALS, 31, means not fixed).
+		dec := int(Decimals(partial))
+		if dec < notFixedDecimals {
+			dec = min(dec+d.divPrecision, notFixedDecimals)
+		}
+		return Column(TypeDouble, false, BinaryCharset, uint8(dec)), nil
 	}
 	return executor.Column{}, sqlerr.New(sqlerr.FeatureNotSupported, "avg over several shards of a sum of MySQL type %d is not supported", WireType(partial))
 }

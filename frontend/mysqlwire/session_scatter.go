@@ -58,6 +58,9 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	if err != nil {
 		return err
 	}
+	if ss.binary {
+		dec = dec.WithExactDoubles()
+	}
 	results, warnings, err := ss.scatterRun(p, shardSQL)
 	if err != nil {
 		return err
