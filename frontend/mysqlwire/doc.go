@@ -62,7 +62,8 @@
 // A START TRANSACTION READ ONLY whose first read may use a replica runs
 // wholly on one.
 //
-// Not yet: KILL QUERY of a read running on a replica.
+// KILL QUERY of a read running on a replica is sent to that replica
+// (kill.go).
 //
 // The client's TLS ends in the proxy, under vitess (unsigned.go), so that
 // the client's packets are read in clear before vitess reads them: for
