@@ -3,6 +3,7 @@ package mysqlwire
 import (
 	"bytes"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -43,22 +44,10 @@ func (ss *session) prepare(query string) ([]*querypb.Field, uint16, error) {
 
 // prepareFields returns the columns of a plain SELECT (nil if unknown).
 func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
-	stmt, _, err := ss.s.o.Analyzer.Analyze(query, nil)
-	if err != nil || stmt.Kind != parser.KindSelect || stmt.Limit || stmt.Locking || stmt.SetOp || len(stmt.Parts) > 0 ||
-		stmt.Pins() != parser.PinNone || containsFold(query, "into") {
+	text, ok := ss.columnsQuery(query, at)
+	if !ok {
 		return nil
 	}
-	var b strings.Builder
-	last := 0
-	for _, pos := range at {
-		b.WriteString(query[last:pos])
-		b.WriteString("NULL")
-		last = pos + 1
-	}
-	// Only the end is trimmed: what follows the last placeholder keeps
-	// its leading blank (… AND ? ORDER BY c).
-	b.WriteString(strings.TrimRight(query[last:], " \t\r\n;"))
-	b.WriteString(" LIMIT 0")
 	shard, err := ss.homeShard()
 	if err != nil {
 		return nil
@@ -69,7 +58,7 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 			return nil
 		}
 	}
-	res, _, err := ss.conn.Exec(b.String(), 1)
+	res, _, err := ss.conn.Exec(text, 1)
 	if !held {
 		ss.settle()
 	}
@@ -77,6 +66,68 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 		return nil
 	}
 	return res.Fields
+}
+
+// columnsQuery is the text that asks a shard for a SELECT's columns
+// without work: NULL for each placeholder and LIMIT 0 — or, when the
+// SELECT has its own LIMIT (a placeholder or a number), 0 written there.
+func (ss *session) columnsQuery(query string, at []int) (string, bool) {
+	stmt, lits, err := ss.s.o.Analyzer.Analyze(query, nil)
+	if err != nil || stmt.Kind != parser.KindSelect || stmt.Locking || stmt.SetOp || len(stmt.Parts) > 0 ||
+		stmt.Pins() != parser.PinNone || containsFold(query, "into") {
+		return "", false
+	}
+	type edit struct {
+		at, end int
+		with    string
+	}
+	edits := make([]edit, 0, len(at)+2)
+	for _, pos := range at {
+		edits = append(edits, edit{pos, pos + 1, "NULL"})
+	}
+	if stmt.Limit {
+		if stmt.LimitCount.Source == 0 {
+			return "", false
+		}
+		for _, v := range []parser.ValueRef{stmt.LimitCount, stmt.LimitOffset} {
+			switch {
+			case v.Source == 0: // no OFFSET
+			case v.Source == parser.FromParam && v.Index >= 1 && v.Index <= len(at):
+				edits[v.Index-1].with = "0"
+			case v.Source == parser.FromLiteral && v.Index < len(lits) && lits[v.Index].Kind == parser.LiteralInteger:
+				i := lits[v.Index].Offset
+				end := i
+				for end < len(query) && isWordByte(query[end]) {
+					end++
+				}
+				if end == i {
+					return "", false
+				}
+				edits = append(edits, edit{i, end, "0"})
+			default:
+				return "", false
+			}
+		}
+		slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
+	}
+	var b strings.Builder
+	last := 0
+	for _, e := range edits {
+		b.WriteString(query[last:e.at])
+		b.WriteString(e.with)
+		last = e.end
+	}
+	// Only the end is trimmed: what follows the last placeholder keeps
+	// its leading blank (… AND ? ORDER BY c).
+	b.WriteString(strings.TrimRight(query[last:], " \t\r\n;"))
+	if !stmt.Limit {
+		b.WriteString(" LIMIT 0")
+	}
+	return b.String(), true
+}
+
+func isWordByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
 }
 
 // execute runs one execution of a prepared statement.

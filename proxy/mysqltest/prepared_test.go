@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,7 +82,12 @@ func TestPrepareColumns(t *testing.T) {
 		"SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c": 1,
 		"SELECT id, k FROM sbtest1 WHERE id = ?\n;\n":                        2,
 		"SELECT ? , ?;": 2,
-		"UPDATE sbtest1 SET k = k + 1 WHERE id = ?": 0,
+		"UPDATE sbtest1 SET k = k + 1 WHERE id = ?":                            0,
+		"SELECT id FROM sbtest1 WHERE k = ? ORDER BY id LIMIT ?":               1,
+		"SELECT id, k FROM sbtest1 LIMIT 5":                                    2,
+		"SELECT id FROM sbtest1 WHERE k > ? LIMIT ?, ?":                        1,
+		"SELECT id FROM sbtest1 LIMIT 2 OFFSET ?":                              1,
+		"SELECT id FROM sbtest1 WHERE id IN (SELECT id FROM sbtest1) LIMIT 10": 1,
 	} {
 		r.command(append([]byte{0x16}, q...))
 		p := r.read()
@@ -102,5 +108,14 @@ func TestPrepareColumns(t *testing.T) {
 				r.read()
 			}
 		}
+	}
+	// Executions of a LIMIT ? statement still get their rows.
+	c := conn(t, "")
+	rows, err := c.QueryContext(context.Background(), "SELECT name FROM products ORDER BY id LIMIT ?", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(scanStrings(t, rows), " "); got != "keyboard" {
+		t.Fatalf("LIMIT 1: %q", got)
 	}
 }
