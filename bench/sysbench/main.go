@@ -45,7 +45,8 @@ var (
 	only      = flag.String("only", "", "comma list of targets to run (direct,relay,shardgate-1,shardgate-2); empty: all")
 	rounds    = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-QPS run is reported")
 	maxProcs  = flag.Int("maxprocs", 1, "shardgate's runtime.max_procs and the relay's GOMAXPROCS (0: Go's default)")
-	profile   = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
+	baseline  = flag.String("baseline", "", "git revision to build as target shardgate-1-baseline (over the 1-shard server), for A/B comparisons within one run")
+	profile   = flag.String("profile", "", "write a CPU profile of the first shardgate target during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
 
 // target is one thing sysbench connects to.
@@ -82,7 +83,7 @@ func main() {
 	// Enough connections for the clients and shardgate's pools; the
 	// buffer pool holds the whole table.
 	settings := map[string]string{"max-connections": "300", "innodb-buffer-pool-size": "256M"}
-	if want("direct") || want("relay") || want("shardgate-1") {
+	if want("direct") || want("relay") || want("shardgate-1") || *baseline != "" {
 		one = must(sandbox.StartMariaDB(ctx, sandbox.Spec{Shards: 1, Settings: settings}))
 		atExit(func() { one.Stop() })
 	}
@@ -119,14 +120,30 @@ func main() {
 		targets = append(targets, &target{key: "relay", name: fmt.Sprintf("bare Go relay (GOMAXPROCS=%s)", procs()), port: port, pid: p.PID})
 	}
 	prepared := ""
-	if want("shardgate-1") || want("shardgate-2") {
+	if want("shardgate-1") || want("shardgate-2") || *baseline != "" {
 		bin := filepath.Join(dir, "shardgate")
 		check(harness.BuildShardgate(".", bin))
+		baseBin := ""
+		if *baseline != "" {
+			src := filepath.Join(dir, "baseline-src")
+			check(os.Mkdir(src, 0o755))
+			commit := must(harness.ExportRevision(ctx, *baseline, src))
+			log.Printf("baseline: %s", commit)
+			baseBin = filepath.Join(dir, "shardgate-baseline")
+			check(harness.BuildShardgate(src, baseBin))
+		}
 		for _, c := range []struct {
 			key     string
 			cluster *sandbox.Cluster
-		}{{"shardgate-1", one}, {"shardgate-2", two}} {
-			if !want(c.key) {
+		}{{"shardgate-1", one}, {"shardgate-1-baseline", one}, {"shardgate-2", two}} {
+			bin := bin
+			switch {
+			case c.key == "shardgate-1-baseline":
+				if baseBin == "" {
+					continue
+				}
+				bin = baseBin
+			case !want(c.key):
 				continue
 			}
 			sg := startShardgate(dir, bin, c.key, c.cluster)
@@ -153,7 +170,7 @@ func main() {
 		for r := 0; r < *rounds; r++ {
 			for _, t := range targets {
 				var prof chan struct{}
-				if *profile != "" && !profiled && t.key == "shardgate-1" {
+				if *profile != "" && !profiled && strings.HasPrefix(t.key, "shardgate") {
 					profiled = true
 					prof = make(chan struct{})
 					go fetchProfile(t.admin, *profile, prof)

@@ -2,6 +2,7 @@ package mysqlwire
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -24,6 +25,10 @@ type session struct {
 
 	rs   router.Session
 	lits []parser.Literal
+	// binary: the statement running is a prepared statement's execution,
+	// whose rows go out in the binary protocol (scatter reads keep every
+	// digit of a double then).
+	binary bool
 
 	// conn is the server connection the session holds (nil: none), on
 	// shard; held while the server says a transaction is open, or for
@@ -93,6 +98,10 @@ type session struct {
 	busy    atomic.Bool // a command is running
 	holding atomic.Bool // conn != nil
 
+	// xaLogged are the shards whose XA decision log the session made
+	// sure of (xa.go's ensureLog).
+	xaLogged map[*shardmap.Shard]bool
+
 	// parked are the server connections session pooling keeps between
 	// statements, per shard.
 	parked map[*shardmap.Shard]ServerConn
@@ -141,7 +150,11 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		ss.rowCount = -1
 		return callback(res)
 	}
-	sql = ss.rewriteSessionFunctions(sql)
+	if strings.IndexByte(sql, '(') >= 0 {
+		// Every session function is a call: a text without "(" has none
+		// (the check costs far less than the search on the hot path).
+		sql = ss.rewriteSessionFunctions(sql)
+	}
 	stmt, lits, err := ss.s.o.Analyzer.Analyze(sql, ss.lits[:0])
 	ss.lits = lits
 	if err != nil {
@@ -220,7 +233,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 			WithHint("COMMIT first.")
 	}
 	pin := stmt.Pins()
-	if pin == parser.PinNone && hasUserVariable(sql) {
+	if pin == parser.PinNone && strings.IndexByte(sql, '@') >= 0 && hasUserVariable(sql) {
 		pin = pinUserVariable
 	}
 	if ss.rs.Keyspace == "" {
@@ -473,7 +486,7 @@ func (ss *session) counts(sql string, res *sqltypes.Result) {
 	}
 	ss.rowCount = -1
 	ss.foundRowsCount = uint64(len(res.Rows))
-	if containsFold(sql, "sql_calc_found_rows") {
+	if strings.IndexByte(sql, '_') >= 0 && containsFold(sql, "sql_calc_found_rows") {
 		// The count the server made, on the connection that made it.
 		if fr, _, err := ss.conn.Exec("SELECT FOUND_ROWS()", 1); err == nil && len(fr.Rows) == 1 {
 			if n, err := fr.Rows[0][0].ToUint64(); err == nil {
@@ -552,7 +565,15 @@ func (ss *session) acquireOnly(shard *shardmap.Shard) error {
 			ss.dropConn()
 			return err
 		}
-		ss.s.xa.ensureLog(shard, conn)
+		if !ss.xaLogged[shard] {
+			// Once per shard (and map snapshot) per session: the check
+			// builds a key and looks it up in a shared map.
+			ss.s.xa.ensureLog(shard, conn)
+			if ss.xaLogged == nil || len(ss.xaLogged) > 64 {
+				ss.xaLogged = map[*shardmap.Shard]bool{}
+			}
+			ss.xaLogged[shard] = true
+		}
 	}
 	return nil
 }
