@@ -125,8 +125,8 @@ func readFile(path string) ([]query, error) {
 	return out, sc.Err()
 }
 
-// parseArgs reads bind arguments: integers, or text in single quotes
-// (without blanks).
+// parseArgs reads bind arguments: integers, floats (sent as DOUBLE), or
+// text in single quotes (without blanks).
 func parseArgs(s string) ([]any, error) {
 	var args []any
 	for _, f := range strings.Fields(s) {
@@ -134,9 +134,13 @@ func parseArgs(s string) ([]any, error) {
 			args = append(args, f[1:len(f)-1])
 			continue
 		}
-		v, err := strconv.ParseInt(f, 10, 64)
+		if v, err := strconv.ParseInt(f, 10, 64); err == nil {
+			args = append(args, v)
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
 		if err != nil {
-			return nil, fmt.Errorf("argument %q: an integer or 'text'", f)
+			return nil, fmt.Errorf("argument %q: an integer, a float or 'text'", f)
 		}
 		args = append(args, v)
 	}

@@ -22,7 +22,7 @@
 //	                       corpus proper)
 //	-- known: <reason>     a known mismatch: it must still mismatch (so
 //	                       that a fix is noticed), and is reported
-//	-- args: 3 10 'x'      bind arguments (?): integers or 'text'; the text
+//	-- args: 3 1.5 'x'     bind arguments (?): integers, floats or 'text'; the text
 //	                       mode sends them interpolated by the driver
 //	-- modes: text         only in these modes (text, prepared)
 //	-- set: SET x = y      run before the query on a connection of its own,
