@@ -44,8 +44,7 @@ type Postgres struct {
 	// monitor measures replica lag and health and picks replicas for
 	// reads (replicas.go); it does nothing until RunReplicas.
 	monitor *replicas.Monitor
-	// deadlocks breaks deadlocks across shards (nil: two-phase commit is
-	// off, so no transaction reaches two shards); it runs beside the
+	// deadlocks breaks deadlocks across shards; it runs beside the
 	// server, on control connections of its own (deadlock.go).
 	deadlocks     *pgwire.Deadlocks
 	deadlockConns *controlPools
@@ -84,9 +83,11 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	}
 	if cfg.Transactions.TwoPhaseCommit != config.TwoPhaseOff {
 		p.twoPhase = newCoordinator(cfg, snapshot, ev.TwoPhase)
-		if p.deadlocks, p.deadlockConns, err = newDeadlocks(cfg, ev.Deadlocks); err != nil {
-			return nil, err
-		}
+	}
+	// Also without two-phase commit: READ ONLY transactions reach several
+	// shards.
+	if p.deadlocks, p.deadlockConns, err = newDeadlocks(cfg, ev.Deadlocks); err != nil {
+		return nil, err
 	}
 	if p.globalIDs, err = newGlobalIDs(cfg); err != nil {
 		return nil, err

@@ -183,10 +183,19 @@ func (d *Deadlocks) registered() []watched {
 }
 
 // flight is how the detector last saw a watched session's statement: the
-// statement (gen) and since when the detector has seen it in flight.
+// statement (gen), since when the detector has seen it in flight, and
+// whether the locks were read since it waited Interval.
 type flight struct {
-	gen uint64
-	at  time.Time
+	gen  uint64
+	at   time.Time
+	read bool
+}
+
+// checker is the detector goroutine's own state between checks.
+type checker struct {
+	seen      map[*session]flight
+	cancelled map[*session]uint64 // the statement (gen+1) already cancelled
+	lastRead  time.Time
 }
 
 // Run checks until ctx ends. It sleeps while no transaction on several
@@ -195,15 +204,14 @@ func (d *Deadlocks) Run(ctx context.Context) {
 	tick := max(d.opts.Interval/4, 5*time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	seen := map[*session]flight{}
-	cancelled := map[*session]uint64{} // the statement (gen) already cancelled
+	c := &checker{seen: map[*session]flight{}, cancelled: map[*session]uint64{}}
 	for {
 		d.mu.Lock()
 		idle := len(d.txs) == 0
 		d.mu.Unlock()
 		if idle {
-			clear(seen)
-			clear(cancelled)
+			clear(c.seen)
+			clear(c.cancelled)
 			select {
 			case <-ctx.Done():
 				return
@@ -215,14 +223,20 @@ func (d *Deadlocks) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		d.check(ctx, seen, cancelled)
+		d.check(ctx, c)
 	}
 }
 
 // check is one look: the statements that have waited Interval, then, if
-// any, the shards' locks and a cycle through them.
-func (d *Deadlocks) check(ctx context.Context, seen map[*session]flight, cancelled map[*session]uint64) {
+// any, the shards' locks and a cycle through them. The locks are read at
+// once when a statement has just waited Interval (every cycle closes with
+// a statement that starts to wait), else at most once per Interval while
+// statements still wait: a long statement that waits for no lock (a slow
+// query) costs one read of pg_locks per shard and Interval.
+func (d *Deadlocks) check(ctx context.Context, c *checker) {
+	seen, cancelled := c.seen, c.cancelled
 	now := time.Now()
+	fresh := false
 	reg := d.registered()
 	live := make(map[*session]bool, len(reg))
 	long := map[*txWatch]uint64{} // waited Interval: the statement's gen
@@ -242,6 +256,11 @@ func (d *Deadlocks) check(ctx context.Context, seen map[*session]flight, cancell
 		case now.Sub(f.at) >= d.opts.Interval && cancelled[s] != gen+1:
 			long[w.tx] = gen
 			starts = append(starts, dlNode{tx: w.tx})
+			if !f.read {
+				fresh = true
+				f.read = true
+				seen[s] = f
+			}
 		}
 	}
 	for s := range seen {
@@ -254,9 +273,10 @@ func (d *Deadlocks) check(ctx context.Context, seen map[*session]flight, cancell
 			delete(cancelled, s)
 		}
 	}
-	if len(starts) == 0 {
+	if len(starts) == 0 || (!fresh && now.Sub(c.lastRead) < d.opts.Interval) {
 		return
 	}
+	c.lastRead = now
 	owner := ownerIndex(reg)
 	shards := map[string]*shardmap.Shard{}
 	for _, w := range reg {
