@@ -241,12 +241,14 @@ func TestReviewSQLModeBypassInjection(t *testing.T) {
 		"/*!40101 SET sql_mode = 'NO_BACKSLASH_ESCAPES' */",
 		"SET autocommit = 1, sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
 		"SET STATEMENT sql_mode = 'NO_BACKSLASH_ESCAPES' FOR SELECT 1",
+		"EXECUTE IMMEDIATE 'SET sql_mode = ''ANSI_QUOTES'''",
+		"PREPARE s FROM 'SET sql_mode = ''ANSI_QUOTES'''; EXECUTE s",
 	} {
 		c := conn(t, "multiStatements=true")
 		execOK(t, c, "SET sql_mode = 'TRADITIONAL'")
 		want := one(t, c, "SELECT @@sql_mode")
 		_, err := c.ExecContext(ctx, set)
-		if err != nil && !strings.Contains(set, "STATEMENT") {
+		if err != nil && !strings.Contains(set, "STATEMENT") && !strings.Contains(set, "EXECUTE") {
 			if me := wantMySQLError(t, err, 1235, "42000"); !strings.Contains(me.Message, "sql_mode") {
 				t.Errorf("%s: %s", set, me.Message)
 			}
