@@ -26,8 +26,10 @@
 // MariaDB GTIDs (gtid.go parses them). Drivers (driver.go) are the only
 // engine-specific part: postgres.go and mariadb.go, logging in as the
 // backend's control user. Nothing here logs: events go to a Listener and
-// totals to Counters. The read policy (primary, error or wait) is the
-// caller's: Pick says only whether a replica fits.
+// totals to Counters. Pick says only whether a replica fits; Choose
+// (choose.go) applies a read policy on top of it (primary weight,
+// read-your-writes, when_lagging primary, error or wait), the same for both
+// front ends.
 //
 // replicas imports backend, config and shardmap; it never imports router,
 // executor, frontend, admin or cmd.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -40,6 +39,15 @@ type ReadSettings struct {
 	// PrimaryWeight: the primary takes this share of the reads that may
 	// go to replicas, against the replicas' weights.
 	PrimaryWeight int
+}
+
+// policy is the replica policy of a read with target t.
+func (r *ReadSettings) policy(t router.Target) replicas.Policy {
+	return replicas.Policy{
+		MaxLag: t.MaxLag, Preferred: t.Read == router.ReadReplicasPreferred,
+		WhenLagging: r.WhenLagging, WaitTimeout: r.WaitTimeout,
+		ReadYourWrites: r.ReadYourWrites, PrimaryWeight: r.PrimaryWeight,
+	}
 }
 
 // lsnSQL asks a primary, right behind a commit on the same connection,
@@ -100,54 +108,15 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 // replica fits and the policy falls back, or the replica could not be
 // reached — nothing was sent to it).
 func (s *session) connectReplica(shard *shardmap.Shard, t router.Target) (*link, bool, error) {
-	if w := s.read.PrimaryWeight; w > 0 {
-		total := w
-		for _, r := range shard.Replicas {
-			total += max(r.Weight, 1)
-		}
-		if rand.IntN(total) < w {
-			return nil, false, nil // the primary's share of the reads
-		}
+	lease, choice, err := replicas.Choose(s.ctx, s.opts.Replicas, shard, s.read.policy(t), &s.ryw)
+	if err != nil {
+		return nil, false, err
 	}
-	var minPos replicas.Position
-	if s.read.ReadYourWrites {
-		var known bool
-		if minPos, known = s.ryw.MinPos(shard.Name); !known {
-			return nil, false, nil
-		}
-	}
-	lease, ok := s.opts.Replicas.Pick(shard, t.MaxLag, minPos)
-	if !ok && !minPos.IsZero() && s.read.WhenLagging != config.LagWait {
-		if any, fits := s.opts.Replicas.Pick(shard, t.MaxLag, replicas.Position{}); fits {
-			// Replicas are within max_lag, but none has replayed this
-			// session's last commit there: read-your-writes reads the
-			// primary, whatever when_lagging says of lag.
-			any.Release()
+	if choice != replicas.OnReplica {
+		if choice == replicas.PrimaryFallback {
 			s.opts.Stats.ReplicaFallbacks.Add(1)
-			return nil, false, nil
 		}
-	}
-	if !ok {
-		if t.Read == router.ReadReplicasPreferred {
-			s.opts.Stats.ReplicaFallbacks.Add(1)
-			return nil, false, nil
-		}
-		switch s.read.WhenLagging {
-		case config.LagError:
-			return nil, false, errNoReplica(shard, t.MaxLag)
-		case config.LagWait:
-			ctx, cancel := context.WithTimeout(s.ctx, s.read.WaitTimeout)
-			var err error
-			lease, err = s.opts.Replicas.Wait(ctx, shard, t.MaxLag, minPos)
-			cancel()
-			if err != nil {
-				return nil, false, errNoReplica(shard, t.MaxLag).Wrap(err).
-					WithDetail("Waited %s (replicas.wait_timeout).", s.read.WaitTimeout)
-			}
-		default:
-			s.opts.Stats.ReplicaFallbacks.Add(1)
-			return nil, false, nil
-		}
+		return nil, false, nil
 	}
 	conn, err := s.opts.Replicas.AcquireReplica(s.ctx, shard, lease.Node())
 	if err != nil {
@@ -216,11 +185,6 @@ func (s *session) commitReadOnly() (*sqlerr.Error, error) {
 		}
 	}
 	return e, s.brokenParts(results)
-}
-
-func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
-	return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
-		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")
 }
 
 // leaveReplicaBatch ends an extended batch that runs on a replica before a
