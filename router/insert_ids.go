@@ -34,6 +34,9 @@ func (r *IDRequest) Error() string {
 
 // NeedsIDs returns the IDRequest in err, if err is one.
 func NeedsIDs(err error) (*IDRequest, bool) {
+	if err == nil {
+		return nil, false // every statement asks: no allocation for r then
+	}
 	var r *IDRequest
 	if errors.As(err, &r) {
 		return r, true

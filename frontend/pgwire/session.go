@@ -155,12 +155,17 @@ type session struct {
 	retrying    bool         // replaying a batch on primaries: no replica
 	lostReplica bool         // a scatter read's replica part failed (session_scatter.go)
 	lastTag     string       // the last CommandComplete tag relayed
+	acq         *acquireCtx  // reused by the next acquire (acquireCtx.reset)
+	// Scratch of bind (session_extended.go), reused by every Bind.
+	bindMsg   pgio.Bind
+	paramVals []shardmap.Value
+	nameBuf   []byte
 
 	mu       sync.Mutex
-	active   ServerConn // the connection running the client's statement
-	inFlight bool       // a statement of the client is on active
-	gen      uint64     // counts finished statements
-	waiting  func()     // ends the wait for a server connection
+	active   ServerConn  // the connection running the client's statement
+	inFlight bool        // a statement of the client is on active
+	gen      uint64      // counts finished statements
+	waiting  *acquireCtx // the acquire in progress: a cancel ends its wait
 }
 
 func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
@@ -361,7 +366,7 @@ func (s *session) clientStatus() pgio.TxStatus {
 func (s *session) cancel() {
 	s.mu.Lock()
 	if s.waiting != nil {
-		s.waiting()
+		s.waiting.cancel()
 	}
 	conn, gen, inFlight := s.active, s.gen, s.inFlight
 	s.mu.Unlock()

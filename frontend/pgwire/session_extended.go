@@ -225,7 +225,9 @@ func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
 }
 
 func (s *session) bind(body []byte) error {
-	var m pgio.Bind
+	// The session's Bind, reused: Decode keeps its Params array, and no
+	// path keeps m past this call (scatter and fan-out portals copy it).
+	m := &s.bindMsg
 	if err := m.Decode(body); err != nil {
 		return err
 	}
@@ -246,18 +248,18 @@ func (s *session) bind(body []byte) error {
 		return nil
 	}
 	s.noteSavepoints(cs.stmt)
-	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, &m)})
+	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, m)})
 	if req, ok := router.NeedsIDs(err); ok {
-		return s.bindWithIDs(req, cs, &m, portalName)
+		return s.bindWithIDs(req, cs, m, portalName)
 	}
 	if err != nil {
 		return err
 	}
 	switch p := plan.(type) {
 	case router.Scatter:
-		return s.bindScatter(cs, &m, p)
+		return s.bindScatter(cs, m, p)
 	case router.Broadcast, router.SplitInsert:
-		return s.bindFanOut(cs, &m, plan)
+		return s.bindFanOut(cs, m, plan)
 	}
 	var l *link
 	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(cs.stmt) {
@@ -277,17 +279,36 @@ func (s *session) bind(body []byte) error {
 		// next session to use it resets them first.
 		l.state.applied, l.state.untracked = appliedUnknown, true
 	}
-	m.Statement = []byte(name)
-	l.w.WriteBind(&m)
-	s.portals[portalName] = &portal{cs: cs, link: l}
+	s.nameBuf = append(s.nameBuf[:0], name...)
+	m.Statement = s.nameBuf
+	l.w.WriteBind(m)
+	s.setPortal(portalName, cs, l)
 	s.queue(pending{exp: expBind, link: l})
 	return nil
 }
 
+// setPortal binds portal name to cs on l. A portal is looked up by name
+// for each message and never held across messages, so the struct of a
+// plain portal of the same name (the unnamed one, every time, for most
+// drivers) is reused instead of allocated per Bind.
+func (s *session) setPortal(name string, cs *clientStmt, l *link) {
+	if p := s.portals[name]; p != nil && p.scatter == nil && p.fanOut == nil {
+		*p = portal{cs: cs, link: l}
+		return
+	}
+	s.portals[name] = &portal{cs: cs, link: l}
+}
+
 // paramValues turns Bind's parameters into routing values, by their
 // format and declared type.
+//
+// The slice is the session's, reused by the next call: routing copies the
+// values it keeps.
 func (s *session) paramValues(cs *clientStmt, m *pgio.Bind) []shardmap.Value {
-	vals := make([]shardmap.Value, len(m.Params))
+	if cap(s.paramVals) < len(m.Params) {
+		s.paramVals = make([]shardmap.Value, len(m.Params))
+	}
+	vals := s.paramVals[:len(m.Params)]
 	for i, p := range m.Params {
 		if p == nil {
 			vals[i] = shardmap.Null()

@@ -337,9 +337,13 @@ func (s *session) serverFailure(err error) error {
 // acquire waits for a server connection; the client's cancel ends the wait
 // (57014), as it would end a statement running on a server.
 func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {
-	ctx := &acquireCtx{Context: s.ctx}
+	ctx := s.acq
+	if ctx == nil || !ctx.reset(s.ctx) {
+		ctx = &acquireCtx{Context: s.ctx}
+		s.acq = ctx
+	}
 	s.mu.Lock()
-	s.waiting = ctx.cancel
+	s.waiting = ctx
 	s.mu.Unlock()
 	conn, err := s.opts.Conns.Acquire(ctx, shard)
 	s.mu.Lock()
@@ -395,6 +399,21 @@ func (c *acquireCtx) Err() error {
 		}
 	}
 	return c.Context.Err()
+}
+
+// reset readies c for the session's next acquire, unless a context was
+// derived from it (Done was asked): such a context may still reach c from
+// another goroutine, so the next acquire gets a new one. An acquire that
+// found an idle connection, the usual case, only asked Err, and nothing
+// holds c after it. Reusing c saves its allocation on every transaction.
+func (c *acquireCtx) reset(parent context.Context) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.child != nil {
+		return false
+	}
+	c.Context, c.canceled = parent, false
+	return true
 }
 
 // cancel is the client's cancel: it ends the wait.
