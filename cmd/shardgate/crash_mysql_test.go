@@ -30,7 +30,8 @@ import (
 // `shardgate serve` is SIGKILLed several times and started again (a new
 // incarnation of the same proxy id resolves what the old one left). The
 // last kill is followed by a proxy with another id: the first one never
-// comes back. Then, row by row: every transaction on both shards or on
+// comes back, and both MariaDB servers are SIGKILLed and restarted before
+// it starts: the prepared branches must survive that. Then, row by row: every transaction on both shards or on
 // neither, every acknowledged one on both, no XA branch left prepared.
 func TestServeKilledUnderXALoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -194,11 +195,40 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 	var orphans map[string]bool
 	decided := map[string]int{} // the orphans' decisions, as the logs say
 	kills := 0
+	var restarted time.Duration // the servers' crash and recovery
 	for round := 0; ; round++ {
 		last := kills >= rounds && len(orphans) > 0 || kills >= rounds+5
 		path := first
 		if last {
 			path = second // the first proxy never comes back
+			// And both MariaDB servers crash and recover meanwhile: the
+			// branches the dead proxy left must still be prepared after.
+			restart := time.Now()
+			errs := make(chan error, len(c.Shards))
+			for _, sh := range c.Shards {
+				go func() {
+					if err := sh.Primary.Kill(); err != nil {
+						errs <- err
+						return
+					}
+					errs <- sh.Primary.Start(ctx)
+				}()
+			}
+			for range c.Shards {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			restarted = time.Since(restart)
+			after := preparedBranches(t, ctx, direct)
+			for b := range orphans {
+				if !after[b] {
+					t.Errorf("XA branch %s was prepared before the servers crashed, and is not after they recovered", b)
+				}
+			}
+			if len(after) != len(orphans) {
+				t.Errorf("%d branches prepared before the servers crashed, %d after", len(orphans), len(after))
+			}
 		}
 		proc := startChild(t, path, addr)
 		started := time.Now()
@@ -276,8 +306,8 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 			t.Errorf("transaction %d was acknowledged but is not on both shards", tx)
 		}
 	}
-	t.Logf("%d kills of a MySQL-endpoint proxy under load, each followed by a new process (the last one with another proxy id, the first never coming back); %d transactions acknowledged (explicit anchor shard 0: %d, explicit anchor shard 1: %d, split INSERT: %d); XA branches left prepared by each kill: %v; resolved by the next proxy (the last: the other id) after: %v; their decision rows: %v; committed but unacknowledged %d; half-applied %d; acknowledged and lost %d",
-		kills, len(acked), kinds[0], kinds[1], kinds[2], left, resolved, decided, unacked, half, lost)
+	t.Logf("%d kills of a MySQL-endpoint proxy under load, each followed by a new process (the last one with another proxy id, the first never coming back, after both MariaDB servers were SIGKILLed and restarted, in %s); %d transactions acknowledged (explicit anchor shard 0: %d, explicit anchor shard 1: %d, split INSERT: %d); XA branches left prepared by each kill: %v; resolved by the next proxy (the last: the other id) after: %v; their decision rows: %v; committed but unacknowledged %d; half-applied %d; acknowledged and lost %d",
+		kills, restarted.Round(time.Millisecond), len(acked), kinds[0], kinds[1], kinds[2], left, resolved, decided, unacked, half, lost)
 	if len(acked) == 0 {
 		t.Fatal("no transaction committed: the load did not run")
 	}
