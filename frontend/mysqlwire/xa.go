@@ -36,7 +36,10 @@ type xaIDs struct {
 	// resolver decided one of its transactions (see rename).
 	owner   string
 	renamed atomic.Pointer[string]
-	seq     atomic.Uint64
+	// named is when the current name was taken (unix ns; 0: not yet
+	// looked at).
+	named atomic.Int64
+	seq   atomic.Uint64
 	// logged are the coordinator shards whose shardgate_2pc exists (by
 	// node address and database: a shard's identity across snapshots).
 	logged sync.Map
@@ -67,12 +70,26 @@ func (x *xaIDs) rename(old string) {
 	if i := strings.LastIndexByte(base, '.'); i > 0 {
 		base = base[:i]
 	}
-	n := base + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
-	x.renamed.CompareAndSwap(cur, &n)
+	now := time.Now().UnixNano()
+	n := base + "." + strconv.FormatInt(now, 36)
+	if x.renamed.CompareAndSwap(cur, &n) {
+		x.named.Store(now)
+	}
 }
+
+// nameLife is how long one name begins transactions. Resolvers fence a
+// name a day after they aborted one of its transactions (which its owner
+// may never have learned of, if it lost the anchor's connection first);
+// a name that stopped beginning transactions long before is not one a
+// live proxy still decides under.
+const nameLife = 12 * time.Hour
 
 // next is a new transaction whose decision row goes on anchor.
 func (x *xaIDs) next(anchor *shardmap.Shard) xid {
+	// The first name's age counts from the first transaction.
+	if now := time.Now().UnixNano(); !x.named.CompareAndSwap(0, now) && now-x.named.Load() > int64(nameLife) {
+		x.rename(x.name())
+	}
 	owner := x.name()
 	return xid{gtrid: "sg:" + owner + ":" + strconv.FormatUint(x.seq.Add(1), 10) + ":" + strconv.Itoa(anchor.Index), owner: owner}
 }

@@ -58,6 +58,11 @@ func TestXIDs(t *testing.T) {
 	if c := ids.next(&shardmap.Shard{}); c.owner != renamed || !strings.HasPrefix(c.gtrid, "sg:"+renamed+":") {
 		t.Fatalf("next after rename: %+v", c)
 	}
+	// A name older than nameLife is retired at the next transaction.
+	ids.named.Store(ids.named.Load() - int64(nameLife) - 1)
+	if d := ids.next(&shardmap.Shard{}); d.owner == renamed || !strings.HasPrefix(d.gtrid, "sg:"+d.owner+":") {
+		t.Fatalf("an old name was kept: %+v", d)
+	}
 	if safeXID("x'; DROP TABLE t; --") {
 		t.Fatal("a quote passed safeXID")
 	}
