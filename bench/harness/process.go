@@ -58,6 +58,18 @@ func WithEnv(kv string) []string {
 	return append(WithoutEnv(name), kv)
 }
 
+// withEnv is env with kv ("NAME=value") replacing any NAME.
+func withEnv(env []string, kv string) []string {
+	name, _, _ := strings.Cut(kv, "=")
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if !strings.HasPrefix(e, name+"=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, kv)
+}
+
 // WithoutEnv is this process's environment without name.
 func WithoutEnv(name string) []string {
 	var out []string

@@ -30,6 +30,9 @@ type ShardgateConfig struct {
 	// MaxProcs is runtime.max_procs; 0 leaves GOMAXPROCS to Go and removes
 	// GOMAXPROCS from the environment, so that Go's default shows.
 	MaxProcs int
+	// Env is more environment ("NAME=value", replacing any NAME) for the
+	// shardgate process: GODEBUG, say.
+	Env []string
 	// Extra is more top-level YAML (say, a transactions: section), ending
 	// with a newline.
 	Extra string
@@ -85,6 +88,12 @@ logging: {level: warn}
 	var env []string
 	if cfg.MaxProcs == 0 {
 		env = WithoutEnv("GOMAXPROCS")
+	}
+	for _, kv := range cfg.Env {
+		if env == nil {
+			env = os.Environ()
+		}
+		env = withEnv(env, kv)
 	}
 	p, err := Start(env, bin, "serve", "-c", path)
 	if err != nil {

@@ -47,9 +47,10 @@ var (
 	single   = flag.Bool("single", true, "also run every mode with 1 client (latency)")
 	scale    = flag.Int("scale", 10, "pgbench scale")
 	modes    = flag.String("modes", "simple,extended,prepared", "pgbench query modes")
-	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default); empty: all (and shardgate-1-baseline with -baseline)")
+	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default,shardgate-1-plain); empty: all (and shardgate-1-baseline with -baseline)")
 	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-TPS run is reported")
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
+	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
 	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
 
@@ -87,7 +88,7 @@ func main() {
 	os.Chmod(dir, 0o755)
 
 	want := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
-	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || *baseline != ""
+	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || want("shardgate-1-plain") || *baseline != ""
 	var one, two *sandbox.Cluster
 	if needOne {
 		if one, err = sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 1, Settings: map[string]string{"max_connections": "300"}}); err != nil {
@@ -132,16 +133,20 @@ func main() {
 		port := must(harness.FreePort())
 		bin := filepath.Join(dir, "relay")
 		check(harness.Command("go", "build", "-o", bin, "./bench/relay"))
-		p := must(harness.Start(harness.WithEnv("GOMAXPROCS=1"), bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port)))
+		env := harness.WithEnv("GOMAXPROCS=1")
+		if *godebug != "" {
+			env = append(slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GODEBUG=") }), "GODEBUG="+*godebug)
+		}
+		p := must(harness.Start(env, bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port)))
 		check(harness.WaitPort(port))
-		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1)", port: port, pid: p.PID, clean: stop(p, os.Kill)})
+		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1" + godebugLabel() + ")", port: port, pid: p.PID, clean: stop(p, os.Kill)})
 	}
 	sgBin := ""
 	for _, c := range []struct {
 		key      string
 		cluster  *sandbox.Cluster
 		maxProcs int
-	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}} {
+	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}, {"shardgate-1-plain", one, 1}} {
 		bin := sgBin
 		switch {
 		case c.key == "shardgate-1-baseline":
@@ -157,16 +162,26 @@ func main() {
 			check(harness.BuildShardgate(".", sgBin))
 			bin = sgBin
 		}
-		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs)
+		plain := c.key == "shardgate-1-plain"
+		var env []string
+		if *godebug != "" && !plain {
+			env = []string{"GODEBUG=" + *godebug}
+		}
+		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs, env)
 		port, admin := sg.Port, sg.Admin
 		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, clean: stop(sg.Process, os.Interrupt)}
-		label := strings.TrimSuffix(c.key, "-default")
+		label := strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain")
 		if c.key == "shardgate-1-baseline" {
 			label = "shardgate-1 baseline " + *baseline
 		}
-		if c.maxProcs > 0 {
-			t.name = fmt.Sprintf("%s (transaction, max_procs %d)", label, c.maxProcs)
-		} else {
+		switch {
+		case plain:
+			t.name = fmt.Sprintf("%s (transaction, max_procs %d, Go's default GODEBUG)", label, c.maxProcs)
+			first := strings.Split(*modes, ",")[0]
+			t.rows = func(mode string, nc int) bool { return mode == first && nc == *clients }
+		case c.maxProcs > 0:
+			t.name = fmt.Sprintf("%s (transaction, max_procs %d%s)", label, c.maxProcs, godebugLabel())
+		default:
 			t.name = fmt.Sprintf("%s (transaction, Go's default GOMAXPROCS: %s)", label, gomaxprocs(admin))
 			// One row: what Go's default costs, next to the tuned rows.
 			first := strings.Split(*modes, ",")[0]
@@ -434,7 +449,15 @@ pidfile = %s
 // two shards, each initialised with all rows), the other tables as
 // reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
 // GOMAXPROCS from the environment, so that the row shows Go's default).
-func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int) *harness.Shardgate {
+// godebugLabel names the GODEBUG of the Go proxies in a row's label.
+func godebugLabel() string {
+	if *godebug == "" {
+		return ""
+	}
+	return ", GODEBUG=" + *godebug
+}
+
+func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int, env []string) *harness.Shardgate {
 	var shards strings.Builder
 	ranges := []string{"-", ""}
 	if len(c.Shards) == 2 {
@@ -443,7 +466,7 @@ func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int) *ha
 	for i, sh := range c.Shards {
 		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %s, port: %d}}\n", ranges[i], name, i, sh.Primary.Host, sh.Primary.Port)
 	}
-	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Keyspaces: `    - name: app
+	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Env: env, Keyspaces: `    - name: app
       engine: postgres
       tables:
         - {name: pgbench_accounts, column: aid, type: int}
