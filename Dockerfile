@@ -14,6 +14,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && useradd --system --uid 10001 --home /var/lib/shardgate --create-home shardgate
 COPY --from=build /out/shardgate /usr/local/bin/shardgate
 USER 10001:10001
+# Keeps Go's sysmon out of its deep sleep, whose wake-up on each idle-to-busy
+# turn costs a one-P proxy about a third of its CPU (bench/RESULTS.md,
+# 2026-11-26); its only other effect is a scheduler line every 24.8 days.
+ENV GODEBUG=schedtrace=2147483647
 WORKDIR /var/lib/shardgate
 EXPOSE 6432 3307 9090
 ENTRYPOINT ["/usr/local/bin/shardgate"]
