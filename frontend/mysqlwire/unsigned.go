@@ -339,6 +339,10 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			return answer(1210, "Incorrect arguments to mysqld_stmt_send_long_data")
 		case cmd == comStmtReset:
 			c.noteLongDataErr(id, false)
+			// vitess's reset leaves each value sent as nil, and a
+			// COM_STMT_SEND_LONG_DATA after it appends to that nil and
+			// panics (closing the client): no values left, none to nil.
+			clear(prep.BindVars)
 		case cmd == comStmtExecute:
 			c.unsignedMarks(b, id, prep)
 		}

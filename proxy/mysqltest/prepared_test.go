@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,38 @@ func TestPrepareColumns(t *testing.T) {
 	}
 	if got := strings.Join(scanStrings(t, rows), " "); got != "keyboard" {
 		t.Fatalf("LIMIT 1: %q", got)
+	}
+}
+
+// Long data sent, the statement reset, long data sent again: the
+// execution gets the second value (vitess alone panicked on the second
+// COM_STMT_SEND_LONG_DATA and closed the client). Asked of MariaDB too.
+func TestLongDataAfterReset(t *testing.T) {
+	shard := cluster.Shards[0].Primary
+	for _, target := range []string{addr, net.JoinHostPort(shard.Host, itoa(int64(shard.Port)))} {
+		r := dialRawTo(t, target)
+		id := binary.LittleEndian.AppendUint32(nil, r.prepareRaw("SELECT CONCAT('<', ?, '>')"))
+		r.command(append(append(append([]byte{0x18}, id...), 0, 0), "ab"...))
+		r.command(append([]byte{0x1a}, id...))
+		if p := r.read(); p[0] != 0 {
+			t.Fatalf("%s: reset: %q", target, p)
+		}
+		r.command(append(append(append([]byte{0x18}, id...), 0, 0), "cd"...))
+		// Execute: no NULLs, new types bound: one VAR_STRING, its value
+		// sent as long data (so not here).
+		r.command(append(append([]byte{0x17}, id...), 0, 1, 0, 0, 0, 0, 1, 0xfd, 0))
+		if p := r.read(); p[0] == 0xff {
+			n, s, m := errPacket(t, p)
+			t.Fatalf("%s: execute: %d %s %s", target, n, s, m)
+		}
+		r.read() // column
+		r.read() // EOF
+		row := r.read()
+		// Binary row: header, NULL bitmap, then a length-encoded string.
+		if got := string(row[3:]); row[0] != 0 || row[2] != 4 || got != "<cd>" {
+			t.Fatalf("%s: row %q, want <cd>", target, row)
+		}
+		r.read() // EOF
+		r.queryOK("SELECT 1")
 	}
 }
