@@ -2,6 +2,7 @@ package mysqlwire
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,7 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	shardSQL, merge, err := mysqlparser.RewriteScatter(sql, func(table string) bool {
 		_, ok := p.Keyspace.Table(table)
 		return ok
-	})
+	}, func(probe string) (bool, error) { return ss.columnProbe(p.Shards[0], probe) })
 	if err != nil {
 		return err
 	}
@@ -117,6 +118,36 @@ func divPrecisionIncrement(settings []string) (n int, found, ok bool) {
 	}
 	return 0, false, false
 }
+
+// columnProbe runs probe (a SELECT of one name, LIMIT 0: parser/mysql's
+// question whether a GROUP BY name is a table column) on shard, and
+// reports whether it ran: false for MariaDB's 1054 (unknown column) and
+// 1052 (ambiguous).
+func (ss *session) columnProbe(shard *shardmap.Shard, probe string) (bool, error) {
+	c, own, err := ss.borrow(shard)
+	if err != nil {
+		return false, err
+	}
+	defer ss.giveBack(shard, c, own)
+	_, _, err = c.Exec(probe, 1)
+	var se *sqlerr.Error
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &se) && (se.Number == erBadField || se.Number == erNonUniq):
+		// No column of that name, or several (MariaDB's GROUP BY looks
+		// the name up ignoring errors, and keeps the select item then).
+		return false, nil
+	}
+	return false, err
+}
+
+// MariaDB's ER_BAD_FIELD_ERROR ("Unknown column") and ER_NON_UNIQ_ERROR
+// ("Column … is ambiguous").
+const (
+	erBadField = 1054
+	erNonUniq  = 1052
+)
 
 // scatterRun runs shardSQL on every shard of p at once, each on a
 // connection of its own, and returns their results in shard order.

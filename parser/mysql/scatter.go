@@ -56,7 +56,14 @@ import (
 // (a copy on every shard) by its name; nil takes every table as sharded.
 // Errors are *sqlerr.Error: 0A000 / 1235 for what the merge cannot
 // reproduce exactly, 42000 / 1064 for text the grammar rejects.
-func RewriteScatter(sql string, sharded func(table string) bool) (shardSQL string, m *parser.Merge, err error) {
+//
+// columnProbe answers whether a bare name in GROUP BY that is also the
+// alias of a select item names a column of the statement's tables (MariaDB
+// groups by the table's column then, and by the item only when there is
+// none): it is given a query selecting the name from the statement's FROM
+// clause with LIMIT 0, to run on a shard, and says whether it ran (false
+// for MariaDB's 1054 unknown column). nil takes such names as aliases.
+func RewriteScatter(sql string, sharded func(table string) bool, columnProbe func(probe string) (bool, error)) (shardSQL string, m *parser.Merge, err error) {
 	p, err := sqlparser.New(sqlparser.Options{})
 	if err != nil {
 		return "", nil, err
@@ -80,6 +87,7 @@ func RewriteScatter(sql string, sharded func(table string) bool) (shardSQL strin
 		return "", nil, err
 	}
 	s := newScatter(sel)
+	s.columnProbe = columnProbe
 	s.written = writtenTexts(p, text, sql, len(s.items))
 	if err := s.rewrite(); err != nil {
 		return "", nil, err
@@ -126,6 +134,8 @@ type scatter struct {
 	// refs are Merge fields that name a hidden column by ordinal, fixed
 	// once the number of hidden columns is known.
 	refs []*int
+	// columnProbe: see RewriteScatter.
+	columnProbe func(string) (bool, error)
 }
 
 func newScatter(sel *sqlparser.Select) *scatter {

@@ -106,11 +106,19 @@ func (s *scatter) groupColumn(e sqlparser.Expr) (int, sqlparser.Expr, error) {
 		return i, e, nil
 	}
 	if c, ok := e.(*sqlparser.ColName); ok && c.Qualifier.IsEmpty() {
-		// An alias (MySQL looks in the FROM clause first; a name that is
-		// both a column and another item's alias is documented as
-		// ambiguous).
+		// An alias — unless the name is also a column of the FROM
+		// clause, which MariaDB's GROUP BY takes first (the differential
+		// test's finding: SELECT level AS active … GROUP BY active
+		// groups by the column active). Only a shard knows its
+		// columns: columnProbe asks one.
 		if i := s.itemNamed(c.Name.String()); i >= 0 && !hasAggregate(s.items[i].Expr) {
-			return i, s.items[i].Expr, nil
+			isColumn, err := s.nameIsColumn(c, s.items[i])
+			if err != nil {
+				return 0, nil, err
+			}
+			if !isColumn {
+				return i, s.items[i].Expr, nil
+			}
 		}
 	}
 	return s.hiddenRef(s.hiddenCol(e)), e, nil
@@ -244,4 +252,22 @@ func (s *scatter) ship(a parser.Aggregate, fn parser.AggFunc, it *sqlparser.Alia
 	s.m.Aggregates = append(s.m.Aggregates, a)
 	s.changed = true
 	return nil
+}
+
+// nameIsColumn reports whether GROUP BY name c, the alias of select item
+// it, is a column of the FROM clause. An item that is that very column
+// (name, or t.name AS name) groups alike either way.
+func (s *scatter) nameIsColumn(c *sqlparser.ColName, it *sqlparser.AliasedExpr) (bool, error) {
+	if own, ok := it.Expr.(*sqlparser.ColName); ok && own.Name.Equal(c.Name) {
+		return false, nil
+	}
+	if s.columnProbe == nil {
+		return false, nil
+	}
+	probe := &sqlparser.Select{
+		SelectExprs: &sqlparser.SelectExprs{Exprs: []sqlparser.SelectExpr{&sqlparser.AliasedExpr{Expr: &sqlparser.ColName{Name: c.Name}}}},
+		From:        s.sel.From,
+		Limit:       &sqlparser.Limit{Rowcount: sqlparser.NewIntLiteral("0")},
+	}
+	return s.columnProbe(sqlparser.String(probe))
 }

@@ -58,7 +58,7 @@ func TestRewriteScatter(t *testing.T) {
 			"hidden=1 order=[] group=[] aggs=[{0 avg -1} {1 max 0}] distinct=false limit=-1 offset=-1"},
 	}
 	for _, c := range cases {
-		sql, m, err := RewriteScatter(c.in, nil)
+		sql, m, err := RewriteScatter(c.in, nil, nil)
 		if err != nil {
 			t.Errorf("%s: %v", c.in, err)
 			continue
@@ -82,7 +82,7 @@ func TestRewriteScatter(t *testing.T) {
 // TestRewriteScatterHaving: HAVING leaves the shards and names the
 // merged columns, hidden ones counted from the end.
 func TestRewriteScatterHaving(t *testing.T) {
-	_, m, err := RewriteScatter("select g from t group by g having sum(x) > 1 and (g <=> -2 or max(y) is null)", nil)
+	_, m, err := RewriteScatter("select g from t group by g having sum(x) > 1 and (g <=> -2 or max(y) is null)", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRewriteScatterRefusals(t *testing.T) {
 		"select g, avg(round(a / 7, 2)) from t group by g",
 		"select g from t group by g order by sum(a / b)",
 	} {
-		_, _, err := RewriteScatter(in, nil)
+		_, _, err := RewriteScatter(in, nil, nil)
 		var e *sqlerr.Error
 		if !errors.As(err, &e) || e.Code != sqlerr.FeatureNotSupported || e.Number != 1235 {
 			t.Errorf("%s: got %v, want 0A000 / 1235", in, err)
@@ -155,7 +155,7 @@ func FuzzRewriteScatter(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
-		shard, m, err := RewriteScatter(sql, nil)
+		shard, m, err := RewriteScatter(sql, nil, nil)
 		if err != nil {
 			return
 		}
@@ -209,7 +209,7 @@ func TestRewriteScatterOuterJoin(t *testing.T) {
 		"select p.id from (orders o join products p on p.id = o.product_id) left join users u on u.id = o.user_id": false,
 		"select p.id from products p join orders o on o.product_id = p.id":                                         false,
 	} {
-		_, _, err := RewriteScatter(in, sharded)
+		_, _, err := RewriteScatter(in, sharded, nil)
 		var e *sqlerr.Error
 		isRefused := errors.As(err, &e) && e.Number == 1235
 		if isRefused != refused || err != nil && !isRefused {
@@ -221,7 +221,7 @@ func TestRewriteScatterOuterJoin(t *testing.T) {
 // TestRewriteScatterHavingIn: [NOT] IN (a list) in HAVING is read as a
 // disjunction of equalities (negated for NOT IN).
 func TestRewriteScatterHavingIn(t *testing.T) {
-	_, m, err := RewriteScatter("select g from t group by g having g in (1, 2) and count(*) not in (3)", nil)
+	_, m, err := RewriteScatter("select g from t group by g having g in (1, 2) and count(*) not in (3)", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,41 @@ func TestRewriteScatterHavingIn(t *testing.T) {
 		h.Args[1].Op != parser.PredNot || h.Args[1].Args[0].Op != parser.PredCompare || h.Args[1].Args[0].Right.Text != "3" {
 		t.Errorf("having: %+v", h)
 	}
-	if _, _, err := RewriteScatter("select g from t group by g having g in ('a')", nil); err == nil {
+	if _, _, err := RewriteScatter("select g from t group by g having g in ('a')", nil, nil); err == nil {
 		t.Error("a string in the IN list was accepted")
+	}
+}
+
+// TestRewriteScatterGroupByAliasOrColumn: a GROUP BY name that is another
+// item's alias groups by the table's column when a shard says there is
+// one (MariaDB's order), by the item otherwise.
+func TestRewriteScatterGroupByAliasOrColumn(t *testing.T) {
+	var probes []string
+	column := func(is bool) func(string) (bool, error) {
+		return func(p string) (bool, error) { probes = append(probes, p); return is, nil }
+	}
+	_, _, err := RewriteScatter("select level as active, count(*) from users u group by active", nil, column(true))
+	var e *sqlerr.Error
+	if !errors.As(err, &e) || e.Number != 1235 || len(probes) != 1 || probes[0] != "select active from users as u limit 0" {
+		t.Errorf("a column: %v, probes %q", err, probes)
+	}
+	probes = nil
+	sql, m, err := RewriteScatter("select year(created) as y, count(*) from users group by y", nil, column(false))
+	if err != nil || len(m.GroupBy) != 1 || m.GroupBy[0] != 0 || len(probes) != 1 || strings.Contains(sql, "sg_hidden") {
+		t.Errorf("an alias: %s %+v %v, probes %q", sql, m, err, probes)
+	}
+	probes = nil
+	sql, m, err = RewriteScatter("select max(id) as m, count(*) from users group by level", nil, column(true))
+	if err != nil || len(m.GroupBy) != 1 || m.GroupBy[0] >= 0 || !strings.Contains(sql, "`level` as sg_hidden_0") || len(probes) != 0 {
+		t.Errorf("no alias of that name: %s %+v %v %q", sql, m, err, probes)
+	}
+	probes = nil
+	if _, _, err := RewriteScatter("select u.active as active, count(*) from users u group by active", nil, column(true)); err != nil || len(probes) != 0 {
+		t.Errorf("the item is the column: %v, probes %q", err, probes)
+	}
+	if _, _, err := RewriteScatter("select level as active, count(*) from users group by active", nil, func(string) (bool, error) {
+		return false, errors.New("shard down")
+	}); err == nil || err.Error() != "shard down" {
+		t.Errorf("a failed probe: %v", err)
 	}
 }
