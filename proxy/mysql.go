@@ -93,7 +93,7 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, shared ...
 		ReadSettings: func(user, database string) mysqlwire.ReadSettings {
 			r := settings(user, database)
 			return mysqlwire.ReadSettings{Read: r.Read, MaxLag: r.MaxLag, WhenLagging: r.WhenLagging,
-				WaitTimeout: r.WaitTimeout, ReadYourWrites: r.ReadYourWrites}
+				WaitTimeout: r.WaitTimeout, ReadYourWrites: r.ReadYourWrites, PrimaryWeight: r.PrimaryWeight}
 		},
 
 		FailoverBuffer: cfg.Replicas.FailoverBuffer,

@@ -38,6 +38,18 @@ type ReadSettings struct {
 	WhenLagging    config.LagPolicy
 	WaitTimeout    time.Duration
 	ReadYourWrites bool
+	// PrimaryWeight: the primary takes this share of the reads that may
+	// go to replicas, against the replicas' weights.
+	PrimaryWeight int
+}
+
+// policy is the replica policy of a read with target t.
+func (r *ReadSettings) policy(t router.Target) replicas.Policy {
+	return replicas.Policy{
+		MaxLag: t.MaxLag, Preferred: t.Read == router.ReadReplicasPreferred,
+		WhenLagging: r.WhenLagging, WaitTimeout: r.WaitTimeout,
+		ReadYourWrites: r.ReadYourWrites, PrimaryWeight: r.PrimaryWeight,
+	}
 }
 
 // gtidConn is a server connection that reads a commit's GTID in the same
@@ -117,46 +129,16 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 // replica fits and the policy falls back, or the replica could not be
 // reached — nothing was sent to it).
 func (ss *session) connectReplica(shard *shardmap.Shard, t router.Target) (ServerConn, replicas.Lease, bool, error) {
-	var minPos replicas.Position
-	if ss.read.ReadYourWrites {
-		var known bool
-		if minPos, known = ss.ryw.MinPos(shard.Name); !known {
-			return nil, replicas.Lease{}, false, nil
-		}
-	}
 	rr := ss.s.o.Replicas
-	lease, ok := rr.Pick(shard, t.MaxLag, minPos)
-	if !ok && !minPos.IsZero() && ss.read.WhenLagging != config.LagWait {
-		if any, fits := rr.Pick(shard, t.MaxLag, replicas.Position{}); fits {
-			// Replicas are within max_lag, but none has replayed this
-			// session's last commit there: read-your-writes reads the
-			// primary, whatever when_lagging says of lag.
-			any.Release()
-			ss.s.replicaFallbacks.Add(1)
-			return nil, replicas.Lease{}, false, nil
-		}
+	lease, choice, err := replicas.Choose(context.Background(), rr, shard, ss.read.policy(t), &ss.ryw)
+	if err != nil {
+		return nil, replicas.Lease{}, false, err
 	}
-	if !ok {
-		if t.Read == router.ReadReplicasPreferred {
+	if choice != replicas.OnReplica {
+		if choice == replicas.PrimaryFallback {
 			ss.s.replicaFallbacks.Add(1)
-			return nil, replicas.Lease{}, false, nil
 		}
-		switch ss.read.WhenLagging {
-		case config.LagError:
-			return nil, replicas.Lease{}, false, errNoReplica(shard, t.MaxLag)
-		case config.LagWait:
-			ctx, cancel := context.WithTimeout(context.Background(), ss.read.WaitTimeout)
-			var err error
-			lease, err = rr.Wait(ctx, shard, t.MaxLag, minPos)
-			cancel()
-			if err != nil {
-				return nil, replicas.Lease{}, false, errNoReplica(shard, t.MaxLag).Wrap(err).
-					WithDetail("Waited %s (replicas.wait_timeout).", ss.read.WaitTimeout)
-			}
-		default:
-			ss.s.replicaFallbacks.Add(1)
-			return nil, replicas.Lease{}, false, nil
-		}
+		return nil, replicas.Lease{}, false, nil
 	}
 	conn, err := rr.AcquireReplica(context.Background(), shard, lease.Node(), ss.foundRows())
 	if err != nil {
@@ -261,13 +243,6 @@ func errReplicaTxFanOut(txShard *shardmap.Shard) error {
 	return sqlerr.New(sqlerr.FeatureNotSupported,
 		"this statement needs several shards, but the READ ONLY transaction runs on a replica of shard %s", txShard.Name).
 		WithHint("COMMIT first.")
-}
-
-func errNoReplica(shard *shardmap.Shard, maxLag time.Duration) *sqlerr.Error {
-	e := sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "no replica of shard %s is within max_lag %s and has replayed this session's writes", shard.Name, maxLag).
-		WithHint("Raise shardgate.max_lag, read from the primary (SET shardgate.read = primary), or set replicas.when_lagging to primary or wait.")
-	e.Number = erUnknownError
-	return e
 }
 
 const (

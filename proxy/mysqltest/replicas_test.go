@@ -33,6 +33,7 @@ type replicaRig struct {
 	serverID map[int64]string // @@server_id → node name
 	r1, r2   *sandbox.Node
 	primary  *sandbox.Node
+	m        *shardmap.Snapshot
 }
 
 // TestReplicas runs the replica tests on one rig, started for them.
@@ -43,6 +44,7 @@ func TestReplicas(t *testing.T) {
 	}
 	t.Run("SettingErrors", func(t *testing.T) { testReplicaSettingErrors(t, r) })
 	t.Run("Balance", func(t *testing.T) { testReplicaBalance(t, r) })
+	t.Run("PrimaryWeight", func(t *testing.T) { testReplicaPrimaryWeight(t, r) })
 	t.Run("LagExcluded", func(t *testing.T) { testReplicaLagExcluded(t, r) })
 	t.Run("ReadYourWrites", func(t *testing.T) { testReplicaReadYourWrites(t, r) })
 	t.Run("Scatter", func(t *testing.T) { testReplicaScatter(t, r) })
@@ -178,17 +180,31 @@ func startReplicaRig(t *testing.T) (*replicaRig, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := replicaConfig(rc.Dir)
-	if err != nil {
+	r := &replicaRig{cluster: rc, serverID: ids, r1: sh.Replicas[0], r2: sh.Replicas[1], primary: sh.Primary, m: m}
+	if r.proxy, r.addr, err = r.startProxy(t, func(*config.Config) {}); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
+
+// startProxy starts a proxy over the rig's map with the replica config
+// changed by edit, and waits until its monitor can pick every replica.
+func (r *replicaRig) startProxy(t *testing.T, edit func(*config.Config)) (*proxy.MySQL, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m := r.m
+	cfg, err := replicaConfig(r.cluster.Dir)
+	if err != nil {
+		return nil, "", err
+	}
+	edit(cfg)
 	p, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return m })
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	rctx, stopMonitor := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -215,12 +231,11 @@ func startReplicaRig(t *testing.T) (*replicaRig, error) {
 			break
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("replicas never became readable: %w", ctx.Err())
+			return nil, "", fmt.Errorf("replicas never became readable: %w", ctx.Err())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return &replicaRig{cluster: rc, proxy: p, addr: ln.Addr().String(), serverID: ids,
-		r1: sh.Replicas[0], r2: sh.Replicas[1], primary: sh.Primary}, nil
+	return p, ln.Addr().String(), nil
 }
 
 func replicaConfig(dir string) (*config.Config, error) {
@@ -299,6 +314,29 @@ func testReplicaBalance(t *testing.T, r *replicaRig) {
 	for i := range 20 {
 		if node, _ := r.servedBy(t, c, i+1); node != r.primary.Name {
 			t.Fatalf("after SET shardgate.read = primary a read went to %s", node)
+		}
+	}
+}
+
+// replicas.primary_weight 2 against two replicas of weight 1: the primary
+// serves half of the reads, each replica a quarter.
+func testReplicaPrimaryWeight(t *testing.T, r *replicaRig) {
+	_, addr, err := r.startProxy(t, func(c *config.Config) { c.Replicas.PrimaryWeight = 2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := (&replicaRig{addr: addr}).conn(t)
+	counts := map[string]int{}
+	const n = 3000
+	for i := range n {
+		node, _ := r.servedBy(t, c, i%100+1)
+		counts[node]++
+	}
+	t.Logf("%d reads: %v", n, counts)
+	want := map[string]float64{r.primary.Name: 0.5, r.r1.Name: 0.25, r.r2.Name: 0.25}
+	for node, w := range want {
+		if share := float64(counts[node]) / n; share < w-0.06 || share > w+0.06 {
+			t.Errorf("%s served %.1f%% of the reads, want %.0f%%", node, 100*share, 100*w)
 		}
 	}
 }
