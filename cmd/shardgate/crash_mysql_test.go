@@ -26,13 +26,15 @@ import (
 // MySQL endpoint on two MariaDB shards: clients (go-sql-driver) commit
 // ledger transactions that each write one row on each shard — explicit
 // transactions, in both shard orders (so either shard is the anchor), and
-// autocommit multi-row INSERTs split across the shards — while a real
-// `shardgate serve` is SIGKILLed several times and started again (a new
-// incarnation of the same proxy id resolves what the old one left). The
-// last kill is followed by a proxy with another id: the first one never
-// comes back, and both MariaDB servers are SIGKILLed and restarted before
-// it starts: the prepared branches must survive that. Then, row by row: every transaction on both shards or on
-// neither, every acknowledged one on both, no XA branch left prepared.
+// multi-row INSERTs split across the shards, in autocommit and inside an
+// explicit transaction — while a real `shardgate serve` is SIGKILLed
+// several times and started again (a new incarnation of the same proxy
+// id resolves what the old one left). The last kill is followed by a
+// proxy with another id: the first one never comes back, and both MariaDB
+// servers are SIGKILLed and restarted before it starts (the prepared
+// branches must survive that). Then, row by row: every transaction on
+// both shards or on neither, every acknowledged one on both, no XA branch
+// left prepared.
 func TestServeKilledUnderXALoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -117,14 +119,14 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 	dsn := "app:app@tcp(" + addr + ")/app?timeout=5s"
 	var mu sync.Mutex
 	acked := map[int64]bool{}
-	kinds := [3]int{} // acknowledged, by kind
+	kinds := [4]int{} // acknowledged, by kind
 	next := make([]int, clients)
-	// One transaction of client cl: three shapes in turn.
+	// One transaction of client cl: four shapes in turn.
 	runTx := func(conn *sql.Conn, tx int64) error {
 		a, b := keys[0][tx], keys[1][tx]
-		switch tx % 3 {
+		switch tx % 4 {
 		case 0, 1: // explicit; kind 1 writes shard 1 first (the anchor)
-			if tx%3 == 1 {
+			if tx%4 == 1 {
 				a, b = b, a
 			}
 			txn, err := conn.BeginTx(ctx, nil)
@@ -140,9 +142,19 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 				return err
 			}
 			return txn.Commit()
-		default: // autocommit, split by the proxy
+		case 2: // autocommit, split by the proxy
 			_, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO ledger VALUES (%d, %d), (%d, %d)", a, tx, b, tx))
 			return err
+		default: // split by the proxy inside an explicit transaction
+			txn, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := txn.Exec(fmt.Sprintf("INSERT INTO ledger VALUES (%d, %d), (%d, %d)", b, tx, a, tx)); err != nil {
+				txn.Rollback()
+				return err
+			}
+			return txn.Commit()
 		}
 	}
 	// load runs the clients until stop closes or one fails (the proxy died).
@@ -176,7 +188,7 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 					}
 					mu.Lock()
 					acked[tx] = true
-					kinds[tx%3]++
+					kinds[tx%4]++
 					mu.Unlock()
 				}
 			})
@@ -306,8 +318,8 @@ topology:%s`, id, addr, v.MySQLNative, topology)
 			t.Errorf("transaction %d was acknowledged but is not on both shards", tx)
 		}
 	}
-	t.Logf("%d kills of a MySQL-endpoint proxy under load, each followed by a new process (the last one with another proxy id, the first never coming back, after both MariaDB servers were SIGKILLed and restarted, in %s); %d transactions acknowledged (explicit anchor shard 0: %d, explicit anchor shard 1: %d, split INSERT: %d); XA branches left prepared by each kill: %v; resolved by the next proxy (the last: the other id) after: %v; their decision rows: %v; committed but unacknowledged %d; half-applied %d; acknowledged and lost %d",
-		kills, restarted.Round(time.Millisecond), len(acked), kinds[0], kinds[1], kinds[2], left, resolved, decided, unacked, half, lost)
+	t.Logf("%d kills of a MySQL-endpoint proxy under load, each followed by a new process (the last one with another proxy id, the first never coming back, after both MariaDB servers were SIGKILLed and restarted, in %s); %d transactions acknowledged (explicit anchor shard 0: %d, explicit anchor shard 1: %d, autocommit split INSERT: %d, split INSERT in a transaction: %d); XA branches left prepared by each kill: %v; resolved by the next proxy (the last: the other id) after: %v; their decision rows: %v; committed but unacknowledged %d; half-applied %d; acknowledged and lost %d",
+		kills, restarted.Round(time.Millisecond), len(acked), kinds[0], kinds[1], kinds[2], kinds[3], left, resolved, decided, unacked, half, lost)
 	if len(acked) == 0 {
 		t.Fatal("no transaction committed: the load did not run")
 	}
