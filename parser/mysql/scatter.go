@@ -408,10 +408,42 @@ func (s *scatter) orderColumn(e sqlparser.Expr) (int, error) {
 			return 0, notSupported("ORDER BY an alias of an item after * over several shards is not supported")
 		}
 	}
+	e = s.expandAliases(e)
 	if i := s.itemLike(e); i >= 0 && s.visibleItem(i) {
 		return i, nil
 	}
 	return s.hiddenRef(s.hiddenCol(e)), nil
+}
+
+// expandAliases writes, in an ORDER BY expression, each bare name that is
+// the alias of a select item as that item's expression: MariaDB's ORDER
+// BY reads select aliases first, also inside expressions (ORDER BY b * 2),
+// but a hidden column in the shards' select list could not name an alias
+// (the differential test's finding: 1054 from the shards). An alias of an
+// aggregate is left as written.
+func (s *scatter) expandAliases(e sqlparser.Expr) sqlparser.Expr {
+	if _, ok := e.(*sqlparser.ColName); ok {
+		return e
+	}
+	found := false
+	out := sqlparser.Rewrite(sqlparser.CloneExpr(e), nil, func(c *sqlparser.Cursor) bool {
+		col, ok := c.Node().(*sqlparser.ColName)
+		if !ok || !col.Qualifier.IsEmpty() {
+			return true
+		}
+		for _, it := range s.items {
+			if it != nil && !it.As.IsEmpty() && it.As.Equal(col.Name) && !hasAggregate(it.Expr) {
+				c.Replace(sqlparser.CloneExpr(it.Expr))
+				found = true
+				break
+			}
+		}
+		return true
+	})
+	if !found {
+		return e
+	}
+	return out.(sqlparser.Expr)
 }
 
 func (s *scatter) aliasNamed(name string) bool {

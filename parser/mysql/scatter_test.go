@@ -44,6 +44,11 @@ func TestRewriteScatter(t *testing.T) {
 			"hidden=2 order=[{1 false true}] group=[-2] aggs=[{0 avg -1} {1 sum 0}] distinct=false limit=-1 offset=-1"},
 		{"select * from t", "select * from t",
 			"hidden=0 order=[] group=[] aggs=<nil> distinct=false limit=-1 offset=-1"},
+		// An alias inside an ORDER BY expression: the hidden column is
+		// the item's expression (a select list cannot name an alias).
+		{"select id, balance as b from users order by b * 2 desc, id limit 5",
+			"select id, balance as b, balance * 2 as sg_hidden_0 from users order by b * 2 desc, id asc limit 5",
+			"hidden=1 order=[{-1 true false} {0 false true}] group=[] aggs=<nil> distinct=false limit=5 offset=-1"},
 		// MySQL's "every row after the offset".
 		{"select id from t order by id limit 5, 18446744073709551615",
 			"select id from t order by id asc",

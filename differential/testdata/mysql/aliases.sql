@@ -23,3 +23,15 @@ SELECT u.level, o.qty AS level, count(*) FROM users u JOIN orders o ON o.user_id
 SELECT level, count(*) AS active FROM users GROUP BY level HAVING active > 400;
 SELECT level, max(balance) AS id FROM users GROUP BY level HAVING id > 99000;
 SELECT level AS active FROM users GROUP BY level HAVING active > 5;
+SELECT id, balance AS b FROM users ORDER BY b * 2 DESC, id LIMIT 5;
+SELECT id, level AS l FROM users ORDER BY l + id, id LIMIT 5;
+-- expect: refused
+SELECT YEAR(created) AS y, count(*) FROM users GROUP BY y + 0;
+-- expect: refused
+SELECT level AS l, count(*) FROM users GROUP BY l HAVING l + 1 > 5;
+-- expect: refused
+SELECT level AS l, count(*) AS c FROM users GROUP BY l ORDER BY c + 0 DESC, l;
+SELECT count(*) FROM users LIMIT 0;
+SELECT count(*) FROM users LIMIT 1 OFFSET 1;
+SELECT level, count(*) FROM users GROUP BY level LIMIT 0;
+SELECT DISTINCT level FROM users LIMIT 0;
