@@ -5,6 +5,9 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	vmysql "vitess.io/vitess/go/mysql"
+	querypb "vitess.io/vitess/go/vt/proto/query"
 )
 
 // The client connection layer reads whatever a client sends, cut
@@ -13,11 +16,17 @@ func FuzzSniff(f *testing.F) {
 	f.Add([]byte{4, 0, 0, 1, 0, 0, 0, 0, 11, 0, 0, 0, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 3)
 	f.Add([]byte{0, 0, 0, 0}, 1)
 	f.Add([]byte{4, 0, 0, 1, 0, 0, 0, 0, 5, 0, 0, 0, 0x1a, 1, 0, 0, 0, 7, 0, 0, 0, 0x18, 1, 0, 0, 0, 9, 0}, 5)
+	f.Add([]byte{4, 0, 0, 1, 0, 0, 0, 0, 21, 0, 0, 0, 0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0xfd, 0, 0xfe, 0, 1, 'a', 0xfc, 2, 0, 'b', 'c'}, 9)
+	f.Add([]byte{4, 0, 0, 1, 0, 0, 0, 0, 12, 0, 0, 0, 0x17, 1, 0, 0, 0, 0, 2, 0, 0, 0, 3, 0}, 2)
 	f.Fuzz(func(t *testing.T, b []byte, cut int) {
 		if cut <= 0 || cut > len(b) {
 			cut = len(b)
 		}
-		c := &sniffConn{Conn: &chunkConn{chunks: [][]byte{b[:cut], b[cut:]}}, s: &Server{sessions: map[*session]struct{}{}}}
+		// Statement 1 has two parameters.
+		ss := &session{c: &vmysql.Conn{PrepareData: map[uint32]*vmysql.PrepareData{
+			1: {StatementID: 1, ParamsCount: 2, BindVars: map[string]*querypb.BindVariable{}},
+		}}}
+		c := &sniffConn{Conn: &chunkConn{chunks: [][]byte{b[:cut], b[cut:]}}, s: &Server{sessions: map[*session]struct{}{ss: {}}}}
 		buf := make([]byte, 7)
 		for range 1 + len(b) {
 			if _, err := c.Read(buf); err != nil {

@@ -86,6 +86,8 @@ type sniffConn struct {
 	// longDataErr: statements a COM_STMT_SEND_LONG_DATA named a parameter
 	// they do not have; their next execution fails (MariaDB's 1210).
 	longDataErr map[uint32]bool
+	// types are the parameter types last bound per statement.
+	types map[uint32][]byte
 }
 
 // init readies a sniffConn made as &sniffConn{Conn, s, id} (server.go).
@@ -325,6 +327,7 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 		if prep != nil {
 			c.noteLongDataErr(id, false)
 			delete(c.ss.unsigned, id)
+			delete(c.types, id)
 		}
 	case comStmtExecute, comStmtReset, comStmtFetch:
 		switch {
@@ -344,6 +347,9 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			// panics (closing the client): no values left, none to nil.
 			clear(prep.BindVars)
 		case cmd == comStmtExecute:
+			if num, msg := c.checkExecute(b, rest == 0 && !c.more, id, prep); num != 0 {
+				return answer(num, msg)
+			}
 			c.unsignedMarks(b, id, prep)
 		}
 	}
@@ -380,6 +386,113 @@ func (c *sniffConn) noteLongDataErr(id uint32, on bool) {
 	} else {
 		delete(c.longDataErr, id)
 	}
+}
+
+// checkExecute reads a COM_STMT_EXECUTE (its start b, all of it if
+// whole) as MariaDB does before vitess decodes it, and returns the error
+// MariaDB answers a malformed one with (0: none; vitess would answer with
+// client codes, 2027). It sets the iteration count to 1: MariaDB ignores
+// it without its bulk flag, vitess refuses any other.
+func (c *sniffConn) checkExecute(b []byte, whole bool, id uint32, prep *vmysql.PrepareData) (uint16, string) {
+	const args = "Incorrect arguments to mysqld_stmt_execute"
+	binary.LittleEndian.PutUint32(b[6:], 1)
+	n := int(prep.ParamsCount)
+	if n == 0 {
+		return 0, ""
+	}
+	pos, bm := 10, (n+7)/8
+	if len(b) < pos+bm+1 {
+		if !whole {
+			return 0, ""
+		}
+		return 1210, args
+	}
+	nulls := b[pos : pos+bm]
+	pos += bm
+	types := c.types[id]
+	if b[pos] == 1 {
+		pos++
+		if len(b) < pos+2*n {
+			if !whole {
+				return 0, ""
+			}
+			return 1835, "Malformed communication packet"
+		}
+		types = b[pos : pos+2*n]
+		if c.types == nil {
+			c.types = map[uint32][]byte{}
+		}
+		c.types[id] = append(c.types[id][:0], types...)
+		pos += 2 * n
+	} else {
+		pos++
+		if types == nil {
+			return 1210, args // no types were ever bound
+		}
+	}
+	if !whole {
+		return 0, "" // the values go on past what is held: vitess reads them
+	}
+	for i := range n {
+		if nulls[i/8]&(1<<(i%8)) != 0 || len(prep.BindVars) > 0 && prep.BindVars["v"+itoa(i+1)] != nil {
+			continue // NULL, or sent as long data
+		}
+		size := paramSize(types[2*i], b[pos:])
+		if size < 0 || pos+size > len(b) {
+			return 1210, args
+		}
+		pos += size
+	}
+	return 0, ""
+}
+
+// paramSize is the size of a binary-protocol value of type typ at the
+// start of v (-1: it cannot be read).
+func paramSize(typ byte, v []byte) int {
+	switch typ {
+	case 6: // NULL
+		return 0
+	case 1: // TINY
+		return 1
+	case 2, 13: // SHORT, YEAR
+		return 2
+	case 3, 9, 4: // LONG, INT24, FLOAT
+		return 4
+	case 8, 5: // LONGLONG, DOUBLE
+		return 8
+	case 7, 10, 11, 12: // TIMESTAMP, DATE, TIME, DATETIME: a length, then that
+		if len(v) < 1 {
+			return -1
+		}
+		return 1 + int(v[0])
+	}
+	// Strings, decimals, blobs, …: a length-encoded string.
+	if len(v) < 1 {
+		return -1
+	}
+	switch v[0] {
+	case 0xfc:
+		if len(v) < 3 {
+			return -1
+		}
+		return 3 + int(binary.LittleEndian.Uint16(v[1:]))
+	case 0xfd:
+		if len(v) < 4 {
+			return -1
+		}
+		return 4 + (int(v[1]) | int(v[2])<<8 | int(v[3])<<16)
+	case 0xfe:
+		if len(v) < 9 {
+			return -1
+		}
+		if l := binary.LittleEndian.Uint64(v[1:]); l < 1<<31 {
+			return 9 + int(l)
+		}
+		return -1
+	case 0xfb, 0xff:
+		return -1
+	}
+	return 1 + int(v[0])
 }
 
 // unsignedMarks updates, from a COM_STMT_EXECUTE that sends its parameter
