@@ -16,3 +16,17 @@ SELECT DISTINCT u.level FROM users u JOIN orders o ON o.user_id = u.id WHERE o.q
 SELECT max(o.amount), min(u.balance) FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id > 3900;
 SELECT u.id, o.id FROM orders o RIGHT JOIN users u ON u.id = o.user_id WHERE u.id < 10;
 SELECT u.id, o.id FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = 100 ORDER BY o.id;
+SELECT * FROM users u JOIN orders o ON o.user_id = u.id ORDER BY o.id LIMIT 5;
+SELECT * FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id < 4;
+SELECT u.*, p.name FROM users u JOIN orders o ON o.user_id = u.id JOIN products p ON p.id = o.product_id ORDER BY o.id DESC LIMIT 4;
+SELECT o.id, u.id FROM orders o JOIN users u ON u.id = o.user_id ORDER BY u.id, o.id LIMIT 7 OFFSET 100;
+SELECT u.level, p.category IS NULL AS nocat, count(*) FROM users u JOIN orders o ON o.user_id = u.id JOIN products p ON p.id = o.product_id GROUP BY u.level, nocat;
+SELECT count(*) FROM users u JOIN orders o ON o.user_id = u.id AND o.qty > u.level;
+SELECT u.id, max(o.amount) FROM users u JOIN orders o ON o.user_id = u.id GROUP BY u.id ORDER BY max(o.amount) DESC, u.id LIMIT 5;
+SELECT DISTINCT o.product_id FROM users u JOIN orders o ON o.user_id = u.id WHERE u.level = 10 ORDER BY o.product_id;
+SELECT count(*) FROM products p1 JOIN products p2 ON p2.id = p1.id + 1;
+SELECT p.id, p.name FROM products p WHERE p.id IN (1, 2, 3) ORDER BY p.id;
+-- expect: refused
+SELECT u.id FROM users u WHERE u.id IN (SELECT 1) ORDER BY u.id;
+-- expect: refused
+SELECT u.id, o2.id FROM users u JOIN orders o2 ON o2.id = u.id WHERE u.id < 20;
