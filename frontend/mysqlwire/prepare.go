@@ -73,9 +73,17 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 // SELECT has its own LIMIT (a placeholder or a number), 0 written there.
 func (ss *session) columnsQuery(query string, at []int) (string, bool) {
 	stmt, lits, err := ss.s.o.Analyzer.Analyze(query, nil)
-	if err != nil || stmt.Kind != parser.KindSelect || stmt.Locking || stmt.SetOp || len(stmt.Parts) > 0 ||
+	if err != nil || stmt.Kind != parser.KindSelect || stmt.SetOp || len(stmt.Parts) > 0 ||
 		stmt.Pins() != parser.PinNone || containsFold(query, "into") {
 		return "", false
+	}
+	// A locking read's LIMIT 0 goes before its FOR UPDATE / LOCK IN SHARE
+	// MODE (it then locks nothing).
+	lock := len(strings.TrimRight(query, " \t\r\n;"))
+	if stmt.Locking {
+		if lock = lockingClause(query); lock < 0 {
+			return "", false
+		}
 	}
 	type edit struct {
 		at, end int
@@ -110,6 +118,10 @@ func (ss *session) columnsQuery(query string, at []int) (string, bool) {
 		}
 		slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
 	}
+	if !stmt.Limit {
+		edits = append(edits, edit{lock, lock, " LIMIT 0 "})
+		slices.SortStableFunc(edits, func(a, b edit) int { return a.at - b.at })
+	}
 	var b strings.Builder
 	last := 0
 	for _, e := range edits {
@@ -120,10 +132,40 @@ func (ss *session) columnsQuery(query string, at []int) (string, bool) {
 	// Only the end is trimmed: what follows the last placeholder keeps
 	// its leading blank (… AND ? ORDER BY c).
 	b.WriteString(strings.TrimRight(query[last:], " \t\r\n;"))
-	if !stmt.Limit {
-		b.WriteString(" LIMIT 0")
-	}
 	return b.String(), true
+}
+
+// lockingClause is the offset of a SELECT's FOR UPDATE, FOR SHARE or
+// LOCK IN SHARE MODE (its last, outside quotes and comments; -1: none).
+func lockingClause(sql string) int {
+	at := -1
+	scanCode(sql, func(i int) bool {
+		if !identStart(sql, i) {
+			return true
+		}
+		word := func(j int, w string) (int, bool) {
+			j = skipBlanks(sql, j)
+			if len(sql)-j < len(w) || !strings.EqualFold(sql[j:j+len(w)], w) || j+len(w) < len(sql) && isWordByte(sql[j+len(w)]) {
+				return 0, false
+			}
+			return j + len(w), true
+		}
+		if j, ok := word(i, "for"); ok {
+			if _, ok := word(j, "update"); ok {
+				at = i
+			} else if _, ok := word(j, "share"); ok {
+				at = i
+			}
+		} else if j, ok := word(i, "lock"); ok {
+			if j, ok := word(j, "in"); ok {
+				if _, ok := word(j, "share"); ok {
+					at = i
+				}
+			}
+		}
+		return true
+	})
+	return at
 }
 
 func isWordByte(c byte) bool {

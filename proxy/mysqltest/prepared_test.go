@@ -87,6 +87,10 @@ func TestPrepareColumns(t *testing.T) {
 		"SELECT id FROM sbtest1 WHERE k = ? ORDER BY id LIMIT ?":               1,
 		"SELECT id, k FROM sbtest1 LIMIT 5":                                    2,
 		"SELECT id FROM sbtest1 WHERE k > ? LIMIT ?, ?":                        1,
+		"SELECT id FROM sbtest1 WHERE id = ? FOR UPDATE":                       1,
+		"SELECT id, k FROM sbtest1 WHERE id = ? LOCK IN SHARE MODE;":           2,
+		"SELECT id FROM sbtest1 WHERE c = 'for update' LIMIT ? FOR UPDATE":     1,
+		"SELECT id FROM sbtest1 WHERE id = ? FOR UPDATE SKIP LOCKED":           1,
 		"SELECT id FROM sbtest1 LIMIT 2 OFFSET ?":                              1,
 		"SELECT id FROM sbtest1 WHERE id IN (SELECT id FROM sbtest1) LIMIT 10": 1,
 	} {
