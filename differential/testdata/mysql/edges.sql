@@ -64,3 +64,8 @@ SELECT level FROM users GROUP BY level HAVING count(*) > ?;
 SELECT count(*) FROM users WHERE name = ?;
 -- args: 100 200
 SELECT DISTINCT level FROM users WHERE id BETWEEN ? AND ? ORDER BY level;
+-- Long item texts: MariaDB truncates a generated name to 256 characters.
+-- known: avg of an expression of 44+ digits: the shards' sum is capped at 65 digits, so the proxy cannot tell avg's precision (the column length; the values are right)
+SELECT avg(level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level) FROM users;
+SELECT count(DISTINCT level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level + level) FROM users;
+SELECT level, sum(qty * 1 + qty * 2 + qty * 3 + qty * 4 + qty * 5 + qty * 6 + qty * 7 + qty * 8 + qty * 9 + qty * 10 + qty * 11 + qty * 12 + qty * 13 + qty * 14 + qty * 15 + qty * 16 + qty * 17 + qty * 18 + qty * 19 + qty * 20 + qty * 21 + qty * 22 + qty * 23 + qty * 24) AS `s` , avg(o.amount) FROM users u JOIN orders o ON o.user_id = u.id GROUP BY level;
