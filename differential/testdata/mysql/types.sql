@@ -31,3 +31,17 @@ SELECT id, score FROM users WHERE score = 0.25 OR score = -0.25 OR score = 0;
 SELECT id, CAST(score AS DECIMAL(10,2)) FROM users WHERE id < 10;
 SELECT sum(CAST(score AS DECIMAL(10,2))) FROM users;
 SELECT id, x'41', 0x42, b'1000011' FROM users WHERE id < 3;
+-- Items of mixed types through merges.
+SELECT max(IF(level > 5, balance, score)), min(IF(level > 5, balance, score)) FROM users;
+SELECT min(COALESCE(u, id)), max(COALESCE(u, id)), sum(COALESCE(u, id)) FROM users;
+SELECT max(CASE WHEN level > 5 THEN created ELSE updated END), min(CASE WHEN level > 5 THEN created ELSE updated END) FROM users;
+SELECT id, IF(level > 5, balance, score) AS v FROM users ORDER BY v DESC, id LIMIT 6;
+SELECT id, COALESCE(u, id) AS v FROM users ORDER BY v DESC, id LIMIT 6;
+SELECT id, CASE WHEN level > 5 THEN created ELSE updated END AS t FROM users ORDER BY t DESC, id LIMIT 6;
+SELECT min(-u), max(-u) FROM users;
+SELECT sum(level * 1.5e0), avg(level * 2.5e0) FROM users;
+SELECT max(balance + score), min(balance - score) FROM users;
+SELECT level * 1.0 AS l, count(*) FROM users GROUP BY l;
+SELECT DISTINCT created + INTERVAL 0 SECOND AS t FROM users WHERE id < 30 ORDER BY t;
+SELECT max(NULLIF(level, 5)), count(NULLIF(level, 5)) FROM users;
+SELECT GREATEST(level, 5) AS g, count(*) FROM users GROUP BY g;
