@@ -45,9 +45,13 @@
 //     not move, the clause stays in the key); COMMIT/ROLLBACK AND [NO]
 //     CHAIN / [NO] RELEASE, BEGIN WORK, SET ROLE and XA statements are
 //     recognised by their tokens (control.go); DO's expressions are read
-//     as a SELECT's; /*M!…*/ executable comments are read like /*!…*/.
-//     Still rejected (42000 / 1064): sequences (CREATE SEQUENCE, NEXT
-//     VALUE FOR), GRANT/CREATE USER with 'user'@'host', HANDLER, and
+//     as a SELECT's; /*M!…*/ executable comments are read like /*!…*/,
+//     and so are /*!NNNNNN…*/ comments with a 6-digit version (one MariaDB
+//     does not run stays a comment); ODBC escapes ({d '…'}, {ts '…'},
+//     { fn … }) are read as their expression (mariadb_syntax.go); LIMIT …
+//     ROWS EXAMINED n is blanked out like RETURNING. Still rejected
+//     (42000 / 1064): sequences (CREATE SEQUENCE, NEXT VALUE FOR),
+//     GRANT/CREATE USER with 'user'@'host', HANDLER, SOUNDS LIKE, and
 //     unquoted non-ASCII identifiers, which vitess' tokenizer does not
 //     read. LOAD DATA is refused (0A000 / 1235): vitess keeps no table of
 //     it.
