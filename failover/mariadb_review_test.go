@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -155,5 +156,44 @@ func TestReviewMariaErrantGTID(t *testing.T) {
 	}
 	if errant && !strings.Contains(strings.Join(res.Warnings, " "), "errant") {
 		t.Fatalf("the errant row reached my0r2 without a word (warnings %v)", res.Warnings)
+	}
+}
+
+// Finding: a planned switchover whose target does not catch up in time
+// stops with ErrNotCaughtUp after the fence, and leaves the old primary —
+// still the map's primary, nothing promoted — read-only: every write on
+// the shard fails with 1290 until someone sets read_only back by hand (or
+// re-runs). Run's doc says "Every error before the promotion leaves the
+// map and the nodes' roles as they were", and docs/design/failover.md
+// that a fence "never leaves the shard read-only with nothing promoted";
+// that holds for the grants check only. The same for a fence whose killed
+// sessions take longer than FenceTimeout to exit (a long rollback). A run
+// that gives up before promoting should lift its fence
+// (SET GLOBAL read_only = 0) or say in its error that the shard is left
+// read-only.
+func TestReviewMariaCatchUpFailureLeavesShardReadOnly(t *testing.T) {
+	mariaReviewFinding(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := startMariaReviewRig(ctx, t, 1)
+	r.write(ctx, t, 5)
+	if n := r.count(ctx, t, "my0r1", r.rows, 10*time.Second); n != r.rows {
+		t.Fatalf("replica holds %d of %d rows", n, r.rows)
+	}
+	// The target stops applying: it cannot catch up.
+	if err := r.nodes["my0r1"].Exec(ctx, "STOP SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	r.write(ctx, t, 5)
+	_, err := r.run(ctx, t, Options{Shard: "-", CatchUpTimeout: 500 * time.Millisecond})
+	if !errors.Is(err, ErrNotCaughtUp) {
+		t.Fatalf("switchover to a target that does not apply: %v, want ErrNotCaughtUp", err)
+	}
+	sh, _ := r.shard(ctx, t)
+	if sh.Primary.Name != "my0" {
+		t.Fatalf("map primary %s after a failed switchover, want my0", sh.Primary.Name)
+	}
+	if _, err := r.db(t, "my0").ExecContext(ctx, "INSERT INTO ledger VALUES (-1)"); err != nil {
+		t.Fatalf("write on the shard's primary (still the map's, nothing promoted) after the switchover gave up: %v; the shard is left read-only", err)
 	}
 }
