@@ -380,3 +380,29 @@ func TestReviewHoldTablelessSelect(t *testing.T) {
 		}
 	}
 }
+
+// Finding (same root as TestReviewHoldClientGone): Shutdown cannot end a
+// held statement. Its deadline passes, it closes the client connections,
+// and it still waits for the held session until the failover buffer
+// expires (here 4s for a 500ms Shutdown; the buffer may be up to 1m): the
+// hold waits on context.Background(), not on the session's or the
+// server's context. (proxy.Run's DrainTimeout is overrun the same way.)
+func TestReviewHoldShutdown(t *testing.T) {
+	holdReviewFinding(t)
+	base := baseSpec(t)
+	r := startHoldRig(t, 4*time.Second, base)
+	id := idsOnEachShard(t, 933_000)[0]
+	cleanUser(t, id)
+	_, c, _ := r.open(t)
+	r.publish(t, 2, withPrimaryPort(base, 0, deadPort(t)))
+	ch := heldInsert(t, r, context.Background(), c, id)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	err := r.my.Shutdown(ctx)
+	cancel()
+	took := time.Since(start)
+	<-ch
+	if took > 1500*time.Millisecond {
+		t.Fatalf("Shutdown with a 500ms deadline returned after %s (%v): it waited for a held statement", took.Round(time.Millisecond), err)
+	}
+}
