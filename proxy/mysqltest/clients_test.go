@@ -253,12 +253,21 @@ func TestClearErrors(t *testing.T) {
 		wantMySQLError(t, err, 1064, "42000")
 		otherOK("unparsable SQL")
 		// Over the shards' max_allowed_packet (16 MB): the server's 1153
-		// reaches the client, whose connection then ends, as with MariaDB.
+		// reaches the client, whose connection then ends, as with MariaDB
+		// — or, when the server hangs up before the proxy has written the
+		// whole query (seen under -race), 2013 naming the lost server.
 		big := conn(t, tls+"&maxAllowedPacket=67108864")
 		var n sql.NullString
 		err = big.QueryRowContext(ctx, "SELECT LENGTH('"+strings.Repeat("x", 17<<20)+"')").Scan(&n)
-		if me := wantMySQLError(t, err, 1153, "08S01"); !strings.Contains(me.Message, "max_allowed_packet") {
-			t.Fatalf("%s: %q", tls, me.Message)
+		var me *mysql.MySQLError
+		switch {
+		case !errors.As(err, &me):
+			t.Fatalf("%s: %v", tls, err)
+		case me.Number == 1153 && string(me.SQLState[:]) == "08S01" && strings.Contains(me.Message, "max_allowed_packet"):
+		case me.Number == 2013 && string(me.SQLState[:]) == "HY000" && strings.Contains(me.Message, "Lost connection"):
+			t.Logf("%s: %v", tls, err)
+		default:
+			t.Fatalf("%s: %v", tls, err)
 		}
 		otherOK("an oversized packet")
 		if got := one(t, c, "SELECT name FROM products WHERE id = 2"); got != "mouse" {
