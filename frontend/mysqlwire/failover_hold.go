@@ -3,12 +3,15 @@ package mysqlwire
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"vitess.io/vitess/go/mysql/sqlerror"
+	"vitess.io/vitess/go/sqltypes"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -81,11 +84,25 @@ func (s *Server) HoldStats() HoldStats {
 }
 
 // Acquire implements ConnSource: a primary that does not answer is waited
-// for, or its successor in a newer map.
+// for, or its successor in a newer map. A session's acquire passes its
+// holdContext: the hold then ends when the statement is killed or the
+// client leaves (see beginHold), and a statement that may run on any shard
+// is not held but sent elsewhere (errElsewhere).
 func (h *holdingConns) Acquire(ctx context.Context, shard *shardmap.Shard, foundRows bool) (ServerConn, error) {
 	c, err := h.ConnSource.Acquire(ctx, shard, foundRows)
 	if err == nil || !primaryDown(err) {
 		return c, err
+	}
+	ss, _ := ctx.Value(holdKey{}).(*session)
+	if ss != nil && ss.hold.anywhere {
+		return nil, &elsewhereError{cause: err}
+	}
+	if ss != nil {
+		hctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stop := ss.beginHold(cancel)
+		defer stop()
+		ctx = hctx
 	}
 	return h.hold(ctx, shard, foundRows, err)
 }
@@ -122,7 +139,7 @@ func (h *holdingConns) hold(ctx context.Context, shard *shardmap.Shard, foundRow
 		select {
 		case <-ctx.Done():
 			h.failed.Add(1)
-			return nil, cause
+			return nil, holdInterrupted(ctx, cause)
 		case <-t.C:
 		}
 		now := time.Now()
@@ -131,7 +148,12 @@ func (h *holdingConns) hold(ctx context.Context, shard *shardmap.Shard, foundRow
 			return nil, holdExpired(shard, h.buffer, cause)
 		}
 		moved := false
-		if sh := sameShard(h.snapshot(), keyspace, shard); sh != nil && sh.Primary.Addr != cur.Primary.Addr {
+		sh, changed := sameShard(h.snapshot(), keyspace, shard)
+		if changed {
+			h.failed.Add(1)
+			return nil, layoutChanged(shard, cause)
+		}
+		if sh != nil && sh.Primary.Addr != cur.Primary.Addr {
 			cur, moved = sh, true
 		}
 		if !moved && now.Before(nextDial) {
@@ -142,12 +164,16 @@ func (h *holdingConns) hold(ctx context.Context, shard *shardmap.Shard, foundRow
 		c, err := h.ConnSource.Acquire(actx, cur, foundRows)
 		cancel()
 		switch {
-		case err == nil:
+		case err == nil && ctx.Err() == nil:
 			h.sent.Add(1)
 			return c, nil
+		case err == nil: // killed as the connection came: still unsent
+			h.ConnSource.Release(c)
+			h.failed.Add(1)
+			return nil, holdInterrupted(ctx, cause)
 		case ctx.Err() != nil:
 			h.failed.Add(1)
-			return nil, err
+			return nil, holdInterrupted(ctx, err)
 		case time.Now().After(deadline):
 			h.expired.Add(1)
 			return nil, holdExpired(shard, h.buffer, err)
@@ -185,28 +211,194 @@ func keyspaceOf(snap *shardmap.Snapshot, shard *shardmap.Shard) string {
 	return ""
 }
 
+// layoutChanged: the held statement's shard has another key range (or is
+// gone) in the current map. Its rows may now live on another shard, so it
+// is not re-routed silently: it fails, unsent, for the client to re-run.
+func layoutChanged(shard *shardmap.Shard, cause error) error {
+	return sqlerr.New(sqlerr.ReadOnlySQLTransaction, "the shard layout changed while the statement waited for a new primary of shard %s (%s)", shard.Name, shard.Range).
+		WithDetail("the statement was not sent to any server").
+		WithHint("Re-run it: it will be routed with the new map.").
+		Wrap(cause)
+}
+
+// holdInterrupted is a hold ended by its context: KILL QUERY, KILL
+// CONNECTION, the client's hang-up or Shutdown. MariaDB's 1317
+// ER_QUERY_INTERRUPTED (SQLSTATE 70100): the statement did not run.
+func holdInterrupted(ctx context.Context, cause error) error {
+	why := "the statement was killed"
+	if c := context.Cause(ctx); errors.Is(c, errClientGone) {
+		why = "the client connection closed"
+	}
+	return sqlerr.New(sqlerr.QueryCanceled, "Query execution was interrupted").
+		WithDetail("%s while it waited for a new primary; it was not sent to any server", why).
+		Wrap(cause)
+}
+
 // sameShard finds old's shard in the current map: the keyspace's shard of
 // the same name; without a known keyspace (old came from a map version
 // already replaced), the one shard of that name and database among the
 // MySQL keyspaces (none when several: then only the old primary is tried).
-func sameShard(snap *shardmap.Snapshot, keyspace string, old *shardmap.Shard) *shardmap.Shard {
+// changed reports that the shard found covers another key range, or that
+// the keyspace no longer has it: the layout changed under the held
+// statement, which must not follow the name to other rows.
+func sameShard(snap *shardmap.Snapshot, keyspace string, old *shardmap.Shard) (_ *shardmap.Shard, changed bool) {
 	if snap == nil {
-		return nil
+		return nil, false
 	}
 	var found *shardmap.Shard
+	seen := false // the keyspace is in the map
 	for _, ks := range snap.Keyspaces() {
 		if ks.Engine() != shardmap.MySQL || (keyspace != "" && ks.Name() != keyspace) ||
 			(keyspace == "" && ks.Database() != old.Database) {
 			continue
 		}
+		seen = true
 		for _, sh := range ks.Shards() {
 			if sh.Name == old.Name {
 				if found != nil {
-					return nil
+					return nil, false
 				}
 				found = sh
 			}
 		}
 	}
-	return found
+	switch {
+	case found != nil && !sameLayout(found, old):
+		return nil, true
+	case found == nil && seen && keyspace != "":
+		return nil, true
+	}
+	return found, false
+}
+
+// sameLayout: sh and old are the same shard of their keyspace — name, key
+// range and database — whatever their nodes.
+func sameLayout(sh, old *shardmap.Shard) bool {
+	return sh.Name == old.Name && sh.Range == old.Range && sh.Database == old.Database
+}
+
+// holdState is a session's side of the hold.
+type holdState struct {
+	// ctx is what the session acquires with: it carries the session, so
+	// that a hold can register with it (made once per session).
+	ctx context.Context
+	// anywhere: the statement may run on any shard (it reads no shard's
+	// own rows); a primary that does not answer is not waited for.
+	anywhere bool
+	// cancel ends the statement's hold; set while it waits, under the
+	// session's mu (KILL and the watcher call it from other goroutines).
+	cancel context.CancelCauseFunc
+}
+
+type holdKey struct{}
+
+// holdContext is the context of the session's acquires.
+func (ss *session) holdContext() context.Context {
+	if ss.hold.ctx == nil {
+		ss.hold.ctx = context.WithValue(context.Background(), holdKey{}, ss)
+	}
+	return ss.hold.ctx
+}
+
+// errClientGone ends a hold whose client closed its connection (or whose
+// connection KILL CONNECTION or Shutdown closed).
+var errClientGone = errors.New("mysqlwire: the client connection closed")
+
+// errHoldKilled ends a hold by KILL QUERY.
+var errHoldKilled = errors.New("mysqlwire: statement killed")
+
+// holdWatch is how often a held statement checks that its client is still
+// there.
+const holdWatch = 20 * time.Millisecond
+
+// beginHold registers the statement's hold with its session, for KILL
+// (cancelHold), and watches the client's connection until stop: a client
+// that hangs up, or whose connection KILL CONNECTION or Shutdown closes,
+// ends the hold — its statement must not run for no one. Nothing reads
+// the client's socket while its statement waits, so the watcher looks at
+// it without reading (clientGone).
+func (ss *session) beginHold(cancel context.CancelCauseFunc) (stop func()) {
+	ss.mu.Lock()
+	ss.hold.cancel = cancel
+	ss.mu.Unlock()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(holdWatch)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if ss.c.IsClosed() || clientGone(ss.c.GetRawConn()) {
+				cancel(errClientGone)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		ss.mu.Lock()
+		ss.hold.cancel = nil
+		ss.mu.Unlock()
+	}
+}
+
+// cancelHoldLocked ends the session's hold, if its statement is held (ss.mu
+// held), and says whether it was.
+func (ss *session) cancelHoldLocked(cause error) bool {
+	if ss.hold.cancel == nil {
+		return false
+	}
+	ss.hold.cancel(cause)
+	return true
+}
+
+// elsewhereError: the primary of the shard picked for a statement that may
+// run anywhere does not answer (holdingConns.Acquire with hold.anywhere).
+type elsewhereError struct{ cause error }
+
+func (e *elsewhereError) Error() string { return "primary down, try another shard: " + e.cause.Error() }
+func (e *elsewhereError) Unwrap() error { return e.cause }
+
+// runAnywhere runs a statement that may run on any shard (anyShard picked
+// shard: a SELECT of no table, say) and holds no server connection yet.
+// When shard's primary does not answer, the statement — unsent — tries
+// the keyspace's other primaries at once, and is held for shard's only
+// when none answers: a health check need not wait out a failover buffer
+// while another shard could answer it.
+func (ss *session) runAnywhere(shard *shardmap.Shard, sql string, pin parser.Pin, callback func(*sqltypes.Result) error) error {
+	if _, ok := ss.s.o.Conns.(*holdingConns); !ok || ss.conn != nil {
+		return ss.run(shard, sql, pin, "", callback)
+	}
+	ss.hold.anywhere = true
+	defer func() { ss.hold.anywhere = false }()
+	err := ss.run(shard, sql, pin, "", callback)
+	var ee *elsewhereError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	if snap := ss.s.o.Snapshot(); snap != nil {
+		name := keyspaceOf(snap, shard)
+		for _, ks := range snap.Keyspaces() {
+			if ks.Engine() != shardmap.MySQL || ks.Name() != name {
+				continue
+			}
+			for _, sh := range ks.Shards() {
+				if sh == shard {
+					continue
+				}
+				if err = ss.run(sh, sql, pin, "", callback); !errors.As(err, &ee) {
+					return err
+				}
+			}
+		}
+	}
+	ss.hold.anywhere = false // every primary is down: wait for shard's
+	return ss.run(shard, sql, pin, "", callback)
 }

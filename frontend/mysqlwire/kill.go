@@ -13,7 +13,8 @@ import (
 // KILL [QUERY | CONNECTION] id takes the id a client got at login (its
 // CONNECTION_ID() through the proxy). KILL QUERY cancels that client's
 // running statement on the server it runs on, a primary or, for a read,
-// the replica it was sent to — never another client's:
+// the replica it was sent to, or ends its wait for a new primary (a held
+// statement, failover_hold.go: it fails with 1317 unsent) — never another client's:
 // the target session cannot give its server connection back while the
 // KILL is being sent (running is read and the KILL sent under its mu). KILL
 // CONNECTION also closes the client's connection. Only the same user may
@@ -59,6 +60,11 @@ func (ss *session) kill(sql string) (bool, error) {
 func (ss *session) cancelRunning() error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.cancelHoldLocked(errHoldKilled) {
+		// Held for a new primary (failover_hold.go): nothing was sent;
+		// the statement ends with 1317 and never runs.
+		return nil
+	}
 	if len(ss.scatterParts) > 0 {
 		return ss.cancelScatter()
 	}

@@ -1,7 +1,6 @@
 package mysqlwire
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +113,8 @@ type session struct {
 	// scatterParts are the server connections of a read on several
 	// shards while it runs (session_scatter.go), for KILL QUERY.
 	scatterParts []scatterPart
+	// hold: the failover hold's state (failover_hold.go).
+	hold holdState
 }
 
 func newSession(s *Server, c *vmysql.Conn) *session {
@@ -245,7 +246,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		if err != nil {
 			return err
 		}
-		return ss.run(shard, sql, pin, "", callback)
+		return ss.runAnywhere(shard, sql, pin, callback)
 	}
 	shard, any, err := ss.route(stmt, lits)
 	if err != nil {
@@ -281,7 +282,11 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	if ss.askGTID(stmt, shard) {
 		ss.gtidStmt = stmt
 	}
-	err = ss.run(shard, sql, pin, "", callback)
+	if any {
+		err = ss.runAnywhere(shard, sql, pin, callback)
+	} else {
+		err = ss.run(shard, sql, pin, "", callback)
+	}
 	ss.gtidStmt, ss.txStmt = nil, nil
 	ss.noteWrite(stmt, shard)
 	if err != nil {
@@ -555,7 +560,7 @@ func (ss *session) acquireOnly(shard *shardmap.Shard) error {
 			delete(ss.parked, shard)
 		} else {
 			var err error
-			if conn, err = ss.s.o.Conns.Acquire(context.Background(), shard, ss.foundRows()); err != nil {
+			if conn, err = ss.s.o.Conns.Acquire(ss.holdContext(), shard, ss.foundRows()); err != nil {
 				return err
 			}
 		}

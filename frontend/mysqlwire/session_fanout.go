@@ -1,7 +1,6 @@
 package mysqlwire
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -107,7 +106,7 @@ func (ss *session) borrow(shard *shardmap.Shard) (c ServerConn, own bool, err er
 		}
 		return c, true, nil
 	}
-	if c, err = ss.s.o.Conns.Acquire(context.Background(), shard, ss.foundRows()); err != nil {
+	if c, err = ss.s.o.Conns.Acquire(ss.holdContext(), shard, ss.foundRows()); err != nil {
 		return nil, false, err
 	}
 	if err := ss.applySettingsTo(c); err != nil {

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,23 +17,15 @@ import (
 	"github.com/shardgate/shardgate/shardmap"
 )
 
-// Review of the MySQL endpoint's failover write hold (issue 9,
-// frontend/mysqlwire/failover_hold.go). Guarded tests are findings that
-// fail today: run them with
-// SHARDGATE_REVIEW=1 go test ./proxy/mysqltest -run TestReviewHold -count=1.
+// Regression tests from the review of the MySQL endpoint's failover write
+// hold (issue 9, frontend/mysqlwire/failover_hold.go): each was a finding,
+// fixed since; run them with go test ./proxy/mysqltest -run TestReviewHold.
 //
 // Each test runs its own endpoint over the package's two MariaDB shards,
 // with a map function the test swaps: in the first map, shard 0's primary
 // is a port nothing listens on (a dead primary: dials are refused, so a
 // statement for it is held); the second names the real server (a
 // failover), and the held statement is sent there.
-
-func holdReviewFinding(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
-}
 
 // holdRig is an endpoint whose map the test changes.
 type holdRig struct {
@@ -199,7 +191,6 @@ func heldInsert(t *testing.T, r *holdRig, ctx context.Context, c *sql.Conn, id i
 // ER_QUERY_INTERRUPTED, and an operator or a driver's timeout that KILLs
 // a stuck write relies on it not running afterwards.
 func TestReviewHoldKillQuery(t *testing.T) {
-	holdReviewFinding(t)
 	base := baseSpec(t)
 	r := startHoldRig(t, 4*time.Second, base)
 	id := idsOnEachShard(t, 930_000)[0]
@@ -227,8 +218,16 @@ func TestReviewHoldKillQuery(t *testing.T) {
 	if err == nil || n != 0 {
 		t.Fatalf("after KILL QUERY of the held INSERT: client got %v, %d row(s) written; want 1317 (Query execution was interrupted) and nothing written", err, n)
 	}
-	if !errors.As(err, &me) || me.Number != 1317 {
-		t.Fatalf("after KILL QUERY of the held INSERT: client got %v, want 1317", err)
+	if !errors.As(err, &me) || me.Number != 1317 || me.SQLState != [5]byte{'7', '0', '1', '0', '0'} {
+		t.Fatalf("after KILL QUERY of the held INSERT: client got %v, want 1317 (70100)", err)
+	}
+	if st := r.my.FailoverHoldStats(); st.Failed != 1 || st.Sent != 0 {
+		t.Fatalf("hold stats after KILL QUERY %+v: want 1 failed, 0 sent", st)
+	}
+	// The session goes on: its next statement runs (shard 0 answers again).
+	var one int
+	if err := c.QueryRowContext(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("the killed session's next statement: %d, %v", one, err)
 	}
 }
 
@@ -242,7 +241,6 @@ func TestReviewHoldKillQuery(t *testing.T) {
 // or killed it precisely so that it would not run. The hold should end
 // when the client's connection does.
 func TestReviewHoldClientGone(t *testing.T) {
-	holdReviewFinding(t)
 	for _, how := range []string{"kill connection", "client gone"} {
 		t.Run(how, func(t *testing.T) {
 			base := baseSpec(t)
@@ -288,7 +286,6 @@ func TestReviewHoldClientGone(t *testing.T) {
 // sent only where the map it was routed with and the new one agree (same
 // key range), else fail as unsent (1290).
 func TestReviewHoldLayoutChange(t *testing.T) {
-	holdReviewFinding(t)
 	base := baseSpec(t)
 	ks := base.Keyspaces[0]
 	named := func(shards ...shardmap.ShardSpec) shardmap.MapSpec {
@@ -350,8 +347,13 @@ func TestReviewHoldLayoutChange(t *testing.T) {
 	if on0 != 0 {
 		t.Fatalf("held INSERT of key %d (s2 on cluster shard 1 in the new map) went to s0 (-40, cluster shard 0): client got %v; rows: %d on s0's server, %d on s2's", id, ierr, on0, on1)
 	}
-	if ierr == nil && on1 != 1 {
-		t.Fatalf("held INSERT acknowledged, but %d row(s) on its shard s2", on1)
+	// Never re-routed silently: it fails unsent, for the client to re-run.
+	var me *mysql.MySQLError
+	if !errors.As(ierr, &me) || me.Number != 1290 || !strings.Contains(me.Message, "layout changed") || on1 != 0 {
+		t.Fatalf("held INSERT across a layout change: client got %v, %d row(s) on s2; want 1290 (layout changed) and nothing written", ierr, on1)
+	}
+	if st := r.my.FailoverHoldStats(); st.Failed == 0 {
+		t.Fatalf("hold stats %+v: the layout change is not counted as failed", st)
 	}
 }
 
@@ -364,7 +366,6 @@ func TestReviewHoldLayoutChange(t *testing.T) {
 // although any live shard could answer it at once: half the clients' health
 // checks hang for replicas.failover_buffer (5 s by default) and fail.
 func TestReviewHoldTablelessSelect(t *testing.T) {
-	holdReviewFinding(t)
 	base := baseSpec(t)
 	r := startHoldRig(t, 2*time.Second, base)
 	// Consecutive connection ids: one of the two picks shard 0.
@@ -388,7 +389,6 @@ func TestReviewHoldTablelessSelect(t *testing.T) {
 // hold waits on context.Background(), not on the session's or the
 // server's context. (proxy.Run's DrainTimeout is overrun the same way.)
 func TestReviewHoldShutdown(t *testing.T) {
-	holdReviewFinding(t)
 	base := baseSpec(t)
 	r := startHoldRig(t, 4*time.Second, base)
 	id := idsOnEachShard(t, 933_000)[0]
