@@ -98,7 +98,12 @@ func (c *shardConns) hold(ctx context.Context, shard *shardmap.Shard, cause erro
 			return nil, holdExpired(shard, f.buffer, cause)
 		}
 		moved := false
-		if sh := f.sameShard(keyspace, shard); sh != nil && sh.Primary.Addr != cur.Primary.Addr {
+		sh, changed := sameShard(f.snapshot(), keyspace, shard)
+		if changed {
+			f.heldFailed.Add(1)
+			return nil, layoutChanged(shard, cause)
+		}
+		if sh != nil && sh.Primary.Addr != cur.Primary.Addr {
 			cur, moved = sh, true
 		}
 		if !moved && now.Before(nextDial) {
@@ -138,26 +143,40 @@ func holdExpired(shard *shardmap.Shard, buffer time.Duration, cause error) error
 		Wrap(cause)
 }
 
-// sameShard finds old's shard in the current map: the keyspace's shard of
-// the same name. Without a known keyspace (old's map version was gone
-// before its first acquire), a shard of that name and database in a single
-// Postgres keyspace.
-func (f *failoverState) sameShard(keyspace any, old *shardmap.Shard) *shardmap.Shard {
-	snap := f.snapshot()
+// layoutChanged: the held statement's shard covers another key range (or
+// is gone) in the current map: its rows may now be on another shard, so it
+// is not re-routed silently but fails, unsent, for the client to re-run.
+func layoutChanged(shard *shardmap.Shard, cause error) error {
+	return sqlerr.New(sqlerr.CannotConnectNow, "the shard layout changed while the statement waited for a new primary of shard %s (%s)", shard.Name, shard.Range).
+		WithDetail("The statement was not sent to any server.").
+		WithHint("Re-run it: it will be routed with the new map.").
+		Wrap(cause)
+}
+
+// sameShard finds old's shard in snap: the keyspace's shard of the same
+// name. Without a known keyspace (old's map version was gone before its
+// first acquire), a shard of that name and database in a single Postgres
+// keyspace. changed reports that the shard found covers another key range,
+// or that the known keyspace no longer has a shard of that name: a layout
+// change, which a held statement must not follow by name.
+func sameShard(snap *shardmap.Snapshot, keyspace any, old *shardmap.Shard) (_ *shardmap.Shard, changed bool) {
 	if snap == nil {
-		return nil
+		return nil, false
 	}
 	if name, ok := keyspace.(string); ok {
 		ks, ok := snap.Keyspace(shardmap.Postgres, name)
 		if !ok {
-			return nil
+			return nil, false
 		}
 		for _, sh := range ks.Shards() {
 			if sh.Name == old.Name {
-				return sh
+				if !sameLayout(sh, old) {
+					return nil, true
+				}
+				return sh, false
 			}
 		}
-		return nil
+		return nil, true
 	}
 	var found *shardmap.Shard
 	for _, ks := range snap.Keyspaces() {
@@ -167,13 +186,22 @@ func (f *failoverState) sameShard(keyspace any, old *shardmap.Shard) *shardmap.S
 		for _, sh := range ks.Shards() {
 			if sh.Name == old.Name {
 				if found != nil {
-					return nil // ambiguous: wait for the primary
+					return nil, false // ambiguous: wait for the primary
 				}
 				found = sh
 			}
 		}
 	}
-	return found
+	if found != nil && !sameLayout(found, old) {
+		return nil, true
+	}
+	return found, false
+}
+
+// sameLayout: sh and old are the same shard of their keyspace — name, key
+// range and database — whatever their nodes.
+func sameLayout(sh, old *shardmap.Shard) bool {
+	return sh.Name == old.Name && sh.Range == old.Range && sh.Database == old.Database
 }
 
 // keyspaceOf finds shard's keyspace in the current map, for a later hold:
