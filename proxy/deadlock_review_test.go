@@ -27,7 +27,6 @@ import (
 // read in a transaction: such a cycle waits forever; and even in flight,
 // only links[0] would be cancelled.)
 func TestReviewDeadlockScatterReadCancel(t *testing.T) {
-	reviewFinding(t)
 	ctx := context.Background()
 	// A session straight on shard 1 holds the table.
 	d := directShard(t, 1)

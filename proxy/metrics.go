@@ -19,6 +19,7 @@ type metrics struct {
 	resets                         *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
 	deadlocks, deadlockChecks      *prometheus.Desc
+	deadlockUnmapped               *prometheus.Desc
 
 	lookups, uncacheable, analyzeErrors, cacheEntries *prometheus.Desc
 
@@ -67,6 +68,8 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 			"Deadlocks across shards the proxy broke: the youngest transaction's waiting statement cancelled, its client told 40P01.", nil, nil),
 		deadlockChecks: prometheus.NewDesc("shardgate_pg_deadlock_checks_total",
 			"Times the deadlock detector read the shards' lock waits (only while a transaction on several shards waits).", nil, nil),
+		deadlockUnmapped: prometheus.NewDesc("shardgate_pg_deadlock_unmapped_shards_total",
+			"Shards whose connections' backend process IDs are not the shard's backends (a pooler such as PgBouncer between): the deadlock detector is blind there.", nil, nil),
 
 		lookups: prometheus.NewDesc("shardgate_analyzer_lookups_total",
 			"Statement analysis cache lookups, by result.", []string{"result"}, nil),
@@ -105,7 +108,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets,
-		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks,
+		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks, m.deadlockUnmapped,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
 		m.failoverHeld, m.failoverDetected,
@@ -145,6 +148,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if d := m.p.Deadlocks(); d != nil {
 		counter(m.deadlocks, d.Stats().Broken.Load())
 		counter(m.deadlockChecks, d.Stats().Checks.Load())
+		counter(m.deadlockUnmapped, d.Stats().Unmapped.Load())
 	}
 
 	counter(m.lookups, a.Hits, "hit")

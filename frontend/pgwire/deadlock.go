@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,13 @@ type DeadlockOptions struct {
 	Interval time.Duration
 	// LockWaits reads the lock waits on a shard's primary. Required.
 	LockWaits func(ctx context.Context, shard *shardmap.Shard) ([]LockWait, error)
+	// Missing returns those of pids (backend process IDs from the
+	// connections' BackendKeyData) that no backend of the shard's primary
+	// has: a pooler such as PgBouncer between the proxy and the shard
+	// hands out keys of its own, and the detector cannot map that shard's
+	// waits to transactions. Optional; called with each read of the
+	// shard's locks that a watched statement asked for.
+	Missing func(ctx context.Context, shard *shardmap.Shard, pids []uint32) ([]uint32, error)
 	// Listener receives what the detector would otherwise log.
 	Listener DeadlockListener
 }
@@ -51,6 +59,10 @@ type DeadlockListener struct {
 	Broken func(DeadlockInfo)
 	// Error: a shard's locks could not be read (the next check retries).
 	Error func(error)
+	// Unmapped: watched backends of this shard are not the shard's
+	// backends (see DeadlockOptions.Missing): the detector is blind
+	// there. Called once per shard for the detector's life.
+	Unmapped func(shard string, pids []uint32)
 }
 
 // DeadlockInfo describes a deadlock the detector broke.
@@ -66,9 +78,13 @@ type DeadlockInfo struct {
 // DeadlockStats are the detector's counters.
 type DeadlockStats struct {
 	// Checks counts the times the shards' locks were read; Broken the
-	// deadlocks broken (a victim's statement cancelled).
-	Checks atomic.Uint64
-	Broken atomic.Uint64
+	// deadlocks broken (a victim's statement cancelled); Unmapped the
+	// shards found to serve watched connections whose backend process IDs
+	// they do not have (DeadlockOptions.Missing): the detector is blind
+	// there.
+	Checks   atomic.Uint64
+	Broken   atomic.Uint64
+	Unmapped atomic.Uint64
 }
 
 // Deadlocks is the detector. Sessions register the transactions that reach
@@ -80,6 +96,9 @@ type Deadlocks struct {
 	mu   sync.Mutex
 	txs  map[*session]*txWatch
 	wake chan struct{}
+	// unmapped: the shard keys already reported to Listener.Unmapped
+	// (the detector goroutine's own).
+	unmapped map[string]bool
 }
 
 // txWatch is a watched transaction. The session replaces parts (under
@@ -87,8 +106,10 @@ type Deadlocks struct {
 type txWatch struct {
 	s      *session
 	client uint32
-	// since: when the transaction reached its second shard (the younger
-	// of two is the victim).
+	// since: when the client's transaction began (its BEGIN; for the
+	// proxy's implicit transaction around a write on several shards, its
+	// start): the younger of two is the victim, as in Citus, whatever
+	// shard either reached last.
 	since time.Time
 	parts []watchedPart
 	// victim: the detector cancelled the statement waiting on one of its
@@ -117,7 +138,10 @@ func NewDeadlocks(opts DeadlockOptions) (*Deadlocks, error) {
 	if opts.Listener.Error == nil {
 		opts.Listener.Error = func(error) {}
 	}
-	return &Deadlocks{opts: opts, txs: map[*session]*txWatch{}, wake: make(chan struct{}, 1)}, nil
+	if opts.Listener.Unmapped == nil {
+		opts.Listener.Unmapped = func(string, []uint32) {}
+	}
+	return &Deadlocks{opts: opts, txs: map[*session]*txWatch{}, wake: make(chan struct{}, 1), unmapped: map[string]bool{}}, nil
 }
 
 // Stats returns the detector's counters.
@@ -132,8 +156,8 @@ func shardKey(sh *shardmap.Shard) string { return sh.Primary.Addr + "/" + sh.Dat
 type backendPID interface{ PID() uint32 }
 
 // watch registers (or updates) the session's transaction with these parts
-// and returns its entry.
-func (d *Deadlocks) watch(s *session, parts []*link) *txWatch {
+// and returns its entry; start is when it began (zero: now).
+func (d *Deadlocks) watch(s *session, parts []*link, start time.Time) *txWatch {
 	wp := make([]watchedPart, 0, len(parts))
 	for _, l := range parts {
 		p, ok := l.conn.(backendPID)
@@ -146,7 +170,10 @@ func (d *Deadlocks) watch(s *session, parts []*link) *txWatch {
 	defer d.mu.Unlock()
 	tx := d.txs[s]
 	if tx == nil {
-		tx = &txWatch{s: s, client: s.c.ProcessID, since: time.Now()}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		tx = &txWatch{s: s, client: s.c.ProcessID, since: start}
 		d.txs[s] = tx
 		select {
 		case d.wake <- struct{}{}:
@@ -284,7 +311,13 @@ func (d *Deadlocks) check(ctx context.Context, c *checker) {
 			shards[p.key] = p.l.shard
 		}
 	}
-	g := buildGraph(d.readShards(ctx, shards), owner)
+	pids := map[string][]uint32{}
+	for _, w := range reg {
+		for _, p := range w.parts {
+			pids[p.key] = append(pids[p.key], p.pid)
+		}
+	}
+	g := buildGraph(d.readShards(ctx, shards, pids), owner)
 	ok := func(n dlNode) bool {
 		if n.tx == nil {
 			return true
@@ -302,7 +335,7 @@ func (d *Deadlocks) check(ctx context.Context, c *checker) {
 	for _, e := range cyc {
 		again[e.key] = shards[e.key]
 	}
-	g2 := buildGraph(d.readShards(ctx, again), owner)
+	g2 := buildGraph(d.readShards(ctx, again, nil), owner)
 	for _, e := range cyc {
 		if !g2.hasEdge(e) {
 			return
@@ -327,8 +360,10 @@ func ownerIndex(reg []watched) func(key string, pid uint32) *txWatch {
 }
 
 // readShards reads every shard's lock waits, concurrently, each within
-// the check interval (at least 2s).
-func (d *Deadlocks) readShards(ctx context.Context, shards map[string]*shardmap.Shard) []shardWaits {
+// the check interval (at least 2s); with pids (by shard key: the watched
+// backends there) it also looks for watched backends the shard does not
+// have (noteMissing).
+func (d *Deadlocks) readShards(ctx context.Context, shards map[string]*shardmap.Shard, pids map[string][]uint32) []shardWaits {
 	ctx, cancel := context.WithTimeout(ctx, max(d.opts.Interval, 2*time.Second))
 	defer cancel()
 	out := make([]shardWaits, 0, len(shards))
@@ -346,11 +381,44 @@ func (d *Deadlocks) readShards(ctx context.Context, shards map[string]*shardmap.
 				return
 			}
 			sw.waits = waits
+			if want := pids[sw.key]; len(want) > 0 && d.opts.Missing != nil && !d.unmapped[sw.key] {
+				if sw.missing, err = d.opts.Missing(ctx, sh, want); err != nil {
+					d.opts.Listener.Error(fmt.Errorf("deadlock check: reading the backends of shard %s: %w", sh.Name, err))
+				}
+			}
 		}(&out[i], shards[out[i].key])
 	}
 	wg.Wait()
 	d.stats.Checks.Add(1)
+	for i := range out {
+		if len(out[i].missing) > 0 {
+			d.noteMissing(&out[i])
+		}
+	}
 	return out
+}
+
+// noteMissing reports watched backends a shard does not have. A backend
+// whose connection broke since the transactions were listed is no sign:
+// only those still registered count.
+func (d *Deadlocks) noteMissing(sw *shardWaits) {
+	d.mu.Lock()
+	var still []uint32
+	for _, tx := range d.txs {
+		for _, p := range tx.parts {
+			if p.key == sw.key && slices.Contains(sw.missing, p.pid) {
+				still = append(still, p.pid)
+			}
+		}
+	}
+	d.mu.Unlock()
+	if len(still) == 0 {
+		return
+	}
+	d.unmapped[sw.key] = true // reported once; not looked for again
+	d.stats.Unmapped.Add(1)
+	slices.Sort(still)
+	d.opts.Listener.Unmapped(sw.name, still)
 }
 
 // breakCycle cancels the waiting statement of the youngest watched

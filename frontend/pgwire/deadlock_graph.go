@@ -39,6 +39,7 @@ type waitGraph map[dlNode][]dlEdge
 type shardWaits struct {
 	key, name string
 	waits     []LockWait
+	missing   []uint32 // watched backends the shard does not have
 }
 
 // buildGraph joins the shards' waits into one graph: owner names the

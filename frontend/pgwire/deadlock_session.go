@@ -18,12 +18,27 @@ const deadlockDetected = "40P01"
 
 // deadlockVictim marks the connection of a watched transaction whose
 // waiting statement the detector cancelled: the server's 57014 for
-// statement gen on link becomes err, and fired says the client got it.
+// statement gen on link (on any of the transaction's connections when all
+// is set: a scatter read, all of whose parts were cancelled) becomes err,
+// and fired says the client got it.
 type deadlockVictim struct {
 	link  *link
+	all   bool
 	gen   uint64
 	err   *sqlerr.Error
 	fired atomic.Bool
+}
+
+// noteBegin records when the client's transaction began (explicit: its
+// BEGIN), the age by which the detector picks its victim. The proxy's own
+// implicit transaction around a write on several shards reaches them all
+// at once: its age is taken when it is watched.
+func (s *session) noteBegin(explicit bool) {
+	if explicit {
+		s.txStart = time.Now()
+	} else {
+		s.txStart = time.Time{}
+	}
 }
 
 // watchTx registers the open transaction with the detector once it runs on
@@ -33,7 +48,7 @@ func (s *session) watchTx() {
 	if d == nil || len(s.txParts) < 2 {
 		return
 	}
-	tx := d.watch(s, s.txParts)
+	tx := d.watch(s, s.txParts, s.txStart)
 	for _, l := range s.txParts {
 		l.watch = tx
 	}
@@ -59,17 +74,39 @@ func (s *session) unwatchTx() {
 // client gets e. Like the client's own cancel, it holds mu while the
 // cancel is delivered: the statement cannot end and the connection cannot
 // go back to the pool meanwhile. False: the statement is over.
+//
+// The cancel goes only while the session still waits for l's answer: the
+// same statement (gen) in flight, and l's connection the one the session
+// reads (a scatter read: one of its parts, and then every part is
+// cancelled, as the client's own cancel would). A CancelRequest cancels
+// whatever the backend runs when it lands, so a race is left: the wait
+// ends (a third party broke the cycle) and the backend starts the next
+// statement of the same pipeline between the detector's second look at
+// the locks and the cancel. That statement belongs to the same
+// transaction (gen only advances at a ReadyForQuery, and a transaction
+// on several shards only ends through the proxy after one), which gets
+// the 40P01 a moment after it was in the cycle: accepted, as Postgres'
+// pg_cancel_backend and Citus accept it (docs/design/deadlocks.md).
 func (s *session) cancelForDeadlock(tx *txWatch, l *link, gen uint64, e *sqlerr.Error) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen != gen || !s.inFlight {
+	if s.gen != gen || !s.inFlight || l.conn == nil {
 		return false
 	}
+	target := s.active
 	v := &deadlockVictim{link: l, gen: gen, err: e}
+	sc, _ := s.active.(*scatterConns)
+	switch {
+	case s.active == l.conn:
+	case sc != nil && sc.has(l.conn):
+		v.all = true
+	default:
+		return false // the session reads another connection: l's statement is over
+	}
 	tx.victim.Store(v)
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
-	if err := l.conn.Cancel(ctx); err != nil {
+	if err := target.Cancel(ctx); err != nil {
 		tx.victim.CompareAndSwap(v, nil)
 		return false
 	}
@@ -81,7 +118,7 @@ func (s *session) cancelForDeadlock(tx *txWatch, l *link, gen uint64, e *sqlerr.
 // becomes the deadlock error. Any other error passes unchanged.
 func (s *session) deadlockError(l *link, body []byte) []byte {
 	v := l.watch.victim.Load()
-	if v == nil || v.link != l || v.gen != s.gen || v.fired.Load() {
+	if v == nil || (v.link != l && !v.all) || v.gen != s.gen || v.fired.Load() {
 		return body
 	}
 	f, err := pgio.DecodeErrorFields(body)
@@ -92,6 +129,19 @@ func (s *session) deadlockError(l *link, body []byte) []byte {
 	f.File, f.Line, f.Routine = "", "", "" // the server's cancel, not ours
 	v.fired.Store(true)
 	return pgio.AppendErrorFields(nil, pgio.TypeErrorResponse, &f)[5:]
+}
+
+// forgetDeadlockVictim clears the victim marker the client has got (a
+// scatter read's error, whose parts the scatter failed itself).
+func (s *session) forgetDeadlockVictim() {
+	for _, l := range s.txParts {
+		if l.watch == nil {
+			continue
+		}
+		if v := l.watch.victim.Load(); v != nil && v.fired.Load() {
+			l.watch.victim.CompareAndSwap(v, nil)
+		}
+	}
 }
 
 // afterDeadlock runs at the ReadyForQuery the client gets: if a part of

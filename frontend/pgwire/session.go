@@ -118,6 +118,8 @@ type session struct {
 	txSavepoints bool   // a savepoint was made: no other shard may join
 	fillingIDs   bool   // running a Query rewritten with generated IDs
 	batch        *link  // the connection of the current extended batch
+	// txStart: when the transaction began (deadlock_session.go noteBegin).
+	txStart time.Time
 	// sessLinks are the connections the session keeps between
 	// transactions: all of them under session pooling, the pinned ones
 	// under transaction pooling (session_pin.go).

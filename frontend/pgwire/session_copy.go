@@ -117,6 +117,7 @@ func (s *session) copyIn(stmt *parser.Statement, body []byte) error {
 			// Opened now, reaching servers with the parts' first rows.
 			cp.implicit = true
 			s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
+			s.noteBegin(false)
 		}
 	}
 	s.out.WriteRaw(pgio.TypeCopyInResponse, copyInResponse(f.format, target.Columns))

@@ -137,6 +137,7 @@ func (s *session) endFanOut(extended bool) {
 func (s *session) startPieces(pieces []piece) (links []*link, e *sqlerr.Error, err error) {
 	if !s.txOpen {
 		s.txOpen, s.txFailed, s.txBegin, s.txBeginAll = true, false, "BEGIN", "BEGIN"
+		s.noteBegin(false)
 	}
 	links = make([]*link, len(pieces))
 	for i, pc := range pieces {

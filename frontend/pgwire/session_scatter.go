@@ -2,11 +2,14 @@ package pgwire
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shardgate/shardgate/executor"
 	"github.com/shardgate/shardgate/executor/pgvalue"
@@ -170,6 +173,7 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 		if derr := s.drain(false); derr != nil {
 			return rows, failed, derr
 		}
+		s.forgetDeadlockVictim() // its parts failed just now
 	}
 	if s.lostReplica && !s.retrying && !s.txOpen && s.out.Rewind(mark) {
 		// A replica's part failed (its connection, or a FATAL) before
@@ -203,11 +207,13 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 	}
 	links := make([]*scatterLink, 0, len(plan.Shards))
 	defer func() {
+		// The read is over before any connection goes back to its pool:
+		// a cancel must never reach one that serves another client.
+		s.statementDone()
+		s.setActive(nil)
 		for _, sl := range links {
 			s.finishScatterLink(sl)
 		}
-		s.statementDone()
-		s.setActive(nil)
 	}()
 	inTx := s.txOpen && s.txLink != nil
 	for i, sh := range plan.Shards {
@@ -234,8 +240,14 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 			return 0, true, s.scatterServerFailure(sl, err)
 		}
 	}
-	s.setActive(links[0].l.conn)
-	if err := s.drain(false); err != nil { // the settings replays
+	// In flight until every part answered: a cancel (the client's, the
+	// deadlock detector's) reaches every shard's backend.
+	sc := &scatterConns{ServerConn: links[0].l.conn, parts: make([]ServerConn, len(links))}
+	for i, sl := range links {
+		sc.parts[i] = sl.l.conn
+	}
+	s.setActive(sc)
+	if err := s.answerSetup(); err != nil { // the settings replays, a joined shard's BEGIN
 		return 0, true, err
 	}
 	// The row descriptions (or the first error) of every shard.
@@ -247,7 +259,7 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 	for _, sl := range links {
 		if sl.raw != nil {
 			s.noteReplicaFatal(sl)
-			s.out.WriteRaw(pgio.TypeErrorResponse, sl.raw)
+			s.out.WriteRaw(pgio.TypeErrorResponse, s.partError(sl))
 			return 0, true, s.drainScatter(links)
 		}
 	}
@@ -278,7 +290,7 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 			switch {
 			case errors.As(err, &se) && links[se.Shard].raw != nil:
 				s.noteReplicaFatal(links[se.Shard])
-				s.out.WriteRaw(pgio.TypeErrorResponse, links[se.Shard].raw)
+				s.out.WriteRaw(pgio.TypeErrorResponse, s.partError(links[se.Shard]))
 			case errors.As(err, &se):
 				return rows, true, s.scatterServerFailure(links[se.Shard], se.Err)
 			default:
@@ -295,6 +307,62 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 	}
 	return rows, false, s.drainScatter(links)
 }
+
+// answerSetup answers what the proxy queued on the read's connections
+// before the read itself (settings replays, a joined shard's BEGIN: simple
+// queries whose answers are dropped, errors relayed), as drain would,
+// but leaves the read in flight: drain ends by saying nothing is.
+func (s *session) answerSetup() error {
+	q := s.q
+	s.q = s.q[:0]
+	for i := range q {
+		p := &q[i]
+		if p.link == nil {
+			s.writeLocal(p)
+			continue
+		}
+		if err := s.answer(p); err != nil {
+			s.breakLink(p.link)
+			return err
+		}
+	}
+	return nil
+}
+
+// partError is a part's ErrorResponse as the client gets it: the cancel
+// of a cross-shard deadlock's victim becomes 40P01.
+func (s *session) partError(sl *scatterLink) []byte {
+	if sl.l.watch != nil {
+		return s.deadlockError(sl.l, sl.raw)
+	}
+	return sl.raw
+}
+
+// scatterConns are a scatter read's connections as the session's active
+// one: a cancel reaches every part. Only Cancel is called on the active
+// connection; the rest is the first part's.
+type scatterConns struct {
+	ServerConn
+	parts []ServerConn
+}
+
+// Cancel cancels every part at once (a part already done ignores it: an
+// idle backend drops a CancelRequest).
+func (c *scatterConns) Cancel(ctx context.Context) error {
+	errs := make([]error, len(c.parts))
+	var wg sync.WaitGroup
+	for i, p := range c.parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.Cancel(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (c *scatterConns) has(conn ServerConn) bool { return slices.Contains(c.parts, conn) }
 
 // drainScatter reads every shard to its ReadyForQuery (the rows a LIMIT
 // left unread are dropped).

@@ -237,6 +237,7 @@ func (s *session) begin(sql string, stmt *parser.Statement) {
 		return
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = true, false, sql, sql, sql
+	s.noteBegin(true)
 	s.txReadOnly = stmt.Tx.ReadOnly
 	s.queueTag(tag)
 }

@@ -225,6 +225,7 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err erro
 		// AND CHAIN keeps the transaction's characteristics, not its SET
 		// LOCALs.
 		s.txOpen, s.txBegin, s.txBeginAll = true, s.txBeginChain, s.txBeginChain
+		s.noteBegin(true)
 	} else {
 		s.txBeginAll, s.txBeginChain = "", ""
 	}
