@@ -446,3 +446,93 @@ func TestDeadlockVictimOnFirstShard(t *testing.T) {
 		})
 	}
 }
+
+// A scatter read in a transaction waits only for table-level locks (a
+// plain SELECT takes ACCESS SHARE: LOCK TABLE, DDL, TRUNCATE, VACUUM FULL
+// block it). A cycle across shards through one needs such a lock on some
+// shards only: here T2 locks orders on shard 80- alone (a hint) and T1's
+// read of every shard's orders waits there for T2, while T2's UPDATE
+// waits on shard -80 for T1's row. T1 began after T2, so T1 is the victim
+// — though T2 reached its second shard last (the victim's age counts from
+// BEGIN) —: its read gets 40P01 with every part cancelled, and its
+// transaction fails on both shards at once.
+func TestDeadlockScatterReadVictim(t *testing.T) {
+	ctx := context.Background()
+	a := keysOn(t, 0, 1, 950_000)[0]
+	setBalances(t, proxyURL, a)
+	broken := pgProxy.Deadlocks().Stats().Broken.Load()
+	c1 := connect(t, pgx.QueryExecModeSimpleProtocol) // scatter reads in a transaction: simple protocol
+	c2 := connect(t, pgx.QueryExecModeSimpleProtocol)
+	tx2, err := c2.Begin(ctx) // the older
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx2.Exec(ctx, "/* shardgate: shard=80- */ LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	tx1, err := c1.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, tx1, 1, a) // T1 holds a on -80
+	r1 := make(chan outcome, 1)
+	go func() {
+		var n int64
+		err := tx1.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n)
+		r1 <- outcome{err, time.Now()}
+	}()
+	waitForLockWait(t, 1) // T1's part on 80- waits for T2
+	formed := time.Now()
+	w2 := updateAsync(tx2, 10, a) // T2 joins -80 and waits for T1: the cycle
+	var o1 outcome
+	select {
+	case o1 = <-r1:
+	case o := <-w2:
+		t.Fatalf("T2's UPDATE ended first (%v): the older transaction was chosen", o.err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no deadlock broken within 5s")
+	}
+	var pe *pgconn.PgError
+	if !errors.As(o1.err, &pe) || pe.Code != "40P01" || !strings.HasPrefix(pe.Message, "deadlock detected across shards: this transaction waited on shard 80- for client ") {
+		t.Fatalf("the scatter read got %v, want 40P01 deadlock detected across shards", o1.err)
+	}
+	t.Logf("scatter read's 40P01 %v after the cycle formed", o1.at.Sub(formed).Round(time.Millisecond))
+	select {
+	case o := <-w2:
+		if o.err != nil {
+			t.Fatalf("T2: %v", o.err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("T2 still waits: T1's part on -80 kept its row")
+	}
+	if err := tx2.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx1.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
+		t.Fatalf("T1's next statement: %v, want 25P02", err)
+	}
+	if err := tx1.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := pgProxy.Deadlocks().Stats().Broken.Load() - broken; got != 1 {
+		t.Fatalf("deadlocks broken: %d, want 1", got)
+	}
+	if b := balanceOf(t, c1, a); b != 10 {
+		t.Fatalf("balance %v, want 10 (T2's update only)", b)
+	}
+	wantNonePrepared(t)
+	// The read runs again in a transaction, on every shard.
+	tx, err := c1.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, tx, 1, a)
+	var n int64
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
