@@ -246,6 +246,12 @@ type Statement struct {
 	// statement (indexes into Tables), from the top-level AND conjuncts of
 	// the outermost WHERE and of its JOIN … ON clauses.
 	Equalities []ColumnEquality
+	// OuterPreserved lists, for each outer join of the outermost FROM, the
+	// tables (indexes into Tables) of a side it preserves: LEFT JOIN's
+	// left, RIGHT JOIN's right, both sides of a FULL JOIN, each side once.
+	// Run on several shards, a side of reference tables only returns its
+	// unmatched rows from every shard: the router refuses that.
+	OuterPreserved [][]int
 	// SubTables are the tables read inside sub-queries and CTE bodies (each
 	// also in Tables): a key of the outer query bounds none of them.
 	SubTables []TableRef

@@ -73,9 +73,35 @@ func scatterOr(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, sha
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a join of several sharded tables without their sharding keys is not supported: rows of one shard may match rows of another").
 			WithHint("Filter each sharded table by its sharding key (co-located rows), or join with reference tables only.")
 	}
+	if err := checkOuterPreserved(ks, stmt, sess); err != nil {
+		return nil, err
+	}
 	shards := only.shardList()
 	if shards == nil {
 		shards = ks.Shards()
 	}
 	return Scatter{Keyspace: ks, Shards: shards, Why: Reason{Text: why}, Split: only.split(stmt), Keys: keyColumns(ks, stmt, sess)}, nil
+}
+
+// checkOuterPreserved refuses an outer join whose preserved side holds no
+// sharded table: that side (reference tables only) is whole on every
+// shard, so every shard would return its unmatched rows, NULL-extended,
+// and the merge would repeat them once per shard. A preserved side with a
+// sharded table has each of its rows on one shard, with its co-located
+// matches.
+func checkOuterPreserved(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session) error {
+	for _, side := range stmt.OuterPreserved {
+		found := false
+		for _, i := range side {
+			if resolve(ks, stmt.Tables[i], sess).class == tableSharded {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "an outer join whose preserved side has only reference tables is not supported over several shards: every shard would return its unmatched rows").
+				WithHint("Put a sharded table on the preserved side (orders LEFT JOIN products), or give the sharding key.")
+		}
+	}
+	return nil
 }

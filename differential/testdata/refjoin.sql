@@ -24,3 +24,23 @@ SELECT id FROM users WHERE id IN (SELECT user_id FROM orders WHERE qty = 20);
 -- expect: refused
 SELECT o.id FROM orders o WHERE o.product_id IN (SELECT id FROM products WHERE category = 'c') AND o.id < 60;
 SELECT level, status FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = 9;
+-- An outer join preserving reference tables only: every shard would return
+-- the unmatched products (found by the MySQL differential test).
+-- expect: refused
+SELECT p.id, o.id FROM products p LEFT JOIN orders o ON o.product_id = p.id AND o.id < 0 ORDER BY p.id;
+-- expect: refused
+SELECT count(*) FROM products p LEFT JOIN orders o ON o.product_id = p.id AND o.id < 0;
+-- expect: refused
+SELECT p.id FROM orders o RIGHT JOIN products p ON p.id = o.product_id AND o.id < 0 ORDER BY 1;
+-- expect: refused
+SELECT p.id FROM products p FULL JOIN orders o ON p.id = o.product_id AND o.id < 0 WHERE o.id IS NULL ORDER BY 1;
+-- expect: refused
+SELECT p.id FROM products p LEFT JOIN (orders o JOIN products q ON q.id = o.product_id) ON o.product_id = p.id ORDER BY 1;
+-- The preserved side holds a sharded table: each row once, with its matches.
+SELECT o.id, p.name FROM orders o LEFT JOIN products p ON p.id = o.product_id AND p.price > 400 WHERE o.id < 30 ORDER BY o.id;
+SELECT count(*), count(p.id) FROM products p RIGHT JOIN orders o ON p.id = o.product_id AND p.price > 400;
+SELECT o.id, p.id FROM (orders o LEFT JOIN products p ON p.id = o.product_id) WHERE o.id < 20 ORDER BY 1;
+-- A key in the ON clause of the NULL-supplying side bounds nothing (keys
+-- count only in the top-level WHERE): still every shard, still refused.
+-- expect: refused
+SELECT p.id, o.id FROM products p LEFT JOIN orders o ON o.product_id = p.id AND o.user_id = 7 ORDER BY 1, 2;

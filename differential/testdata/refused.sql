@@ -33,3 +33,16 @@ SELECT id FROM users WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = user
 SELECT array_agg(id ORDER BY id) FROM users;
 -- expect: refused
 SELECT id FROM users ORDER BY id LIMIT (SELECT 3);
+-- Sub-queries over sharded tables need a global view.
+-- expect: refused
+SELECT p.id FROM products p WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.product_id = p.id) ORDER BY p.id;
+-- expect: refused
+SELECT p.id, (SELECT count(*) FROM orders o WHERE o.product_id = p.id) FROM products p ORDER BY p.id;
+-- expect: refused
+SELECT u.id FROM users u WHERE u.balance > (SELECT avg(balance) FROM users) ORDER BY u.id LIMIT 20;
+-- expect: refused
+SELECT * FROM orders WHERE id IN (SELECT max(id) FROM orders);
+-- expect: refused
+WITH t AS (SELECT product_id, count(*) AS n FROM orders GROUP BY product_id) SELECT max(n) FROM t;
+-- expect: refused
+SELECT id FROM users UNION SELECT user_id FROM orders ORDER BY 1 LIMIT 10;

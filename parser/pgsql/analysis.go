@@ -279,6 +279,7 @@ func (b *builder) selectStmt(st *parser.Statement, s *pg_query.SelectStmt) {
 	st.Join = len(items) > 1
 	st.Keys = b.keys(s.WhereClause, items, st.Tables)
 	st.Equalities = b.equalities(s.WhereClause, s.FromClause, items, st.Tables)
+	st.OuterPreserved = outerPreserved(s.FromClause, st.Tables, nil)
 }
 
 func targetItem(rv *pg_query.RangeVar) fromItem {
