@@ -536,3 +536,20 @@ func TestDeadlockScatterReadVictim(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The detector's look for backends a shard does not have (a pooler such
+// as PgBouncer hands out keys of its own): a live backend's pid is found,
+// an invented one is not.
+func TestDeadlockMissingBackends(t *testing.T) {
+	ks, _ := snap.Keyspace(shardmap.Postgres, "app")
+	sh := ks.Shards()[0]
+	live := directShard(t, 0).PgConn().PID()
+	const invented = 2_000_000_000
+	got, err := missingBackends(context.Background(), pgProxy.deadlockConns, sh, []uint32{live, invented})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != invented {
+		t.Fatalf("missing %v, want only %d (live backend %d)", got, invented, live)
+	}
+}
