@@ -28,4 +28,9 @@ var (
 	// ErrSeveralPromoted: more than one replica of the shard is out of
 	// recovery; name the one to keep.
 	ErrSeveralPromoted = errors.New("failover: several replicas of the shard are promoted")
+	// ErrErrantGTID: MariaDB; no clean replica can be promoted, only ones
+	// holding transactions of their own (errant GTIDs), which the
+	// promotion would replicate to every node; name one with To to
+	// promote it anyway.
+	ErrErrantGTID = errors.New("failover: only replicas with errant transactions could be promoted")
 )

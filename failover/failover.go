@@ -151,13 +151,20 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	target, targetState, err := choose(ctx, &o, sh)
+	target, targetState, warnings, err := choose(ctx, &o, sh)
 	o.step(Step{Name: "choose", Node: target.Name, Err: err,
 		Detail: targetState.String()})
 	if err != nil {
 		return res, err
 	}
+	res.Warnings = append(res.Warnings, warnings...)
 	res.To = target
+	if targetState.errant != "" {
+		// Only with To naming it (choose refuses it otherwise).
+		w := fmt.Sprintf("%s holds errant transactions %s (written on it, not on its primary): the promotion makes them part of every replica's history", target.Name, targetState.errant)
+		res.Warnings = append(res.Warnings, w)
+		o.step(Step{Name: "choose", Node: target.Name, Detail: "warning: " + w})
+	}
 	if it == nil {
 		it = &Intent{Engine: o.Engine, Keyspace: ksName, Shard: sh.Name, From: sh.Primary.Name, To: target.Name,
 			MapVersion: snap.Version(), Started: time.Now().UTC(), Reason: o.Reason}
@@ -180,7 +187,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Fenced, res.FenceErr = fenced, fenceErr
 	if fenceErr != nil && !errors.Is(fenceErr, errUnreachable) {
 		if targetState.inRecovery {
-			return res, fmt.Errorf("%w: %s: %v", ErrFenceFailed, sh.Primary.Name, fenceErr)
+			// A fence that failed part way (its sessions outlasting
+			// FenceTimeout) may have left the old primary read-only.
+			return res, liftFence(ctx, &o, sh, t, fmt.Errorf("%w: %s: %v", ErrFenceFailed, sh.Primary.Name, fenceErr))
 		}
 		// The target is already promoted: two primaries exist now, and
 		// the map must name one of them. It names the promoted one.
@@ -191,25 +200,37 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		err := t.waitReplayed(ctx, oldPos, o.CatchUpTimeout)
 		o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: "to " + oldPos.String()})
 		if err != nil {
-			return res, err
+			return res, liftFence(ctx, &o, sh, t, err)
 		}
 	}
 
-	err = t.promote(ctx, o.PromoteTimeout)
-	o.step(Step{Name: "promote", Node: target.Name, Err: err})
-	if err != nil {
-		return res, err
-	}
-
-	// Re-point before publishing: with synchronous replication the new
-	// primary's commits wait for a standby, so the sooner one follows it
-	// the shorter the write pause.
 	var others []shardmap.Node
 	for _, r := range sh.Replicas {
 		if r.Name != target.Name {
 			others = append(others, r)
 		}
 	}
+	if m, ok := t.(*mnode); ok {
+		// A semi-synchronous primary only where a semi-synchronous
+		// replica will follow it (mariadb.go, promote).
+		m.semiSyncFollowers = semiSyncFollowers(ctx, &o, others, sh.Database)
+	}
+	err = t.promote(ctx, o.PromoteTimeout)
+	detail := ""
+	if m, ok := t.(*mnode); ok && m.semiSyncNote != "" {
+		detail = m.semiSyncNote
+		res.Warnings = append(res.Warnings, target.Name+": "+m.semiSyncNote)
+	}
+	o.step(Step{Name: "promote", Node: target.Name, Err: err, Detail: detail})
+	if err != nil {
+		// Part of the promotion may be done: the old primary stays
+		// fenced, a re-run finishes the failover.
+		return res, err
+	}
+
+	// Re-point before publishing: with synchronous replication the new
+	// primary's commits wait for a standby, so the sooner one follows it
+	// the shorter the write pause.
 	repointed := repointAll(ctx, &o, t, others, sh.Database, &res)
 
 	snap2, err := publish(ctx, o.Store, *it)
@@ -226,6 +247,42 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	checkStreaming(ctx, &o, repointed, target, sh.Database, &res)
 	return res, nil
+}
+
+// liftFence is a run giving up before it promoted anything, after its
+// fence: a planned switchover whose target did not catch up, or a fence
+// that failed part way. Run's promise is the roles as they were, so the
+// old primary — still the map's primary — takes writes again, unless the
+// target is no longer a replica (promoted by hand or by another run):
+// then lifting the fence would make two writable primaries, and it stays.
+// The error returned is cause, saying which.
+func liftFence(ctx context.Context, o *Options, sh *shardmap.Shard, t server, cause error) error {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	st, err := t.state(lctx)
+	if err != nil || !st.inRecovery {
+		why := "it is promoted"
+		if err != nil {
+			why = err.Error()
+		}
+		o.step(Step{Name: "unfence", Node: sh.Primary.Name, Detail: "kept: the target may be a primary (" + why + ")"})
+		return fmt.Errorf("%w; the old primary %s is left fenced (read-only): the target %s may be promoted (%s); re-run to finish the failover",
+			cause, sh.Primary.Name, t.nodeInfo().Name, why)
+	}
+	err = func() error {
+		p, err := o.open(lctx, sh.Primary, sh.Database)
+		if err != nil {
+			return err
+		}
+		defer p.close()
+		return p.unfence(lctx)
+	}()
+	o.step(Step{Name: "unfence", Node: sh.Primary.Name, Err: err, Detail: "nothing promoted: the old primary takes writes again"})
+	if err != nil {
+		return fmt.Errorf("%w; nothing was promoted, and lifting the fence of %s failed (%v): it is left read-only, lift it by hand or re-run",
+			cause, sh.Primary.Name, err)
+	}
+	return fmt.Errorf("%w; nothing was promoted and the fence was lifted: %s takes writes again", cause, sh.Primary.Name)
 }
 
 func versionDetail(s *shardmap.Snapshot) string {

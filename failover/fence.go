@@ -193,3 +193,15 @@ func (n *node) waitSetting(ctx context.Context, name, want string, deadline time
 		}
 	}
 }
+
+// unfence lifts the fence of a run that gives up before promoting (Run's
+// liftFence): ALTER SYSTEM RESET default_transaction_read_only and a
+// reload, as a rebuilt old primary's is (docs/design/failover.md). New
+// sessions start read-write again once the reload reaches them; the
+// sessions the fence ended stay ended.
+func (p *node) unfence(ctx context.Context) error {
+	if err := p.exec(ctx, "ALTER SYSTEM RESET default_transaction_read_only"); err != nil {
+		return err
+	}
+	return p.exec(ctx, "SELECT pg_reload_conf()")
+}

@@ -135,3 +135,10 @@ func (n *mnode) canEndSessions(ctx context.Context) error {
 	}
 	return nil
 }
+
+// unfence lifts the fence of a run that gives up before promoting (Run's
+// liftFence): the old primary, still the map's, takes writes again. Its
+// sessions the fence ended stay ended.
+func (n *mnode) unfence(ctx context.Context) error {
+	return n.exec(ctx, "SET GLOBAL read_only = 0")
+}

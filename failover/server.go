@@ -23,6 +23,9 @@ type server interface {
 	// waitReplayed waits until the node, a replica, has replayed up to
 	// the fence's position.
 	waitReplayed(ctx context.Context, f fenced, timeout time.Duration) error
+	// unfence lifts fence: the old primary takes writes again. Only for
+	// a run that gives up before promoting anything (Run, liftFence).
+	unfence(ctx context.Context) error
 	// promote makes the node a primary that takes writes; on one already
 	// promoted it does what is left, if anything.
 	promote(ctx context.Context, timeout time.Duration) error
@@ -55,6 +58,10 @@ type state struct {
 	// gtid_current_pos.
 	gtid     gtidSet
 	readOnly bool
+	// errant are, on a MariaDB replica, the GTIDs of its binlog beyond
+	// what it applied from its primary: transactions written on the
+	// replica itself ("" when none).
+	errant string
 }
 
 // ahead reports whether s holds more of the primary's history than o.
@@ -67,7 +74,11 @@ func (s state) ahead(o state) bool {
 
 func (s state) String() string {
 	if s.gtid != nil {
-		return fmt.Sprintf("replicating %v, GTID position %s", s.inRecovery, s.gtid)
+		out := fmt.Sprintf("replicating %v, GTID position %s", s.inRecovery, s.gtid)
+		if s.errant != "" {
+			out += ", errant transactions " + s.errant
+		}
+		return out
 	}
 	return fmt.Sprintf("in recovery %v, WAL position %d", s.inRecovery, s.position)
 }
