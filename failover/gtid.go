@@ -81,3 +81,34 @@ func (g gtidSet) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// errantGTIDs lists the GTIDs of a replica's gtid_binlog_pos (the last
+// transaction it binlogged, per domain) beyond what it applied from its
+// primary (applied, its gtid_slave_pos): with log_slave_updates every
+// replicated transaction is binlogged under its own GTID, which
+// gtid_slave_pos then holds too, so a binlog further in a domain — or in a
+// domain the replica never replicated — holds transactions written on the
+// replica itself (a maintenance script, an account passing read_only).
+// Promoting it would replicate them to every node. "" when none.
+func errantGTIDs(binlogPos string, applied gtidSet) (string, error) {
+	var errant []string
+	for part := range strings.SplitSeq(strings.TrimSpace(binlogPos), ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		f := strings.Split(part, "-")
+		if len(f) != 3 {
+			return "", fmt.Errorf("GTID position %q: %q is not domain-server-seq", binlogPos, part)
+		}
+		d, err1 := strconv.ParseUint(f[0], 10, 32)
+		seq, err2 := strconv.ParseUint(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return "", fmt.Errorf("GTID position %q: %q is not domain-server-seq", binlogPos, part)
+		}
+		if s, ok := applied[uint32(d)]; !ok || seq > s {
+			errant = append(errant, part)
+		}
+	}
+	return strings.Join(errant, ","), nil
+}

@@ -23,6 +23,13 @@ import (
 type mnode struct {
 	c    *mysqlbackend.Conn
 	info shardmap.Node
+
+	// semiSyncFollowers is, on a target, how many of the shard's other
+	// replicas answer and are semi-synchronous (set by Run before
+	// promote); semiSyncNote what promote did about it, for Run's
+	// warnings ("" when nothing to say).
+	semiSyncFollowers int
+	semiSyncNote      string
 }
 
 // mariaQueryTimeout bounds one control statement: backend/mysql's Exec
@@ -111,11 +118,11 @@ func threadRuns(s string) bool { return s == "Yes" || s == "Connecting" || s == 
 // received or applied, whichever is further: the promotion applies all
 // it received first.
 func (n *mnode) state(ctx context.Context) (state, error) {
-	r, err := n.row(ctx, "SELECT @@global.read_only, @@global.gtid_slave_pos, @@global.gtid_current_pos")
+	r, err := n.row(ctx, "SELECT @@global.read_only, @@global.gtid_slave_pos, @@global.gtid_current_pos, @@global.gtid_binlog_pos")
 	if err != nil {
 		return state{}, err
 	}
-	if len(r) != 3 {
+	if len(r) != 4 {
 		return state{}, fmt.Errorf("%s: unexpected answer to the state query", n.info.Name)
 	}
 	st, err := n.slaveStatus(ctx)
@@ -136,6 +143,9 @@ func (n *mnode) state(ctx context.Context) (state, error) {
 			return state{}, fmt.Errorf("%s: Gtid_IO_Pos: %w", n.info.Name, err)
 		}
 		s.gtid = applied.merge(received)
+		if s.errant, err = errantGTIDs(r[3], applied); err != nil {
+			return state{}, fmt.Errorf("%s: gtid_binlog_pos: %w", n.info.Name, err)
+		}
 	} else if s.gtid, err = parseGTIDSet(r[2]); err != nil {
 		return state{}, fmt.Errorf("%s: gtid_current_pos: %w", n.info.Name, err)
 	}
@@ -184,7 +194,12 @@ func (n *mnode) rowFor(ctx context.Context, d time.Duration, sql string) ([]stri
 //  3. A semi-synchronous replica (rpl_semi_sync_slave_enabled) becomes a
 //     semi-synchronous primary (rpl_semi_sync_master_enabled; its wait
 //     point and timeout are its own settings): a shard that acknowledged
-//     commits only once a replica had them keeps doing so.
+//     commits only once a replica had them keeps doing so — but only when
+//     a semi-synchronous replica will follow it (semiSyncFollowers, set
+//     by Run). With none, every commit would wait the whole
+//     rpl_semi_sync_master_timeout (rpl_semi_sync_master_wait_no_slave)
+//     before falling back to asynchronous: it is left off, and said so
+//     (semiSyncNote, a warning of the run).
 //  4. SET GLOBAL read_only = 0.
 //
 // Each step is skipped when done, so a re-run after a crash finishes it.
@@ -215,12 +230,38 @@ func (n *mnode) promote(ctx context.Context, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if len(r) == 2 && r[0] == "1" && r[1] != "1" {
+	switch {
+	case len(r) != 2 || r[0] != "1":
+	case r[1] != "1" && n.semiSyncFollowers > 0:
 		if err := n.exec(ctx, "SET GLOBAL rpl_semi_sync_master_enabled = ON"); err != nil {
 			return err
 		}
+		n.semiSyncNote = fmt.Sprintf("semi-synchronous primary (%d semi-synchronous replica(s) follow it)", n.semiSyncFollowers)
+	case r[1] != "1":
+		n.semiSyncNote = "semi-synchronous replication not enabled on the new primary: no semi-synchronous replica is left to acknowledge its commits (each would wait rpl_semi_sync_master_timeout); the shard replicates asynchronously until one follows it and rpl_semi_sync_master_enabled is set ON"
+	case n.semiSyncFollowers == 0:
+		n.semiSyncNote = "rpl_semi_sync_master_enabled is already ON on the new primary, and no semi-synchronous replica is left: its commits wait rpl_semi_sync_master_timeout until one follows it"
 	}
 	return n.exec(ctx, "SET GLOBAL read_only = 0")
+}
+
+// semiSyncFollowers counts the replicas that answer and are
+// semi-synchronous (rpl_semi_sync_slave_enabled): those that will
+// acknowledge the new primary's commits once re-pointed.
+func semiSyncFollowers(ctx context.Context, o *Options, replicas []shardmap.Node, database string) int {
+	count := 0
+	for _, r := range replicas {
+		n, err := o.Login.openMariaDB(ctx, r, database)
+		if err != nil {
+			continue
+		}
+		v, err := n.row(ctx, "SELECT @@global.rpl_semi_sync_slave_enabled")
+		n.close()
+		if err == nil && len(v) == 1 && v[0] == "1" {
+			count++
+		}
+	}
+	return count
 }
 
 // applyReceived waits until the SQL thread has applied Gtid_IO_Pos. A SQL

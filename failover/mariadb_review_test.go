@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,16 +13,9 @@ import (
 	"github.com/shardgate/shardgate/store/filestore"
 )
 
-// Review of MariaDB failover (issue 9, failover/mariadb*.go). Guarded
-// tests are findings that fail today: run them with
-// SHARDGATE_REVIEW=1 go test ./failover -run TestReviewMaria -count=1.
-
-func mariaReviewFinding(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
-}
+// Regression tests from the review of MariaDB failover (issue 9,
+// failover/mariadb*.go): each was a finding, fixed since; run them with
+// go test ./failover -run TestReviewMaria.
 
 // startMariaReviewRig is startMariaRig with n replicas.
 func startMariaReviewRig(ctx context.Context, t *testing.T, n int) *mariaRig {
@@ -76,7 +68,6 @@ func startMariaReviewRig(ctx context.Context, t *testing.T, n int) *mariaRig {
 // semi-sync on when a semi-sync replica will follow the new primary (or
 // say so in Result.Warnings).
 func TestReviewMariaSemiSyncNoReplicaLeft(t *testing.T) {
-	mariaReviewFinding(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := startMariaReviewRig(ctx, t, 1)
@@ -106,8 +97,11 @@ func TestReviewMariaSemiSyncNoReplicaLeft(t *testing.T) {
 	var on string
 	db.QueryRowContext(ctx, "SELECT @@global.rpl_semi_sync_master_enabled").Scan(&on) //nolint:errcheck
 	t.Logf("first commit on the new primary: %s (semi-sync master enabled: %s; warnings %v)", took, on, res.Warnings)
-	if took > time.Second && len(res.Warnings) == 0 {
-		t.Fatalf("the first commit on the new primary took %s: semi-sync was turned on with no replica to acknowledge (rpl_semi_sync_master_timeout), and the failover did not warn", took.Round(time.Millisecond))
+	if took > time.Second || on != "0" {
+		t.Fatalf("the first commit on the new primary took %s (semi-sync master enabled: %q): semi-sync was turned on with no replica to acknowledge (rpl_semi_sync_master_timeout)", took.Round(time.Millisecond), on)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, " "), "semi-synchronous replication not enabled") {
+		t.Fatalf("the shard is asynchronous now, and the failover did not say so: warnings %v", res.Warnings)
 	}
 }
 
@@ -122,7 +116,6 @@ func TestReviewMariaSemiSyncNoReplicaLeft(t *testing.T) {
 // node's history, silently. With an equally far clean replica the choice
 // should go to it (or the run should refuse, or at least warn).
 func TestReviewMariaErrantGTID(t *testing.T) {
-	mariaReviewFinding(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := startMariaReviewRig(ctx, t, 2)
@@ -146,16 +139,48 @@ func TestReviewMariaErrantGTID(t *testing.T) {
 	}
 	res, err := r.run(ctx, t, Options{Shard: "-"})
 	if err != nil {
-		t.Logf("failover refused: %v", err)
-		return // refusing is an acceptable answer
+		t.Fatalf("failover with a clean replica: %v", err)
 	}
 	errant := r.count(ctx, t, "my0r2", r.rows+1, 3*time.Second) == r.rows+1
-	if res.To.Name == "my0r1" && len(res.Warnings) == 0 {
-		t.Fatalf("promoted my0r1, which holds an errant transaction (%s beyond its primary's %s), over the equally far clean my0r2, without a warning; my0r2 applied the errant row: %v",
-			binlogPos, slavePos, errant)
+	if res.To.Name != "my0r2" || errant {
+		t.Fatalf("promoted %s, want the clean my0r2 over my0r1, which holds an errant transaction (%s beyond its primary's %s); my0r2 applied the errant row: %v",
+			res.To.Name, binlogPos, slavePos, errant)
 	}
-	if errant && !strings.Contains(strings.Join(res.Warnings, " "), "errant") {
-		t.Fatalf("the errant row reached my0r2 without a word (warnings %v)", res.Warnings)
+	if w := strings.Join(res.Warnings, " "); !strings.Contains(w, "my0r1") || !strings.Contains(w, "errant") {
+		t.Fatalf("my0r1, passed over for its errant transaction, is not named in the warnings %v", res.Warnings)
+	}
+}
+
+// Only a replica with an errant transaction is left: the failover refuses
+// (ErrErrantGTID) and changes nothing, unless --to names it: then it is
+// promoted with a warning.
+func TestReviewMariaErrantOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := startMariaReviewRig(ctx, t, 1)
+	r.write(ctx, t, 5)
+	if got := r.count(ctx, t, "my0r1", r.rows, 10*time.Second); got != r.rows {
+		t.Fatalf("my0r1 holds %d of %d rows", got, r.rows)
+	}
+	if err := r.nodes["my0r1"].Exec(ctx, "INSERT INTO app.ledger VALUES (-100)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.nodes["my0"].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, v := r.shard(ctx, t)
+	if _, err := r.run(ctx, t, Options{Shard: "-"}); !errors.Is(err, ErrErrantGTID) {
+		t.Fatalf("failover with only an errant replica: %v, want ErrErrantGTID", err)
+	}
+	if sh, v2 := r.shard(ctx, t); sh.Primary.Name != "my0" || v2 != v {
+		t.Fatalf("after the refusal: primary %s at version %d, want my0 at %d (unchanged)", sh.Primary.Name, v2, v)
+	}
+	res, err := r.run(ctx, t, Options{Shard: "-", To: "my0r1"})
+	if err != nil {
+		t.Fatalf("failover --to the errant replica: %v", err)
+	}
+	if res.To.Name != "my0r1" || !strings.Contains(strings.Join(res.Warnings, " "), "errant") {
+		t.Fatalf("failover --to my0r1: promoted %s, warnings %v; want my0r1 with a warning naming the errant transactions", res.To.Name, res.Warnings)
 	}
 }
 
@@ -172,7 +197,6 @@ func TestReviewMariaErrantGTID(t *testing.T) {
 // (SET GLOBAL read_only = 0) or say in its error that the shard is left
 // read-only.
 func TestReviewMariaCatchUpFailureLeavesShardReadOnly(t *testing.T) {
-	mariaReviewFinding(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := startMariaReviewRig(ctx, t, 1)
@@ -192,6 +216,9 @@ func TestReviewMariaCatchUpFailureLeavesShardReadOnly(t *testing.T) {
 	sh, _ := r.shard(ctx, t)
 	if sh.Primary.Name != "my0" {
 		t.Fatalf("map primary %s after a failed switchover, want my0", sh.Primary.Name)
+	}
+	if !strings.Contains(err.Error(), "fence was lifted") {
+		t.Errorf("the error does not say the fence was lifted: %v", err)
 	}
 	if _, err := r.db(t, "my0").ExecContext(ctx, "INSERT INTO ledger VALUES (-1)"); err != nil {
 		t.Fatalf("write on the shard's primary (still the map's, nothing promoted) after the switchover gave up: %v; the shard is left read-only", err)

@@ -1,0 +1,31 @@
+package failover
+
+import "testing"
+
+// A replica's binlog beyond what it applied from its primary holds its own
+// writes: errant GTIDs.
+func TestErrantGTIDs(t *testing.T) {
+	for _, c := range []struct {
+		binlog, applied, want string
+	}{
+		{"0-1-20", "0-1-20", ""},
+		{"", "0-1-20", ""},
+		{"0-2-21", "0-1-20", "0-2-21"},       // a write on the replica (server 2)
+		{"0-1-20,1-2-3", "0-1-20", "1-2-3"},  // in a domain the primary never wrote
+		{"0-1-15", "0-1-20", ""},             // a former primary's own old writes, replicated past
+		{"0-1-20,1-3-9", "0-1-20,1-3-9", ""}, // two domains, all replicated
+		{"0-2-21,1-3-10", "0-1-20,1-3-9", "0-2-21,1-3-10"},
+	} {
+		applied, err := parseGTIDSet(c.applied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := errantGTIDs(c.binlog, applied)
+		if err != nil || got != c.want {
+			t.Errorf("errantGTIDs(%q, %q) = %q, %v; want %q", c.binlog, c.applied, got, err, c.want)
+		}
+	}
+	if _, err := errantGTIDs("0-1", gtidSet{}); err == nil {
+		t.Error("errantGTIDs of a malformed position: no error")
+	}
+}
