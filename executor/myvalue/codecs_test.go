@@ -75,16 +75,18 @@ func TestOrder(t *testing.T) {
 	}
 }
 
-// TestTextRefused: text of a collation is never compared bytewise.
+// TestTextRefused: text without its collation is never compared (the
+// session must ask for it); ENUM is refused.
 func TestTextRefused(t *testing.T) {
-	for _, c := range []executor.Column{
-		Column(TypeVarString, false, 45, 0), Column(TypeBlob, false, 33, 0), Column(TypeEnum, false, BinaryCharset, 0),
-	} {
-		_, err := New().Codec(c)
-		var e *sqlerr.Error
-		if !errors.As(err, &e) || e.Number != 1235 {
-			t.Errorf("%+v: got %v, want 1235", c, err)
+	for _, c := range []executor.Column{Column(TypeVarString, false, 45, 0), Column(TypeBlob, false, 33, 0)} {
+		if _, err := New().Codec(c); !errors.Is(err, ErrCollationNeeded) {
+			t.Errorf("%+v: got %v, want ErrCollationNeeded", c, err)
 		}
+	}
+	_, err := New().Codec(Column(TypeEnum, false, BinaryCharset, 0))
+	var e *sqlerr.Error
+	if !errors.As(err, &e) || e.Number != 1235 {
+		t.Errorf("ENUM: got %v, want 1235", err)
 	}
 }
 

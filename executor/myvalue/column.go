@@ -66,4 +66,4 @@ func Unsigned(c executor.Column) bool { return c.Type&unsignedBit != 0 }
 func Decimals(c executor.Column) uint8 { return uint8(c.Size) }
 
 // Charset is a Column's character set number.
-func Charset(c executor.Column) uint32 { return uint32(c.Modifier) }
+func Charset(c executor.Column) uint32 { return uint32(c.Modifier) & charsetMask }

@@ -87,9 +87,7 @@ func (d *Decoder) Codec(col executor.Column) (executor.Codec, error) {
 		if Charset(col) == BinaryCharset {
 			return bytesCodec{}, nil
 		}
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-			"the proxy cannot sort, group, deduplicate or take min/max of text across shards: its collation's order is not byte order (only binary strings are compared)").
-			WithHint("Compare a binary string (a VARBINARY column, or CAST(x AS BINARY) in the query), or give the sharding key.")
+		return textCodecOf(col)
 	case TypeEnum, TypeSet:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "the proxy cannot sort, group or aggregate ENUM or SET values across shards (they order by their index)")
 	}

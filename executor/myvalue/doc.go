@@ -7,17 +7,20 @@
 //
 // A column is described to the executor by Column (the wire type code,
 // unsignedness, character set number and decimals of its column
-// definition), so that this package needs nothing of vitess: the front end
-// converts its field descriptions.
+// definition): the front end converts its field descriptions, so the
+// executor needs nothing of the wire.
 //
-// Text is compared only when it is a binary string (character set 63:
-// BINARY, VARBINARY, BLOB), whose order is byte order. Other text is
-// refused (0A000 / 1235): the column definition carries the result's
-// character set, not the collation the column compares by, and MySQL's
-// collations (case-insensitive ones, and the PAD SPACE _bin ones, where
-// 'a' = 'a ') do not order by bytes. ENUM and SET sort by their index, JSON
-// by its own rules: refused too.
+// Text of a character set is compared by its column's collation
+// (collation.go): the session learns the collation from one shard and
+// marks the column (WithCollation); the codec decodes a value to a sort
+// key built from vitess' weight strings with MariaDB's PAD SPACE, so 'a' =
+// 'A  ' under utf8mb4_general_ci. A collation vitess does not know
+// (MariaDB's NO PAD and UCA 14.0.0 ones, and the UCA 4.0.0 ones whose ids
+// MariaDB also sends for UCA 14.0.0) is refused (0A000 / 1235). Binary
+// strings (character set 63) compare by bytes. ENUM and SET sort by their
+// index, JSON by its own rules: refused.
 //
-// myvalue imports executor, parser and internal/sqlerr; never vitess,
+// myvalue imports executor, parser, internal/sqlerr and vitess'
+// collations (the one place the executor's side touches vitess); never
 // frontend, admin or cmd.
 package myvalue

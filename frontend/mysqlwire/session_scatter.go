@@ -66,7 +66,9 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	if err != nil {
 		return err
 	}
-	res, err := mergeResults(merge, dec, results, ss.s.o.MaxMergeGroups)
+	res, err := mergeResults(merge, dec, results, ss.s.o.MaxMergeGroups, func() ([]uint32, error) {
+		return ss.scatterCollations(p.Shards[0], shardSQL)
+	})
 	if err != nil {
 		return err
 	}
@@ -117,6 +119,29 @@ func divPrecisionIncrement(settings []string) (n int, found, ok bool) {
 		return v, true, true
 	}
 	return 0, false, false
+}
+
+// scatterCollations asks shard for the collation of each column of
+// shardSQL: under character_set_results = NULL MariaDB's column
+// definitions carry each column's own collation id (else the result's
+// character set), and sql_select_limit = 0 returns no rows (a LIMIT of the
+// statement's own wins: its rows, few, are read and dropped). The shards
+// share their schema, so one shard answers for all.
+func (ss *session) scatterCollations(shard *shardmap.Shard, shardSQL string) ([]uint32, error) {
+	c, own, err := ss.borrow(shard)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.giveBack(shard, c, own)
+	res, _, err := c.Exec("SET STATEMENT character_set_results = NULL, sql_select_limit = 0 FOR "+shardSQL, ss.s.o.MaxResultRows)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint32, len(res.Fields))
+	for i, f := range res.Fields {
+		ids[i] = f.Charset
+	}
+	return ids, nil
 }
 
 // columnProbe runs probe (a SELECT of one name, LIMIT 0: parser/mysql's

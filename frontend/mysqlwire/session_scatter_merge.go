@@ -1,6 +1,8 @@
 package mysqlwire
 
 import (
+	"errors"
+
 	querypb "vitess.io/vitess/go/vt/proto/query"
 
 	"vitess.io/vitess/go/sqltypes"
@@ -14,7 +16,12 @@ import (
 // mergeResults merges the shards' results as m says: the client's rows,
 // with the first shard's column definitions (an avg column's type and
 // decimals are avg's, not its partial sum's).
-func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Result, maxGroups int) (*sqltypes.Result, error) {
+//
+// A text column the merge compares needs its collation, which the shards'
+// column definitions do not carry (they carry the result's character
+// set): then collations is asked once for each column's collation id (0
+// where a column has none) and the merge is built again with them.
+func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Result, maxGroups int, collations func() ([]uint32, error)) (*sqltypes.Result, error) {
 	fields := results[0].Fields
 	for i, r := range results[1:] {
 		if len(r.Fields) != len(fields) {
@@ -25,11 +32,29 @@ func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Res
 	for i, f := range fields {
 		cols[i] = columnOf(f)
 	}
-	streams := make([]executor.Stream, len(results))
-	for i, r := range results {
-		streams[i] = &resultStream{rows: r.Rows}
+	newMerger := func() (*executor.Merger, error) {
+		streams := make([]executor.Stream, len(results))
+		for i, r := range results {
+			streams[i] = &resultStream{rows: r.Rows}
+		}
+		return executor.NewMerger(m, cols, dec, streams, executor.Options{MaxGroups: maxGroups})
 	}
-	mg, err := executor.NewMerger(m, cols, dec, streams, executor.Options{MaxGroups: maxGroups})
+	mg, err := newMerger()
+	if errors.Is(err, myvalue.ErrCollationNeeded) {
+		ids, cerr := collations()
+		if cerr != nil {
+			return nil, cerr
+		}
+		if len(ids) != len(cols) {
+			return nil, sqlerr.New(sqlerr.InternalError, "a shard described %d columns of a cross-shard read, then %d", len(cols), len(ids))
+		}
+		for i, id := range ids {
+			if myvalue.IsText(cols[i]) && id != 0 {
+				cols[i] = myvalue.WithCollation(cols[i], id)
+			}
+		}
+		mg, err = newMerger()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +94,15 @@ func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Res
 // columnOf describes a vitess field to the executor.
 func columnOf(f *querypb.Field) executor.Column {
 	wire, _ := sqltypes.TypeToMySQL(f.Type)
+	switch f.Type {
+	case querypb.Type_ENUM, querypb.Type_SET:
+		// Sent as CHAR (254) with a flag: they sort by index, not by
+		// their text's collation.
+		wire = myvalue.TypeEnum
+		if f.Type == querypb.Type_SET {
+			wire = myvalue.TypeSet
+		}
+	}
 	return myvalue.Column(wire, sqltypes.IsUnsigned(f.Type), f.Charset, uint8(f.Decimals))
 }
 
@@ -97,6 +131,10 @@ func fieldOf(f *querypb.Field, in, out executor.Column, fn parser.AggFunc) *quer
 		g.Type = t
 	}
 	g.Flags = g.Flags&^uint32(querypb.MySqlFlag_UNSIGNED_FLAG) | uint32(flags)
+	if fn == parser.AggCountDistinct {
+		// The shards returned x's values, maybe NULL; a count never is.
+		g.Flags |= uint32(querypb.MySqlFlag_NOT_NULL_FLAG)
+	}
 	if d := uint32(myvalue.Decimals(out)); d > g.Decimals {
 		g.ColumnLength += d - g.Decimals
 	}

@@ -12,7 +12,6 @@ SELECT avg(balance) FROM users WHERE id < 0;
 SELECT avg(balance), count(*) FROM users WHERE id > 5000;
 SELECT level, avg(balance) FROM users GROUP BY level;
 SELECT level, avg(balance) AS a FROM users GROUP BY level ORDER BY a DESC;
--- expect: refused
 SELECT status, avg(qty), avg(amount) FROM orders WHERE status IS NOT NULL AND user_id < 1000 GROUP BY product_id, status ORDER BY product_id, status LIMIT 10;
 SELECT product_id, avg(ratio) FROM orders GROUP BY product_id;
 SELECT avg(qty * 3) FROM orders;

@@ -48,7 +48,6 @@ SELECT DISTINCT level + 1 FROM users ORDER BY level + 1;
 SELECT level + 1, count(*) FROM users GROUP BY level + 1;
 SELECT count(*) FROM users WHERE level BETWEEN 3 AND 5 GROUP BY level ORDER BY level;
 SELECT max(id), min(id), count(*) FROM users GROUP BY level HAVING count(*) > 0 ORDER BY max(id) DESC;
--- expect: refused
 SELECT 'x' AS k, count(*) FROM users GROUP BY k;
 SELECT level, 'x', 7, NULL, count(*) FROM users GROUP BY level;
 -- expect: refused

@@ -49,7 +49,6 @@ SELECT YEAR(ts) AS yy, count(*), min(ts) FROM kinds GROUP BY yy;
 SELECT HOUR(t3) DIV 100 AS h, count(*) FROM kinds GROUP BY h;
 SELECT id, e, st FROM kinds WHERE e = 'red' AND id < 50;
 SELECT id, j->>'$.k' AS k FROM kinds WHERE id < 10;
--- expect: refused
 SELECT JSON_EXTRACT(j, '$.k') AS k, count(*) FROM kinds WHERE id < 0 GROUP BY k;
 SELECT CAST(j->>'$.k' AS SIGNED) AS k, count(*) FROM kinds GROUP BY k;
 SELECT id, cb, vb, LENGTH(cb), LENGTH(vb) FROM kinds WHERE id < 15;
@@ -61,21 +60,33 @@ SELECT avg(mi + 0.5), sum(su * 2) FROM kinds;
 SELECT id, bt + 0, HEX(bl) FROM kinds WHERE id < 10;
 SELECT su, count(*) FROM kinds WHERE su > 65000 GROUP BY su;
 SELECT big, count(*) FROM kinds WHERE big > 499990000000000 GROUP BY big;
--- Text, ENUM and SET keys order by their collation (or by index): refused.
+-- ENUM and SET keys order by index: refused. JSON is LONGTEXT of
+-- utf8mb4_bin in MariaDB, compared as its text.
 -- expect: refused
 SELECT e, count(*) FROM kinds GROUP BY e;
 -- expect: refused
 SELECT id, e FROM kinds ORDER BY e, id LIMIT 5;
 -- expect: refused
 SELECT DISTINCT st FROM kinds;
--- expect: refused
-SELECT min(cb) FROM kinds;
--- expect: refused
-SELECT vb, count(*) FROM kinds GROUP BY vb;
--- expect: refused
-SELECT id, cb FROM kinds ORDER BY cb, id LIMIT 5;
--- expect: refused
+-- known: MEDIUMTEXT/LONGTEXT expression columns (wire types 250/251) reach the client as BLOB (252): vitess' field types do not keep the size
 SELECT max(j) FROM kinds;
+-- utf8mb4_bin text keys: PAD SPACE ('a' = 'a ', 'a\t' < 'a'), case and
+-- accents distinct. vb holds 'a' and 'a ' (twins: which one a group shows
+-- is the plan's choice, so those groups show only counts); cb is a CHAR,
+-- read without its trailing spaces.
+SELECT min(cb), max(cb), min(vb), max(vb) FROM kinds;
+SELECT min(vb), max(vb) FROM kinds WHERE vb < 'a';
+SELECT vb, count(*) FROM kinds WHERE vb <> 'a' GROUP BY vb;
+SELECT count(*), min(id) FROM kinds GROUP BY vb;
+SELECT count(*) FROM kinds WHERE vb = 'a ' GROUP BY vb;
+SELECT cb, count(*) FROM kinds GROUP BY cb ORDER BY cb DESC;
+SELECT DISTINCT cb FROM kinds;
+SELECT id, cb FROM kinds ORDER BY cb, id LIMIT 5;
+SELECT id, vb, HEX(vb) FROM kinds ORDER BY vb, id LIMIT 40;
+SELECT id, vb FROM kinds WHERE id < 300 ORDER BY vb DESC, id;
+SELECT count(DISTINCT vb) FROM kinds;
+SELECT count(DISTINCT cb) FROM kinds;
+SELECT cb, vb, count(*) FROM kinds WHERE vb <> 'a' GROUP BY cb, vb;
 -- A binary-string copy of the _bin text orders and groups by bytes.
 SELECT CAST(vb AS BINARY) AS b, count(*) FROM kinds GROUP BY b;
 SELECT id, vb FROM kinds ORDER BY CAST(vb AS BINARY), id LIMIT 12;

@@ -1,7 +1,6 @@
 -- Joins with the reference table products (a copy on every shard).
 SELECT o.user_id, o.id, p.name, p.price FROM orders o JOIN products p ON p.id = o.product_id WHERE o.user_id < 10;
 SELECT p.id, count(*) FROM orders o JOIN products p ON p.id = o.product_id GROUP BY p.id;
--- expect: refused
 SELECT p.category, count(*), sum(o.qty) FROM orders o JOIN products p ON p.id = o.product_id WHERE p.category IS NOT NULL GROUP BY p.id, p.category ORDER BY p.id;
 SELECT p.id, sum(o.amount) AS s FROM orders o JOIN products p ON p.id = o.product_id GROUP BY p.id ORDER BY s DESC LIMIT 3;
 SELECT o.user_id, o.id, p.price * o.qty AS total FROM orders o JOIN products p ON p.id = o.product_id ORDER BY total DESC, o.user_id, o.id LIMIT 10;
