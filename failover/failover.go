@@ -219,7 +219,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	detail := ""
 	if m, ok := t.(*mnode); ok && m.semiSyncNote != "" {
 		detail = m.semiSyncNote
-		res.Warnings = append(res.Warnings, target.Name+": "+m.semiSyncNote)
+		if m.semiSyncWarn {
+			res.Warnings = append(res.Warnings, target.Name+": "+m.semiSyncNote)
+		}
 	}
 	o.step(Step{Name: "promote", Node: target.Name, Err: err, Detail: detail})
 	if err != nil {

@@ -26,10 +26,11 @@ type mnode struct {
 
 	// semiSyncFollowers is, on a target, how many of the shard's other
 	// replicas answer and are semi-synchronous (set by Run before
-	// promote); semiSyncNote what promote did about it, for Run's
-	// warnings ("" when nothing to say).
+	// promote); semiSyncNote what promote did about it, for Run's step
+	// ("" when nothing to say), a warning when semiSyncWarn.
 	semiSyncFollowers int
 	semiSyncNote      string
+	semiSyncWarn      bool
 }
 
 // mariaQueryTimeout bounds one control statement: backend/mysql's Exec
@@ -238,8 +239,10 @@ func (n *mnode) promote(ctx context.Context, timeout time.Duration) error {
 		}
 		n.semiSyncNote = fmt.Sprintf("semi-synchronous primary (%d semi-synchronous replica(s) follow it)", n.semiSyncFollowers)
 	case r[1] != "1":
+		n.semiSyncWarn = true
 		n.semiSyncNote = "semi-synchronous replication not enabled on the new primary: no semi-synchronous replica is left to acknowledge its commits (each would wait rpl_semi_sync_master_timeout); the shard replicates asynchronously until one follows it and rpl_semi_sync_master_enabled is set ON"
 	case n.semiSyncFollowers == 0:
+		n.semiSyncWarn = true
 		n.semiSyncNote = "rpl_semi_sync_master_enabled is already ON on the new primary, and no semi-synchronous replica is left: its commits wait rpl_semi_sync_master_timeout until one follows it"
 	}
 	return n.exec(ctx, "SET GLOBAL read_only = 0")
