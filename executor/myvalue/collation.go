@@ -146,6 +146,8 @@ func textCodecOf(col executor.Column) (executor.Codec, error) {
 	}
 	coll := colldata.Lookup(collations.ID(id))
 	switch coll.(type) {
+	case *colldata.Collation_binary:
+		return bytesCodec{}, nil
 	case nil:
 		return nil, refuseCollation(id, "the proxy does not know this collation")
 	case *colldata.Collation_uca_legacy:

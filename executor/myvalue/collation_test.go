@@ -110,6 +110,10 @@ func TestTextCollationRefused(t *testing.T) {
 			t.Errorf("collation %d: got %v, want 1235 naming %s", id, err, name)
 		}
 	}
+	// A text column whose own collation is binary compares by bytes, NO PAD.
+	if cd := codec(t, textCol(BinaryCharset)); executor.Compare(key(t, cd, "a"), key(t, cd, "a ")) >= 0 {
+		t.Error("binary: 'a' is not below 'a '")
+	}
 	// The mark keeps the result's character set.
 	if c := textCol(46); Charset(c) != 45 {
 		t.Errorf("charset %d", Charset(c))

@@ -32,10 +32,12 @@ import (
 // ascending, last descending. A GROUP BY without ORDER BY is sorted by
 // its keys, as MariaDB still does.
 //
-// Which columns may be compared is decided where their types are known:
-// executor/myvalue refuses text that is not a binary string (the
-// collation a column compares by does not reach the client, see the
-// design note).
+// Which columns may be compared, and how, is decided where their types
+// are known: executor/myvalue compares text by its column's collation,
+// which the session asks one shard for (the column definitions of a
+// result carry the result's character set, not the collation), and
+// refuses collations it cannot tell or does not know (see the design
+// note).
 //
 // HAVING is evaluated by the merge on the combined groups
 // (scatter_having.go).
