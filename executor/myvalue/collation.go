@@ -39,6 +39,7 @@ const (
 	charsetMask    = 1<<collationShift - 1
 	collationShift = 11 // MariaDB's collation ids are below 2048
 	collationMark  = 1 << 30
+	collationNamed = 1 << 29 // the collation was named by COLLATION(x)
 )
 
 // WithCollation marks a text column with the collation id its values
@@ -46,6 +47,39 @@ const (
 func WithCollation(c executor.Column, id uint32) executor.Column {
 	c.Modifier = int32(uint32(c.Modifier)&charsetMask | (id&charsetMask)<<collationShift | collationMark)
 	return c
+}
+
+// WithNamedCollation marks a text column with the collation id of the
+// name COLLATION(x) gave for it (CollationByName): the one way to tell a
+// UCA collation from the MariaDB ones sent under its id.
+func WithNamedCollation(c executor.Column, id uint32) executor.Column {
+	c = WithCollation(c, id)
+	c.Modifier |= collationNamed
+	return c
+}
+
+// AmbiguousCollation reports whether MariaDB also sends collation id for
+// other collations than the one vitess knows by it: its UCA 14.0.0 ones
+// (utf8mb4_uca1400_ai_ci and every variant) arrive under the id of the UCA
+// 4.0.0 collation of their character set and language (224,
+// utf8mb4_unicode_ci, for utf8mb4). Such a column's collation must be
+// asked by name (COLLATION(x)).
+func AmbiguousCollation(id uint32) bool {
+	_, uca := colldata.Lookup(collations.ID(id)).(*colldata.Collation_uca_legacy)
+	return uca
+}
+
+// CollationByName is the id of a collation COLLATION(x) named, or a 1235
+// error naming it where the proxy does not know it (MariaDB's UCA 14.0.0
+// and NO PAD collations).
+func CollationByName(name string) (uint32, error) {
+	id := collations.MySQL8().LookupByName(name)
+	if id == 0 || colldata.Lookup(id) == nil {
+		return 0, sqlerr.New(sqlerr.FeatureNotSupported,
+			"the proxy cannot sort, group, deduplicate or take min/max of text of collation %s across shards: the proxy does not know this collation", name).
+			WithHint(collationHint)
+	}
+	return uint32(id), nil
 }
 
 // Collation is the collation id WithCollation gave c (false: none).
@@ -151,11 +185,11 @@ func textCodecOf(col executor.Column) (executor.Codec, error) {
 	case nil:
 		return nil, refuseCollation(id, "the proxy does not know this collation")
 	case *colldata.Collation_uca_legacy:
-		// MariaDB sends its UCA 14.0.0 collations (utf8mb4_uca1400_ai_ci
-		// and the rest) under the id of the UCA 4.0.0 one of their
-		// character set and language (224, utf8mb4_unicode_ci): the id
-		// does not say which order the column has.
-		return nil, refuseCollation(id, "MariaDB reports its UCA 14.0.0 collations under this collation's id, so the proxy cannot tell which order the column has")
+		if uint32(col.Modifier)&collationNamed == 0 {
+			// See AmbiguousCollation: the id alone does not say which
+			// order the column has.
+			return nil, refuseCollation(id, "MariaDB reports its UCA 14.0.0 collations under this collation's id, so the proxy cannot tell which order the column has")
+		}
 	case *colldata.Collation_utf8mb4_uca_0900, *colldata.Collation_utf8mb4_0900_bin:
 		return nil, refuseCollation(id, "a MySQL 8 collation a MariaDB shard should not have")
 	}
@@ -187,5 +221,7 @@ func refuseCollation(id uint32, why string) error {
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported,
 		"the proxy cannot sort, group, deduplicate or take min/max of text of collation %s across shards: %s", name, why).
-		WithHint("Compare a binary string (CAST(x AS BINARY)) or a column of utf8mb4_general_ci, utf8mb4_bin or a latin1 collation, or give the sharding key.")
+		WithHint(collationHint)
 }
+
+const collationHint = "Compare a binary string (CAST(x AS BINARY)) or text of a collation the proxy knows (utf8mb4_general_ci, utf8mb4_bin, utf8mb4_unicode_ci, latin1_swedish_ci, …), or give the sharding key."

@@ -54,9 +54,13 @@ func TestTextOrder(t *testing.T) {
 		{46, "😀", "😁", -1}, {46, "", "\t", 1},
 		{8, "a", "A", 0}, {8, "é", "e", 0}, {8, "a ", "a", 0}, // latin1_swedish_ci, sent as utf8mb4
 		{47, "a", "A", 1}, {47, "a ", "a", 0},
+		// utf8mb4_unicode_ci (named by COLLATION(x)): control characters
+		// weigh nothing, ß expands to ss.
+		{224, "a\x00", "a", 0}, {224, "ß", "ss", 0}, {224, "a\x1f", "a ", 0}, {224, "a\t", "a", -1},
+		{224, "a", "a  ", 0}, {224, "😀", "😁", 0}, {224, "a", "A", 0}, {224, "a", "B", -1}, {224, "é", "e", 0},
 	}
 	for _, c := range cases {
-		cd := codec(t, textCol(c.id))
+		cd := codec(t, WithNamedCollation(Column(TypeVarString, false, 45, 0), c.id))
 		got := sign(executor.Compare(key(t, cd, c.a), key(t, cd, c.b)))
 		if got != c.want {
 			t.Errorf("collation %d: %q vs %q = %d, want %d", c.id, c.a, c.b, got, c.want)
@@ -76,7 +80,7 @@ func TestTextKeyAgreesWithCollate(t *testing.T) {
 		"b", "B", "é", "E", "e", "ß", "ss", "Zoë", "zoe", "北京", "東京", "😀", "ñandú", "x ", "x\t "}
 	for _, id := range []uint32{45, 46, 33, 83, 8, 47, 48, 5, 11} {
 		coll := colldata.Lookup(collations.ID(id))
-		cd := codec(t, textCol(id))
+		cd := codec(t, WithNamedCollation(Column(TypeVarString, false, 45, 0), id))
 		for _, a := range strs {
 			for _, b := range strs {
 				// PAD SPACE: both padded to one length (one weight per
@@ -103,12 +107,29 @@ func TestTextCollationRefused(t *testing.T) {
 	if _, err := New().Codec(Column(TypeVarString, false, 45, 0)); !errors.Is(err, ErrCollationNeeded) {
 		t.Errorf("no collation: %v", err)
 	}
-	for id, name := range map[uint32]string{224: "utf8mb4_unicode_ci", 1069: "collation id 1069", 1070: "collation id 1070", 192: "utf8mb3_unicode_ci"} {
+	for id, name := range map[uint32]string{224: "utf8mb4_unicode_ci", 1069: "collation id 1069", 1070: "collation id 1070", 192: "utf8mb3_unicode_ci", 232: "utf8mb4_swedish_ci"} {
 		_, err := New().Codec(textCol(id))
 		var e *sqlerr.Error
 		if !errors.As(err, &e) || e.Number != 1235 || !bytes.Contains([]byte(e.Message), []byte(name)) {
 			t.Errorf("collation %d: got %v, want 1235 naming %s", id, err, name)
 		}
+	}
+	// Named by COLLATION(x): a UCA collation is known, MariaDB's own are not.
+	for name, want := range map[string]uint32{"utf8mb4_unicode_ci": 224, "utf8mb4_general_ci": 45, "latin1_swedish_ci": 8} {
+		id, err := CollationByName(name)
+		if err != nil || id != want || !AmbiguousCollation(224) || AmbiguousCollation(45) {
+			t.Errorf("%s: %d %v, want %d", name, id, err, want)
+		}
+	}
+	for _, name := range []string{"utf8mb4_uca1400_ai_ci", "utf8mb4_general_nopad_ci", "utf8mb4_nopad_bin"} {
+		_, err := CollationByName(name)
+		var e *sqlerr.Error
+		if !errors.As(err, &e) || e.Number != 1235 || !strings.Contains(e.Message, name) {
+			t.Errorf("%s: got %v, want 1235 naming it", name, err)
+		}
+	}
+	if cd := codec(t, WithNamedCollation(Column(TypeVarString, false, 45, 0), 224)); executor.Compare(key(t, cd, "ß"), key(t, cd, "ss")) != 0 {
+		t.Error("utf8mb4_unicode_ci: 'ß' is not 'ss'")
 	}
 	// A text column whose own collation is binary compares by bytes, NO PAD.
 	if cd := codec(t, textCol(BinaryCharset)); executor.Compare(key(t, cd, "a"), key(t, cd, "a ")) >= 0 {

@@ -9,6 +9,7 @@ import (
 
 	"vitess.io/vitess/go/sqltypes"
 
+	"github.com/shardgate/shardgate/executor"
 	"github.com/shardgate/shardgate/executor/myvalue"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
@@ -66,8 +67,8 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	if err != nil {
 		return err
 	}
-	res, err := mergeResults(merge, dec, results, ss.s.o.MaxMergeGroups, func() ([]uint32, error) {
-		return ss.scatterCollations(p.Shards[0], shardSQL)
+	res, err := mergeResults(merge, dec, results, ss.s.o.MaxMergeGroups, func(cols []executor.Column) error {
+		return ss.scatterCollations(p, shardSQL, results, cols)
 	})
 	if err != nil {
 		return err
@@ -121,27 +122,96 @@ func divPrecisionIncrement(settings []string) (n int, found, ok bool) {
 	return 0, false, false
 }
 
-// scatterCollations asks shard for the collation of each column of
-// shardSQL: under character_set_results = NULL MariaDB's column
-// definitions carry each column's own collation id (else the result's
-// character set), and sql_select_limit = 0 returns no rows (a LIMIT of the
-// statement's own wins: its rows, few, are read and dropped). The shards
-// share their schema, so one shard answers for all.
-func (ss *session) scatterCollations(shard *shardmap.Shard, shardSQL string) ([]uint32, error) {
+// scatterCollations marks the text columns of cols (the columns of
+// shardSQL's results) with their collations, asked of one shard (the
+// shards share their schema).
+//
+// Under character_set_results = NULL MariaDB's column definitions carry
+// each column's own collation id (else the result's character set), and
+// sql_select_limit = 0 returns no rows (a LIMIT of the statement's own
+// wins: its rows, few, are read and dropped). An id MariaDB also sends
+// for its UCA 14.0.0 collations (224 for utf8mb4_unicode_ci and
+// utf8mb4_uca1400_ai_ci alike) is asked once more, by name:
+// COLLATION(column) of the statement's first row, on a shard that
+// returned rows (none did: nothing is compared, any collation does).
+func (ss *session) scatterCollations(p router.Scatter, shardSQL string, results []*sqltypes.Result, cols []executor.Column) error {
+	res, err := ss.scatterProbe(p.Shards[0], "SET STATEMENT character_set_results = NULL, sql_select_limit = 0 FOR "+shardSQL)
+	if err != nil {
+		return err
+	}
+	if len(res.Fields) != len(cols) {
+		return sqlerr.New(sqlerr.InternalError, "a shard described %d columns of a cross-shard read, then %d", len(cols), len(res.Fields))
+	}
+	var named []int // columns whose collation is asked by name
+	for i, f := range res.Fields {
+		if !myvalue.IsText(cols[i]) || f.Charset == 0 {
+			continue
+		}
+		cols[i] = myvalue.WithCollation(cols[i], f.Charset)
+		if myvalue.AmbiguousCollation(f.Charset) {
+			named = append(named, i)
+		}
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	shard := -1
+	for i, r := range results {
+		if len(r.Rows) > 0 {
+			shard = i
+			break
+		}
+	}
+	if shard < 0 {
+		for _, i := range named {
+			id, _ := myvalue.Collation(cols[i])
+			cols[i] = myvalue.WithNamedCollation(cols[i], id)
+		}
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("WITH sg_probe (")
+	for i := range cols {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("c" + strconv.Itoa(i))
+	}
+	q.WriteString(") AS (" + shardSQL + ") SELECT ")
+	for k, i := range named {
+		if k > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("COLLATION(c" + strconv.Itoa(i) + ")")
+	}
+	q.WriteString(" FROM sg_probe LIMIT 1")
+	res, err = ss.scatterProbe(p.Shards[shard], q.String())
+	if err != nil {
+		return err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != len(named) {
+		// The rows went meanwhile: the ids stay unnamed (refused).
+		return nil
+	}
+	for k, i := range named {
+		id, err := myvalue.CollationByName(res.Rows[0][k].ToString())
+		if err != nil {
+			return err
+		}
+		cols[i] = myvalue.WithNamedCollation(cols[i], id)
+	}
+	return nil
+}
+
+// scatterProbe runs one statement of the proxy's on a connection to shard.
+func (ss *session) scatterProbe(shard *shardmap.Shard, sql string) (*sqltypes.Result, error) {
 	c, own, err := ss.borrow(shard)
 	if err != nil {
 		return nil, err
 	}
 	defer ss.giveBack(shard, c, own)
-	res, _, err := c.Exec("SET STATEMENT character_set_results = NULL, sql_select_limit = 0 FOR "+shardSQL, ss.s.o.MaxResultRows)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]uint32, len(res.Fields))
-	for i, f := range res.Fields {
-		ids[i] = f.Charset
-	}
-	return ids, nil
+	res, _, err := c.Exec(sql, ss.s.o.MaxResultRows)
+	return res, err
 }
 
 // columnProbe runs probe (a SELECT of one name, LIMIT 0: parser/mysql's

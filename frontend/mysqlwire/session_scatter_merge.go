@@ -19,9 +19,9 @@ import (
 //
 // A text column the merge compares needs its collation, which the shards'
 // column definitions do not carry (they carry the result's character
-// set): then collations is asked once for each column's collation id (0
-// where a column has none) and the merge is built again with them.
-func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Result, maxGroups int, collations func() ([]uint32, error)) (*sqltypes.Result, error) {
+// set): then collations marks the text columns of cols with their
+// collations (myvalue.WithCollation), once, and the merge is built again.
+func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Result, maxGroups int, collations func(cols []executor.Column) error) (*sqltypes.Result, error) {
 	fields := results[0].Fields
 	for i, r := range results[1:] {
 		if len(r.Fields) != len(fields) {
@@ -41,17 +41,8 @@ func mergeResults(m *parser.Merge, dec executor.Decoder, results []*sqltypes.Res
 	}
 	mg, err := newMerger()
 	if errors.Is(err, myvalue.ErrCollationNeeded) {
-		ids, cerr := collations()
-		if cerr != nil {
-			return nil, cerr
-		}
-		if len(ids) != len(cols) {
-			return nil, sqlerr.New(sqlerr.InternalError, "a shard described %d columns of a cross-shard read, then %d", len(cols), len(ids))
-		}
-		for i, id := range ids {
-			if myvalue.IsText(cols[i]) && id != 0 {
-				cols[i] = myvalue.WithCollation(cols[i], id)
-			}
+		if err := collations(cols); err != nil {
+			return nil, err
 		}
 		mg, err = newMerger()
 	}

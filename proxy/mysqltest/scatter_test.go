@@ -93,13 +93,14 @@ var scatterCorpus = []string{
 	"SELECT min(s), max(s) FROM vals WHERE {w}",
 	"SELECT n, min(s), max(s), count(DISTINCT s) FROM vals WHERE {w} GROUP BY n ORDER BY n",
 	"SELECT count(DISTINCT s) FROM vals WHERE {w}",
+	"SELECT id, s FROM vals WHERE {w} ORDER BY s COLLATE utf8mb4_unicode_ci, id LIMIT 9",
 }
 
 // scatterRefused are refused with 0A000 / 1235 ({w} as above).
 var scatterRefused = []string{
-	// A collation whose id MariaDB also sends for another (224 for
-	// utf8mb4_uca1400_ai_ci too) or that vitess does not know.
-	"SELECT id FROM vals WHERE {w} ORDER BY s COLLATE utf8mb4_unicode_ci, id LIMIT 3",
+	// Collations vitess does not know (UCA 14.0.0, sent under 224 as
+	// utf8mb4_unicode_ci is; NO PAD).
+	"SELECT id FROM vals WHERE {w} ORDER BY s COLLATE utf8mb4_uca1400_ai_ci, id LIMIT 3",
 	"SELECT max(s COLLATE utf8mb4_nopad_bin) FROM vals WHERE {w}",
 	"SELECT id, ROW_NUMBER() OVER (ORDER BY id) FROM vals WHERE {w}",
 	"SELECT n, count(*) FROM vals WHERE {w} GROUP BY n WITH ROLLUP",

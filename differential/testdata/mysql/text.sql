@@ -70,12 +70,19 @@ SELECT min(email), max(email) FROM users;
 -- Twins under the collation: which one a group shows is the plan's choice.
 -- known: a group of names equal under utf8mb4_general_ci ('alice', 'Alice') shows the first shard's first, MariaDB its plan's first
 SELECT name, count(*) FROM users GROUP BY name;
--- A collation the proxy cannot tell (MariaDB sends utf8mb4_uca1400_ai_ci under
--- utf8mb4_unicode_ci's id 224): refused.
--- expect: refused
+-- UCA 4.0.0 (utf8mb4_unicode_ci): MariaDB sends utf8mb4_uca1400_ai_ci under
+-- the same id (224), so the proxy asks COLLATION(x) by name.
 SELECT id FROM users ORDER BY name COLLATE utf8mb4_unicode_ci, id LIMIT 5;
+SELECT id, name FROM users WHERE id < 300 ORDER BY name COLLATE utf8mb4_unicode_ci DESC, id;
+SELECT count(*), min(id), max(id) FROM users GROUP BY name COLLATE utf8mb4_unicode_ci;
+SELECT count(DISTINCT name COLLATE utf8mb4_unicode_ci) FROM users;
+SELECT max(name COLLATE utf8mb4_unicode_ci), min(nickname COLLATE utf8mb4_unicode_ci) FROM users;
+SELECT DISTINCT name COLLATE utf8mb4_unicode_ci AS n FROM users WHERE name IN ('carol', 'dave', 'éclair', '北京', ' lead', '', 'mallory') ORDER BY n;
+-- Collations vitess does not have (UCA 14.0.0, NO PAD): refused.
 -- expect: refused
 SELECT DISTINCT name COLLATE utf8mb4_uca1400_ai_ci FROM users;
+-- expect: refused
+SELECT id FROM users ORDER BY name COLLATE utf8mb4_uca1400_as_cs, id LIMIT 5;
 -- expect: refused
 SELECT max(name COLLATE utf8mb4_general_nopad_ci) FROM users;
 SELECT email FROM users WHERE id = 10;
