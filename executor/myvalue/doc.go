@@ -14,9 +14,11 @@
 // (collation.go): the session learns the collation from one shard and
 // marks the column (WithCollation); the codec decodes a value to a sort
 // key built from vitess' weight strings with MariaDB's PAD SPACE, so 'a' =
-// 'A  ' under utf8mb4_general_ci. A collation vitess does not know
-// (MariaDB's NO PAD and UCA 14.0.0 ones, and the UCA 4.0.0 ones whose ids
-// MariaDB also sends for UCA 14.0.0) is refused (0A000 / 1235). Binary
+// 'A  ' under utf8mb4_general_ci. A UCA id (224, which MariaDB also
+// sends for its UCA 14.0.0 collations) counts only once the session has
+// named it by COLLATION(x) (WithNamedCollation). A collation vitess does
+// not know (MariaDB's NO PAD and UCA 14.0.0 ones) is refused (0A000 /
+// 1235). Binary
 // strings (character set 63) compare by bytes. ENUM and SET sort by their
 // index, JSON by its own rules: refused.
 //
