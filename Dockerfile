@@ -6,7 +6,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=1 go build -trimpath -o /out/shardgate ./cmd/shardgate
+# runtime.godebugDefault as in the Makefile: keeps Go's sysmon out of its
+# deep sleep, whose wake-up on each idle-to-busy turn costs a one-P proxy
+# about a third of its CPU (bench/RESULTS.md, 2026-11-26); its only other
+# effect is a scheduler line every 24.8 days. A build default, so a GODEBUG
+# set at run time still applies, key by key.
+RUN CGO_ENABLED=1 go build -trimpath -ldflags '-X runtime.godebugDefault=schedtrace=2147483647' -o /out/shardgate ./cmd/shardgate
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
@@ -14,10 +19,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && useradd --system --uid 10001 --home /var/lib/shardgate --create-home shardgate
 COPY --from=build /out/shardgate /usr/local/bin/shardgate
 USER 10001:10001
-# Keeps Go's sysmon out of its deep sleep, whose wake-up on each idle-to-busy
-# turn costs a one-P proxy about a third of its CPU (bench/RESULTS.md,
-# 2026-11-26); its only other effect is a scheduler line every 24.8 days.
-ENV GODEBUG=schedtrace=2147483647
 WORKDIR /var/lib/shardgate
 EXPOSE 6432 3307 9090
 ENTRYPOINT ["/usr/local/bin/shardgate"]

@@ -4,7 +4,12 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin/shardgate
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# runtime.godebugDefault: Go's sysmon kept out of its deep sleep, whose
+# wake-up on each idle-to-busy turn costs a one-P proxy about a third of its
+# CPU per statement (bench/RESULTS.md, 2026-11-26). A default, not the
+# environment: a GODEBUG set by the user still applies, key by key.
+SCHED_GODEBUG := schedtrace=2147483647
+LDFLAGS := -X main.version=$(VERSION) -X runtime.godebugDefault=$(SCHED_GODEBUG)
 # Integration tests start real servers; keep packages from starting too many
 # clusters at once on a 2-core machine.
 TEST_FLAGS ?= -count=1 -timeout 20m -p 2
