@@ -321,6 +321,12 @@ func (s *session) answerSetup() error {
 			s.writeLocal(p)
 			continue
 		}
+		if p.link.w.Buffered() > 0 { // not one of the read's links, which are flushed
+			if err := p.link.w.Flush(); err != nil {
+				s.breakLink(p.link)
+				return s.serverFailure(err)
+			}
+		}
 		if err := s.answer(p); err != nil {
 			s.breakLink(p.link)
 			return err
