@@ -736,17 +736,70 @@ func TestReviewKeyLiteralForms(t *testing.T) {
 	}
 }
 
-// Text under a non-binary collation is not merged across shards in byte
-// order: refused clearly.
-func TestReviewCollationMergeRefused(t *testing.T) {
+// Text under a non-binary collation is merged across shards in the
+// collation's order (it was refused before the merge learnt collations):
+// each answer equals MariaDB's own over the same six names, sorted and
+// grouped by one server.
+func TestReviewCollationMerge(t *testing.T) {
+	ctx := context.Background()
 	c := conn(t, "")
-	for _, q := range []string{
-		"SELECT name FROM users WHERE id IN (1, 2, 3, 4) ORDER BY name COLLATE utf8mb4_general_ci",
-		"SELECT MIN(LOWER(name)) FROM users WHERE id IN (1, 2, 3, 4)",
-		"SELECT LOWER(name) l, COUNT(*) FROM users WHERE id IN (1, 2, 3, 4) GROUP BY l",
+	names := []string{"b", "B", "a", "Ä", "c ", "A"}
+	execOK(t, c, "DELETE FROM users WHERE id BETWEEN 7400001 AND 7400006")
+	for i, n := range names {
+		execOK(t, c, "INSERT INTO users (id, name) VALUES (?, ?)", 7400001+i, n)
+	}
+	// The same rows as a derived table on one server (users.name is
+	// utf8mb4_bin).
+	var rows []string
+	for _, n := range names {
+		rows = append(rows, "SELECT _utf8mb4'"+strings.ReplaceAll(n, "'", "''")+"' COLLATE utf8mb4_bin AS name")
+	}
+	derived := "(" + strings.Join(rows, " UNION ALL ") + ") AS users"
+	all := func(db interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	}, q string) string {
+		t.Helper()
+		r, err := db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer r.Close()
+		var out []string
+		for r.Next() {
+			var a, b sql.NullString
+			dest := []any{&a}
+			if cols, _ := r.Columns(); len(cols) == 2 {
+				dest = append(dest, &b)
+			}
+			if err := r.Scan(dest...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a.String+"|"+b.String)
+		}
+		if err := r.Err(); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return strings.Join(out, ",")
+	}
+	server := direct(t, 0)
+	for _, q := range []struct{ proxy, plain string }{
+		{"SELECT name FROM users WHERE id BETWEEN 7400001 AND 7400006 ORDER BY name COLLATE utf8mb4_general_ci, name",
+			"SELECT name FROM " + derived + " ORDER BY name COLLATE utf8mb4_general_ci, name"},
+		{"SELECT MIN(LOWER(name)) FROM users WHERE id BETWEEN 7400001 AND 7400006",
+			"SELECT MIN(LOWER(name)) FROM " + derived},
+		{"SELECT LOWER(name) l, COUNT(*) FROM users WHERE id BETWEEN 7400001 AND 7400006 GROUP BY l ORDER BY l",
+			"SELECT LOWER(name) l, COUNT(*) FROM " + derived + " GROUP BY l ORDER BY l"},
+		{"SELECT COUNT(DISTINCT name COLLATE utf8mb4_general_ci) FROM users WHERE id BETWEEN 7400001 AND 7400006",
+			"SELECT COUNT(DISTINCT name COLLATE utf8mb4_general_ci) FROM " + derived},
+		{"SELECT COUNT(DISTINCT name) FROM users WHERE id BETWEEN 7400001 AND 7400006",
+			"SELECT COUNT(DISTINCT name) FROM " + derived},
+		{"SELECT MAX(name COLLATE utf8mb4_general_ci) FROM users WHERE id BETWEEN 7400001 AND 7400006",
+			"SELECT MAX(name COLLATE utf8mb4_general_ci) FROM " + derived},
 	} {
-		_, err := c.QueryContext(context.Background(), q)
-		wantMySQLError(t, err, 1235, "42000")
+		got, want := all(c, q.proxy), all(server, q.plain)
+		if got != want {
+			t.Errorf("%s:\n got %s\nwant %s", q.proxy, got, want)
+		}
 	}
 }
 
