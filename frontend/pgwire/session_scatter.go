@@ -18,13 +18,15 @@ import (
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads (docs/design/cross-shard.md): a read the router sends to
 // several shards runs on one server connection per shard, the rewritten
 // text sent to all of them before any is read, and the executor merges the
-// rows as they are read. Only outside a transaction (the router refuses
-// the rest), and for now only through the simple protocol.
+// rows as they are read. Outside a transaction, first in a READ COMMITTED
+// one, or inside one on the transaction's own connections (scatterJoinsTx);
+// through the simple and the extended protocol.
 
 // ScatterRewriter rewrites one execution of a scatter read into the SQL
 // each shard runs and the merge of their rows (parser/pgsql.RewriteScatter).
@@ -39,7 +41,7 @@ func errScatterNotYet(p router.Scatter) error {
 		WithHint("Send the SELECT itself (simple or extended protocol), or give one sharding key value.")}
 }
 
-var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside this transaction it cannot run: cross-shard reads in a transaction that reached a server need READ COMMITTED, two-phase commit on, no savepoint, and the simple query protocol").
+var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs every shard; inside this transaction it cannot run: cross-shard reads in a transaction that reached a server need READ COMMITTED, two-phase commit on, and no savepoint").
 	WithHint("Run it first in its transaction or outside any, or give one sharding key value.")
 
 // readBeforeTx reports whether stmt, a read that may run on any shard,
@@ -95,8 +97,11 @@ func (s *session) scatterInTxOK() bool {
 // READ COMMITTED only: each statement reads a fresh snapshot on every
 // shard, as it would on one database; at REPEATABLE READ or SERIALIZABLE
 // shards cannot join (canJoin), and their own snapshots would differ.
+// Through the simple and the extended protocol alike: either way each
+// part gets the read and a Sync of its own (Sync does not end an explicit
+// transaction), and the client's Sync later ends the batch on every part.
 func (s *session) scatterJoinsTx() bool {
-	if s.opts.TwoPhase == nil || s.txSavepoints || s.txBeginAll == "" || s.snapshotIsolation() || s.inExtended {
+	if s.opts.TwoPhase == nil || s.txSavepoints || s.txBeginAll == "" || s.snapshotIsolation() {
 		return false
 	}
 	for _, l := range s.txParts {
@@ -165,12 +170,21 @@ func (s *session) scatter(plan router.Scatter, m *parser.Merge, opts executor.Op
 		// In a transaction an error fails it, on every server too (a
 		// merge error leaves the shards' transactions open).
 		s.txFailed = true
+		// Abort with a simple Query, in the extended protocol too: the
+		// read's parts were synced, and the others were drained (their
+		// servers wait, mid-batch, with nothing unanswered), so each
+		// answers at once, up to its ReadyForQuery; the client's Sync
+		// ends the batch on every part later.
+		inExtended := s.inExtended
+		s.inExtended = false
 		for _, l := range s.txParts {
 			if l.conn.TxStatus() != pgio.TxFailed {
 				s.abortOnServer(l)
 			}
 		}
-		if derr := s.drain(false); derr != nil {
+		derr := s.drain(false)
+		s.inExtended = inExtended
+		if derr != nil {
 			return rows, failed, derr
 		}
 		s.forgetDeadlockVictim() // its parts failed just now
@@ -220,7 +234,7 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 		var l *link
 		var err error
 		if inTx {
-			l, err = s.linkFor(sh) // the transaction's part there, joined if new
+			l, err = s.scatterTxPart(sh)
 		} else {
 			l, err = s.scatterLink(sh, plan.Target)
 		}
@@ -306,6 +320,24 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 		rows++
 	}
 	return rows, false, s.drainScatter(links)
+}
+
+// scatterTxPart is the transaction's connection on shard for a scatter
+// read, the shard joined if new (its BEGIN queued, answered by
+// answerSetup). Unlike linkFor it never drains the queue between shards
+// in an extended batch: the read's messages to the shards before this one
+// are written already and must go out whole, after every join; and
+// nothing the client sent is pending (executeScatter drained it).
+func (s *session) scatterTxPart(shard *shardmap.Shard) (*link, error) {
+	l := s.partOn(shard)
+	if l == nil {
+		return s.joinTx(shard)
+	}
+	if len(s.q) == 0 {
+		s.syncSettings(l) // after a RESET inside the transaction
+	}
+	s.txLink = l
+	return l, nil
 }
 
 // answerSetup answers what the proxy queued on the read's connections

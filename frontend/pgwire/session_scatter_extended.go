@@ -11,7 +11,9 @@ import (
 	"github.com/shardgate/shardgate/shardmap"
 )
 
-// Scatter reads through the extended protocol. Bind answers BindComplete
+// Scatter reads through the extended protocol, outside a transaction or
+// inside one (on its connections, as the simple protocol's; see
+// scatterJoinsTx). Bind answers BindComplete
 // itself and keeps the parameters; Execute runs the read on every shard
 // (Parse, Bind with the client's parameters and result formats, Describe,
 // Execute, Sync on one connection per shard) and writes the merged rows. A
@@ -63,6 +65,14 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 	}
 	if err := s.drain(true); err != nil { // a server in the batch must answer now (a Describe)
 		return err
+	}
+	if s.skipping {
+		return nil // an error earlier in the batch: skipped, as Postgres would
+	}
+	if !s.scatterInTxOK() {
+		// The transaction reached a server after the Bind, earlier in
+		// this batch: the read would now run inside it.
+		return errScatterInTx
 	}
 	sp := p.scatter
 	param := func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) }
@@ -139,8 +149,13 @@ func bindInt(b *pgio.Bind, oids []uint32, n int) (v int64, null, ok bool) {
 // describeOnShard answers a Describe of a portal on several shards (a
 // scatter read, a write on several shards): a shard describes the client's
 // statement; its RowDescription gets the portal's result formats, its
-// ParameterDescription is dropped.
+// ParameterDescription is dropped. Inside a transaction that reached a
+// server, the transaction's last shard describes it: any shard can, and
+// another would join the transaction for nothing.
 func (s *session) describeOnShard(p *portal, shard *shardmap.Shard, formats pgio.Int16s) error {
+	if s.txLink != nil {
+		shard = s.txLink.shard
+	}
 	l, err := s.linkForUse(shard, false)
 	if err != nil {
 		return err
