@@ -3,11 +3,16 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shardgate/shardgate/config"
 )
 
 // A cross-shard read inside a transaction that already wrote runs on the
@@ -17,12 +22,7 @@ import (
 // every extended mode of pgx (parameters, Describe, binary results), and
 // pipelined with writes in one batch.
 func TestScatterInsideTransaction(t *testing.T) {
-	names := make([]string, 0, len(modes))
-	for name := range modes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for i, name := range names {
+	for i, name := range slices.Sorted(maps.Keys(modes)) {
 		t.Run(name, func(t *testing.T) {
 			scatterInsideTransaction(t, modes[name], 1_700_000+int64(i)*1000)
 		})
@@ -235,4 +235,47 @@ func scatterBatchFailsInTx(t *testing.T, c *pgx.Conn, lo, hi int64) {
 	if err := tx.Commit(ctx); !errors.Is(err, pgx.ErrTxCommitRollback) {
 		t.Errorf("COMMIT after the failed batch: %v, want a rollback", err)
 	}
+}
+
+// A merge error (too many groups) in a cross-shard read inside a
+// transaction fails it on every shard, as a shard's error does: the
+// shards' transactions are still open when the merge gives up.
+func TestScatterInsideTransactionMergeError(t *testing.T) {
+	p, url, _ := startProxyP(t, func(c *config.Config) { c.Limits.MaxMergeGroups = 2 })
+	ctx := context.Background()
+	for i, name := range slices.Sorted(maps.Keys(modes)) {
+		t.Run(name, func(t *testing.T) {
+			lo := 1_710_000 + int64(i)*1000
+			hi := lo + 99
+			cleanUsers(t, lo, hi)
+			c := dialMode(t, url, modes[name])
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id := lo + 1; id <= lo+4; id++ {
+				if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, $2)", id, fmt.Sprint("n", id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, _ := tx.Query(ctx, "SELECT name, count(*) FROM users WHERE id BETWEEN $1 AND $2 GROUP BY name", lo, hi)
+			rows.Close()
+			var pe *pgconn.PgError
+			if err := rows.Err(); !errors.As(err, &pe) || pe.Code != "53200" {
+				t.Fatalf("too many groups: %v, want 53200", err)
+			}
+			if _, err := tx.Exec(ctx, "SELECT 1"); err == nil {
+				t.Error("the transaction still runs statements after a failed merge")
+			}
+			if err := tx.Commit(ctx); !errors.Is(err, pgx.ErrTxCommitRollback) {
+				t.Errorf("COMMIT after the failed merge: %v, want a rollback", err)
+			}
+			var n int64
+			if err := c.QueryRow(ctx, "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2", lo, hi).Scan(&n); err != nil || n != 0 {
+				t.Errorf("the failed transaction's inserts: %d %v", n, err)
+			}
+		})
+	}
+	wantNonePrepared(t)
+	waitIdle(t, time.Second, p)
 }
