@@ -110,6 +110,12 @@ func scatterInsideTransaction(t *testing.T, mode pgx.QueryExecMode, lo int64) {
 	if _, err := tx.Exec(ctx, "SELECT 1"); err == nil {
 		t.Error("the transaction still runs statements after a failed cross-shard read")
 	}
+	// A cross-shard read prepared before (pgx's statement cache) is
+	// refused as Postgres refuses anything in a failed transaction.
+	_, err = tx.Exec(ctx, "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2", lo, hi)
+	if !errors.As(err, &pe) || pe.Code != "25P02" {
+		t.Errorf("a cross-shard read in the failed transaction: %v, want 25P02", err)
+	}
 	res, err := c.PgConn().Exec(ctx, "COMMIT").ReadAll()
 	if err != nil || res[0].CommandTag.String() != "ROLLBACK" {
 		t.Fatalf("COMMIT after the failure: %v %v", res, err)

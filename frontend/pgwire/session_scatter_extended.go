@@ -32,6 +32,8 @@ func (s *session) bindScatter(cs *clientStmt, m *pgio.Bind, plan router.Scatter)
 	switch {
 	case s.opts.RewriteScatter == nil || s.opts.Decoder == nil:
 		return errScatterNotYet(plan)
+	case s.txFailed:
+		return errInFailedTx // a Bind of a prepared read, as the server would say
 	case !s.scatterInTxOK():
 		return errScatterInTx
 	case s.batch != nil:
