@@ -148,6 +148,24 @@ func scatterInsideTransaction(t *testing.T, mode pgx.QueryExecMode, lo int64) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// And after a savepoint (a ROLLBACK TO would reach one shard).
+	tx, err = c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'sp')", lo+41); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SAVEPOINT s1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2", lo, hi)
+	if !errors.As(err, &pe) || pe.Code != "0A000" {
+		t.Errorf("a cross-shard read after a savepoint: %v, want 0A000", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
 	wantNonePrepared(t)
 	wantIdlePools(t)
 }
@@ -284,4 +302,33 @@ func TestScatterInsideTransactionMergeError(t *testing.T) {
 	}
 	wantNonePrepared(t)
 	waitIdle(t, time.Second, p)
+}
+
+// With two-phase commit off a cross-shard read inside a transaction that
+// reached a server stays refused, in every protocol mode.
+func TestScatterInsideTransactionTwoPhaseOff(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) { c.Transactions.TwoPhaseCommit = config.TwoPhaseOff })
+	ctx := context.Background()
+	for i, name := range slices.Sorted(maps.Keys(modes)) {
+		t.Run(name, func(t *testing.T) {
+			lo := 1_720_000 + int64(i)*1000
+			cleanUsers(t, lo, lo+99)
+			c := dialMode(t, url, modes[name])
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'off')", lo+1); err != nil {
+				t.Fatal(err)
+			}
+			_, err = tx.Exec(ctx, "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2", lo, lo+99)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "0A000" {
+				t.Errorf("a cross-shard read with two-phase commit off: %v, want 0A000", err)
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
