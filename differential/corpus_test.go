@@ -1,134 +1,26 @@
 package differential
 
 import (
-	"bufio"
-	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/shardgate/shardgate/differential/corpus"
 )
 
-// query is one statement of the corpus with its annotations.
-type query struct {
-	file    string
-	line    int
-	sql     string
-	refused bool     // -- expect: refused
-	known   string   // -- known: reason
-	args    []any    // -- args: …
-	set     []string // -- set: SET statements run before it, RESET ALL after
-	modes   []string // -- modes: simple extended … (nil: every mode)
-}
-
-// inMode reports whether the query runs in the protocol mode named m.
-func (q query) inMode(m string) bool {
-	return q.modes == nil || slices.Contains(q.modes, m)
-}
-
-func (q query) String() string { return fmt.Sprintf("%s:%d", q.file, q.line) }
-
-// theme is the file's name without .sql.
-func (q query) theme() string { return strings.TrimSuffix(q.file, ".sql") }
+// query is one statement of the corpus (testdata/*.sql) with its
+// annotations.
+type query = corpus.Query
 
 var orderBy = regexp.MustCompile(`(?i)\border\s+by\b`)
 
-// ordered reports whether the result's order is specified; the corpus
+// ordered reports whether q's result order is specified; the corpus
 // orders only by unique keys, so an ordered result is compared row by row.
-func (q query) ordered() bool { return orderBy.MatchString(q.sql) }
+func ordered(q query) bool { return orderBy.MatchString(q.SQL) }
 
 // readCorpus reads testdata/*.sql.
 func readCorpus() ([]query, error) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.sql"))
-	if err != nil {
-		return nil, err
+	names := make([]string, len(modes))
+	for i, m := range modes {
+		names[i] = m.name
 	}
-	var all []query
-	for _, f := range files {
-		qs, err := readFile(f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, qs...)
-	}
-	return all, nil
-}
-
-func readFile(path string) ([]query, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var (
-		out  []query
-		cur  query
-		text []string
-		n    int
-	)
-	reset := func() { cur = query{file: filepath.Base(path)} }
-	reset()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if len(text) == 0 {
-			switch {
-			case line == "":
-				continue
-			case strings.HasPrefix(line, "--"):
-				c := strings.TrimSpace(strings.TrimPrefix(line, "--"))
-				switch {
-				case c == "expect: refused":
-					cur.refused = true
-				case strings.HasPrefix(c, "known:"):
-					cur.known = strings.TrimSpace(strings.TrimPrefix(c, "known:"))
-				case strings.HasPrefix(c, "args:"):
-					args, err := parseArgs(strings.TrimPrefix(c, "args:"))
-					if err != nil {
-						return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-					}
-					cur.args = args
-				case strings.HasPrefix(c, "modes:"):
-					cur.modes = strings.Fields(strings.TrimPrefix(c, "modes:"))
-				case strings.HasPrefix(c, "set:"):
-					cur.set = append(cur.set, strings.TrimSpace(strings.TrimPrefix(c, "set:")))
-				case strings.HasPrefix(c, "expect:"):
-					return nil, fmt.Errorf("%s:%d: unknown annotation %q", path, n, c)
-				}
-				continue
-			}
-			cur.line = n
-		}
-		text = append(text, sc.Text())
-		if strings.HasSuffix(line, ";") {
-			cur.sql = strings.TrimSuffix(strings.TrimSpace(strings.Join(text, "\n")), ";")
-			out = append(out, cur)
-			text = nil
-			reset()
-		}
-	}
-	if len(text) > 0 {
-		return nil, fmt.Errorf("%s: a statement without its ';'", path)
-	}
-	return out, sc.Err()
-}
-
-// parseArgs reads bind arguments: integers, or text in single quotes.
-func parseArgs(s string) ([]any, error) {
-	var args []any
-	for _, f := range strings.Fields(s) {
-		if strings.HasPrefix(f, "'") && strings.HasSuffix(f, "'") && len(f) >= 2 {
-			args = append(args, f[1:len(f)-1])
-			continue
-		}
-		v, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("argument %q: an integer or 'text'", f)
-		}
-		args = append(args, v)
-	}
-	return args, nil
+	return corpus.Read("testdata", names...)
 }

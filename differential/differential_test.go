@@ -35,20 +35,20 @@ func (r *result) code() string {
 func run(ctx context.Context, c *pgx.Conn, q query) *result {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	for _, s := range q.set {
+	for _, s := range q.Set {
 		if _, err := c.Exec(ctx, s); err != nil {
 			return &result{err: fmt.Errorf("%s: %w", s, err)}
 		}
 	}
-	for _, s := range q.set {
+	for _, s := range q.Set {
 		if f := strings.Fields(s); len(f) > 1 && strings.EqualFold(f[0], "PREPARE") {
 			defer c.Exec(ctx, "DEALLOCATE "+f[1])
 		}
 	}
-	if len(q.set) > 0 {
+	if len(q.Set) > 0 {
 		defer c.Exec(ctx, "RESET ALL")
 	}
-	rows, err := c.Query(ctx, q.sql, q.args...)
+	rows, err := c.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return &result{err: err}
 	}
@@ -71,7 +71,7 @@ func run(ctx context.Context, c *pgx.Conn, q query) *result {
 		// DateStyle or IntervalStyle other than the default), and then
 		// fails the rows; the raw bytes show them.
 		show := raw.String()
-		if len(q.set) == 0 {
+		if len(q.Set) == 0 {
 			vals, err := rows.Values()
 			if err != nil {
 				r.err = err
@@ -87,7 +87,7 @@ func run(ctx context.Context, c *pgx.Conn, q query) *result {
 		return r
 	}
 	r.tag = rows.CommandTag().String()
-	if !q.ordered() {
+	if !ordered(q) {
 		sortBoth(r)
 	}
 	return r
@@ -197,23 +197,23 @@ func TestDifferential(t *testing.T) {
 	themes := map[string]*count{}
 	var refusedList, knownList, answeredList []string
 	for _, q := range corpus {
-		if themes[q.theme()] == nil {
-			themes[q.theme()] = &count{}
+		if themes[q.Theme()] == nil {
+			themes[q.Theme()] = &count{}
 		}
 		out := passed
 		var problems []string
 		refusedBy := ""
 		for _, m := range modes {
-			if !q.inMode(m.name) {
+			if !q.InMode(m.name) {
 				continue
 			}
 			cs := byMode[m.name]
 			want := run(ctx, cs.plain, q)
-			if want.err != nil && want.code() == "" && q.clientSide(want.err) {
+			if want.err != nil && want.code() == "" && clientSide(q, want.err) {
 				continue // pgx refuses the mode under these settings
 			}
 			if want.err != nil && want.code() == "" {
-				t.Errorf("%s: the plain database fails (%s): %v\n%s", q, m.name, want.err, q.sql)
+				t.Errorf("%s: the plain database fails (%s): %v\n%s", q, m.name, want.err, q.SQL)
 				out = failed
 				continue
 			}
@@ -221,7 +221,7 @@ func TestDifferential(t *testing.T) {
 				got := run(ctx, c, q)
 				where := ks + "/" + m.name
 				switch {
-				case got.err != nil && got.code() == "0A000" && q.refused:
+				case got.err != nil && got.code() == "0A000" && q.Refused:
 					refusedBy = got.err.Error()
 					out = max(out, refused)
 				case got.err != nil && got.code() == "0A000":
@@ -240,21 +240,21 @@ func TestDifferential(t *testing.T) {
 			}
 		}
 		switch {
-		case len(problems) > 0 && q.known != "":
+		case len(problems) > 0 && q.Known != "":
 			out = known
-			knownList = append(knownList, fmt.Sprintf("%s (%s)\n\t%s\n\t%s", q, q.known, oneLine(q.sql), strings.Join(problems, "\n\t")))
+			knownList = append(knownList, fmt.Sprintf("%s (%s)\n\t%s\n\t%s", q, q.Known, oneLine(q.SQL), strings.Join(problems, "\n\t")))
 		case len(problems) > 0:
 			out = failed
-			t.Errorf("%s: %s\n\t%s", q, oneLine(q.sql), strings.Join(problems, "\n\t"))
-		case q.known != "":
-			t.Logf("%s: known issue %q no longer shows: %s", q, q.known, oneLine(q.sql))
+			t.Errorf("%s: %s\n\t%s", q, oneLine(q.SQL), strings.Join(problems, "\n\t"))
+		case q.Known != "":
+			t.Logf("%s: known issue %q no longer shows: %s", q, q.Known, oneLine(q.SQL))
 		}
 		if out == refused {
-			refusedList = append(refusedList, fmt.Sprintf("%s: %s\n\t%s", q, oneLine(q.sql), refusedBy))
-		} else if q.refused && out == passed {
-			answeredList = append(answeredList, fmt.Sprintf("%s: %s", q, oneLine(q.sql)))
+			refusedList = append(refusedList, fmt.Sprintf("%s: %s\n\t%s", q, oneLine(q.SQL), refusedBy))
+		} else if q.Refused && out == passed {
+			answeredList = append(answeredList, fmt.Sprintf("%s: %s", q, oneLine(q.SQL)))
 		}
-		themes[q.theme()].n[out]++
+		themes[q.Theme()].n[out]++
 	}
 	var names []string
 	for n := range themes {
@@ -289,8 +289,8 @@ func TestDifferential(t *testing.T) {
 // clientSide reports whether err is pgx refusing, before anything is
 // sent, a mode the query's settings make unsafe (the simple protocol
 // needs client_encoding UTF8 and standard_conforming_strings on).
-func (q query) clientSide(err error) bool {
-	return len(q.set) > 0 && strings.HasPrefix(err.Error(), "simple protocol queries must be run with")
+func clientSide(q query, err error) bool {
+	return len(q.Set) > 0 && strings.HasPrefix(err.Error(), "simple protocol queries must be run with")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

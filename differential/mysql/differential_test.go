@@ -59,7 +59,7 @@ var modes = []mode{
 func run(ctx context.Context, c *sql.Conn, m mode, q query) *result {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	for _, s := range q.set {
+	for _, s := range q.Set {
 		if _, err := c.ExecContext(ctx, s); err != nil {
 			return &result{err: fmt.Errorf("%s: %w", s, err)}
 		}
@@ -68,14 +68,14 @@ func run(ctx context.Context, c *sql.Conn, m mode, q query) *result {
 	var err error
 	if m.prepared {
 		var st *sql.Stmt
-		st, err = c.PrepareContext(ctx, q.sql)
+		st, err = c.PrepareContext(ctx, q.SQL)
 		if err != nil {
 			return &result{err: err}
 		}
 		defer st.Close()
-		rows, err = st.QueryContext(ctx, q.args...)
+		rows, err = st.QueryContext(ctx, q.Args...)
 	} else {
-		rows, err = c.QueryContext(ctx, q.sql, q.args...)
+		rows, err = c.QueryContext(ctx, q.SQL, q.Args...)
 	}
 	if err != nil {
 		return &result{err: err}
@@ -117,7 +117,7 @@ func run(ctx context.Context, c *sql.Conn, m mode, q query) *result {
 	if err := rows.Err(); err != nil {
 		return &result{err: err}
 	}
-	if !q.ordered() {
+	if !ordered(q) {
 		slices.Sort(r.rows)
 	}
 	return r
@@ -169,7 +169,7 @@ type session struct {
 func (s *session) run(ctx context.Context, m mode, q query) *result {
 	// User variables (SELECT … INTO @x) are session state too: on the
 	// endpoint they pin the session to a shard.
-	if len(q.set) == 0 && !strings.Contains(q.sql, "@") {
+	if len(q.Set) == 0 && !strings.Contains(q.SQL, "@") {
 		return run(ctx, s.conn, m, q)
 	}
 	c, err := s.db.Conn(ctx)
@@ -234,33 +234,33 @@ func TestDifferential(t *testing.T) {
 	themes := map[string]*[4]int{}
 	var refusedList, knownList, emptyList []string
 	for _, q := range corpus {
-		if themes[q.theme()] == nil {
-			themes[q.theme()] = &[4]int{}
+		if themes[q.Theme()] == nil {
+			themes[q.Theme()] = &[4]int{}
 		}
 		out := passed
 		var problems []string
 		refusedBy := ""
 		for _, m := range modes {
-			if !q.inMode(m.name) {
+			if !q.InMode(m.name) {
 				continue
 			}
 			want := plain[m.name].run(ctx, m, q)
 			if want.err != nil && want.number() == 0 {
-				t.Errorf("%s: the plain database fails (%s): %v\n\t%s", q, m.name, want.err, oneLine(q.sql))
+				t.Errorf("%s: the plain database fails (%s): %v\n\t%s", q, m.name, want.err, oneLine(q.SQL))
 				out = failed
 				continue
 			}
 			if want.err == nil && len(want.rows) == 0 && m.name == "text" {
-				emptyList = append(emptyList, fmt.Sprintf("%s: %s", q, oneLine(q.sql)))
+				emptyList = append(emptyList, fmt.Sprintf("%s: %s", q, oneLine(q.SQL)))
 			}
 			for _, tg := range proxied[m.name] {
 				got := tg.s.run(ctx, m, q)
 				where := tg.name + "/" + m.name
 				switch {
-				case q.refused && got.number() == refusal && got.sqlState() == "42000":
+				case q.Refused && got.number() == refusal && got.sqlState() == "42000":
 					refusedBy = got.err.Error()
 					out = max(out, refused)
-				case q.refused:
+				case q.Refused:
 					problems = append(problems, fmt.Sprintf("%s: want refusal %d (42000), got %v (answered: remove \"expect: refused\" if the answer is right)", where, refusal, got.err))
 				case got.number() == refusal && want.number() != refusal:
 					problems = append(problems, fmt.Sprintf("%s: refused unexpectedly: %v", where, got.err))
@@ -278,20 +278,20 @@ func TestDifferential(t *testing.T) {
 			}
 		}
 		switch {
-		case len(problems) > 0 && q.known != "":
+		case len(problems) > 0 && q.Known != "":
 			out = known
-			knownList = append(knownList, fmt.Sprintf("%s (%s)\n\t%s\n\t%s", q, q.known, oneLine(q.sql), strings.Join(problems, "\n\t")))
+			knownList = append(knownList, fmt.Sprintf("%s (%s)\n\t%s\n\t%s", q, q.Known, oneLine(q.SQL), strings.Join(problems, "\n\t")))
 		case len(problems) > 0:
 			out = failed
-			t.Errorf("%s: %s\n\t%s", q, oneLine(q.sql), strings.Join(problems, "\n\t"))
-		case q.known != "":
+			t.Errorf("%s: %s\n\t%s", q, oneLine(q.SQL), strings.Join(problems, "\n\t"))
+		case q.Known != "":
 			out = failed
-			t.Errorf("%s: the known mismatch %q no longer shows: remove the \"known:\" line: %s", q, q.known, oneLine(q.sql))
+			t.Errorf("%s: the known mismatch %q no longer shows: remove the \"known:\" line: %s", q, q.Known, oneLine(q.SQL))
 		}
 		if out == refused {
-			refusedList = append(refusedList, fmt.Sprintf("%s: %s\n\t%s", q, oneLine(q.sql), refusedBy))
+			refusedList = append(refusedList, fmt.Sprintf("%s: %s\n\t%s", q, oneLine(q.SQL), refusedBy))
 		}
-		themes[q.theme()][out]++
+		themes[q.Theme()][out]++
 	}
 	var names []string
 	for n := range themes {
