@@ -143,7 +143,7 @@ func (s *Server) cleanDecisions(ctx context.Context, shards []*shardmap.Shard, p
 	}
 	text += " LIMIT 10000"
 	for _, sh := range shards {
-		c, err := s.o.Conns.Acquire(ctx, sh, false)
+		c, err := s.acquireClean(ctx, sh)
 		if err != nil {
 			continue
 		}
@@ -159,7 +159,7 @@ func (s *Server) cleanDecisions(ctx context.Context, shards []*shardmap.Shard, p
 
 // recoverBranches lists shardgate's prepared branches on sh.
 func (s *Server) recoverBranches(ctx context.Context, sh *shardmap.Shard) ([]preparedBranch, error) {
-	c, err := s.o.Conns.Acquire(ctx, sh, false)
+	c, err := s.acquireClean(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func safeXID(s string) bool {
 // decide returns the transaction's decision, fencing it as aborted when
 // its anchor has no row.
 func (s *Server) decide(ctx context.Context, anchor *shardmap.Shard, gtrid string) (commit bool, _ error) {
-	c, err := s.o.Conns.Acquire(ctx, anchor, false)
+	c, err := s.acquireClean(ctx, anchor)
 	if err != nil {
 		return false, err
 	}
@@ -230,7 +230,7 @@ func (s *Server) decide(ctx context.Context, anchor *shardmap.Shard, gtrid strin
 
 // finish commits or rolls back one prepared branch on sh.
 func (s *Server) finish(ctx context.Context, sh *shardmap.Shard, b preparedBranch, commit bool) error {
-	c, err := s.o.Conns.Acquire(ctx, sh, false)
+	c, err := s.acquireClean(ctx, sh)
 	if err != nil {
 		return err
 	}
@@ -241,4 +241,23 @@ func (s *Server) finish(ctx context.Context, sh *shardmap.Shard, b preparedBranc
 	}
 	_, _, err = c.Exec(text, 0)
 	return err
+}
+
+// acquireClean is a connection to sh without any session's settings: a
+// client's SET autocommit = 0 left on a pooled connection makes MariaDB
+// refuse XA COMMIT / ROLLBACK of another connection's prepared branch
+// (XAER_OUTSIDE: the session counts as inside a transaction).
+func (s *Server) acquireClean(ctx context.Context, sh *shardmap.Shard) (ServerConn, error) {
+	c, err := s.o.Conns.Acquire(ctx, sh, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Settings()) > 0 || c.Dirty() {
+		if err := c.Reset(s.o.ResetTimeout); err != nil {
+			c.MarkBroken()
+			s.o.Conns.Release(c)
+			return nil, err
+		}
+	}
+	return c, nil
 }
