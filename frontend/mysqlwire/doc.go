@@ -46,10 +46,11 @@
 // anchor shard; RunResolver finishes branches left prepared. See
 // docs/design/mysql-writes.md.
 //
-// Reads on several shards (session_scatter*.go), in autocommit outside a
-// transaction: rewritten by parser/mysql.RewriteScatter, run on a
-// connection per shard at once, merged by the executor with
-// executor/myvalue. See docs/design/mysql-scatter.md.
+// Reads on several shards (session_scatter*.go): rewritten by
+// parser/mysql.RewriteScatter, run on a connection per shard at once (in
+// a transaction, on the transaction's part per shard, joining shards as
+// a write would), merged by the executor with executor/myvalue. See
+// docs/design/mysql-scatter.md.
 //
 // Replica reads (session_replica.go): plain reads outside a transaction,
 // one-shard and scatter, run on a replica the monitor picks (ReplicaReads)

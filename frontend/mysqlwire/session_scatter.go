@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/mysql/sqlerror"
 	"vitess.io/vitess/go/sqltypes"
 
 	"github.com/shardgate/shardgate/executor"
@@ -24,10 +26,13 @@ import (
 // by the executor with MariaDB's values (executor/myvalue) into the rows
 // one database would have returned.
 //
-// Only outside a transaction, in autocommit mode: each shard's part runs
-// on its own connection, in its own snapshot, as the Postgres endpoint
-// does outside a transaction; inside one (or with autocommit off, where
-// the read would open a transaction on every shard) the read is refused.
+// Outside a transaction, in autocommit mode, each shard's part runs on a
+// connection of its own, in its own snapshot, as the Postgres endpoint
+// does outside a transaction. Inside one (or with autocommit off, where
+// every read opens a transaction) each part runs on the transaction's
+// connection to its shard, joining the shards it has not reached yet as
+// a write would (scatterInTx), so the read sees the transaction's own
+// uncommitted rows.
 //
 // Each shard's result is read whole, bounded by limits' max result rows
 // (ER_TOO_BIG_SELECT past it); the pushed-down LIMIT keeps ordered reads
@@ -41,10 +46,11 @@ var scatterDecoder = myvalue.New()
 // scatter runs a read on several shards and answers the client with the
 // merged rows.
 func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string, callback func(*sqltypes.Result) error) error {
-	if ss.inTx() {
-		return sqlerr.New(sqlerr.FeatureNotSupported,
-			"this SELECT needs several shards, inside an open transaction (or with autocommit off); the MySQL endpoint reads several shards only in autocommit mode for now").
-			WithHint("Run it in autocommit mode, or give the sharding key.")
+	inTx := ss.inTx()
+	if inTx {
+		if err := ss.scatterTxAllowed(p); err != nil {
+			return err
+		}
 	}
 	if stmt.Pins() != parser.PinNone || hasUserVariable(sql) {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "a SELECT on several shards cannot use session state of one server connection (user variables, locks, temporary tables)")
@@ -63,7 +69,13 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 	if ss.binary {
 		dec = dec.WithExactDoubles()
 	}
-	results, warnings, err := ss.scatterRun(p, shardSQL)
+	var results []*sqltypes.Result
+	var warnings uint16
+	if inTx {
+		results, warnings, err = ss.scatterInTx(p, stmt, shardSQL)
+	} else {
+		results, warnings, err = ss.scatterRun(p, shardSQL)
+	}
 	if err != nil {
 		return err
 	}
@@ -74,6 +86,12 @@ func (ss *session) scatter(p router.Scatter, stmt *parser.Statement, sql string,
 		return err
 	}
 	ss.c.StatusFlags = ss.flags
+	if inTx {
+		ss.c.StatusFlags = ss.flags | vmysql.ServerStatusInTrans
+		if ss.conn != nil {
+			ss.c.StatusFlags = ss.conn.StatusFlags() | vmysql.ServerStatusInTrans
+		}
+	}
 	ss.warnings = warnings
 	ss.rowCount = -1
 	ss.foundRowsCount = uint64(len(res.Rows))
@@ -205,7 +223,7 @@ func (ss *session) scatterCollations(p router.Scatter, shardSQL string, results 
 
 // scatterProbe runs one statement of the proxy's on a connection to shard.
 func (ss *session) scatterProbe(shard *shardmap.Shard, sql string) (*sqltypes.Result, error) {
-	c, own, err := ss.borrow(shard)
+	c, own, err := ss.probeConn(shard)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +237,7 @@ func (ss *session) scatterProbe(shard *shardmap.Shard, sql string) (*sqltypes.Re
 // reports whether it ran: false for MariaDB's 1054 (unknown column) and
 // 1052 (ambiguous).
 func (ss *session) columnProbe(shard *shardmap.Shard, probe string) (bool, error) {
-	c, own, err := ss.borrow(shard)
+	c, own, err := ss.probeConn(shard)
 	if err != nil {
 		return false, err
 	}
@@ -235,6 +253,17 @@ func (ss *session) columnProbe(shard *shardmap.Shard, probe string) (bool, error
 		return false, nil
 	}
 	return false, err
+}
+
+// probeConn is the connection a probe of the proxy's runs on: the open
+// transaction's part on shard if it has one (it sees the transaction's
+// rows, and a second connection to the shard could wait on a full pool),
+// else a borrowed one.
+func (ss *session) probeConn(shard *shardmap.Shard) (ServerConn, bool, error) {
+	if c, ok := ss.txOthers[shard]; ok {
+		return c, false, nil
+	}
+	return ss.borrow(shard)
 }
 
 // MariaDB's ER_BAD_FIELD_ERROR ("Unknown column") and ER_NON_UNIQ_ERROR
@@ -360,4 +389,124 @@ func (ss *session) cancelScatter() error {
 		}
 	}
 	return first
+}
+
+// scatterTxAllowed refuses, before anything runs, a read on several
+// shards the open transaction cannot reach: one held on a replica (a
+// READ ONLY transaction there has no part elsewhere), one pinned to its
+// connection, one with savepoints (join says so).
+func (ss *session) scatterTxAllowed(p router.Scatter) error {
+	if ss.conn == nil {
+		return nil
+	}
+	for _, sh := range p.Shards {
+		if sh == ss.shard {
+			continue
+		}
+		switch {
+		case ss.txReplica != nil:
+			return errReplicaTxOneShard(sh, ss.shard)
+		case ss.pinned != parser.PinNone:
+			return sqlerr.New(sqlerr.FeatureNotSupported,
+				"this statement needs shard %s, but the session is pinned to shard %s by a %s", sh.Name, ss.shard.Name, pinName(ss.pinned))
+		}
+	}
+	return nil
+}
+
+// scatterInTx runs shardSQL on every shard of p inside the client's open
+// transaction, each on the transaction's part on that shard: a shard it
+// holds reads on its connection (its plain transaction or XA branch), one
+// it has not reached yet is joined as a write would join it (an XA
+// branch, so that COMMIT ends it with the others; a plain transaction
+// begun as the client began it when XA cannot carry the options, READ
+// ONLY or WITH CONSISTENT SNAPSHOT). The parts then run at once.
+//
+// An error is the statement's, as on one server: the transaction stays
+// open on every shard (a read changed nothing, so nothing is half done),
+// unless a server rolled its part back (a deadlock: every part rolls back,
+// partRolledBack) or a part's connection was lost (the transaction is
+// lost: every part rolls back and the client's connection closes after
+// the error, as settle does for one shard).
+func (ss *session) scatterInTx(p router.Scatter, stmt *parser.Statement, shardSQL string) ([]*sqltypes.Result, uint16, error) {
+	conns := make([]ServerConn, len(p.Shards))
+	for i, sh := range p.Shards {
+		if ss.conn != nil && sh != ss.shard {
+			if err := ss.join(stmt, sh); err != nil {
+				return nil, 0, err
+			}
+		}
+		if err := ss.acquire(sh); err != nil {
+			return nil, 0, err
+		}
+		conns[i] = ss.conn
+	}
+	running := make([]scatterPart, len(conns))
+	for i, c := range conns {
+		running[i] = scatterPart{conn: c, shard: p.Shards[i]}
+	}
+	ss.mu.Lock()
+	ss.scatterParts = running // KILL QUERY reaches every part (kill.go)
+	ss.mu.Unlock()
+	type result struct {
+		res      *sqltypes.Result
+		warnings uint16
+		err      error
+	}
+	out := make([]result, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func(r *result, c ServerConn) {
+			defer wg.Done()
+			r.res, r.warnings, r.err = c.Exec(shardSQL, ss.s.o.MaxResultRows)
+		}(&out[i], c)
+	}
+	wg.Wait()
+	ss.mu.Lock()
+	ss.scatterParts = nil
+	ss.mu.Unlock()
+	var first error
+	for i, r := range out {
+		if r.err == nil {
+			continue
+		}
+		if first == nil || isDeadlock(r.err) {
+			// A deadlock's error wins: the whole transaction goes.
+			first = r.err
+		}
+		if sh := p.Shards[i]; conns[i].IsBroken() {
+			// The transaction is lost with this part: settle ends it
+			// everywhere once the broken part is the current one.
+			if sh != ss.shard {
+				ss.txOthers[ss.shard] = ss.conn
+				delete(ss.txOthers, sh)
+				ss.conn, ss.shard = conns[i], sh
+			}
+			ss.settle()
+			return nil, 0, r.err
+		}
+	}
+	if first != nil {
+		ss.settle()
+		return nil, 0, ss.partRolledBack(first)
+	}
+	ss.settle()
+	results := make([]*sqltypes.Result, len(out))
+	var warnings uint32
+	for i, r := range out {
+		results[i] = r.res
+		warnings += uint32(r.warnings)
+	}
+	if warnings > 0xffff {
+		warnings = 0xffff
+	}
+	return results, uint16(warnings), nil
+}
+
+// isDeadlock: err is MariaDB's 1213, after which the server rolled the
+// part's whole transaction back.
+func isDeadlock(err error) bool {
+	var se *sqlerror.SQLError
+	return errors.As(err, &se) && se.Num == sqlerror.ERLockDeadlock
 }

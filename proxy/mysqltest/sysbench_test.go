@@ -87,20 +87,19 @@ func TestSysbenchPointSelect(t *testing.T) {
 
 // sysbench's oltp_read_write runs through the proxy on sbtest1 sharded
 // over the 2 shards, with and without prepared statements, and no
-// statement fails, in two shapes:
+// statement fails, in these shapes:
 //
 //   - in transactions (BEGIN … COMMIT) without its range reads: point
 //     selects, UPDATEs by id and a DELETE and INSERT of one id, so that
 //     most transactions write on both shards (committed with XA);
-//   - in autocommit (--skip_trx) with every range read on the sharding
-//     key, which read both shards (scatter): BETWEEN, SUM, ORDER BY c and
-//     DISTINCT c, on sysbench's table as it is (c a CHAR(120) of
-//     utf8mb4_general_ci: the merge compares it by that collation,
-//     executor/myvalue/collation.go); then again with c of utf8mb4_bin.
-//
-// What the proxy refuses (1235), so not run here: sysbench's default
-// shape, range reads inside transactions (the MySQL endpoint reads several
-// shards only in autocommit mode for now, session_scatter.go).
+//   - sysbench's default: the same transactions with every range read on
+//     the sharding key, which read both shards (scatter) inside the
+//     transaction, on its parts (joined as XA branches: session_scatter.go);
+//   - in autocommit (--skip_trx) with every range read: BETWEEN, SUM,
+//     ORDER BY c and DISTINCT c, on sysbench's table as it is (c a
+//     CHAR(120) of utf8mb4_general_ci: the merge compares it by that
+//     collation, executor/myvalue/collation.go); then again with c of
+//     utf8mb4_bin, in autocommit and in transactions.
 //
 // Afterwards the table still holds every id once, each on its own shard
 // (the DELETE and re-INSERT of an id pair up).
@@ -117,8 +116,10 @@ func TestSysbenchReadWrite(t *testing.T) {
 		extra []string
 	}{
 		{"transactions without range reads", "", []string{"--range_selects=off"}},
+		{"transactions with every range read (the default)", "", nil},
 		{"autocommit with every range read, c of utf8mb4_general_ci", "", []string{"--skip_trx=on"}},
 		{"autocommit with every range read, c of utf8mb4_bin", "ALTER TABLE sbtest1 MODIFY c CHAR(120) COLLATE utf8mb4_bin NOT NULL DEFAULT ''", []string{"--skip_trx=on"}},
+		{"transactions with every range read, c of utf8mb4_bin", "", nil},
 	} {
 		if shape.alter != "" {
 			for s := range 2 {
