@@ -235,3 +235,33 @@ func TestScatterInTransactionError(t *testing.T) {
 	}
 	noPreparedBranches(t)
 }
+
+// A READ ONLY transaction whose first statement reads both shards joins
+// each with a plain READ ONLY transaction (XA START cannot carry READ
+// ONLY): a write on either shard afterwards is the server's 1792, and
+// no decision row is written.
+func TestScatterInReadOnlyTransaction(t *testing.T) {
+	ids := idsOnEachShard(t, 9970)
+	setup := conn(t, "")
+	execOK(t, setup, "DELETE FROM users WHERE id IN (?, ?)", ids[0], ids[1])
+	defer execOK(t, setup, "DELETE FROM users WHERE id IN (?, ?)", ids[0], ids[1])
+	execOK(t, setup, "INSERT INTO users VALUES (?, 'r0'), (?, 'r1')", ids[0], ids[1])
+	decisions := func() string {
+		return countOn(t, 0, "SELECT COUNT(*) FROM shardgate_2pc") + "+" + countOn(t, 1, "SELECT COUNT(*) FROM shardgate_2pc")
+	}
+	before := decisions()
+	c := conn(t, "")
+	execOK(t, c, "START TRANSACTION READ ONLY")
+	if n, _, ordered := scatterTxRead(t, c, ids[:], true); n != 2 || ordered != fmt.Sprintf("r1:%d r0:%d ", ids[1], ids[0]) {
+		t.Fatalf("read: %d %q", n, ordered)
+	}
+	for sh := range 2 {
+		_, err := c.ExecContext(context.Background(), "UPDATE users SET name = 'w' WHERE id = ?", ids[sh])
+		wantMySQLError(t, err, 1792, "25006")
+	}
+	execOK(t, c, "COMMIT")
+	if after := decisions(); after != before {
+		t.Errorf("decision rows %s before, %s after: the READ ONLY read joined with XA", before, after)
+	}
+	noPreparedBranches(t)
+}
