@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,7 +16,6 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/goccy/go-yaml"
 
-	"github.com/shardgate/shardgate/auth"
 	"github.com/shardgate/shardgate/sandbox"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -55,20 +53,7 @@ func TestServeKilledUnderXALoad(t *testing.T) {
 		}
 		direct[i] = db
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("app\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifiers("app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	dir, v, addr := serveFixture(t)
 	topology := fmt.Sprintf(`
   keyspaces:
     - name: app

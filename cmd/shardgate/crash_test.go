@@ -16,7 +16,6 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/shardgate/shardgate/auth"
 	"github.com/shardgate/shardgate/sandbox"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -75,20 +74,7 @@ func TestServeKilledUnderTwoPhaseLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("app\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifiers("app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	dir, v, addr := serveFixture(t)
 	topology := fmt.Sprintf(`
   keyspaces:
     - name: app

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/auth"
 )
 
 // run executes the CLI in-process and returns its output and error.
@@ -165,4 +167,26 @@ func TestServe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// serveFixture is what a test serve process needs: a folder holding the
+// app's password file "pw", the app's verifiers (password "app"), and a
+// free loopback address to listen on.
+func serveFixture(t *testing.T) (dir string, v auth.Verifiers, addr string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("app\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifiers("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	return dir, v, addr
 }
