@@ -1,0 +1,143 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Review of cross-shard reads inside transactions through the extended
+// protocol (be0b3cc, 4c11e74, a29195d, 0780983). Failing findings are
+// guarded by SHARDGATE_REVIEW=1 (reviewFinding).
+
+// reviewTrace sends msgs on a raw session and returns what came back up
+// to the nth ReadyForQuery, one token per message: 1 2 C D<v> E<code> Z<s>.
+func reviewTrace(t *testing.T, fe *pgproto3.Frontend, hj interface{ Write([]byte) (int, error) }, ready int, msgs ...pgproto3.FrontendMessage) string {
+	t.Helper()
+	var buf []byte
+	for _, m := range msgs {
+		var err error
+		if buf, err = m.Encode(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := hj.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for ready > 0 {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			got = append(got, "E"+m.Code)
+		case *pgproto3.ReadyForQuery:
+			got = append(got, "Z"+string(m.TxStatus))
+			ready--
+		case *pgproto3.ParseComplete:
+			got = append(got, "1")
+		case *pgproto3.BindComplete:
+			got = append(got, "2")
+		case *pgproto3.DataRow:
+			got = append(got, "D"+string(m.Values[0]))
+		case *pgproto3.CommandComplete:
+			got = append(got, "C")
+		}
+	}
+	return strings.Join(got, " ")
+}
+
+func reviewCount(t *testing.T, lo, hi int64) int64 {
+	t.Helper()
+	c := connect(t, pgx.QueryExecModeSimpleProtocol)
+	var n int64
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2", lo, hi).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func txt(v int64) []byte { return []byte(fmt.Sprint(v)) }
+
+// The cross-shard read inside a transaction runs as Parse "" / Bind "" /
+// Execute "" on each of the transaction's connections
+// (executeScatterTexts), and client portals are forwarded under their own
+// names: the client's unnamed portal, bound on the transaction's shard
+// before the read, is replaced by the read's. Executing it afterwards
+// answers the read's exhausted portal (no row) instead of the client's
+// row. Postgres keeps both portals (a named one and the unnamed one) until
+// the transaction ends.
+func TestReviewScatterTxUnnamedPortalClobbered(t *testing.T) {
+	reviewFinding(t)
+	const lo, hi = 1_790_000, 1_790_099
+	cleanUsers(t, lo, hi)
+	hj, fe := rawSession(t)
+	w := hj.Conn
+	if got := reviewTrace(t, fe, w, 1, &pgproto3.Query{String: "BEGIN"}); got != "C ZT" {
+		t.Fatalf("BEGIN: %s", got)
+	}
+	if got := reviewTrace(t, fe, w, 1, &pgproto3.Query{String: fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'mine')", lo+1)}); got != "C ZT" {
+		t.Fatalf("INSERT: %s", got)
+	}
+	got := reviewTrace(t, fe, w, 1,
+		&pgproto3.Parse{Name: "one", Query: "SELECT name FROM users WHERE id = $1"},
+		&pgproto3.Bind{PreparedStatement: "one", Parameters: [][]byte{txt(lo + 1)}},
+		&pgproto3.Parse{Name: "all", Query: "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2"},
+		&pgproto3.Bind{DestinationPortal: "c", PreparedStatement: "all", Parameters: [][]byte{txt(lo), txt(hi)}},
+		&pgproto3.Execute{Portal: "c"},
+		&pgproto3.Execute{Portal: ""},
+		&pgproto3.Sync{},
+	)
+	if want := "1 2 1 2 D1 C Dmine C ZT"; got != want {
+		t.Errorf("unnamed portal executed after a cross-shard read in the transaction:\n got %s\nwant %s", got, want)
+	}
+	reviewTrace(t, fe, w, 1, &pgproto3.Query{String: "ROLLBACK"})
+	wantNonePrepared(t)
+}
+
+// A pipeline without BEGIN is one implicit transaction up to Sync. A
+// cross-shard read bound before a write and executed after it runs on
+// fresh pooled connections (scatterInTxOK is true when !txOpen), so it does
+// not see the pipeline's own write; and when the read fails, the write's
+// implicit transaction is still committed at Sync (nothing aborts it), where
+// Postgres would roll the whole pipeline back.
+func TestReviewScatterTxImplicitPipeline(t *testing.T) {
+	reviewFinding(t)
+	const lo, hi = 1_791_000, 1_791_099
+	cleanUsers(t, lo, hi)
+	hj, fe := rawSession(t)
+	w := hj.Conn
+	got := reviewTrace(t, fe, w, 1,
+		&pgproto3.Parse{Name: "all", Query: "SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2"},
+		&pgproto3.Bind{DestinationPortal: "c", PreparedStatement: "all", Parameters: [][]byte{txt(lo), txt(hi)}},
+		&pgproto3.Parse{Name: "ins", Query: "INSERT INTO users (id, name) VALUES ($1, 'pipe')"},
+		&pgproto3.Bind{PreparedStatement: "ins", Parameters: [][]byte{txt(lo + 3)}},
+		&pgproto3.Execute{},
+		&pgproto3.Execute{Portal: "c"},
+		&pgproto3.Sync{},
+	)
+	if want := "1 2 1 2 C D1 C ZI"; got != want {
+		t.Errorf("a cross-shard read after a write in one pipeline:\n got %s\nwant %s (the read sees the pipeline's write)", got, want)
+	}
+	// lo+3 exists now: the read below divides by zero on its shard.
+	got = reviewTrace(t, fe, w, 1,
+		&pgproto3.Parse{Name: "bad", Query: "SELECT 1 / (id - $3) FROM users WHERE id BETWEEN $1 AND $2"},
+		&pgproto3.Bind{DestinationPortal: "b", PreparedStatement: "bad", Parameters: [][]byte{txt(lo), txt(hi), txt(lo + 3)}},
+		&pgproto3.Bind{PreparedStatement: "ins", Parameters: [][]byte{txt(lo + 4)}},
+		&pgproto3.Execute{},
+		&pgproto3.Execute{Portal: "b"},
+		&pgproto3.Sync{},
+	)
+	if !strings.Contains(got, "E22012") {
+		t.Fatalf("the failing read: %s", got)
+	}
+	if n := reviewCount(t, lo+4, lo+4); n != 0 {
+		t.Errorf("the pipeline failed (22012) but its write committed: %d row(s) of id %d, want 0", n, lo+4)
+	}
+}
