@@ -141,3 +141,46 @@ func TestReviewScatterTxImplicitPipeline(t *testing.T) {
 		t.Errorf("the pipeline failed (22012) but its write committed: %d row(s) of id %d, want 0", n, lo+4)
 	}
 }
+
+// snapshotIsolation reads the session's isolation from a recorded
+// "SET default_transaction_isolation" only: SET SESSION CHARACTERISTICS AS
+// TRANSACTION ISOLATION LEVEL REPEATABLE READ (the SQL-standard spelling
+// of the same setting) is not seen, so a plain BEGIN's transaction, at
+// REPEATABLE READ on every server, lets a cross-shard read join a second
+// shard with a snapshot of its own (docs/design/cross-shard.md: refused at
+// REPEATABLE READ). The read then sees another client's commit that came
+// after the transaction's snapshot on its first shard: at REPEATABLE READ
+// one database would not show it.
+func TestReviewScatterTxSessionCharacteristicsRR(t *testing.T) {
+	reviewFinding(t)
+	const lo, hi = 1_792_000, 1_792_099
+	cleanUsers(t, lo, hi)
+	ctx := context.Background()
+	c := connect(t, pgx.QueryExecModeSimpleProtocol)
+	other := connect(t, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, "ROLLBACK") //nolint:errcheck
+	if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'mine')", lo+1)); err != nil {
+		t.Fatal(err)
+	}
+	var iso string
+	if err := c.QueryRow(ctx, "SHOW transaction_isolation").Scan(&iso); err != nil || iso != "repeatable read" {
+		t.Fatalf("the transaction's isolation: %q %v", iso, err)
+	}
+	// Committed after the transaction's snapshot, on every shard.
+	for id := lo + 10; id < lo+20; id++ {
+		if _, err := other.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'later')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int64
+	err := c.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM users WHERE id BETWEEN %d AND %d", lo, hi)).Scan(&n)
+	if err == nil && n != 1 {
+		t.Errorf("a cross-shard read at REPEATABLE READ (SESSION CHARACTERISTICS) counted %d rows, want 1 (or 0A000): it read rows committed after the transaction's snapshot", n)
+	}
+}
