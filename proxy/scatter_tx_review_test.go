@@ -184,3 +184,50 @@ func TestReviewScatterTxSessionCharacteristicsRR(t *testing.T) {
 		t.Errorf("a cross-shard read at REPEATABLE READ (SESSION CHARACTERISTICS) counted %d rows, want 1 (or 0A000): it read rows committed after the transaction's snapshot", n)
 	}
 }
+
+// Before the transaction reached a server, scatterInTxOK (and so
+// readBeforeTx) judges the isolation from the BEGIN text alone
+// (s.txBegin), unlike snapshotIsolation: the session's
+// default_transaction_isolation (or SESSION CHARACTERISTICS) is not seen. Every cross-shard read of such a REPEATABLE READ transaction
+// then runs beside it on pooled connections, each with a fresh snapshot:
+// two identical reads differ when another client commits between them.
+func TestReviewScatterTxRepeatableReadBeforeServer(t *testing.T) {
+	reviewFinding(t)
+	ctx := context.Background()
+	for i, setup := range [][]string{
+		{"SET default_transaction_isolation = 'repeatable read'", "BEGIN"},
+		{"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ", "BEGIN"},
+	} {
+		t.Run(setup[0], func(t *testing.T) {
+			lo := int64(1_794_000 + i*1000)
+			hi := lo + 99
+			cleanUsers(t, lo, hi)
+			c := connect(t, pgx.QueryExecModeSimpleProtocol)
+			other := connect(t, pgx.QueryExecModeSimpleProtocol)
+			for _, sql := range setup {
+				if _, err := c.Exec(ctx, sql); err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+			defer c.Exec(ctx, "ROLLBACK") //nolint:errcheck
+			count := func() (int64, error) {
+				var n int64
+				err := c.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM users WHERE id BETWEEN %d AND %d", lo, hi)).Scan(&n)
+				return n, err
+			}
+			n1, err := count()
+			if err != nil {
+				return // refused: fine
+			}
+			for id := lo + 1; id <= lo+10; id++ {
+				if _, err := other.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'later')", id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n2, err := count()
+			if err == nil && n2 != n1 {
+				t.Errorf("two identical cross-shard reads in one REPEATABLE READ transaction: %d, then %d", n1, n2)
+			}
+		})
+	}
+}
