@@ -231,3 +231,29 @@ func TestReviewScatterTxRepeatableReadBeforeServer(t *testing.T) {
 		})
 	}
 }
+
+// A portal that ran to completion returns no more rows when executed
+// again (Postgres answers CommandComplete "SELECT 0"); a cross-shard
+// portal keeps only its Bind (scatterPortal) and runs the whole read again
+// at every Execute, so its rows come twice. In a transaction (the rows
+// are the transaction's own) as outside one.
+func TestReviewScatterTxPortalExecutedTwice(t *testing.T) {
+	reviewFinding(t)
+	const lo, hi = 1_796_000, 1_796_099
+	cleanUsers(t, lo, hi)
+	hj, fe := rawSession(t)
+	w := hj.Conn
+	reviewTrace(t, fe, w, 1, &pgproto3.Query{String: "BEGIN"})
+	reviewTrace(t, fe, w, 1, &pgproto3.Query{String: fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'mine')", lo+1)})
+	got := reviewTrace(t, fe, w, 1,
+		&pgproto3.Parse{Name: "all", Query: "SELECT name FROM users WHERE id BETWEEN $1 AND $2"},
+		&pgproto3.Bind{DestinationPortal: "c", PreparedStatement: "all", Parameters: [][]byte{txt(lo), txt(hi)}},
+		&pgproto3.Execute{Portal: "c"},
+		&pgproto3.Execute{Portal: "c"},
+		&pgproto3.Sync{},
+	)
+	if want := "1 2 Dmine C C ZT"; got != want {
+		t.Errorf("a cross-shard portal executed twice:\n got %s\nwant %s", got, want)
+	}
+	reviewTrace(t, fe, w, 1, &pgproto3.Query{String: "ROLLBACK"})
+}
