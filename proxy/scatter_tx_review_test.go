@@ -74,7 +74,6 @@ func txt(v int64) []byte { return []byte(fmt.Sprint(v)) }
 // row. Postgres keeps both portals (a named one and the unnamed one) until
 // the transaction ends.
 func TestReviewScatterTxUnnamedPortalClobbered(t *testing.T) {
-	reviewFinding(t)
 	const lo, hi = 1_790_000, 1_790_099
 	cleanUsers(t, lo, hi)
 	hj, fe := rawSession(t)

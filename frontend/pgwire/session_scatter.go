@@ -464,7 +464,7 @@ func (sl *scatterLink) readHeader() error {
 			sl.noteError(body)
 			return nil
 		case pgio.TypeNoticeResponse, pgio.TypeParameterStatus, pgio.TypeNotificationResponse,
-			pgio.TypeParseComplete, pgio.TypeBindComplete:
+			pgio.TypeParseComplete, pgio.TypeBindComplete, pgio.TypeCloseComplete:
 			continue
 		case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse:
 			return fmt.Errorf("pgwire: a shard returned no rows description for a scatter read")

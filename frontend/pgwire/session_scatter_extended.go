@@ -116,13 +116,25 @@ func (s *session) executeScatterTexts(p *portal, param func(n int) (int64, bool,
 			parse.ParamOIDs = pgio.Uint32s(pgio.AppendUint32s(nil, oidsFor(p.cs.oids, st.params[i])...))
 			bind = bindFor(&bind, st.params[i])
 		}
+		// The read's portal has a name of the proxy's own, closed after
+		// use: in a transaction the connection may hold the client's
+		// unnamed portal, which the read must leave alone. (The server's
+		// unnamed statement is never the client's: ensurePrepared names
+		// every statement.)
+		bind.Portal = []byte(scatterPortalName)
 		l.w.WriteParse(&parse)
+		l.w.WriteClose(pgio.ObjectPortal, scatterPortalName) // none: not an error
 		l.w.WriteBind(&bind)
-		l.w.WriteDescribe(pgio.ObjectPortal, "")
-		l.w.WriteExecute("", 0)
+		l.w.WriteDescribe(pgio.ObjectPortal, scatterPortalName)
+		l.w.WriteExecute(scatterPortalName, 0)
+		l.w.WriteClose(pgio.ObjectPortal, scatterPortalName)
 		l.w.WriteSync()
 	}, describe, mayRerun)
 }
+
+// scatterPortalName is the server portal of a cross-shard read's
+// extended-protocol messages.
+const scatterPortalName = "shardgate_scatter"
 
 // bindInt reads bind parameter $n as a bigint, for a LIMIT or OFFSET.
 func bindInt(b *pgio.Bind, oids []uint32, n int) (v int64, null, ok bool) {
