@@ -151,7 +151,6 @@ func TestReviewScatterTxImplicitPipeline(t *testing.T) {
 // after the transaction's snapshot on its first shard: at REPEATABLE READ
 // one database would not show it.
 func TestReviewScatterTxSessionCharacteristicsRR(t *testing.T) {
-	reviewFinding(t)
 	const lo, hi = 1_792_000, 1_792_099
 	cleanUsers(t, lo, hi)
 	ctx := context.Background()

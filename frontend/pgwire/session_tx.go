@@ -543,10 +543,7 @@ func (s *session) endMultiShardTxExtended(stmt *parser.Statement) error {
 // REPEATABLE READ or SERIALIZABLE: each shard would take its own snapshot,
 // so a transaction on several shards could see half of another one.
 func (s *session) snapshotIsolation() bool {
-	iso := ""
-	if v, ok := s.settingValue("default_transaction_isolation"); ok {
-		iso = strings.ToLower(v)
-	}
+	iso := s.defaultIsolation()
 	if st, _, err := s.opts.Analyzer.Analyze(s.txBeginAll, nil); err == nil {
 		parts := st.Parts
 		if len(parts) == 0 {
@@ -559,6 +556,32 @@ func (s *session) snapshotIsolation() bool {
 		}
 	}
 	return iso == "repeatable read" || iso == "serializable"
+}
+
+// defaultIsolation is the session's default transaction isolation as its
+// last recorded SET says: SET default_transaction_isolation, or its SQL
+// standard spelling, SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION
+// LEVEL … (read from the parsed statement). "" when none says.
+func (s *session) defaultIsolation() string {
+	for i := len(s.settings) - 1; i >= 0; i-- {
+		set := s.settings[i]
+		switch settingName(set) {
+		case "default_transaction_isolation":
+			if v, ok := s.settingValue("default_transaction_isolation"); ok {
+				return strings.ToLower(v)
+			}
+			return ""
+		case "characteristics":
+			st, _, err := s.opts.Analyzer.Analyze(set, nil)
+			if err != nil || st.Set == nil || st.Set.Name != "session characteristics" {
+				continue
+			}
+			if st.Tx.Isolation != "" {
+				return st.Tx.Isolation
+			}
+		}
+	}
+	return ""
 }
 
 // errSkipBatch: an error earlier in the extended batch, found while
