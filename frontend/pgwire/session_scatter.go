@@ -87,7 +87,9 @@ func (s *session) scatterInTxOK() bool {
 			return false
 		}
 	}
-	return true
+	// A plain BEGIN runs at the session's default isolation
+	// (default_transaction_isolation, SESSION CHARACTERISTICS).
+	return !s.snapshotIsolation()
 }
 
 // scatterJoinsTx reports whether a scatter read runs inside the open
