@@ -118,6 +118,10 @@ type session struct {
 	txSavepoints bool   // a savepoint was made: no other shard may join
 	fillingIDs   bool   // running a Query rewritten with generated IDs
 	batch        *link  // the connection of the current extended batch
+	// batchRan is the batch's connection once it executed a statement of
+	// the pipeline (no explicit transaction): its implicit transaction
+	// runs there, until Sync.
+	batchRan *link
 	// txStart: when the transaction began (deadlock_session.go noteBegin).
 	txStart time.Time
 	// sessLinks are the connections the session keeps between

@@ -133,7 +133,7 @@ func (s *session) extError(err error) {
 }
 
 func (s *session) sync() error {
-	s.discard = false
+	s.discard, s.batchRan = false, nil
 	links := s.linksInBatch()
 	if len(links) == 0 {
 		s.queue(pending{exp: expLocal, msg: pgio.TypeReadyForQuery, always: true})
@@ -431,6 +431,9 @@ func (s *session) execute(body []byte) error {
 	}
 	p.link.w.WriteExecute(name, m.MaxRows)
 	s.queue(pending{exp: expExecute, link: p.link})
+	if !s.txOpen && p.link == s.batch {
+		s.batchRan = p.link // the pipeline's implicit transaction runs there
+	}
 	return nil
 }
 

@@ -71,6 +71,14 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 	if s.skipping {
 		return nil // an error earlier in the batch: skipped, as Postgres would
 	}
+	if !s.txOpen && s.batch != nil && s.batchRan == s.batch {
+		// A statement of this pipeline ran on a server after the Bind:
+		// the pipeline's implicit transaction runs there, and the read
+		// on other connections would not see its writes. The refusal
+		// (extError) fails that transaction, as an error would on one
+		// database: nothing of the pipeline commits at Sync.
+		return errScatterInPipeline
+	}
 	if !s.scatterInTxOK() {
 		// The transaction reached a server after the Bind, earlier in
 		// this batch: the read would now run inside it.
@@ -135,6 +143,9 @@ func (s *session) executeScatterTexts(p *portal, param func(n int) (int64, bool,
 // scatterPortalName is the server portal of a cross-shard read's
 // extended-protocol messages.
 const scatterPortalName = "shardgate_scatter"
+
+var errScatterInPipeline = sqlerr.New(sqlerr.FeatureNotSupported, "a cross-shard read after another statement in the same pipeline without BEGIN cannot run in the pipeline's implicit transaction").
+	WithHint("Wrap the pipeline in BEGIN/COMMIT, or send the read in a pipeline of its own.")
 
 // bindInt reads bind parameter $n as a bigint, for a LIMIT or OFFSET.
 func bindInt(b *pgio.Bind, oids []uint32, n int) (v int64, null, ok bool) {
