@@ -241,7 +241,6 @@ func TestReviewScatterTxRepeatableReadBeforeServer(t *testing.T) {
 // at every Execute, so its rows come twice. In a transaction (the rows
 // are the transaction's own) as outside one.
 func TestReviewScatterTxPortalExecutedTwice(t *testing.T) {
-	reviewFinding(t)
 	const lo, hi = 1_796_000, 1_796_099
 	cleanUsers(t, lo, hi)
 	hj, fe := rawSession(t)

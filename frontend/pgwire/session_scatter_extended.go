@@ -25,6 +25,9 @@ import (
 type scatterPortal struct {
 	plan router.Scatter
 	bind pgio.Bind // a copy: the client's message buffer is reused
+	// done: the read ran to completion; executed again, the portal
+	// returns no more rows, as Postgres's does.
+	done bool
 }
 
 // bindScatter binds a portal that runs on several shards.
@@ -85,6 +88,10 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 		return errScatterInTx
 	}
 	sp := p.scatter
+	if sp.done {
+		s.out.WriteCommandComplete("SELECT 0")
+		return nil
+	}
 	param := func(n int) (int64, bool, bool) { return bindInt(&sp.bind, p.cs.oids, n) }
 	n, failed, err := s.executeScatterTexts(p, param, nil, true, false)
 	if rerun, ok := err.(*errAvgRerun); ok {
@@ -97,6 +104,7 @@ func (s *session) executeScatter(p *portal, maxRows uint32) error {
 		s.discard = true // the client's messages are ignored until Sync
 		return nil
 	}
+	sp.done = true
 	s.out.WriteCommandComplete("SELECT " + strconv.FormatInt(n, 10))
 	return nil
 }
