@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 
+	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -22,8 +23,10 @@ const maxSettings = 64
 var (
 	setTransactionRE = regexp.MustCompile(`(?is)^\s*set\s+transaction\b`)
 	setGlobalRE      = regexp.MustCompile(`(?is)^\s*set\s+(global\b|persist\b|persist_only\b|@@global\.)`)
-	useRE            = regexp.MustCompile("(?is)^\\s*use\\s+(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)\\s*;?\\s*$")
-	setTargetRE      = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
+	// setAutocommitOnRE: a plain SET autocommit = 1 (or ON, TRUE), alone.
+	setAutocommitOnRE = regexp.MustCompile(`(?is)^\s*set\s+(session\s+|@@session\.|@@)?autocommit\s*(=|:=)\s*(1|on|true)\s*;?\s*$`)
+	useRE             = regexp.MustCompile("(?is)^\\s*use\\s+(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)\\s*;?\\s*$")
+	setTargetRE       = regexp.MustCompile(`(?is)^\s*set\s+(?:session\s+|local\s+|@@session\.|@@local\.|@@)?([A-Za-z0-9_$.]+)\s*:?=`)
 )
 
 // useStatement recognises USE db, as the listener sends it for the
@@ -60,6 +63,17 @@ func firstWord(sql, w string) bool {
 // variables pin the session; SET GLOBAL is refused: it would change one
 // shard's server only.
 func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltypes.Result) error) error {
+	if len(ss.txOthers) > 0 && ss.txWriter == nil && (ss.txXA == nil || len(ss.txXA.wrote) == 0) && ss.flags&vmysql.ServerStatusAutocommit == 0 && setAutocommitOnRE.MatchString(sql) {
+		// With autocommit off, SET autocommit = 1 commits the open
+		// transaction first, as the server would. One on several shards
+		// that wrote nothing (reads only: each part commits nothing)
+		// commits as COMMIT does, as BEGIN does (session.go); one that
+		// wrote is still refused below.
+		if err := ss.query("COMMIT", func(*sqltypes.Result) error { return nil }); err != nil {
+			return err
+		}
+		ss.busy.Store(true)
+	}
 	switch {
 	case len(ss.txOthers) > 0 && containsFold(sql, "autocommit"):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement would commit, implicitly, a transaction that spans shards").

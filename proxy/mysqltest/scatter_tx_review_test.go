@@ -3,19 +3,11 @@ package mysqltest
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 )
 
 // Review of scatter reads inside MySQL transactions (7ff325a, 6be86d9,
-// 204c167). Failing findings are guarded by SHARDGATE_REVIEW=1.
-
-func scatterTxReviewFinding(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
-}
+// 204c167).
 
 // With autocommit off (PyMySQL's default) a read of both shards now
 // opens the transaction on both (scatterInTx), so the transaction spans
@@ -26,7 +18,6 @@ func scatterTxReviewFinding(t *testing.T) {
 // read did not make the transaction span shards. The client is stuck
 // until it finds COMMIT on its own.
 func TestScatterTxReviewAutocommitOnAfterRead(t *testing.T) {
-	scatterTxReviewFinding(t)
 	ids := idsOnEachShard(t, 9_720)
 	c := conn(t, "")
 	execOK(t, c, "SET autocommit = 0")
