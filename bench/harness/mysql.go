@@ -3,9 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 
@@ -18,53 +16,10 @@ import (
 // without TLS, transaction pooling with 20 server connections per node.
 // Port is the MySQL listener. Stop it with os.Interrupt.
 func StartShardgateMySQL(dir, bin string, cfg ShardgateConfig) (*Shardgate, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	admin, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	v, err := auth.NewVerifiers("app")
-	if err != nil {
-		return nil, err
-	}
-	pw := filepath.Join(dir, "pw")
-	if err := os.WriteFile(pw, []byte("app\n"), 0o600); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(dir, cfg.Name+".yaml")
-	text := fmt.Sprintf(`listeners:
-  mysql: {address: "127.0.0.1:%d"}
-  admin: {address: "127.0.0.1:%d"}
-users:
-  - {name: app, mysql_native_password: %q}
-backends:
-  mysql: {user: app, password_file: %s, tls: {mode: disable}}
-pools: {mode: transaction, max_server_conns_per_node: 20}
-runtime: {max_procs: %d}
-store: {path: %s}
-logging: {level: warn}
-%stopology:
-  keyspaces:
-%s`, port, admin, v.MySQLNative, pw, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		return nil, err
-	}
-	var env []string
-	if cfg.MaxProcs == 0 {
-		env = WithoutEnv("GOMAXPROCS")
-	}
-	p, err := Start(env, bin, "serve", "-c", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := WaitPort(port); err != nil {
-		p.Stop(os.Kill)
-		return nil, err
-	}
-	return &Shardgate{Process: p, Port: port, Admin: admin}, nil
+	return startShardgate(dir, bin, cfg, func(v auth.Verifiers, pw string) endpoint {
+		return endpoint{"mysql", fmt.Sprintf("mysql_native_password: %q", v.MySQLNative),
+			"mysql: {user: app, password_file: " + pw + ", tls: {mode: disable}}"}
+	})
 }
 
 // SysbenchRun is what sysbench 1.0 reports of one run.

@@ -51,6 +51,19 @@ type Shardgate struct {
 // StartShardgate writes cfg under dir and starts bin serving it, and waits
 // for its Postgres port. Stop it with os.Interrupt.
 func StartShardgate(dir, bin string, cfg ShardgateConfig) (*Shardgate, error) {
+	return startShardgate(dir, bin, cfg, func(v auth.Verifiers, pw string) endpoint {
+		return endpoint{"postgres", fmt.Sprintf("scram_sha_256: %q", v.SCRAMSHA256),
+			"postgres: {user: app, password_file: " + pw + "}"}
+	})
+}
+
+// endpoint is what a config says differently for each client endpoint:
+// the listener's name, the app user's verifier and the backend login.
+type endpoint struct{ listener, verifier, backend string }
+
+// startShardgate writes the config of cfg for the endpoint ep gives (from
+// the app's verifiers and its password file) and starts bin serving it.
+func startShardgate(dir, bin string, cfg ShardgateConfig, ep func(v auth.Verifiers, pw string) endpoint) (*Shardgate, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -67,21 +80,22 @@ func StartShardgate(dir, bin string, cfg ShardgateConfig) (*Shardgate, error) {
 	if err := os.WriteFile(pw, []byte("app\n"), 0o600); err != nil {
 		return nil, err
 	}
+	e := ep(v, pw)
 	path := filepath.Join(dir, cfg.Name+".yaml")
 	text := fmt.Sprintf(`listeners:
-  postgres: {address: "127.0.0.1:%d"}
+  %s: {address: "127.0.0.1:%d"}
   admin: {address: "127.0.0.1:%d"}
 users:
-  - {name: app, scram_sha_256: %q}
+  - {name: app, %s}
 backends:
-  postgres: {user: app, password_file: %s}
+  %s
 pools: {mode: transaction, max_server_conns_per_node: 20}
 runtime: {max_procs: %d}
 store: {path: %s}
 logging: {level: warn}
 %stopology:
   keyspaces:
-%s`, port, admin, v.SCRAMSHA256, pw, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
+%s`, e.listener, port, admin, e.verifier, e.backend, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
