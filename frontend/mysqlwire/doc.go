@@ -33,7 +33,7 @@
 // client's login id and cancels that client's statement on its server
 // only (kill.go). INSERT without a column list learns the table's columns
 // from a shard (catalog.go). Prepared statements run as text with their
-// values written in (prepare.go; unsigned.go restores unsigned parameters
+// values written in (prepare.go; clientconn.go restores unsigned parameters
 // vitess decodes as signed, for clear-text clients). Idle clients are
 // closed after limits.client_idle_timeout / idle_in_transaction_timeout.
 //
@@ -66,7 +66,7 @@
 // KILL QUERY of a read running on a replica is sent to that replica
 // (kill.go).
 //
-// The client's TLS ends in the proxy, under vitess (unsigned.go), so that
+// The client's TLS ends in the proxy, under vitess (clientconn.go), so that
 // the client's packets are read in clear before vitess reads them: for
 // unsigned prepared-statement parameters, MariaDB's answers to
 // prepared-statement commands vitess gets wrong, and

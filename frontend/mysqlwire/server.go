@@ -207,7 +207,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.o.TLS != nil {
 		l.TLSConfig.Store(s.o.TLS)
 	}
-	// The clients' TLS ends in sniffConn (unsigned.go), which also
+	// The clients' TLS ends in sniffConn (clientconn.go), which also
 	// enforces RequireTLS: vitess never sees TLS.
 	l.PreHandleFunc = func(_ context.Context, c net.Conn, id uint32) (net.Conn, error) {
 		return &sniffConn{Conn: c, s: s, id: id}, nil

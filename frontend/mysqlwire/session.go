@@ -70,7 +70,7 @@ type session struct {
 
 	warnings uint16
 	// unsigned marks, per prepared statement, the parameters the client
-	// sent as unsigned integers (unsigned.go).
+	// sent as unsigned integers (clientconn.go).
 	unsigned map[uint32][]bool
 	// lastInsertID is what LAST_INSERT_ID() answers: the last id one of
 	// the session's statements generated.
