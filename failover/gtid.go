@@ -83,14 +83,16 @@ func (g gtidSet) String() string {
 }
 
 // errantGTIDs lists the GTIDs of a replica's gtid_binlog_pos (the last
-// transaction it binlogged, per domain) beyond what it applied from its
-// primary (applied, its gtid_slave_pos): with log_slave_updates every
-// replicated transaction is binlogged under its own GTID, which
-// gtid_slave_pos then holds too, so a binlog further in a domain — or in a
-// domain the replica never replicated — holds transactions written on the
-// replica itself (a maintenance script, an account passing read_only).
-// Promoting it would replicate them to every node. "" when none.
-func errantGTIDs(binlogPos string, applied gtidSet) (string, error) {
+// transaction it binlogged, per domain) that the replica wrote itself
+// (server id own) beyond what it applied from its primary (applied, its
+// gtid_slave_pos): transactions written on the replica (a maintenance
+// script, an account passing read_only). Promoting it would replicate them
+// to every node. Only its own server id counts: with log_slave_updates a
+// replicated transaction is binlogged under its origin's GTID a moment
+// before gtid_slave_pos shows it, so under load the binlog is often a few
+// transactions ahead of the applied position without anything errant (a
+// planned switchover's test saw exactly that). "" when none.
+func errantGTIDs(binlogPos string, applied gtidSet, own uint32) (string, error) {
 	var errant []string
 	for part := range strings.SplitSeq(strings.TrimSpace(binlogPos), ",") {
 		part = strings.TrimSpace(part)
@@ -102,11 +104,12 @@ func errantGTIDs(binlogPos string, applied gtidSet) (string, error) {
 			return "", fmt.Errorf("GTID position %q: %q is not domain-server-seq", binlogPos, part)
 		}
 		d, err1 := strconv.ParseUint(f[0], 10, 32)
+		server, err3 := strconv.ParseUint(f[1], 10, 32)
 		seq, err2 := strconv.ParseUint(f[2], 10, 64)
-		if err1 != nil || err2 != nil {
+		if err1 != nil || err2 != nil || err3 != nil {
 			return "", fmt.Errorf("GTID position %q: %q is not domain-server-seq", binlogPos, part)
 		}
-		if s, ok := applied[uint32(d)]; !ok || seq > s {
+		if s, ok := applied[uint32(d)]; uint32(server) == own && (!ok || seq > s) {
 			errant = append(errant, part)
 		}
 	}

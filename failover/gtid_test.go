@@ -10,22 +10,23 @@ func TestErrantGTIDs(t *testing.T) {
 	}{
 		{"0-1-20", "0-1-20", ""},
 		{"", "0-1-20", ""},
-		{"0-2-21", "0-1-20", "0-2-21"},       // a write on the replica (server 2)
-		{"0-1-20,1-2-3", "0-1-20", "1-2-3"},  // in a domain the primary never wrote
-		{"0-1-15", "0-1-20", ""},             // a former primary's own old writes, replicated past
-		{"0-1-20,1-3-9", "0-1-20,1-3-9", ""}, // two domains, all replicated
-		{"0-2-21,1-3-10", "0-1-20,1-3-9", "0-2-21,1-3-10"},
+		{"0-2-21", "0-1-20", "0-2-21"},              // a write on the replica (server 2)
+		{"0-1-20,1-2-3", "0-1-20", "1-2-3"},         // in a domain the primary never wrote
+		{"0-1-15", "0-1-20", ""},                    // a former primary's own old writes, replicated past
+		{"0-1-20,1-3-9", "0-1-20,1-3-9", ""},        // two domains, all replicated
+		{"0-2-21,1-3-10", "0-1-20,1-3-9", "0-2-21"}, // 1-3-10: replicated, not yet in gtid_slave_pos
+		{"0-1-25", "0-1-20", ""},                    // the primary's, binlogged a moment before gtid_slave_pos shows it
 	} {
 		applied, err := parseGTIDSet(c.applied)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := errantGTIDs(c.binlog, applied)
+		got, err := errantGTIDs(c.binlog, applied, 2) // the replica is server 2
 		if err != nil || got != c.want {
 			t.Errorf("errantGTIDs(%q, %q) = %q, %v; want %q", c.binlog, c.applied, got, err, c.want)
 		}
 	}
-	if _, err := errantGTIDs("0-1", gtidSet{}); err == nil {
+	if _, err := errantGTIDs("0-1", gtidSet{}, 2); err == nil {
 		t.Error("errantGTIDs of a malformed position: no error")
 	}
 }

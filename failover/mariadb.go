@@ -119,12 +119,16 @@ func threadRuns(s string) bool { return s == "Yes" || s == "Connecting" || s == 
 // received or applied, whichever is further: the promotion applies all
 // it received first.
 func (n *mnode) state(ctx context.Context) (state, error) {
-	r, err := n.row(ctx, "SELECT @@global.read_only, @@global.gtid_slave_pos, @@global.gtid_current_pos, @@global.gtid_binlog_pos")
+	r, err := n.row(ctx, "SELECT @@global.read_only, @@global.gtid_slave_pos, @@global.gtid_current_pos, @@global.gtid_binlog_pos, @@global.server_id")
 	if err != nil {
 		return state{}, err
 	}
-	if len(r) != 4 {
+	if len(r) != 5 {
 		return state{}, fmt.Errorf("%s: unexpected answer to the state query", n.info.Name)
+	}
+	own, err := strconv.ParseUint(r[4], 10, 32)
+	if err != nil {
+		return state{}, fmt.Errorf("%s: server_id %q: %w", n.info.Name, r[4], err)
 	}
 	st, err := n.slaveStatus(ctx)
 	if err != nil {
@@ -144,7 +148,7 @@ func (n *mnode) state(ctx context.Context) (state, error) {
 			return state{}, fmt.Errorf("%s: Gtid_IO_Pos: %w", n.info.Name, err)
 		}
 		s.gtid = applied.merge(received)
-		if s.errant, err = errantGTIDs(r[3], applied); err != nil {
+		if s.errant, err = errantGTIDs(r[3], applied, uint32(own)); err != nil {
 			return state{}, fmt.Errorf("%s: gtid_binlog_pos: %w", n.info.Name, err)
 		}
 	} else if s.gtid, err = parseGTIDSet(r[2]); err != nil {
