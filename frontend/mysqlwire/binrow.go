@@ -126,7 +126,9 @@ func parseColumnDef(payload []byte) (colType, error) {
 //
 // row must be a whole row payload, packets of 16 MiB reassembled, that the
 // caller has already told apart from the EOF, OK or ERR packet ending the
-// result set. On an error — a truncated row, more or fewer values than
+// result set. dst's spare capacity must not overlap row: a row is not
+// converted in place, as its binary form may be the longer (a NULL bitmap,
+// 8 bytes for a one-digit BIGINT). On an error — a truncated row, more or fewer values than
 // cols, a value that does not read as its column's type — dst is returned
 // cut back to its length on entry, and nothing should be sent: the result
 // cannot be forwarded.
