@@ -53,6 +53,12 @@ type Conn struct {
 
 	broken atomic.Bool
 
+	// Forward's read buffer (forward.go): reused, so that forwarding a
+	// packet allocates nothing.
+	rbuf       []byte
+	hdr        [4]byte
+	firstFrame int // the size of the last packet's first frame
+
 	// Owned by the pool, under its lock.
 	pool *Pool
 	idle bool
