@@ -88,22 +88,24 @@ func (s *session) scatterInTxOK() bool {
 		}
 	}
 	// A plain BEGIN runs at the session's default isolation
-	// (default_transaction_isolation, SESSION CHARACTERISTICS).
+	// (default_transaction_isolation, SESSION CHARACTERISTICS, or a
+	// role's or database's default, which only a server can tell).
 	return !s.snapshotIsolation()
 }
 
 // scatterJoinsTx reports whether a scatter read runs inside the open
 // transaction, which has reached a server: on each shard's connection of
 // the transaction, joining the shards it has not reached yet (two-phase
-// commit on; they join as read participants, as one-shard reads do). At
-// READ COMMITTED only: each statement reads a fresh snapshot on every
-// shard, as it would on one database; at REPEATABLE READ or SERIALIZABLE
-// shards cannot join (canJoin), and their own snapshots would differ.
+// commit on, or a READ ONLY transaction, whose parts commit on their own;
+// they join as read participants, as one-shard reads do). At READ
+// COMMITTED only: each statement reads a fresh snapshot on every shard, as
+// it would on one database; at REPEATABLE READ or SERIALIZABLE shards
+// cannot join (canJoin), and their own snapshots would differ.
 // Through the simple and the extended protocol alike: either way each
 // part gets the read and a Sync of its own (Sync does not end an explicit
 // transaction), and the client's Sync later ends the batch on every part.
 func (s *session) scatterJoinsTx() bool {
-	if s.opts.TwoPhase == nil || s.txSavepoints || s.txBeginAll == "" || s.snapshotIsolation() {
+	if !s.mayJoinShards() || s.txSavepoints || s.txBeginAll == "" || s.snapshotIsolation() {
 		return false
 	}
 	for _, l := range s.txParts {

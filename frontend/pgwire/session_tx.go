@@ -3,6 +3,7 @@ package pgwire
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"time"
@@ -105,10 +106,17 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 	return l, nil
 }
 
+// mayJoinShards reports whether the open transaction may reach other
+// shards at all: two-phase commit is on, or it is READ ONLY (it writes
+// nothing: each part commits on its own). canJoin checks the rest.
+func (s *session) mayJoinShards() bool {
+	return s.opts.TwoPhase != nil || s.txOpen && s.txReadOnly
+}
+
 // canJoin says whether the open transaction may reach shard want.
 func (s *session) canJoin(have, want *shardmap.Shard) error {
 	tp := s.opts.TwoPhase
-	if s.txReadOnly && !s.txSavepoints && !s.snapshotIsolation() && s.txBeginAll != "" {
+	if s.txReadOnly && !s.txSavepoints && s.txBeginAll != "" && !s.snapshotIsolation() {
 		return nil // it writes nothing: each part commits on its own
 	}
 	if tp == nil {
@@ -541,9 +549,22 @@ func (s *session) endMultiShardTxExtended(stmt *parser.Statement) error {
 
 // snapshotIsolation reports whether the open transaction runs at
 // REPEATABLE READ or SERIALIZABLE: each shard would take its own snapshot,
-// so a transaction on several shards could see half of another one.
+// so a transaction on several shards could see half of another one. An
+// isolation the proxy cannot tell counts as one of those.
 func (s *session) snapshotIsolation() bool {
-	iso := s.defaultIsolation()
+	iso, known := s.txIsolation()
+	return !known || iso == "repeatable read" || iso == "serializable"
+}
+
+// txIsolation is the open transaction's isolation: as its BEGIN or SET
+// TRANSACTION says, else as the session's recorded SETs say, else — a
+// default set on the server (ALTER ROLE or ALTER DATABASE … SET
+// default_transaction_isolation, postgresql.conf), which no text the proxy
+// parses shows — as a server says (askIsolation). known is false when none
+// could tell. A transaction the proxy opened around one statement of its
+// own (a write on several shards, COPY: no BEGIN of the client's, so no
+// txBeginChain) needs no single snapshot: "", known.
+func (s *session) txIsolation() (iso string, known bool) {
 	if st, _, err := s.opts.Analyzer.Analyze(s.txBeginAll, nil); err == nil {
 		parts := st.Parts
 		if len(parts) == 0 {
@@ -555,7 +576,135 @@ func (s *session) snapshotIsolation() bool {
 			}
 		}
 	}
-	return iso == "repeatable read" || iso == "serializable"
+	if iso != "" {
+		return iso, true
+	}
+	if iso = s.defaultIsolation(); iso != "" {
+		return iso, true
+	}
+	if s.txBeginChain == "" {
+		return "", true
+	}
+	return s.askIsolation()
+}
+
+// isolationSQL reads the open transaction's isolation on a part of it;
+// defaultIsolationSQL the isolation a transaction gets on a connection
+// without SETs: RESET's value, whatever SETs another client left on a
+// pooled connection.
+const (
+	isolationSQL        = "SHOW transaction_isolation"
+	defaultIsolationSQL = "SELECT reset_val FROM pg_settings WHERE name = 'default_transaction_isolation'"
+	isolationPortal     = "sgiso"
+)
+
+// askIsolation asks a server for the open transaction's isolation, and
+// writes the answer into the text every joining shard replays (and, before
+// the transaction reached a server, into its BEGIN): the question is asked
+// once per transaction, and every part runs at the first part's isolation,
+// whatever the shards' own defaults. It is asked only when a second shard
+// or a cross-shard read needs it, never on the one-shard path.
+//
+// The transaction's first part answers when it is idle, through the
+// extended protocol with a portal of the proxy's own (a simple Query would
+// replace the client's unnamed portal there). Before the transaction
+// reached a server, or while that part owes answers (a write on several
+// shards starts every part before it reads any), a pooled connection to
+// its shard says the default its BEGIN got. (A default_transaction_isolation
+// SET the proxy could not follow — sent through the extended protocol — is
+// missed then.)
+func (s *session) askIsolation() (iso string, known bool) {
+	if !s.txOpen || s.txFailed {
+		return "", false
+	}
+	var first *link
+	if s.txLink != nil {
+		first = s.txLink
+		if len(s.txParts) > 0 {
+			first = s.txParts[0]
+		}
+	}
+	var r partResult
+	if s.idlePart(first) {
+		l := first
+		l.w.WriteParse(&pgio.Parse{Query: []byte(isolationSQL)})
+		l.w.WriteBind(&pgio.Bind{Portal: []byte(isolationPortal)})
+		l.w.WriteExecute(isolationPortal, 0)
+		l.w.WriteClose(pgio.ObjectPortal, isolationPortal)
+		l.w.WriteSync() // inside BEGIN … COMMIT, Sync ends only the batch
+		r = s.runOnParts([]*link{l})[0]
+		if r.ioErr != nil {
+			l.conn.MarkBroken() // the transaction's next statement there fails
+		}
+	} else {
+		var shard *shardmap.Shard
+		if first != nil {
+			shard = first.shard
+		} else {
+			ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
+			if !ok {
+				return "", false
+			}
+			shard = s.anyShard(ks)
+		}
+		conn, err := s.acquire(shard)
+		if err != nil {
+			return "", false
+		}
+		conn.Writer().WriteQuery(defaultIsolationSQL)
+		r = s.runOnParts([]*link{newLink(conn, shard)})[0]
+		if r.ioErr != nil {
+			conn.MarkBroken()
+		}
+		s.opts.Conns.Release(conn)
+	}
+	if r.ioErr != nil || r.err != nil {
+		return "", false
+	}
+	iso, ok := firstText(r.row)
+	switch {
+	case !ok:
+		return "", false
+	case iso != "read uncommitted" && iso != "read committed" && iso != "repeatable read" && iso != "serializable":
+		return "", false
+	case s.txSavepoints:
+		// A SAVEPOINT replayed before it would make the SET fail (not in
+		// a subtransaction): asked again next time.
+		return iso, true
+	}
+	set := ";\nSET TRANSACTION ISOLATION LEVEL " + strings.ToUpper(iso)
+	if s.txLink == nil {
+		s.txBegin += set
+	}
+	s.txBeginAll += set
+	return iso, true
+}
+
+// idlePart reports whether the transaction's connection l may be asked
+// something now: nothing written to it waits for an answer, and its server
+// does not skip messages until Sync.
+func (s *session) idlePart(l *link) bool {
+	if l == nil || l.skipping || s.skipping || l.w.Buffered() > 0 || l.conn.TxStatus() != pgio.TxInBlock {
+		return false
+	}
+	for i := range s.q {
+		if s.q[i].link == l {
+			return false
+		}
+	}
+	return true
+}
+
+// firstText is the first column of a DataRow body, as text.
+func firstText(row []byte) (string, bool) {
+	if len(row) < 6 || binary.BigEndian.Uint16(row) < 1 {
+		return "", false
+	}
+	n := int32(binary.BigEndian.Uint32(row[2:]))
+	if n < 0 || int(n) > len(row)-6 {
+		return "", false
+	}
+	return string(row[6 : 6+n]), true
 }
 
 // defaultIsolation is the session's default transaction isolation as its
