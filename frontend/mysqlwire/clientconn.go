@@ -88,6 +88,10 @@ type sniffConn struct {
 	longDataErr map[uint32]bool
 	// types are the parameter types last bound per statement.
 	types map[uint32][]byte
+
+	// end turns vitess's OK after a raw-forwarded result into the
+	// result's end (rawend.go).
+	end rawEnd
 }
 
 // init readies a sniffConn made as &sniffConn{Conn, s, id} (server.go).
@@ -122,6 +126,9 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 
 func (c *sniffConn) Write(p []byte) (int, error) {
 	c.init()
+	if c.end.on.Load() {
+		return c.writeEnding(p)
+	}
 	if c.shift == 0 {
 		return c.w.Write(p)
 	}

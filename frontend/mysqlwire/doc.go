@@ -79,7 +79,13 @@
 // registers on the standard flag set are never parsed, and vitess's static
 // auth server (which installs a SIGHUP handler) is never used.
 //
+// A one-shard read's result is forwarded to the client as the server's
+// packets, not decoded and encoded again (session_raw.go, rawend.go;
+// docs/design/mysql-raw-results.md); a prepared statement's text rows are
+// rewritten as binary rows on the way (binrow.go).
+//
 // mysqlwire imports router, parser, shardmap, auth, config, replicas
-// (positions and leases), internal/sqlerr and
+// (positions and leases), internal/sqlerr, backend/mysql (only the
+// vocabulary of forwarded packets: PacketSink, PacketKind, Summary) and
 // vitess go/mysql, go/sqltypes; nothing imports it but proxy and cmd.
 package mysqlwire

@@ -37,7 +37,11 @@ func (h *handler) ConnectionClosed(c *vmysql.Conn) {
 
 func (h *handler) ComQuery(c *vmysql.Conn, query string, callback func(*sqltypes.Result) error) error {
 	h.s.queries.Add(1)
-	return h.s.counted(sessionOf(c).query(query, callback))
+	ss := sessionOf(c)
+	ss.rawOK = true
+	err := ss.query(query, callback)
+	ss.rawOK = false
+	return h.s.counted(err)
 }
 
 // ComQueryMulti is not used: the listener splits multi-statement texts

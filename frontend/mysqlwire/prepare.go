@@ -192,8 +192,8 @@ func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.
 		return err
 	}
 	ss.s.queries.Add(1)
-	ss.binary = true
-	defer func() { ss.binary = false }()
+	ss.binary, ss.rawOK = true, true
+	defer func() { ss.binary, ss.rawOK = false, false }()
 	if err := ss.query(text, callback); err != nil {
 		ss.s.errors.Add(1)
 		return err

@@ -8,6 +8,7 @@ import (
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
 
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/replicas"
@@ -28,6 +29,11 @@ type session struct {
 	// whose rows go out in the binary protocol (scatter reads keep every
 	// digit of a double then).
 	binary bool
+	// rawOK: the statement running is the client's own (not one the
+	// session runs for itself), whose result may be forwarded raw
+	// (session_raw.go); sink does the forwarding.
+	rawOK bool
+	sink  rawSink
 
 	// conn is the server connection the session holds (nil: none), on
 	// shard; held while the server says a transaction is open, or for
@@ -441,9 +447,12 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		ss.setRunningReplica(ss.conn, shard, ss.txReplica.lease.Node()) // KILL QUERY goes there
 	}
 	var res *sqltypes.Result
+	var sum mysqlbackend.Summary
 	var warnings uint16
 	var err error
-	if gc, ok := ss.conn.(gtidConn); ok && ss.gtidStmt != nil {
+	fw, raw := ss.rawForwarder()
+	switch gc, ok := ss.conn.(gtidConn); {
+	case ok && ss.gtidStmt != nil:
 		var gtid string
 		res, warnings, gtid, err = gc.ExecGTID(sql, ss.s.o.MaxResultRows)
 		if err == nil {
@@ -452,7 +461,13 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		if err != nil && ss.conn.IsBroken() {
 			ss.positionUnknown(shard) // the commit's outcome is unknown
 		}
-	} else {
+	case raw:
+		sum, err = ss.forward(fw, sql)
+		warnings = sum.Warnings
+		if err == nil && ss.trackWrites(shard) && ss.txStmt != nil {
+			ss.noteCommit(ss.txStmt, shard, false, "", sum.RowsAffected)
+		}
+	default:
 		res, warnings, err = ss.conn.Exec(sql, ss.s.o.MaxResultRows)
 		if err == nil && ss.trackWrites(shard) && ss.txStmt != nil {
 			ss.noteCommit(ss.txStmt, shard, false, "", res.RowsAffected)
@@ -460,7 +475,11 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 	}
 	ss.setRunning(nil, nil)
 	if err == nil {
-		ss.counts(sql, res)
+		if raw {
+			ss.countsRaw(sql, sum)
+		} else {
+			ss.counts(sql, res)
+		}
 		ss.noteLastInsertID(sql) // functions.go
 	}
 	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
@@ -477,6 +496,12 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		return err
 	}
 	ss.warnings = warnings
+	if raw {
+		if sum.InsertID != 0 {
+			ss.lastInsertID = sum.InsertID
+		}
+		return ss.endRaw(sum, callback)
+	}
 	if res.InsertID != 0 {
 		ss.lastInsertID = res.InsertID
 	}
@@ -492,11 +517,16 @@ func (ss *session) counts(sql string, res *sqltypes.Result) {
 	ss.rowCount = -1
 	ss.foundRowsCount = uint64(len(res.Rows))
 	if strings.IndexByte(sql, '_') >= 0 && containsFold(sql, "sql_calc_found_rows") {
-		// The count the server made, on the connection that made it.
-		if fr, _, err := ss.conn.Exec("SELECT FOUND_ROWS()", 1); err == nil && len(fr.Rows) == 1 {
-			if n, err := fr.Rows[0][0].ToUint64(); err == nil {
-				ss.foundRowsCount = n
-			}
+		ss.serverFoundRows()
+	}
+}
+
+// serverFoundRows asks the server for the count SQL_CALC_FOUND_ROWS made,
+// on the connection that made it.
+func (ss *session) serverFoundRows() {
+	if fr, _, err := ss.conn.Exec("SELECT FOUND_ROWS()", 1); err == nil && len(fr.Rows) == 1 {
+		if n, err := fr.Rows[0][0].ToUint64(); err == nil {
+			ss.foundRowsCount = n
 		}
 	}
 }

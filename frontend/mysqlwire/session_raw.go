@@ -1,0 +1,130 @@
+package mysqlwire
+
+import (
+	"strings"
+
+	vmysql "vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/sqltypes"
+
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
+	"github.com/shardgate/shardgate/parser"
+)
+
+// A one-shard read's result goes to the client as the server's packets,
+// as they come, instead of being decoded into a sqltypes.Result and
+// encoded again by vitess (docs/design/mysql-raw-results.md): the column
+// count, the column definitions and the rows are written through the
+// listener's Conn.WritePacket; the terminal EOF/OK is read by the backend
+// (status flags, warnings, rows counted) and the client's is made from
+// vitess's own OK (rawend.go). Everything before that last step —
+// routing, transactions, settings, pins, KILL QUERY — is the session's
+// usual path.
+
+// forwarder is a ServerConn that can forward a result's packets
+// (backend/mysql's Conn). Connections that cannot (test fakes) take the
+// decoded path.
+type forwarder interface {
+	Forward(sql string, sink mysqlbackend.PacketSink) (mysqlbackend.Summary, error)
+}
+
+// rawSink writes a forwarded result's packets to the client, in the
+// client's framing. It lives in the session: handing it on costs no
+// allocation.
+type rawSink struct {
+	ss *session
+	// started: a packet reached the client's buffer; the statement can
+	// no longer be answered otherwise (nor retried).
+	started bool
+	eof     [4 + 5]byte
+	// A prepared statement's execution (session.binary): the columns'
+	// types, and the binary row being written (binrow.go).
+	cols []colType
+	row  []byte
+}
+
+func (s *rawSink) Packet(kind mysqlbackend.PacketKind, p []byte) error {
+	s.started = true
+	c := s.ss.c
+	if kind == mysqlbackend.PacketColumnsEnd {
+		if c.Capabilities&vmysql.CapabilityClientDeprecateEOF != 0 {
+			return nil
+		}
+		// The EOF after the column definitions: the status flags the
+		// client knows (the statement's own come at the end).
+		s.eof = [9]byte{4: 0xfe, 7: byte(c.StatusFlags), 8: byte(c.StatusFlags >> 8)}
+		return c.WritePacket(s.eof[:])
+	}
+	if s.ss.binary {
+		switch kind {
+		case mysqlbackend.PacketColumnCount:
+			s.cols = s.cols[:0]
+		case mysqlbackend.PacketColumn:
+			ct, err := parseColumnDef(p[4:])
+			if err != nil {
+				return err
+			}
+			s.cols = append(s.cols, ct)
+		case mysqlbackend.PacketRow:
+			row, err := appendBinaryRow(append(s.row[:0], 0, 0, 0, 0), p[4:], s.cols)
+			if err != nil {
+				return err
+			}
+			if s.row = row; cap(s.row) > 64<<10 {
+				s.row = nil
+			}
+			return c.WritePacket(row)
+		}
+	}
+	return c.WritePacket(p)
+}
+
+// rawForwarder returns the held connection as a forwarder when the
+// statement being run may be forwarded raw: a read (SELECT, SHOW) the
+// client sent, answered in the text protocol, whose commit position is
+// not asked for (ExecGTID's two results stay decoded).
+func (ss *session) rawForwarder() (forwarder, bool) {
+	if !ss.rawOK || ss.gtidStmt != nil || ss.txStmt == nil ||
+		(ss.txStmt.Kind != parser.KindSelect && ss.txStmt.Kind != parser.KindShow) {
+		return nil, false
+	}
+	fw, ok := ss.conn.(forwarder)
+	return fw, ok
+}
+
+// forward runs sql on the held connection with its result set forwarded.
+func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, error) {
+	ss.sink.ss, ss.sink.started = ss, false // cols and row keep their room
+	return fw.Forward(sql, &ss.sink)
+}
+
+// endRaw ends a forwarded statement: a result set ends with vitess's OK
+// turned into its end (rawend.go); an OK (no result set) is vitess's as
+// usual.
+func (ss *session) endRaw(sum mysqlbackend.Summary, callback func(*sqltypes.Result) error) error {
+	if sum.Columns == 0 {
+		return callback(&sqltypes.Result{RowsAffected: sum.RowsAffected, InsertID: sum.InsertID})
+	}
+	sc, ok := ss.c.GetRawConn().(*sniffConn)
+	if !ok {
+		return errRawEnd
+	}
+	sc.holdWrites()
+	if err := ss.c.FlushWriteBuffer(); err != nil {
+		return err
+	}
+	sc.armEnd(ss.c.Capabilities&vmysql.CapabilityClientDeprecateEOF == 0, ss.warnings)
+	return callback(&sqltypes.Result{})
+}
+
+// countsRaw is counts for a forwarded result.
+func (ss *session) countsRaw(sql string, sum mysqlbackend.Summary) {
+	if sum.Columns == 0 {
+		ss.rowCount = int64(sum.RowsAffected)
+		return
+	}
+	ss.rowCount = -1
+	ss.foundRowsCount = sum.Rows
+	if strings.IndexByte(sql, '_') >= 0 && containsFold(sql, "sql_calc_found_rows") {
+		ss.serverFoundRows()
+	}
+}
