@@ -11,9 +11,25 @@ import (
 	"github.com/shardgate/shardgate/auth"
 )
 
-// BuildShardgate builds cmd/shardgate of the source tree dir into bin.
-func BuildShardgate(dir, bin string) error {
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shardgate")
+// SchedGODEBUG is the Makefile's SCHED_GODEBUG, which `make build` links
+// in as runtime.godebugDefault: Go's sysmon kept out of its deep sleep
+// (bench/RESULTS.md, 2026-11-26).
+const SchedGODEBUG = "schedtrace=2147483647"
+
+// BuildShardgate builds cmd/shardgate of the source tree dir into bin, with
+// Go's defaults (a GODEBUG comes from the environment only).
+func BuildShardgate(dir, bin string) error { return buildShardgate(dir, bin) }
+
+// BuildShardgateRelease builds cmd/shardgate as `make build` does: with
+// SchedGODEBUG as the link-time GODEBUG default, so that the binary
+// measured is the one shipped whatever the environment says.
+func BuildShardgateRelease(dir, bin string) error {
+	return buildShardgate(dir, bin, "-ldflags", "-X runtime.godebugDefault="+SchedGODEBUG)
+}
+
+func buildShardgate(dir, bin string, flags ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", bin, "./cmd/shardgate")
+	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build in %s: %w\n%s", dir, err, out)

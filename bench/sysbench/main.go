@@ -16,7 +16,9 @@
 //	go tool pprof -top -nodecount=60 /tmp/my.prof   # and /tmp/my.prof.allocs
 //
 // As in bench/pgbench, shardgate runs with runtime.max_procs: 1 and the
-// relay with GOMAXPROCS=1 (-maxprocs changes both). -rounds N runs every
+// relay with GOMAXPROCS=1 (-maxprocs changes both), and both with
+// GODEBUG=schedtrace=2147483647 (-godebug); shardgate is built as `make
+// build` builds it, with that setting as its link-time default. -rounds N runs every
 // row N times, the targets taking turns, and reports the median-QPS run.
 package main
 
@@ -46,6 +48,7 @@ var (
 	rounds    = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-QPS run is reported")
 	maxProcs  = flag.Int("maxprocs", 1, "shardgate's runtime.max_procs and the relay's GOMAXPROCS (0: Go's default)")
 	baseline  = flag.String("baseline", "", "git revision to build as target shardgate-1-baseline (over the 1-shard server), for A/B comparisons within one run")
+	godebug   = flag.String("godebug", harness.SchedGODEBUG, "GODEBUG of the Go proxies (shardgate, the relay), as bench/pgbench's -godebug: keeps Go's sysmon out of its deep sleep (bench/RESULTS.md, 2026-11-26). shardgate also has it as its link-time default, as `make build` gives it. Empty: Go's defaults for the relay, shardgate's link-time default")
 	profile   = flag.String("profile", "", "write a CPU profile of the first shardgate target during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
 
@@ -114,15 +117,18 @@ func main() {
 		if *maxProcs > 0 {
 			env = harness.WithEnv("GOMAXPROCS=" + strconv.Itoa(*maxProcs))
 		}
+		if *godebug != "" {
+			env = append(slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GODEBUG=") }), "GODEBUG="+*godebug)
+		}
 		p := must(harness.Start(env, bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", n.Host, n.Port)))
 		atExit(stop(p, os.Kill))
 		check(harness.WaitPort(port))
-		targets = append(targets, &target{key: "relay", name: fmt.Sprintf("bare Go relay (GOMAXPROCS=%s)", procs()), port: port, pid: p.PID})
+		targets = append(targets, &target{key: "relay", name: fmt.Sprintf("bare Go relay (GOMAXPROCS=%s%s)", procs(), godebugLabel()), port: port, pid: p.PID})
 	}
 	prepared := ""
 	if want("shardgate-1") || want("shardgate-2") || *baseline != "" {
 		bin := filepath.Join(dir, "shardgate")
-		check(harness.BuildShardgate(".", bin))
+		check(harness.BuildShardgateRelease(".", bin))
 		baseBin := ""
 		if *baseline != "" {
 			src := filepath.Join(dir, "baseline-src")
@@ -130,7 +136,7 @@ func main() {
 			commit := must(harness.ExportRevision(ctx, *baseline, src))
 			log.Printf("baseline: %s", commit)
 			baseBin = filepath.Join(dir, "shardgate-baseline")
-			check(harness.BuildShardgate(src, baseBin))
+			check(harness.BuildShardgateRelease(src, baseBin))
 		}
 		for _, c := range []struct {
 			key     string
@@ -148,7 +154,7 @@ func main() {
 			}
 			sg := startShardgate(dir, bin, c.key, c.cluster)
 			atExit(stop(sg.Process, os.Interrupt))
-			t := &target{key: c.key, name: fmt.Sprintf("%s (transaction, max_procs %s)", c.key, procs()), port: sg.Port, admin: sg.Admin, pid: sg.PID}
+			t := &target{key: c.key, name: fmt.Sprintf("%s (transaction, max_procs %s%s)", c.key, procs(), godebugLabel()), port: sg.Port, admin: sg.Admin, pid: sg.PID}
 			targets = append(targets, t)
 			if c.key == "shardgate-2" {
 				prepared = prepareTwo(ctx, t, c.cluster)
@@ -332,12 +338,24 @@ func startShardgate(dir, bin, name string, c *sandbox.Cluster) *harness.Shardgat
 	for i, sh := range c.Shards {
 		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %s, port: %d}}\n", ranges[i], name, i, sh.Primary.Host, sh.Primary.Port)
 	}
-	return must(harness.StartShardgateMySQL(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: *maxProcs, Keyspaces: `    - name: app
+	var env []string
+	if *godebug != "" {
+		env = []string{"GODEBUG=" + *godebug}
+	}
+	return must(harness.StartShardgateMySQL(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: *maxProcs, Env: env, Keyspaces: `    - name: app
       engine: mysql
       tables:
         - {name: sbtest1, column: id, type: bigint}
       shards:
 ` + shards.String()}))
+}
+
+// godebugLabel names the proxies' GODEBUG in a row's label.
+func godebugLabel() string {
+	if *godebug == "" {
+		return ""
+	}
+	return ", GODEBUG=" + *godebug
 }
 
 func procs() string {
