@@ -98,8 +98,14 @@ type session struct {
 	opts *SessionOptions
 	ctx  context.Context
 	c    *ClientConn
-	in   *pgio.Reader
-	out  *pgio.Writer
+	// done and draining are ctx.Done() and c.Draining(), looked up once.
+	done, draining <-chan struct{}
+	// noDeadline: the client's read deadline is none, as the session last
+	// set it. Other goroutines that move it (the LISTEN watcher) clear it;
+	// shutdown's drain moves it too, which the read then reports.
+	noDeadline bool
+	in         *pgio.Reader
+	out        *pgio.Writer
 
 	rs   router.Session
 	lits []parser.Literal
@@ -168,10 +174,14 @@ type session struct {
 	nameBuf   []byte
 
 	mu       sync.Mutex
-	active   ServerConn  // the connection running the client's statement
-	inFlight bool        // a statement of the client is on active
-	gen      uint64      // counts finished statements
-	waiting  *acquireCtx // the acquire in progress: a cancel ends its wait
+	active   ServerConn // the connection running the client's statement
+	inFlight bool       // a statement of the client is on active
+	gen      uint64     // counts finished statements
+	// waiting is the session's acquire context (acq): a cancel ends the
+	// wait of an acquire in progress. Between acquires a cancel only
+	// marks it, and the next acquire's reset clears the mark, as a
+	// cancel with no acquire waiting did nothing to the next one.
+	waiting *acquireCtx
 }
 
 func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
@@ -185,6 +195,7 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 		portals:   make(map[string]*portal),
 		sessLinks: make(map[*shardmap.Shard]*link),
 	}
+	s.done, s.draining = ctx.Done(), c.Draining()
 	s.rs = router.Session{Engine: shardmap.Postgres, Keyspace: c.Database, User: c.User}
 	if opts.ReadSettings != nil && opts.Replicas != nil {
 		s.readDefault = opts.ReadSettings(c.User, c.Database)
@@ -248,27 +259,33 @@ func (s *session) armReadDeadline() {
 		if s.isDraining() && !s.txOpen {
 			d = time.Nanosecond // end at once: the transaction is over
 		}
-		if d > 0 {
+		switch {
+		case d > 0:
 			s.c.Conn().SetReadDeadline(time.Now().Add(d))
-		} else {
+			s.noDeadline = false
+		case !s.noDeadline:
+			// Setting a deadline takes the poller's lock for the
+			// descriptor: once per message without timeouts otherwise.
 			s.c.Conn().SetReadDeadline(time.Time{})
+			s.noDeadline = true
 		}
 	}
 }
 
 func (s *session) idleExpired() bool {
+	// Two non-blocking receives on channels fetched once: a select of two
+	// cases, and the context's Done, cost more, before every client read.
 	select {
-	case <-s.ctx.Done():
+	case <-s.done:
 		s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
 		s.out.Flush()
 		return true
-	case <-s.c.Draining():
-		if !s.txOpen {
-			s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New(sqlerr.AdminShutdown, "terminating connection: shardgate is shutting down"))
-			s.out.Flush()
-			return true
-		}
 	default:
+	}
+	if !s.txOpen && s.isDraining() {
+		s.out.WriteErrorResponse(pgio.SeverityFatal, sqlerr.New(sqlerr.AdminShutdown, "terminating connection: shardgate is shutting down"))
+		s.out.Flush()
+		return true
 	}
 	return false
 }
@@ -286,7 +303,7 @@ func (s *session) drainingInTx(err error) bool {
 
 func (s *session) isDraining() bool {
 	select {
-	case <-s.c.Draining():
+	case <-s.draining:
 		return true
 	default:
 		return false

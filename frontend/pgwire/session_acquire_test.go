@@ -42,8 +42,15 @@ func TestAcquireIdleMakesNoChildContext(t *testing.T) {
 	if err != nil || c != src.idle {
 		t.Fatalf("acquire: %v %v", c, err)
 	}
-	if s.waiting != nil {
-		t.Fatal("the cancel hook outlived the acquire")
+	if s.acq.child != nil {
+		t.Fatal("an acquire that found an idle connection made a child context")
+	}
+	// The session's acquire context stays published for cancels between
+	// acquires: such a cancel (the statement's own) must not fail the
+	// next acquire.
+	s.cancel()
+	if c, err := s.acquire(nil); err != nil || c != src.idle {
+		t.Fatalf("acquire after a cancel between acquires: %v %v", c, err)
 	}
 }
 

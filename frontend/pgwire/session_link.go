@@ -70,6 +70,8 @@ type connState struct {
 	// pooling they are the session's own and are kept, but no other
 	// connection (a replica's) has them.
 	untracked bool
+	// link is the connection's link, handed to each holder (newLink).
+	link link
 }
 
 func stateOf(c ServerConn) *connState {
@@ -116,6 +118,30 @@ type link struct {
 	watch *txWatch
 }
 
+// newLink is the link of a connection just acquired: the connection's own,
+// reused by every holder in turn (an allocation per statement otherwise).
+// A connection has one holder at a time, and a session forgets its link
+// (portals, pending entries, transaction parts) when it gives the
+// connection back. The deadlock detector may still read conn and shard of
+// a link it watched: those never change while they hold the same values,
+// so they are written only when they differ.
 func newLink(conn ServerConn, shard *shardmap.Shard) *link {
-	return &link{conn: conn, shard: shard, state: stateOf(conn), r: conn.Reader(), w: conn.Writer()}
+	st := stateOf(conn)
+	l := &st.link
+	if l.conn == nil {
+		l.conn, l.state, l.r, l.w = conn, st, conn.Reader(), conn.Writer()
+	}
+	if l.shard != shard {
+		l.shard = shard // a new map version's shard
+	}
+	l.reset()
+	return l
+}
+
+// reset clears what one holder's use of the link set.
+func (l *link) reset() {
+	if l.skipping || l.replica || l.keep || l.askPos || l.askAfterCommit || l.watch != nil || l.lease != (replicas.Lease{}) {
+		l.skipping, l.replica, l.keep, l.askPos, l.askAfterCommit, l.watch = false, false, false, false, false, nil
+		l.lease = replicas.Lease{}
+	}
 }

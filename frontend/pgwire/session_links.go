@@ -339,16 +339,15 @@ func (s *session) serverFailure(err error) error {
 func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {
 	ctx := s.acq
 	if ctx == nil || !ctx.reset(s.ctx) {
+		// Published once per context, not per acquire: two lock pairs
+		// of mu per transaction less.
 		ctx = &acquireCtx{Context: s.ctx}
 		s.acq = ctx
+		s.mu.Lock()
+		s.waiting = ctx
+		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	s.waiting = ctx
-	s.mu.Unlock()
 	conn, err := s.opts.Conns.Acquire(ctx, shard)
-	s.mu.Lock()
-	s.waiting = nil
-	s.mu.Unlock()
 	if canceled := ctx.end(); err != nil && canceled && s.ctx.Err() == nil {
 		return nil, errCanceled
 	}

@@ -31,7 +31,7 @@ type watcher struct {
 // listenLink is the pinned connection that LISTENs, when the session is
 // idle between transactions with nothing in flight.
 func (s *session) listenLink() *link {
-	if s.txOpen || len(s.q) > 0 || s.inExtended {
+	if s.txOpen || len(s.q) > 0 || s.inExtended || len(s.sessLinks) == 0 {
 		return nil
 	}
 	for _, l := range s.sessLinks {
@@ -79,6 +79,7 @@ func (s *session) readClientWatching() (byte, []byte, error) {
 		if !w.fired.Load() {
 			return typ, body, err
 		}
+		s.noDeadline = false // the watcher moved it
 		var ne net.Error
 		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 			return typ, body, err
