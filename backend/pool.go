@@ -109,7 +109,7 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 			p.idle = p.idle[:n-1]
 			c.idle = false
 			p.mu.Unlock()
-			if reason, ok := p.usable(c, time.Now()); !ok {
+			if reason, ok := p.usable(c, monoNow()); !ok {
 				p.discard(c, reason)
 				continue
 			}
@@ -246,7 +246,7 @@ func (p *Pool) Release(c *Conn) {
 	if c.pool != p {
 		panic("backend: Release of a connection that is not from this pool")
 	}
-	now := time.Now()
+	now := monoNow()
 	reason, reuse := p.reusable(c, now)
 	p.mu.Lock()
 	if c.idle {
@@ -286,6 +286,16 @@ func (p *Pool) reusable(c *Conn, now time.Time) (CloseReason, bool) {
 	}
 	return 0, true
 }
+
+// clockEpoch anchors monoNow; it is never changed after start.
+var clockEpoch = time.Now()
+
+// monoNow is the time from one reading of the monotonic clock: time.Now
+// reads the wall clock too, two vDSO calls, and the pool reads the time
+// on every acquire and release. Its wall reading ignores steps of the
+// system clock since start, which the pool never looks at: it only
+// compares times with monotonic readings (Sub, Before).
+func monoNow() time.Time { return clockEpoch.Add(time.Since(clockEpoch)) }
 
 // usable says whether an idle connection may be handed out.
 func (p *Pool) usable(c *Conn, now time.Time) (CloseReason, bool) {
