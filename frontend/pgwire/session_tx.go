@@ -116,7 +116,7 @@ func (s *session) mayJoinShards() bool {
 // canJoin says whether the open transaction may reach shard want.
 func (s *session) canJoin(have, want *shardmap.Shard) error {
 	tp := s.opts.TwoPhase
-	if s.txReadOnly && !s.txSavepoints && s.txBeginAll != "" && !s.snapshotIsolation() {
+	if s.txReadOnly && !s.txSavepoints && s.txBeginAll != "" && !s.snapshotIsolationOn(want) {
 		return nil // it writes nothing: each part commits on its own
 	}
 	if tp == nil {
@@ -130,7 +130,7 @@ func (s *session) canJoin(have, want *shardmap.Shard) error {
 			WithHint("Send BEGIN as a statement of its own to let a transaction reach several shards.")
 	case s.txSavepoints:
 		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs shard %s, but the transaction made a savepoint on shard %s; savepoints in a transaction on several shards are not supported", want.Name, have.Name)
-	case s.snapshotIsolation():
+	case s.snapshotIsolationOn(want):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement needs shard %s, but the transaction runs at REPEATABLE READ or SERIALIZABLE on shard %s: a second shard would read another snapshot", want.Name, have.Name).
 			WithHint("Use READ COMMITTED for transactions that span shards, or keep the transaction on one shard.")
 	}
@@ -551,8 +551,12 @@ func (s *session) endMultiShardTxExtended(stmt *parser.Statement) error {
 // REPEATABLE READ or SERIALIZABLE: each shard would take its own snapshot,
 // so a transaction on several shards could see half of another one. An
 // isolation the proxy cannot tell counts as one of those.
-func (s *session) snapshotIsolation() bool {
-	iso, known := s.txIsolation()
+func (s *session) snapshotIsolation() bool { return s.snapshotIsolationOn(nil) }
+
+// snapshotIsolationOn is snapshotIsolation, asking a server of shard spare
+// if one must be asked (askIsolation; nil: any).
+func (s *session) snapshotIsolationOn(spare *shardmap.Shard) bool {
+	iso, known := s.txIsolation(spare)
 	return !known || iso == "repeatable read" || iso == "serializable"
 }
 
@@ -560,11 +564,12 @@ func (s *session) snapshotIsolation() bool {
 // TRANSACTION says, else as the session's recorded SETs say, else — a
 // default set on the server (ALTER ROLE or ALTER DATABASE … SET
 // default_transaction_isolation, postgresql.conf), which no text the proxy
-// parses shows — as a server says (askIsolation). known is false when none
+// parses shows — as a server of shard spare says (askIsolation; nil: any).
+// known is false when none
 // could tell. A transaction the proxy opened around one statement of its
 // own (a write on several shards, COPY: no BEGIN of the client's, so no
 // txBeginChain) needs no single snapshot: "", known.
-func (s *session) txIsolation() (iso string, known bool) {
+func (s *session) txIsolation(spare *shardmap.Shard) (iso string, known bool) {
 	if st, _, err := s.opts.Analyzer.Analyze(s.txBeginAll, nil); err == nil {
 		parts := st.Parts
 		if len(parts) == 0 {
@@ -585,79 +590,57 @@ func (s *session) txIsolation() (iso string, known bool) {
 	if s.txBeginChain == "" {
 		return "", true
 	}
-	return s.askIsolation()
+	return s.askIsolation(spare)
 }
 
-// isolationSQL reads the open transaction's isolation on a part of it;
-// defaultIsolationSQL the isolation a transaction gets on a connection
-// without SETs: RESET's value, whatever SETs another client left on a
-// pooled connection.
-const (
-	isolationSQL        = "SHOW transaction_isolation"
-	defaultIsolationSQL = "SELECT reset_val FROM pg_settings WHERE name = 'default_transaction_isolation'"
-	isolationPortal     = "sgiso"
-)
+// defaultIsolationSQL reads the isolation a transaction gets on a
+// connection without SETs: RESET's value, whatever SETs another client
+// left on a pooled connection.
+const defaultIsolationSQL = "SELECT reset_val FROM pg_settings WHERE name = 'default_transaction_isolation'"
 
-// askIsolation asks a server for the open transaction's isolation, and
-// writes the answer into the text every joining shard replays (and, before
-// the transaction reached a server, into its BEGIN): the question is asked
-// once per transaction, and every part runs at the first part's isolation,
-// whatever the shards' own defaults. It is asked only when a second shard
-// or a cross-shard read needs it, never on the one-shard path.
+// askIsolation asks a server the isolation the open transaction's BEGIN
+// got, and writes the answer into the text every joining shard replays
+// (and, before the transaction reached a server, into its BEGIN): it is
+// asked once per transaction, and every part runs at that isolation. It is
+// asked only when a second shard or a cross-shard read needs it, never on
+// the one-shard path.
 //
-// The transaction's first part answers when it is idle, through the
-// extended protocol with a portal of the proxy's own (a simple Query would
-// replace the client's unnamed portal there). Before the transaction
-// reached a server, or while that part owes answers (a write on several
-// shards starts every part before it reads any), a pooled connection to
-// its shard says the default its BEGIN got. (A default_transaction_isolation
-// SET the proxy could not follow — sent through the extended protocol — is
-// missed then.)
-func (s *session) askIsolation() (iso string, known bool) {
+// A pooled connection answers, to spare's shard (the one about to join),
+// else to a shard the transaction has not reached: not a part of the
+// transaction, whose connection may be in COPY mode, or owe a pipeline
+// answers, and whose pg_stat_activity should show the client's statement,
+// and not a second connection to a node the session holds one to (a full
+// pool would make it wait for itself). The shards are expected to share
+// their roles' and databases' defaults. A default_transaction_isolation
+// SET the proxy could not follow (sent through the extended protocol) is
+// missed.
+func (s *session) askIsolation(spare *shardmap.Shard) (iso string, known bool) {
 	if !s.txOpen || s.txFailed {
 		return "", false
 	}
-	var first *link
-	if s.txLink != nil {
-		first = s.txLink
-		if len(s.txParts) > 0 {
-			first = s.txParts[0]
-		}
-	}
-	var r partResult
-	if s.idlePart(first) {
-		l := first
-		l.w.WriteParse(&pgio.Parse{Query: []byte(isolationSQL)})
-		l.w.WriteBind(&pgio.Bind{Portal: []byte(isolationPortal)})
-		l.w.WriteExecute(isolationPortal, 0)
-		l.w.WriteClose(pgio.ObjectPortal, isolationPortal)
-		l.w.WriteSync() // inside BEGIN … COMMIT, Sync ends only the batch
-		r = s.runOnParts([]*link{l})[0]
-		if r.ioErr != nil {
-			l.conn.MarkBroken() // the transaction's next statement there fails
-		}
-	} else {
-		var shard *shardmap.Shard
-		if first != nil {
-			shard = first.shard
-		} else {
-			ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
-			if !ok {
-				return "", false
-			}
-			shard = s.anyShard(ks)
-		}
-		conn, err := s.acquire(shard)
-		if err != nil {
+	if spare == nil {
+		ks, ok := s.opts.Snapshot().Keyspace(shardmap.Postgres, s.c.Database)
+		if !ok {
 			return "", false
 		}
-		conn.Writer().WriteQuery(defaultIsolationSQL)
-		r = s.runOnParts([]*link{newLink(conn, shard)})[0]
-		if r.ioErr != nil {
-			conn.MarkBroken()
+		spare = s.anyShard(ks)
+		for _, sh := range ks.Shards() {
+			if s.partOn(sh) == nil {
+				spare = sh
+				break
+			}
 		}
-		s.opts.Conns.Release(conn)
 	}
+	conn, err := s.acquire(spare)
+	if err != nil {
+		return "", false
+	}
+	conn.Writer().WriteQuery(defaultIsolationSQL)
+	r := s.runOnParts([]*link{newLink(conn, spare)})[0]
+	if r.ioErr != nil {
+		conn.MarkBroken()
+	}
+	s.opts.Conns.Release(conn)
 	if r.ioErr != nil || r.err != nil {
 		return "", false
 	}
@@ -678,21 +661,6 @@ func (s *session) askIsolation() (iso string, known bool) {
 	}
 	s.txBeginAll += set
 	return iso, true
-}
-
-// idlePart reports whether the transaction's connection l may be asked
-// something now: nothing written to it waits for an answer, and its server
-// does not skip messages until Sync.
-func (s *session) idlePart(l *link) bool {
-	if l == nil || l.skipping || s.skipping || l.w.Buffered() > 0 || l.conn.TxStatus() != pgio.TxInBlock {
-		return false
-	}
-	for i := range s.q {
-		if s.q[i].link == l {
-			return false
-		}
-	}
-	return true
 }
 
 // firstText is the first column of a DataRow body, as text.
