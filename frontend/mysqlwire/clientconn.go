@@ -126,6 +126,7 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 
 func (c *sniffConn) Write(p []byte) (int, error) {
 	c.init()
+	c.end.wrote.Store(true)
 	if c.end.on.Load() {
 		return c.writeEnding(p)
 	}
@@ -165,6 +166,11 @@ func (c *sniffConn) next() error {
 	}
 	if c.shift != 0 {
 		h[3] -= c.shift
+	}
+	if first {
+		c.rawCommand(h[3])
+	} else {
+		c.end.cmdSeq = h[3]
 	}
 	switch {
 	case !first && c.drop:

@@ -6,22 +6,35 @@ import (
 	"sync/atomic"
 )
 
-// The end of a raw-forwarded result (session_raw.go) on the client's
-// connection. The session writes the result's packets through vitess's
-// Conn.WritePacket, but vitess's command loop still wants its callback
-// called once, and answers a Result without fields with an OK packet.
-// That OK is turned here into the packet that ends a result set: an EOF
-// (fe, warnings, status flags) for a client without CLIENT_DEPRECATE_EOF,
-// else the same OK with the EOF header (fe). The OK carries what the end
-// must: the session's status flags, SERVER_MORE_RESULTS_EXISTS when more
-// statements of the text follow (vitess knows, the handler does not), the
-// warning count; and its packet number is the next one.
+// A raw-forwarded result (session_raw.go) on the client's connection.
 //
-// To find that OK's first byte, the session flushes vitess's buffer
-// before calling back (holdWrites, then armEnd): the next bytes vitess
-// writes start at the OK's header. The flushed bytes are held and written
-// with the OK's replacement, so a result costs one write to the socket,
-// as before.
+// vitess's command loop still wants its callback called once, and answers
+// a Result without fields with an OK packet. That OK is turned here into
+// the packet that ends a result set: an EOF (fe, warnings, status flags)
+// for a client without CLIENT_DEPRECATE_EOF, else the same OK with the
+// EOF header (fe). The OK carries what the end must: the session's status
+// flags and SERVER_MORE_RESULTS_EXISTS when more statements of the text
+// follow (vitess knows, the handler does not); the warning count is set
+// here (vitess's OK after COM_STMT_EXECUTE has none).
+//
+// The result's packets reach the client one of two ways:
+//
+//   - direct (the usual case: the statement is the first of its command,
+//     so vitess has written nothing and its next packet number is the
+//     command's last plus one): the packets are numbered and written
+//     here, bypassing vitess's per-packet writer (a lock, a flush timer
+//     reset and a header allocation each). vitess's packet counter then
+//     lags the client's by the packets written, so every packet vitess
+//     writes until the next command is renumbered here (renum): its OK
+//     at once, an ERR after rows, the results of a multi-statement
+//     text's further statements.
+//   - through vitess (a later statement of a multi-statement text): the
+//     packets go through Conn.WritePacket; before calling back, the
+//     session flushes vitess's buffer (holdWrites, then armEnd), so the
+//     next bytes vitess writes start at the OK's header.
+//
+// Either way the bytes before the OK are held and written with its
+// replacement: a result costs one write to the socket, as before.
 //
 // vitess flushes its buffer from a timer goroutine too (when a command
 // runs long): the state below is under wmu.
@@ -29,15 +42,32 @@ import (
 // errRawEnd: vitess did not write the OK the session's callback asks for.
 var errRawEnd = errors.New("mysqlwire: unexpected packet at the end of a forwarded result")
 
-// rawEnd is sniffConn's write-side state for ending a forwarded result.
-type rawEnd struct {
-	on       atomic.Bool // holding writes
-	wmu      sync.Mutex
-	armed    bool   // the next packet is vitess's OK
-	eof      bool   // the client wants an EOF (no CLIENT_DEPRECATE_EOF)
-	warnings uint16 // the result's (vitess's OK after COM_STMT_EXECUTE has 0)
+// heldMax bounds the bytes held before they are written.
+const heldMax = 64 << 10
 
-	held  []byte // bytes written since holdWrites
+// rawEnd is sniffConn's write-side state for forwarded results.
+type rawEnd struct {
+	on  atomic.Bool // vitess's writes go through writeEnding
+	wmu sync.Mutex
+
+	// wrote: vitess wrote something since the command began (set by
+	// Write; a direct result needs a command vitess has not answered
+	// into yet). cmdSeq is the command's last packet number.
+	wrote  atomic.Bool
+	cmdSeq byte
+
+	track    bool   // vitess's packets are parsed (renum, armed)
+	renum    byte   // added to the number of every packet vitess writes
+	hold     bool   // keep vitess's bytes until the OK is turned
+	armed    bool   // the next packet vitess writes is the OK
+	eof      bool   // the client wants an EOF (no CLIENT_DEPRECATE_EOF)
+	warnings uint16 // the end's warning count
+
+	// A direct result: the next packet number, the packets written.
+	seq   byte
+	count byte
+
+	held  []byte
 	hdr   [4]byte
 	hdrN  int
 	left  int
@@ -45,77 +75,198 @@ type rawEnd struct {
 	bodyN int
 }
 
-// holdWrites starts keeping what vitess writes instead of sending it.
-func (c *sniffConn) holdWrites() { c.end.on.Store(true) }
+// rawDirect readies a direct result (the caller flushed vitess's buffer):
+// false when vitess already wrote part of the command's answer, whose
+// packet numbers are unknown here.
+func (c *sniffConn) rawDirect() bool {
+	e := &c.end
+	if e.wrote.Load() {
+		return false
+	}
+	e.wmu.Lock()
+	if !e.track {
+		e.track, e.hdrN, e.left = true, 0, 0
+	}
+	e.seq, e.count = e.cmdSeq+1+e.renum, 0
+	e.on.Store(true)
+	e.wmu.Unlock()
+	return true
+}
 
-// armEnd: the next packet vitess writes is the OK to turn into the end of
-// the result set (as an EOF when eof), with warnings.
-func (c *sniffConn) armEnd(eof bool, warnings uint16) {
+// rawPacket writes one packet of a direct result; p[4:] is its payload,
+// p[:4] room for its header. p may be overwritten (a packet of 16 MiB or
+// more is cut into frames in place).
+func (c *sniffConn) rawPacket(p []byte) error {
 	e := &c.end
 	e.wmu.Lock()
-	e.armed, e.eof, e.warnings, e.hdrN, e.left, e.bodyN = true, eof, warnings, 0, 0, 0
+	defer e.wmu.Unlock()
+	size := len(p) - 4
+	if size < maxFrame && len(e.held)+len(p) <= heldMax {
+		p[0], p[1], p[2], p[3] = byte(size), byte(size>>8), byte(size>>16), e.seq
+		e.seq++
+		e.count++
+		e.held = append(e.held, p...)
+		return nil
+	}
+	if err := e.flushHeld(c); err != nil {
+		return err
+	}
+	for off := 0; ; {
+		n := min(size-off, maxFrame)
+		// The frame's header goes over the 4 bytes before its payload:
+		// the previous frame's tail, already written.
+		h := p[off : off+4]
+		h[0], h[1], h[2], h[3] = byte(n), byte(n>>8), byte(n>>16), e.seq
+		e.seq++
+		e.count++
+		if _, err := c.w.Write(p[off : off+4+n]); err != nil {
+			return err
+		}
+		off += n
+		if n < maxFrame {
+			return nil
+		}
+	}
+}
+
+const maxFrame = 0xffffff
+
+func (e *rawEnd) flushHeld(c *sniffConn) error {
+	if len(e.held) == 0 {
+		return nil
+	}
+	_, err := c.w.Write(e.held)
+	e.held = e.held[:0]
+	if cap(e.held) > heldMax*2 {
+		e.held = nil
+	}
+	return err
+}
+
+// rawDirectDone: the direct result's packets are all written; vitess's
+// packets are numbered after them from now on.
+func (c *sniffConn) rawDirectDone() {
+	e := &c.end
+	e.wmu.Lock()
+	e.renum += e.count
+	e.count = 0
 	e.wmu.Unlock()
 }
 
-// writeEnding is Write while writes are held.
+// holdWrites starts keeping what vitess writes instead of sending it.
+func (c *sniffConn) holdWrites() {
+	e := &c.end
+	e.wmu.Lock()
+	e.hold = true
+	e.on.Store(true)
+	e.wmu.Unlock()
+}
+
+// armEnd: the next packet vitess writes is the OK to turn into the end of
+// the result set (as an EOF when eof), with warnings. vitess's written
+// bytes must end at a packet's end (its buffer flushed, or nothing
+// written since rawDirect).
+func (c *sniffConn) armEnd(eof bool, warnings uint16) {
+	e := &c.end
+	e.wmu.Lock()
+	if !e.track {
+		e.track, e.hdrN, e.left = true, 0, 0
+	}
+	e.armed, e.eof, e.warnings, e.bodyN = true, eof, warnings, 0
+	e.on.Store(true)
+	e.wmu.Unlock()
+}
+
+// rawCommand: a new command begins (its packet number seq); vitess's
+// numbering is the client's again.
+func (c *sniffConn) rawCommand(seq byte) {
+	e := &c.end
+	e.cmdSeq = seq
+	e.wrote.Store(false)
+	if !e.on.Load() {
+		return
+	}
+	e.wmu.Lock()
+	e.flushHeld(c) //nolint:errcheck // nothing should be held: vitess flushed its answer
+	e.track, e.renum, e.hold, e.armed = false, 0, false, false
+	e.on.Store(false)
+	e.wmu.Unlock()
+}
+
+// writeEnding is Write while a forwarded result needs vitess's bytes.
 func (c *sniffConn) writeEnding(p []byte) (int, error) {
 	e := &c.end
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	n := len(p)
-	if !e.armed {
+	if !e.track {
 		e.held = append(e.held, p...)
+	} else if err := e.parse(p); err != nil {
+		return 0, err
+	}
+	if e.hold {
 		return n, nil
 	}
-	for {
+	if err := e.flushHeld(c); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// parse copies vitess's bytes to held, renumbering each packet, and turns
+// the armed OK into the end of the result set.
+func (e *rawEnd) parse(p []byte) error {
+	for len(p) > 0 {
 		if e.hdrN < 4 {
-			if len(p) == 0 {
-				return n, nil
-			}
 			k := copy(e.hdr[e.hdrN:], p)
 			e.hdrN += k
 			p = p[k:]
-			if e.hdrN == 4 {
-				e.left = int(e.hdr[0]) | int(e.hdr[1])<<8 | int(e.hdr[2])<<16
+			if e.hdrN < 4 {
+				return nil
 			}
-			continue
-		}
-		if e.left > 0 {
-			if len(p) == 0 {
-				return n, nil
+			e.left = int(e.hdr[0]) | int(e.hdr[1])<<8 | int(e.hdr[2])<<16
+			e.hdr[3] += e.renum
+			if !e.armed {
+				e.held = append(e.held, e.hdr[:]...)
 			}
+		} else {
 			k := min(e.left, len(p))
-			e.bodyN += copy(e.body[e.bodyN:], p[:k])
+			if e.armed {
+				e.bodyN += copy(e.body[e.bodyN:], p[:k])
+			} else {
+				e.held = append(e.held, p[:k]...)
+			}
 			e.left -= k
 			p = p[k:]
-			continue
 		}
-		break
+		if e.left == 0 {
+			e.hdrN = 0
+			if e.armed {
+				if err := e.turn(); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	// The OK is whole: 00, affected rows 0, insert id 0, status flags,
-	// warnings (the listener never sends session state).
+	return nil
+}
+
+// turn writes the end of the result set in place of vitess's OK (whole in
+// hdr and body): 00, affected rows 0, insert id 0, status flags,
+// warnings (the listener never sends session state).
+func (e *rawEnd) turn() error {
+	e.armed, e.hold = false, false
 	size := int(e.hdr[0]) | int(e.hdr[1])<<8 | int(e.hdr[2])<<16
-	e.armed = false
-	c.end.on.Store(false)
-	out := e.held
-	e.held = e.held[:0]
-	if cap(e.held) > 64<<10 {
-		e.held = nil
-	}
-	if size != 7 || e.body[0] != 0x00 || e.body[1] != 0 || e.body[2] != 0 {
-		return 0, errRawEnd
+	if size != 7 || e.bodyN != 7 || e.body[0] != 0x00 || e.body[1] != 0 || e.body[2] != 0 {
+		return errRawEnd
 	}
 	b := e.body[:7]
 	b[5], b[6] = byte(e.warnings), byte(e.warnings>>8)
 	if e.eof {
 		// EOF: fe, warnings, status flags.
-		out = append(out, 5, 0, 0, e.hdr[3], 0xfe, b[5], b[6], b[3], b[4])
+		e.held = append(e.held, 5, 0, 0, e.hdr[3], 0xfe, b[5], b[6], b[3], b[4])
 	} else {
-		out = append(out, 7, 0, 0, e.hdr[3], 0xfe, 0, 0, b[3], b[4], b[5], b[6])
+		e.held = append(e.held, 7, 0, 0, e.hdr[3], 0xfe, 0, 0, b[3], b[4], b[5], b[6])
 	}
-	out = append(out, p...)
-	if _, err := c.w.Write(out); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return nil
 }

@@ -32,6 +32,10 @@ type forwarder interface {
 // allocation.
 type rawSink struct {
 	ss *session
+	sc *sniffConn // the client's connection under vitess
+	// direct: the packets are numbered and written by sc, not by vitess
+	// (rawend.go).
+	direct bool
 	// started: a packet reached the client's buffer; the statement can
 	// no longer be answered otherwise (nor retried).
 	started bool
@@ -52,7 +56,7 @@ func (s *rawSink) Packet(kind mysqlbackend.PacketKind, p []byte) error {
 		// The EOF after the column definitions: the status flags the
 		// client knows (the statement's own come at the end).
 		s.eof = [9]byte{4: 0xfe, 7: byte(c.StatusFlags), 8: byte(c.StatusFlags >> 8)}
-		return c.WritePacket(s.eof[:])
+		return s.write(s.eof[:])
 	}
 	if s.ss.binary {
 		switch kind {
@@ -72,10 +76,17 @@ func (s *rawSink) Packet(kind mysqlbackend.PacketKind, p []byte) error {
 			if s.row = row; cap(s.row) > 64<<10 {
 				s.row = nil
 			}
-			return c.WritePacket(row)
+			return s.write(row)
 		}
 	}
-	return c.WritePacket(p)
+	return s.write(p)
+}
+
+func (s *rawSink) write(p []byte) error {
+	if s.direct {
+		return s.sc.rawPacket(p)
+	}
+	return s.ss.c.WritePacket(p)
 }
 
 // rawForwarder returns the held connection as a forwarder when the
@@ -93,8 +104,19 @@ func (ss *session) rawForwarder() (forwarder, bool) {
 
 // forward runs sql on the held connection with its result set forwarded.
 func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, error) {
-	ss.sink.ss, ss.sink.started = ss, false // cols and row keep their room
-	return fw.Forward(sql, &ss.sink)
+	s := &ss.sink
+	s.ss, s.started, s.direct = ss, false, false // cols and row keep their room
+	if s.sc == nil {
+		s.sc, _ = ss.c.GetRawConn().(*sniffConn)
+	}
+	if s.sc != nil && ss.c.FlushWriteBuffer() == nil {
+		s.direct = s.sc.rawDirect()
+	}
+	sum, err := fw.Forward(sql, s)
+	if s.direct {
+		s.sc.rawDirectDone()
+	}
+	return sum, err
 }
 
 // endRaw ends a forwarded statement: a result set ends with vitess's OK
@@ -104,13 +126,16 @@ func (ss *session) endRaw(sum mysqlbackend.Summary, callback func(*sqltypes.Resu
 	if sum.Columns == 0 {
 		return callback(&sqltypes.Result{RowsAffected: sum.RowsAffected, InsertID: sum.InsertID})
 	}
-	sc, ok := ss.c.GetRawConn().(*sniffConn)
-	if !ok {
+	sc := ss.sink.sc
+	if sc == nil {
 		return errRawEnd
 	}
-	sc.holdWrites()
-	if err := ss.c.FlushWriteBuffer(); err != nil {
-		return err
+	if !ss.sink.direct {
+		// vitess's buffer holds packets: the OK starts after them.
+		sc.holdWrites()
+		if err := ss.c.FlushWriteBuffer(); err != nil {
+			return err
+		}
 	}
 	sc.armEnd(ss.c.Capabilities&vmysql.CapabilityClientDeprecateEOF == 0, ss.warnings)
 	return callback(&sqltypes.Result{})
