@@ -46,6 +46,7 @@ type Session struct {
 	// map lookup per statement otherwise); it never changes a route.
 	memoSnap *shardmap.Snapshot
 	memoKS   *shardmap.Keyspace
+	memoRes  resolveMemo // the last table resolved (tables.go)
 	// Columns returns a table's column order, for INSERT without a column
 	// list (learned from a shard's catalog); nil or !ok means unknown.
 	Columns func(schema, table string) ([]string, bool)

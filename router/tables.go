@@ -30,17 +30,32 @@ type resolved struct {
 // looked up along the session's search_path, after pg_catalog, as the
 // server does.
 func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved {
-	written := ref.Name
-	if ref.Schema != "" {
-		written = ref.Schema + "." + ref.Name
-	}
 	if sh, ok := sess.Temp[ref.Name]; ok && (ref.Schema == "" || ref.Schema == "pg_temp") {
 		// pg_temp is searched first, even before pg_catalog.
-		return resolved{class: tableTemp, name: written, shard: sh}
+		return resolved{class: tableTemp, name: written(ref), shard: sh}
 	}
 	if sess.Engine == shardmap.MySQL {
-		return resolveMySQL(ks, ref, sess, written)
+		return resolveMySQL(ks, ref, sess, written(ref))
 	}
+	if r, ok := sess.memoRes.get(ks, ref, sess); ok {
+		return r
+	}
+	r := resolvePostgres(ks, ref, sess, written(ref))
+	sess.memoRes.put(ks, ref, sess, r)
+	return r
+}
+
+// written is the table's name as the statement wrote it, for messages.
+func written(ref parser.TableRef) string {
+	if ref.Schema != "" {
+		return ref.Schema + "." + ref.Name
+	}
+	return ref.Name
+}
+
+// resolvePostgres resolves a table that is not the session's temporary
+// one as Postgres does.
+func resolvePostgres(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, written string) resolved {
 	if ref.Schema != "" {
 		if isCatalogSchema(ref.Schema) {
 			return resolved{class: tableCatalog, name: written}
@@ -64,6 +79,67 @@ func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved
 		}
 	}
 	return resolved{class: tableUnknown, name: written}
+}
+
+// resolveMemo holds the session's last Postgres table resolutions. A
+// resolution depends only on the keyspace (immutable within a map
+// version), the name as written, the search_path and the user (the
+// session's temporary tables are looked up before it); finding one costs
+// up to five map lookups, each hashing the name, on every statement.
+type resolveMemo struct {
+	ks          *shardmap.Keyspace
+	user        string
+	defaultPath bool      // SearchPath was nil: "$user", public
+	path        [4]string // a copy: the session may change its own
+	pathLen     int
+	n, next     int
+	refs        [4]memoRef
+}
+
+type memoRef struct {
+	schema, name string
+	r            resolved
+}
+
+func (m *resolveMemo) get(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) (resolved, bool) {
+	if !m.holds(ks, sess) {
+		return resolved{}, false
+	}
+	for i := range m.n {
+		if e := &m.refs[i]; e.name == ref.Name && e.schema == ref.Schema {
+			return e.r, true
+		}
+	}
+	return resolved{}, false
+}
+
+// holds reports whether the memo was filled for this keyspace, user and
+// search_path.
+func (m *resolveMemo) holds(ks *shardmap.Keyspace, sess *Session) bool {
+	if m.ks != ks || m.user != sess.User || m.defaultPath != (sess.SearchPath == nil) || m.pathLen != len(sess.SearchPath) {
+		return false
+	}
+	for i, s := range sess.SearchPath {
+		if m.path[i] != s {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *resolveMemo) put(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, r resolved) {
+	if len(sess.SearchPath) > len(m.path) {
+		m.ks = nil
+		return
+	}
+	if !m.holds(ks, sess) {
+		m.ks, m.user, m.n, m.next = ks, sess.User, 0, 0
+		m.defaultPath, m.pathLen = sess.SearchPath == nil, len(sess.SearchPath)
+		copy(m.path[:], sess.SearchPath)
+	}
+	m.refs[m.next] = memoRef{schema: ref.Schema, name: ref.Name, r: r}
+	m.next = (m.next + 1) % len(m.refs)
+	m.n = min(m.n+1, len(m.refs))
 }
 
 // resolveMySQL resolves a table as MySQL does: a qualifier is a database,
