@@ -140,9 +140,10 @@ type session struct {
 	stmts       map[string]*clientStmt
 	sqlStmts    map[string]*sqlStmt // SQL-level PREPARE (session_sqlprepare.go)
 	portals     map[string]*portal
-	inExtended  bool // between the first extended message and Sync
-	discard     bool // a proxy error: ignore messages until Sync
-	skipping    bool // drain: a server error, drop entries until Sync
+	sparePortal *portal // a forgotten plain portal's struct (forgetPortal)
+	inExtended  bool    // between the first extended message and Sync
+	discard     bool    // a proxy error: ignore messages until Sync
+	skipping    bool    // drain: a server error, drop entries until Sync
 	queryFailed bool
 	q           []pending
 

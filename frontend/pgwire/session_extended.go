@@ -65,8 +65,18 @@ type portal struct {
 }
 
 func (s *session) clearPortals() {
-	for k := range s.portals {
-		delete(s.portals, k)
+	for k, p := range s.portals {
+		s.forgetPortal(k, p)
+	}
+}
+
+// forgetPortal deletes portal name, keeping a plain portal's struct for
+// the next Bind (setPortal): most drivers bind the unnamed portal once per
+// transaction, and it is cleared at every ReadyForQuery.
+func (s *session) forgetPortal(name string, p *portal) {
+	delete(s.portals, name)
+	if p.scatter == nil && p.fanOut == nil {
+		s.sparePortal = p
 	}
 }
 
@@ -289,14 +299,19 @@ func (s *session) bind(body []byte) error {
 
 // setPortal binds portal name to cs on l. A portal is looked up by name
 // for each message and never held across messages, so the struct of a
-// plain portal of the same name (the unnamed one, every time, for most
-// drivers) is reused instead of allocated per Bind.
+// plain portal of the same name, or of one forgotten since (the unnamed
+// one, every time, for most drivers), is reused instead of allocated per
+// Bind.
 func (s *session) setPortal(name string, cs *clientStmt, l *link) {
-	if p := s.portals[name]; p != nil && p.scatter == nil && p.fanOut == nil {
-		*p = portal{cs: cs, link: l}
-		return
+	p := s.portals[name]
+	if p == nil || p.scatter != nil || p.fanOut != nil {
+		p, s.sparePortal = s.sparePortal, nil
+		if p == nil {
+			p = new(portal)
+		}
+		s.portals[name] = p
 	}
-	s.portals[name] = &portal{cs: cs, link: l}
+	*p = portal{cs: cs, link: l}
 }
 
 // paramValues turns Bind's parameters into routing values, by their

@@ -279,7 +279,7 @@ func (s *session) giveBack(l *link) {
 func (s *session) dropPortals(l *link) {
 	for name, p := range s.portals {
 		if p.link == l {
-			delete(s.portals, name)
+			s.forgetPortal(name, p)
 		}
 	}
 }
