@@ -232,6 +232,12 @@ func TestSuspicionReadOnlyScatterTwoPhaseOff(t *testing.T) {
 // protocol (pgconn's ExecParams: Parse/Bind/Execute) is kept on the
 // session's own connection; a cross-shard read then runs elsewhere and
 // must still see it on every shard, as one database would.
+//
+// Confirmed: such a SET is not recorded (session_extended.go bind marks
+// the connection's settings untracked), so the read's pooled connections
+// get RESET ALL and the recorded SETs only. The fix: record it when its
+// Execute completes (a pending done hook at CommandComplete calling
+// recordSetting), as the simple protocol does.
 func TestSuspicionSessionPoolingExtendedSet(t *testing.T) {
 	reviewFinding(t)
 	url, _ := startProxy(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
@@ -269,6 +275,12 @@ func TestSuspicionSessionPoolingExtendedSet(t *testing.T) {
 // answer) whose client hangs up must end: it must not run, for no one,
 // when a new primary comes (the MySQL endpoint's hold ends at the
 // hang-up, frontend/mysqlwire/failover_hold.go beginHold).
+//
+// Confirmed: the hold (proxy/failover.go) ends only with its context, the
+// session's, which a hang-up does not end: nothing reads the client while
+// its statement waits. The fix: the session's acquire context watches the
+// client's socket (a MSG_PEEK, as mysqlwire's clientGone) while a wait
+// runs, and ends the wait when the client is gone.
 func TestSuspicionFailoverHoldClientHangsUp(t *testing.T) {
 	reviewFinding(t)
 	ctx := context.Background()
