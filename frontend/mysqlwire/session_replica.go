@@ -103,6 +103,9 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 	}
 	// KILL QUERY sends its KILL to this replica (kill.go).
 	ss.setRunningReplica(conn, shard, lease.Node())
+	if fw, ok := conn.(forwarder); ok && ss.rawOK {
+		return ss.forwardReplica(fw, conn, lease, sql, callback)
+	}
 	res, warnings, err := conn.Exec(sql, ss.s.o.MaxResultRows)
 	ss.setRunning(nil, nil)
 	lease.Release()
@@ -121,6 +124,34 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 	ss.c.StatusFlags = ss.flags
 	ss.warnings = warnings
 	return true, callback(res)
+}
+
+// forwardReplica is runReplica's read forwarded as the replica's packets
+// (session_raw.go). A replica lost before any of them reached the client
+// leaves the read to the primary, as a decoded one would; after, the
+// read fails.
+func (ss *session) forwardReplica(fw forwarder, conn ServerConn, lease replicas.Lease, sql string, callback func(*sqltypes.Result) error) (bool, error) {
+	sum, err := ss.forward(fw, sql)
+	ss.setRunning(nil, nil)
+	lease.Release()
+	broken := conn.IsBroken()
+	ss.s.o.Conns.Release(conn)
+	if err != nil {
+		if broken && !ss.sink.started {
+			ss.s.replicaRetries.Add(1)
+			return false, nil
+		}
+		return true, err
+	}
+	ss.s.replicaReads.Add(1)
+	ss.rowCount = -1
+	ss.foundRowsCount = sum.Rows
+	if sum.Columns == 0 {
+		ss.rowCount = int64(sum.RowsAffected)
+	}
+	ss.c.StatusFlags = ss.flags
+	ss.warnings = sum.Warnings
+	return true, ss.endRaw(sum, callback)
 }
 
 // connectReplica picks a replica of shard for a read with target t and
