@@ -187,7 +187,11 @@ func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.
 			}
 		}
 	}
-	text, err := substitute(prepare.PrepareStmt, binds)
+	if ss.phStmt != prepare.PrepareStmt {
+		// Executions repeat one statement: its placeholders are found once.
+		ss.phStmt, ss.phAt = prepare.PrepareStmt, placeholders(prepare.PrepareStmt)
+	}
+	text, err := substituteAt(prepare.PrepareStmt, ss.phAt, binds)
 	if err != nil {
 		return err
 	}
@@ -214,10 +218,9 @@ func placeholders(sql string) []int {
 	return at
 }
 
-// substitute writes each bound value into sql in place of its
-// placeholder, as a literal.
-func substitute(sql string, binds map[string]*querypb.BindVariable) (string, error) {
-	at := placeholders(sql)
+// substituteAt writes each bound value into sql in place of its
+// placeholder (at: their offsets), as a literal.
+func substituteAt(sql string, at []int, binds map[string]*querypb.BindVariable) (string, error) {
 	var b strings.Builder
 	b.Grow(len(sql) + 16*len(at))
 	last := 0

@@ -34,6 +34,10 @@ type session struct {
 	// (session_raw.go); sink does the forwarding.
 	rawOK bool
 	sink  rawSink
+	// phStmt is the prepared statement last executed, phAt the offsets of
+	// its placeholders (prepare.go).
+	phStmt string
+	phAt   []int
 
 	// conn is the server connection the session holds (nil: none), on
 	// shard; held while the server says a transaction is open, or for

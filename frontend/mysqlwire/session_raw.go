@@ -44,6 +44,9 @@ type rawSink struct {
 	// types, and the binary row being written (binrow.go).
 	cols []colType
 	row  []byte
+	// res is what vitess's callback gets at the end: it reads it during
+	// the call only, so one per session does (no allocation).
+	res sqltypes.Result
 }
 
 func (s *rawSink) Packet(kind mysqlbackend.PacketKind, p []byte) error {
@@ -124,7 +127,8 @@ func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, erro
 // usual.
 func (ss *session) endRaw(sum mysqlbackend.Summary, callback func(*sqltypes.Result) error) error {
 	if sum.Columns == 0 {
-		return callback(&sqltypes.Result{RowsAffected: sum.RowsAffected, InsertID: sum.InsertID})
+		ss.sink.res = sqltypes.Result{RowsAffected: sum.RowsAffected, InsertID: sum.InsertID}
+		return callback(&ss.sink.res)
 	}
 	sc := ss.sink.sc
 	if sc == nil {
@@ -138,7 +142,8 @@ func (ss *session) endRaw(sum mysqlbackend.Summary, callback func(*sqltypes.Resu
 		}
 	}
 	sc.armEnd(ss.c.Capabilities&vmysql.CapabilityClientDeprecateEOF == 0, ss.warnings)
-	return callback(&sqltypes.Result{})
+	ss.sink.res = sqltypes.Result{}
+	return callback(&ss.sink.res)
 }
 
 // countsRaw is counts for a forwarded result.
