@@ -273,3 +273,46 @@ func TestRawClientGone(t *testing.T) {
 		}
 	}
 }
+
+// A forwarded result slower than vitess's flush delay (100 ms): vitess's
+// timer flushes its buffer from another goroutine while the rows of a
+// multi-statement text's second result (written through vitess) arrive.
+func TestRawSlowResultThroughVitess(t *testing.T) {
+	const sql = "SELECT 1; SELECT seq, SLEEP(0.06) FROM seq_1_to_4; SELECT 'end'"
+	vc := vitessClient(t, true)
+	res, more, err := vc.ExecuteFetchMulti(sql, 10, true)
+	var got []string
+	for {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strconv.Itoa(len(res.Rows)))
+		if !more {
+			break
+		}
+		res, more, _, err = vc.ReadQueryResult(10, true)
+	}
+	if strings.Join(got, ",") != "1,4,1" {
+		t.Fatalf("results %v", got)
+	}
+	c := conn(t, "multiStatements=true")
+	rows, err := c.QueryContext(context.Background(), sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for {
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		got = append(got, strconv.Itoa(n))
+		if !rows.NextResultSet() {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil || strings.Join(got, ",") != "1,4,1" {
+		t.Fatalf("results %v: %v", got, err)
+	}
+	rows.Close()
+}
