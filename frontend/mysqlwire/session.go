@@ -273,10 +273,14 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		}
 		return ss.fanOut(plan, stmt, sql, callback)
 	}
-	if any && ss.conn == nil && ss.txBegin != "" && stmt.Kind == parser.KindSelect && len(stmt.Tables) == 0 && pin == parser.PinNone {
+	if any && ss.conn == nil && ss.txBegin != "" && stmt.Kind == parser.KindSelect && len(stmt.Tables) == 0 && pin == parser.PinNone &&
+		!containsFold(sql, "in_transaction") {
 		// A SELECT of no table first in a transaction (SELECT @@…, say)
 		// runs beside it: the transaction has not reached a server yet,
-		// and its first real statement picks its shard.
+		// and its first real statement picks its shard. Not one that asks
+		// @@in_transaction: beside the transaction it would answer 0
+		// where MariaDB answers 1 right after BEGIN; it opens the
+		// transaction as a first statement does.
 		ss.deferTx = true
 		defer func() { ss.deferTx = false }()
 	}
