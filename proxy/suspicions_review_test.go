@@ -177,11 +177,10 @@ func idsOnShards(t *testing.T, from int64) []int64 {
 // nothing, so its parts commit on their own: a second shard may join it
 // (canJoin), and so may a cross-shard read.
 //
-// Confirmed: the router refuses first (router.Session.JoinShards is
-// "two-phase commit on", session_simple.go route). The fix: JoinShards =
-// s.mayJoinShards() there; scatterJoinsTx already allows it.
+// Confirmed and fixed: the router refused first (router.Session.JoinShards
+// was "two-phase commit on", session_simple.go route); it is now
+// s.mayJoinShards(), and scatterJoinsTx already allowed it.
 func TestSuspicionReadOnlyScatterTwoPhaseOff(t *testing.T) {
-	reviewFinding(t)
 	url, _ := startProxy(t, func(c *config.Config) { c.Transactions.TwoPhaseCommit = config.TwoPhaseOff })
 	ctx := context.Background()
 	for i, name := range slices.Sorted(maps.Keys(modes)) {

@@ -378,7 +378,7 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 		s.rs.TxShard = s.txLink.shard
 	}
 	s.rs.InTx, s.rs.TxReadOnly = s.txOpen, s.txReadOnly
-	s.rs.JoinShards = s.opts.TwoPhase != nil
+	s.rs.JoinShards = s.mayJoinShards()
 	s.rs.FanOutWrites = s.opts.TwoPhase != nil
 	s.rs.ScatterWrites = !s.opts.DenyScatterWrites
 	if err := s.insertColumns(stmt); err != nil {
