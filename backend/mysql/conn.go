@@ -1,12 +1,14 @@
 package mysql
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -58,6 +60,16 @@ type Conn struct {
 	rbuf       []byte
 	hdr        [4]byte
 	firstFrame int // the size of the last packet's first frame
+
+	// Prepared statements (prepared.go): the cache, the write buffer, and
+	// the reader of the commands vitess's client does not have (own: in
+	// use, seq: the next packet number).
+	stmts  stmtCache
+	wbuf   []byte
+	br     *bufio.Reader
+	brConn net.Conn
+	own    bool
+	seq    byte
 
 	// Owned by the pool, under its lock.
 	pool *Pool
@@ -268,6 +280,9 @@ func (c *Conn) Reset(timeout time.Duration) error {
 		_ = nc.SetDeadline(time.Now().Add(timeout))
 		defer nc.SetDeadline(time.Time{}) //nolint:errcheck // a failure shows on the next read
 	}
+	// The server drops its prepared statements whatever the answer: none
+	// is owed a close, none may be executed again.
+	c.stmts.clear()
 	if _, err := nc.Write([]byte{1, 0, 0, 0, comResetConnection}); err != nil {
 		c.MarkBroken()
 		return lostError(c.node, err)
@@ -301,6 +316,8 @@ func (c *Conn) Reset(timeout time.Duration) error {
 	}
 	c.settings = c.settings[:0]
 	c.dirty = false
+	c.stmts.clear() // the server dropped them
+	c.settingsChanged()
 	return nil
 }
 
@@ -350,16 +367,27 @@ func (c *Conn) Dirty() bool { return c.dirty }
 // MarkDirty says the connection now holds session state that Settings do
 // not describe (user variables, temporary tables, a SET inside a
 // multi-statement text, …).
-func (c *Conn) MarkDirty() { c.dirty = true }
+func (c *Conn) MarkDirty() {
+	c.dirty = true
+	c.settingsChanged()
+}
 
 // AddSetting records a session SET that succeeded on the connection.
-func (c *Conn) AddSetting(sql string) { c.settings = append(c.settings, sql) }
+func (c *Conn) AddSetting(sql string) {
+	c.settings = append(c.settings, sql)
+	c.settingsChanged()
+}
 
 // SetSettings replaces the recorded settings with a copy of s: after a
 // session's SET succeeded on a connection that had the session's earlier
 // settings, the connection has the session's new list (which may have
 // dropped an earlier SET of the same variable).
-func (c *Conn) SetSettings(s []string) { c.settings = append(c.settings[:0], s...) }
+func (c *Conn) SetSettings(s []string) {
+	if !slices.Equal(c.settings, s) {
+		c.settingsChanged()
+	}
+	c.settings = append(c.settings[:0], s...)
+}
 
 // HasSettings reports whether the connection's session state is exactly
 // want: nothing else was applied and nothing is missing.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	vmysql "vitess.io/vitess/go/mysql"
 )
@@ -87,6 +88,14 @@ func (c *Conn) Forward(sql string, sink PacketSink) (Summary, error) {
 	if err := c.c.WriteComQuery(sql); err != nil {
 		return Summary{}, c.execError(err)
 	}
+	return c.forwardResult(sink)
+}
+
+// forwardResult reads a statement's answer (text rows after COM_QUERY,
+// binary rows after COM_STMT_EXECUTE: both start with a byte that is
+// neither 0xfe nor 0xff unless the value is 16 MiB or more) and hands its
+// result set on to sink.
+func (c *Conn) forwardResult(sink PacketSink) (Summary, error) {
 	p, err := c.readPacket()
 	if err != nil {
 		return Summary{}, err
@@ -203,7 +212,13 @@ func (c *Conn) noMoreResults(flags uint16) error {
 func (c *Conn) readPacket() ([]byte, error) {
 	buf := append(c.rbuf[:0], 0, 0, 0, 0)
 	for {
-		n, err := c.c.ReadHeaderInto(c.hdr[:])
+		var n int
+		var err error
+		if c.own {
+			n, err = c.ownHeader()
+		} else {
+			n, err = c.c.ReadHeaderInto(c.hdr[:])
+		}
 		if err != nil {
 			c.MarkBroken()
 			return nil, lostError(c.node, err)
@@ -218,7 +233,12 @@ func (c *Conn) readPacket() ([]byte, error) {
 			buf = grown
 		}
 		buf = buf[:start+n]
-		if err := c.c.ReadDataInto(buf[start:]); err != nil {
+		if c.own {
+			_, err = io.ReadFull(c.br, buf[start:])
+		} else {
+			err = c.c.ReadDataInto(buf[start:])
+		}
+		if err != nil {
 			c.MarkBroken()
 			return nil, lostError(c.node, err)
 		}

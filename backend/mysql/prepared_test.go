@@ -1,0 +1,159 @@
+package mysql
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// int64Param is one LONGLONG parameter (unsigned: the 0x80 flag).
+func int64Param(v uint64, unsigned bool) ExecParams {
+	flag := byte(0)
+	if unsigned {
+		flag = 0x80
+	}
+	return ExecParams{Count: 1, Nulls: []byte{0}, Types: []byte{8, flag}, Values: binary.LittleEndian.AppendUint64(nil, v)}
+}
+
+func sessionStatus(t *testing.T, c *Conn, name string) int {
+	t.Helper()
+	got := exec(t, c, "SHOW SESSION STATUS LIKE '"+name+"'")
+	if len(got) != 2 {
+		t.Fatalf("%s: %v", name, got)
+	}
+	n, err := strconv.Atoi(got[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestForwardPreparedOncePerConnection(t *testing.T) {
+	c := dialTest(t)
+	exec(t, c, "REPLACE INTO app.t VALUES (1, 'one'), (2, 'two')")
+	before := sessionStatus(t, c, "Com_stmt_prepare")
+	q := "SELECT id, v FROM app.t WHERE id = ?"
+	for _, id := range []uint64{1, 2, 1} {
+		var s recordSink
+		sum, err := c.ForwardPrepared(q, int64Param(id, false), &s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Columns != 2 || sum.Rows != 1 {
+			t.Fatalf("summary %+v", sum)
+		}
+		// A binary row: 0x00, the NULL bitmap (1 byte), id as 8 bytes, v.
+		row := s.packets[len(s.packets)-1]
+		if row[0] != 0 || binary.LittleEndian.Uint64(row[2:]) != id {
+			t.Fatalf("row %x for id %d", row, id)
+		}
+	}
+	if got := sessionStatus(t, c, "Com_stmt_prepare") - before; got != 1 {
+		t.Fatalf("%d prepares, want 1", got)
+	}
+	if c.PreparedCount() != 1 {
+		t.Fatalf("%d cached", c.PreparedCount())
+	}
+	// uint64 max as the client's own bytes.
+	var s recordSink
+	if _, err := c.ForwardPrepared("SELECT ? + 0", int64Param(1<<64-1, true), &s); err != nil {
+		t.Fatal(err)
+	}
+	if row := s.packets[len(s.packets)-1]; !bytes.Contains(row, []byte("18446744073709551615")) &&
+		!bytes.Contains(row, bytes.Repeat([]byte{0xff}, 8)) {
+		t.Fatalf("uint64 max: row %x", row)
+	}
+	// A server error of the execution: number and SQLSTATE, the
+	// connection goes on.
+	_, err := c.ForwardPrepared("SELECT * FROM app.t WHERE id = ? AND nosuch = 1", int64Param(1, false), &s)
+	if !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("unknown column: %v, want ErrNotPrepared (the prepare fails)", err)
+	}
+	if got := exec(t, c, "SELECT 7"); got[0] != "7" {
+		t.Fatal(got)
+	}
+}
+
+func TestForwardPreparedEvictionCloses(t *testing.T) {
+	c := dialTest(t)
+	before := sessionStatus(t, c, "Com_stmt_close")
+	extra := 10
+	for i := range stmtCacheSize + extra {
+		var s recordSink
+		if _, err := c.ForwardPrepared("SELECT ? + "+strconv.Itoa(i), int64Param(uint64(i), false), &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.PreparedCount() != stmtCacheSize {
+		t.Fatalf("%d cached, want %d", c.PreparedCount(), stmtCacheSize)
+	}
+	// The last eviction's close goes with the next command of ours.
+	if got := sessionStatus(t, c, "Com_stmt_close") - before; got < extra-1 {
+		t.Fatalf("%d closes, want at least %d", got, extra-1)
+	}
+	// The server holds the cached ones and the one whose close is owed.
+	got := exec(t, c, "SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'PREPARED_STMT_COUNT'")
+	if n, _ := strconv.Atoi(got[0]); n > stmtCacheSize+1 {
+		t.Fatalf("the server holds %d statements", n)
+	}
+}
+
+func TestForwardPreparedReset(t *testing.T) {
+	c := dialTest(t)
+	q := "SELECT ? + 1"
+	var s recordSink
+	if _, err := c.ForwardPrepared(q, int64Param(1, false), &s); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reset(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if c.PreparedCount() != 0 {
+		t.Fatalf("%d cached after Reset", c.PreparedCount())
+	}
+	// Prepared again (the server's statement is gone).
+	before := sessionStatus(t, c, "Com_stmt_prepare")
+	if _, err := c.ForwardPrepared(q, int64Param(2, false), &s); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessionStatus(t, c, "Com_stmt_prepare") - before; got != 1 {
+		t.Fatalf("%d prepares after Reset, want 1", got)
+	}
+	// Settings changed: prepared again under them (the old one closed).
+	c.AddSetting("SET sql_mode = 'ANSI_QUOTES'")
+	if _, err := c.ForwardPrepared(q, int64Param(3, false), &s); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessionStatus(t, c, "Com_stmt_prepare") - before; got != 2 {
+		t.Fatalf("%d prepares after a setting, want 2", got)
+	}
+}
+
+func TestForwardPreparedRefusedFallsBack(t *testing.T) {
+	c := dialTest(t)
+	q := "SELEC ?"
+	var s recordSink
+	if _, err := c.ForwardPrepared(q, int64Param(1, false), &s); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("err %v, want ErrNotPrepared", err)
+	}
+	before := sessionStatus(t, c, "Com_stmt_prepare")
+	if _, err := c.ForwardPrepared(q, int64Param(1, false), &s); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("err %v, want ErrNotPrepared", err)
+	}
+	if got := sessionStatus(t, c, "Com_stmt_prepare") - before; got != 0 {
+		t.Fatalf("the refusal was not remembered: %d prepares", got)
+	}
+	if len(s.kinds) != 0 {
+		t.Fatalf("a refused statement handed on %v", s.kinds)
+	}
+	// A parameter count that does not match the server's: refused too.
+	if _, err := c.ForwardPrepared("SELECT 1", int64Param(1, false), &s); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("err %v, want ErrNotPrepared", err)
+	}
+	if got := exec(t, c, "SELECT 8"); got[0] != "8" {
+		t.Fatal(got)
+	}
+}
