@@ -13,6 +13,8 @@ import (
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
 	querypb "vitess.io/vitess/go/vt/proto/query"
+
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
 )
 
 // sniffConn is the client's connection under vitess: it reads the
@@ -88,6 +90,17 @@ type sniffConn struct {
 	longDataErr map[uint32]bool
 	// types are the parameter types last bound per statement.
 	types map[uint32][]byte
+	// longData: statements a COM_STMT_SEND_LONG_DATA sent a value to since
+	// their last execution (which then runs as text).
+	longData map[uint32]bool
+	// exec is the COM_STMT_EXECUTE being handed on, when held whole (its
+	// bytes are hold's until the next command): the session executes it
+	// on the server as the client sent it (execParams).
+	exec struct {
+		id    uint32
+		b     []byte
+		whole bool
+	}
 
 	// end turns vitess's OK after a raw-forwarded result into the
 	// result's end (rawend.go).
@@ -154,6 +167,7 @@ func (c *sniffConn) next() error {
 	if first {
 		c.msg = 0
 		c.drop = false
+		c.exec.whole = false
 	}
 	c.msg += n
 	c.more = n == 0xffffff
@@ -336,11 +350,16 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			c.noteLongDataErr(id, true)
 			return c.dropRest(rest)
 		}
+		if c.longData == nil {
+			c.longData = map[uint32]bool{}
+		}
+		c.longData[id] = true
 	case comStmtClose:
 		if prep != nil {
 			c.noteLongDataErr(id, false)
 			delete(c.ss.unsigned, id)
 			delete(c.types, id)
+			delete(c.longData, id)
 		}
 	case comStmtExecute, comStmtReset, comStmtFetch:
 		switch {
@@ -355,6 +374,7 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			return answer(1210, "Incorrect arguments to mysqld_stmt_send_long_data")
 		case cmd == comStmtReset:
 			c.noteLongDataErr(id, false)
+			delete(c.longData, id)
 			// vitess's reset leaves each value sent as nil, and a
 			// COM_STMT_SEND_LONG_DATA after it appends to that nil and
 			// panics (closing the client): no values left, none to nil.
@@ -364,6 +384,9 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 				return answer(num, msg)
 			}
 			c.unsignedMarks(b, id, prep)
+			c.exec.id, c.exec.b = id, b
+			c.exec.whole = rest == 0 && !c.more && !c.longData[id]
+			delete(c.longData, id)
 		}
 	}
 	c.buf = append(append(c.buf[:0], h[:]...), b...)
@@ -573,4 +596,33 @@ func unsignedValue(bv *querypb.BindVariable) *querypb.BindVariable {
 		return bv
 	}
 	return &querypb.BindVariable{Type: sqltypes.Uint64, Value: strconv.AppendUint(nil, u, 10)}
+}
+
+// execParams are the parameters of the COM_STMT_EXECUTE of statement id
+// being handed on, as the client sent them, with the types last bound
+// (a client sends them only when they change); false: not held whole,
+// values sent as long data, or not readable.
+func (c *sniffConn) execParams(id uint32, count int) (mysqlbackend.ExecParams, bool) {
+	if !c.exec.whole || c.exec.id != id {
+		return mysqlbackend.ExecParams{}, false
+	}
+	if count == 0 {
+		return mysqlbackend.ExecParams{}, true
+	}
+	b := c.exec.b
+	bm := (count + 7) / 8
+	pos := 10 + bm
+	if len(b) <= pos {
+		return mysqlbackend.ExecParams{}, false
+	}
+	nulls := b[10:pos]
+	if b[pos] == 1 {
+		pos += 2 * count
+	}
+	pos++
+	types := c.types[id]
+	if len(types) != 2*count || pos > len(b) {
+		return mysqlbackend.ExecParams{}, false
+	}
+	return mysqlbackend.ExecParams{Count: count, Nulls: nulls, Types: types, Values: b[pos:]}, true
 }

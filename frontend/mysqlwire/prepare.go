@@ -197,7 +197,8 @@ func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.
 	}
 	ss.s.queries.Add(1)
 	ss.binary, ss.rawOK = true, true
-	defer func() { ss.binary, ss.rawOK = false, false }()
+	ss.noteExecute(prepare, text)
+	defer func() { ss.binary, ss.rawOK, ss.pexec.on = false, false, false }()
 	if err := ss.query(text, callback); err != nil {
 		ss.s.errors.Add(1)
 		return err

@@ -38,6 +38,9 @@ type session struct {
 	// its placeholders (prepare.go).
 	phStmt string
 	phAt   []int
+	// pexec is the execution running when it may run as a prepared
+	// statement on the server (session_raw.go).
+	pexec preparedExec
 
 	// conn is the server connection the session holds (nil: none), on
 	// shard; held while the server says a transaction is open, or for

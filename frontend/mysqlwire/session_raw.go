@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"errors"
 	"strings"
 
 	vmysql "vitess.io/vitess/go/mysql"
@@ -44,6 +45,9 @@ type rawSink struct {
 	// types, and the binary row being written (binrow.go).
 	cols []colType
 	row  []byte
+	// serverBinary: the server's rows are binary already (a prepared
+	// statement executed on the server): forwarded as they are.
+	serverBinary bool
 	// res is what vitess's callback gets at the end: it reads it during
 	// the call only, so one per session does (no allocation).
 	res sqltypes.Result
@@ -61,7 +65,7 @@ func (s *rawSink) Packet(kind mysqlbackend.PacketKind, p []byte) error {
 		s.eof = [9]byte{4: 0xfe, 7: byte(c.StatusFlags), 8: byte(c.StatusFlags >> 8)}
 		return s.write(s.eof[:])
 	}
-	if s.ss.binary {
+	if s.ss.binary && !s.serverBinary {
 		switch kind {
 		case mysqlbackend.PacketColumnCount:
 			s.cols = s.cols[:0]
@@ -92,6 +96,47 @@ func (s *rawSink) write(p []byte) error {
 	return s.ss.c.WritePacket(p)
 }
 
+// preparedForwarder is a forwarder that can execute a statement
+// prepared on the server (backend/mysql's Conn).
+type preparedForwarder interface {
+	ForwardPrepared(query string, p mysqlbackend.ExecParams, sink mysqlbackend.PacketSink) (mysqlbackend.Summary, error)
+}
+
+// preparedExec is a client's COM_STMT_EXECUTE that runs as a
+// COM_STMT_EXECUTE on the server, with the client's own parameter bytes,
+// when the statement is forwarded raw: query is the statement with its
+// placeholders, text the values substituted — what the session analysed
+// and routed. Only if the session runs text unchanged (no session
+// function rewritten) is it executed so; anything else runs as text.
+type preparedExec struct {
+	on     bool
+	query  string
+	text   string
+	params mysqlbackend.ExecParams
+}
+
+// noteExecute readies pexec for an execution whose substituted text is
+// text: held whole by sniffConn, no value sent as long data, no variable
+// (@: user variables pin, and stay on the text path).
+func (ss *session) noteExecute(prepare *vmysql.PrepareData, text string) {
+	ss.pexec.on = false
+	if strings.IndexByte(prepare.PrepareStmt, '@') >= 0 {
+		return
+	}
+	sc := ss.sink.sc
+	if sc == nil {
+		sc, _ = ss.c.GetRawConn().(*sniffConn)
+	}
+	if sc == nil {
+		return
+	}
+	p, ok := sc.execParams(prepare.StatementID, int(prepare.ParamsCount))
+	if !ok {
+		return
+	}
+	ss.pexec = preparedExec{on: true, query: prepare.PrepareStmt, text: text, params: p}
+}
+
 // rawForwarder returns the held connection as a forwarder when the
 // statement being run may be forwarded raw: a read (SELECT, SHOW) the
 // client sent, answered in the text protocol, whose commit position is
@@ -115,7 +160,21 @@ func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, erro
 	if s.sc != nil && ss.c.FlushWriteBuffer() == nil {
 		s.direct = s.sc.rawDirect()
 	}
-	sum, err := fw.Forward(sql, s)
+	s.serverBinary = false
+	var sum mysqlbackend.Summary
+	var err error
+	pf, ok := fw.(preparedForwarder)
+	if pe := &ss.pexec; ok && pe.on && sql == pe.text {
+		s.serverBinary = true
+		sum, err = pf.ForwardPrepared(pe.query, pe.params, s)
+		if errors.Is(err, mysqlbackend.ErrNotPrepared) {
+			// Refused by the server (nothing ran, nothing was written).
+			s.serverBinary = false
+			sum, err = fw.Forward(sql, s)
+		}
+	} else {
+		sum, err = fw.Forward(sql, s)
+	}
 	if s.direct {
 		s.sc.rawDirectDone()
 	}
