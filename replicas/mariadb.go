@@ -66,7 +66,22 @@ const (
 	// just the row's new image, so replicas replay the value, not the
 	// expression. written_at is for people reading the table; lag never
 	// depends on it.
-	myBeat = `INSERT INTO shardgate_heartbeat (proxy_id, seq) VALUES (?, LAST_INSERT_ID(1))
+	//
+	// The row is written only while the primary is not read-only: the
+	// control user usually holds READ_ONLY ADMIN (or ALL PRIVILEGES),
+	// which passes read_only, and a failover's fence is read_only. A beat
+	// on a fenced primary would commit a transaction after the fence's
+	// gtid_binlog_pos, which a replica still receiving from it could
+	// apply and the promoted target lack: that replica could then not
+	// follow the new primary (seen in the planned switchover's ledger
+	// test). A beat begun after SET GLOBAL read_only = 1 returned sees it
+	// and writes no row (and no binlog event); the beat fails, as it
+	// would for a control user without the privilege. A beat already past
+	// the condition when the SET ran may still commit after it returns
+	// (the SET waits only for commits in progress, measured): the fence
+	// covers that one by ending every session begun before it and
+	// waiting until they are gone before it reads the position.
+	myBeat = `INSERT INTO shardgate_heartbeat (proxy_id, seq) SELECT ?, LAST_INSERT_ID(1) FROM DUAL WHERE @@global.read_only = 0
 ON DUPLICATE KEY UPDATE seq = LAST_INSERT_ID(seq + 1), written_at = current_timestamp(6)`
 	myDropStale = `DELETE FROM shardgate_heartbeat WHERE written_at < current_timestamp(6) - INTERVAL 1 DAY`
 	// One round trip: whether the node refuses writes, what it replayed,
@@ -194,6 +209,10 @@ func (d *MariaDB) OpenHeartbeat(ctx context.Context, n shardmap.Node, database, 
 	return &myHeartbeat{c: c, stmt: stmt, node: n.Name, proxyID: []byte(proxyID)}, nil
 }
 
+// errReadOnlyPrimary: the heartbeat found its primary read-only (fenced
+// by a failover, or not a primary any more) and wrote nothing.
+var errReadOnlyPrimary = errors.New("the primary is read-only (read_only = ON): no heartbeat written")
+
 type myHeartbeat struct {
 	c       *myConn
 	stmt    *sql.Stmt
@@ -205,6 +224,9 @@ func (h *myHeartbeat) Beat(ctx context.Context) (uint64, error) {
 	res, err := h.stmt.ExecContext(ctx, h.proxyID)
 	if err != nil {
 		return 0, fmt.Errorf("replicas: heartbeat on %s: %w", h.node, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return 0, fmt.Errorf("replicas: heartbeat on %s: %w", h.node, errReadOnlyPrimary)
 	}
 	// go-sql-driver hands the OK packet's unsigned insert id over as an
 	// int64 of the same bits.
