@@ -232,13 +232,12 @@ func TestSuspicionReadOnlyScatterTwoPhaseOff(t *testing.T) {
 // session's own connection; a cross-shard read then runs elsewhere and
 // must still see it on every shard, as one database would.
 //
-// Confirmed: such a SET is not recorded (session_extended.go bind marks
-// the connection's settings untracked), so the read's pooled connections
-// get RESET ALL and the recorded SETs only. The fix: record it when its
-// Execute completes (a pending done hook at CommandComplete calling
-// recordSetting), as the simple protocol does.
+// Confirmed and fixed: such a SET was not recorded (session_extended.go
+// bind marked the connection's settings untracked), so the read's pooled
+// connections got RESET ALL and the recorded SETs only. Now it is
+// recorded when its Execute completes (a pending done hook at
+// CommandComplete calling recordSetting), as the simple protocol does.
 func TestSuspicionSessionPoolingExtendedSet(t *testing.T) {
-	reviewFinding(t)
 	url, _ := startProxy(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
 	ctx := context.Background()
 	const lo, hi = 1_860_000, 1_860_999

@@ -283,10 +283,11 @@ func (s *session) bind(body []byte) error {
 		return err
 	}
 	name := s.ensurePrepared(l, cs)
-	if hasSet(cs.stmt) && !(cs.stmt.Set != nil && cs.stmt.Set.Local) {
-		// A SET through the extended protocol is not replayed for this
-		// client yet; the connection's settings become unknown, so the
-		// next session to use it resets them first.
+	if hasSet(cs.stmt) && !(cs.stmt.Set != nil && cs.stmt.Set.Local) && !trackedSet(cs.stmt) {
+		// A SET the session does not record (trackedSet: the one it
+		// records is replayed when its Execute completes); the
+		// connection's settings become unknown, so the next session to
+		// use it resets them first.
 		l.state.applied, l.state.untracked = appliedUnknown, true
 	}
 	s.nameBuf = append(s.nameBuf[:0], name...)
@@ -445,7 +446,12 @@ func (s *session) execute(body []byte) error {
 		return s.executeLocal(p)
 	}
 	p.link.w.WriteExecute(name, m.MaxRows)
-	s.queue(pending{exp: expExecute, link: p.link})
+	pe := pending{exp: expExecute, link: p.link}
+	if trackedSet(p.cs.stmt) {
+		cs, l := p.cs, p.link
+		pe.done = func() { s.recordSetting(cs.sql, cs.stmt, l) }
+	}
+	s.queue(pe)
 	if !s.txOpen && p.link == s.batch {
 		s.batchRan = p.link // the pipeline's implicit transaction runs there
 	}
@@ -511,4 +517,10 @@ func (s *session) closeMsg(body []byte) error {
 		}
 	}})
 	return nil
+}
+
+// trackedSet: a SET or RESET the session records when it succeeds, as
+// through the simple protocol.
+func trackedSet(stmt *parser.Statement) bool {
+	return stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && stmt.Set != nil && !stmt.Set.Local && !isShardgateSetting(stmt)
 }

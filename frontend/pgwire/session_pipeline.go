@@ -59,6 +59,8 @@ type pending struct {
 	// afterCommit: it follows a COMMIT (and holds even if a chained
 	// transaction is open again when it is answered).
 	lsn, afterCommit bool
+	// done runs when an Execute completes (its CommandComplete).
+	done func()
 }
 
 // queue adds an entry.
@@ -323,6 +325,9 @@ func (s *session) answer(p *pending) error {
 			case pgio.TypeCommandComplete, pgio.TypeEmptyQueryResponse, pgio.TypePortalSuspended:
 				if typ == pgio.TypeCommandComplete {
 					s.noteTag(body)
+					if p.done != nil {
+						p.done()
+					}
 				}
 				s.out.WriteRaw(typ, body)
 				return nil
