@@ -20,8 +20,8 @@ import (
 )
 
 // Suspicions of a review (2026-11-26), each checked against the sandbox
-// cluster. Findings that still fail are guarded by SHARDGATE_REVIEW=1
-// (reviewFinding).
+// cluster; the confirmed ones are fixed, and these are their regression
+// tests.
 
 // rrRole makes, on every shard, a login role whose default isolation is
 // REPEATABLE READ (ALTER ROLE … SET, which the proxy never sees), member of
@@ -274,13 +274,12 @@ func TestSuspicionSessionPoolingExtendedSet(t *testing.T) {
 // when a new primary comes (the MySQL endpoint's hold ends at the
 // hang-up, frontend/mysqlwire/failover_hold.go beginHold).
 //
-// Confirmed: the hold (proxy/failover.go) ends only with its context, the
-// session's, which a hang-up does not end: nothing reads the client while
-// its statement waits. The fix: the session's acquire context watches the
-// client's socket (a MSG_PEEK, as mysqlwire's clientGone) while a wait
-// runs, and ends the wait when the client is gone.
+// Confirmed and fixed: the hold (proxy/failover.go) ended only with its
+// context, the session's, which a hang-up does not end: nothing reads the
+// client while its statement waits. Now the session's acquire context
+// watches the client's socket (a MSG_PEEK, as mysqlwire's clientGone)
+// while a wait runs, and ends the wait when the client is gone.
 func TestSuspicionFailoverHoldClientHangsUp(t *testing.T) {
-	reviewFinding(t)
 	ctx := context.Background()
 	cfg, err := testConfig(cluster)
 	if err != nil {

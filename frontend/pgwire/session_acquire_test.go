@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -140,5 +141,62 @@ func TestAcquireCtxErrAfterEnd(t *testing.T) {
 			t.Fatal("Done is closed and Err is nil")
 		}
 		<-derived.Done()
+	}
+}
+
+// A wait (a failover hold, a full pool) ends when the client hangs up, and
+// is not a cancel; bytes the client sends meanwhile do not end it.
+func TestAcquireWaitEndsWhenClientHangsUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+
+	src := &waitingSource{waiting: make(chan struct{})}
+	s := &session{ctx: context.Background(), c: &ClientConn{conn: server}, opts: &SessionOptions{Conns: src}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.acquire(nil)
+		done <- err
+	}()
+	<-src.waiting
+	if _, err := client.Write([]byte("Q")); err != nil { // a pipelined message
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the wait ended while the client is there: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	var b [1]byte
+	if _, err := server.Read(b[:]); err != nil { // the session read it
+		t.Fatal(err)
+	}
+	client.Close()
+	select {
+	case err := <-done:
+		if err == nil || errors.Is(err, errCanceled) {
+			t.Fatalf("got %v, want the wait's context error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client's hang-up did not end the wait")
+	}
+	if s.acq.watched != nil {
+		select {
+		case <-s.acq.watched:
+		default:
+			t.Fatal("acquire returned before its watcher ended")
+		}
 	}
 }

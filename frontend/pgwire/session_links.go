@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -342,6 +343,10 @@ func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {
 		// Published once per context, not per acquire: two lock pairs
 		// of mu per transaction less.
 		ctx = &acquireCtx{Context: s.ctx}
+		if s.c != nil {
+			nc := s.c.Conn()
+			ctx.gone = func() bool { return clientGone(nc) }
+		}
 		s.acq = ctx
 		s.mu.Lock()
 		s.waiting = ctx
@@ -367,6 +372,11 @@ type acquireCtx struct {
 	canceled bool // by the client
 	child    context.Context
 	stop     context.CancelFunc
+	// gone reports the client's hang-up; while a wait runs (a failover
+	// hold, a full pool) a watcher asks it and ends the wait: nothing is
+	// sent for a client that left. watched is closed when it ends.
+	gone    func() bool
+	watched chan struct{}
 }
 
 func (c *acquireCtx) Done() <-chan struct{} {
@@ -377,8 +387,30 @@ func (c *acquireCtx) Done() <-chan struct{} {
 		if c.canceled {
 			c.stop()
 		}
+		if c.gone != nil {
+			c.watched = make(chan struct{})
+			go watchClient(c.child, c.stop, c.gone, c.watched)
+		}
 	}
 	return c.child.Done()
+}
+
+// watchClient ends ctx (stop) when the client hangs up, until ctx ends.
+func watchClient(ctx context.Context, stop context.CancelFunc, gone func() bool, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if gone() {
+			stop()
+			return
+		}
+	}
 }
 
 func (c *acquireCtx) Err() error {
@@ -429,11 +461,15 @@ func (c *acquireCtx) cancel() {
 // the client canceled.
 func (c *acquireCtx) end() (canceled bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.stop != nil {
 		c.stop()
 	}
-	return c.canceled
+	canceled, watched := c.canceled, c.watched
+	c.mu.Unlock()
+	if watched != nil {
+		<-watched
+	}
+	return canceled
 }
 
 var errCanceled = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to user request")
