@@ -68,13 +68,27 @@ func (s *Store) Get(_ context.Context, key string) (store.Record, error) {
 }
 
 func (s *Store) read(key string) (store.Record, error) {
+	data, err := s.readRaw(key)
+	if err != nil {
+		return store.Record{}, err
+	}
+	return s.decode(key, data)
+}
+
+// readRaw reads key's file as it is on disk.
+func (s *Store) readRaw(key string) ([]byte, error) {
 	data, err := os.ReadFile(s.path(key))
 	if errors.Is(err, fs.ErrNotExist) {
-		return store.Record{}, store.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return store.Record{}, fmt.Errorf("filestore: %w", err)
+		return nil, fmt.Errorf("filestore: %w", err)
 	}
+	return data, nil
+}
+
+// decode parses the file of key.
+func (s *Store) decode(key string, data []byte) (store.Record, error) {
 	var f file
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		return store.Record{}, fmt.Errorf("filestore: %s: %w", s.path(key), err)
@@ -170,8 +184,11 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// Watch implements store.Records by polling. The goroutine it starts ends
-// when ctx does, after closing the channel.
+// Watch implements store.Records by polling. Each poll looks at the file's
+// identity first (fileStamp) and reads it only when that changed, or
+// while its modification time is too recent to tell a later write apart;
+// the YAML is parsed only when the bytes differ from the last ones. The
+// goroutine it starts ends when ctx does, after closing the channel.
 func (s *Store) Watch(ctx context.Context, key string) (<-chan store.Record, error) {
 	if err := store.CheckKey(key); err != nil {
 		return nil, err
@@ -180,20 +197,40 @@ func (s *Store) Watch(ctx context.Context, key string) (<-chan store.Record, err
 	go func() {
 		defer close(ch)
 		var seen uint64
-		var last []byte
+		var last, lastData []byte
+		var stamp fileStamp // of the file lastData was read from
+		var readAt time.Time
+		path := s.path(key)
 		t := time.NewTicker(s.poll)
 		defer t.Stop()
 		for {
-			rec, err := s.read(key)
-			// A changed version, or a file replaced by hand with the same
-			// version, is news; read errors are retried at the next tick.
-			if err == nil && (rec.Version != seen || !bytes.Equal(rec.Value, last)) {
-				seen, last = rec.Version, rec.Value
-				select {
-				case <-ch: // drop an unread older version: newest wins
+			if cur, ok := statFile(path); !ok || cur != stamp || !stamp.settled(readAt) {
+				at := time.Now() // before the read: the bytes are at least this new
+				data, err := s.readRaw(key)
+				switch {
+				case err != nil:
+					// Retried at the next poll.
+					stamp = fileStamp{}
+				case !bytes.Equal(data, lastData):
+					// The same bytes parse the same: only new ones are
+					// decoded. A changed version, or a file replaced by
+					// hand with the same version, is news.
+					lastData = data
+					if rec, err := s.decode(key, data); err == nil && (rec.Version != seen || !bytes.Equal(rec.Value, last)) {
+						seen, last = rec.Version, rec.Value
+						select {
+						case <-ch: // drop an unread older version: newest wins
+						default:
+						}
+						ch <- rec
+					}
+					fallthrough
 				default:
+					// The stamp was taken before the read: if the file
+					// was replaced in between, the next poll sees a new
+					// one.
+					stamp, readAt = cur, at
 				}
-				ch <- rec
 			}
 			select {
 			case <-ctx.Done():

@@ -187,3 +187,101 @@ func TestWatch(t *testing.T) {
 		}
 	}
 }
+
+// watchNext returns the next record from ch.
+func watchNext(t *testing.T, ch <-chan store.Record) store.Record {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no record from Watch")
+	}
+	return store.Record{}
+}
+
+// Two changes written quickly, of the same size (and possibly within one
+// tick of the file system's clock, into a reused inode): Watch still ends
+// at the second.
+func TestWatchQuickSameSizeChanges(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := open(t, t.TempDir())
+	if _, err := s.CompareAndSwap(ctx, "map", 0, []byte("v: 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(ctx, "map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := watchNext(t, ch); r.Version != 1 {
+		t.Fatalf("first: %+v", r)
+	}
+	time.Sleep(30 * time.Millisecond) // the watcher has stamped the file
+	for v := uint64(1); v < 3; v++ {
+		if _, err := s.CompareAndSwap(ctx, "map", v, []byte(fmt.Sprintf("v: %d\n", v+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r := watchNext(t, ch); r.Version != 3; r = watchNext(t, ch) {
+		if r.Version != 2 {
+			t.Fatalf("got %+v, want version 2 then 3", r)
+		}
+	}
+
+	// An edit in place by hand (same inode), same size, the modification
+	// time put back: only the recent modification time makes the watcher
+	// read the file again.
+	path := filepath.Join(s.Dir(), "map.yaml")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), "v: 3", "v: 9", 1)
+	if edited == string(data) {
+		t.Fatalf("no value in %q", data)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if r := watchNext(t, ch); r.Version != 3 || strings.TrimSpace(string(r.Value)) != "v: 9" {
+		t.Fatalf("after the edit in place: %+v %q", r, r.Value)
+	}
+}
+
+// A file whose stamp is unchanged and settled is not read again.
+func TestFileStampSettled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.yaml")
+	if err := os.WriteFile(path, []byte("a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := statFile(path)
+	if !ok {
+		t.Fatal("stat failed")
+	}
+	if st.settled(time.Now()) {
+		t.Error("a file written just now is settled")
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	st2, _ := statFile(path)
+	if st2 == st || !st2.settled(time.Now()) {
+		t.Errorf("an hour-old file: stamp %+v (was %+v), settled %v", st2, st, st2.settled(time.Now()))
+	}
+	if err := os.WriteFile(path, []byte("b"), 0o600); err != nil { // same size, same inode
+		t.Fatal(err)
+	}
+	if st3, _ := statFile(path); st3 == st2 {
+		t.Error("a write now left the stamp of an hour-old file")
+	}
+}
