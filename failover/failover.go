@@ -43,7 +43,7 @@ type Options struct {
 
 // Step is one step's outcome, for progress output and logs.
 type Step struct {
-	Name   string // choose, intent, fence, catch-up, promote, repoint, publish, stream
+	Name   string // choose, intent, fence, catch-up, hold, promote, fence-check, repoint, publish, stream
 	Node   string
 	Detail string
 	Err    error
@@ -196,20 +196,35 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("old primary %s answers but was not fenced: %v", sh.Primary.Name, fenceErr))
 	}
 	it.Fenced = fenced
-	if fenced && targetState.inRecovery {
-		err := t.waitReplayed(ctx, oldPos, o.CatchUpTimeout)
-		o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: "to " + oldPos.String()})
-		if err != nil {
-			return res, liftFence(ctx, &o, sh, t, err)
-		}
-	}
-
 	var others []shardmap.Node
 	for _, r := range sh.Replicas {
 		if r.Name != target.Name {
 			others = append(others, r)
 		}
 	}
+	if fenced && targetState.inRecovery {
+		err := t.waitReplayed(ctx, oldPos, o.CatchUpTimeout)
+		o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: "to " + oldPos.String()})
+		if err != nil {
+			return res, liftFence(ctx, &o, sh, t, err)
+		}
+		if m, ok := t.(*mnode); ok {
+			// Nothing another replica applied may be missing on the new
+			// primary, even a write past the fence (mariadb_hold.go).
+			stopped, furthest, err := holdOthers(ctx, &o, others, sh.Database)
+			o.step(Step{Name: "hold", Node: target.Name, Err: err,
+				Detail: fmt.Sprintf("replication stopped on %d other replica(s), which applied up to %q", len(stopped), furthest)})
+			if err == nil {
+				err = m.waitApplied(ctx, furthest, "the other replicas applied up to", o.CatchUpTimeout)
+				o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: fmt.Sprintf("to %q, what the other replicas applied", furthest)})
+			}
+			if err != nil {
+				note := thawOthers(ctx, &o, stopped, sh.Database)
+				return res, liftFence(ctx, &o, sh, t, fmt.Errorf("%w%s", err, note))
+			}
+		}
+	}
+
 	if m, ok := t.(*mnode); ok {
 		// A semi-synchronous primary only where a semi-synchronous
 		// replica will follow it (mariadb.go, promote).
@@ -228,6 +243,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		// Part of the promotion may be done: the old primary stays
 		// fenced, a re-run finishes the failover.
 		return res, err
+	}
+	if m, ok := t.(*mnode); ok && fenced {
+		if d, warn := checkPastFence(ctx, &o, sh, oldPos, m); d != "" {
+			o.step(Step{Name: "fence-check", Node: sh.Primary.Name, Detail: d})
+			if warn {
+				res.Warnings = append(res.Warnings, d)
+			}
+		}
 	}
 
 	// Re-point before publishing: with synchronous replication the new

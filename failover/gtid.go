@@ -115,3 +115,38 @@ func errantGTIDs(binlogPos string, applied gtidSet, own uint32) (string, error) 
 	}
 	return strings.Join(errant, ","), nil
 }
+
+// furthestGTIDs merges GTID positions into one MASTER_GTID_WAIT accepts:
+// per domain, the GTID (domain-server-seq, as written) with the highest
+// sequence number. "" when there is none.
+func furthestGTIDs(positions ...string) (string, error) {
+	best := map[uint32]string{}
+	seqs := gtidSet{}
+	for _, pos := range positions {
+		for part := range strings.SplitSeq(strings.TrimSpace(pos), ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			g, err := parseGTIDSet(part)
+			if err != nil {
+				return "", err
+			}
+			for d, s := range g {
+				if _, ok := best[d]; !ok || s > seqs[d] {
+					best[d], seqs[d] = part, s
+				}
+			}
+		}
+	}
+	ds := make([]uint32, 0, len(best))
+	for d := range best {
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = best[d]
+	}
+	return strings.Join(out, ","), nil
+}

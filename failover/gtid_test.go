@@ -30,3 +30,26 @@ func TestErrantGTIDs(t *testing.T) {
 		t.Error("errantGTIDs of a malformed position: no error")
 	}
 }
+
+// The furthest of several replicas' positions, per domain, as
+// MASTER_GTID_WAIT takes it.
+func TestFurthestGTIDs(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"", ""}, ""},
+		{[]string{"0-1-20", "0-1-22"}, "0-1-22"},
+		{[]string{"0-1-22", "0-2-21"}, "0-1-22"},
+		{[]string{"0-1-20,1-3-9", "1-3-12", "0-2-21"}, "0-2-21,1-3-12"},
+	} {
+		got, err := furthestGTIDs(c.in...)
+		if err != nil || got != c.want {
+			t.Errorf("furthestGTIDs(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	if _, err := furthestGTIDs("0-1"); err == nil {
+		t.Error("furthestGTIDs of a malformed position: no error")
+	}
+}

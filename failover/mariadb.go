@@ -160,16 +160,22 @@ func (n *mnode) state(ctx context.Context) (state, error) {
 // waitReplayed waits with MASTER_GTID_WAIT until the replica has applied
 // the fenced primary's gtid_binlog_pos.
 func (n *mnode) waitReplayed(ctx context.Context, f fenced, timeout time.Duration) error {
-	if f.gtid == "" {
+	return n.waitApplied(ctx, f.gtid, "the old primary wrote up to", timeout)
+}
+
+// waitApplied waits with MASTER_GTID_WAIT until the replica has applied
+// pos; what names pos in the error.
+func (n *mnode) waitApplied(ctx context.Context, pos, what string, timeout time.Duration) error {
+	if pos == "" {
 		return nil
 	}
 	secs := max(timeout.Seconds(), 0.1)
-	r, err := n.rowFor(ctx, timeout+5*time.Second, fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %.3f), @@global.gtid_slave_pos", mysqlLiteral(f.gtid), secs))
+	r, err := n.rowFor(ctx, timeout+5*time.Second, fmt.Sprintf("SELECT MASTER_GTID_WAIT(%s, %.3f), @@global.gtid_slave_pos", mysqlLiteral(pos), secs))
 	if err != nil {
 		return err
 	}
 	if len(r) != 2 || r[0] != "0" {
-		return fmt.Errorf("%w: %s applied up to %q, the old primary wrote up to %q", ErrNotCaughtUp, n.info.Name, r[len(r)-1], f.gtid)
+		return fmt.Errorf("%w: %s applied up to %q, %s %q", ErrNotCaughtUp, n.info.Name, r[len(r)-1], what, pos)
 	}
 	return nil
 }
