@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // A planned switchover while an account that passes read_only (ALL
@@ -83,5 +85,52 @@ func TestMariaSwitchoverPrivilegedWriterPastFence(t *testing.T) {
 		}
 		t.Logf("round %d: %d privileged inserts on the old primary", round, written.Load())
 		r.c.Stop()
+	}
+}
+
+// holdOthers stops the replicas and says what they applied; thawOthers,
+// for a run that gives up before promoting, starts them again.
+func TestMariaHoldOthersThaw(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := startMariaReviewRig(ctx, t, 2)
+	r.write(ctx, t, 5)
+	if err := r.c.WaitReplicated(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sh, _ := r.shard(ctx, t)
+	o := &Options{Login: login, Engine: shardmap.MySQL}
+	stopped, furthest, err := holdOthers(ctx, o, sh.Replicas, sh.Database)
+	if err != nil || len(stopped) != 2 || furthest == "" {
+		t.Fatalf("holdOthers: %v, %q, %v", stopped, furthest, err)
+	}
+	running := func(name string) string {
+		n, err := o.Login.openMariaDB(ctx, shardmap.Node{Name: name, Host: r.nodes[name].Host, Port: r.nodes[name].Port}, sh.Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.close()
+		st, err := n.slaveStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st["Slave_IO_Running"] + "/" + st["Slave_SQL_Running"]
+	}
+	for _, n := range stopped {
+		if s := running(n.Name); s != "No/No" {
+			t.Errorf("%s after holdOthers: %s", n.Name, s)
+		}
+	}
+	r.write(ctx, t, 5) // the primary goes on; the held replicas do not see it
+	if n := r.count(ctx, t, "my0r1", 10, 200*time.Millisecond); n != 5 {
+		t.Errorf("a held replica holds %d rows, want 5", n)
+	}
+	if note := thawOthers(ctx, o, stopped, sh.Database); note != "" {
+		t.Fatal(note)
+	}
+	for _, n := range stopped {
+		if got := r.count(ctx, t, n.Name, 10, 10*time.Second); got != 10 {
+			t.Errorf("%s after thawOthers holds %d of 10 rows (%s)", n.Name, got, running(n.Name))
+		}
 	}
 }
