@@ -356,3 +356,43 @@ func TestSuspicionFailoverHoldClientHangsUp(t *testing.T) {
 		t.Errorf("held: sent %d, failed %d; want the hold ended by the hang-up (sent 0, failed 1)", f.heldSent.Load(), f.heldFailed.Load())
 	}
 }
+
+// A SET through the extended protocol outside a transaction belongs to the
+// batch's implicit transaction: an error later in the batch rolls it back
+// on the server, and the session must not record it either (session
+// pooling: a cross-shard read would replay it).
+func TestSessionPoolingExtendedSetRolledBack(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
+	ctx := context.Background()
+	const lo, hi = 1_861_000, 1_861_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'tz')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PgConn().ExecParams(ctx, "SET TimeZone = 'Asia/Tokyo'", nil, nil, nil, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := &pgconn.Batch{}
+	b.ExecParams("SET TimeZone = 'Europe/Paris'", nil, nil, nil, nil)
+	b.ExecParams("SELECT 1/0", nil, nil, nil, nil)
+	if _, err := c.PgConn().ExecBatch(ctx, b).ReadAll(); err == nil {
+		t.Fatal("the batch's division by zero did not fail")
+	}
+	var tz string
+	if err := c.QueryRow(ctx, fmt.Sprintf("SELECT current_setting('TimeZone') FROM users WHERE id = %d", ids[0])).Scan(&tz); err != nil {
+		t.Fatal(err)
+	}
+	if tz != "Asia/Tokyo" {
+		t.Errorf("a one-shard read after the failed batch: TimeZone %q, want Asia/Tokyo", tz)
+	}
+	var n int64
+	err := c.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM users WHERE id BETWEEN %d AND %d
+		AND current_setting('TimeZone') = 'Asia/Tokyo'`, lo, hi)).Scan(&n)
+	if err != nil || n != 2 {
+		t.Errorf("a cross-shard read after the failed batch counted %d rows (%v) at TimeZone Asia/Tokyo, want 2 (one per shard)", n, err)
+	}
+}

@@ -150,9 +150,10 @@ type session struct {
 	// Session settings (SET), replayed on other connections.
 	base        []string // SETs from the startup parameters
 	settings    []string
-	settingsKey string   // settings joined: what a connection must have applied
-	txSets      []string // SETs of the open transaction, kept if it commits
-	roleSet     bool     // settings hold SET ROLE / SESSION AUTHORIZATION
+	settingsKey string     // settings joined: what a connection must have applied
+	txSets      []string   // SETs of the open transaction, kept if it commits
+	batchSets   []batchSet // SETs of the extended batch's implicit transaction
+	roleSet     bool       // settings hold SET ROLE / SESSION AUTHORIZATION
 	// Replica reads (session_replica.go): the session's policy and its
 	// defaults, its last commit's position per shard name, whether the
 	// open transaction is READ ONLY, and the position an

@@ -449,7 +449,7 @@ func (s *session) execute(body []byte) error {
 	pe := pending{exp: expExecute, link: p.link}
 	if trackedSet(p.cs.stmt) {
 		cs, l := p.cs, p.link
-		pe.done = func() { s.recordSetting(cs.sql, cs.stmt, l) }
+		pe.done = func() { s.setDone(cs, l) }
 	}
 	s.queue(pe)
 	if !s.txOpen && p.link == s.batch {

@@ -211,6 +211,9 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	}
 	s.statementDone()
 	s.skipping = false
+	if len(s.batchSets) > 0 {
+		s.settleBatchSets()
+	}
 	if s.txOpen && s.txLink == nil && st == pgio.TxIdle {
 		// A side connection (a Describe) while the transaction has not
 		// reached a server: the client's status is the proxy's.

@@ -121,6 +121,43 @@ func (s *session) recordSetting(sql string, stmt *parser.Statement, l *link) {
 	s.applySetting(sql, stmt, l)
 }
 
+// batchSet is a SET that completed through the extended protocol outside
+// an explicit transaction: it is part of the batch's implicit transaction,
+// which a later error in the batch rolls back, SET included.
+type batchSet struct {
+	cs     *clientStmt
+	l      *link
+	errors int // s.errors when it completed
+}
+
+// setDone records a SET (trackedSet) whose Execute completed on l. In an
+// explicit transaction — also one a BEGIN later in the batch opened, which
+// takes the batch's implicit transaction in — it is tentative as any; else
+// it waits for the batch's ReadyForQuery (settleBatchSets).
+func (s *session) setDone(cs *clientStmt, l *link) {
+	if s.txOpen {
+		s.recordSetting(cs.sql, cs.stmt, l)
+		return
+	}
+	s.batchSets = append(s.batchSets, batchSet{cs: cs, l: l, errors: s.errors})
+}
+
+// settleBatchSets runs at the batch's ReadyForQuery: the SETs of its
+// implicit transaction are recorded if no server error came after them.
+// Otherwise the server most likely rolled them back; the connection's
+// settings are unknown (reset before its next use) rather than guessed.
+func (s *session) settleBatchSets() {
+	for _, b := range s.batchSets {
+		if s.errors == b.errors {
+			s.recordSetting(b.cs.sql, b.cs.stmt, b.l)
+		} else {
+			b.l.state.applied, b.l.state.untracked = appliedUnknown, true
+		}
+	}
+	clear(s.batchSets)
+	s.batchSets = s.batchSets[:0]
+}
+
 // endTxSettings settles the tentative SETs of a transaction that ended on
 // l: committed ones are recorded; after a rollback the server has undone
 // them, and the connection is back at the session's settings.
