@@ -45,6 +45,9 @@ const (
 
 	// stmtCacheSize bounds the statements a connection keeps prepared.
 	stmtCacheSize = 128
+	// maxPreparedText bounds the text of a statement kept prepared (the
+	// cache holds it): a longer one runs as text.
+	maxPreparedText = 16 << 10
 )
 
 type stmtEntry struct {
@@ -90,6 +93,9 @@ func (c *Conn) PreparedCount() int { return len(c.stmts.m) }
 func (c *Conn) ForwardPrepared(query string, p ExecParams, sink PacketSink) (Summary, error) {
 	if c.broken.Load() {
 		return Summary{}, lostError(c.node, errors.New("connection marked broken"))
+	}
+	if len(query) > maxPreparedText {
+		return Summary{}, ErrNotPrepared
 	}
 	if err := c.ownStart(); err != nil {
 		return Summary{}, err
@@ -165,8 +171,14 @@ func (c *Conn) prepared(query string) (*stmtEntry, error) {
 	switch pk[4] {
 	case 0xff:
 		perr := vmysql.ParseErrorPacket(pk[4:])
-		if num, _, _, ok := ServerError(perr); ok && interrupted(num) {
+		num, _, _, _ := ServerError(perr)
+		if interrupted(num) {
 			return nil, c.execError(perr) // a KILL QUERY meant for the statement
+		}
+		if passing(num) {
+			// Not remembered: the next execution prepares again (the text
+			// runs now, and most likely fails alike).
+			return &stmtEntry{refused: true}, nil
 		}
 		e.refused = true
 	case 0x00:
@@ -202,6 +214,17 @@ func (c *Conn) prepared(query string) (*stmtEntry, error) {
 // it cannot be prepared.
 func interrupted(num uint16) bool {
 	return num == 1317 || num == 1927 || num == 1053
+}
+
+// passing: the server's error may not hold for long (a table or column
+// not there yet, a privilege not granted yet, a lock, the server's limit
+// of prepared statements): the refusal is not remembered.
+func passing(num uint16) bool {
+	switch num {
+	case 1049, 1054, 1142, 1143, 1146, 1205, 1213, 1305, 1461:
+		return true
+	}
+	return false
 }
 
 // cacheEntry adds e under query, evicting with CLOCK when full.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -155,5 +156,25 @@ func TestForwardPreparedRefusedFallsBack(t *testing.T) {
 	}
 	if got := exec(t, c, "SELECT 8"); got[0] != "8" {
 		t.Fatal(got)
+	}
+	// A table not there yet: refused now, prepared once it exists.
+	exec(t, c, "DROP TABLE IF EXISTS app.later")
+	q = "SELECT id FROM app.later WHERE id = ?"
+	if _, err := c.ForwardPrepared(q, int64Param(1, false), &s); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("err %v, want ErrNotPrepared", err)
+	}
+	exec(t, c, "CREATE TABLE app.later (id BIGINT PRIMARY KEY)")
+	t.Cleanup(func() { exec(t, c, "DROP TABLE IF EXISTS app.later") })
+	before = sessionStatus(t, c, "Com_stmt_prepare")
+	if _, err := c.ForwardPrepared(q, int64Param(1, false), &s); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessionStatus(t, c, "Com_stmt_prepare") - before; got != 1 {
+		t.Fatalf("%d prepares once the table exists, want 1", got)
+	}
+	// A text too long to keep runs as text, without a round trip.
+	long := "SELECT ? /*" + strings.Repeat("x", maxPreparedText) + "*/"
+	if _, err := c.ForwardPrepared(long, int64Param(1, false), &s); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("err %v, want ErrNotPrepared", err)
 	}
 }
