@@ -148,3 +148,39 @@ func TestPreparedOnServerTypesOmitted(t *testing.T) {
 	execute(false, nil, append(u64(5), str("3")...), "<5>")
 	r.queryOK("SELECT 1")
 }
+
+// KILL QUERY reaches an execution running as a prepared statement on the
+// shard, and the client's connection goes on.
+func TestPreparedOnServerKillQuery(t *testing.T) {
+	ctx := context.Background()
+	a, b := conn(t, ""), conn(t, "")
+	id := idsOnEachShard(t, 31000)[1]
+	execOK(t, b, "DELETE FROM vals WHERE id = ?", id)
+	execOK(t, b, "INSERT INTO vals (id, s) VALUES (?, 'sleep')", id)
+	aid := one(t, a, "SELECT CONNECTION_ID()")
+	before := globalStatus(t, 1, "Com_stmt_execute")
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		var s string
+		a.QueryRowContext(ctx, "SELECT SLEEP(20) FROM vals WHERE id = ?", id).Scan(&s)
+		done <- time.Since(start)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	execOK(t, b, "KILL QUERY "+aid)
+	select {
+	case d := <-done:
+		if d > 10*time.Second || d < 250*time.Millisecond {
+			t.Fatalf("the execution ran %s: not stopped by the KILL", d)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("KILL QUERY did not stop the execution")
+	}
+	if got := globalStatus(t, 1, "Com_stmt_execute") - before; got < 1 {
+		t.Fatal("the execution did not reach the shard as COM_STMT_EXECUTE")
+	}
+	var s string
+	if err := a.QueryRowContext(ctx, "SELECT s FROM vals WHERE id = ?", id).Scan(&s); err != nil || s != "sleep" {
+		t.Fatalf("after the KILL: %q %v", s, err)
+	}
+}
