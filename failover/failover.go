@@ -213,10 +213,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			// primary, even a write past the fence (mariadb_hold.go).
 			stopped, furthest, err := holdOthers(ctx, &o, others, sh.Database)
 			o.step(Step{Name: "hold", Node: target.Name, Err: err,
-				Detail: fmt.Sprintf("replication stopped on %d other replica(s), which applied up to %q", len(stopped), furthest)})
+				Detail: fmt.Sprintf("%d other replica(s) stopped receiving, at %q", len(stopped), furthest)})
 			if err == nil {
-				err = m.waitApplied(ctx, furthest, "the other replicas applied up to", o.CatchUpTimeout)
-				o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: fmt.Sprintf("to %q, what the other replicas applied", furthest)})
+				err = m.waitApplied(ctx, furthest, "the other replicas received up to", o.CatchUpTimeout)
+				o.step(Step{Name: "catch-up", Node: target.Name, Err: err, Detail: fmt.Sprintf("to %q, what the other replicas received", furthest)})
 			}
 			if err != nil {
 				note := thawOthers(ctx, &o, stopped, sh.Database)

@@ -18,15 +18,21 @@ import (
 // and follows no one. (Seen in the planned switchover's ledger test: the
 // proxy's own heartbeat, written by its control user every 200 ms.)
 //
-// So before the promotion the other replicas stop replicating, and the
+// So before the promotion the other replicas stop receiving, and the
 // target, still receiving from the old primary, applies everything any of
-// them applied. From there nothing the others hold is missing on the new
+// them received. From there nothing the others hold is missing on the new
 // primary, whatever wrote it. A run that gives up before promoting starts
 // them again (thawOthers).
+//
+// Only the IO thread stops: a replica with both threads stopped and
+// read_only off is what the Detector takes for a promotion by hand, and
+// every proxy would adopt it. Its SQL thread applies what it received;
+// the re-pointing's CHANGE MASTER drops the relay log, and the replica
+// fetches again from its gtid_slave_pos what the target holds anyway.
 
-// holdOthers stops replication (STOP SLAVE) on every replica in others
-// that answers and has replication configured, and returns those stopped
-// and the furthest GTID per domain any of them applied ("" when none).
+// holdOthers stops the IO thread on every replica in others that answers
+// and has replication configured, and returns those stopped and the
+// furthest GTID per domain any of them received or applied ("" when none).
 // A replica that does not answer is skipped: re-pointing warns of it.
 func holdOthers(ctx context.Context, o *Options, others []shardmap.Node, database string) ([]shardmap.Node, string, error) {
 	var stopped []shardmap.Node
@@ -42,14 +48,17 @@ func holdOthers(ctx context.Context, o *Options, others []shardmap.Node, databas
 			if err != nil || len(st) == 0 {
 				return "", false, err
 			}
-			if err := n.exec(ctx, "STOP SLAVE"); err != nil {
+			if err := n.exec(ctx, "STOP SLAVE IO_THREAD"); err != nil {
+				return "", true, err
+			}
+			if st, err = n.slaveStatus(ctx); err != nil {
 				return "", true, err
 			}
 			p, err := n.row(ctx, "SELECT @@global.gtid_slave_pos")
 			if err != nil || len(p) != 1 {
 				return "", true, fmt.Errorf("%s: gtid_slave_pos: %v", r.Name, err)
 			}
-			return p[0], true, nil
+			return p[0] + "," + st["Gtid_IO_Pos"], true, nil
 		}()
 		if configured {
 			stopped = append(stopped, r)
@@ -63,7 +72,7 @@ func holdOthers(ctx context.Context, o *Options, others []shardmap.Node, databas
 	return stopped, furthest, err
 }
 
-// thawOthers starts replication again on the replicas holdOthers stopped,
+// thawOthers starts the IO thread again on the replicas holdOthers stopped,
 // for a run that gives up before promoting. Failures are returned as one
 // note for the run's error; the replicas still follow the old primary.
 func thawOthers(ctx context.Context, o *Options, stopped []shardmap.Node, database string) string {
@@ -75,9 +84,9 @@ func thawOthers(ctx context.Context, o *Options, stopped []shardmap.Node, databa
 				return err
 			}
 			defer n.close()
-			return n.exec(ctx, "START SLAVE")
+			return n.exec(ctx, "START SLAVE IO_THREAD")
 		}()
-		o.step(Step{Name: "hold", Node: r.Name, Err: err, Detail: "replication started again"})
+		o.step(Step{Name: "hold", Node: r.Name, Err: err, Detail: "receiving again"})
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%v)", r.Name, err))
 		}
@@ -85,7 +94,7 @@ func thawOthers(ctx context.Context, o *Options, stopped []shardmap.Node, databa
 	if len(failed) == 0 {
 		return ""
 	}
-	return "; replication stopped on " + strings.Join(failed, ", ") + ": START SLAVE there by hand"
+	return "; the IO thread is stopped on " + strings.Join(failed, ", ") + ": START SLAVE IO_THREAD there by hand"
 }
 
 // checkPastFence compares the old primary's gtid_binlog_pos, read again
