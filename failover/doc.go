@@ -31,9 +31,13 @@
 // with the furthest GTID position received or applied; the fence is
 // read_only=1, the sessions begun before it killed and waited for, and
 // gtid_binlog_pos, which a planned switchover's target reaches by
-// MASTER_GTID_WAIT; the promotion stops the IO thread, applies all that
-// was received, then STOP SLAVE, RESET SLAVE ALL, read_only=0; the other
-// replicas are re-pointed with CHANGE MASTER TO … MASTER_USE_GTID=slave_pos.
+// MASTER_GTID_WAIT, after which the other replicas stop receiving and
+// the target applies all they hold (mariadb_hold.go: read_only does not
+// stop accounts with READ_ONLY ADMIN, whose commits past the fence must
+// not reach another replica and miss the target); the promotion stops
+// the IO thread, applies all that was received, then STOP SLAVE, RESET
+// SLAVE ALL, read_only=0; the other replicas are re-pointed with CHANGE
+// MASTER TO … MASTER_USE_GTID=slave_pos.
 // Run picks the engine's steps through the server interface (server.go).
 //
 // The map is the fence that matters: proxies route only by it. Making the
