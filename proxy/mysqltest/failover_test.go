@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -288,6 +290,18 @@ func runMyLedgerPlanned(t *testing.T, r *myFailoverRig, semiSync bool, stall tim
 	took := time.Since(start)
 	for _, s := range steps {
 		t.Log(s)
+	}
+	if planned {
+		// What the old primary wrote after the fence's position, if
+		// anything: nothing may commit there once it is read.
+		logPastFence(t, r.nodes["my0"], steps)
+	}
+	if err != nil || len(res.Warnings) > 0 {
+		for name, n := range r.nodes {
+			if name != "my0" {
+				logSlaveStatus(t, name, n)
+			}
+		}
 	}
 	if err != nil {
 		t.Fatalf("failover: %v", err)
@@ -603,4 +617,139 @@ func TestFailoverDetectsPromotionMySQL(t *testing.T) {
 		t.Errorf("the write was held %s; want about the 700ms failover buffer", held)
 	}
 	t.Logf("held %s, then: %v", held, err)
+}
+
+var fencePosRE = regexp.MustCompile(`at or before GTID position "([^"]*)"`)
+
+// logPastFence logs the old primary's binlog events of the transactions
+// after the position its fence returned (found in the fence step's
+// detail), and reports them as an error: a fenced primary commits nothing
+// after that position.
+func logPastFence(t *testing.T, old *sandbox.Node, steps []string) {
+	t.Helper()
+	var pos string
+	for _, s := range steps {
+		if m := fencePosRE.FindStringSubmatch(s); m != nil {
+			pos = m[1]
+		}
+	}
+	if pos == "" {
+		t.Errorf("no fence position in the steps")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := sql.Open("mysql", old.AdminDSN(""))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer db.Close()
+	var now string
+	if err := db.QueryRowContext(ctx, "SELECT @@global.gtid_binlog_pos").Scan(&now); err != nil {
+		t.Error(err)
+		return
+	}
+	if now == pos {
+		t.Logf("old primary: gtid_binlog_pos %q, the fence's position", now)
+		return
+	}
+	t.Errorf("old primary committed after the fence: gtid_binlog_pos %q, fence position %q", now, pos)
+	fenceSeq := gtidSeq(pos)
+	var files []string
+	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for rows.Next() {
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		var name string
+		vals[0] = &name
+		for i := 1; i < len(cols); i++ {
+			vals[i] = new(sql.RawBytes)
+		}
+		if err := rows.Scan(vals...); err == nil {
+			files = append(files, name)
+		}
+	}
+	rows.Close()
+	for _, f := range files {
+		rows, err := db.QueryContext(ctx, "SHOW BINLOG EVENTS IN '"+f+"'")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		past := false
+		for rows.Next() {
+			var logName, typ, info string
+			var p, server, end int64
+			if err := rows.Scan(&logName, &p, &typ, &server, &end, &info); err != nil {
+				t.Error(err)
+				break
+			}
+			if typ == "Gtid" {
+				past = false
+				if i := strings.Index(info, "GTID "); i >= 0 && gtidSeq(strings.Fields(info[i+5:])[0]) > fenceSeq {
+					past = true
+				}
+			}
+			if past {
+				t.Logf("past the fence: %s:%d %s server_id=%d %s", logName, p, typ, server, info)
+			}
+		}
+		rows.Close()
+	}
+}
+
+// gtidSeq is the sequence number of domain 0 in a GTID position.
+func gtidSeq(pos string) int64 {
+	for part := range strings.SplitSeq(pos, ",") {
+		f := strings.Split(strings.TrimSpace(part), "-")
+		if len(f) == 3 && f[0] == "0" {
+			n, _ := strconv.ParseInt(f[2], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// logSlaveStatus logs a replica's GTID positions and replication errors.
+func logSlaveStatus(t *testing.T, name string, n *sandbox.Node) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	db, err := sql.Open("mysql", n.AdminDSN(""))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer db.Close()
+	var slavePos, binlogPos string
+	if err := db.QueryRowContext(ctx, "SELECT @@global.gtid_slave_pos, @@global.gtid_binlog_pos").Scan(&slavePos, &binlogPos); err != nil {
+		t.Logf("%s: %v", name, err)
+		return
+	}
+	st := map[string]string{}
+	rows, err := db.QueryContext(ctx, "SHOW SLAVE STATUS")
+	if err == nil {
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if rows.Scan(ptrs...) == nil {
+				for i, c := range cols {
+					st[c] = vals[i].String
+				}
+			}
+		}
+		rows.Close()
+	}
+	t.Logf("%s: gtid_slave_pos %q, gtid_binlog_pos %q, master %s:%s, IO %s (received %s), SQL %s, IO error %q, SQL error %q",
+		name, slavePos, binlogPos, st["Master_Host"], st["Master_Port"], st["Slave_IO_Running"], st["Gtid_IO_Pos"],
+		st["Slave_SQL_Running"], st["Last_IO_Error"], st["Last_SQL_Error"])
 }
