@@ -4,10 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/shardgate/shardgate/config"
 )
 
 // TestHotpathReviewExtendedSetAfterCommitInBatch: one extended batch (one
@@ -73,5 +79,108 @@ func TestHotpathReviewExtendedSetAfterCommitInBatch(t *testing.T) {
 			t.Errorf("another client read TimeZone %q: client A's SET leaked through its server connection", tz)
 			break
 		}
+	}
+}
+
+// TestHotpathReviewReadOnlyTurnedReadWriteJoinsWithout2PC: 147dcda lets a
+// READ ONLY transaction reach several shards with two-phase commit off
+// (each part commits on its own). Postgres lets the transaction turn
+// read-write before its first query with SET LOCAL transaction_read_only
+// = off (check_transaction_read_only), and the proxy replays that SET with
+// BEGIN READ ONLY on every shard. The session still thinks the
+// transaction is read-only (setBeforeTx changes txReadOnly only for SET
+// TRANSACTION), so writes on two shards commit independently, without
+// two-phase commit: the atomicity 2PC off is meant to refuse.
+//
+// Review finding. Proposed fix: in setBeforeTx (and for a SET of
+// transaction_read_only / SET SESSION CHARACTERISTICS seen in the
+// transaction) treat SET [LOCAL] transaction_read_only = off|false|0
+// like SET TRANSACTION READ WRITE (txReadOnly = false), and any other
+// spelling the proxy cannot evaluate (DEFAULT, a set_config call) as
+// read-write; or have canJoin ask the part's server (SHOW
+// transaction_read_only) before joining without 2PC.
+func TestHotpathReviewReadOnlyTurnedReadWriteJoinsWithout2PC(t *testing.T) {
+	if os.Getenv("SHARDGATE_REVIEW") == "" {
+		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
+	}
+	url, _ := startProxy(t, func(c *config.Config) { c.Transactions.TwoPhaseCommit = config.TwoPhaseOff })
+	ctx := context.Background()
+	const lo, hi = 1_872_000, 1_872_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, sql := range []string{"BEGIN READ ONLY", "SET LOCAL transaction_read_only = off"} {
+		if _, err := c.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rw')", ids[0])); err != nil {
+		t.Fatalf("the first shard's INSERT: %v", err)
+	}
+	_, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'rw')", ids[1]))
+	if err == nil {
+		_, cerr := c.Exec(ctx, "COMMIT")
+		t.Errorf("a read-write transaction (BEGIN READ ONLY; SET LOCAL transaction_read_only = off) wrote on a second shard with two-phase commit off (COMMIT: %v); rows per shard now %v", cerr, perShard(t, lo, hi))
+		return
+	}
+	c.Exec(ctx, "ROLLBACK") //nolint:errcheck
+}
+
+// TestHotpathReviewAcquireWaitPipelinedClient: a statement waits for a
+// server connection (a pool of one, held by another client's transaction)
+// while its client has already sent the next query: the client-gone
+// watcher (07261c0) peeks and sees data, which is not a hang-up. Both
+// queries must be answered once the connection is free, and no watcher
+// goroutine may outlive the wait. Passes: the suspicion proved false.
+func TestHotpathReviewAcquireWaitPipelinedClient(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) {
+		c.Pools.MaxServerConnsPerNode = 1
+		c.Pools.AcquireTimeout = 10 * time.Second
+	})
+	ctx := context.Background()
+	ids := idsOnShards(t, 1_873_000)
+	holder := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pgconn.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hj, err := pc.Hijack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hj.Conn.Close()
+	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fe := hj.Frontend
+	fe.Send(&pgproto3.Query{String: fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])})
+	fe.Send(&pgproto3.Query{String: fmt.Sprintf("SELECT 2 FROM users WHERE id = %d", ids[0])})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // 15 ticks of the watcher
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for ready := 0; ready < 2; {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after %d answers: %v (the waiting statement's client was taken for gone)", ready, err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("query %d: %s %s", ready+1, m.Code, m.Message)
+		case *pgproto3.ReadyForQuery:
+			ready++
+		}
+	}
+	buf := make([]byte, 1<<20)
+	if st := string(buf[:runtime.Stack(buf, true)]); strings.Contains(st, "watchClient") {
+		t.Errorf("a client-gone watcher outlived the acquire wait")
 	}
 }
