@@ -198,3 +198,48 @@ func TestHotpathReviewAcquireWaitPipelinedClient(t *testing.T) {
 		t.Errorf("a client-gone watcher outlived the acquire wait")
 	}
 }
+
+// TestHotpathReviewIsolationReadSessionPoolingWaitsForItself: session
+// pooling with one server connection per node (every client holds its
+// own: the pool is sized to the clients). The client has used shard B
+// before, so it holds B's only connection. In a transaction begun on
+// shard A, a statement on B joins B; the isolation read (32b8d9a/e754d8a,
+// askIsolation) acquires another pooled connection to the joining shard
+// instead of asking the session's own idle link there, waits for the
+// connection the session itself holds until acquire_timeout, then treats
+// the isolation as unknown (as if REPEATABLE READ) and refuses the join.
+//
+// Review finding. Proposed fix: in askIsolation, ask on the session's own
+// link to the shard when it holds one that is not a part of the
+// transaction and owes nothing (s.sessLinks[spare], idle, not in COPY or
+// a pipeline), or skip a shard whose node the session already holds a
+// connection to, as the doc comment promises; acquire from the pool only
+// otherwise.
+func TestHotpathReviewIsolationReadSessionPoolingWaitsForItself(t *testing.T) {
+	if os.Getenv("SHARDGATE_REVIEW") == "" {
+		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
+	}
+	url, _ := startProxy(t, func(c *config.Config) {
+		c.Pools.Mode = config.PoolSession
+		c.Pools.MaxServerConnsPerNode = 1
+		c.Pools.AcquireTimeout = 2 * time.Second
+	})
+	ctx := context.Background()
+	ids := idsOnShards(t, 1_874_000)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[1])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, "ROLLBACK") //nolint:errcheck
+	if _, err := c.Exec(ctx, fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := c.Exec(ctx, fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[1]))
+	if err != nil || time.Since(start) > time.Second {
+		t.Errorf("joining the shard whose connection the session holds: %v after %v (the isolation read waited for the session's own connection)", err, time.Since(start).Round(time.Millisecond))
+	}
+}
