@@ -243,3 +243,58 @@ func TestHotpathReviewIsolationReadSessionPoolingWaitsForItself(t *testing.T) {
 		t.Errorf("joining the shard whose connection the session holds: %v after %v (the isolation read waited for the session's own connection)", err, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// TestHotpathReviewSetCommittedByMultiStatementText: the simple-protocol
+// form of the lastTag cause. BEGIN; a keyed read; SET TimeZone (tracked,
+// tentative in the transaction); then one Query "COMMIT; SELECT 1". The
+// transaction commits with its SET; the ReadyForQuery's last tag is
+// "SELECT 1", so endTxSettings(l, s.lastTag == "COMMIT") drops the SET:
+// the session's other connections miss it and the connection, whose
+// applied key says it has the session's settings without it, hands
+// Europe/Paris to the next client.
+//
+// Review finding (endTxSettings' test predates today's commits; the
+// extended-protocol case above is new today). Proposed fix: as above,
+// settle the transaction's SETs at the COMMIT/ROLLBACK's own
+// CommandComplete (the tag of the statement that ended the transaction),
+// not at the ReadyForQuery by the batch's last tag.
+func TestHotpathReviewSetCommittedByMultiStatementText(t *testing.T) {
+	if os.Getenv("SHARDGATE_REVIEW") == "" {
+		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
+	}
+	url, _ := startProxy(t, func(*config.Config) {})
+	ctx := context.Background()
+	const lo, hi = 1_875_000, 1_875_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'tz')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sql := range []string{"BEGIN", fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0]), "SET TimeZone = 'Europe/Paris'", "COMMIT; SELECT 1"} {
+		if _, err := c.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	var n int64
+	err := c.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM users WHERE id BETWEEN %d AND %d
+		AND current_setting('TimeZone') = 'Europe/Paris'`, lo, hi)).Scan(&n)
+	if err != nil || n != 2 {
+		t.Errorf("a cross-shard read after the commit counted %d rows (%v) at TimeZone Europe/Paris, want 2: the committed SET was dropped", n, err)
+	}
+	c.Close(ctx)
+	for i := 0; i < 4; i++ {
+		o := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+		var tz string
+		if err := o.QueryRow(ctx, fmt.Sprintf("SELECT current_setting('TimeZone') FROM users WHERE id = %d", ids[0])).Scan(&tz); err != nil {
+			t.Fatal(err)
+		}
+		o.Close(ctx)
+		if tz == "Europe/Paris" {
+			t.Errorf("another client read TimeZone %q: the SET leaked through its server connection", tz)
+			break
+		}
+	}
+}
