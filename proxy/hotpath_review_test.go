@@ -298,3 +298,43 @@ func TestHotpathReviewSetCommittedByMultiStatementText(t *testing.T) {
 		}
 	}
 }
+
+// TestHotpathReviewBatchSetTakenIntoRolledBackTx: SET TimeZone, 300
+// SELECT 1 (the queue drains on its own past 512 entries, so the SET's
+// Execute completes while no transaction is open: setDone puts it in
+// batchSets), then BEGIN in the same batch: Postgres turns the pipeline's
+// implicit transaction, SET included, into the explicit one, and a
+// ROLLBACK undoes the SET. Suspected: settleBatchSets at the batch's
+// ReadyForQuery (status T) records it for good. It does not:
+// recordSetting sees the transaction open and keeps it tentative. Passes.
+func TestHotpathReviewBatchSetTakenIntoRolledBackTx(t *testing.T) {
+	url, _ := startProxy(t, func(*config.Config) {})
+	ctx := context.Background()
+	const lo, hi = 1_876_000, 1_876_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'tz')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &pgconn.Batch{}
+	b.ExecParams("SET TimeZone = 'Europe/Paris'", nil, nil, nil, nil)
+	for i := 0; i < 300; i++ {
+		b.ExecParams("SELECT 1", nil, nil, nil, nil)
+	}
+	b.ExecParams("BEGIN", nil, nil, nil, nil)
+	if _, err := c.PgConn().ExecBatch(ctx, b).ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	err := c.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM users WHERE id BETWEEN %d AND %d
+		AND current_setting('TimeZone') = 'Europe/Paris'`, lo, hi)).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("after the ROLLBACK a cross-shard read counted %d rows (%v) at TimeZone Europe/Paris, want 0: the rolled-back SET was recorded", n, err)
+	}
+}
