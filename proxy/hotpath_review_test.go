@@ -411,3 +411,51 @@ func TestHotpathReviewAcquireWaitHalfClosedClient(t *testing.T) {
 		}
 	}
 }
+
+// TestHotpathReviewUnnamedPortalInterleaved: the unnamed portal's struct
+// is reused across Binds (4371d97). In one pipeline, the unnamed portal
+// is bound, a named one bound beside it, the unnamed one described,
+// executed, closed and bound again, then both executed; a second batch
+// binds the unnamed portal again (the struct forgotten at ReadyForQuery).
+// Every Execute must return its own Bind's value. Passes: the suspicion
+// proved false.
+func TestHotpathReviewUnnamedPortalInterleaved(t *testing.T) {
+	_, fe := rawSession(t)
+	bind := func(portal string, v string) *pgproto3.Bind {
+		return &pgproto3.Bind{DestinationPortal: portal, PreparedStatement: "s1", Parameters: [][]byte{[]byte(v)}}
+	}
+	fe.Send(&pgproto3.Parse{Name: "s1", Query: "SELECT $1::int AS v"})
+	fe.Send(bind("", "1"))
+	fe.Send(bind("p", "2"))
+	fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: ""})
+	fe.Send(&pgproto3.Execute{Portal: ""})
+	fe.Send(&pgproto3.Close{ObjectType: 'P', Name: ""})
+	fe.Send(bind("", "3"))
+	fe.Send(&pgproto3.Execute{Portal: ""})
+	fe.Send(&pgproto3.Execute{Portal: "p"})
+	fe.Send(&pgproto3.Sync{})
+	fe.Send(bind("", "4"))
+	fe.Send(&pgproto3.Execute{Portal: ""})
+	fe.Send(&pgproto3.Sync{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for ready := 0; ready < 2; {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.DataRow:
+			got = append(got, string(m.Values[0]))
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("%s %s", m.Code, m.Message)
+		case *pgproto3.ReadyForQuery:
+			ready++
+		}
+	}
+	if strings.Join(got, ",") != "1,3,2,4" {
+		t.Errorf("rows %v, want 1,3,2,4", got)
+	}
+}
