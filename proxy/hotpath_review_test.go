@@ -459,3 +459,60 @@ func TestHotpathReviewUnnamedPortalInterleaved(t *testing.T) {
 		t.Errorf("rows %v, want 1,3,2,4", got)
 	}
 }
+
+// TestHotpathReviewIsolationReadMissesPinnedSetConfig: the session sets
+// its default isolation with set_config(…, false) in a query, which pins
+// it to that connection (the proxy cannot replay it). A transaction begun
+// there runs at REPEATABLE READ. When a second shard joins, the isolation
+// read (e754d8a) asks a pooled connection of the joining shard for
+// reset_val, which says read committed: the join is allowed and the second
+// part runs at READ COMMITTED beside a REPEATABLE READ part (a snapshot
+// per statement on one shard, one for the transaction on the other). With
+// 32b8d9a the transaction's own part was asked (SHOW
+// transaction_isolation), which said repeatable read, and the join was
+// refused.
+//
+// Review finding. Proposed fix: when the session holds a pinned
+// connection on which the transaction runs (or whose settings are
+// untracked: a set_config, a SET inside a multi-statement text), ask that
+// part (SHOW transaction_isolation, through a portal of the proxy's own
+// when it is idle, as 32b8d9a did), and fall back to reset_val only for
+// connections whose settings the proxy knows; or count the isolation as
+// unknown (refuse) when a part's settings are untracked.
+func TestHotpathReviewIsolationReadMissesPinnedSetConfig(t *testing.T) {
+	if os.Getenv("SHARDGATE_REVIEW") == "" {
+		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
+	}
+	url, _ := startProxy(t, func(*config.Config) {})
+	ctx := context.Background()
+	const lo, hi = 1_878_000, 1_878_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'iso')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A keyed query: the connection to the first shard is pinned.
+	const pinned = 0
+	if _, err := c.Exec(ctx, fmt.Sprintf("SELECT set_config('default_transaction_isolation', 'repeatable read', false) FROM users WHERE id = %d", ids[pinned])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, "ROLLBACK") //nolint:errcheck
+	var first string
+	if err := c.QueryRow(ctx, fmt.Sprintf("SELECT current_setting('transaction_isolation') FROM users WHERE id = %d", ids[pinned])).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if first != "repeatable read" {
+		t.Skipf("the first part runs at %q: the pinned connection was not used", first)
+	}
+	var second string
+	err := c.QueryRow(ctx, fmt.Sprintf("SELECT current_setting('transaction_isolation') FROM users WHERE id = %d", ids[1-pinned])).Scan(&second)
+	if err == nil && second != first {
+		t.Errorf("a transaction on two shards runs at %q on one and %q on the other", first, second)
+	}
+}
