@@ -516,3 +516,48 @@ func TestHotpathReviewIsolationReadMissesPinnedSetConfig(t *testing.T) {
 		t.Errorf("a transaction on two shards runs at %q on one and %q on the other", first, second)
 	}
 }
+
+// TestHotpathReviewBatchSetThenProxyError: an extended batch runs a SET,
+// then a statement the proxy refuses (another shard than the batch's):
+// the proxy fails the batch's implicit transaction on the server too, SET
+// included, so neither the session nor the next client may see the SET.
+// 0c4666a counts the swallowed error of that abort. Passes: the suspicion
+// proved false.
+func TestHotpathReviewBatchSetThenProxyError(t *testing.T) {
+	url, _ := startProxy(t, func(*config.Config) {})
+	ctx := context.Background()
+	const lo, hi = 1_879_000, 1_879_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := c.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'tz')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &pgconn.Batch{}
+	b.ExecParams(fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0]), nil, nil, nil, nil)
+	b.ExecParams("SET TimeZone = 'Europe/Paris'", nil, nil, nil, nil)
+	b.ExecParams(fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[1]), nil, nil, nil, nil)
+	if _, err := c.PgConn().ExecBatch(ctx, b).ReadAll(); err == nil {
+		t.Fatal("a batch on two shards outside a transaction was not refused")
+	}
+	var n int64
+	err := c.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM users WHERE id BETWEEN %d AND %d
+		AND current_setting('TimeZone') = 'Europe/Paris'`, lo, hi)).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("after the refused batch a cross-shard read counted %d rows (%v) at Europe/Paris, want 0", n, err)
+	}
+	c.Close(ctx)
+	for i := 0; i < 4; i++ {
+		o := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+		var tz string
+		if err := o.QueryRow(ctx, fmt.Sprintf("SELECT current_setting('TimeZone') FROM users WHERE id = %d", ids[0])).Scan(&tz); err != nil {
+			t.Fatal(err)
+		}
+		o.Close(ctx)
+		if tz == "Europe/Paris" {
+			t.Fatalf("another client read TimeZone %q after the refused batch", tz)
+		}
+	}
+}
