@@ -1,14 +1,17 @@
 package mysqltest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Review of the MySQL endpoint's raw one-shard results and of prepared
@@ -605,4 +608,231 @@ func TestRawReviewPreparedFoundRows(t *testing.T) {
 	if got := one(t, c, "SELECT FOUND_ROWS()"); got != "1" {
 		t.Fatalf("FOUND_ROWS() = %s, want 1", got)
 	}
+}
+
+// LAST_INSERT_ID(expr) in a read run on the shard (prepared and text) is
+// the session's own afterwards, and ROW_COUNT() after SELECT … INTO and
+// after a result set answers as MariaDB does.
+func TestRawReviewSessionFunctionsAfterRawReads(t *testing.T) {
+	id := idsOnEachShard(t, 41110)[0]
+	c := conn(t, "")
+	rrUser(t, c, id, "li")
+	one(t, c, "SELECT LAST_INSERT_ID(?) FROM users WHERE id = ?", 4242, id)
+	if got := one(t, c, "SELECT LAST_INSERT_ID()"); got != "4242" {
+		t.Fatalf("after a prepared SELECT LAST_INSERT_ID(4242): %s", got)
+	}
+	one(t, c, fmt.Sprintf("SELECT LAST_INSERT_ID(4343) FROM users WHERE id = %d", id))
+	if got := one(t, c, "SELECT LAST_INSERT_ID()"); got != "4343" {
+		t.Fatalf("after a SELECT LAST_INSERT_ID(4343): %s", got)
+	}
+	run := func(c *sql.Conn) string {
+		t.Helper()
+		execOK(t, c, fmt.Sprintf("SELECT name INTO @rr2 FROM users WHERE id = %d", id))
+		a := one(t, c, "SELECT ROW_COUNT()")
+		one(t, c, fmt.Sprintf("SELECT name FROM users WHERE id = %d", id))
+		b := one(t, c, "SELECT ROW_COUNT()")
+		return a + " " + b
+	}
+	if got, want := run(c), run(rrDirectConn(t, shardOf(t, id))); got != want {
+		t.Fatalf("ROW_COUNT() after SELECT … INTO, after a SELECT: through the proxy %s, MariaDB %s", got, want)
+	}
+}
+
+// KILL QUERY for a client that is idle between its COM_STMT_PREPARE and
+// its first execution (which the proxy prepares on the shard then): the
+// execution answers as it does on MariaDB itself.
+func TestRawReviewKillQueryIdleBeforeExecute(t *testing.T) {
+	id := idsOnEachShard(t, 41120)[0]
+	ctx := context.Background()
+	setup := conn(t, "")
+	rrUser(t, setup, id, "k")
+	run := func(a, b *sql.Conn) string {
+		t.Helper()
+		stmt, err := a.PrepareContext(ctx, fmt.Sprintf("SELECT name, %d FROM users WHERE id = ?", 8100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stmt.Close()
+		execOK(t, b, "KILL QUERY "+one(t, a, "SELECT CONNECTION_ID()"))
+		var name string
+		var n int
+		err = stmt.QueryRowContext(ctx, id).Scan(&name, &n)
+		return fmt.Sprintf("%q %v", name, err)
+	}
+	got := run(conn(t, ""), conn(t, ""))
+	d := shardOf(t, id)
+	want := run(rrDirectConn(t, d), rrDirectConn(t, d))
+	if got != want {
+		t.Fatalf("through the proxy %s; MariaDB %s", got, want)
+	}
+}
+
+// rrDialDeprecateEOF logs in as app (mysql_native_password) on addr with
+// CLIENT_DEPRECATE_EOF, as MariaDB Connector/C and others do.
+func rrDialDeprecateEOF(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	r := &rawConn{t: t, nc: nc}
+	g := r.read()
+	i := 1 + bytes.IndexByte(g[1:], 0) + 1
+	i += 4
+	salt := append([]byte{}, g[i:i+8]...)
+	i += 8 + 1 + 2 + 1 + 2 + 2
+	authLen := int(g[i])
+	i += 1 + 10
+	salt = append(salt, g[i:i+max(13, authLen-8)-1]...)
+	const caps = 0x00000001 | 0x00000004 | 0x00000008 | 0x00000200 | 0x00008000 | 0x00080000 | 0x00010000 | 0x01000000
+	resp := binary.LittleEndian.AppendUint32(nil, caps)
+	resp = binary.LittleEndian.AppendUint32(resp, 1<<24)
+	resp = append(resp, 45)
+	resp = append(resp, make([]byte, 23)...)
+	resp = append(resp, "app\x00"...)
+	sc := nativeScramble(salt, "app")
+	resp = append(append(resp, byte(len(sc))), sc...)
+	resp = append(resp, "app\x00mysql_native_password\x00"...)
+	r.write(resp)
+	for {
+		p := r.read()
+		switch p[0] {
+		case 0x00:
+			return r
+		case 0xfe:
+			j := 1 + bytes.IndexByte(p[1:], 0) + 1
+			r.write(nativeScramble(bytes.TrimRight(p[j:], "\x00"), "app"))
+		default:
+			t.Fatalf("handshake: %q", p)
+		}
+	}
+}
+
+// rrReadSeq reads a packet and checks its number follows the last one.
+func rrReadSeq(t *testing.T, r *rawConn) []byte {
+	t.Helper()
+	want := r.seq
+	r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var h [4]byte
+	if _, err := io.ReadFull(r.nc, h[:]); err != nil {
+		t.Fatalf("read header: %v", err)
+	}
+	if h[3] != want {
+		t.Fatalf("packet number %d, want %d", h[3], want)
+	}
+	r.seq = h[3] + 1
+	b := make([]byte, int(h[0])|int(h[1])<<8|int(h[2])<<16)
+	if _, err := io.ReadFull(r.nc, b); err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return b
+}
+
+// A client with CLIENT_DEPRECATE_EOF executing a prepared one-shard read
+// (run on the shard, binary rows forwarded): no EOF after the columns, the
+// rows, then an OK with the EOF header carrying warnings and status flags,
+// packets numbered in sequence; 2 rows, 1 row with a warning and 0 rows,
+// as MariaDB answers them.
+func TestRawReviewPreparedDeprecateEOF(t *testing.T) {
+	ids := idsOnEachShard(t, 41130)
+	id := ids[0]
+	setup := conn(t, "")
+	rrUser(t, setup, id, "d1")
+	id2 := id + 1
+	for shardOf(t, id2) != shardOf(t, id) {
+		id2++
+	}
+	rrUser(t, setup, id2, "d2")
+	run := func(r *rawConn) string {
+		t.Helper()
+		var out []string
+		r.command(append([]byte{0x16}, "SELECT name, CAST(? AS SIGNED) FROM users WHERE id IN (?, ?) ORDER BY id"...))
+		p := rrReadSeq(t, r)
+		if p[0] != 0 {
+			n, s, m := errPacket(t, p)
+			t.Fatalf("prepare: %d %s %s", n, s, m)
+		}
+		sid := binary.LittleEndian.Uint32(p[1:5])
+		for range int(binary.LittleEndian.Uint16(p[5:7])) + int(binary.LittleEndian.Uint16(p[7:9])) {
+			rrReadSeq(t, r)
+		}
+		exec := func(s string, a, b int64) {
+			t.Helper()
+			q := binary.LittleEndian.AppendUint32([]byte{0x17}, sid)
+			q = append(q, 0, 1, 0, 0, 0, 0, 1, 0xfd, 0, 8, 0, 8, 0)
+			q = append(append(q, byte(len(s))), s...)
+			q = binary.LittleEndian.AppendUint64(q, uint64(a))
+			q = binary.LittleEndian.AppendUint64(q, uint64(b))
+			r.command(q)
+			p := rrReadSeq(t, r)
+			if p[0] == 0xff {
+				n, _, _ := errPacket(t, p)
+				out = append(out, fmt.Sprintf("err %d", n))
+				return
+			}
+			ncol := int(p[0])
+			for range ncol {
+				if c := rrReadSeq(t, r); c[0] != 3 || string(c[1:4]) != "def" {
+					t.Fatalf("not a column definition: %q", c)
+				}
+			}
+			rows := 0
+			for {
+				p := rrReadSeq(t, r)
+				switch {
+				case p[0] == 0:
+					rows++
+					continue
+				case p[0] == 0xff:
+					n, _, _ := errPacket(t, p)
+					out = append(out, fmt.Sprintf("%d cols %d rows err %d", ncol, rows, n))
+				case p[0] == 0xfe && len(p) >= 7:
+					ok, good := rrOK(p)
+					if !good {
+						t.Fatalf("malformed end %q", p)
+					}
+					out = append(out, fmt.Sprintf("%d cols %d rows warnings %d flags %#x", ncol, rows, ok[1], ok[0]&0x0b))
+				default:
+					t.Fatalf("unexpected packet %q", p)
+				}
+				return
+			}
+		}
+		exec("1", id, id2)
+		exec("2x", id, id)
+		exec("3", -1, -2)
+		return strings.Join(out, "; ")
+	}
+	sh := cluster.Shards[shardOf(t, id)].Primary
+	got := run(rrDialDeprecateEOF(t, addr))
+	want := run(rrDialDeprecateEOF(t, net.JoinHostPort(sh.Host, fmt.Sprint(sh.Port))))
+	t.Log(got)
+	if got != want {
+		t.Fatalf("through the proxy: %s\nMariaDB:           %s", got, want)
+	}
+}
+
+// rrOK reads an OK packet's status flags and warnings (header 0x00 or 0xfe).
+func rrOK(p []byte) ([2]uint16, bool) {
+	pos := 1
+	for range 2 { // affected rows, insert id
+		if pos >= len(p) {
+			return [2]uint16{}, false
+		}
+		switch p[pos] {
+		case 0xfc:
+			pos += 3
+		case 0xfd:
+			pos += 4
+		case 0xfe:
+			pos += 9
+		default:
+			pos++
+		}
+	}
+	if pos+4 > len(p) {
+		return [2]uint16{}, false
+	}
+	return [2]uint16{binary.LittleEndian.Uint16(p[pos:]), binary.LittleEndian.Uint16(p[pos+2:])}, true
 }
