@@ -836,3 +836,49 @@ func rrOK(p []byte) ([2]uint16, bool) {
 	}
 	return [2]uint16{binary.LittleEndian.Uint16(p[pos:]), binary.LittleEndian.Uint16(p[pos+2:])}, true
 }
+
+// A table dropped and created again with other columns between two
+// executions of a statement prepared on the shard (products, a reference
+// table, moved aside and put back): MariaDB prepares it again by itself
+// (no 1615), and the second execution shows the new table's columns and
+// rows, as the text path would.
+func TestRawReviewDropCreateBetweenExecutes(t *testing.T) {
+	c := conn(t, "")
+	ctx := context.Background()
+	ddl := func(sqls ...string) {
+		t.Helper()
+		for i := range cluster.Shards {
+			d := direct(t, i)
+			for _, q := range sqls {
+				if _, err := d.Exec(q); err != nil {
+					d.Close()
+					t.Fatal(err)
+				}
+			}
+			d.Close()
+		}
+	}
+	const q = "SELECT * FROM products WHERE id = ?"
+	read := func() string {
+		t.Helper()
+		rows, err := c.QueryContext(ctx, q, 1)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return strings.Join(scanStrings(t, rows), ";")
+	}
+	for range 4 { // prepared on the pooled connections the reads take
+		if got := read(); got != "1;keyboard" {
+			t.Fatalf("before: %q", got)
+		}
+	}
+	ddl("RENAME TABLE products TO rr_products_saved",
+		"CREATE TABLE products (id BIGINT PRIMARY KEY, b INT, c VARCHAR(10)) ENGINE=InnoDB",
+		"INSERT INTO products VALUES (1, 5, 'new')")
+	defer ddl("DROP TABLE products", "RENAME TABLE rr_products_saved TO products")
+	for range 4 {
+		if got := read(); got != "1;5;new" {
+			t.Fatalf("after DROP and CREATE: %q, want 1;5;new", got)
+		}
+	}
+}
