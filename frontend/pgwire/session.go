@@ -150,10 +150,17 @@ type session struct {
 	// Session settings (SET), replayed on other connections.
 	base        []string // SETs from the startup parameters
 	settings    []string
-	settingsKey string     // settings joined: what a connection must have applied
-	txSets      []string   // SETs of the open transaction, kept if it commits
-	batchSets   []batchSet // SETs of the extended batch's implicit transaction
-	roleSet     bool       // settings hold SET ROLE / SESSION AUTHORIZATION
+	settingsKey string   // settings joined: what a connection must have applied
+	txSets      []string // SETs of the open transaction, kept if it commits
+	// txMarks are the open transaction's savepoints (session_txsettings.go);
+	// txSetsUnsure: a savepoint statement the proxy could not follow.
+	txMarks      []savepointMark
+	txSetsUnsure bool
+	// txEnded: the explicit transaction's COMMIT or ROLLBACK completed,
+	// its ReadyForQuery has not come (a batch or text goes on after it).
+	txEnded   bool
+	batchSets []batchSet // SETs of the extended batch's implicit transaction
+	roleSet   bool       // settings hold SET ROLE / SESSION AUTHORIZATION
 	// Replica reads (session_replica.go): the session's policy and its
 	// defaults, its last commit's position per shard name, whether the
 	// open transaction is READ ONLY, and the position an

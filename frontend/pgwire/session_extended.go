@@ -450,6 +450,9 @@ func (s *session) execute(body []byte) error {
 	if trackedSet(p.cs.stmt) {
 		cs, l := p.cs, p.link
 		pe.done = func() { s.setDone(cs, l) }
+	} else {
+		pe.ctl, pe.ctlName = txControlOf(p.cs.stmt, p.cs.sql)
+		pe.ctlChain = p.cs.stmt.Tx.Chain
 	}
 	s.queue(pe)
 	if !s.txOpen && p.link == s.batch {

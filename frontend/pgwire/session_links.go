@@ -212,8 +212,9 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	s.statementDone()
 	s.skipping = false
 	if len(s.batchSets) > 0 {
-		s.settleBatchSets()
+		s.settleBatchSets(st)
 	}
+	s.txEnded = false
 	if s.txOpen && s.txLink == nil && st == pgio.TxIdle {
 		// A side connection (a Describe) while the transaction has not
 		// reached a server: the client's status is the proxy's.
@@ -227,8 +228,15 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	}
 	switch st {
 	case pgio.TxIdle:
-		if s.txOpen || len(s.txSets) > 0 {
+		if len(s.txSets) > 0 {
+			// The transaction ended without the proxy seeing the
+			// statement that ended it complete (its SETs are settled
+			// there, txControlDone): whether they hold on l is a guess,
+			// so l is reset before another session uses it.
 			s.endTxSettings(l, s.lastTag == "COMMIT")
+			markUnknown(l)
+		} else if len(s.txMarks) > 0 || s.txSetsUnsure {
+			s.endTxSettings(l, false)
 		}
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
 		s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false

@@ -61,6 +61,12 @@ type pending struct {
 	lsn, afterCommit bool
 	// done runs when an Execute completes (its CommandComplete).
 	done func()
+	// ctl: a transaction-control statement (savepoint name ctlName;
+	// ctlChain: AND CHAIN) whose completion settles the session's SETs
+	// (txControlDone).
+	ctl      txControl
+	ctlChain bool
+	ctlName  string
 }
 
 // queue adds an entry.
@@ -328,6 +334,9 @@ func (s *session) answer(p *pending) error {
 					if p.done != nil {
 						p.done()
 					}
+					if p.ctl != ctlNone {
+						s.txControlDone(p.ctl, p.ctlName, p.ctlChain, l)
+					}
 				}
 				s.out.WriteRaw(typ, body)
 				return nil
@@ -364,6 +373,9 @@ func (s *session) answer(p *pending) error {
 			if !p.swallow {
 				if typ == pgio.TypeCommandComplete {
 					s.noteTag(body)
+					if p.ctl != ctlNone {
+						s.txControlDone(p.ctl, p.ctlName, p.ctlChain, l)
+					}
 				}
 				s.out.WriteRaw(typ, body)
 			}

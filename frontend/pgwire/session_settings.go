@@ -3,6 +3,7 @@ package pgwire
 import (
 	"strings"
 
+	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/parser"
 )
 
@@ -132,26 +133,42 @@ type batchSet struct {
 
 // setDone records a SET (trackedSet) whose Execute completed on l. In an
 // explicit transaction — also one a BEGIN later in the batch opened, which
-// takes the batch's implicit transaction in — it is tentative as any; else
-// it waits for the batch's ReadyForQuery (settleBatchSets).
+// takes the batch's implicit transaction in — it is tentative as any; after
+// the transaction's COMMIT or ROLLBACK completed in the same batch, or
+// outside one, it is part of the batch's implicit transaction and waits for
+// its end (settleBatchSets, endTxAt).
 func (s *session) setDone(cs *clientStmt, l *link) {
-	if s.txOpen {
-		s.recordSetting(cs.sql, cs.stmt, l)
+	if s.txOpen && !s.txEnded {
+		s.txSets = append(s.txSets, cs.sql)
 		return
 	}
 	s.batchSets = append(s.batchSets, batchSet{cs: cs, l: l, errors: s.errors})
 }
 
-// settleBatchSets runs at the batch's ReadyForQuery: the SETs of its
-// implicit transaction are recorded if no server error came after them.
-// Otherwise the server most likely rolled them back; the connection's
-// settings are unknown (reset before its next use) rather than guessed.
-func (s *session) settleBatchSets() {
-	for _, b := range s.batchSets {
-		if s.errors == b.errors {
-			s.recordSetting(b.cs.sql, b.cs.stmt, b.l)
-		} else {
-			b.l.state.applied, b.l.state.untracked = appliedUnknown, true
+// settleBatchSets runs at the batch's ReadyForQuery (status st): the SETs
+// of its implicit transaction are recorded if no server error came after
+// them. Otherwise the server most likely rolled them back; the
+// connection's settings are unknown (reset before its next use) rather
+// than guessed. If a transaction is open, a BEGIN later in the batch took
+// them in: they are its first tentative SETs.
+func (s *session) settleBatchSets(st pgio.TxStatus) {
+	if st != pgio.TxIdle {
+		n := len(s.batchSets)
+		sets := make([]string, 0, n+len(s.txSets))
+		for _, b := range s.batchSets {
+			sets = append(sets, b.cs.sql)
+		}
+		s.txSets = append(sets, s.txSets...)
+		for i := range s.txMarks {
+			s.txMarks[i].sets += n
+		}
+	} else {
+		for _, b := range s.batchSets {
+			if s.errors == b.errors {
+				s.applySetting(b.cs.sql, b.cs.stmt, b.l)
+			} else {
+				markUnknown(b.l)
+			}
 		}
 	}
 	clear(s.batchSets)
@@ -160,15 +177,22 @@ func (s *session) settleBatchSets() {
 
 // endTxSettings settles the tentative SETs of a transaction that ended on
 // l: committed ones are recorded; after a rollback the server has undone
-// them, and the connection is back at the session's settings.
+// them, and the connection is back at the session's settings. After a
+// savepoint the proxy could not follow, a commit leaves l's settings
+// unknown.
 func (s *session) endTxSettings(l *link, committed bool) {
-	sets := s.txSets
-	s.txSets = nil
+	sets, unsure := s.txSets, s.txSetsUnsure
+	s.txSets, s.txSetsUnsure = nil, false
+	clear(s.txMarks)
+	s.txMarks = s.txMarks[:0]
 	if !committed {
 		return
 	}
 	for _, sql := range sets {
 		s.applySetting(sql, nil, l)
+	}
+	if unsure {
+		markUnknown(l)
 	}
 }
 

@@ -102,6 +102,8 @@ func (s *session) simpleQuery(body []byte) error {
 				// Before the first routed statement: replayed with BEGIN.
 				s.txBegin += ";\n" + sql
 				s.txSavepoints = true
+				c, name := txControlOf(stmt, sql)
+				s.txControlDone(c, name, false, nil) // its savepoint marks
 				s.queueTag(commandTag(sql))
 				return s.finishLocal()
 			}
@@ -154,14 +156,17 @@ func (s *session) simpleQuery(body []byte) error {
 	mark := s.out.Mark()
 	l.w.WriteRaw(pgio.TypeQuery, body)
 	s.queryFailed = false
-	s.queue(pending{exp: expQuery, link: l})
+	pe := pending{exp: expQuery, link: l}
+	pe.ctl, pe.ctlName = txControlOf(stmt, sql)
+	pe.ctlChain = stmt.Tx.Chain
+	s.queue(pe)
 	s.askIfWrote(l)
 	if err := s.drain(false); err != nil {
 		if l, err = s.retryOnPrimary(l, err, mark, plan, stmt); err != nil {
 			return err
 		}
 		l.w.WriteRaw(pgio.TypeQuery, body)
-		s.queue(pending{exp: expQuery, link: l})
+		s.queue(pe)
 		if err := s.drain(false); err != nil {
 			return err
 		}
@@ -254,6 +259,9 @@ func (s *session) endTxLocally(kind parser.Kind, sql string) {
 		tag = "ROLLBACK"
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = false, false, "", "", ""
+	if len(s.txMarks) > 0 || s.txSetsUnsure {
+		s.endTxSettings(nil, false) // it never reached a server: no SETs, only marks
+	}
 	s.queueTag(tag)
 }
 
