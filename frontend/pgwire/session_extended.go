@@ -258,6 +258,9 @@ func (s *session) bind(body []byte) error {
 		return nil
 	}
 	s.noteSavepoints(cs.stmt)
+	if s.txReadOnly {
+		s.noteReadWrite(cs.stmt, cs.sql)
+	}
 	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, m)})
 	if req, ok := router.NeedsIDs(err); ok {
 		return s.bindWithIDs(req, cs, m, portalName)

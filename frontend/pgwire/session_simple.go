@@ -120,6 +120,9 @@ func (s *session) simpleQuery(body []byte) error {
 		}
 	}
 	s.noteSavepoints(stmt)
+	if s.txReadOnly {
+		s.noteReadWrite(stmt, sql)
+	}
 	vals := router.Values{Literals: lits, Bound: true}
 	plan, err := s.route(stmt, &vals)
 	if req, ok := router.NeedsIDs(err); ok && !s.fillingIDs {

@@ -709,17 +709,78 @@ var errSkipBatch = errors.New("pgwire: skip the rest of the batch")
 // transaction reached a server: it is replayed with BEGIN on every shard
 // the transaction reaches; SET TRANSACTION also on a chained transaction.
 func (s *session) setBeforeTx(stmt *parser.Statement, sql string) {
-	if stmt.Set != nil && stmt.Set.Name == "transaction" {
-		switch {
-		case stmt.Tx.ReadWrite:
-			s.txReadOnly = false
-		case stmt.Tx.ReadOnly:
-			s.txReadOnly = true
-		}
+	if stmt.Set != nil && stmt.Set.Name == "transaction" && stmt.Tx.ReadOnly && !stmt.Tx.ReadWrite {
+		s.txReadOnly = true
+	} else if s.txReadOnly {
+		s.noteReadWrite(stmt, sql)
 	}
 	s.txBegin += ";\n" + sql
 	s.txBeginAll += ";\n" + sql
 	if stmt.Set != nil && stmt.Set.Name == "transaction" {
 		s.txBeginChain += ";\n" + sql
 	}
+}
+
+// noteReadWrite runs for each statement of a READ ONLY transaction before
+// it is routed: a SET that may turn the transaction read-write (SET
+// [LOCAL] transaction_read_only to anything but a true value, RESET or
+// DEFAULT, SET TRANSACTION READ WRITE, SET SESSION CHARACTERISTICS …
+// READ WRITE) makes it count as read-write from then on, so it may no
+// longer join shards without two-phase commit (mayJoinShards, canJoin).
+// When in doubt, read-write. A set_config() call cannot turn it: Postgres
+// refuses the change once the transaction took a snapshot, which the
+// query calling it has.
+func (s *session) noteReadWrite(stmt *parser.Statement, sql string) {
+	if len(stmt.Parts) == 0 {
+		if stmt.Kind == parser.KindSet && turnsReadWrite(stmt, sql) {
+			s.txReadOnly = false
+		}
+		return
+	}
+	for _, p := range stmt.Parts {
+		if p.Kind == parser.KindSet && turnsReadWrite(p, "") { // a part's own text is not at hand
+			s.txReadOnly = false
+		}
+	}
+}
+
+// turnsReadWrite reports whether a SET (sql its text, "" if unknown) may
+// make the open transaction read-write.
+func turnsReadWrite(stmt *parser.Statement, sql string) bool {
+	if stmt.Set == nil {
+		return true
+	}
+	switch stmt.Set.Name {
+	case "transaction", "session characteristics":
+		return stmt.Tx.ReadWrite
+	case "transaction_read_only":
+		if stmt.Set.Reset || sql == "" {
+			return true
+		}
+		words := strings.Fields(stripLeadingComments(sql))
+		if len(words) < 2 {
+			return true
+		}
+		rest := words[1:]
+		if w := strings.ToUpper(rest[0]); (w == "LOCAL" || w == "SESSION") && len(rest) > 1 {
+			rest = rest[1:]
+		}
+		_, value := splitSet(strings.Join(rest, " "))
+		return !trueValue(value)
+	}
+	return false
+}
+
+// trueValue reports whether a SET value is one Postgres reads as true
+// (parse_bool: a prefix of true or yes, on, 1), quoted or not.
+func trueValue(v string) bool {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		v = v[1 : len(v)-1]
+	}
+	switch v {
+	case "t", "tr", "tru", "true", "y", "ye", "yes", "on", "1":
+		return true
+	}
+	return false
 }

@@ -81,3 +81,35 @@ func TestSavepointMarks(t *testing.T) {
 		t.Errorf("after ROLLBACK: sets %q, marks %d, unsure %v, ended %v", s.txSets, len(s.txMarks), s.txSetsUnsure, s.txEnded)
 	}
 }
+
+func TestTurnsReadWrite(t *testing.T) {
+	a := pgsql.NewAnalyzer(pgsql.Options{})
+	cases := []struct {
+		sql string
+		rw  bool
+	}{
+		{"SET LOCAL transaction_read_only = off", true},
+		{"SET LOCAL transaction_read_only TO 'false'", true},
+		{"SET transaction_read_only = 0", true},
+		{"SET SESSION transaction_read_only = DEFAULT", true},
+		{"RESET transaction_read_only", true},
+		{"SET LOCAL transaction_read_only = on", false},
+		{"SET LOCAL transaction_read_only TO 'yes'", false},
+		{"SET transaction_read_only = true", false},
+		{"SET TRANSACTION READ WRITE", true},
+		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE", true},
+		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false},
+		{"SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", true},
+		{"SET TimeZone = 'UTC'", false},
+		{"RESET ALL", false},
+	}
+	for _, c := range cases {
+		st, _, err := a.Analyze(c.sql, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		if got := turnsReadWrite(st, c.sql); got != c.rw {
+			t.Errorf("turnsReadWrite(%q) = %v, want %v", c.sql, got, c.rw)
+		}
+	}
+}
