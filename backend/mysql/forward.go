@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	vmysql "vitess.io/vitess/go/mysql"
 )
@@ -62,6 +63,12 @@ type Summary struct {
 	Warnings     uint16
 }
 
+// maxColumnCount is the largest column count taken from a server: what
+// fits an int on every platform. A real result is far below it (each
+// column costs a definition packet); it only keeps a corrupt count from
+// overflowing Summary.Columns.
+const maxColumnCount = math.MaxInt32
+
 // maxKeptBuffer bounds the read buffer a Conn keeps between statements: a
 // huge row's buffer is dropped once it is forwarded.
 const maxKeptBuffer = 64 << 10
@@ -115,8 +122,11 @@ func (c *Conn) forwardResult(sink PacketSink) (Summary, error) {
 	case 0xfb:
 		return sum, c.protocolError("LOCAL INFILE request")
 	}
+	// Any count the server sends is taken: 4096 bounds a table's columns,
+	// not a select list's (SELECT 1, 2, … has as many as it likes). Nothing
+	// is held per column here: each definition goes on as it comes.
 	n, _, ok := lenEnc(p[4:], 0)
-	if !ok || n == 0 || n > 4096 {
+	if !ok || n == 0 || n > maxColumnCount {
 		return sum, c.protocolError("malformed column count")
 	}
 	sum.Columns = int(n)

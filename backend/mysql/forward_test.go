@@ -143,3 +143,29 @@ func TestForwardBigRow(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// A select list of more than 4096 columns (MariaDB's limit on a table's
+// columns, not a result's) is forwarded: its count is length-encoded over
+// 3 bytes, and the connection goes on.
+func TestForwardManyColumns(t *testing.T) {
+	c := dialTest(t)
+	var b strings.Builder
+	b.WriteString("SELECT 0")
+	for i := 1; i < 5001; i++ {
+		b.WriteString(", " + strconv.Itoa(i))
+	}
+	var s recordSink
+	sum, err := c.Forward(b.String(), &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Columns != 5001 || sum.Rows != 1 || len(s.kinds) != 1+5001+1+1 {
+		t.Fatalf("summary %+v, %d packets", sum, len(s.kinds))
+	}
+	if !bytes.Equal(s.packets[0], []byte{0xfc, 0x89, 0x13}) {
+		t.Fatalf("column count %x", s.packets[0])
+	}
+	if got := exec(t, c, "SELECT 3"); got[0] != "3" {
+		t.Fatal(got)
+	}
+}

@@ -178,8 +178,18 @@ func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, erro
 	if s.direct {
 		s.sc.rawDirectDone()
 	}
+	if cap(s.cols) > maxKeptCols {
+		// A result of very many columns (a select list has no limit of
+		// 4096) is not kept in the session's memory.
+		s.cols = nil
+	}
 	return sum, err
 }
+
+// maxKeptCols bounds the column types a session keeps room for between
+// statements (8 bytes each); cols grows one definition at a time as they
+// arrive, never ahead of the server's count.
+const maxKeptCols = 1024
 
 // endRaw ends a forwarded statement: a result set ends with vitess's OK
 // turned into its end (rawend.go); an OK (no result set) is vitess's as
