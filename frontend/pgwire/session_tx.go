@@ -584,13 +584,63 @@ func (s *session) txIsolation(spare *shardmap.Shard) (iso string, known bool) {
 	if iso != "" {
 		return iso, true
 	}
-	if iso = s.defaultIsolation(); iso != "" {
-		return iso, true
-	}
 	if s.txBeginChain == "" {
 		return "", true
 	}
+	if s.settingsUntracked() {
+		// A default set where neither the session's recorded SETs nor
+		// reset_val show it (set_config on a pinned connection, a SET in
+		// a multi-statement text): the parts could differ.
+		return "", false
+	}
+	if iso = s.defaultIsolation(); iso != "" {
+		return iso, true
+	}
 	return s.askIsolation(spare)
+}
+
+// settingsUntracked reports whether a connection of the open transaction
+// or one the session keeps (which a joining shard would use) may hold
+// session settings the proxy does not know.
+func (s *session) settingsUntracked() bool {
+	untracked := func(l *link) bool {
+		return l.state.untracked || l.state.dirty&(1<<parser.PinSetConfig) != 0
+	}
+	for _, l := range s.txParts {
+		if untracked(l) {
+			return true
+		}
+	}
+	if s.txLink != nil && untracked(s.txLink) {
+		return true
+	}
+	for _, l := range s.sessLinks {
+		if untracked(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// idleOwnLink is the session's own connection to shard (session pooling,
+// or pinned) when a question of the proxy's may run on it now: not a part
+// of the transaction nor of the extended batch, owing the client nothing,
+// idle. Asking it, rather than the pool, never waits for a connection the
+// session itself holds.
+func (s *session) idleOwnLink(shard *shardmap.Shard) *link {
+	l := s.sessLinks[shard]
+	if l == nil || s.partOn(shard) != nil || l == s.txLink || l.w.Buffered() > 0 || l.conn.TxStatus() != pgio.TxIdle {
+		return nil
+	}
+	if l == s.batch || l == s.batchRan {
+		return nil
+	}
+	for i := range s.q {
+		if s.q[i].link == l {
+			return nil
+		}
+	}
+	return l
 }
 
 // defaultIsolationSQL reads the isolation a transaction gets on a
@@ -631,16 +681,25 @@ func (s *session) askIsolation(spare *shardmap.Shard) (iso string, known bool) {
 			}
 		}
 	}
-	conn, err := s.acquire(spare)
-	if err != nil {
-		return "", false
+	var r partResult
+	if own := s.idleOwnLink(spare); own != nil {
+		own.w.WriteQuery(defaultIsolationSQL)
+		r = s.runOnParts([]*link{own})[0]
+		if r.ioErr != nil {
+			s.breakLink(own)
+		}
+	} else {
+		conn, err := s.acquire(spare)
+		if err != nil {
+			return "", false
+		}
+		conn.Writer().WriteQuery(defaultIsolationSQL)
+		r = s.runOnParts([]*link{newLink(conn, spare)})[0]
+		if r.ioErr != nil {
+			conn.MarkBroken()
+		}
+		s.opts.Conns.Release(conn)
 	}
-	conn.Writer().WriteQuery(defaultIsolationSQL)
-	r := s.runOnParts([]*link{newLink(conn, spare)})[0]
-	if r.ioErr != nil {
-		conn.MarkBroken()
-	}
-	s.opts.Conns.Release(conn)
 	if r.ioErr != nil || r.err != nil {
 		return "", false
 	}
