@@ -117,11 +117,15 @@ type txWatch struct {
 	victim atomic.Pointer[deadlockVictim]
 }
 
-// watchedPart is one connection of a watched transaction.
+// watchedPart is one connection of a watched transaction, as watch saw
+// it. The detector reads nothing else of the link: once the transaction
+// ends, the connection's next holder rewrites its link (newLink) while a
+// check may still hold this copy.
 type watchedPart struct {
-	l         *link
-	key, name string // the shard's key (primary/database) and name
-	pid       uint32 // the server backend's process ID
+	l         *link           // identity only (the victim's connection)
+	shard     *shardmap.Shard // l.shard when watched
+	key, name string          // the shard's key (primary/database) and name
+	pid       uint32          // the server backend's process ID
 }
 
 // NewDeadlocks returns a detector; Run runs it.
@@ -164,7 +168,7 @@ func (d *Deadlocks) watch(s *session, parts []*link, start time.Time) *txWatch {
 		if !ok || p.PID() == 0 {
 			continue
 		}
-		wp = append(wp, watchedPart{l: l, key: shardKey(l.shard), name: l.shard.Name, pid: p.PID()})
+		wp = append(wp, watchedPart{l: l, shard: l.shard, key: shardKey(l.shard), name: l.shard.Name, pid: p.PID()})
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -308,7 +312,7 @@ func (d *Deadlocks) check(ctx context.Context, c *checker) {
 	shards := map[string]*shardmap.Shard{}
 	for _, w := range reg {
 		for _, p := range w.parts {
-			shards[p.key] = p.l.shard
+			shards[p.key] = p.shard
 		}
 	}
 	pids := map[string][]uint32{}
