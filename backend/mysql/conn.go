@@ -70,6 +70,10 @@ type Conn struct {
 	brConn net.Conn
 	own    bool
 	seq    byte
+	// gate is the node's say on preparing (the pool's; prepared_limit.go),
+	// gateGen the generation of it this connection last followed.
+	gate    *stmtGate
+	gateGen uint64
 
 	// Owned by the pool, under its lock.
 	pool *Pool
@@ -132,7 +136,8 @@ func dialMode(ctx context.Context, o DialOptions) (*Conn, error) {
 		return nil, dialError(o.Node, err)
 	}
 	now := time.Now()
-	return &Conn{c: vc, node: o.Node, id: vc.ConnectionID, created: now, lastUsed: now, flags: StatusAutocommit}, nil
+	return &Conn{c: vc, node: o.Node, id: vc.ConnectionID, created: now, lastUsed: now, flags: StatusAutocommit,
+		gate: newStmtGate(DefaultPreparedStatements, DefaultPrepareBackoff)}, nil
 }
 
 func sslMode(m TLSMode) vttls.SslMode {

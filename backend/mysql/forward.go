@@ -87,6 +87,7 @@ func (c *Conn) Forward(sql string, sink PacketSink) (Summary, error) {
 	if c.broken.Load() {
 		return Summary{}, lostError(c.node, errors.New("connection marked broken"))
 	}
+	c.giveBackIfAsked()
 	defer func() {
 		if cap(c.rbuf) > maxKeptBuffer {
 			c.rbuf = nil

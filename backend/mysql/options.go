@@ -108,7 +108,25 @@ type PoolOptions struct {
 	// it out, so that one the server closed meanwhile is replaced instead
 	// of failing the client's statement (default 1s; negative: never).
 	PingAfter time.Duration
+	// PreparedStatements bounds the statements each connection keeps
+	// prepared on the server for its clients' executions
+	// (DefaultPreparedStatements; negative: none, every execution runs as
+	// text). They count against the server's max_prepared_stmt_count,
+	// which every client of the server shares (16,382 by default).
+	PreparedStatements int
+	// PrepareBackoff: once the server refused one of the pool's prepares
+	// for its max_prepared_stmt_count (1461), no statement is prepared on
+	// it for this long, and each connection gives back the statements it
+	// keeps (DefaultPrepareBackoff).
+	PrepareBackoff time.Duration
 }
+
+// Defaults of the statements kept prepared on a server
+// (docs/design/mysql-raw-results.md).
+const (
+	DefaultPreparedStatements = 32
+	DefaultPrepareBackoff     = 30 * time.Second
+)
 
 // EnsureDefaults fills in zero fields.
 func (o *PoolOptions) EnsureDefaults() {
@@ -128,6 +146,12 @@ func (o *PoolOptions) EnsureDefaults() {
 	if o.PingAfter == 0 {
 		o.PingAfter = time.Second
 	}
+	if o.PreparedStatements == 0 {
+		o.PreparedStatements = DefaultPreparedStatements
+	}
+	if o.PrepareBackoff == 0 {
+		o.PrepareBackoff = DefaultPrepareBackoff
+	}
 }
 
 // Validate reports what is wrong with o after EnsureDefaults.
@@ -141,6 +165,9 @@ func (o *PoolOptions) Validate() error {
 	}
 	if o.IdleTimeout < 0 || o.AcquireTimeout < 0 {
 		errs = append(errs, errors.New("idle and acquire timeouts must not be negative"))
+	}
+	if o.PrepareBackoff < 0 {
+		errs = append(errs, fmt.Errorf("prepare backoff %s is negative", o.PrepareBackoff))
 	}
 	return errors.Join(errs...)
 }

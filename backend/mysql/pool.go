@@ -30,6 +30,9 @@ func (k PoolKey) String() string {
 type Pool struct {
 	o   PoolOptions
 	key PoolKey
+	// gate is the node's say on preparing statements, shared by the
+	// pool's connections (prepared_limit.go).
+	gate *stmtGate
 
 	mu      sync.Mutex
 	idle    []*Conn // most recently released last
@@ -63,7 +66,8 @@ func NewPool(o PoolOptions) (*Pool, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("mysql backend: pool for %s: %w", o.Dial.Node, err)
 	}
-	p := &Pool{o: o, key: PoolKey{Node: o.Dial.Node, User: o.Dial.User, Database: o.Dial.Database, FoundRows: o.Dial.FoundRows}, stop: make(chan struct{})}
+	p := &Pool{o: o, key: PoolKey{Node: o.Dial.Node, User: o.Dial.User, Database: o.Dial.Database, FoundRows: o.Dial.FoundRows}, stop: make(chan struct{}),
+		gate: newStmtGate(o.PreparedStatements, o.PrepareBackoff)}
 	p.wg.Add(1)
 	go p.maintain()
 	return p, nil
@@ -176,6 +180,7 @@ func (p *Pool) dialSlot(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	c.pool = p
+	c.gate, c.gateGen = p.gate, p.gate.gen.Load()
 	c.setLifetime(p.o.MaxLifetime)
 	p.acquires.Add(1)
 	return c, nil
@@ -198,6 +203,11 @@ func (p *Pool) usable(c *Conn) bool {
 // closed: its state belongs to no one.
 func (p *Pool) Release(c *Conn) {
 	now := time.Now()
+	if !c.IsBroken() {
+		// The node's max_prepared_stmt_count was reached: the statements
+		// go back before the connection idles with them.
+		c.giveBackIfAsked()
+	}
 	if c.IsBroken() || c.InTransaction() || c.expired(now) {
 		p.discard(c)
 		return

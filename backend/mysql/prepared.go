@@ -16,7 +16,9 @@ import (
 // connection keeps the statements it prepared (text → server statement
 // id) in a small CLOCK cache; an evicted one is closed with
 // COM_STMT_CLOSE, which has no answer. COM_RESET_CONNECTION drops them all
-// on the server: Reset empties the cache.
+// on the server: Reset empties the cache. The server's
+// max_prepared_stmt_count is shared with its other clients:
+// prepared_limit.go gives ours back when it is reached.
 //
 // vitess's client has no COM_STMT_PREPARE, and its Conn cannot start a
 // command other than its own with the sequence number at 0: these commands
@@ -43,8 +45,6 @@ const (
 	comStmtExecute = 0x17
 	comStmtClose   = 0x19
 
-	// stmtCacheSize bounds the statements a connection keeps prepared.
-	stmtCacheSize = 128
 	// maxPreparedText bounds the text of a statement kept prepared (the
 	// cache holds it): a longer one runs as text.
 	maxPreparedText = 16 << 10
@@ -95,6 +95,12 @@ func (c *Conn) ForwardPrepared(query string, p ExecParams, sink PacketSink) (Sum
 		return Summary{}, lostError(c.node, errors.New("connection marked broken"))
 	}
 	if len(query) > maxPreparedText {
+		return Summary{}, ErrNotPrepared
+	}
+	c.giveBackIfAsked()
+	if !c.gate.open() {
+		// The node's max_prepared_stmt_count was reached lately: text,
+		// without a prepare bound to fail.
 		return Summary{}, ErrNotPrepared
 	}
 	if err := c.ownStart(); err != nil {
@@ -175,6 +181,12 @@ func (c *Conn) prepared(query string) (*stmtEntry, error) {
 		if interrupted(num) {
 			return nil, c.execError(perr) // a KILL QUERY meant for the statement
 		}
+		if num == erMaxPreparedStmtCount {
+			// Not remembered either, but the node hears no prepare of
+			// ours for a while, and gets this connection's back.
+			c.refusedForLimit()
+			return &stmtEntry{refused: true}, nil
+		}
 		if passing(num) {
 			// Not remembered: the next execution prepares again (the text
 			// runs now, and most likely fails alike).
@@ -217,11 +229,12 @@ func interrupted(num uint16) bool {
 }
 
 // passing: the server's error may not hold for long (a table or column
-// not there yet, a privilege not granted yet, a lock, the server's limit
-// of prepared statements): the refusal is not remembered.
+// not there yet, a privilege not granted yet, a lock): the refusal is not
+// remembered. The server's limit of prepared statements (1461) is not
+// remembered either (prepared_limit.go).
 func passing(num uint16) bool {
 	switch num {
-	case 1049, 1054, 1142, 1143, 1146, 1205, 1213, 1305, 1461:
+	case 1049, 1054, 1142, 1143, 1146, 1205, 1213, 1305:
 		return true
 	}
 	return false
@@ -233,7 +246,7 @@ func (c *Conn) cacheEntry(query string, e *stmtEntry) {
 	if s.m == nil {
 		s.m = make(map[string]*stmtEntry, 16)
 	}
-	if len(s.ring) < stmtCacheSize {
+	if len(s.ring) < c.gate.size {
 		e.slot = len(s.ring)
 		s.ring = append(s.ring, query)
 		s.m[query] = e

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"strconv"
@@ -82,14 +83,14 @@ func TestForwardPreparedEvictionCloses(t *testing.T) {
 	c := dialTest(t)
 	before := sessionStatus(t, c, "Com_stmt_close")
 	extra := 10
-	for i := range stmtCacheSize + extra {
+	for i := range DefaultPreparedStatements + extra {
 		var s recordSink
 		if _, err := c.ForwardPrepared("SELECT ? + "+strconv.Itoa(i), int64Param(uint64(i), false), &s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if c.PreparedCount() != stmtCacheSize {
-		t.Fatalf("%d cached, want %d", c.PreparedCount(), stmtCacheSize)
+	if c.PreparedCount() != DefaultPreparedStatements {
+		t.Fatalf("%d cached, want %d", c.PreparedCount(), DefaultPreparedStatements)
 	}
 	// The last eviction's close goes with the next command of ours.
 	if got := sessionStatus(t, c, "Com_stmt_close") - before; got < extra-1 {
@@ -97,7 +98,7 @@ func TestForwardPreparedEvictionCloses(t *testing.T) {
 	}
 	// The server holds the cached ones and the one whose close is owed.
 	got := exec(t, c, "SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'PREPARED_STMT_COUNT'")
-	if n, _ := strconv.Atoi(got[0]); n > stmtCacheSize+1 {
+	if n, _ := strconv.Atoi(got[0]); n > DefaultPreparedStatements+1 {
 		t.Fatalf("the server holds %d statements", n)
 	}
 }
@@ -176,5 +177,132 @@ func TestForwardPreparedRefusedFallsBack(t *testing.T) {
 	long := "SELECT ? /*" + strings.Repeat("x", maxPreparedText) + "*/"
 	if _, err := c.ForwardPrepared(long, int64Param(1, false), &s); !errors.Is(err, ErrNotPrepared) {
 		t.Fatalf("err %v, want ErrNotPrepared", err)
+	}
+}
+
+// globalCount reads a global status counter of the test server.
+func globalCount(t *testing.T, c *Conn, name string) int {
+	t.Helper()
+	got := exec(t, c, "SELECT variable_value FROM information_schema.global_status WHERE variable_name = '"+name+"'")
+	n, err := strconv.Atoi(got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The server's max_prepared_stmt_count reached by one of the pool's
+// prepares (1461): the execution runs as text (ErrNotPrepared); that
+// connection closes its statements at once, another of the pool closes its
+// own at its next use; no prepare is tried on the node until the back-off
+// is over, and then statements are prepared again.
+func TestForwardPreparedLimitGivesBack(t *testing.T) {
+	ctx := context.Background()
+	p, err := NewPool(PoolOptions{Dial: dialOptions(), MaxConns: 3, PrepareBackoff: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	a, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := p.Acquire(ctx) // never prepares
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := exec(t, adm, "SELECT @@global.max_prepared_stmt_count")[0]
+	base := globalCount(t, adm, "PREPARED_STMT_COUNT")
+	if err := node.Exec(ctx, "SET GLOBAL max_prepared_stmt_count = "+strconv.Itoa(base+3)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := node.Exec(ctx, "SET GLOBAL max_prepared_stmt_count = "+old); err != nil {
+			t.Error(err)
+		}
+	})
+	run := func(c *Conn, i int) error {
+		t.Helper()
+		var s recordSink
+		_, err := c.ForwardPrepared("SELECT ? + "+strconv.Itoa(1000+i), int64Param(1, false), &s)
+		if err != nil && !errors.Is(err, ErrNotPrepared) {
+			t.Fatal(err)
+		}
+		return err
+	}
+	run(b, 0)
+	run(a, 1)
+	run(a, 2)
+	if err := run(a, 3); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("over the limit: %v, want ErrNotPrepared", err)
+	}
+	if a.PreparedCount() != 0 {
+		t.Fatalf("%d statements kept after the limit was reached", a.PreparedCount())
+	}
+	exec(t, a, "DO 0") // the text that follows: the closes went before it
+	if n := globalCount(t, adm, "PREPARED_STMT_COUNT"); n != base+1 {
+		t.Fatalf("the server holds %d statements, want %d (b's only)", n, base+1)
+	}
+	// b gives its statement back when it is released (nothing answers a
+	// close: the server counts it when it gets to it).
+	p.Release(b)
+	deadline := time.Now().Add(5 * time.Second)
+	for n := globalCount(t, adm, "PREPARED_STMT_COUNT"); n != base; n = globalCount(t, adm, "PREPARED_STMT_COUNT") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %d statements after b's release, want %d", n, base)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The gate is shut: no prepare is tried, even once the limit is lifted.
+	if err := node.Exec(ctx, "SET GLOBAL max_prepared_stmt_count = "+old); err != nil {
+		t.Fatal(err)
+	}
+	before := sessionStatus(t, a, "Com_stmt_prepare")
+	if err := run(a, 4); !errors.Is(err, ErrNotPrepared) {
+		t.Fatalf("while the gate is shut: %v, want ErrNotPrepared", err)
+	}
+	if got := sessionStatus(t, a, "Com_stmt_prepare") - before; got != 0 {
+		t.Fatalf("%d prepares while the gate is shut", got)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if err := run(a, 4); err != nil {
+		t.Fatalf("after the back-off: %v", err)
+	}
+	if a.PreparedCount() != 1 {
+		t.Fatalf("%d statements kept after the back-off, want 1", a.PreparedCount())
+	}
+	p.Release(a)
+	p.Release(adm)
+}
+
+// PoolOptions.PreparedStatements bounds each connection's statements;
+// negative: none is prepared.
+func TestForwardPreparedPoolSize(t *testing.T) {
+	ctx := context.Background()
+	for _, size := range []int{2, -1} {
+		p, err := NewPool(PoolOptions{Dial: dialOptions(), MaxConns: 1, PreparedStatements: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			var s recordSink
+			_, err := c.ForwardPrepared("SELECT ? + "+strconv.Itoa(i), int64Param(1, false), &s)
+			if size < 0 && !errors.Is(err, ErrNotPrepared) || size > 0 && err != nil {
+				t.Fatalf("size %d: %v", size, err)
+			}
+		}
+		if want := max(size, 0); c.PreparedCount() != want {
+			t.Fatalf("size %d: %d kept", size, c.PreparedCount())
+		}
+		p.Release(c)
+		p.Close()
 	}
 }
