@@ -169,6 +169,7 @@ func (s *session) simpleQuery(body []byte) error {
 			return err
 		}
 		l.w.WriteRaw(pgio.TypeQuery, body)
+		pe.link = l // the primary's connection
 		s.queue(pe)
 		if err := s.drain(false); err != nil {
 			return err
