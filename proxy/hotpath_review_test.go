@@ -362,6 +362,14 @@ func TestHotpathReviewBatchSetTakenIntoRolledBackTx(t *testing.T) {
 // answer, have clientGone report gone only on an error (ECONNRESET,
 // EPIPE: the peer closed both ways) or a POLLHUP, not on a plain EOF, or
 // treat a client EOF as gone only once its answers cannot be delivered.
+//
+// Decided, not fixed (the guard stays): a half-close and a close look the
+// same on the socket (the end of the stream; a closed client's kernel
+// resets only on data written to it), and reporting gone only on an error
+// or POLLHUP would miss the usual hang-up (a close sends FIN), which is
+// what the watcher is for. The proxy behaves as Postgres does with
+// client_connection_check_interval set; docs/design/postgres-endpoint.md
+// (Cancel) says so.
 func TestHotpathReviewAcquireWaitHalfClosedClient(t *testing.T) {
 	if os.Getenv("SHARDGATE_REVIEW") == "" {
 		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
