@@ -579,3 +579,85 @@ func TestHotpathReviewBatchSetThenProxyError(t *testing.T) {
 		}
 	}
 }
+
+// TestHotpathReviewSetFateFollowsTransaction: the rule behind the two SET
+// findings above, case by case (fixed with them): a SET's fate follows the
+// transaction it ran in, through either protocol. After each sequence the
+// session's TimeZone must be what Postgres says (Europe/Paris on both
+// shards, or on neither), and other clients must never get it.
+func TestHotpathReviewSetFateFollowsTransaction(t *testing.T) {
+	url, _ := startProxy(t, func(*config.Config) {})
+	ctx := context.Background()
+	const lo, hi = 1_889_000, 1_889_999
+	cleanUsers(t, lo, hi)
+	ids := idsOnShards(t, lo)
+	w := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, id := range ids {
+		if _, err := w.Exec(ctx, fmt.Sprintf("INSERT INTO users (id, name) VALUES (%d, 'tz')", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sel := fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])
+	set := "SET TimeZone = 'Europe/Paris'"
+	cases := []struct {
+		name  string
+		batch bool // one extended batch (one Sync), else simple queries
+		sqls  []string
+		want  int64 // rows at Europe/Paris: 2 kept, 0 dropped
+	}{
+		{"Commit", false, []string{"BEGIN", sel, set, "COMMIT"}, 2},
+		{"Rollback", false, []string{"BEGIN", sel, set, "ROLLBACK"}, 0},
+		{"Failed", false, []string{"BEGIN", sel, set, "SELECT 1/0", "COMMIT"}, 0},
+		{"RollbackToSavepoint", false, []string{"BEGIN", sel, "SAVEPOINT a", set, "ROLLBACK TO SAVEPOINT a", "COMMIT"}, 0},
+		{"RollbackToOuterSavepoint", false, []string{"BEGIN", sel, "SAVEPOINT a", "SAVEPOINT b", set, "RELEASE b", "ROLLBACK TO a", "COMMIT"}, 0},
+		{"RollbackToInnerSavepoint", false, []string{"BEGIN", sel, "SAVEPOINT a", set, "SAVEPOINT b", "ROLLBACK TO b", "COMMIT"}, 2},
+		{"ReleaseSavepoint", false, []string{"BEGIN", sel, "SAVEPOINT a", set, "RELEASE SAVEPOINT a", "COMMIT"}, 2},
+		{"SavepointBeforeFirstStatement", false, []string{"BEGIN", "SAVEPOINT a", sel, set, "ROLLBACK TO a", "COMMIT"}, 0},
+		{"CommitAndChain", false, []string{"BEGIN", sel, set, "COMMIT AND CHAIN", "ROLLBACK"}, 2},
+		{"RollbackAndChain", false, []string{"BEGIN", sel, set, "ROLLBACK AND CHAIN", "COMMIT"}, 0},
+		{"PrepareTransaction", false, []string{"BEGIN", sel, set, "PREPARE TRANSACTION 'hotpath_set_fate'", "COMMIT PREPARED 'hotpath_set_fate'"}, 2},
+		{"RollbackInText", false, []string{"BEGIN", sel, set, "ROLLBACK; SELECT 1"}, 0},
+		{"BatchRollbackToSavepoint", true, []string{"BEGIN", sel, "SAVEPOINT a", set, "ROLLBACK TO SAVEPOINT a", "COMMIT"}, 0},
+		{"BatchReleaseSavepoint", true, []string{"BEGIN", sel, "SAVEPOINT a", set, "RELEASE a", "COMMIT"}, 2},
+		{"BatchRollbackThenSelect", true, []string{"BEGIN", sel, set, "ROLLBACK", "SELECT 1"}, 0},
+		{"BatchSetBeforeBeginRollback", true, []string{set, "BEGIN", sel, "ROLLBACK"}, 0},
+		{"BatchSetBeforeBeginCommit", true, []string{set, "BEGIN", sel, "COMMIT"}, 2},
+		{"BatchImplicit", true, []string{sel, set}, 2},
+		{"BatchImplicitError", true, []string{sel, set, "SELECT 1/0"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+			if tc.batch {
+				b := &pgconn.Batch{}
+				for _, sql := range tc.sqls {
+					b.ExecParams(sql, nil, nil, nil, nil)
+				}
+				c.PgConn().ExecBatch(ctx, b).ReadAll() //nolint:errcheck // some cases fail on purpose
+			} else {
+				for _, sql := range tc.sqls {
+					c.Exec(ctx, sql) //nolint:errcheck // some cases fail on purpose
+				}
+			}
+			var n int64
+			err := c.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM users WHERE id BETWEEN %d AND %d
+				AND current_setting('TimeZone') = 'Europe/Paris'`, lo, hi)).Scan(&n)
+			if err != nil || n != tc.want {
+				t.Errorf("%q: a cross-shard read counted %d rows (%v) at TimeZone Europe/Paris, want %d", tc.sqls, n, err, tc.want)
+			}
+			c.Close(ctx)
+			for i := 0; i < 4; i++ {
+				o := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+				var tz string
+				if err := o.QueryRow(ctx, fmt.Sprintf("SELECT current_setting('TimeZone') FROM users WHERE id = %d", ids[0])).Scan(&tz); err != nil {
+					t.Fatal(err)
+				}
+				o.Close(ctx)
+				if tz == "Europe/Paris" {
+					t.Errorf("%q: another client read TimeZone %q", tc.sqls, tz)
+					break
+				}
+			}
+		})
+	}
+}
