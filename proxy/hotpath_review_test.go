@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -363,17 +362,15 @@ func TestHotpathReviewBatchSetTakenIntoRolledBackTx(t *testing.T) {
 // EPIPE: the peer closed both ways) or a POLLHUP, not on a plain EOF, or
 // treat a client EOF as gone only once its answers cannot be delivered.
 //
-// Decided, not fixed (the guard stays): a half-close and a close look the
-// same on the socket (the end of the stream; a closed client's kernel
-// resets only on data written to it), and reporting gone only on an error
-// or POLLHUP would miss the usual hang-up (a close sends FIN), which is
-// what the watcher is for. The proxy behaves as Postgres does with
+// Decided, not fixed: a half-close and a close look the same on the
+// socket (the end of the stream; a closed client's kernel resets only on
+// data written to it), and reporting gone only on an error or POLLHUP
+// would miss the usual hang-up (a close sends FIN), which is what the
+// watcher is for. The proxy behaves as Postgres does with
 // client_connection_check_interval set; docs/design/postgres-endpoint.md
-// (Cancel) says so.
+// (Cancel) says so, and this test holds the proxy to it: the half-closed
+// client gets 57014 and its statement never runs.
 func TestHotpathReviewAcquireWaitHalfClosedClient(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding; run with SHARDGATE_REVIEW=1")
-	}
 	url, _ := startProxy(t, func(c *config.Config) {
 		c.Pools.MaxServerConnsPerNode = 1
 		c.Pools.AcquireTimeout = 10 * time.Second
@@ -421,9 +418,12 @@ func TestHotpathReviewAcquireWaitHalfClosedClient(t *testing.T) {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.ErrorResponse:
-			t.Fatalf("the half-closed client's query: %s %s", m.Code, m.Message)
-		case *pgproto3.ReadyForQuery:
+			if m.Code != "57014" {
+				t.Fatalf("the half-closed client's query: %s %s, want 57014 (taken for gone)", m.Code, m.Message)
+			}
 			return
+		case *pgproto3.DataRow, *pgproto3.ReadyForQuery:
+			t.Fatalf("the half-closed client's query ran (%T): the watcher no longer takes a half-close for a hang-up; update docs/design/postgres-endpoint.md (Cancel) and this test", m)
 		}
 	}
 }
