@@ -473,6 +473,11 @@ func (s *session) executeLocal(p *portal) error {
 		if err := s.leaveReplicaBatch(); err != nil {
 			return err
 		}
+		if s.txOpen {
+			if err := s.settleEndBeforeBegin(); err != nil {
+				return err
+			}
+		}
 		s.begin(p.cs.sql, p.cs.stmt)
 		if s.batch != nil && s.txLink == nil {
 			// Statements earlier in this batch already ran on a server:
@@ -494,6 +499,49 @@ func (s *session) executeLocal(p *portal) error {
 		s.queueTag("SET")
 	}
 	return nil
+}
+
+// settleEndBeforeBegin runs when a BEGIN comes while the session is in a
+// transaction: if the batch already sent the COMMIT, ROLLBACK or PREPARE
+// TRANSACTION that ends it (BEGIN … COMMIT; BEGIN … in one batch), the
+// transaction is over on the server though its ReadyForQuery has not come,
+// and the BEGIN must start a new one, not draw WARNING 25001. The server
+// answers up to that statement (a Flush), then a Sync ends the batch there
+// (its ReadyForQuery is the proxy's: the client gets the batch's last), so
+// that the session's transaction state is the server's before the BEGIN.
+// Only a BEGIN inside a transaction pays for this.
+func (s *session) settleEndBeforeBegin() error {
+	l := s.txLink
+	if l == nil || len(s.txParts) > 1 || !s.txEndQueued(l) {
+		return nil
+	}
+	if err := s.drain(true); err != nil {
+		return err
+	}
+	if !s.txOpen || !s.txEnded || s.skipping || s.txLink != l {
+		// It failed, or an error earlier made the server skip it: the
+		// transaction's fate is the Sync's, as in Postgres.
+		return nil
+	}
+	// The batch's messages before the Sync have been answered: it cannot
+	// be replayed as a whole.
+	s.replay.ok = false
+	l.w.WriteSync()
+	s.queue(pending{exp: expSync, link: l, silentReady: true})
+	s.askIfWrote(l)
+	return s.drain(false)
+}
+
+// txEndQueued reports whether a statement that ends the transaction (not
+// AND CHAIN) was sent to l and not answered yet.
+func (s *session) txEndQueued(l *link) bool {
+	for i := range s.q {
+		p := &s.q[i]
+		if p.link == l && p.exp == expExecute && !p.ctlChain && (p.ctl == ctlCommit || p.ctl == ctlRollback || p.ctl == ctlPrepare) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *session) closeMsg(body []byte) error {
