@@ -3,7 +3,6 @@ package mysql
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -305,12 +304,12 @@ func (c *Conn) Reset(timeout time.Duration) error {
 	}
 	switch body[0] {
 	case 0x00: // OK
-		flags, ok := okStatus(body)
-		if !ok {
+		ok, good := parseOK(body)
+		if !good {
 			c.MarkBroken()
 			return lostError(c.node, errors.New("malformed OK packet after COM_RESET_CONNECTION"))
 		}
-		c.flags = flags
+		c.flags = ok.flags
 	case 0xff:
 		err := vmysql.ParseErrorPacket(body)
 		c.MarkBroken() // the session state is unknown
@@ -327,38 +326,6 @@ func (c *Conn) Reset(timeout time.Duration) error {
 }
 
 const comResetConnection = 0x1f
-
-// okStatus reads the status flags of an OK packet: header, affected rows
-// and last insert id (length-encoded), then the flags.
-func okStatus(b []byte) (uint16, bool) {
-	pos := 1
-	for range 2 {
-		n, ok := lenEncSize(b, pos)
-		if !ok {
-			return 0, false
-		}
-		pos += n
-	}
-	if pos+2 > len(b) {
-		return 0, false
-	}
-	return binary.LittleEndian.Uint16(b[pos:]), true
-}
-
-func lenEncSize(b []byte, pos int) (int, bool) {
-	if pos >= len(b) {
-		return 0, false
-	}
-	switch b[pos] {
-	case 0xfc:
-		return 3, true
-	case 0xfd:
-		return 4, true
-	case 0xfe:
-		return 9, true
-	}
-	return 1, true
-}
 
 // Settings are the session SETs applied on the connection since login or
 // the last Reset, in order. The slice is the connection's: do not change

@@ -126,7 +126,7 @@ func (c *Conn) forwardResult(sink PacketSink) (Summary, error) {
 	// Any count the server sends is taken: 4096 bounds a table's columns,
 	// not a select list's (SELECT 1, 2, … has as many as it likes). Nothing
 	// is held per column here: each definition goes on as it comes.
-	n, _, ok := lenEnc(p[4:], 0)
+	n, _, ok := LenEnc(p[4:], 0)
 	if !ok || n == 0 || n > maxColumnCount {
 		return sum, c.protocolError("malformed column count")
 	}
@@ -282,10 +282,10 @@ func parseOK(b []byte) (okPacket, bool) {
 	var ok okPacket
 	var good bool
 	pos := 1
-	if ok.affected, pos, good = lenEnc(b, pos); !good {
+	if ok.affected, pos, good = LenEnc(b, pos); !good {
 		return ok, false
 	}
-	if ok.insertID, pos, good = lenEnc(b, pos); !good {
+	if ok.insertID, pos, good = LenEnc(b, pos); !good {
 		return ok, false
 	}
 	if pos+4 > len(b) {
@@ -296,8 +296,11 @@ func parseOK(b []byte) (okPacket, bool) {
 	return ok, true
 }
 
-// lenEnc reads a length-encoded integer at pos.
-func lenEnc(b []byte, pos int) (uint64, int, bool) {
+// LenEnc reads the length-encoded integer at pos of a packet's payload:
+// its value and the position after it (false: cut short, or a NULL/ERR
+// byte, which is no integer). The front end reads its clients' packets
+// with it too.
+func LenEnc(b []byte, pos int) (uint64, int, bool) {
 	if pos >= len(b) {
 		return 0, pos, false
 	}

@@ -17,6 +17,8 @@ import (
 	"math"
 	"strconv"
 	"unsafe"
+
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
 )
 
 // fieldType is a column's type on the wire (enum_field_types in MariaDB's
@@ -213,30 +215,15 @@ func appendBinaryValue(dst, raw, v []byte, c colType) ([]byte, error) {
 // position after it, and whether it is the NULL marker 0xfb instead. ok is
 // false if the row ends before the string does.
 func lenencValue(row []byte, pos int) (v []byte, next int, null, ok bool) {
-	if pos >= len(row) {
-		return nil, pos, false, false
-	}
-	var n uint64
-	h := 1
-	switch b := row[pos]; {
-	case b < 0xfb:
-		n = uint64(b)
-	case b == 0xfb:
+	if pos < len(row) && row[pos] == 0xfb {
 		return nil, pos + 1, true, true
-	case b == 0xfc && len(row)-pos >= 3:
-		n, h = uint64(binary.LittleEndian.Uint16(row[pos+1:])), 3
-	case b == 0xfd && len(row)-pos >= 4:
-		n, h = uint64(row[pos+1])|uint64(row[pos+2])<<8|uint64(row[pos+3])<<16, 4
-	case b == 0xfe && len(row)-pos >= 9:
-		n, h = binary.LittleEndian.Uint64(row[pos+1:]), 9
-	default: // 0xff, or a length cut short
+	}
+	n, start, ok := mysqlbackend.LenEnc(row, pos)
+	if !ok || uint64(len(row)-start) < n {
 		return nil, pos, false, false
 	}
-	if uint64(len(row)-pos-h) < n {
-		return nil, pos, false, false
-	}
-	end := pos + h + int(n)
-	return row[pos+h : end], end, false, true
+	end := start + int(n)
+	return row[start:end], end, false, true
 }
 
 // textInt reads a decimal integer as MariaDB prints one: an optional minus

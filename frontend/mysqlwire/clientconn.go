@@ -503,32 +503,11 @@ func paramSize(typ byte, v []byte) int {
 		return 1 + int(v[0])
 	}
 	// Strings, decimals, blobs, …: a length-encoded string.
-	if len(v) < 1 {
+	n, start, ok := mysqlbackend.LenEnc(v, 0)
+	if !ok || n >= 1<<31 {
 		return -1
 	}
-	switch v[0] {
-	case 0xfc:
-		if len(v) < 3 {
-			return -1
-		}
-		return 3 + int(binary.LittleEndian.Uint16(v[1:]))
-	case 0xfd:
-		if len(v) < 4 {
-			return -1
-		}
-		return 4 + (int(v[1]) | int(v[2])<<8 | int(v[3])<<16)
-	case 0xfe:
-		if len(v) < 9 {
-			return -1
-		}
-		if l := binary.LittleEndian.Uint64(v[1:]); l < 1<<31 {
-			return 9 + int(l)
-		}
-		return -1
-	case 0xfb, 0xff:
-		return -1
-	}
-	return 1 + int(v[0])
+	return start + int(n)
 }
 
 // unsignedMarks updates, from a COM_STMT_EXECUTE that sends its parameter
