@@ -60,6 +60,10 @@ type Values struct {
 	Literals []parser.Literal
 	Params   []shardmap.Value
 	Bound    bool
+	// Unknown marks parameters (bit i-1 for parameter i, up to 64) whose
+	// value the caller could not turn into a Value (a type it does not
+	// key on): a predicate on one cannot select a shard.
+	Unknown uint64
 }
 
 // keyspace is the session's keyspace in snap.

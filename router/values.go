@@ -24,6 +24,9 @@ func value(ref parser.ValueRef, v *Values) (shardmap.Value, bool) {
 		if !v.Bound || ref.Index < 1 || ref.Index > len(v.Params) {
 			return shardmap.Value{}, false
 		}
+		if ref.Index <= 64 && v.Unknown&(1<<(ref.Index-1)) != 0 {
+			return shardmap.Value{}, false
+		}
 		p := v.Params[ref.Index-1]
 		// A cast between the key-able families keeps the key; others not.
 		if castClass(ref.Cast) == castOther {

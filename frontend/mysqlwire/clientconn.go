@@ -198,6 +198,10 @@ func (c *sniffConn) next() error {
 		switch b[0] {
 		case comStmtExecute, comStmtSendLongData, comStmtClose, comStmtReset, comStmtFetch:
 			return c.stmtCommand(h, n)
+		case comQuery:
+			if n <= maxSniffed {
+				return c.queryCommand(h, n) // direct_conn.go
+			}
 		}
 	}
 	c.buf = append(c.buf[:0], h[:]...)
@@ -325,9 +329,7 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 	}
 	rest := n - len(b)
 	cmd := b[0]
-	if c.ss == nil {
-		c.ss = c.s.session(c.id)
-	}
+	c.session()
 	var prep *vmysql.PrepareData
 	var id uint32
 	if len(b) >= 5 {
@@ -358,6 +360,7 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 		if prep != nil {
 			c.noteLongDataErr(id, false)
 			delete(c.ss.unsigned, id)
+			delete(c.ss.prepared, id)
 			delete(c.types, id)
 			delete(c.longData, id)
 		}
@@ -387,6 +390,11 @@ func (c *sniffConn) stmtCommand(h [4]byte, n int) error {
 			c.exec.id, c.exec.b = id, b
 			c.exec.whole = rest == 0 && !c.more && !c.longData[id]
 			delete(c.longData, id)
+			if c.exec.whole {
+				if handled, err := c.directExecute(id, prep, b); handled {
+					return err // answered: nothing for vitess
+				}
+			}
 		}
 	}
 	c.buf = append(append(c.buf[:0], h[:]...), b...)
@@ -522,7 +530,10 @@ func (c *sniffConn) unsignedMarks(b []byte, id uint32, prep *vmysql.PrepareData)
 	if pos >= len(b) || b[pos] != 1 || pos+1+2*n > len(b) {
 		return // no types sent: the last ones hold
 	}
-	marks := make([]bool, n)
+	marks := ss.unsigned[id]
+	if len(marks) != n {
+		marks = make([]bool, n)
+	}
 	for i := range n {
 		marks[i] = b[pos+2+2*i]&0x80 != 0
 	}
@@ -540,9 +551,7 @@ func (c *sniffConn) idleDeadline() {
 	if o.IdleTimeout <= 0 && o.IdleInTxTimeout <= 0 {
 		return
 	}
-	if c.ss == nil {
-		c.ss = c.s.session(c.id)
-	}
+	c.session()
 	d := o.IdleTimeout
 	if ss := c.ss; ss != nil && (ss.holding.Load() || ss.txBegin != "") {
 		d = o.IdleInTxTimeout

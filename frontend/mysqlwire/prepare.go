@@ -60,6 +60,13 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 	}
 	res, _, err := ss.conn.Exec(text, 1)
 	if !held {
+		if err == nil && ss.conn.InTransaction() {
+			// With autocommit off the probe opened a transaction the
+			// client has not begun (a prepare begins none): on this
+			// shard, it would hold the connection, and the client's
+			// first statement elsewhere would make it span two shards.
+			_, _, err = ss.conn.Exec("ROLLBACK", 0)
+		}
 		ss.settle()
 	}
 	if err != nil {

@@ -124,6 +124,10 @@ type Options struct {
 	Replicas     ReplicaReads
 	ReadSettings func(user, database string) ReadSettings
 
+	// NoDirect leaves every command to vitess's command loop (direct.go's
+	// direct commands off): for comparisons.
+	NoDirect bool
+
 	// FailoverBuffer holds a statement whose primary does not answer, up
 	// to this long, for a new primary (failover_hold.go; 0: no hold).
 	FailoverBuffer time.Duration
@@ -153,6 +157,7 @@ type Server struct {
 	xa xaIDs
 
 	queries, errors, pins, kills atomic.Uint64
+	direct                       atomic.Uint64 // statements answered as direct commands
 	// Replica reads (session_replica.go): served by replicas, sent to the
 	// primary because none fitted, retried on the primary.
 	replicaReads, replicaFallbacks, replicaRetries atomic.Uint64
@@ -297,6 +302,8 @@ type Stats struct {
 	Errors   uint64 // statements answered with an error
 	Pins     uint64 // times a session pinned its server connection
 	Kills    uint64 // KILL statements that cancelled or closed a session
+	// Direct are the statements answered as direct commands (direct.go).
+	Direct uint64
 	// ReplicaReads are reads a replica served; ReplicaFallbacks reads
 	// that went to the primary because no replica fitted (lag, the
 	// session's own writes, a replica not reachable); ReplicaRetries
@@ -309,7 +316,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.sessions)
 	s.mu.Unlock()
-	return Stats{Sessions: n, Queries: s.queries.Load(), Errors: s.errors.Load(), Pins: s.pins.Load(), Kills: s.kills.Load(),
+	return Stats{Sessions: n, Queries: s.queries.Load(), Errors: s.errors.Load(), Pins: s.pins.Load(), Kills: s.kills.Load(), Direct: s.direct.Load(),
 		ReplicaReads: s.replicaReads.Load(), ReplicaFallbacks: s.replicaFallbacks.Load(), ReplicaRetries: s.replicaRetries.Load()}
 }
 

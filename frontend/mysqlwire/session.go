@@ -41,6 +41,12 @@ type session struct {
 	// pexec is the execution running when it may run as a prepared
 	// statement on the server (session_raw.go).
 	pexec preparedExec
+	// direct is the client's connection while a direct command runs
+	// (direct.go); prepared are the analyses of its prepared statements,
+	// params the values of an execution.
+	direct   *sniffConn
+	prepared map[uint32]*directPrepared
+	params   []shardmap.Value
 
 	// conn is the server connection the session holds (nil: none), on
 	// shard; held while the server says a transaction is open, or for
@@ -368,26 +374,8 @@ func syntaxError(err error) error {
 // when any will do (any is then true). Plans on several shards are
 // refused for now.
 func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shardmap.Shard, any bool, _ error) {
-	ss.rs.TxShard = nil
-	if ss.conn != nil {
-		ss.rs.TxShard = ss.shard
-	}
-	ss.target = router.Target{}
-	ss.rs.InTx = ss.readInTx()
-	ss.rs.TxReadOnly = ss.txReplica != nil || (ss.conn == nil && readOnlyBegin(ss.txBegin) && ss.txNext == "")
-	// The session checks the shard itself, to say why it must stay.
-	ss.rs.JoinShards = true
-	snap := ss.s.o.Snapshot()
-	if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {
-		if err := ss.insertColumns(stmt, ks); err != nil {
-			return nil, false, err
-		}
-	}
-	if stmt.Kind == parser.KindDDL {
-		ss.s.catalog.forget()
-	}
 	vals := router.Values{Literals: lits, Bound: true}
-	plan, err := router.Route(stmt, &vals, &ss.rs, snap)
+	plan, err := ss.plan(stmt, &vals)
 	if err != nil {
 		return nil, false, err
 	}
@@ -427,6 +415,30 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 		}
 	}
 	return shard, any, nil
+}
+
+// plan is the router's plan for stmt with vals, for the session as it
+// stands; nothing changes but what the router keeps of the session.
+func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
+	ss.rs.TxShard = nil
+	if ss.conn != nil {
+		ss.rs.TxShard = ss.shard
+	}
+	ss.target = router.Target{}
+	ss.rs.InTx = ss.readInTx()
+	ss.rs.TxReadOnly = ss.txReplica != nil || (ss.conn == nil && readOnlyBegin(ss.txBegin) && ss.txNext == "")
+	// The session checks the shard itself, to say why it must stay.
+	ss.rs.JoinShards = true
+	snap := ss.s.o.Snapshot()
+	if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {
+		if err := ss.insertColumns(stmt, ks); err != nil {
+			return nil, err
+		}
+	}
+	if stmt.Kind == parser.KindDDL {
+		ss.s.catalog.forget()
+	}
+	return router.Route(stmt, vals, &ss.rs, snap)
 }
 
 // anyShard is where a statement that may run anywhere goes: the held
@@ -754,6 +766,7 @@ func (ss *session) resetConnection() {
 	ss.pinned = parser.PinNone
 	ss.rs.Temp = nil
 	ss.settings = nil
+	ss.prepared = nil
 	ss.txBegin, ss.txNext, ss.txSavepoints = "", "", nil
 	ss.flags = vmysql.ServerStatusAutocommit
 	ss.c.StatusFlags = ss.flags

@@ -169,6 +169,9 @@ func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, erro
 		sum, err = pf.ForwardPrepared(pe.query, pe.params, s)
 		if errors.Is(err, mysqlbackend.ErrNotPrepared) {
 			// Refused by the server (nothing ran, nothing was written).
+			if ss.direct != nil {
+				return sum, errDirectBail // vitess's path runs it as text
+			}
 			s.serverBinary = false
 			sum, err = fw.Forward(sql, s)
 		}
@@ -195,6 +198,9 @@ const maxKeptCols = 1024
 // turned into its end (rawend.go); an OK (no result set) is vitess's as
 // usual.
 func (ss *session) endRaw(sum mysqlbackend.Summary, callback func(*sqltypes.Result) error) error {
+	if sc := ss.direct; sc != nil {
+		return sc.directEnd(sum, ss.c.Capabilities&vmysql.CapabilityClientDeprecateEOF != 0, ss.c.StatusFlags, ss.warnings)
+	}
 	if sum.Columns == 0 {
 		ss.sink.res = sqltypes.Result{RowsAffected: sum.RowsAffected, InsertID: sum.InsertID}
 		return callback(&ss.sink.res)

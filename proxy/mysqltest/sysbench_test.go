@@ -76,10 +76,18 @@ func TestSysbenchPointSelect(t *testing.T) {
 	const rows = 200
 	fillSbtest(t, rows)
 	for _, mode := range []string{"auto", "disable"} {
+		before := myProxy.Stats().Direct
 		out := sysbench(t, "oltp_point_select", mode, rows, 2)
 		m := regexp.MustCompile(`(?m)^\s*read:\s+(\d+)`).FindStringSubmatch(out)
 		if m == nil || m[1] == "0" {
 			t.Fatalf("ps mode %s: no reads:\n%s", mode, out)
+		}
+		// Every point select is a one-shard read on a primary: each is
+		// answered as a direct command (frontend/mysqlwire/direct.go),
+		// not through vitess's command loop.
+		reads, _ := strconv.ParseUint(m[1], 10, 64)
+		if direct := myProxy.Stats().Direct - before; direct < reads {
+			t.Fatalf("ps mode %s: %d direct commands for %d point selects", mode, direct, reads)
 		}
 		t.Logf("ps mode %s: %s point selects in 2s", mode, m[1])
 	}
