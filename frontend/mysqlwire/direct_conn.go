@@ -127,8 +127,7 @@ func (c *sniffConn) directAbandon() {
 // (or, for a client with CLIENT_DEPRECATE_EOF, an OK with the EOF
 // header); without one, an OK with its counts.
 func (c *sniffConn) directEnd(sum mysqlbackend.Summary, deprecateEOF bool, flags, warnings uint16) error {
-	var buf [4 + 1 + 9 + 9 + 4]byte
-	p := append(buf[:0], 0, 0, 0, 0)
+	p := append(c.endBuf[:0], 0, 0, 0, 0)
 	switch {
 	case sum.Columns == 0:
 		p = append(p, 0x00)
