@@ -46,7 +46,7 @@ func RouteCopy(stmt *parser.Statement, sess *Session, snap *shardmap.Snapshot) (
 			WithHint("The %s would be read by one shard's server, not where the client runs, and its rows could not be routed. Send the rows with COPY … FROM STDIN (psql: \\copy).", info.Endpoint)
 	}
 	if stmt.Hint.Shard != "" {
-		p, err := routeHint(ks, stmt, sess)
+		p, err := routeHint(ks, stmt, sess, nil)
 		if err != nil {
 			return CopyTarget{}, err
 		}
@@ -64,7 +64,7 @@ func RouteCopy(stmt *parser.Statement, sess *Session, snap *shardmap.Snapshot) (
 	case tableCatalog:
 		return CopyTarget{}, sqlerr.New(sqlerr.FeatureNotSupported, "COPY … FROM into the system table %s is not supported through shardgate", r.name)
 	case tableTemp:
-		p, err := inTx(Single{Keyspace: ks, Shard: r.shard, Why: Reason{Text: "temporary objects of the session"}}, sess)
+		p, err := inTxSingle(Single{Keyspace: ks, Shard: r.shard, Why: Reason{Text: "temporary objects of the session"}}, sess, nil)
 		if err != nil {
 			return CopyTarget{}, err
 		}

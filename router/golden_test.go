@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/parser/pgsql"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
@@ -121,10 +122,37 @@ func route(t *testing.T, an *pgsql.Analyzer, snap *shardmap.Snapshot, sql string
 			return nil, false
 		}}
 	p, err := router.Route(stmt, &router.Values{Literals: lits, Bound: true}, sess, snap)
+	checkRouteOne(t, sql, stmt, lits, sess, snap, p, err)
 	if err != nil {
 		return describeErr(err)
 	}
 	return p.String()
+}
+
+// checkRouteOne holds RouteOne to Route's answer: the same plan, a
+// one-shard plan in the caller's Single (old contents overwritten).
+func checkRouteOne(t *testing.T, sql string, stmt *parser.Statement, lits []parser.Literal, sess *router.Session, snap *shardmap.Snapshot, want router.Plan, wantErr error) {
+	t.Helper()
+	one := router.Single{Why: router.Reason{Text: "stale"}, Target: router.Target{Read: router.ReadReplicas}}
+	got, err := router.RouteOne(stmt, &router.Values{Literals: lits, Bound: true}, sess, snap, &one)
+	if (err == nil) != (wantErr == nil) || err != nil && describeErr(err) != describeErr(wantErr) {
+		t.Errorf("%s: RouteOne: error %v, Route: %v", sql, err, wantErr)
+		return
+	}
+	if err != nil {
+		return
+	}
+	if s, ok := want.(router.Single); ok {
+		if got != router.Plan(&one) {
+			t.Errorf("%s: RouteOne returned %T %v, not the caller's Single", sql, got, got)
+		} else if one.String() != s.String() || one.Target != s.Target || one.Shard != s.Shard || one.Keyspace != s.Keyspace {
+			t.Errorf("%s: RouteOne: %s, Route: %s", sql, one.String(), s.String())
+		}
+		return
+	}
+	if fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want) || got.String() != want.String() {
+		t.Errorf("%s: RouteOne: %T %s, Route: %T %s", sql, got, got, want, want)
+	}
 }
 
 func describeErr(err error) string {

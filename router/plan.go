@@ -84,6 +84,8 @@ func Shards(p Plan) []*shardmap.Shard {
 	switch p := p.(type) {
 	case Single:
 		return []*shardmap.Shard{p.Shard}
+	case *Single: // RouteOne's
+		return []*shardmap.Shard{p.Shard}
 	case Scatter:
 		return p.Shards
 	case Broadcast:

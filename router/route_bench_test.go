@@ -60,5 +60,24 @@ func BenchmarkRoute(b *testing.B) {
 				}
 			}
 		})
+		// RouteOne, as the Postgres session routes: a one-shard plan in
+		// the caller's Single.
+		b.Run(c.name+"/one", func(b *testing.B) {
+			an := pgsql.NewAnalyzer(pgsql.Options{})
+			stmt, lits, err := an.Analyze(c.sql, make([]parser.Literal, 0, 16))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
+			vals := &router.Values{Literals: lits, Bound: true}
+			var one router.Single
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := router.RouteOne(stmt, vals, sess, snap, &one); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -127,6 +127,8 @@ func withTarget(p Plan, t Target) Plan {
 			q.Target = t
 			return q
 		}
+	case *Single: // RouteOne's, which the caller keeps
+		q.Target = t
 	case AnyShard:
 		if q.Target != t {
 			q.Target = t

@@ -109,6 +109,9 @@ type session struct {
 
 	rs   router.Session
 	lits []parser.Literal
+	// one holds route's one-shard plan (router.RouteOne): no Single is
+	// copied to the heap per statement.
+	one router.Single
 
 	// Transaction state as the client sees it.
 	txOpen   bool   // inside BEGIN … COMMIT

@@ -48,6 +48,8 @@ func (s *session) explainRoute(inner string) error {
 	}
 	var rows [][4]string
 	switch p := plan.(type) {
+	case *router.Single: // s.route's one-shard plans (router.RouteOne)
+		rows = append(rows, [4]string{p.Shard.Name, p.Target.String(), p.Why.String(), inner})
 	case router.Single:
 		rows = append(rows, [4]string{p.Shard.Name, p.Target.String(), p.Why.String(), inner})
 	case router.AnyShard:

@@ -77,7 +77,7 @@ func (s *session) bindWithIDs(req *router.IDRequest, cs *clientStmt, m *pgio.Bin
 		return err
 	}
 	switch plan.(type) {
-	case router.Single, router.AnyShard:
+	case *router.Single, router.Single, router.AnyShard:
 	default:
 		return errFanOutHere(plan)
 	}

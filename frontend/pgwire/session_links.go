@@ -31,6 +31,8 @@ func (s *session) linksInBatch() []*link {
 // planShard picks the shard a plan runs on.
 func (s *session) planShard(p router.Plan) *shardmap.Shard {
 	switch p := p.(type) {
+	case *router.Single: // s.route's one-shard plans (router.RouteOne)
+		return p.Shard
 	case router.Single:
 		return p.Shard
 	case router.AnyShard:

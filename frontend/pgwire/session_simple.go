@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
@@ -32,15 +33,24 @@ func (s *session) simpleQuery(body []byte) error {
 	if err != nil {
 		return err
 	}
-	sql := string(text)
+	// sql views the client's message in the read buffer, not a copy per
+	// statement: the buffer holds it until the session reads the client
+	// again, after the statement is answered (COPY FROM STDIN reads
+	// sooner, and gets a copy). Analyze keeps nothing that views it; a
+	// statement that keeps its text (BEGIN, SET, PREPARE, …) gets a copy
+	// below, and the routed one-statement reads and writes keep nothing.
+	sql := unsafe.String(unsafe.SliceData(text), len(text))
 	if inner, ok := explainRouteText(sql); ok {
-		return s.explainRoute(inner)
+		return s.explainRoute(strings.Clone(inner))
 	}
 	s.opts.Stats.Queries.Add(1)
 	stmt, lits, err := s.opts.Analyzer.Analyze(sql, s.lits[:0])
 	s.lits = lits
 	if err != nil {
 		return s.simpleError(err)
+	}
+	if !plainStatement(stmt) {
+		sql = ownText(sql, lits)
 	}
 	if stmt.Hint.Explain {
 		return s.explainRoute(sql)
@@ -187,6 +197,41 @@ func (s *session) simpleQuery(body []byte) error {
 		l.state.applied, l.state.untracked = appliedUnknown, true
 	}
 	return nil
+}
+
+// plainStatement: one SELECT, INSERT, UPDATE or DELETE, which the session
+// routes and sends; it keeps neither its text nor its literals past the
+// statement (simpleQuery's text is a view of the read buffer).
+func plainStatement(stmt *parser.Statement) bool {
+	switch stmt.Kind {
+	case parser.KindSelect, parser.KindInsert, parser.KindUpdate, parser.KindDelete:
+		return len(stmt.Parts) == 0 && !stmt.Hint.Explain
+	}
+	return false
+}
+
+// ownText copies a text that views the client's read buffer, and moves the
+// literals that view it (a number's digits, a string without escapes) to
+// the copy: they may be kept as long as the text.
+func ownText(sql string, lits []parser.Literal) string {
+	own := strings.Clone(sql)
+	if len(sql) == 0 {
+		return own
+	}
+	// Addresses compared as integers, never turned back into pointers.
+	start := uintptr(unsafe.Pointer(unsafe.StringData(sql)))
+	end := start + uintptr(len(sql))
+	for i := range lits {
+		t := lits[i].Text
+		if t == "" {
+			continue
+		}
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(t))); p >= start && p+uintptr(len(t)) <= end {
+			off := int(p - start)
+			lits[i].Text = own[off : off+len(t)]
+		}
+	}
+	return own
 }
 
 // finishLocal ends a statement the proxy answered itself.
@@ -380,7 +425,9 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 	return s.linkForPlan(plan, stmt)
 }
 
-// route routes one execution of stmt.
+// route routes one execution of stmt. A one-shard plan is a
+// *router.Single that points at the session's own (s.one): it is valid
+// until the next route, and no statement keeps it longer.
 func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
 	if err := s.checkPin(stmt); err != nil {
 		return nil, err
@@ -396,7 +443,7 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if err := s.insertColumns(stmt); err != nil {
 		return nil, err
 	}
-	return router.Route(stmt, vals, &s.rs, s.opts.Snapshot())
+	return router.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
 }
 
 // errFanOutHere refuses a write on several shards where the session
@@ -437,6 +484,8 @@ func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, 
 // planTarget is the target of a one-shard plan.
 func planTarget(p router.Plan) router.Target {
 	switch p := p.(type) {
+	case *router.Single: // s.route's one-shard plans (router.RouteOne)
+		return p.Target
 	case router.Single:
 		return p.Target
 	case router.AnyShard:

@@ -82,6 +82,12 @@ func (a *Analyzer) Stats() Stats {
 // text of the same shape and must not be modified; it refers to this text's
 // values only through ValueRefs into the returned literals.
 //
+// sql may view a buffer the caller reuses once it is done with this text's
+// statement (a session's read buffer): on a cache hit only the returned
+// literals view it; a Statement built here (a miss, a text the cache does
+// not take) views a copy, so the cache and a caller that keeps the
+// Statement never see the buffer change.
+//
 // Errors are *sqlerr.Error: 42601 with pg_query's message for a text
 // Postgres would not parse, whose cause is a *parser.PositionError with
 // the 1-based character position pg_query reported (parser.ErrorPosition
@@ -94,7 +100,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 		return nil, lits, err
 	}
 	if a.cache == nil {
-		return a.uncached(sql, lits)
+		return a.uncached(strings.Clone(sql), lits)
 	}
 	kb := a.keys.Get().(*[]byte)
 	defer a.putKeyBuffer(kb)
@@ -102,11 +108,21 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	ok := lx.lex()
 	*kb = lx.key
 	if !ok || len(lx.key) > a.opts.MaxKeyBytes {
-		return a.uncached(sql, lx.lits[:0])
+		return a.uncached(strings.Clone(sql), lx.lits[:0])
 	}
 	if st := a.cache.Get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
 		return st, lx.lits, nil
 	}
+	// A miss: what is built from here on is cached, and must not view the
+	// caller's text. Lexed again over a copy (hints and literals point
+	// into it); misses are rare, and pg_query's parse costs far more.
+	sql = strings.Clone(sql)
+	lx = lexer{src: sql, key: lx.key[:0], lits: lx.lits[:0]}
+	if !lx.lex() {
+		*kb = lx.key
+		return a.uncached(sql, lx.lits[:0])
+	}
+	*kb = lx.key
 	tree, err := parse(sql)
 	if err != nil {
 		a.errors.Add(1)
