@@ -92,6 +92,9 @@ type lexer struct {
 // lex reads the whole text; false means the tokenizer rejected it (or its
 // layout is one the lexer does not follow).
 func (l *lexer) lex() bool {
+	if !l.keepSpans && !l.record && l.lexFast() {
+		return true // lexer_fast.go
+	}
 	tkn := l.p.NewStringTokenizer(l.src)
 	src := l.src
 	prevEnd, copied := 0, 0
