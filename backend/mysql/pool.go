@@ -188,7 +188,7 @@ func (p *Pool) dialSlot(ctx context.Context) (*Conn, error) {
 
 // usable checks an idle connection before it is handed out.
 func (p *Pool) usable(c *Conn) bool {
-	now := time.Now()
+	now := monoNow()
 	if c.IsBroken() || c.expired(now) {
 		return false
 	}
@@ -202,7 +202,7 @@ func (p *Pool) usable(c *Conn) bool {
 // lifetime, or inside a transaction (the server's status flags say so) is
 // closed: its state belongs to no one.
 func (p *Pool) Release(c *Conn) {
-	now := time.Now()
+	now := monoNow()
 	if !c.IsBroken() {
 		// The node's max_prepared_stmt_count was reached: the statements
 		// go back before the connection idles with them.
@@ -330,3 +330,11 @@ func (p *Pool) Stats() Stats {
 	s.Closed = p.closedConns.Load()
 	return s
 }
+
+// clockEpoch anchors monoNow; it is never changed after start.
+var clockEpoch = time.Now()
+
+// monoNow is the time from one reading of the monotonic clock (time.Now
+// reads the wall clock too: two vDSO calls, on every acquire and
+// release). The pool only compares times by their monotonic readings.
+func monoNow() time.Time { return clockEpoch.Add(time.Since(clockEpoch)) }

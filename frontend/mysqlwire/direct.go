@@ -162,7 +162,7 @@ func (ss *session) directParams(p mysqlbackend.ExecParams) (router.Values, bool)
 // statement's execution, run as one on the server).
 func (ss *session) directRun(sc *sniffConn, stmt *parser.Statement, sql string, vals *router.Values, pe *preparedExec) (bool, error) {
 	plan, err := ss.plan(stmt, vals)
-	single, ok := plan.(router.Single)
+	single, ok := plan.(*router.Single)
 	if err != nil || !ok {
 		return false, nil // vitess's path says why, or runs it on several shards
 	}

@@ -24,6 +24,7 @@ type session struct {
 	c *vmysql.Conn
 
 	rs   router.Session
+	one  router.Single // the one-shard plans of plan (router.RouteOne)
 	lits []parser.Literal
 	// binary: the statement running is a prepared statement's execution,
 	// whose rows go out in the binary protocol (scatter reads keep every
@@ -381,7 +382,7 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 	}
 	var shard *shardmap.Shard
 	switch p := plan.(type) {
-	case router.Single:
+	case *router.Single:
 		shard, ss.target = p.Shard, p.Target
 	case router.AnyShard:
 		shard, any = ss.anyShard(p.Keyspace), true
@@ -418,7 +419,8 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 }
 
 // plan is the router's plan for stmt with vals, for the session as it
-// stands; nothing changes but what the router keeps of the session.
+// stands; nothing changes but what the router keeps of the session. A
+// one-shard plan is a *router.Single valid until the next call.
 func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
 	ss.rs.TxShard = nil
 	if ss.conn != nil {
@@ -438,7 +440,7 @@ func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if stmt.Kind == parser.KindDDL {
 		ss.s.catalog.forget()
 	}
-	return router.Route(stmt, vals, &ss.rs, snap)
+	return router.RouteOne(stmt, vals, &ss.rs, snap, &ss.one)
 }
 
 // anyShard is where a statement that may run anywhere goes: the held

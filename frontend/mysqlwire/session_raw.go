@@ -157,7 +157,9 @@ func (ss *session) forward(fw forwarder, sql string) (mysqlbackend.Summary, erro
 	if s.sc == nil {
 		s.sc, _ = ss.c.GetRawConn().(*sniffConn)
 	}
-	if s.sc != nil && ss.c.FlushWriteBuffer() == nil {
+	// A direct command's vitess has nothing buffered (it is waiting
+	// for the next command).
+	if s.sc != nil && (ss.direct != nil || ss.c.FlushWriteBuffer() == nil) {
 		s.direct = s.sc.rawDirect()
 	}
 	s.serverBinary = false
