@@ -142,7 +142,7 @@ type session struct {
 	// Extended protocol.
 	stmts       map[string]*clientStmt
 	sqlStmts    map[string]*sqlStmt // SQL-level PREPARE (session_sqlprepare.go)
-	portals     map[string]*portal
+	portals     portalSet
 	sparePortal *portal // a forgotten plain portal's struct (forgetPortal)
 	inExtended  bool    // between the first extended message and Sync
 	discard     bool    // a proxy error: ignore messages until Sync
@@ -204,7 +204,6 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 		in:        pgio.NewReader(c.Conn(), pgio.ReaderOptions{MaxMessageSize: opts.MaxMessageSize, Pool: opts.Buffers}),
 		out:       pgio.NewWriter(c.Conn(), pgio.WriterOptions{Pool: opts.Buffers}),
 		stmts:     make(map[string]*clientStmt),
-		portals:   make(map[string]*portal),
 		sessLinks: make(map[*shardmap.Shard]*link),
 	}
 	s.done, s.draining = ctx.Done(), c.Draining()

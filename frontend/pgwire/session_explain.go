@@ -20,11 +20,20 @@ const explainRoutePrefix = "EXPLAIN ROUTE"
 
 // explainRouteText returns the statement after EXPLAIN ROUTE, if sql is one.
 func explainRouteText(sql string) (string, bool) {
+	if len(sql) > 0 {
+		// Every other statement is turned away at its first byte.
+		if c := sql[0]; c != 'E' && c != 'e' && c != '-' && c != '/' && c > ' ' {
+			return "", false
+		}
+	}
 	t := stripLeadingComments(sql)
 	if len(t) < len(explainRoutePrefix)+1 || !strings.EqualFold(t[:len("EXPLAIN")], "EXPLAIN") {
 		return "", false
 	}
 	rest := strings.TrimLeft(t[len("EXPLAIN"):], " \t\r\n")
+	if len(rest) == len(t)-len("EXPLAIN") {
+		return "", false // EXPLAINROUTE: one word
+	}
 	if len(rest) < len("ROUTE")+1 || !strings.EqualFold(rest[:len("ROUTE")], "ROUTE") {
 		return "", false
 	}

@@ -65,7 +65,7 @@ type portal struct {
 }
 
 func (s *session) clearPortals() {
-	for k, p := range s.portals {
+	for k, p := range s.portals.all() {
 		s.forgetPortal(k, p)
 	}
 }
@@ -74,7 +74,7 @@ func (s *session) clearPortals() {
 // the next Bind (setPortal): most drivers bind the unnamed portal once per
 // transaction, and it is cleared at every ReadyForQuery.
 func (s *session) forgetPortal(name string, p *portal) {
-	delete(s.portals, name)
+	s.portals.remove(name)
 	if p.scatter == nil && p.fanOut == nil {
 		s.sparePortal = p
 	}
@@ -253,7 +253,7 @@ func (s *session) bind(body []byte) error {
 		return err
 	}
 	if s.local(cs) {
-		s.portals[portalName] = &portal{cs: cs}
+		s.portals.put(portalName, &portal{cs: cs})
 		s.queueLocal(pgio.TypeBindComplete)
 		return nil
 	}
@@ -307,13 +307,13 @@ func (s *session) bind(body []byte) error {
 // one, every time, for most drivers), is reused instead of allocated per
 // Bind.
 func (s *session) setPortal(name string, cs *clientStmt, l *link) {
-	p := s.portals[name]
+	p, _ := s.portals.get(name)
 	if p == nil || p.scatter != nil || p.fanOut != nil {
 		p, s.sparePortal = s.sparePortal, nil
 		if p == nil {
 			p = new(portal)
 		}
-		s.portals[name] = p
+		s.portals.put(name, p)
 	}
 	*p = portal{cs: cs, link: l}
 }
@@ -370,7 +370,7 @@ func (s *session) describe(body []byte) error {
 	}
 	name := string(m.Name)
 	if m.Type == pgio.ObjectPortal {
-		p, ok := s.portals[name]
+		p, ok := s.portals.get(name)
 		if !ok {
 			return sqlerr.New("34000", "portal %q does not exist", name)
 		}
@@ -434,7 +434,7 @@ func (s *session) execute(body []byte) error {
 		return err
 	}
 	name := string(m.Portal)
-	p, ok := s.portals[name]
+	p, ok := s.portals.get(name)
 	if !ok {
 		return sqlerr.New("34000", "portal %q does not exist", name)
 	}
@@ -551,8 +551,8 @@ func (s *session) closeMsg(body []byte) error {
 	}
 	name := string(m.Name)
 	if m.Type == pgio.ObjectPortal {
-		p, ok := s.portals[name]
-		delete(s.portals, name)
+		p, ok := s.portals.get(name)
+		s.portals.remove(name)
 		if ok && p.link != nil {
 			p.link.w.WriteClose(pgio.ObjectPortal, name)
 			s.queue(pending{exp: expClose, link: p.link})

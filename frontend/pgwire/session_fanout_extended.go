@@ -29,7 +29,7 @@ func (s *session) bindFanOut(cs *clientStmt, m *pgio.Bind, plan router.Plan) err
 		return sqlerr.New(sqlerr.FeatureNotSupported, "a write on several shards cannot share a pipeline (the messages up to Sync) with other statements outside a transaction").
 			WithHint("Send it in a pipeline of its own, or inside BEGIN … COMMIT.")
 	}
-	s.portals[string(m.Portal)] = &portal{cs: cs, fanOut: &fanOutPortal{plan: plan, bind: copyBind(m)}}
+	s.portals.put(string(m.Portal), &portal{cs: cs, fanOut: &fanOutPortal{plan: plan, bind: copyBind(m)}})
 	s.queueLocal(pgio.TypeBindComplete)
 	return nil
 }

@@ -90,7 +90,7 @@ func (s *session) bindWithIDs(req *router.IDRequest, cs *clientStmt, m *pgio.Bin
 	s.queue(pending{exp: expParse, link: l, swallow: true})
 	m.Statement = nil
 	l.w.WriteBind(m)
-	s.portals[portalName] = &portal{cs: cs, link: l}
+	s.portals.put(portalName, &portal{cs: cs, link: l})
 	s.queue(pending{exp: expBind, link: l})
 	return nil
 }

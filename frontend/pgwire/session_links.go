@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardgate/shardgate/internal/pgio"
@@ -274,7 +275,13 @@ func (s *session) releaseLink(l *link) {
 		return // session pooling, or pinned; or an answer is still due
 	}
 	s.dropPortals(l)
-	s.setActive(nil)
+	if s.inFlight {
+		// Waits for a cancel being delivered on l's connection, which
+		// must not go back to the pool meanwhile. Once inFlight is false
+		// (statementDone, under mu), no cancel is delivered: active is
+		// left as it was, read by nobody until setActive sets both.
+		s.setActive(nil)
+	}
 	s.giveBack(l)
 }
 
@@ -291,7 +298,7 @@ func (s *session) giveBack(l *link) {
 // dropPortals forgets the portals that live on l: once l goes back to the
 // pool, an Execute of them must not reach it (it may serve another client).
 func (s *session) dropPortals(l *link) {
-	for name, p := range s.portals {
+	for name, p := range s.portals.all() {
 		if p.link == l {
 			s.forgetPortal(name, p)
 		}
@@ -381,10 +388,15 @@ func (s *session) acquire(shard *shardmap.Shard) (ServerConn, error) {
 type acquireCtx struct {
 	context.Context // the session's
 
-	mu       sync.Mutex
-	canceled bool // by the client
-	child    context.Context
-	stop     context.CancelFunc
+	// canceled: by the client. derived: Done was asked, child exists.
+	// Atomics, so that an acquire that finds an idle connection (reset,
+	// Err, end) takes no lock.
+	canceled atomic.Bool
+	derived  atomic.Bool
+
+	mu    sync.Mutex // guards child, stop, watched
+	child context.Context
+	stop  context.CancelFunc
 	// gone reports the client's hang-up; while a wait runs (a failover
 	// hold, a full pool) a watcher asks it and ends the wait: nothing is
 	// sent for a client that left. watched is closed when it ends.
@@ -397,7 +409,8 @@ func (c *acquireCtx) Done() <-chan struct{} {
 	defer c.mu.Unlock()
 	if c.child == nil {
 		c.child, c.stop = context.WithCancel(c.Context)
-		if c.canceled {
+		c.derived.Store(true)
+		if c.canceled.Load() {
 			c.stop()
 		}
 		if c.gone != nil {
@@ -427,13 +440,13 @@ func watchClient(ctx context.Context, stop context.CancelFunc, gone func() bool,
 }
 
 func (c *acquireCtx) Err() error {
-	c.mu.Lock()
-	canceled, child := c.canceled, c.child
-	c.mu.Unlock()
-	if canceled {
+	if c.canceled.Load() {
 		return context.Canceled
 	}
-	if child != nil {
+	if c.derived.Load() {
+		c.mu.Lock()
+		child := c.child
+		c.mu.Unlock()
 		// Once end stopped the child, Done is closed: Err must say so, or
 		// a context derived from this one (a dial, a failover hold) panics
 		// ("context: internal error: missing cancel error") when it sees
@@ -450,13 +463,14 @@ func (c *acquireCtx) Err() error {
 // another goroutine, so the next acquire gets a new one. An acquire that
 // found an idle connection, the usual case, only asked Err, and nothing
 // holds c after it. Reusing c saves its allocation on every transaction.
+// Only the session calls reset; a cancel racing with it is either before
+// (cleared, as a cancel between acquires does nothing) or after (seen).
 func (c *acquireCtx) reset(parent context.Context) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.child != nil {
+	if c.derived.Load() {
 		return false
 	}
-	c.Context, c.canceled = parent, false
+	c.Context = parent
+	c.canceled.Store(false)
 	return true
 }
 
@@ -464,7 +478,7 @@ func (c *acquireCtx) reset(parent context.Context) bool {
 func (c *acquireCtx) cancel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.canceled = true
+	c.canceled.Store(true)
 	if c.stop != nil {
 		c.stop()
 	}
@@ -473,16 +487,19 @@ func (c *acquireCtx) cancel() {
 // end releases the child context, if one was made, and reports whether
 // the client canceled.
 func (c *acquireCtx) end() (canceled bool) {
+	if !c.derived.Load() {
+		return c.canceled.Load()
+	}
 	c.mu.Lock()
 	if c.stop != nil {
 		c.stop()
 	}
-	canceled, watched := c.canceled, c.watched
+	watched := c.watched
 	c.mu.Unlock()
 	if watched != nil {
 		<-watched
 	}
-	return canceled
+	return c.canceled.Load()
 }
 
 var errCanceled = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to user request")

@@ -195,7 +195,7 @@ func (s *session) leaveReplicaBatch() error {
 	if l == nil || !l.replica {
 		return nil
 	}
-	for _, p := range s.portals {
+	for _, p := range s.portals.all() {
 		if p.link == l && !p.ran {
 			// Its portals would go with the replica connection.
 			return sqlerr.New(sqlerr.FeatureNotSupported, "this batch binds a read on a replica and then a statement for the primary before executing the read").

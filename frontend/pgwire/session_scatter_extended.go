@@ -43,7 +43,7 @@ func (s *session) bindScatter(cs *clientStmt, m *pgio.Bind, plan router.Scatter)
 		return sqlerr.New(sqlerr.FeatureNotSupported, "a cross-shard read cannot share a pipeline (the messages up to Sync) with other statements yet").
 			WithHint("Send it in a pipeline of its own, or give one sharding key value.")
 	}
-	s.portals[string(m.Portal)] = &portal{cs: cs, scatter: &scatterPortal{plan: plan, bind: copyBind(m)}}
+	s.portals.put(string(m.Portal), &portal{cs: cs, scatter: &scatterPortal{plan: plan, bind: copyBind(m)}})
 	s.queueLocal(pgio.TypeBindComplete)
 	return nil
 }
