@@ -27,6 +27,8 @@ type drConn struct {
 	// colEOF: the flags of the EOF after the column definitions are
 	// part of the summary.
 	colEOF bool
+	// noContent: rows are counted, not shown.
+	noContent bool
 }
 
 func drDial(t *testing.T, hostport string, deprecate bool) *drConn {
@@ -82,23 +84,27 @@ func (d *drConn) answer() string {
 		}
 	}
 	rows := 0
+	var content []string
 	for {
 		p := rrReadSeq(t, d.rawConn)
 		switch {
 		case p[0] == 0xff:
 			n, _, _ := errPacket(t, p)
-			return fmt.Sprintf("cols %d%s rows %d err %d", ncol, colEOF, rows, n)
+			return fmt.Sprintf("cols %d%s rows %d%q err %d", ncol, colEOF, rows, content, n)
 		case p[0] == 0xfe && !d.deprecate && len(p) == 5:
-			return fmt.Sprintf("cols %d%s rows %d end w%d f%#x", ncol, colEOF, rows,
+			return fmt.Sprintf("cols %d%s rows %d%q end w%d f%#x", ncol, colEOF, rows, content,
 				binary.LittleEndian.Uint16(p[1:]), binary.LittleEndian.Uint16(p[3:])&drFlagMask)
 		case p[0] == 0xfe && d.deprecate && len(p) < 0xffffff:
 			ok, good := rrOK(p)
 			if !good {
 				t.Fatalf("malformed end %q", p)
 			}
-			return fmt.Sprintf("cols %d rows %d end w%d f%#x", ncol, rows, ok[1], ok[0]&drFlagMask)
+			return fmt.Sprintf("cols %d rows %d%q end w%d f%#x", ncol, rows, content, ok[1], ok[0]&drFlagMask)
 		}
 		rows++
+		if len(p) <= 64 && !d.noContent {
+			content = append(content, string(p))
+		}
 	}
 }
 
@@ -433,5 +439,169 @@ func TestDirectReviewReadOnlyAndColumnEOFFlags(t *testing.T) {
 	want := run(drDial(t, drShardAddr(shardOf(t, id)), false))
 	if got != want {
 		t.Fatalf("proxy:\n%s\nMariaDB:\n%s", got, want)
+	}
+}
+
+// longData sends a COM_STMT_SEND_LONG_DATA (no answer).
+func (d *drConn) longData(id uint32, param uint16, chunk string) {
+	d.t.Helper()
+	p := binary.LittleEndian.AppendUint32([]byte{0x18}, id)
+	p = binary.LittleEndian.AppendUint16(p, param)
+	d.command(append(p, chunk...))
+}
+
+// stmtReset sends COM_STMT_RESET and sums up its answer.
+func (d *drConn) stmtReset(id uint32) string {
+	d.t.Helper()
+	d.command(binary.LittleEndian.AppendUint32([]byte{0x1a}, id))
+	return d.answer()
+}
+
+// Prepared executions through the state vitess keeps between them: types
+// sent once and then not, long data then an inline value, COM_STMT_RESET
+// after long data, NULL and unsigned keys, a key bound as a string, and
+// statement ids after COM_RESET_CONNECTION — each execution's answer as
+// MariaDB's, and those that can be direct are.
+func TestDirectReviewPreparedStateSequences(t *testing.T) {
+	ids := idsOnEachShard(t, 52400)
+	a := ids[0]
+	b := a + 1
+	for shardOf(t, b) != shardOf(t, a) {
+		b++
+	}
+	setup := conn(t, "")
+	rrUser(t, setup, a, "pa")
+	rrUser(t, setup, b, "pb")
+	as, bs := strconv.FormatInt(a, 10), strconv.FormatInt(b, 10)
+	run := func(d *drConn) string {
+		var out []string
+		add := func(what, a string) { out = append(out, what+" -> "+a) }
+		s1, _ := d.prepare("SELECT name FROM users WHERE id = ?")
+		s2, _ := d.prepare("SELECT name FROM users WHERE name <> ? AND id = ?")
+		add("int a", d.exec(s1, true, drInt(a)))
+		add("int b, types not sent", d.exec(s1, false, drInt(b)))
+		add("string a", d.exec(s1, true, drStr(as)))
+		add("string b, types not sent", d.exec(s1, false, drStr(bs)))
+		d.longData(s1, 0, as)
+		// An execution whose only value was sent as long data: types,
+		// and no value bytes.
+		p := binary.LittleEndian.AppendUint32([]byte{0x17}, s1)
+		p = append(p, 0, 1, 0, 0, 0, 0, 1, 0xfd, 0)
+		d.command(p)
+		add("long data a", d.answer())
+		add("string b after long data", d.exec(s1, false, drStr(bs)))
+		d.longData(s1, 0, as)
+		add("reset after long data", d.stmtReset(s1))
+		add("string b after reset", d.exec(s1, false, drStr(bs)))
+		add("NULL", d.exec(s1, true, drParam{typ: 8}))
+		add("unsigned a", d.exec(s1, true, drParam{typ: 8, flags: 0x80, v: binary.LittleEndian.AppendUint64(nil, uint64(a))}))
+		d.longData(s2, 0, "zz")
+		p = binary.LittleEndian.AppendUint32([]byte{0x17}, s2)
+		p = append(p, 0, 1, 0, 0, 0, 0, 1, 0xfd, 0, 8, 0)
+		p = binary.LittleEndian.AppendUint64(p, uint64(b))
+		d.command(p)
+		add("long data name, key b", d.answer())
+		add("name inline, key a", d.exec(s2, false, drStr("zz"), drInt(a)))
+		d.command([]byte{0x1f}) // COM_RESET_CONNECTION
+		// Its OK's flags: TestDirectReviewResetConnectionFlags.
+		add("reset connection", strings.Replace(d.answer(), "f0x0", "f0x2", 1))
+		add("old id after reset", d.exec(s1, true, drInt(a)))
+		s3, _ := d.prepare("SELECT name FROM users WHERE id = ?")
+		add("new id", d.exec(s3, true, drInt(b)))
+		add("new id, types not sent", d.exec(s3, false, drInt(a)))
+		return strings.Join(out, "\n")
+	}
+	for _, deprecate := range []bool{false, true} {
+		before := directCount()
+		got := run(drDial(t, addr, deprecate))
+		n := directCount() - before
+		want := run(drDial(t, drShardAddr(shardOf(t, a)), deprecate))
+		if got != want {
+			t.Errorf("deprecate EOF %v:\nproxy:\n%s\nMariaDB:\n%s", deprecate, got, want)
+		}
+		if n < 8 {
+			t.Errorf("deprecate EOF %v: %d direct commands; want at least 8", deprecate, n)
+		}
+	}
+}
+
+// After a read answered directly, FOUND_ROWS() and ROW_COUNT() answer as
+// MariaDB's (the session keeps them: countsRaw), text and prepared.
+func TestDirectReviewFoundRowsAfterDirect(t *testing.T) {
+	ids := idsOnEachShard(t, 52500)
+	a := ids[1]
+	b := a + 1
+	for shardOf(t, b) != shardOf(t, a) {
+		b++
+	}
+	setup := conn(t, "")
+	rrUser(t, setup, a, "fa")
+	rrUser(t, setup, b, "fb")
+	q := fmt.Sprintf("SELECT name FROM users WHERE id IN (%d, %d)", a, b)
+	run := func(c *sql.Conn) string {
+		var out []string
+		rows, err := c.QueryContext(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join(scanStrings(t, rows), ","))
+		out = append(out, one(t, c, "SELECT FOUND_ROWS()"), one(t, c, "SELECT ROW_COUNT()"))
+		rows, err = c.QueryContext(context.Background(), "SELECT name FROM users WHERE id = ?", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join(scanStrings(t, rows), ","))
+		out = append(out, one(t, c, "SELECT FOUND_ROWS()"), one(t, c, "SELECT ROW_COUNT()"))
+		return strings.Join(out, " ")
+	}
+	before := directCount()
+	got := run(conn(t, ""))
+	if directCount() == before {
+		t.Fatal("no direct command")
+	}
+	want := run(rrDirectConn(t, shardOf(t, a)))
+	if got != want {
+		t.Fatalf("proxy %s; MariaDB %s", got, want)
+	}
+}
+
+// A temporary table named like a sharded table shadows it for the session
+// (MariaDB reads the temporary one): a read of it by a key of another
+// shard finds the temporary table's row, text and prepared.
+func TestDirectReviewTempTableShadowsSharded(t *testing.T) {
+	ids := idsOnEachShard(t, 52600)
+	c := conn(t, "")
+	for _, id := range ids {
+		rrUser(t, c, id, "real")
+	}
+	execOK(t, c, "CREATE TEMPORARY TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(10))")
+	for _, id := range ids {
+		execOK(t, c, fmt.Sprintf("INSERT INTO users VALUES (%d, 'temp')", id))
+	}
+	for _, id := range ids {
+		if got := one(t, c, fmt.Sprintf("SELECT name FROM users WHERE id = %d", id)); got != "temp" {
+			t.Errorf("text, id %d (shard %d): %q, want temp", id, shardOf(t, id), got)
+		}
+		if got := one(t, c, "SELECT name FROM users WHERE id = ?", id); got != "temp" {
+			t.Errorf("prepared, id %d (shard %d): %q, want temp", id, shardOf(t, id), got)
+		}
+	}
+	execOK(t, c, "DROP TEMPORARY TABLE users")
+}
+
+// Review finding (vitess, not new with direct commands): the OK that
+// answers COM_RESET_CONNECTION has no status flags (vitess writes
+// PacketOK{}), where MariaDB's says autocommit (0x2), which the session
+// is back to: a client that tracks autocommit from the status flags
+// (MariaDB Connector/J, libmariadb's server_status) believes it off.
+func TestDirectReviewResetConnectionFlags(t *testing.T) {
+	drReviewSkip(t, "COM_RESET_CONNECTION's OK carries status flags 0, MariaDB's 0x2 (autocommit)")
+	run := func(d *drConn) string {
+		d.command([]byte{0x1f})
+		return d.answer()
+	}
+	got, want := run(drDial(t, addr, false)), run(drDial(t, drShardAddr(0), false))
+	if got != want {
+		t.Fatalf("proxy %s; MariaDB %s", got, want)
 	}
 }
