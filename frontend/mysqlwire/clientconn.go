@@ -105,8 +105,10 @@ type sniffConn struct {
 	// end turns vitess's OK after a raw-forwarded result into the
 	// result's end (rawend.go).
 	end rawEnd
-	// endBuf holds a direct answer's last packet (direct_conn.go).
-	endBuf [4 + 1 + 9 + 9 + 4]byte
+	// endBuf holds a direct answer's last packet; directing is set while
+	// one is written (direct_conn.go).
+	endBuf    [4 + 1 + 9 + 9 + 4]byte
+	directing bool
 }
 
 // init readies a sniffConn made as &sniffConn{Conn, s, id} (server.go).

@@ -91,6 +91,7 @@ func (c *sniffConn) session() *session {
 // close (its transaction lost with its server connection) ends as vitess
 // ends it after a command.
 func (c *sniffConn) directed(err error) error {
+	c.directing = false
 	if err != nil {
 		return err
 	}
@@ -104,23 +105,21 @@ func (c *sniffConn) directed(err error) error {
 // directBegin readies the write side for a direct answer: its first
 // packet is numbered after the command's.
 func (c *sniffConn) directBegin() {
+	c.directing = true
 	e := &c.end
-	e.wmu.Lock()
 	e.seq, e.count = e.cmdSeq+1, 0
-	e.wmu.Unlock()
 }
 
 // directAbandon undoes what a direct answer readied when it left the
 // command to vitess (nothing was written): vitess numbers its answer
 // itself.
 func (c *sniffConn) directAbandon() {
+	c.directing = false
 	e := &c.end
-	e.wmu.Lock()
 	e.held = e.held[:0]
 	e.track, e.renum, e.hold, e.armed = false, 0, false, false
 	e.on.Store(false)
 	e.wrote.Store(false)
-	e.wmu.Unlock()
 }
 
 // directEnd writes the end of a direct answer: after a result set, an EOF
@@ -173,10 +172,9 @@ func (c *sniffConn) directLast(p []byte) error {
 	if err := c.rawPacket(p); err != nil {
 		return err
 	}
-	e := &c.end
-	e.wmu.Lock()
-	defer e.wmu.Unlock()
-	return e.flushHeld(c)
+	c.lockEnd()
+	defer c.unlockEnd()
+	return c.end.flushHeld(c)
 }
 
 // appendLenEnc appends n as a length-encoded integer.

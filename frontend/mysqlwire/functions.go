@@ -109,14 +109,34 @@ func skipBlanks(s string, i int) int {
 	return i
 }
 
+// containsFold reports whether s contains sub (lower case ASCII) in any
+// ASCII case. Only ASCII folds: the words the session looks for are
+// ASCII, and MariaDB does not read ſ as s nor K (Kelvin) as k, which
+// strings.EqualFold would.
 func containsFold(s, sub string) bool {
 	n := len(sub)
+	if n == 0 {
+		return true
+	}
+	c0 := sub[0]
 	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
+		if s[i]|0x20 == c0|0x20 && lowerASCIIEqual(s[i:i+n], sub) {
 			return true
 		}
 	}
 	return false
+}
+
+// lowerASCIIEqual: s equals lower (lower case ASCII) but for the case of
+// its ASCII letters.
+func lowerASCIIEqual(s, lower string) bool {
+	for j := range len(lower) {
+		a, b := s[j], lower[j]
+		if a != b && !('A' <= a && a <= 'Z' && a+('a'-'A') == b) {
+			return false
+		}
+	}
+	return true
 }
 
 // noteLastInsertID: LAST_INSERT_ID(expr) sets the value LAST_INSERT_ID()

@@ -83,14 +83,30 @@ func (c *sniffConn) rawDirect() bool {
 	if e.wrote.Load() {
 		return false
 	}
-	e.wmu.Lock()
+	c.lockEnd()
 	if !e.track {
 		e.track, e.hdrN, e.left = true, 0, 0
 	}
 	e.seq, e.count = e.cmdSeq+1+e.renum, 0
 	e.on.Store(true)
-	e.wmu.Unlock()
+	c.unlockEnd()
 	return true
+}
+
+// lockEnd and unlockEnd guard the write side against vitess's flush
+// timer; not while a direct command runs (direct_conn.go): vitess then
+// waits in Read for the next command, its buffered writer flushed and
+// gone (a timer that fires finds none), and writes nothing.
+func (c *sniffConn) lockEnd() {
+	if !c.directing {
+		c.end.wmu.Lock()
+	}
+}
+
+func (c *sniffConn) unlockEnd() {
+	if !c.directing {
+		c.end.wmu.Unlock()
+	}
 }
 
 // rawPacket writes one packet of a direct result; p[4:] is its payload,
@@ -98,8 +114,8 @@ func (c *sniffConn) rawDirect() bool {
 // more is cut into frames in place).
 func (c *sniffConn) rawPacket(p []byte) error {
 	e := &c.end
-	e.wmu.Lock()
-	defer e.wmu.Unlock()
+	c.lockEnd()
+	defer c.unlockEnd()
 	size := len(p) - 4
 	if size < maxFrame && len(e.held)+len(p) <= heldMax {
 		p[0], p[1], p[2], p[3] = byte(size), byte(size>>8), byte(size>>16), e.seq
@@ -147,10 +163,10 @@ func (e *rawEnd) flushHeld(c *sniffConn) error {
 // packets are numbered after them from now on.
 func (c *sniffConn) rawDirectDone() {
 	e := &c.end
-	e.wmu.Lock()
+	c.lockEnd()
 	e.renum += e.count
 	e.count = 0
-	e.wmu.Unlock()
+	c.unlockEnd()
 }
 
 // holdWrites starts keeping what vitess writes instead of sending it.
