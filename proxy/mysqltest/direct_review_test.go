@@ -807,3 +807,67 @@ func mysqlErrNumber(err error) uint16 {
 	}
 	return 0
 }
+
+// A direct read held for a new primary (failover_hold.go): sent to the
+// new one when it comes, its answer in sequence; KILL QUERY of a held
+// direct execution ends it with 1317 at once; a held read whose client
+// hung up ends (the hold counts it failed, not sent) — and the
+// connection's next commands are answered in step.
+func TestDirectReviewFailoverHold(t *testing.T) {
+	base := baseSpec(t)
+	r := startHoldRig(t, 4*time.Second, base)
+	id := idsOnEachShard(t, 931_000)[0]
+	cleanUser(t, id)
+	if _, err := direct(t, 0).Exec("INSERT INTO users VALUES (?, 'held read')", id); err != nil {
+		t.Fatal(err)
+	}
+	k := strconv.FormatInt(id, 10)
+	d := drDial(t, r.addr, false)
+	cid := d.connID()
+	sid, _ := d.prepare("SELECT name FROM users WHERE id = ?")
+	killer := drDial(t, r.addr, false)
+	want := fmt.Sprintf("cols 1 rows 1%q end w0 f0x2", []string{"\x09held read"})
+	wantBin := fmt.Sprintf("cols 1 rows 1%q end w0 f0x2", []string{"\x00\x00\x09held read"})
+
+	r.publish(t, 2, withPrimaryPort(base, 0, deadPort(t)))
+	before := r.my.Stats().Direct
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		r.publish(t, 3, base)
+	}()
+	if got := d.query("SELECT name FROM users WHERE id = " + k); got != want {
+		t.Fatalf("held text read: %s; want %s", got, want)
+	}
+	if got := d.exec(sid, true, drInt(id)); got != wantBin {
+		t.Fatalf("prepared read after: %s; want %s", got, wantBin)
+	}
+	if n := r.my.Stats().Direct - before; n != 2 {
+		t.Errorf("%d direct commands; want 2", n)
+	}
+
+	r.publish(t, 4, withPrimaryPort(base, 0, deadPort(t)))
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		killer.query("KILL QUERY " + cid)
+	}()
+	start := time.Now()
+	if got := d.exec(sid, true, drInt(id)); got != "err 1317" || time.Since(start) > 2*time.Second {
+		t.Fatalf("killed held execution: %s after %v; want err 1317 at once", got, time.Since(start))
+	}
+	hs := r.my.FailoverHoldStats()
+	h := drDial(t, r.addr, false)
+	h.command(append([]byte{0x03}, "SELECT name FROM users WHERE id = "+k...))
+	time.Sleep(300 * time.Millisecond)
+	h.nc.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for r.my.FailoverHoldStats() == hs && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := r.my.FailoverHoldStats(); got.Failed == hs.Failed {
+		t.Errorf("the held read of a client that hung up: hold stats %+v → %+v; want one failed", hs, got)
+	}
+	r.publish(t, 5, base)
+	if got := d.exec(sid, true, drInt(id)); got != wantBin {
+		t.Fatalf("after the kill, the primary back: %s; want %s", got, wantBin)
+	}
+}
