@@ -871,3 +871,73 @@ func TestDirectReviewFailoverHold(t *testing.T) {
 		t.Fatalf("after the kill, the primary back: %s; want %s", got, wantBin)
 	}
 }
+
+// Review finding (transaction pooling, not new with direct commands):
+// SHOW WARNINGS after a read that warned lists the read's warning (1365
+// Division by 0) in MariaDB; through the proxy the read's server
+// connection went back to its pool (autocommit), and SHOW WARNINGS runs
+// on whatever connection it gets: alone, the same one (right, by luck);
+// with another client's statement on that shard in between, that
+// client's warnings or none — here none, and another client's warning
+// (1292 'other client') is what it could list.
+func TestDirectReviewShowWarningsAfterDirect(t *testing.T) {
+	drReviewSkip(t, "SHOW WARNINGS runs on a pooled connection another client used since: the read's warnings are lost (or another's shown)")
+	id := idsOnEachShard(t, 53000)[0]
+	setup := conn(t, "")
+	rrUser(t, setup, id, "w")
+	run := func(c, other *sql.Conn) string {
+		var out []string
+		for _, prepared := range []bool{false, true} {
+			var rows *sql.Rows
+			var err error
+			if prepared {
+				rows, err = c.QueryContext(context.Background(), "SELECT 1/0 FROM users WHERE id = ?", id)
+			} else {
+				rows, err = c.QueryContext(context.Background(), "SELECT 1/0 FROM users WHERE id = "+strconv.FormatInt(id, 10))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			scanStrings(t, rows)
+			// Another client's statement on the same shard in between.
+			if other != nil {
+				one(t, other, "SELECT CAST('other client' AS SIGNED) FROM users WHERE id = ?", id)
+			}
+			rows, err = c.QueryContext(context.Background(), "SHOW WARNINGS")
+			if err != nil {
+				out = append(out, err.Error())
+				continue
+			}
+			out = append(out, strings.Join(scanStrings(t, rows), "|"))
+		}
+		return strings.Join(out, "; ")
+	}
+	sh := shardOf(t, id)
+	want := run(rrDirectConn(t, sh), rrDirectConn(t, sh))
+	alone := run(conn(t, ""), nil)
+	got := run(conn(t, ""), conn(t, ""))
+	if alone != want || got != want {
+		t.Fatalf("proxy alone:        %s\nproxy, others busy: %s\nMariaDB:            %s", alone, got, want)
+	}
+}
+
+// LAST_INSERT_ID(expr) in a direct read sets the session's id, as
+// MariaDB's: a later LAST_INSERT_ID() answers it.
+func TestDirectReviewLastInsertIDExprInDirect(t *testing.T) {
+	id := idsOnEachShard(t, 53100)[1]
+	setup := conn(t, "")
+	rrUser(t, setup, id, "li")
+	run := func(c *sql.Conn) string {
+		var out []string
+		out = append(out, one(t, c, "SELECT LAST_INSERT_ID(777) FROM users WHERE id = "+strconv.FormatInt(id, 10)))
+		out = append(out, one(t, c, "SELECT LAST_INSERT_ID()"))
+		out = append(out, one(t, c, "SELECT LAST_INSERT_ID(?) FROM users WHERE id = ?", 888, id))
+		out = append(out, one(t, c, "SELECT LAST_INSERT_ID()"))
+		return strings.Join(out, " ")
+	}
+	got := run(conn(t, ""))
+	want := run(rrDirectConn(t, shardOf(t, id)))
+	if got != want {
+		t.Fatalf("proxy %s; MariaDB %s", got, want)
+	}
+}
