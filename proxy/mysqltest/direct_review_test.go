@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/proxy"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Review of direct commands (docs/design/mysql-direct-commands.md,
@@ -939,5 +943,117 @@ func TestDirectReviewLastInsertIDExprInDirect(t *testing.T) {
 	want := run(rrDirectConn(t, shardOf(t, id)))
 	if got != want {
 		t.Fatalf("proxy %s; MariaDB %s", got, want)
+	}
+}
+
+// drOwnEndpoint starts an endpoint of its own with the tests' config
+// edited.
+func drOwnEndpoint(t *testing.T, edit func(*config.Config)) (string, *proxy.MySQL) {
+	t.Helper()
+	cfg, err := testConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(cfg)
+	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- my.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		my.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String(), my
+}
+
+// drClosed waits up to d for the server to close the raw client's
+// connection (an ERR before it is allowed) and reports whether it did.
+func (c *drConn) closedWithin(d time.Duration) bool {
+	c.nc.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 512)
+	for {
+		if _, err := c.nc.Read(buf); err != nil {
+			var ne net.Error
+			return !(errors.As(err, &ne) && ne.Timeout())
+		}
+	}
+}
+
+// Idle timeouts after direct commands: a direct read that opened a
+// transaction (autocommit=0) leaves the client under the idle-in-
+// transaction timeout (closed past it); one that left none, under the
+// client idle timeout (longer here: still open).
+func TestDirectReviewIdleTimeouts(t *testing.T) {
+	a, my := drOwnEndpoint(t, func(c *config.Config) {
+		c.Limits.IdleInTransactionTimeout = 700 * time.Millisecond
+		c.Limits.ClientIdleTimeout = 5 * time.Second
+	})
+	id := idsOnEachShard(t, 53200)[0]
+	setup := conn(t, "")
+	rrUser(t, setup, id, "idle")
+	k := strconv.FormatInt(id, 10)
+	before := my.Stats().Direct
+	open := drDial(t, a, false)
+	if got := open.query("SELECT name FROM users WHERE id = " + k); !strings.Contains(got, "rows 1") {
+		t.Fatal(got)
+	}
+	tx := drDial(t, a, false)
+	tx.query("SET autocommit = 0")
+	if got := tx.query("SELECT name FROM users WHERE id = " + k); !strings.Contains(got, "end w0 f0x1") {
+		t.Fatalf("read in autocommit=0: %s", got)
+	}
+	if n := my.Stats().Direct - before; n != 2 {
+		t.Fatalf("%d direct commands; want 2", n)
+	}
+	if !tx.closedWithin(2 * time.Second) {
+		t.Error("a client idle in the transaction a direct read opened was not closed past idle_in_transaction_timeout")
+	}
+	if open.closedWithin(1500 * time.Millisecond) {
+		t.Error("a client idle outside a transaction was closed before client_idle_timeout")
+	}
+}
+
+// Session settings reach direct reads as they reach MariaDB's, under
+// transaction and session pooling: a SET changes what the next direct
+// read (text and prepared) computes; COM_RESET_CONNECTION undoes it.
+func TestDirectReviewSettingsUnderPoolModes(t *testing.T) {
+	id := idsOnEachShard(t, 53300)[1]
+	setup := conn(t, "")
+	rrUser(t, setup, id, "set")
+	k := strconv.FormatInt(id, 10)
+	run := func(d *drConn) string {
+		var out []string
+		s, _ := d.prepare("SELECT 1/3, name FROM users WHERE id = ?")
+		for _, q := range []string{"SET div_precision_increment = 8", "SET sql_mode = 'ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES'", "SET div_precision_increment = 2"} {
+			out = append(out, q+": "+d.query(q))
+			out = append(out, d.query("SELECT 1/3, name FROM users WHERE id = "+k))
+			out = append(out, d.exec(s, true, drInt(id)))
+			out = append(out, d.query("SELECT 1/0, name FROM users WHERE id = "+k))
+		}
+		return strings.Join(out, "\n")
+	}
+	want := run(drDial(t, drShardAddr(shardOf(t, id)), false))
+	for _, mode := range []config.PoolMode{config.PoolSession, ""} {
+		a, my := drOwnEndpoint(t, func(c *config.Config) {
+			if mode != "" {
+				c.Pools.Mode = mode
+			}
+		})
+		before := my.Stats().Direct
+		got := run(drDial(t, a, false))
+		if got != want {
+			t.Errorf("pool mode %q:\nproxy:\n%s\nMariaDB:\n%s", mode, got, want)
+		}
+		if n := my.Stats().Direct - before; n < 9 {
+			t.Errorf("pool mode %q: %d direct commands; want 9", mode, n)
+		}
 	}
 }
