@@ -1057,3 +1057,60 @@ func TestDirectReviewSettingsUnderPoolModes(t *testing.T) {
 		}
 	}
 }
+
+// Review finding (commit 3, prepare.go prepareFields): the prepare's
+// column probe under autocommit=0 is rolled back only on a connection
+// acquired for it; on a session that holds its server connection without
+// a transaction — pinned by a user variable, say — it runs on that
+// connection and opens a transaction the client never began. MariaDB:
+// after SET autocommit = 0 and COMMIT, a prepare opens no transaction
+// (@@in_transaction 0); through the proxy it is 1 after the prepare (the
+// client's status flags say "in transaction", and a ROLLBACK or COMMIT
+// the client owes nothing to is needed). The read itself still sees rows
+// committed after the prepare (the probe's LIMIT 0 takes no read view).
+func TestDirectReviewPrepareProbeOnPinnedConnection(t *testing.T) {
+	drReviewSkip(t, "prepare's probe on a pinned connection under autocommit=0 opens a transaction (prepare.go: only an acquired connection is rolled back)")
+	ctx := context.Background()
+	writer := conn(t, "")
+	run := func(c *sql.Conn, port string, findShard func() int) string {
+		var out []string
+		execOK(t, c, "SET @pin = 1")
+		execOK(t, c, "SET autocommit = 0")
+		execOK(t, c, "COMMIT")
+		sh := findShard()
+		id := int64(53400)
+		for shardOf(t, id) != sh {
+			id++
+		}
+		execOK(t, writer, "DELETE FROM users WHERE id = ?", id)
+		stmt, err := c.PrepareContext(ctx, "SELECT name FROM users WHERE id = ?")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stmt.Close()
+		out = append(out, "in_transaction after prepare "+one(t, c, "SELECT @@in_transaction"))
+		execOK(t, writer, "INSERT INTO users VALUES (?, 'after prepare')", id)
+		defer execOK(t, writer, "DELETE FROM users WHERE id = ?", id)
+		var name string
+		err = stmt.QueryRowContext(ctx, id).Scan(&name)
+		out = append(out, fmt.Sprintf("read %q %v", name, err))
+		execOK(t, c, "ROLLBACK")
+		execOK(t, c, "SET autocommit = 1")
+		return strings.Join(out, "; ")
+	}
+	c := conn(t, "")
+	got := run(c, "", func() int {
+		port := one(t, c, "SELECT @@port")
+		for i, s := range cluster.Shards {
+			if strconv.Itoa(s.Primary.Port) == port {
+				return i
+			}
+		}
+		t.Fatalf("pinned to port %s: no shard's", port)
+		return 0
+	})
+	want := run(rrDirectConn(t, 0), "", func() int { return 0 })
+	if got != want {
+		t.Fatalf("proxy:   %s\nMariaDB: %s", got, want)
+	}
+}
