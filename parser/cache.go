@@ -22,11 +22,18 @@ type Cache struct {
 	seed   maphash.Seed
 	mask   uint64
 	shards []cacheShard
+	// hash is the key's hash (maphash with seed); tests replace it to
+	// make keys collide.
+	hash func(key []byte) uint64
 }
 
 type cacheShard struct {
-	mu       sync.RWMutex
-	entries  map[string]*cacheEntry
+	mu sync.RWMutex
+	// entries are keyed by the key's 64-bit hash, computed once per
+	// lookup (it picks the shard too): a map keyed by the text would hash
+	// it again. An entry whose key is another text (a collision) is a
+	// miss.
+	entries  map[uint64]*cacheEntry
 	ring     []*cacheEntry // CLOCK order; len(ring) <= capacity
 	hand     int
 	capacity int
@@ -38,6 +45,7 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	key  string
+	hash uint64
 	stmt *Statement
 	// referenced: hit since the clock hand last passed.
 	referenced atomic.Bool
@@ -61,23 +69,20 @@ func NewCache(entries int) *Cache {
 	per := (entries + n - 1) / n
 	for i := range c.shards {
 		c.shards[i].capacity = per
-		c.shards[i].entries = make(map[string]*cacheEntry, per)
+		c.shards[i].entries = make(map[uint64]*cacheEntry, per)
 	}
+	c.hash = func(key []byte) uint64 { return maphash.Bytes(c.seed, key) }
 	return c
-}
-
-func (c *Cache) shard(key []byte) *cacheShard {
-	// The low bits pick the shard; the map rehashes with its own seed.
-	return &c.shards[maphash.Bytes(c.seed, key)&c.mask]
 }
 
 // Get returns the analysis cached under key, or nil.
 func (c *Cache) Get(key []byte) *Statement {
-	s := c.shard(key)
+	h := c.hash(key)
+	s := &c.shards[h&c.mask] // the low bits pick the shard
 	s.mu.RLock()
-	e := s.entries[string(key)] // no allocation: the compiler special-cases map[string(b)]
+	e := s.entries[h]
 	s.mu.RUnlock()
-	if e == nil {
+	if e == nil || e.key != string(key) { // no allocation: a comparison
 		s.misses.Add(1)
 		return nil
 	}
@@ -90,17 +95,22 @@ func (c *Cache) Get(key []byte) *Statement {
 
 // Put caches stmt under key unless an entry is already there (a concurrent
 // miss of the same shape), evicting by CLOCK when the shard is full.
+//
+// A key whose hash collides with a cached entry's is not cached (Get
+// compares the keys, so it only misses): with 64-bit hashes it never
+// happens outside tests.
 func (c *Cache) Put(key []byte, stmt *Statement) {
-	s := c.shard(key)
+	h := c.hash(key)
+	s := &c.shards[h&c.mask]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.entries[string(key)]; ok {
+	if _, ok := s.entries[h]; ok {
 		return
 	}
-	e := &cacheEntry{key: string(key), stmt: stmt}
+	e := &cacheEntry{key: string(key), hash: h, stmt: stmt}
 	if len(s.ring) < s.capacity {
 		s.ring = append(s.ring, e)
-		s.entries[e.key] = e
+		s.entries[h] = e
 		return
 	}
 	for {
@@ -110,9 +120,9 @@ func (c *Cache) Put(key []byte, stmt *Statement) {
 			s.hand = (s.hand + 1) % len(s.ring)
 			continue
 		}
-		delete(s.entries, old.key)
+		delete(s.entries, old.hash)
 		s.ring[s.hand] = e
-		s.entries[e.key] = e
+		s.entries[h] = e
 		s.hand = (s.hand + 1) % len(s.ring)
 		return
 	}
