@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net"
 	"os"
@@ -110,10 +111,25 @@ func (d *drConn) answer() string {
 			return fmt.Sprintf("cols %d rows %d%q end w%d f%#x", ncol, rows, content, ok[1], ok[0]&drFlagMask)
 		}
 		rows++
-		if len(p) <= 64 && !d.noContent {
+		switch {
+		case d.noContent:
+			h := fnv.New64a()
+			h.Write(p)
+			if len(content) == 0 {
+				content = []string{""}
+			}
+			content[0] = fmt.Sprintf("%x", h.Sum64()^fnvOf(content[0]))
+		case len(p) <= 64:
 			content = append(content, string(p))
 		}
 	}
+}
+
+// fnvOf hashes s (the rows' hash so far, in order).
+func fnvOf(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
 
 // query sends a COM_QUERY and sums up its answer.
@@ -1112,5 +1128,69 @@ func TestDirectReviewPrepareProbeOnPinnedConnection(t *testing.T) {
 	want := run(rrDirectConn(t, 0), "", func() int { return 0 })
 	if got != want {
 		t.Fatalf("proxy:   %s\nMariaDB: %s", got, want)
+	}
+}
+
+// A direct answer of more than 256 packets (packet numbers wrap) and
+// more than the 64 KiB held before a write, text and prepared, with and
+// without CLIENT_DEPRECATE_EOF: every packet numbered in sequence, the
+// rows and the end as MariaDB's; then a server error in the same
+// session, and an autocommit=0 error whose transaction MariaDB keeps open.
+func TestDirectReviewManyPacketsAndErrors(t *testing.T) {
+	var ids []string
+	var args []any
+	setup := conn(t, "")
+	for id := int64(53500); len(ids) < 300; id++ {
+		if shardOf(t, id) != 1 {
+			continue
+		}
+		ids = append(ids, strconv.FormatInt(id, 10))
+		args = append(args, id)
+	}
+	execOK(t, setup, "DELETE FROM users WHERE id BETWEEN 53500 AND 54500")
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "(%s, '%s')", id, strings.Repeat("n", 50+i%50))
+	}
+	execOK(t, setup, "INSERT INTO users VALUES "+b.String())
+	t.Cleanup(func() { execOK(t, setup, "DELETE FROM users WHERE id BETWEEN 53500 AND 54500") })
+	in := strings.Join(ids, ",")
+	q := "SELECT id, REPEAT(name, 5) FROM users WHERE id IN (" + in + ") ORDER BY id"
+	pq := "SELECT id, REPEAT(name, 5) FROM users WHERE id IN (" + strings.Repeat("?,", len(ids)-1) + "?) ORDER BY id"
+	run := func(d *drConn) string {
+		d.noContent = true
+		var out []string
+		out = append(out, d.query(q))
+		s, n := d.prepare(pq)
+		if n != len(ids) {
+			t.Fatalf("%d parameters", n)
+		}
+		var ps []drParam
+		for _, a := range args {
+			ps = append(ps, drInt(a.(int64)))
+		}
+		out = append(out, d.exec(s, true, ps...))
+		out = append(out, d.query("SELECT nosuch FROM users WHERE id = "+ids[0]))
+		out = append(out, d.query("SET autocommit = 0"), d.query("COMMIT"))
+		out = append(out, d.query("SELECT nosuch FROM users WHERE id = "+ids[0]))
+		out = append(out, d.query("SELECT @@in_transaction"))
+		out = append(out, d.query(q))
+		out = append(out, d.query("ROLLBACK"), d.query("SET autocommit = 1"))
+		return strings.Join(out, "\n")
+	}
+	for _, deprecate := range []bool{false, true} {
+		before := directCount()
+		got := run(drDial(t, addr, deprecate))
+		n := directCount() - before
+		want := run(drDial(t, drShardAddr(1), deprecate))
+		if got != want {
+			t.Errorf("deprecate EOF %v:\nproxy:\n%s\nMariaDB:\n%s", deprecate, got, want)
+		}
+		if n < 3 {
+			t.Errorf("deprecate EOF %v: %d direct commands", deprecate, n)
+		}
 	}
 }
