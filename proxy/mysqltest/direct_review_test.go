@@ -1194,3 +1194,90 @@ func TestDirectReviewManyPacketsAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// Replica reads are never direct commands: with both replicas stale, a
+// plain read is served stale by a replica (not direct); the session's own
+// write is read back from the primary (read-your-writes: a replica read
+// that falls back, vitess's path), text and prepared; reads in
+// autocommit=0 and in BEGIN … (after its first statement) run on the
+// primary, direct, and see the newest value.
+func TestDirectReviewReplicaReads(t *testing.T) {
+	r, err := startReplicaRig(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, q := range []string{"STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 30", "START SLAVE"} {
+		if err := r.r2.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.r1.Exec(ctx, "STOP SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		r.r1.Exec(context.Background(), "START SLAVE SQL_THREAD") //nolint:errcheck
+		for _, q := range []string{"STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE"} {
+			r.r2.Exec(context.Background(), q) //nolint:errcheck
+		}
+	}()
+	c := r.conn(t)
+	if _, err := c.ExecContext(ctx, "SET shardgate.max_lag = '60s'"); err != nil {
+		t.Fatal(err)
+	}
+	read := func(id int, prepared bool) string {
+		t.Helper()
+		if prepared {
+			return one(t, c, "SELECT v FROM kv WHERE id = ?", id)
+		}
+		return one(t, c, "SELECT v FROM kv WHERE id = "+strconv.Itoa(id))
+	}
+	if err := r.primary.Exec(ctx, "UPDATE kv SET v = 606 WHERE id = 6"); err != nil {
+		t.Fatal(err)
+	}
+	before := r.proxy.Stats()
+	for _, prepared := range []bool{false, true} {
+		if got := read(6, prepared); got == "606" {
+			t.Errorf("prepared %v: a plain read saw the primary's newest value: not served by a (stale) replica", prepared)
+		}
+	}
+	mid := r.proxy.Stats()
+	if mid.Direct != before.Direct || mid.ReplicaReads-before.ReplicaReads != 2 {
+		t.Errorf("plain reads: %d direct, %d on replicas; want 0 and 2", mid.Direct-before.Direct, mid.ReplicaReads-before.ReplicaReads)
+	}
+	if _, err := c.ExecContext(ctx, "UPDATE kv SET v = 505 WHERE id = 5"); err != nil {
+		t.Fatal(err)
+	}
+	for _, prepared := range []bool{false, true} {
+		if got := read(5, prepared); got != "505" {
+			t.Errorf("prepared %v: the session's own write read back as %s", prepared, got)
+		}
+	}
+	// Routed to a replica past the write, found none, fell back to the
+	// primary: vitess's path (replicaRead), not direct.
+	if n := r.proxy.Stats().Direct - mid.Direct; n != 0 {
+		t.Errorf("own write read back: %d direct; want 0 (a replica read falling back)", n)
+	}
+	execOK(t, c, "SET autocommit = 0")
+	for _, prepared := range []bool{false, true} {
+		if got := read(6, prepared); got != "606" {
+			t.Errorf("prepared %v, autocommit=0: %s; want the primary's 606", prepared, got)
+		}
+	}
+	execOK(t, c, "COMMIT")
+	execOK(t, c, "SET autocommit = 1")
+	execOK(t, c, "BEGIN")
+	for _, prepared := range []bool{false, true, false} {
+		if got := read(6, prepared); got != "606" {
+			t.Errorf("prepared %v, in BEGIN: %s; want the primary's 606", prepared, got)
+		}
+	}
+	execOK(t, c, "COMMIT")
+	after := r.proxy.Stats()
+	if n := after.Direct - mid.Direct; n != 4 {
+		t.Errorf("%d direct reads on the primary; want 4 (autocommit=0 ×2, BEGIN … ×2)", n)
+	}
+	if n := after.ReplicaReads - mid.ReplicaReads; n != 0 {
+		t.Errorf("%d reads on replicas after the session's write or in transactions; want 0", n)
+	}
+}
