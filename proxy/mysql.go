@@ -198,9 +198,12 @@ type mysqlConns struct {
 	pools *mysqlbackend.Pools
 	user  string
 	// byShard caches the pool of each shard of the snapshots seen (and
-	// whether it reports found rows).
-	byShard sync.Map // shardPool → *mysqlbackend.Pool
-	cached  atomic.Int64
+	// whether it reports found rows): a map replaced whole under mu when
+	// one is added, read without a lock on every acquire (sync.Map hashed
+	// its interface key with the generic type hash, 1% of a point
+	// query's CPU).
+	byShard atomic.Pointer[map[shardPool]*mysqlbackend.Pool]
+	mu      sync.Mutex
 }
 
 func newMySQLConns(cfg *config.Config) *mysqlConns {
@@ -235,18 +238,25 @@ type shardPool struct {
 
 func (c *mysqlConns) pool(shard *shardmap.Shard, foundRows bool) (*mysqlbackend.Pool, error) {
 	k := shardPool{shard, foundRows}
-	if p, ok := c.byShard.Load(k); ok {
-		return p.(*mysqlbackend.Pool), nil
+	if m := c.byShard.Load(); m != nil {
+		if p, ok := (*m)[k]; ok {
+			return p, nil
+		}
 	}
 	p, err := c.pools.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database, FoundRows: foundRows})
 	if err != nil {
 		return nil, err
 	}
-	if c.cached.Add(1) > maxCachedShards {
-		c.byShard.Clear()
-		c.cached.Store(0)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[shardPool]*mysqlbackend.Pool{}
+	if old := c.byShard.Load(); old != nil && len(*old) < maxCachedShards {
+		for k, v := range *old {
+			m[k] = v
+		}
 	}
-	c.byShard.Store(k, p)
+	m[k] = p
+	c.byShard.Store(&m)
 	return p, nil
 }
 

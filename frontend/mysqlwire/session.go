@@ -432,9 +432,12 @@ func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Pla
 	// The session checks the shard itself, to say why it must stay.
 	ss.rs.JoinShards = true
 	snap := ss.s.o.Snapshot()
-	if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {
-		if err := ss.insertColumns(stmt, ks); err != nil {
-			return nil, err
+	ss.rs.Columns = nil
+	if stmt.Kind == parser.KindInsert {
+		if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {
+			if err := ss.insertColumns(stmt, ks); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if stmt.Kind == parser.KindDDL {
