@@ -1334,3 +1334,55 @@ func TestDirectReviewRowCountAfterError(t *testing.T) {
 		t.Fatalf("ROW_COUNT() after a failed (direct) read: proxy %s; MariaDB %s", got, want)
 	}
 }
+
+// Commands pipelined in one write (the client reads the answers after):
+// direct reads, statements vitess answers, a transaction begun by the
+// proxy (its first read through vitess, the next direct), a prepared
+// execution, a server error — answered in order, packets in sequence, as
+// MariaDB answers them.
+func TestDirectReviewPipelined(t *testing.T) {
+	id := idsOnEachShard(t, 53900)[1]
+	setup := conn(t, "")
+	rrUser(t, setup, id, "pipe")
+	k := strconv.FormatInt(id, 10)
+	for _, deprecate := range []bool{false, true} {
+		run := func(d *drConn) string {
+			sid, _ := d.prepare("SELECT name, ? FROM users WHERE id = ?")
+			cmds := [][]byte{
+				append([]byte{0x03}, "SELECT name FROM users WHERE id = "+k...),
+				append([]byte{0x03}, "BEGIN"...),
+				append([]byte{0x03}, "SELECT name FROM users WHERE id = "+k...),
+				append([]byte{0x03}, "SELECT 1/0, name FROM users WHERE id = "+k...),
+				drExecPacket(sid, true, drStr("x"), drInt(id)),
+				append([]byte{0x03}, "SELECT nosuch FROM users WHERE id = "+k...),
+				drExecPacket(sid, false, drStr("y"), drInt(id)),
+				append([]byte{0x03}, "COMMIT"...),
+				append([]byte{0x03}, "SELECT name FROM users WHERE id = "+k...),
+			}
+			var all []byte
+			for _, c := range cmds {
+				all = append(all, byte(len(c)), byte(len(c)>>8), byte(len(c)>>16), 0)
+				all = append(all, c...)
+			}
+			if _, err := d.nc.Write(all); err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for range cmds {
+				d.seq = 1
+				out = append(out, d.answer())
+			}
+			return strings.Join(out, "\n")
+		}
+		before := directCount()
+		got := run(drDial(t, addr, deprecate))
+		n := directCount() - before
+		want := run(drDial(t, drShardAddr(shardOf(t, id)), deprecate))
+		if got != want {
+			t.Errorf("deprecate EOF %v:\nproxy:\n%s\nMariaDB:\n%s", deprecate, got, want)
+		}
+		if n < 5 {
+			t.Errorf("deprecate EOF %v: %d direct commands; want at least 5", deprecate, n)
+		}
+	}
+}
