@@ -788,7 +788,8 @@ func TestDirectReviewStringKeysAgainstMariaDB(t *testing.T) {
 	keys := []string{ks, "  " + ks, ks + " ", "+" + ks, "0" + ks, "\t" + ks, "\n" + ks, ks + "\n", "\r" + ks, "\v" + ks, "\f" + ks,
 		ks + ".0", ks + ".", ks + "e0", ks + "abc", " " + ks + "x", "-0", "0", "", " ", "0.0", "-0.0", "abc", "0x2A",
 		"00", "+0", "9223372036854775808", "-9223372036854775809", "18446744073709551616",
-		"9223372036854775807", "9223372036854775807.5", "9.223372036854775807e18", "9223372036854775806", "-9223372036854775808", "-9223372036854775807"}
+		"9223372036854775807", "9223372036854775807.5", "9.223372036854775807e18", "9223372036854775806", "-9223372036854775808", "-9223372036854775807",
+		strings.Repeat("0", 30000) + ks, ks + strings.Repeat(" ", 30000), "-" + strings.Repeat("0", 30000), strings.Repeat("9", 30000)}
 	var refused []string
 	for _, key := range keys {
 		var merged []string
@@ -804,7 +805,7 @@ func TestDirectReviewStringKeysAgainstMariaDB(t *testing.T) {
 		}
 		text := drKeyAnswer(setup, "SELECT name FROM users WHERE id = '"+key+"'")
 		bound := drKeyAnswer(setup, "SELECT name FROM users WHERE id = ?", key)
-		t.Logf("%q: text %s, bound %s, MariaDB %s", key, text, bound, want)
+		t.Logf("%.40q: text %s, bound %s, MariaDB %s", key, text, bound, want)
 		for _, got := range []string{text, bound} {
 			switch {
 			case got == want:
