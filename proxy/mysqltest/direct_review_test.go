@@ -1387,3 +1387,47 @@ func TestDirectReviewPipelined(t *testing.T) {
 		}
 	}
 }
+
+// IN lists and OR-ed keys bound with mixed types (integer, string, NULL,
+// double, decimal text, unsigned) read what MariaDB reads over both
+// shards, whether the proxy answers them directly (one shard, every value
+// known), through vitess (a double: unknown) or on several shards.
+func TestDirectReviewMixedINLists(t *testing.T) {
+	ids := idsOnEachShard(t, 54100)
+	a0 := ids[0]
+	a1 := a0 + 1
+	for shardOf(t, a1) != 0 {
+		a1++
+	}
+	b := ids[1]
+	setup := conn(t, "")
+	for _, id := range []int64{a0, a1, b} {
+		rrUser(t, setup, id, "m"+strconv.FormatInt(id, 10))
+	}
+	cases := []struct {
+		q    string
+		args []any
+	}{
+		{"SELECT name FROM users WHERE id IN (?, ?, ?) ORDER BY id", []any{a0, strconv.FormatInt(a1, 10), nil}},
+		{"SELECT name FROM users WHERE id IN (?, ?) ORDER BY id", []any{uint64(a0), " " + strconv.FormatInt(a1, 10)}},
+		{"SELECT name FROM users WHERE id IN (?, ?) ORDER BY id", []any{a0, float64(a1)}},
+		{"SELECT name FROM users WHERE id IN (?, ?) ORDER BY id", []any{a0, strconv.FormatInt(b, 10)}},
+		{"SELECT name FROM users WHERE id = ? OR id = ? ORDER BY id", []any{strconv.FormatInt(a0, 10), a1}},
+		{"SELECT name FROM users WHERE id IN (?, ?) AND id = ? ORDER BY id", []any{a0, a1, strconv.FormatInt(a1, 10)}},
+		{"SELECT name FROM users WHERE id IN (?, NULL, ?) ORDER BY id", []any{nil, a1}},
+		{"SELECT name FROM users WHERE id IN (?) ORDER BY id", []any{strconv.FormatInt(a0, 10) + ".0"}},
+	}
+	for _, c := range cases {
+		var merged []string
+		for i := range cluster.Shards {
+			if a := drKeyAnswer(direct(t, i), c.q, c.args...); a != "[]" {
+				merged = append(merged, strings.Trim(a, "[]"))
+			}
+		}
+		want := "[" + strings.Join(merged, ",") + "]"
+		got := drKeyAnswer(setup, c.q, c.args...)
+		if got != want && !(len(merged) == 2 && got == "["+merged[1]+","+merged[0]+"]") {
+			t.Errorf("%s %v: proxy %s; MariaDB %s", c.q, c.args, got, want)
+		}
+	}
+}
