@@ -1431,3 +1431,31 @@ func TestDirectReviewMixedINLists(t *testing.T) {
 		}
 	}
 }
+
+// An integer parameter whose flag byte has 0x20 set (not the unsigned
+// mark, 0x80: vitess's MySQLToType would read it unsigned) is refused by
+// MariaDB (1210): so is it through the proxy, answered directly and as
+// the first read of a transaction the proxy begun (vitess's path).
+func TestDirectReviewFlag20IntegerParam(t *testing.T) {
+	x := int64(-21000)
+	for shardOf(t, x) == shardOf(t, int64(uint16(x))) {
+		x--
+	}
+	setup := conn(t, "")
+	rrUser(t, setup, x, "f20")
+	p := drParam{typ: 2, flags: 0x20, v: binary.LittleEndian.AppendUint16(nil, uint16(int16(x)))}
+	run := func(d *drConn) string {
+		sid, _ := d.prepare("SELECT name FROM users WHERE id = ?")
+		var out []string
+		out = append(out, "direct "+d.exec(sid, true, p))
+		d.query("BEGIN")
+		out = append(out, "first in BEGIN "+d.exec(sid, true, p))
+		d.query("COMMIT")
+		return strings.Join(out, "; ")
+	}
+	got := run(drDial(t, addr, false))
+	want := run(drDial(t, drShardAddr(shardOf(t, x)), false))
+	if got != want {
+		t.Fatalf("proxy:   %s\nMariaDB: %s", got, want)
+	}
+}
