@@ -174,11 +174,16 @@ func (ss *session) directRun(sc *sniffConn, stmt *parser.Statement, sql string, 
 	ss.busy.Store(true)
 	defer ss.busy.Store(false)
 	sc.directBegin()
-	ss.warnings = 0
+	// Counted before the answer is written: a client that reads the
+	// counters after its answer sees its command in them.
+	ss.s.queries.Add(1)
+	ss.s.direct.Add(1)
+	ss.warnings, ss.warned = 0, nil
 	err = ss.acquire(shard)
 	if err == nil {
 		if _, ok := ss.conn.(preparedForwarder); !ok {
 			ss.settle() // a connection that cannot forward: vitess's path decodes
+			ss.uncountDirect(sc)
 			return false, nil
 		}
 		ss.direct, ss.rawOK, ss.binary = sc, true, pe != nil
@@ -190,18 +195,24 @@ func (ss *session) directRun(sc *sniffConn, stmt *parser.Statement, sql string, 
 		ss.gtidStmt, ss.txStmt = nil, nil
 		ss.direct, ss.rawOK, ss.binary, ss.pexec.on = nil, false, false, false
 		if err == errDirectBail {
-			sc.directAbandon()
+			ss.uncountDirect(sc)
 			return false, nil
 		}
 		ss.noteWrite(stmt, shard)
 	}
-	ss.s.queries.Add(1)
-	ss.s.direct.Add(1)
 	if err != nil {
 		ss.s.errors.Add(1)
 		return true, sc.directError(ss.partRolledBack(err))
 	}
 	return true, nil
+}
+
+// uncountDirect undoes directRun's start for a command it gives to
+// vitess after all, which counts it itself.
+func (ss *session) uncountDirect(sc *sniffConn) {
+	ss.s.queries.Add(^uint64(0))
+	ss.s.direct.Add(^uint64(0))
+	sc.directAbandon()
 }
 
 // directDecoded is run's answer callback for a direct command; run only

@@ -15,6 +15,7 @@ import (
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
 	vlog "vitess.io/vitess/go/vt/log"
+	querypb "vitess.io/vitess/go/vt/proto/query"
 	"vitess.io/vitess/go/vt/vtenv"
 
 	"github.com/shardgate/shardgate/parser"
@@ -158,6 +159,9 @@ type Server struct {
 
 	queries, errors, pins, kills atomic.Uint64
 	direct                       atomic.Uint64 // statements answered as direct commands
+	// warningFields are SHOW WARNINGS' columns, as a server gave them
+	// (warnings.go).
+	warningFields atomic.Pointer[[]*querypb.Field]
 	// Replica reads (session_replica.go): served by replicas, sent to the
 	// primary because none fitted, retried on the primary.
 	replicaReads, replicaFallbacks, replicaRetries atomic.Uint64

@@ -89,6 +89,9 @@ type session struct {
 	flags uint16
 
 	warnings uint16
+	// warned is the last statement's SHOW WARNINGS, read before its
+	// connection went back (warnings.go).
+	warned *sqltypes.Result
 	// unsigned marks, per prepared statement, the parameters the client
 	// sent as unsigned integers (clientconn.go).
 	unsigned map[uint32][]bool
@@ -147,7 +150,12 @@ func newSession(s *Server, c *vmysql.Conn) *session {
 func (ss *session) query(sql string, callback func(*sqltypes.Result) error) error {
 	ss.busy.Store(true)
 	defer ss.busy.Store(false)
-	ss.warnings = 0
+	if res, ok := ss.showWarnings(sql); ok {
+		ss.answerLocally(func(*sqltypes.Result) error { return nil }) // flags
+		ss.rowCount = -1
+		return callback(res)
+	}
+	ss.warnings, ss.warned = 0, nil
 	if handled, err := ss.kill(sql); handled {
 		if err != nil {
 			return err
@@ -509,6 +517,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 			ss.counts(sql, res)
 		}
 		ss.noteLastInsertID(sql) // functions.go
+		if warnings != 0 {
+			ss.keepWarnings(ss.conn, warnings) // warnings.go
+		}
 	}
 	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
 		ss.pinned = pin
@@ -775,7 +786,7 @@ func (ss *session) resetConnection() {
 	ss.txBegin, ss.txNext, ss.txSavepoints = "", "", nil
 	ss.flags = vmysql.ServerStatusAutocommit
 	ss.c.StatusFlags = ss.flags
-	ss.warnings = 0
+	ss.warnings, ss.warned = 0, nil
 	ss.lastInsertID = 0
 	ss.rowCount, ss.foundRowsCount = 0, 0
 	ss.readSet = false

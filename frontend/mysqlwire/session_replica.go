@@ -108,6 +108,9 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 	}
 	res, warnings, err := conn.Exec(sql, ss.s.o.MaxResultRows)
 	ss.setRunning(nil, nil)
+	if err == nil && warnings != 0 {
+		ss.keepWarnings(conn, warnings)
+	}
 	lease.Release()
 	broken := conn.IsBroken()
 	ss.s.o.Conns.Release(conn)
@@ -133,6 +136,9 @@ func (ss *session) runReplica(shard *shardmap.Shard, sql string, callback func(*
 func (ss *session) forwardReplica(fw forwarder, conn ServerConn, lease replicas.Lease, sql string, callback func(*sqltypes.Result) error) (bool, error) {
 	sum, err := ss.forward(fw, sql)
 	ss.setRunning(nil, nil)
+	if err == nil && sum.Warnings != 0 {
+		ss.keepWarnings(conn, sum.Warnings)
+	}
 	lease.Release()
 	broken := conn.IsBroken()
 	ss.s.o.Conns.Release(conn)
