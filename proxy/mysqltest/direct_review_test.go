@@ -1541,3 +1541,37 @@ func TestDirectReviewKillQueryWhileWaitingForPool(t *testing.T) {
 		t.Fatalf("proxy:\n%s\nwant (MariaDB's answer to a killed statement):\n%s", got, want)
 	}
 }
+
+// Review finding (commit 3, prepare.go prepareFields): the probe's
+// transaction ends with a plain ROLLBACK, which the session's
+// completion_type changes: with CHAIN it opens the next transaction at
+// once (the session is left in a transaction after a prepare, holding the
+// connection), with RELEASE the server closes the connection. MariaDB's
+// prepare does neither: after SET completion_type and autocommit=0, a
+// prepare leaves @@in_transaction 0 and the session usable.
+func TestDirectReviewPrepareProbeRollbackCompletionType(t *testing.T) {
+	drReviewSkip(t, "the probe's plain ROLLBACK chains or releases under completion_type (prepare.go)")
+	ctx := context.Background()
+	run := func(c *sql.Conn, ct string) string {
+		execOK(t, c, "SET completion_type = "+ct)
+		execOK(t, c, "SET autocommit = 0")
+		stmt, err := c.PrepareContext(ctx, "SELECT name FROM users WHERE id = ?")
+		if err != nil {
+			return "prepare: " + err.Error()
+		}
+		stmt.Close()
+		var v string
+		if err := c.QueryRowContext(ctx, "SELECT @@in_transaction").Scan(&v); err != nil {
+			return "after the prepare: " + err.Error()
+		}
+		return "in_transaction " + v
+	}
+	for _, ct := range []string{"'CHAIN'", "'RELEASE'"} {
+		want := run(rrDirectConn(t, 0), ct)
+		for i := range 2 {
+			if got := run(conn(t, ""), ct); got != want {
+				t.Errorf("completion_type %s, session %d: proxy %s; MariaDB %s", ct, i, got, want)
+			}
+		}
+	}
+}
