@@ -1644,8 +1644,67 @@ func TestDirectReviewParamTypesBothPaths(t *testing.T) {
 		if len(w) == 0 {
 			w = []string{strings.Split(want[0][i], " | ")[0]}
 		}
-		if g[0] != w[0] || g[1] != w[0] {
+		// A narrow width marked unsigned with its top bit set is
+		// misrouted on vitess's path by the session's home shard:
+		// TestDirectReviewNarrowUnsignedOnVitessPath; only the direct
+		// answer is checked here.
+		narrowHigh := e.p.flags == 0x80 && e.p.typ != 8 && e.p.v[len(e.p.v)-1]&0x80 != 0
+		if g[0] != w[0] || (g[1] != w[0] && !narrowHigh) {
 			t.Errorf("%s: direct %s; vitess's path %s; MariaDB %s", e.name, g[0], g[1], w[0])
+		}
+	}
+}
+
+// Review finding (prepare.go execute / clientconn.go unsignedValue, on
+// vitess's path; the direct path reads these right): a TINY, SHORT or LONG
+// parameter marked unsigned (0x80) with its top bit set — 200, 40000,
+// 3000000000 — is decoded by vitess as a signed value of type Int64
+// (parseStmtArgs returns NewInt64 for every narrow width), and
+// unsignedValue, switching on that type, turns -56 into 2^64-56: the
+// text the session routes says "id = 18446744073709551560", which no
+// BIGINT matches, so any shard will do (the session's home shard), while
+// the execution sent there carries the client's own bytes (200). The
+// read answers with another shard's row (a decoy here) or none. Every
+// execution vitess decodes is hit — here the first read of a transaction
+// the proxy began; the same execution answered directly finds the row,
+// as MariaDB does. Two sessions (both home shards).
+func TestDirectReviewNarrowUnsignedOnVitessPath(t *testing.T) {
+	drReviewSkip(t, "narrow unsigned parameters ≥ 2^(w-1) are routed as 2^64-x on vitess's path (unsignedValue reads vitess's Int64 type)")
+	setup := conn(t, "")
+	cases := []struct {
+		v int64
+		p drParam
+	}{
+		{200, drParam{typ: 1, flags: 0x80, v: []byte{200}}},
+		{40000, drParam{typ: 2, flags: 0x80, v: binary.LittleEndian.AppendUint16(nil, 40000)}},
+		{3000000000, drParam{typ: 3, flags: 0x80, v: binary.LittleEndian.AppendUint32(nil, 3000000000)}},
+	}
+	for _, c := range cases {
+		rrUser(t, setup, c.v, "real")
+		other := 1 - shardOf(t, c.v)
+		d := direct(t, other)
+		if _, err := d.Exec("INSERT INTO users VALUES (?, 'decoy') ON DUPLICATE KEY UPDATE name = 'decoy'", c.v); err != nil {
+			t.Fatal(err)
+		}
+		v := c.v
+		t.Cleanup(func() {
+			direct(t, other).Exec("DELETE FROM users WHERE id = ?", v) //nolint:errcheck
+			execOK(t, setup, "DELETE FROM users WHERE id = ?", v)
+		})
+	}
+	want := fmt.Sprintf("%q", []string{"\x00\x00\x04real"})
+	for s := range 2 {
+		d := drDial(t, addr, false)
+		sid, _ := d.prepare("SELECT name FROM users WHERE id = ?")
+		for _, c := range cases {
+			direct := d.exec(sid, true, c.p)
+			d.query("BEGIN")
+			first := d.exec(sid, true, c.p)
+			d.query("COMMIT")
+			if !strings.Contains(direct, want) || !strings.Contains(first, want) {
+				t.Errorf("session %d, %d (type %d unsigned): direct %s; first read in BEGIN (vitess's path) %s; want the row on shard %d (real)",
+					s, c.v, c.p.typ, direct, first, shardOf(t, c.v))
+			}
 		}
 	}
 }
