@@ -1708,3 +1708,26 @@ func TestDirectReviewNarrowUnsignedOnVitessPath(t *testing.T) {
 		}
 	}
 }
+
+// Writes keyed by a narrow unsigned parameter (vitess's path, where the
+// read above goes wrong): an UPDATE by a TINY 200 marked unsigned updates
+// the row, from sessions on either home shard, as MariaDB does (checked
+// here, not a finding).
+func TestDirectReviewNarrowUnsignedWrite(t *testing.T) {
+	const v = 200
+	setup := conn(t, "")
+	t.Cleanup(func() { execOK(t, setup, "DELETE FROM users WHERE id = ?", v) })
+	var out []string
+	for s := range 2 {
+		rrUser(t, setup, v, "before")
+		d := drDial(t, addr, false)
+		sid, _ := d.prepare("UPDATE users SET name = 'updated' WHERE id = ?")
+		if a := d.exec(sid, true, drParam{typ: 1, flags: 0x80, v: []byte{v}}); !strings.HasPrefix(a, "ok") {
+			t.Fatalf("session %d: UPDATE: %s", s, a)
+		}
+		out = append(out, fmt.Sprintf("session %d: %s", s, one(t, setup, "SELECT name FROM users WHERE id = ?", v)))
+	}
+	if got := strings.Join(out, "; "); got != "session 0: updated; session 1: updated" {
+		t.Fatalf("the row after the UPDATE: %s; want updated (as MariaDB)", got)
+	}
+}
