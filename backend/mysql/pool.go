@@ -111,7 +111,7 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 		ch := make(chan grant, 1)
 		p.waiters = append(p.waiters, ch)
 		p.mu.Unlock()
-		g := p.wait(ctx, ch)
+		g := p.waitFor(ctx, ch)
 		if g.err != nil {
 			return nil, g.err
 		}
@@ -125,6 +125,32 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 		p.acquires.Add(1)
 		return g.c, nil
 	}
+}
+
+// Waiter is told, through Acquire's context (WithWaiter), when an acquire
+// has to wait for a connection: the context BeginWait returns bounds the
+// wait (a client session ends it on KILL QUERY, or when its client hangs
+// up); end is called when the wait is over. An acquire that does not wait
+// costs nothing.
+type Waiter interface {
+	BeginWait(ctx context.Context) (wctx context.Context, end func())
+}
+
+type waiterKey struct{}
+
+// WithWaiter returns ctx carrying w for the acquires made with it.
+func WithWaiter(ctx context.Context, w Waiter) context.Context {
+	return context.WithValue(ctx, waiterKey{}, w)
+}
+
+// waitFor is wait, under the context's Waiter if it has one.
+func (p *Pool) waitFor(ctx context.Context, ch chan grant) grant {
+	if w, ok := ctx.Value(waiterKey{}).(Waiter); ok {
+		wctx, end := w.BeginWait(ctx)
+		defer end()
+		ctx = wctx
+	}
+	return p.wait(ctx, ch)
 }
 
 func (p *Pool) wait(ctx context.Context, ch chan grant) grant {
@@ -155,7 +181,7 @@ func (p *Pool) wait(ctx context.Context, ch chan grant) grant {
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return grant{err: canceledError(err)}
+		return grant{err: canceledError(context.Cause(ctx))}
 	}
 	p.timeouts.Add(1)
 	return grant{err: acquireTimeoutError(p.key.Node)}

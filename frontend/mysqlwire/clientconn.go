@@ -206,6 +206,10 @@ func (c *sniffConn) next() error {
 			if n <= maxSniffed {
 				return c.queryCommand(h, n) // direct_conn.go
 			}
+		case comResetConnection:
+			if n == 1 {
+				return c.resetCommand() // direct_conn.go
+			}
 		}
 	}
 	c.buf = append(c.buf[:0], h[:]...)
@@ -536,13 +540,16 @@ func (c *sniffConn) unsignedMarks(b []byte, id uint32, prep *vmysql.PrepareData)
 	}
 	marks := ss.unsigned[id]
 	if len(marks) != n {
-		marks = make([]bool, n)
+		marks = make([]byte, n)
 	}
 	for i := range n {
-		marks[i] = b[pos+2+2*i]&0x80 != 0
+		marks[i] = 0
+		if b[pos+2+2*i]&0x80 != 0 {
+			marks[i] = b[pos+1+2*i] // the type, whose width says how to read it
+		}
 	}
 	if ss.unsigned == nil {
-		ss.unsigned = map[uint32][]bool{}
+		ss.unsigned = map[uint32][]byte{}
 	}
 	ss.unsigned[id] = marks
 }
@@ -568,21 +575,22 @@ func (c *sniffConn) idleDeadline() {
 }
 
 // unsignedValue re-reads a parameter vitess decoded as signed that the
-// client marked unsigned.
-func unsignedValue(bv *querypb.BindVariable) *querypb.BindVariable {
+// client marked unsigned, as an integer of the width of its protocol type
+// typ (vitess's value says INT64 for every signed width).
+func unsignedValue(bv *querypb.BindVariable, typ byte) *querypb.BindVariable {
 	v, err := strconv.ParseInt(string(bv.Value), 10, 64)
-	if err != nil || v >= 0 {
+	if err != nil || v >= 0 || !sqltypes.IsSigned(bv.Type) {
 		return bv
 	}
 	var u uint64
-	switch bv.Type {
-	case sqltypes.Int8:
+	switch typ {
+	case 1: // TINY
 		u = uint64(uint8(v))
-	case sqltypes.Int16:
+	case 2: // SHORT
 		u = uint64(uint16(v))
-	case sqltypes.Int24, sqltypes.Int32:
+	case 3, 9: // LONG, INT24 (four bytes on the wire)
 		u = uint64(uint32(v))
-	case sqltypes.Int64:
+	case 8: // LONGLONG
 		u = uint64(v)
 	default:
 		return bv

@@ -202,6 +202,7 @@ func (ss *session) directRun(sc *sniffConn, stmt *parser.Statement, sql string, 
 	}
 	if err != nil {
 		ss.s.errors.Add(1)
+		ss.failed(err)
 		return true, sc.directError(ss.partRolledBack(err))
 	}
 	return true, nil

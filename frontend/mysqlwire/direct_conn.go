@@ -2,6 +2,7 @@ package mysqlwire
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 
 	vmysql "vitess.io/vitess/go/mysql"
@@ -17,7 +18,34 @@ import (
 // does (rawend.go), then its end or an ERR — in one write to the socket.
 // vitess, waiting in Read for the client's next command, sees none of it.
 
-const comQuery = 0x03
+const (
+	comQuery           = 0x03
+	comResetConnection = 0x1f
+)
+
+// resetCommand answers COM_RESET_CONNECTION (its one byte still unread)
+// here rather than in vitess, whose OK has no status flags where
+// MariaDB's says autocommit (the state the session is back in), and drops
+// with vitess's statements what sniffConn and the session keep per
+// statement (parameter types, unsigned marks, long data).
+func (c *sniffConn) resetCommand() error {
+	ss := c.session()
+	if ss == nil {
+		return errors.New("mysqlwire: COM_RESET_CONNECTION before the session began")
+	}
+	if _, err := c.r.Discard(1); err != nil {
+		return err
+	}
+	ss.busy.Store(true)
+	ss.resetConnection()
+	ss.busy.Store(false)
+	ss.c.PrepareData = make(map[uint32]*vmysql.PrepareData)
+	ss.unsigned = nil
+	c.types, c.longData, c.longDataErr = nil, nil, nil
+	c.exec.whole = false
+	c.directBegin()
+	return c.directed(c.directEnd(mysqlbackend.Summary{}, false, ss.c.StatusFlags, 0))
+}
 
 // queryCommand reads a COM_QUERY of n bytes (its header h read) and has
 // the session answer it, or hands it to vitess.

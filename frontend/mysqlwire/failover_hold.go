@@ -10,6 +10,7 @@ import (
 	"vitess.io/vitess/go/mysql/sqlerror"
 	"vitess.io/vitess/go/sqltypes"
 
+	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shardmap"
@@ -295,9 +296,29 @@ type holdKey struct{}
 // holdContext is the context of the session's acquires.
 func (ss *session) holdContext() context.Context {
 	if ss.hold.ctx == nil {
-		ss.hold.ctx = context.WithValue(context.Background(), holdKey{}, ss)
+		ss.hold.ctx = mysqlbackend.WithWaiter(context.WithValue(context.Background(), holdKey{}, ss), ss)
 	}
 	return ss.hold.ctx
+}
+
+// BeginWait implements backend/mysql's Waiter: a statement waiting for a
+// pooled connection (all in use) ends, never to run, on KILL QUERY or
+// KILL CONNECTION, or when its client hangs up — as a held one does.
+func (ss *session) BeginWait(ctx context.Context) (context.Context, func()) {
+	ss.mu.Lock()
+	held := ss.hold.cancel != nil
+	ss.mu.Unlock()
+	if held {
+		// A wait inside a failover hold: the hold's context, ctx's
+		// parent, already ends on KILL and hang-up.
+		return ctx, func() {}
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	stop := ss.beginHold(cancel)
+	return wctx, func() {
+		stop()
+		cancel(nil)
+	}
 }
 
 // errClientGone ends a hold whose client closed its connection (or whose

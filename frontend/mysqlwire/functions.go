@@ -78,6 +78,14 @@ func (ss *session) functionValue(fn string) string {
 	return strconv.FormatUint(ss.lastInsertID, 10)
 }
 
+// failed: a statement ended with err (nil: it did not); ROW_COUNT()
+// then answers -1, as MariaDB's after an error.
+func (ss *session) failed(err error) {
+	if err != nil {
+		ss.rowCount = -1
+	}
+}
+
 // identStart: an identifier starts at i (the byte before it is no part of
 // a name or a qualified name).
 func identStart(s string, i int) bool {

@@ -41,6 +41,7 @@ func (h *handler) ComQuery(c *vmysql.Conn, query string, callback func(*sqltypes
 	ss.rawOK = true
 	err := ss.query(query, callback)
 	ss.rawOK = false
+	ss.failed(err)
 	return h.s.counted(err)
 }
 
@@ -56,7 +57,10 @@ func (h *handler) ComPrepare(c *vmysql.Conn, query string) ([]*querypb.Field, ui
 }
 
 func (h *handler) ComStmtExecute(c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	return mysqlError(sessionOf(c).execute(prepare, callback))
+	ss := sessionOf(c)
+	err := ss.execute(prepare, callback)
+	ss.failed(err)
+	return mysqlError(err)
 }
 
 // counted counts a statement's error and encodes it for vitess.

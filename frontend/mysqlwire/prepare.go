@@ -58,15 +58,19 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 			return nil
 		}
 	}
+	inTx := ss.conn.InTransaction()
 	res, _, err := ss.conn.Exec(text, 1)
-	if !held {
-		if err == nil && ss.conn.InTransaction() {
-			// With autocommit off the probe opened a transaction the
-			// client has not begun (a prepare begins none): on this
-			// shard, it would hold the connection, and the client's
-			// first statement elsewhere would make it span two shards.
-			_, _, err = ss.conn.Exec("ROLLBACK", 0)
+	if !inTx && ss.conn.InTransaction() && !ss.conn.IsBroken() {
+		// With autocommit off the probe (even one that failed) opened a
+		// transaction the client has not begun (a prepare begins none):
+		// it would hold the connection, and the client's first
+		// statement on another shard would make it span two. NO CHAIN
+		// NO RELEASE: whatever the session's completion_type.
+		if _, _, rerr := ss.conn.Exec("ROLLBACK AND NO CHAIN NO RELEASE", 0); rerr != nil && err == nil {
+			err = rerr
 		}
+	}
+	if !held {
 		ss.settle()
 	}
 	if err != nil {
@@ -187,10 +191,10 @@ func (ss *session) execute(prepare *vmysql.PrepareData, callback func(*sqltypes.
 		for k, v := range prepare.BindVars {
 			binds[k] = v
 		}
-		for i, unsigned := range marks {
+		for i, typ := range marks {
 			k := "v" + itoa(i+1)
-			if bv := binds[k]; unsigned && bv != nil {
-				binds[k] = unsignedValue(bv)
+			if bv := binds[k]; typ != 0 && bv != nil {
+				binds[k] = unsignedValue(bv, typ)
 			}
 		}
 	}

@@ -92,9 +92,10 @@ type session struct {
 	// warned is the last statement's SHOW WARNINGS, read before its
 	// connection went back (warnings.go).
 	warned *sqltypes.Result
-	// unsigned marks, per prepared statement, the parameters the client
-	// sent as unsigned integers (clientconn.go).
-	unsigned map[uint32][]bool
+	// unsigned is, per prepared statement, the protocol type of each
+	// parameter the client sent as an unsigned integer (0: not one;
+	// clientconn.go).
+	unsigned map[uint32][]byte
 	// lastInsertID is what LAST_INSERT_ID() answers: the last id one of
 	// the session's statements generated.
 	lastInsertID uint64
@@ -695,8 +696,18 @@ func (ss *session) settle() {
 	}
 	if ss.txBegin != "" {
 		// The client's transaction is open, though no server has it yet.
-		ss.c.StatusFlags |= vmysql.ServerStatusInTrans
+		ss.c.StatusFlags |= ss.pendingTxFlags()
 	}
+}
+
+// pendingTxFlags are the status flags of the transaction the proxy
+// answered BEGIN for and has not sent yet: in a transaction, read-only
+// for START TRANSACTION READ ONLY, as the server says.
+func (ss *session) pendingTxFlags() uint16 {
+	if readOnlyBegin(ss.txBegin) {
+		return vmysql.ServerStatusInTrans | vmysql.ServerStatusInTransReadonly
+	}
+	return vmysql.ServerStatusInTrans
 }
 
 // foundRows: the client asked for CLIENT_FOUND_ROWS, so its server
@@ -746,7 +757,7 @@ func (ss *session) answerLocally(callback func(*sqltypes.Result) error) error {
 	case ss.conn != nil:
 		flags = ss.conn.StatusFlags()
 	case ss.txBegin != "":
-		flags |= vmysql.ServerStatusInTrans
+		flags |= ss.pendingTxFlags()
 	}
 	ss.c.StatusFlags = flags
 	ss.rowCount = 0

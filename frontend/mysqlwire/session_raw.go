@@ -61,8 +61,15 @@ func (s *rawSink) Packet(kind mysqlbackend.PacketKind, p []byte) error {
 			return nil
 		}
 		// The EOF after the column definitions: the status flags the
-		// client knows (the statement's own come at the end).
-		s.eof = [9]byte{4: 0xfe, 7: byte(c.StatusFlags), 8: byte(c.StatusFlags >> 8)}
+		// statement has by then (the server's own come at the end; the
+		// backend connection has no EOF here): those the client knows,
+		// with a transaction begun when autocommit is off and the
+		// statement reads tables, as the server's would say.
+		flags := c.StatusFlags
+		if flags&(vmysql.ServerStatusAutocommit|vmysql.ServerStatusInTrans) == 0 && s.ss.txStmt != nil && len(s.ss.txStmt.Tables) > 0 {
+			flags |= vmysql.ServerStatusInTrans
+		}
+		s.eof = [9]byte{4: 0xfe, 7: byte(flags), 8: byte(flags >> 8)}
 		return s.write(s.eof[:])
 	}
 	if s.ss.binary && !s.serverBinary {

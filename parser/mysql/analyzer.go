@@ -111,6 +111,10 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 		a.errors.Add(1)
 		return nil, lx.lits[:0], namedArgError()
 	}
+	if lx.slashes {
+		a.errors.Add(1)
+		return nil, lx.lits[:0], notSupported("shardgate cannot analyse // (its SQL parser reads a comment there, MariaDB a division): write / /*…*/ with a blank between")
+	}
 	if !ok {
 		return a.missed(text, lx.lits, false)
 	}

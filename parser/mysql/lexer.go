@@ -87,6 +87,9 @@ type lexer struct {
 	// named: the text uses vitess' own bind-variable syntax (:name, ::list,
 	// :1), which MySQL does not have.
 	named bool
+	// slashes: the text has // outside quotes, which vitess reads as a
+	// comment and MariaDB does not.
+	slashes bool
 }
 
 // lex reads the whole text; false means the tokenizer rejected it (or its
@@ -152,6 +155,12 @@ func (l *lexer) lex() bool {
 		}
 		switch typ {
 		case sqlparser.COMMENT:
+			if strings.HasPrefix(val, "//") {
+				// vitess' tokenizer reads // as a comment to the end of the
+				// line; MariaDB has no such comment (10 //*c*/ 2 is 10 / 2
+				// there): the text is refused, never read otherwise.
+				l.slashes = true
+			}
 			if isHintComment(val) {
 				l.hints = append(l.hints, val)
 			}

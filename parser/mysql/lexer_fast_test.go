@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"vitess.io/vitess/go/vt/sqlparser"
+
+	"github.com/shardgate/shardgate/internal/sqlerr"
 )
 
 // fastCases are texts of the kinds lexFast reads, and near misses it
@@ -89,4 +91,21 @@ func FuzzLexFast(f *testing.F) {
 		}
 		checkFast(t, src)
 	})
+}
+
+// vitess' tokenizer reads // as a comment to the end of the line, MariaDB
+// does not (10 //*c*/ 2 is 10 / 2 there): such a text is refused with
+// 1235, never analysed as something else.
+func TestDoubleSlashRefused(t *testing.T) {
+	a := newAnalyzer(t, 16)
+	for _, sql := range []string{"SELECT name FROM users WHERE id = 10 //*c*/ 2", "SELECT 1 // 2"} {
+		_, _, err := a.Analyze(sql, nil)
+		e, ok := sqlerr.As(err)
+		if !ok || e.Number != 1235 {
+			t.Errorf("%q: %v; want error 1235", sql, err)
+		}
+	}
+	if _, _, err := a.Analyze("SELECT '//' FROM t WHERE a = 1 / 2", nil); err != nil {
+		t.Errorf("// in a string, / alone: %v", err)
+	}
 }
