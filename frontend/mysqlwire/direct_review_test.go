@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -28,9 +27,6 @@ func (drNoSink) Packet(mysqlbackend.PacketKind, []byte) error { return nil }
 // (a pool that resets connections it takes back) grows them by one
 // statement each time, for as long as the connection lives.
 func TestDirectReviewPerStatementStateAfterReset(t *testing.T) {
-	if os.Getenv("SHARDGATE_REVIEW") == "" {
-		t.Skip("review finding: per-statement types and unsigned marks outlive COM_RESET_CONNECTION")
-	}
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	c, err := mysqlbackend.Dial(context.Background(), mysqlbackend.DialOptions{Host: host, Port: p, User: "app", Password: "app", Database: "app", TLS: mysqlbackend.TLSDisable})
