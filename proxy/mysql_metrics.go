@@ -12,7 +12,7 @@ type mysqlMetrics struct {
 	m        *MySQL
 	snapshot func() *shardmap.Snapshot
 
-	sessions, queries, errors, pins, kills, held *prometheus.Desc
+	sessions, queries, direct, errors, pins, kills, held *prometheus.Desc
 
 	poolConns, poolWaiting, poolAcquires, poolDials, poolTimeouts, poolClosed *prometheus.Desc
 }
@@ -27,6 +27,8 @@ func (m *MySQL) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collector
 		sessions: prometheus.NewDesc("shardgate_mysql_sessions", "MySQL client sessions being served now.", nil, nil),
 		queries: prometheus.NewDesc("shardgate_mysql_queries_total",
 			"Statements received from MySQL clients (each statement of a multi-statement text, and each prepared-statement execution).", nil, nil),
+		direct: prometheus.NewDesc("shardgate_mysql_direct_commands_total",
+			"MySQL statements answered as direct commands: one-shard reads on a primary answered without vitess's command loop (docs/design/mysql-direct-commands.md).", nil, nil),
 		errors: prometheus.NewDesc("shardgate_mysql_errors_total",
 			"MySQL statements answered with an error (the server's or the proxy's).", nil, nil),
 		pins: prometheus.NewDesc("shardgate_mysql_pins_total",
@@ -52,7 +54,7 @@ func (m *MySQL) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collector
 }
 
 func (c *mysqlMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.sessions, c.queries, c.errors, c.pins, c.kills, c.held,
+	for _, d := range []*prometheus.Desc{c.sessions, c.queries, c.direct, c.errors, c.pins, c.kills, c.held,
 		c.poolConns, c.poolWaiting, c.poolAcquires, c.poolDials, c.poolTimeouts, c.poolClosed} {
 		ch <- d
 	}
@@ -68,6 +70,7 @@ func (c *mysqlMetrics) Collect(ch chan<- prometheus.Metric) {
 	s := c.m.server.Stats()
 	gauge(c.sessions, float64(s.Sessions))
 	counter(c.queries, s.Queries)
+	counter(c.direct, s.Direct)
 	counter(c.errors, s.Errors)
 	counter(c.pins, s.Pins)
 	counter(c.kills, s.Kills)

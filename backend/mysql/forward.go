@@ -88,6 +88,26 @@ func (c *Conn) Forward(sql string, sink PacketSink) (Summary, error) {
 		return Summary{}, lostError(c.node, errors.New("connection marked broken"))
 	}
 	c.giveBackIfAsked()
+	if len(sql)+1 < vmysql.MaxPacketSize {
+		// One packet, written from the connection's own buffer and its
+		// answer read with its own reader (prepared.go's path): no
+		// ephemeral buffer of vitess's per statement.
+		if err := c.ownStart(); err != nil {
+			return Summary{}, err
+		}
+		defer c.ownEnd()
+		n := len(sql) + 1
+		b := c.closePackets(c.wbuf[:0])
+		b = append(b, byte(n), byte(n>>8), byte(n>>16), 0, comQuery)
+		b = append(b, sql...)
+		if c.wbuf = b; cap(c.wbuf) > maxKeptBuffer {
+			c.wbuf = nil
+		}
+		if err := c.ownWrite(b); err != nil {
+			return Summary{}, err
+		}
+		return c.forwardResult(sink)
+	}
 	defer func() {
 		if cap(c.rbuf) > maxKeptBuffer {
 			c.rbuf = nil

@@ -41,6 +41,7 @@ type ExecParams struct {
 }
 
 const (
+	comQuery       = 0x03
 	comStmtPrepare = 0x16
 	comStmtExecute = 0x17
 	comStmtClose   = 0x19

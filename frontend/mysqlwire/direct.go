@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"unsafe"
 
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/sqltypes"
@@ -71,7 +72,11 @@ func (ss *session) directQuery(sc *sniffConn, text []byte) (bool, error) {
 	if !ss.directState() || bytes.IndexByte(text, ';') >= 0 || !firstWordBytes(text, "select") {
 		return false, nil
 	}
-	sql := string(text)
+	// The text views the client's packet (sniffConn's hold buffer, not
+	// read into again before this command's answer is written): nothing
+	// keeps it past the command (the analyser copies what it caches; the
+	// server connection copies what it writes).
+	sql := unsafe.String(unsafe.SliceData(text), len(text))
 	stmt, lits, err := ss.s.o.Analyzer.Analyze(sql, ss.lits[:0])
 	ss.lits = lits
 	if err != nil || !ss.directRead(stmt, sql) {

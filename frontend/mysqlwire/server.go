@@ -27,6 +27,10 @@ var ErrServerClosed = errors.New("mysqlwire: server closed")
 
 // Analyzer analyses statement text; parser/mysql provides it. lits is the
 // caller's buffer for the literals of this text.
+//
+// sql may view a buffer the session reuses once the statement is over
+// (direct commands): an implementation copies what it keeps (parser/mysql
+// caches analyses made from a copy).
 type Analyzer interface {
 	Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error)
 }

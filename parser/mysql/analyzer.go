@@ -99,6 +99,10 @@ func (a *Analyzer) Stats() Stats {
 // Errors are *sqlerr.Error: 42000 / 1064 for text vitess' grammar rejects
 // (MariaDB-only syntax included, but for what doc.go lists), 0A000 / 1235
 // for statements the analysis refuses.
+//
+// sql may view a buffer the caller reuses once the call and its use of the
+// results are over (frontend/mysqlwire's direct commands): an analysis the
+// cache keeps is made from a copy; a hit's literals view sql.
 func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error) {
 	lits = lits[:0]
 	text := mariadbComments(a.p, sql)
@@ -116,7 +120,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 		return nil, lx.lits[:0], notSupported("shardgate cannot analyse // (its SQL parser reads a comment there, MariaDB a division): write / /*…*/ with a blank between")
 	}
 	if !ok {
-		return a.missed(text, lx.lits, false)
+		return a.missed(strings.Clone(text), lx.lits, false)
 	}
 	if lx.stmts == 0 {
 		return &parser.Statement{Kind: parser.KindEmpty, Hint: parseHints(lx.hints), LiteralCount: len(lx.lits)}, lx.lits, nil
@@ -124,12 +128,12 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	// A NUL byte outside the literals could pass for a literal's marker in
 	// the key: such (rare) texts are not cached.
 	if a.cache == nil || len(lx.key) > a.opts.MaxKeyBytes || strings.IndexByte(text, 0) >= 0 {
-		return a.missed(text, lx.lits, false)
+		return a.missed(strings.Clone(text), lx.lits, false)
 	}
 	if st := a.cache.Get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
 		return st, lx.lits, nil
 	}
-	return a.missed(text, lx.lits, true)
+	return a.missed(strings.Clone(text), lx.lits, true)
 }
 
 // missed analyses a text the cache could not serve. It lexes the text

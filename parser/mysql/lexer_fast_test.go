@@ -3,6 +3,7 @@ package mysql
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"vitess.io/vitess/go/vt/sqlparser"
 
@@ -107,5 +108,26 @@ func TestDoubleSlashRefused(t *testing.T) {
 	}
 	if _, _, err := a.Analyze("SELECT '//' FROM t WHERE a = 1 / 2", nil); err != nil {
 		t.Errorf("// in a string, / alone: %v", err)
+	}
+}
+
+// Analyze of a text that views a buffer the caller then reuses: the
+// analysis the cache keeps is made from a copy, so a later text of the
+// same shape gets the right tables and literals.
+func TestAnalyzeOfABufferView(t *testing.T) {
+	a := newAnalyzer(t, 16)
+	buf := []byte("SELECT name FROM users WHERE id = 42")
+	view := unsafe.String(unsafe.SliceData(buf), len(buf))
+	st, _, err := a.Analyze(view, nil)
+	if err != nil || len(st.Tables) != 1 || st.Tables[0].Name != "users" {
+		t.Fatalf("%+v %v", st, err)
+	}
+	copy(buf, "SELECT xxxx FROM zzzzz WHERE id = 77")
+	st2, lits, err := a.Analyze("SELECT name FROM users WHERE id = 43", nil)
+	if err != nil || st2.Tables[0].Name != "users" || len(lits) != 1 || lits[0].Text != "43" {
+		t.Fatalf("after the buffer changed: %+v %+v %v", st2, lits, err)
+	}
+	if a.Stats().Misses != 1 {
+		t.Fatalf("%d misses; want the second text served from the cache", a.Stats().Misses)
 	}
 }
