@@ -316,9 +316,21 @@ func (c *sniffConn) refuseTooBig(seq byte) {
 // answer writes an ERR packet to the client. vitess is waiting for the
 // client's next command meanwhile: it writes nothing.
 func (c *sniffConn) answer(seq byte, num uint16, state, msg string) {
-	body := append([]byte{0xff, byte(num), byte(num >> 8), '#'}, state+msg...)
-	hdr := []byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), seq}
-	_, _ = c.w.Write(append(hdr, body...))
+	p := appendErr([]byte{0, 0, 0, seq}, num, state, msg)
+	n := len(p) - 4
+	p[0], p[1], p[2] = byte(n), byte(n>>8), byte(n>>16)
+	_, _ = c.w.Write(p)
+}
+
+// appendErr appends an ERR packet's payload: 0xff, the error number, '#'
+// and the SQLSTATE (HY000 unless 5 characters), the message.
+func appendErr(b []byte, num uint16, state, msg string) []byte {
+	if len(state) != 5 {
+		state = "HY000"
+	}
+	b = append(b, 0xff, byte(num), byte(num>>8), '#')
+	b = append(b, state...)
+	return append(b, msg...)
 }
 
 // stmtCommand reads a prepared-statement command (whose header h has

@@ -145,8 +145,7 @@ func (c *sniffConn) directAbandon() {
 	c.directing = false
 	e := &c.end
 	e.held = e.held[:0]
-	e.track, e.renum, e.hold, e.armed = false, 0, false, false
-	e.on.Store(false)
+	e.stop()
 	e.wrote.Store(false)
 }
 
@@ -181,17 +180,7 @@ func (c *sniffConn) directError(err error) error {
 	if !ok {
 		se = &sqlerror.SQLError{Num: sqlerror.ERUnknownError, State: "HY000", Message: err.Error()}
 	}
-	state := se.State
-	if len(state) != 5 {
-		state = "HY000"
-	}
-	p := make([]byte, 0, 4+9+len(se.Message))
-	p = append(p, 0, 0, 0, 0, 0xff)
-	p = binary.LittleEndian.AppendUint16(p, uint16(se.Num))
-	p = append(p, '#')
-	p = append(p, state...)
-	p = append(p, se.Message...)
-	return c.directLast(p)
+	return c.directLast(appendErr([]byte{0, 0, 0, 0}, uint16(se.Num), se.State, se.Message))
 }
 
 // directLast writes the answer's last packet (p[:4] room for its header)

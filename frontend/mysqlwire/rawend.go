@@ -204,9 +204,15 @@ func (c *sniffConn) rawCommand(seq byte) {
 	}
 	e.wmu.Lock()
 	e.flushHeld(c) //nolint:errcheck // nothing should be held: vitess flushed its answer
+	e.stop()
+	e.wmu.Unlock()
+}
+
+// stop ends what a forwarded result set up: vitess's packets go out as
+// written, numbered as vitess numbers them.
+func (e *rawEnd) stop() {
 	e.track, e.renum, e.hold, e.armed = false, 0, false, false
 	e.on.Store(false)
-	e.wmu.Unlock()
 }
 
 // writeEnding is Write while a forwarded result needs vitess's bytes.
