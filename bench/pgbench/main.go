@@ -14,6 +14,7 @@
 //	go run ./bench/pgbench -duration 10s -modes simple -only shardgate-1,pgbouncer,relay
 //	go run ./bench/pgbench -only shardgate-1 -modes simple -profile /tmp/cpu.prof
 //	go run ./bench/pgbench -only shardgate-1 -baseline ../before -rounds 5 -single=false
+//	go run ./bench/pgbench -only relay,shardgate-1 -env NAME=on -baseline ../before
 //
 // PgBouncer is single-threaded, so to compare like with like shardgate runs
 // with runtime.max_procs: 1 and the relay with GOMAXPROCS=1; one extra row,
@@ -51,6 +52,7 @@ var (
 	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-TPS run is reported")
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
+	sgEnv    = flag.String("env", "", "comma list of NAME=value for the shardgate under test (every shardgate row but shardgate-1-baseline): a switch only the build under test reads, A/B against -baseline (bench/RESULTS.md, sixth pass)")
 	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
 
@@ -167,10 +169,16 @@ func main() {
 		if *godebug != "" && !plain {
 			env = []string{"GODEBUG=" + *godebug}
 		}
+		if *sgEnv != "" && c.key != "shardgate-1-baseline" {
+			env = append(env, strings.Split(*sgEnv, ",")...)
+		}
 		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs, env)
 		port, admin := sg.Port, sg.Admin
 		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, clean: stop(sg.Process, os.Interrupt)}
 		label := strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain")
+		if *sgEnv != "" && c.key != "shardgate-1-baseline" {
+			label += " " + *sgEnv
+		}
 		if c.key == "shardgate-1-baseline" {
 			label = "shardgate-1 baseline " + *baseline
 		}
