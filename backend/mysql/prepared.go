@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	vmysql "vitess.io/vitess/go/mysql"
 )
@@ -322,6 +323,11 @@ func (c *Conn) ownWrite(b []byte) error {
 		c.MarkBroken()
 		return lostError(c.node, err)
 	}
+	// The server takes tens of µs to answer: reading at once finds
+	// nothing (EAGAIN) and parks in the netpoller; letting the other
+	// runnable sessions go first finds the answer there more often (as
+	// frontend/pgwire's drain does).
+	runtime.Gosched()
 	return nil
 }
 
