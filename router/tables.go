@@ -34,13 +34,15 @@ func resolve(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) resolved
 		// pg_temp is searched first, even before pg_catalog.
 		return resolved{class: tableTemp, name: written(ref), shard: sh}
 	}
-	if sess.Engine == shardmap.MySQL {
-		return resolveMySQL(ks, ref, sess, written(ref))
-	}
 	if r, ok := sess.memoRes.get(ks, ref, sess); ok {
 		return r
 	}
-	r := resolvePostgres(ks, ref, sess, written(ref))
+	var r resolved
+	if sess.Engine == shardmap.MySQL {
+		r = resolveMySQL(ks, ref, sess, written(ref))
+	} else {
+		r = resolvePostgres(ks, ref, sess, written(ref))
+	}
 	sess.memoRes.put(ks, ref, sess, r)
 	return r
 }
@@ -81,14 +83,16 @@ func resolvePostgres(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, 
 	return resolved{class: tableUnknown, name: written}
 }
 
-// resolveMemo holds the session's last Postgres table resolutions. A
-// resolution depends only on the keyspace (immutable within a map
-// version), the name as written, the search_path and the user (the
-// session's temporary tables are looked up before it); finding one costs
-// up to five map lookups, each hashing the name, on every statement.
+// resolveMemo holds the session's last table resolutions. A resolution
+// depends only on the keyspace (immutable within a map version), the name
+// as written, the search_path and the user on Postgres, the session's
+// database on MySQL (the session's temporary tables are looked up before
+// it); finding one costs up to five map lookups, each hashing the name,
+// on every statement.
 type resolveMemo struct {
 	ks          *shardmap.Keyspace
 	user        string
+	database    string    // Session.Keyspace: MySQL's qualifier check reads it
 	defaultPath bool      // SearchPath was nil: "$user", public
 	path        [4]string // a copy: the session may change its own
 	pathLen     int
@@ -116,7 +120,7 @@ func (m *resolveMemo) get(ks *shardmap.Keyspace, ref parser.TableRef, sess *Sess
 // holds reports whether the memo was filled for this keyspace, user and
 // search_path.
 func (m *resolveMemo) holds(ks *shardmap.Keyspace, sess *Session) bool {
-	if m.ks != ks || m.user != sess.User || m.defaultPath != (sess.SearchPath == nil) || m.pathLen != len(sess.SearchPath) {
+	if m.ks != ks || m.user != sess.User || m.database != sess.Keyspace || m.defaultPath != (sess.SearchPath == nil) || m.pathLen != len(sess.SearchPath) {
 		return false
 	}
 	for i, s := range sess.SearchPath {
@@ -133,7 +137,7 @@ func (m *resolveMemo) put(ks *shardmap.Keyspace, ref parser.TableRef, sess *Sess
 		return
 	}
 	if !m.holds(ks, sess) {
-		m.ks, m.user, m.n, m.next = ks, sess.User, 0, 0
+		m.ks, m.user, m.database, m.n, m.next = ks, sess.User, sess.Keyspace, 0, 0
 		m.defaultPath, m.pathLen = sess.SearchPath == nil, len(sess.SearchPath)
 		copy(m.path[:], sess.SearchPath)
 	}

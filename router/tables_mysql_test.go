@@ -57,3 +57,37 @@ func TestMySQLTableNames(t *testing.T) {
 		t.Errorf("DELETE … LIMIT without a key: %v, want 0A000", err)
 	}
 }
+
+// One MySQL session's memo of table resolutions gives what resolving
+// afresh gives, again and again, and follows the session's database: a
+// qualifier naming it is the session's own.
+func TestMySQLResolveMemo(t *testing.T) {
+	snap := mysqlSnapshot(t)
+	ks, ok := snap.Keyspace(shardmap.MySQL, "app")
+	if !ok {
+		t.Fatal("no keyspace app")
+	}
+	s := &Session{Engine: shardmap.MySQL, Keyspace: "app", User: "app"}
+	refs := []parser.TableRef{{Name: "users"}, {Schema: "app", Name: "users"}, {Schema: "other", Name: "users"},
+		{Schema: "mysql", Name: "user"}, {Name: "nope"}, {Schema: "app", Name: "nope"}}
+	for round := range 3 {
+		for _, ref := range refs {
+			got, want := resolve(ks, ref, s), resolveMySQL(ks, ref, &Session{Engine: shardmap.MySQL, Keyspace: "app"}, written(ref))
+			if got != want {
+				t.Errorf("round %d, %s: %+v, want %+v", round, written(ref), got, want)
+			}
+		}
+	}
+	other := parser.TableRef{Schema: "other", Name: "users"}
+	if r := resolve(ks, other, s); r.class != tableUnknown {
+		t.Fatalf("other.users from database app: %v, want unknown", r.class)
+	}
+	s.Keyspace = "other" // USE other, served by the same keyspace
+	if r := resolve(ks, other, s); r.class != tableSharded {
+		t.Errorf("other.users from database other: %v, want sharded (a stale memo)", r.class)
+	}
+	s.Temp = map[string]*shardmap.Shard{"users": ks.Shards()[0]}
+	if r := resolve(ks, parser.TableRef{Name: "users"}, s); r.class != tableTemp {
+		t.Errorf("users with a temporary table users: %v, want the temporary one", r.class)
+	}
+}
