@@ -79,10 +79,12 @@ func (ss *session) functionValue(fn string) string {
 }
 
 // failed: a statement ended with err (nil: it did not); ROW_COUNT()
-// then answers -1, as MariaDB's after an error.
+// then answers -1, as MariaDB's after an error, and SHOW ERRORS lists
+// the error (warnings.go).
 func (ss *session) failed(err error) {
 	if err != nil {
 		ss.rowCount = -1
+		ss.keepError(err)
 	}
 }
 

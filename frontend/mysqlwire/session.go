@@ -89,9 +89,11 @@ type session struct {
 	flags uint16
 
 	warnings uint16
-	// warned is the last statement's SHOW WARNINGS, read before its
-	// connection went back (warnings.go).
-	warned *sqltypes.Result
+	// warned is the list of conditions SHOW WARNINGS answers, kept by
+	// the session (nil: none; warnings.go); warnedNow says it is the
+	// running statement's.
+	warned    *warningList
+	warnedNow bool
 	// unsigned is, per prepared statement, the protocol type of each
 	// parameter the client sent as an unsigned integer (0: not one;
 	// clientconn.go).
@@ -156,7 +158,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		ss.rowCount = -1
 		return callback(res)
 	}
-	ss.warnings, ss.warned = 0, nil
+	ss.startWarnings()
 	if handled, err := ss.kill(sql); handled {
 		if err != nil {
 			return err
@@ -190,6 +192,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	if err != nil {
 		return syntaxError(err)
 	}
+	ss.tablesClearWarnings(stmt) // warnings.go
 	if len(stmt.Parts) > 1 {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "several statements in one text must be sent with multi-statements on")
 	}

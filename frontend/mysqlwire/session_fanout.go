@@ -139,7 +139,11 @@ func (ss *session) giveBack(shard *shardmap.Shard, c ServerConn, own bool) {
 func (ss *session) exec(c ServerConn, shard *shardmap.Shard, sql string) (*sqltypes.Result, uint16, error) {
 	ss.setRunning(c, shard)
 	defer ss.setRunning(nil, nil)
-	return c.Exec(sql, ss.s.o.MaxResultRows)
+	res, warnings, err := c.Exec(sql, ss.s.o.MaxResultRows)
+	if err == nil {
+		ss.addPartWarnings(c, warnings) // the union of the shards' (warnings.go)
+	}
+	return res, warnings, err
 }
 
 // fanOutDDL runs DDL on each shard in turn. A held connection's shard

@@ -362,6 +362,7 @@ func (ss *session) scatterRun(p router.Scatter, shardSQL string) ([]*sqltypes.Re
 		}
 		results[i] = pt.res
 		warnings += uint32(pt.warnings)
+		ss.addPartWarnings(pt.conn, pt.warnings) // before it goes back (warnings.go)
 	}
 	if warnings > 0xffff {
 		warnings = 0xffff
@@ -497,6 +498,7 @@ func (ss *session) scatterInTx(p router.Scatter, stmt *parser.Statement, shardSQ
 	for i, r := range out {
 		results[i] = r.res
 		warnings += uint32(r.warnings)
+		ss.addPartWarnings(conns[i], r.warnings) // the union of the shards' (warnings.go)
 	}
 	if warnings > 0xffff {
 		warnings = 0xffff

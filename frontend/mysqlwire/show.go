@@ -30,6 +30,9 @@ func (ss *session) showDatabases(sql string) (*sqltypes.Result, bool) {
 		}
 	}
 	sort.Strings(names[1:])
+	// MariaDB's SHOW DATABASES reads a table (information_schema's),
+	// which clears the warning list (warnings.go).
+	ss.warned, ss.warnedNow = nil, true
 	res := &sqltypes.Result{Fields: []*querypb.Field{{
 		Name: "Database", OrgName: "SCHEMA_NAME", Table: "SCHEMATA", OrgTable: "SCHEMATA", Database: "information_schema",
 		Type: sqltypes.VarChar, Charset: utf8mb4GeneralCI, ColumnLength: 256,

@@ -1,78 +1,125 @@
 package mysqlwire
 
 import (
-	"regexp"
-	"strconv"
-
+	"vitess.io/vitess/go/mysql/sqlerror"
 	"vitess.io/vitess/go/sqltypes"
-	querypb "vitess.io/vitess/go/vt/proto/query"
 
 	"github.com/shardgate/shardgate/parser"
 )
 
-// A statement's warnings under transaction pooling. MariaDB keeps a
-// statement's warnings on its connection until that connection's next
-// statement, and SHOW WARNINGS lists them there. The session gives its
-// server connection back after a statement outside a transaction, so its
-// SHOW WARNINGS would run on whichever connection it gets next: none of
-// its own warnings, or another client's. So a statement that warned reads
-// the list on its own connection before giving it back (one round trip,
-// only when the count is not 0), and the session answers SHOW WARNINGS
-// and SHOW COUNT(*) WARNINGS itself until its next statement. While the
-// session holds its connection (a transaction, a pin), the server
-// answers, as it has the list.
+// A statement's warnings under transaction pooling. MariaDB keeps the
+// conditions (notes, warnings, errors) of a statement on its connection,
+// and SHOW WARNINGS, SHOW ERRORS, @@warning_count and @@error_count read
+// them there. The session gives its server connection back after a
+// statement outside a transaction, so on a server they would read
+// whichever connection it gets next: none of its conditions, or another
+// client's. So the session keeps the list itself (warnings_show.go
+// answers from it):
+//   - a statement that warned reads SHOW WARNINGS on its own connection
+//     before giving it back (one round trip, only when the count is not 0);
+//     a statement on several shards reads each shard's, and the list is
+//     their union (its count the sum, as its OK/EOF says);
+//   - a statement that failed keeps the error the client got (the proxy
+//     forwarded or raised it): Level 'Error', its number and message;
+//   - MariaDB's rule for clearing (sql_parse.cc): a statement clears the
+//     list when it uses tables, or when it raises its first condition;
+//     one that names no table and raises none (SELECT 1, SET @a = 1, DO,
+//     BEGIN, and SHOW WARNINGS or SELECT @@warning_count themselves)
+//     leaves the last one's list in place.
+//
+// The list is read even while the session holds its connection (a
+// transaction, a pin), so that one rule answers in and out of
+// transactions, and after COMMIT gives the connection back.
 
 // maxKeptWarnings bounds the rows kept (MariaDB's max_error_count is 64 by
-// default).
+// default; the count goes on beyond the rows, as MariaDB's does).
 const maxKeptWarnings = 1000
 
-var showWarningsRE = regexp.MustCompile(`(?is)^\s*show\s+(count\s*\(\s*\*\s*\)\s+)?warnings\s*;?\s*$`)
+// warningList is what the session keeps of its last statement's
+// conditions.
+type warningList struct {
+	rows   [][]sqltypes.Value // Level, Code, Message: at most maxKeptWarnings
+	count  uint64             // @@warning_count: every condition, listed or not
+	errors uint64             // @@error_count
+}
+
+// startWarnings: a statement of the client begins; the list is its
+// predecessor's until the statement clears or replaces it.
+func (ss *session) startWarnings() {
+	ss.warnings, ss.warnedNow = 0, false
+}
+
+// tablesClearWarnings: stmt uses tables, which clears the list (MariaDB
+// clears it when it opens them).
+func (ss *session) tablesClearWarnings(stmt *parser.Statement) {
+	if len(stmt.Tables) > 0 {
+		ss.warned, ss.warnedNow = nil, true
+	}
+}
 
 // keepWarnings reads the warnings of the statement that just ran on conn,
-// which the session is about to give back: warnings is their count.
+// which the session may give back: warnings is their count. A held
+// connection's are read too: the transaction's COMMIT (no table) gives it
+// back with the list still the client's, and a statement on another
+// shard of the transaction would leave it out.
 func (ss *session) keepWarnings(conn ServerConn, warnings uint16) {
-	ss.warned = nil
+	ss.addPartWarnings(conn, warnings)
+}
+
+// addPartWarnings adds to the statement's list the warnings of its part
+// that ran on conn, one of several shards' (the union, which no one
+// server has).
+func (ss *session) addPartWarnings(conn ServerConn, warnings uint16) {
 	if warnings == 0 || conn == nil || conn.IsBroken() {
 		return
 	}
-	if conn == ss.conn && (conn.InTransaction() || ss.pinned != parser.PinNone) {
-		return // held: SHOW WARNINGS runs there
-	}
+	ss.addWarnings(conn, warnings)
+}
+
+// addWarnings reads SHOW WARNINGS on conn into the running statement's
+// list: the first condition of a statement replaces the last one's.
+func (ss *session) addWarnings(conn ServerConn, warnings uint16) {
+	w := ss.ownList()
+	w.count += uint64(warnings)
 	res, _, err := conn.Exec("SHOW WARNINGS", maxKeptWarnings)
 	if err != nil || len(res.Fields) != 3 {
 		return
 	}
-	ss.warned = res
 	ss.s.warningFields.Store(&res.Fields)
+	for _, r := range res.Rows {
+		if r[0].ToString() == "Error" {
+			w.errors++
+		}
+		if len(w.rows) < maxKeptWarnings {
+			w.rows = append(w.rows, r)
+		}
+	}
 }
 
-// showWarnings answers SHOW WARNINGS and SHOW COUNT(*) WARNINGS from what
-// the session kept; false: the server answers (the session holds its
-// connection, or no list was ever read to take the columns from).
-func (ss *session) showWarnings(sql string) (*sqltypes.Result, bool) {
-	if ss.conn != nil || !firstWord(sql, "show") {
-		return nil, false
+// keepError: the statement failed with err, which the client gets (as
+// mysqlError encodes it). MariaDB lists it after the statement's warnings.
+func (ss *session) keepError(err error) {
+	se, ok := mysqlError(err).(*sqlerror.SQLError)
+	if !ok {
+		return
 	}
-	m := showWarningsRE.FindStringSubmatch(sql)
-	if m == nil {
-		return nil, false
+	w := ss.ownList()
+	w.count++
+	w.errors++
+	if len(w.rows) < maxKeptWarnings {
+		w.rows = append(w.rows, []sqltypes.Value{
+			sqltypes.NewVarChar("Error"),
+			sqltypes.NewUint32(uint32(se.Num)),
+			sqltypes.NewVarChar(se.Message),
+		})
 	}
-	n := 0
-	if ss.warned != nil {
-		n = len(ss.warned.Rows)
+}
+
+// ownList is the running statement's list, made when it raises its first
+// condition.
+func (ss *session) ownList() *warningList {
+	if !ss.warnedNow || ss.warned == nil {
+		ss.warned, ss.warnedNow = &warningList{}, true
 	}
-	if m[1] != "" {
-		return &sqltypes.Result{
-			Fields: []*querypb.Field{{Name: "@@session.warning_count", Type: sqltypes.Uint64, ColumnLength: 21, Charset: 63, Flags: uint32(querypb.MySqlFlag_UNSIGNED_FLAG | querypb.MySqlFlag_NOT_NULL_FLAG | querypb.MySqlFlag_BINARY_FLAG)}},
-			Rows:   [][]sqltypes.Value{{sqltypes.MakeTrusted(sqltypes.Uint64, strconv.AppendInt(nil, int64(n), 10))}},
-		}, true
-	}
-	if ss.warned != nil {
-		return ss.warned, true
-	}
-	fields := ss.s.warningFields.Load()
-	if fields == nil {
-		return nil, false
-	}
-	return &sqltypes.Result{Fields: *fields}, true
+	return ss.warned
 }
