@@ -182,6 +182,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 		ss.rowCount = -1
 		return callback(res)
 	}
+	if strings.IndexByte(sql, '@') >= 0 {
+		sql = ss.rewriteCountVariables(sql) // warnings_vars.go
+	}
 	if strings.IndexByte(sql, '(') >= 0 {
 		// Every session function is a call: a text without "(" has none
 		// (the check costs far less than the search on the hot path).

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"vitess.io/vitess/go/sqltypes"
+
+	"github.com/shardgate/shardgate/parser"
 )
 
 // The reading statements' patterns and LIMIT forms, over a kept list of
@@ -59,4 +61,39 @@ func TestShowWarningsForms(t *testing.T) {
 			t.Errorf("%s: %q; want %q", c.sql, got, c.want)
 		}
 	}
+}
+
+// The counts written into a statement that is not only them: a bare
+// select item keeps its name as an alias, one in an expression or a
+// function's arguments does not; quotes and comments are left alone; a
+// statement that uses tables reads 0 (fromAnalyzer: FROM names one).
+func TestRewriteCountVariables(t *testing.T) {
+	ss := &session{s: &Server{o: Options{Analyzer: fromAnalyzer{}}}}
+	ss.warned = &warningList{count: 3, errors: 1}
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT @@warning_count, @@version", "SELECT 3 AS `@@warning_count`, @@version"},
+		{"select @@version, @@Session.Error_Count;", "select @@version, 1 AS `@@Session.Error_Count`;"},
+		{"SELECT 1 + @@error_count AS e, '@@warning_count' /* @@error_count */", "SELECT 1 + 1 AS e, '@@warning_count' /* @@error_count */"},
+		{"SELECT IF(@@warning_count > 0, @@local.warning_count, @@error_count)", "SELECT IF(3 > 0, 3, 1)"},
+		{"SELECT @@warning_count w, @@warning_countx, @@@warning_count", "SELECT 3 w, @@warning_countx, @@@warning_count"},
+		{"SET @w = @@warning_count", "SET @w = 3"},
+		{"SELECT @@version", "SELECT @@version"},
+		{"SELECT @@warning_count, name FROM users", "SELECT 0 AS `@@warning_count`, name FROM users"},
+		{"SELECT DISTINCT @@error_count FROM users", "SELECT DISTINCT 0 AS `@@error_count` FROM users"},
+	} {
+		if got := ss.rewriteCountVariables(c.sql); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.sql, got, c.want)
+		}
+	}
+}
+
+// fromAnalyzer: a statement with FROM uses a table.
+type fromAnalyzer struct{}
+
+func (fromAnalyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error) {
+	st := &parser.Statement{Kind: parser.KindSelect}
+	if containsFold(sql, " from ") {
+		st.Tables = []parser.TableRef{{Name: "t"}}
+	}
+	return st, lits, nil
 }

@@ -34,7 +34,7 @@ func wScript(t *testing.T, c *sql.Conn, id int64, stmts []string) []string {
 	for _, s := range stmts {
 		quiet := strings.HasPrefix(s, "-")
 		s = strings.ReplaceAll(strings.TrimPrefix(s, "-"), "ID", strconv.FormatInt(id, 10))
-		got := wAnswer(c, s)
+		got := wAnswerCols(c, s)
 		if !quiet {
 			out = append(out, s+" => "+got)
 		}
@@ -42,8 +42,18 @@ func wScript(t *testing.T, c *sql.Conn, id int64, stmts []string) []string {
 	return out
 }
 
-// wAnswer is one statement's answer, as wScript records it.
+// wAnswerCols is wAnswer with the result's column names first.
+func wAnswerCols(c *sql.Conn, s string) string {
+	return wAnswerOf(c, true, s)
+}
+
+// wAnswer is one statement's answer: its rows ("a|b|c", rows joined by
+// "; "), or "ERR n" for an error.
 func wAnswer(c *sql.Conn, s string, args ...any) string {
+	return wAnswerOf(c, false, s, args...)
+}
+
+func wAnswerOf(c *sql.Conn, names bool, s string, args ...any) string {
 	rows, err := c.QueryContext(context.Background(), s, args...)
 	if err != nil {
 		var me *mysql.MySQLError
@@ -55,6 +65,9 @@ func wAnswer(c *sql.Conn, s string, args ...any) string {
 	defer rows.Close()
 	cols, _ := rows.Columns()
 	var out []string
+	if names && len(cols) > 0 {
+		out = append(out, "["+strings.Join(cols, ",")+"]")
+	}
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
@@ -132,6 +145,11 @@ func TestWarningsLikeMariaDB(t *testing.T) {
 				"SELECT @@warning_count, @@error_count",
 				"SELECT @@SESSION.Warning_Count AS w, @@LOCAL.error_count e, @@error_count `y z`",
 				"SHOW WARNINGS",
+				"SELECT @@warning_count, @@error_count, 5, 1 + @@warning_count AS n",
+				"SELECT @@warning_count, CAST('y' AS SIGNED)",
+				"SHOW WARNINGS",
+				"SELECT @@warning_count FROM users WHERE id = ID",
+				read,
 				"SELECT 1",
 				"DO 1",
 				"SHOW WARNINGS",
