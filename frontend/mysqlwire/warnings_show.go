@@ -33,8 +33,17 @@ var (
 )
 
 // showWarnings answers a statement that reads the warning list; false:
-// it is none.
+// it is none. Its own result raises nothing: its end says 0 warnings
+// (not the last statement's count, which the list keeps).
 func (ss *session) showWarnings(sql string) (*sqltypes.Result, bool) {
+	res, ok := ss.readWarnings(sql)
+	if ok {
+		ss.warnings = 0
+	}
+	return res, ok
+}
+
+func (ss *session) readWarnings(sql string) (*sqltypes.Result, bool) {
 	show := firstWord(sql, "show")
 	if !show && !(strings.IndexByte(sql, '@') >= 0 && firstWord(sql, "select")) {
 		return nil, false
