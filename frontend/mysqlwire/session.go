@@ -195,7 +195,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	if err != nil {
 		return syntaxError(err)
 	}
-	ss.tablesClearWarnings(stmt) // warnings.go
+	ss.tablesClearWarnings(stmt, sql) // warnings.go
 	if len(stmt.Parts) > 1 {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "several statements in one text must be sent with multi-statements on")
 	}

@@ -49,10 +49,12 @@ func (ss *session) startWarnings() {
 	ss.warnings, ss.warnedNow = 0, false
 }
 
-// tablesClearWarnings: stmt uses tables, which clears the list (MariaDB
-// clears it when it opens them).
-func (ss *session) tablesClearWarnings(stmt *parser.Statement) {
-	if len(stmt.Tables) > 0 {
+// tablesClearWarnings: stmt (text sql) uses tables, which clears the
+// list (MariaDB clears it when it opens them). So does a SHOW a server
+// answers (SHOW TABLES, SHOW VARIABLES, SHOW CREATE TABLE: they read
+// information_schema's tables) but SHOW PROCESSLIST (checked on 10.11.19).
+func (ss *session) tablesClearWarnings(stmt *parser.Statement, sql string) {
+	if len(stmt.Tables) > 0 || firstWord(sql, "show") && !containsFold(sql, "processlist") {
 		ss.warned, ss.warnedNow = nil, true
 	}
 }

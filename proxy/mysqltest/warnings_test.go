@@ -180,6 +180,20 @@ func TestWarningsLikeMariaDB(t *testing.T) {
 				"-SHOW DATABASES",
 				"SELECT @@warning_count",
 				"SHOW WARNINGS",
+				read,
+				"-SHOW TABLES",
+				"SELECT @@warning_count",
+				read,
+				"-SHOW VARIABLES LIKE 'warning_count'",
+				"SHOW COUNT(*) WARNINGS",
+				read,
+				"-SHOW PROCESSLIST",
+				"SHOW COUNT(*) WARNINGS",
+				"EXPLAIN SELECT 1",
+				"SELECT 1 FROM DUAL",
+				"SHOW COUNT(*) WARNINGS",
+				"SELECT (SELECT name FROM products WHERE id = 1)",
+				"SHOW COUNT(*) WARNINGS",
 			})
 		}
 		// A prepared statement's execution, then the list as text.
