@@ -235,8 +235,9 @@ func wShardWarnings(t *testing.T, i int, id int64, stmt string) string {
 
 // A statement on several shards reports the union of their warnings:
 // the rows of each shard in shard order, the count their sum (in the
-// result's end too: the mariadb client prints it) — a scatter read, and a
-// multi-row INSERT IGNORE split over both shards.
+// result's end too: the mariadb client prints it) — a scatter read and a
+// multi-row INSERT IGNORE split over both shards, outside and inside a
+// transaction, and DDL (IF NOT EXISTS: a note per shard).
 func TestWarningsSeveralShards(t *testing.T) {
 	ids := idsOnEachShard(t, 58100)
 	setup := conn(t, "")
@@ -270,6 +271,39 @@ func TestWarningsSeveralShards(t *testing.T) {
 	}
 	if got := wAnswer(c, "SHOW COUNT(*) WARNINGS"); got != "2" {
 		t.Errorf("split INSERT IGNORE: count %s; want 2", got)
+	}
+
+	// The same inside a transaction: the read and the write run on the
+	// transaction's parts on both shards (held, one an XA branch).
+	for _, q := range []string{"BEGIN", read} {
+		if got := wAnswer(c, q); strings.HasPrefix(got, "ERR") {
+			t.Fatalf("%s: %s", q, got)
+		}
+	}
+	if got := wAnswer(c, "SHOW WARNINGS"); got != strings.Join(want, "; ") {
+		t.Errorf("scatter read in a transaction: SHOW WARNINGS %s; want %s", got, strings.Join(want, "; "))
+	}
+	if _, err := c.ExecContext(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	if got := wAnswer(c, "SHOW WARNINGS"); got != strings.Join(wantIns, "; ") {
+		t.Errorf("split INSERT IGNORE in a transaction: SHOW WARNINGS %s; want %s", got, strings.Join(wantIns, "; "))
+	}
+	if got := wAnswer(c, "ROLLBACK"); got != "" {
+		t.Fatalf("ROLLBACK: %s", got)
+	}
+	if got := wAnswer(c, "SELECT @@warning_count"); got != "2" {
+		t.Errorf("after ROLLBACK: @@warning_count %s; want 2", got)
+	}
+
+	// DDL runs shard by shard: each shard's note.
+	ddl := "CREATE TABLE IF NOT EXISTS products (id BIGINT PRIMARY KEY)"
+	wantDDL := []string{wShardWarnings(t, 0, 0, ddl), wShardWarnings(t, 1, 0, ddl)}
+	if _, err := c.ExecContext(context.Background(), ddl); err != nil {
+		t.Fatal(err)
+	}
+	if got := wAnswer(c, "SHOW WARNINGS"); got != strings.Join(wantDDL, "; ") {
+		t.Errorf("DDL on both shards: SHOW WARNINGS %s; want %s", got, strings.Join(wantDDL, "; "))
 	}
 
 	// The counts in the results' ends, as the mariadb client prints them.
