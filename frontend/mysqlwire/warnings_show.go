@@ -15,10 +15,10 @@ import (
 // filters the Level 'Error' rows first, then limits); SHOW COUNT(*)
 // WARNINGS / ERRORS; and a SELECT of nothing but @@warning_count and
 // @@error_count (@@session. or @@local. or neither, each with an alias or
-// not), as drivers and ORMs send it. None of them changes the list. Text
-// the patterns do not match (a LIMIT with COUNT(*), the variables beside
-// other columns) goes to a server, which gives its syntax error or reads
-// its own connection's counts.
+// not), as drivers and ORMs send it. None of them changes the list. A
+// SHOW the pattern does not match (a LIMIT with COUNT(*)) goes to a
+// server, which gives its syntax error; the variables inside any other
+// statement get the session's values written in (warnings_vars.go).
 
 var showWarningsRE = regexp.MustCompile(`(?is)^\s*show\s+(count\s*\(\s*\*\s*\)\s+)?(warnings|errors)` +
 	`(?:\s+limit\s+(\d+)(?:\s*,\s*(\d+)|\s+offset\s+(\d+))?)?\s*;?\s*$`)

@@ -130,11 +130,16 @@ func selectItemStart(sql string, i int) bool {
 }
 
 // selectItemEnd: the item ends at end with no alias of its own (a comma,
-// FROM, the text's end, or a semicolon follow).
+// a semicolon, the text's end or a clause's keyword follow).
 func selectItemEnd(sql string, end int) bool {
 	s := strings.TrimLeft(sql[end:], " \t\r\n")
 	if s == "" || s[0] == ',' || s[0] == ';' {
 		return true
 	}
-	return len(s) >= 4 && lowerASCIIEqual(s[:4], "from") && (len(s) == 4 || !isWordByte(s[4]))
+	for _, w := range []string{"from", "where", "group", "having", "order", "limit", "union", "into"} {
+		if len(s) >= len(w) && lowerASCIIEqual(s[:len(w)], w) && (len(s) == len(w) || !isWordByte(s[len(w)])) {
+			return true
+		}
+	}
+	return false
 }
