@@ -517,6 +517,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		}
 	}
 	ss.setRunning(nil, nil)
+	if err != nil {
+		ss.keepFailedWarnings(ss.conn, err) // warnings.go
+	}
 	if err == nil {
 		if raw {
 			ss.countsRaw(sql, sum)

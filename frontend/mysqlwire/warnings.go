@@ -1,6 +1,9 @@
 package mysqlwire
 
 import (
+	"errors"
+	"strconv"
+
 	"vitess.io/vitess/go/mysql/sqlerror"
 	"vitess.io/vitess/go/sqltypes"
 
@@ -21,6 +24,8 @@ import (
 //     their union (its count the sum, as its OK/EOF says);
 //   - a statement that failed keeps the error the client got (the proxy
 //     forwarded or raised it): Level 'Error', its number and message;
+//     after a one-shard statement's server error, with the warnings the
+//     server listed before it;
 //   - MariaDB's rule for clearing (sql_parse.cc): a statement clears the
 //     list when it uses tables, or when it raises its first condition;
 //     one that names no table and raises none (SELECT 1, SET @a = 1, DO,
@@ -98,12 +103,44 @@ func (ss *session) addWarnings(conn ServerConn, warnings uint16) {
 	}
 }
 
+// keepFailedWarnings: the statement that ran on conn failed with err, a
+// server's error. The server's list holds what the statement raised
+// before it (a warning evaluating a constant, then 1242 from a
+// sub-query), and the error: it is read while conn is still the
+// session's (one round trip, only after a server's error).
+func (ss *session) keepFailedWarnings(conn ServerConn, err error) {
+	var se *sqlerror.SQLError
+	if conn == nil || conn.IsBroken() || !errors.As(err, &se) {
+		return
+	}
+	res, _, rerr := conn.Exec("SHOW WARNINGS", maxKeptWarnings)
+	if rerr != nil || len(res.Fields) != 3 || len(res.Rows) < 2 {
+		return // the error alone: keepError lists it as the client got it
+	}
+	w := ss.ownList()
+	for _, r := range res.Rows {
+		w.count++
+		if r[0].ToString() == "Error" {
+			w.errors++
+		}
+		if len(w.rows) < maxKeptWarnings {
+			w.rows = append(w.rows, r)
+		}
+	}
+}
+
 // keepError: the statement failed with err, which the client gets (as
-// mysqlError encodes it). MariaDB lists it after the statement's warnings.
+// mysqlError encodes it). MariaDB lists it after the statement's warnings
+// (unless the server's list, read by keepFailedWarnings, ends with it).
 func (ss *session) keepError(err error) {
 	se, ok := mysqlError(err).(*sqlerror.SQLError)
 	if !ok {
 		return
+	}
+	if w := ss.warned; ss.warnedNow && w != nil && len(w.rows) > 0 {
+		if last := w.rows[len(w.rows)-1]; last[0].ToString() == "Error" && last[1].ToString() == strconv.Itoa(int(se.Num)) {
+			return
+		}
 	}
 	w := ss.ownList()
 	w.count++

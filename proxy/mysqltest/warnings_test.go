@@ -192,6 +192,14 @@ func TestWarningsLikeMariaDB(t *testing.T) {
 				"EXPLAIN SELECT 1",
 				"SELECT 1 FROM DUAL",
 				"SHOW COUNT(*) WARNINGS",
+				// Warnings before an error: listed with it.
+				"SELECT 1 FROM users WHERE id = ID AND 1/0 IS NULL AND (SELECT id FROM products) = 1",
+				"SHOW WARNINGS",
+				"SHOW ERRORS",
+				"SELECT @@warning_count, @@error_count",
+				"SELECT 1, '@' FROM users WHERE id = ID AND CAST('q' AS SIGNED) = 0 AND (SELECT id FROM products) = 1",
+				"SHOW WARNINGS",
+				"SHOW COUNT(*) WARNINGS",
 				"SELECT (SELECT name FROM products WHERE id = 1)",
 				"SHOW COUNT(*) WARNINGS",
 			})
