@@ -165,6 +165,8 @@ func (ss *session) setReading(shard *shardmap.Shard, sql string, stmt *parser.St
 		ss.settle()
 		return err
 	}
+	// Before readingState's SELECT, which would clear the server's list.
+	ss.keepWarnings(ss.conn, warnings)
 	after, err := ss.readingState()
 	if err != nil {
 		ss.conn.MarkDirty() // its state is unknown: reset before reuse

@@ -434,3 +434,17 @@ func TestWarningsInTransaction(t *testing.T) {
 		})
 	}
 }
+
+// A SET that changes sql_mode runs on its own path (sqlmode.go reads the
+// session's reading state around it); its warnings are listed as
+// MariaDB's: here max_sort_length below its minimum is truncated (1292).
+func TestWarningsSetSQLMode(t *testing.T) {
+	ids := idsOnEachShard(t, 58900)
+	wCompare(t, ids[0], []string{
+		"SET SESSION sql_mode = 'STRICT_TRANS_TABLES', SESSION max_sort_length = 1",
+		"SHOW WARNINGS",
+		"SELECT @@warning_count",
+		"SET SESSION sql_mode = DEFAULT, SESSION max_sort_length = DEFAULT",
+		"SHOW WARNINGS",
+	})
+}
