@@ -40,11 +40,15 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 fi
 go mod download
 
-# node-postgres for the client tests (proxy/testdata/node).
+# node-postgres and mysql2 for the client tests (proxy/testdata/node,
+# proxy/mysqltest/testdata/node).
 if command -v npm >/dev/null 2>&1; then
 	if [ ! -d proxy/testdata/node/node_modules/pg ]; then
 		(cd proxy/testdata/node && npm ci --silent --no-audit --no-fund)
 	fi
+	if [ ! -d proxy/mysqltest/testdata/node/node_modules/mysql2 ]; then
+		(cd proxy/mysqltest/testdata/node && npm ci --silent --no-audit --no-fund)
+	fi
 else
-	echo "install-deps: npm is missing; the node-postgres test will fail" >&2
+	echo "install-deps: npm is missing; the node-postgres and mysql2 tests will fail" >&2
 fi
