@@ -94,12 +94,7 @@ func (ss *session) addWarnings(conn ServerConn, warnings uint16) {
 	}
 	ss.s.warningFields.Store(&res.Fields)
 	for _, r := range res.Rows {
-		if r[0].ToString() == "Error" {
-			w.errors++
-		}
-		if len(w.rows) < maxKeptWarnings {
-			w.rows = append(w.rows, r)
-		}
+		w.add(r)
 	}
 }
 
@@ -120,12 +115,7 @@ func (ss *session) keepFailedWarnings(conn ServerConn, err error) {
 	w := ss.ownList()
 	for _, r := range res.Rows {
 		w.count++
-		if r[0].ToString() == "Error" {
-			w.errors++
-		}
-		if len(w.rows) < maxKeptWarnings {
-			w.rows = append(w.rows, r)
-		}
+		w.add(r)
 	}
 }
 
@@ -144,14 +134,32 @@ func (ss *session) keepError(err error) {
 	}
 	w := ss.ownList()
 	w.count++
-	w.errors++
-	if len(w.rows) < maxKeptWarnings {
-		w.rows = append(w.rows, []sqltypes.Value{
-			sqltypes.NewVarChar("Error"),
-			sqltypes.NewUint32(uint32(se.Num)),
-			sqltypes.NewVarChar(se.Message),
-		})
+	w.add([]sqltypes.Value{
+		sqltypes.NewVarChar("Error"),
+		sqltypes.NewUint32(uint32(se.Num)),
+		sqltypes.NewVarChar(se.Message),
+	})
+}
+
+// add lists one row (Level, Code, Message), counting it in @@error_count
+// when its level is Error; the caller counts @@warning_count (a server's
+// count may exceed the rows it lists).
+func (w *warningList) add(r []sqltypes.Value) {
+	if r[0].ToString() == "Error" {
+		w.errors++
 	}
+	if len(w.rows) < maxKeptWarnings {
+		w.rows = append(w.rows, r)
+	}
+}
+
+// lastList is the list the reading statements answer from: empty when
+// nothing was kept.
+func (ss *session) lastList() *warningList {
+	if ss.warned == nil {
+		return &warningList{}
+	}
+	return ss.warned
 }
 
 // ownList is the running statement's list, made when it raises its first

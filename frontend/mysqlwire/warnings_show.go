@@ -55,10 +55,7 @@ func (ss *session) readWarnings(sql string) (*sqltypes.Result, bool) {
 	if m == nil {
 		return nil, false
 	}
-	w := ss.warned
-	if w == nil {
-		w = &warningList{}
-	}
+	w := ss.lastList()
 	errorsOnly := strings.EqualFold(m[2], "errors")
 	if m[1] != "" {
 		if m[3] != "" {
@@ -98,10 +95,7 @@ func (ss *session) selectCounts(sql string) (*sqltypes.Result, bool) {
 	if !containsFold(sql, "_count") || !selectCountsRE.MatchString(sql) {
 		return nil, false
 	}
-	w := ss.warned
-	if w == nil {
-		w = &warningList{}
-	}
+	w := ss.lastList()
 	res := &sqltypes.Result{Rows: [][]sqltypes.Value{nil}}
 	for _, m := range countVarRE.FindAllStringSubmatch(trimSelect(sql), -1) {
 		name := m[1]

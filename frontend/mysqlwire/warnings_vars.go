@@ -61,10 +61,7 @@ func (ss *session) rewriteCountVariables(sql string) string {
 	if len(sites) == 0 {
 		return sql
 	}
-	w := ss.warned
-	if w == nil {
-		w = &warningList{}
-	}
+	w := ss.lastList()
 	warnings, errs := w.count, w.errors
 	if stmt, _, err := ss.s.o.Analyzer.Analyze(sql, nil); err == nil && len(stmt.Tables) > 0 {
 		warnings, errs = 0, 0 // cleared when the tables open, before the variables are read
