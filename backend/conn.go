@@ -2,6 +2,7 @@ package backend
 
 import (
 	"crypto/tls"
+	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/internal/pgio"
 )
 
@@ -54,7 +56,8 @@ type Conn struct {
 
 	peek   [1]byte
 	peekOK bool
-	peekFn func(fd uintptr) bool
+	peekFn func(fd uintptr)
+	io     *watchedConn
 }
 
 func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
@@ -79,9 +82,10 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 	if c.params == nil {
 		c.params = map[string]string{}
 	}
-	io := &watchedConn{Conn: hj.Conn, c: c}
-	c.r = pgio.NewReader(io, pgio.ReaderOptions{MaxMessageSize: o.MaxMessageSize, Pool: o.BufferPool})
-	c.w = pgio.NewWriter(io, pgio.WriterOptions{Pool: o.BufferPool})
+	wc := &watchedConn{Conn: hj.Conn, rd: netwait.Wrap(hj.Conn), c: c}
+	c.io = wc
+	c.r = pgio.NewReader(wc, pgio.ReaderOptions{MaxMessageSize: o.MaxMessageSize, Pool: o.BufferPool})
+	c.w = pgio.NewWriter(wc, pgio.WriterOptions{Pool: o.BufferPool})
 	c.raw = rawConnOf(hj.Conn)
 	c.peekFn = c.peekOnce
 	return c
@@ -91,11 +95,15 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 // failed or partial transfer the protocol state is unknown.
 type watchedConn struct {
 	net.Conn
-	c *Conn
+	// rd reads Conn: a statement's answer is read after the statement
+	// was sent, so a read that follows one that emptied the socket first
+	// waits for the netpoller to say the server wrote (internal/netwait).
+	rd io.Reader
+	c  *Conn
 }
 
 func (w *watchedConn) Read(p []byte) (int, error) {
-	n, err := w.Conn.Read(p)
+	n, err := w.rd.Read(p)
 	if err != nil {
 		w.c.broken.Store(true)
 	}
@@ -237,7 +245,9 @@ func (c *Conn) alive() bool {
 		return true
 	}
 	c.peekOK = false
-	if err := c.raw.Read(c.peekFn); err != nil {
+	// Control, not Read: a RawConn.Read resets the socket's readiness,
+	// which the reads through netwait count on.
+	if err := c.raw.Control(c.peekFn); err != nil {
 		return false
 	}
 	return c.peekOK

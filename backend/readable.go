@@ -3,6 +3,8 @@ package backend
 import (
 	"errors"
 	"syscall"
+
+	"github.com/shardgate/shardgate/internal/netwait"
 )
 
 // WaitReadable blocks until the server sends something (or closes the
@@ -17,7 +19,13 @@ func (c *Conn) WaitReadable() error {
 	if c.raw == nil {
 		return errors.New("backend: the connection has no socket to wait on")
 	}
-	return c.raw.Read(waitReadable)
+	err := c.raw.Read(waitReadable)
+	// RawConn.Read reset the socket's readiness, maybe with bytes
+	// waiting: the next read must not wait for an edge first.
+	if nr, ok := c.io.rd.(*netwait.Reader); ok {
+		nr.Forget()
+	}
+	return err
 }
 
 // waitReadable is a RawConn.Read callback: done when a byte can be peeked,

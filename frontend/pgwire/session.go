@@ -10,6 +10,7 @@ import (
 
 	"github.com/shardgate/shardgate/executor"
 	"github.com/shardgate/shardgate/executor/twophase"
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
@@ -201,7 +202,7 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 		opts:      opts,
 		ctx:       ctx,
 		c:         c,
-		in:        pgio.NewReader(c.Conn(), pgio.ReaderOptions{MaxMessageSize: opts.MaxMessageSize, Pool: opts.Buffers}),
+		in:        pgio.NewReader(netwait.Wrap(c.Conn()), pgio.ReaderOptions{MaxMessageSize: opts.MaxMessageSize, Pool: opts.Buffers}),
 		out:       pgio.NewWriter(c.Conn(), pgio.WriterOptions{Pool: opts.Buffers}),
 		stmts:     make(map[string]*clientStmt),
 		sessLinks: make(map[*shardmap.Shard]*link),

@@ -7,9 +7,7 @@
 package hangup
 
 import (
-	"errors"
 	"net"
-	"os"
 	"syscall"
 )
 
@@ -28,15 +26,15 @@ func Seen(c net.Conn) bool {
 	}
 	gone := false
 	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
+	// Control, not Read: a RawConn.Read would reset the socket's
+	// readiness, which reads through internal/netwait count on, and a
+	// passed read deadline would stop it before it looks.
+	err = rc.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		gone = n == 0 && err == nil || err != nil && err != syscall.EAGAIN && err != syscall.EWOULDBLOCK && err != syscall.EINTR
-		return true // never wait for readiness
 	})
 	if err != nil {
-		// A read deadline that passed (an idle timeout) stops the peek
-		// before it looks: that says nothing of the peer.
-		return !errors.Is(err, os.ErrDeadlineExceeded)
+		return true // closed
 	}
 	return gone
 }

@@ -1,0 +1,223 @@
+//go:build linux
+
+package netwait
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pair returns the two ends of a loopback TCP connection.
+func pair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-accepted
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a.(*net.TCPConn), b.(*net.TCPConn)
+}
+
+// TestWrapFindsThePollDescriptor fails when a Go release moves the net
+// internals Wrap digs through: the proxy would still work, reading as Go
+// does, but would lose the saved system call without telling.
+func TestWrapFindsThePollDescriptor(t *testing.T) {
+	a, _ := pair(t)
+	if _, ok := Wrap(a).(*Reader); !ok {
+		t.Fatalf("Wrap(*net.TCPConn) = %T, want *Reader", Wrap(a))
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	u, err := net.Dial("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if _, ok := Wrap(u).(*Reader); !ok {
+		t.Fatalf("Wrap(*net.UnixConn) = %T, want *Reader", Wrap(u))
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if got := Wrap(p1); got != io.Reader(p1) {
+		t.Fatalf("Wrap(net.Pipe) = %T, want the conn itself", got)
+	}
+}
+
+// TestPingPong reads request after request, each sent only after the
+// last answer, so that every read but the first follows one that emptied
+// the socket and waits first; some peers answer at once, some after a
+// pause, some in two parts.
+func TestPingPong(t *testing.T) {
+	a, b := pair(t)
+	r := Wrap(b)
+	const rounds = 2000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 8)
+		for i := 0; i < rounds; i++ {
+			msg := []byte{byte(i), byte(i >> 8), 'p', 'i', 'n', 'g', '!', '\n'}
+			switch i % 3 {
+			case 0:
+				a.Write(msg)
+			case 1:
+				time.Sleep(50 * time.Microsecond)
+				a.Write(msg)
+			case 2:
+				a.Write(msg[:3])
+				time.Sleep(20 * time.Microsecond)
+				a.Write(msg[3:])
+			}
+			if _, err := io.ReadFull(a, buf); err != nil {
+				t.Errorf("round %d: answer: %v", i, err)
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64)
+	for i := 0; i < rounds; i++ {
+		got := 0
+		for got < 8 {
+			n, err := r.Read(buf[got:])
+			if err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+			got += n
+		}
+		if buf[0] != byte(i) || buf[1] != byte(i>>8) || !bytes.Equal(buf[2:8], []byte("ping!\n")) {
+			t.Fatalf("round %d: read %q", i, buf[:8])
+		}
+		if _, err := b.Write(buf[:8]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+}
+
+// TestFullReadLeavesNoBytesBehind: a read that fills the buffer may leave
+// bytes in the socket that raise no new edge; the next read must not wait
+// for one.
+func TestFullReadLeavesNoBytesBehind(t *testing.T) {
+	a, b := pair(t)
+	r := Wrap(b)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	if _, err := a.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, 0, len(data))
+	buf := make([]byte, 1000)
+	for len(got) < len(data) {
+		n, err := r.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d of %d bytes: %v", len(got), len(data), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("data differs")
+	}
+}
+
+// TestWaitEndsForDeadlineCloseAndEOF: a read that waits (the last one
+// emptied the socket) ends for a deadline set by another goroutine, for a
+// close by another goroutine, and for the peer's close.
+func TestWaitEndsForDeadlineCloseAndEOF(t *testing.T) {
+	drain := func(t *testing.T, a, b *net.TCPConn) io.Reader {
+		r := Wrap(b)
+		a.Write([]byte("x"))
+		if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
+			t.Fatalf("first read = %d, %v", n, err)
+		}
+		return r
+	}
+	t.Run("deadline", func(t *testing.T) {
+		a, b := pair(t)
+		r := drain(t, a, b)
+		time.AfterFunc(20*time.Millisecond, func() { b.SetReadDeadline(time.Now()) })
+		_, err := r.Read(make([]byte, 16))
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read = %v, want a deadline error", err)
+		}
+		// The wait is over for good: a new deadline and data read on.
+		b.SetReadDeadline(time.Time{})
+		a.Write([]byte("y"))
+		if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
+			t.Fatalf("read after the deadline = %d, %v", n, err)
+		}
+	})
+	t.Run("close", func(t *testing.T) {
+		a, b := pair(t)
+		r := drain(t, a, b)
+		time.AfterFunc(20*time.Millisecond, func() { b.Close() })
+		if _, err := r.Read(make([]byte, 16)); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read = %v, want net.ErrClosed", err)
+		}
+	})
+	t.Run("eof", func(t *testing.T) {
+		a, b := pair(t)
+		r := drain(t, a, b)
+		time.AfterFunc(20*time.Millisecond, func() { a.Close() })
+		if _, err := r.Read(make([]byte, 16)); err != io.EOF {
+			t.Fatalf("read = %v, want EOF", err)
+		}
+	})
+}
+
+// TestForgetAfterRawRead: a RawConn.Read resets the readiness the wait
+// counts on; after Forget the next read reads first and finds the bytes.
+func TestForgetAfterRawRead(t *testing.T) {
+	a, b := pair(t)
+	r := Wrap(b).(*Reader)
+	a.Write([]byte("x"))
+	if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
+		t.Fatalf("first read = %d, %v", n, err)
+	}
+	a.Write([]byte("y"))
+	// Let the netpoller see the byte arrive (this goroutine sleeps, the
+	// scheduler polls), then reset the readiness it recorded the way a
+	// peek through RawConn.Read does.
+	time.Sleep(50 * time.Millisecond)
+	raw, _ := b.SyscallConn()
+	var peeked bool
+	raw.Read(func(fd uintptr) bool {
+		var p [1]byte
+		n, _, _ := recvPeek(fd, p[:])
+		peeked = n == 1
+		return true
+	})
+	if !peeked {
+		t.Fatal("the byte did not arrive within 50 ms")
+	}
+	r.Forget()
+	b.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
+		t.Fatalf("read after Forget = %d, %v", n, err)
+	}
+}
