@@ -3,7 +3,6 @@ package pgwire
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 
 	"github.com/shardgate/shardgate/internal/pgio"
@@ -118,7 +117,9 @@ func (s *session) needDrain() bool {
 // of the batch: local entries after it are dropped (and undone), like
 // Postgres would never have answered them.
 func (s *session) drain(flushServers bool) error {
-	sent := false
+	// No yield before reading the answers (there was one, to find them
+	// there more often): the server reads go through internal/netwait and
+	// park at once without a system call when nothing has arrived.
 	for _, l := range s.linksInBatch() {
 		// In flight from now: a cancel reaches this connection.
 		s.setActive(l.conn)
@@ -126,21 +127,10 @@ func (s *session) drain(flushServers bool) error {
 			// Make the server send what it has, without ending the batch.
 			l.w.WriteFlush()
 		}
-		sent = sent || l.w.Buffered() > 0
 		if err := l.w.Flush(); err != nil {
 			s.breakLink(l)
 			return s.serverFailure(err)
 		}
-	}
-	if sent {
-		// A server takes tens of µs to answer. Reading at once almost
-		// always finds nothing (EAGAIN) and parks this goroutine in the
-		// netpoller until a later epoll round; letting the other runnable
-		// sessions go first finds the answer already there more often.
-		// pgbench -S, 16 clients, runtime.max_procs 1: 0.85 fewer read
-		// system calls per transaction (1.39 -> 0.54 that found nothing)
-		// and a few % less CPU; no change measured with 2 Ps.
-		runtime.Gosched()
 	}
 	q := s.q
 	s.q = s.q[:0]
