@@ -15,6 +15,7 @@ import (
 	querypb "vitess.io/vitess/go/vt/proto/query"
 
 	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
+	"github.com/shardgate/shardgate/internal/netwait"
 )
 
 // sniffConn is the client's connection under vitess: it reads the
@@ -114,7 +115,9 @@ type sniffConn struct {
 // init readies a sniffConn made as &sniffConn{Conn, s, id} (server.go).
 func (c *sniffConn) init() {
 	if c.r == nil {
-		c.r, c.w = bufio.NewReaderSize(c.Conn, 16<<10), c.Conn
+		// Requests come one at a time after answers: a read after one
+		// that emptied the socket waits first (internal/netwait).
+		c.r, c.w = bufio.NewReaderSize(netwait.Wrap(c.Conn), 16<<10), c.Conn
 	}
 }
 
