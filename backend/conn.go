@@ -2,7 +2,6 @@ package backend
 
 import (
 	"crypto/tls"
-	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -82,7 +81,10 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 	if c.params == nil {
 		c.params = map[string]string{}
 	}
-	wc := &watchedConn{Conn: hj.Conn, rd: netwait.Wrap(hj.Conn), c: c}
+	// Reads and writes through netwait: a statement's answer is read
+	// after the statement was written, and a read that cannot find it yet
+	// waits in the netpoller without a system call first.
+	wc := &watchedConn{Conn: netwait.Wrap(hj.Conn), c: c}
 	c.io = wc
 	c.r = pgio.NewReader(wc, pgio.ReaderOptions{MaxMessageSize: o.MaxMessageSize, Pool: o.BufferPool})
 	c.w = pgio.NewWriter(wc, pgio.WriterOptions{Pool: o.BufferPool})
@@ -95,15 +97,11 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 // failed or partial transfer the protocol state is unknown.
 type watchedConn struct {
 	net.Conn
-	// rd reads Conn: a statement's answer is read after the statement
-	// was sent, so a read that follows one that emptied the socket first
-	// waits for the netpoller to say the server wrote (internal/netwait).
-	rd io.Reader
-	c  *Conn
+	c *Conn
 }
 
 func (w *watchedConn) Read(p []byte) (int, error) {
-	n, err := w.rd.Read(p)
+	n, err := w.Conn.Read(p)
 	if err != nil {
 		w.c.broken.Store(true)
 	}

@@ -22,8 +22,8 @@ func (c *Conn) WaitReadable() error {
 	err := c.raw.Read(waitReadable)
 	// RawConn.Read reset the socket's readiness, maybe with bytes
 	// waiting: the next read must not wait for an edge first.
-	if nr, ok := c.io.rd.(*netwait.Reader); ok {
-		nr.Forget()
+	if nc, ok := c.io.Conn.(*netwait.Conn); ok {
+		nc.Forget()
 	}
 	return err
 }

@@ -115,9 +115,11 @@ type sniffConn struct {
 // init readies a sniffConn made as &sniffConn{Conn, s, id} (server.go).
 func (c *sniffConn) init() {
 	if c.r == nil {
-		// Requests come one at a time after answers: a read after one
-		// that emptied the socket waits first (internal/netwait).
-		c.r, c.w = bufio.NewReaderSize(netwait.Wrap(c.Conn), 16<<10), c.Conn
+		// Requests come after answers: a read that cannot find the next
+		// one yet waits for it without a system call first
+		// (internal/netwait).
+		nc := netwait.Wrap(c.Conn)
+		c.r, c.w = bufio.NewReaderSize(nc, 16<<10), nc
 	}
 }
 

@@ -198,12 +198,15 @@ type session struct {
 }
 
 func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
+	// The client's requests come after the session's answers: reads wait
+	// for them without a system call first (internal/netwait).
+	nc := netwait.Wrap(c.Conn())
 	s := &session{
 		opts:      opts,
 		ctx:       ctx,
 		c:         c,
-		in:        pgio.NewReader(netwait.Wrap(c.Conn()), pgio.ReaderOptions{MaxMessageSize: opts.MaxMessageSize, Pool: opts.Buffers}),
-		out:       pgio.NewWriter(c.Conn(), pgio.WriterOptions{Pool: opts.Buffers}),
+		in:        pgio.NewReader(nc, pgio.ReaderOptions{MaxMessageSize: opts.MaxMessageSize, Pool: opts.Buffers}),
+		out:       pgio.NewWriter(nc, pgio.WriterOptions{Pool: opts.Buffers}),
 		stmts:     make(map[string]*clientStmt),
 		sessLinks: make(map[*shardmap.Shard]*link),
 	}

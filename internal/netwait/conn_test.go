@@ -43,35 +43,21 @@ func pair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
 // does, but would lose the saved system call without telling.
 func TestWrapFindsThePollDescriptor(t *testing.T) {
 	a, _ := pair(t)
-	if _, ok := Wrap(a).(*Reader); !ok {
-		t.Fatalf("Wrap(*net.TCPConn) = %T, want *Reader", Wrap(a))
-	}
-	dir := t.TempDir()
-	ln, err := net.Listen("unix", dir+"/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	u, err := net.Dial("unix", dir+"/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	if _, ok := Wrap(u).(*Reader); !ok {
-		t.Fatalf("Wrap(*net.UnixConn) = %T, want *Reader", Wrap(u))
+	if _, ok := Wrap(a).(*Conn); !ok {
+		t.Fatalf("Wrap(*net.TCPConn) = %T, want *Conn", Wrap(a))
 	}
 	p1, p2 := net.Pipe()
 	defer p1.Close()
 	defer p2.Close()
-	if got := Wrap(p1); got != io.Reader(p1) {
+	if got := Wrap(p1); got != p1 {
 		t.Fatalf("Wrap(net.Pipe) = %T, want the conn itself", got)
 	}
 }
 
 // TestPingPong reads request after request, each sent only after the
 // last answer, so that every read but the first follows one that emptied
-// the socket and waits first; some peers answer at once, some after a
-// pause, some in two parts.
+// the socket and a write, and waits first; some peers answer at once,
+// some after a pause, some in two parts.
 func TestPingPong(t *testing.T) {
 	a, b := pair(t)
 	r := Wrap(b)
@@ -113,7 +99,7 @@ func TestPingPong(t *testing.T) {
 		if buf[0] != byte(i) || buf[1] != byte(i>>8) || !bytes.Equal(buf[2:8], []byte("ping!\n")) {
 			t.Fatalf("round %d: read %q", i, buf[:8])
 		}
-		if _, err := b.Write(buf[:8]); err != nil {
+		if _, err := r.Write(buf[:8]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,15 +132,16 @@ func TestFullReadLeavesNoBytesBehind(t *testing.T) {
 }
 
 // TestWaitEndsForDeadlineCloseAndEOF: a read that waits (the last one
-// emptied the socket) ends for a deadline set by another goroutine, for a
+// emptied the socket, a write followed) ends for a deadline set by another goroutine, for a
 // close by another goroutine, and for the peer's close.
 func TestWaitEndsForDeadlineCloseAndEOF(t *testing.T) {
-	drain := func(t *testing.T, a, b *net.TCPConn) io.Reader {
+	drain := func(t *testing.T, a, b *net.TCPConn) net.Conn {
 		r := Wrap(b)
 		a.Write([]byte("x"))
 		if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
 			t.Fatalf("first read = %d, %v", n, err)
 		}
+		r.Write([]byte("y")) // the next read waits first
 		return r
 	}
 	t.Run("deadline", func(t *testing.T) {
@@ -165,7 +152,7 @@ func TestWaitEndsForDeadlineCloseAndEOF(t *testing.T) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("read = %v, want a deadline error", err)
 		}
-		// The wait is over for good: a new deadline and data read on.
+		// The wait is over for good: without a deadline, data is read on.
 		b.SetReadDeadline(time.Time{})
 		a.Write([]byte("y"))
 		if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
@@ -183,7 +170,10 @@ func TestWaitEndsForDeadlineCloseAndEOF(t *testing.T) {
 	t.Run("eof", func(t *testing.T) {
 		a, b := pair(t)
 		r := drain(t, a, b)
-		time.AfterFunc(20*time.Millisecond, func() { a.Close() })
+		time.AfterFunc(20*time.Millisecond, func() {
+			io.ReadFull(a, make([]byte, 1)) // the "y": a close with it unread sends RST
+			a.Close()
+		})
 		if _, err := r.Read(make([]byte, 16)); err != io.EOF {
 			t.Fatalf("read = %v, want EOF", err)
 		}
@@ -194,11 +184,12 @@ func TestWaitEndsForDeadlineCloseAndEOF(t *testing.T) {
 // counts on; after Forget the next read reads first and finds the bytes.
 func TestForgetAfterRawRead(t *testing.T) {
 	a, b := pair(t)
-	r := Wrap(b).(*Reader)
+	r := Wrap(b).(*Conn)
 	a.Write([]byte("x"))
 	if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
 		t.Fatalf("first read = %d, %v", n, err)
 	}
+	r.Write([]byte("?"))
 	a.Write([]byte("y"))
 	// Let the netpoller see the byte arrive (this goroutine sleeps, the
 	// scheduler polls), then reset the readiness it recorded the way a
@@ -219,5 +210,93 @@ func TestForgetAfterRawRead(t *testing.T) {
 	b.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
 		t.Fatalf("read after Forget = %d, %v", n, err)
+	}
+}
+
+// TestEndAfterShortRead: the peer writes and closes at once, and both
+// arrive (one edge) before the read, which returns the bytes; the end of
+// the stream comes with the next read, though no new edge will ever
+// announce it. That next read must find it whether or not a write came
+// between (a FIN: TCP_INQ counts it) and for a reset (no write gets
+// through it; without a write the read reads first). A peer that only
+// shut its sending side answers a write with no reset: only TCP_INQ tells
+// of its FIN.
+func TestEndAfterShortRead(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		reset, write bool
+		half         bool // the peer only shuts its sending side, and reads on
+	}{
+		{"half-close, then a write", false, true, true},
+		{"fin", false, false, false},
+		{"fin, then a write", false, true, false},
+		{"reset", true, false, false},
+		{"reset, then a write", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := pair(t)
+			r := Wrap(b)
+			a.Write([]byte("x"))
+			if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
+				t.Fatalf("first read = %d, %v", n, err)
+			}
+			r.Write([]byte("?")) // the next read waits first
+			a.Write([]byte("last words"))
+			io.ReadFull(a, make([]byte, 1)) // the "?": a close with it unread sends RST
+			if tc.reset {
+				a.SetLinger(0) // close sends RST
+			}
+			if tc.half {
+				a.CloseWrite()
+			} else {
+				a.Close()
+			}
+			time.Sleep(50 * time.Millisecond) // the netpoller sees both arrive
+			b.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 64)
+			n, err := r.Read(buf)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the read waited for the deadline")
+			}
+			if err == nil && string(buf[:n]) != "last words" {
+				t.Fatalf("read = %q", buf[:n])
+			}
+			if err != nil {
+				return // a reset may discard what was not read yet
+			}
+			if tc.write {
+				_, err = r.Write([]byte("next"))
+				if tc.reset && err == nil {
+					t.Fatal("a write after a reset went through")
+				}
+			}
+			_, err = r.Read(buf)
+			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("read after the last bytes = %v, want the end of the stream at once", err)
+			}
+			if !tc.reset && err != io.EOF {
+				t.Fatalf("read after the last bytes = %v, want io.EOF", err)
+			}
+		})
+	}
+}
+
+// TestReadAllocatesNothing: a read and a write of a round trip allocate
+// nothing (the proxy's hot path has none).
+func TestReadAllocatesNothing(t *testing.T) {
+	a, b := pair(t)
+	r := Wrap(b)
+	buf := make([]byte, 64)
+	msg := []byte("ping")
+	allocs := testing.AllocsPerRun(200, func() {
+		a.Write(msg)
+		if _, err := r.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		r.Write(msg)
+		io.ReadFull(a, buf[:4])
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per round trip, want 0", allocs)
 	}
 }

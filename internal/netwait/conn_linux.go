@@ -1,0 +1,243 @@
+package netwait
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"syscall"
+	"unsafe"
+)
+
+// runtime_pollWait is the runtime's wait on a poll descriptor, the one
+// internal/poll calls after a read found nothing: it returns at once when
+// the netpoller has seen the descriptor become readable since the last
+// wait (or reset), else parks until it does, its deadline passes or it is
+// closed.
+//
+//go:linkname runtime_pollWait internal/poll.runtime_pollWait
+func runtime_pollWait(ctx uintptr, mode int) int
+
+// The runtime's poll errors (internal/poll's pollNoError and the rest).
+const (
+	pollNoError        = 0
+	pollErrClosing     = 1
+	pollErrTimeout     = 2
+	pollErrNotPollable = 3
+)
+
+// tcpInq is TCP_INQ, both the socket option and its control message type
+// (TCP_CM_INQ), Linux 4.18 and later.
+const tcpInq = 36
+
+// Conn is a *net.TCPConn whose reads wait before reading when nothing can
+// be there: the last read left the socket empty and the peer has been
+// sent something since, so what comes next comes later.
+//
+// Why that wait loses no wake-up:
+//
+//   - Empty means empty. Each read is a recvmsg(2) with TCP_INQ on, and
+//     the kernel tells with it how much is left to read after it, counting
+//     the peer's FIN as something (Linux's tcp_inq_hint: "after receiving
+//     a FIN, tell the user-space to continue reading"). Only 0 counts.
+//   - Whatever arrives afterwards raises a new edge: the netpoller is
+//     edge-triggered and records each edge as readiness until a wait
+//     consumes it. Conn never resets that readiness (Go's reads do, before
+//     each read), so an edge that came during a read stays recorded and
+//     the next wait returns at once; a stale one costs a read that finds
+//     nothing and a wait, as Go's reads always pay.
+//   - A reset (RST) is not counted by TCP_INQ. One that came before the
+//     last read makes the write after it fail (the socket is shut for
+//     sending), so the wait is never reached; one that comes after it
+//     raises an edge. Hence the wait only after a write.
+//
+// Anything else that resets the readiness (net.Conn.Read or RawConn.Read
+// on the same socket; peek with RawConn.Control instead) must be followed
+// by Forget.
+//
+// Deadlines and Close end a wait as they end Go's reads
+// (os.ErrDeadlineExceeded, net.ErrClosed), but a read that finds bytes
+// returns them even past the read deadline, where Go's reads report the
+// deadline first.
+//
+// A Conn's reads are for one goroutine, and its writes for that goroutine
+// too (or for one that does not run while it reads).
+type Conn struct {
+	net.Conn
+	raw syscall.RawConn
+	ctx uintptr // the runtime's poll descriptor
+
+	empty     bool // the last read left nothing, not even a FIN
+	waitFirst bool // empty, and a write went out since
+
+	readFn func(uintptr)
+	msg    syscall.Msghdr
+	iov    syscall.Iovec
+	oob    [32]byte
+	p      []byte
+	n      int
+	inq    int
+	err    error
+}
+
+// Wrap returns a Conn of c, or c itself when c is not a TCP socket this
+// package can wait on (TLS, Unix sockets, a kernel without TCP_INQ).
+func Wrap(c net.Conn) net.Conn {
+	if w := newConn(c); w != nil {
+		return w
+	}
+	return c
+}
+
+func newConn(c net.Conn) *Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	ctx, ok := pollContext(c)
+	if !ok {
+		return nil
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpInq, 1)
+	}); err != nil || serr != nil {
+		return nil
+	}
+	w := &Conn{Conn: c, raw: raw, ctx: ctx}
+	w.readFn = w.read
+	w.msg.Iov = &w.iov
+	w.msg.Iovlen = 1
+	return w
+}
+
+// pollContext digs the runtime's poll descriptor out of a *net.TCPConn:
+// conn.fd.pfd.pd.runtimeCtx, every one of them unexported. Reading
+// unexported fields through reflect is allowed; any change of shape in a
+// later Go makes it report false.
+func pollContext(c net.Conn) (uintptr, bool) {
+	v := reflect.ValueOf(c)
+	for _, step := range []string{"conn", "fd", "pfd", "pd", "runtimeCtx"} {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return 0, false
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return 0, false
+		}
+		v = v.FieldByName(step)
+		if !v.IsValid() {
+			return 0, false
+		}
+	}
+	if v.Kind() != reflect.Uintptr || v.Uint() == 0 {
+		return 0, false
+	}
+	return uintptr(v.Uint()), true
+}
+
+// Write writes to the connection; after it, a read may wait first.
+func (c *Conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 && c.empty {
+		c.waitFirst = true
+	}
+	return n, err
+}
+
+// Read reads from the connection: after a wait when nothing can be there
+// yet, and again after a wait whenever it finds nothing.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.p, c.n, c.inq, c.err = p, 0, -1, nil
+	// Control holds a reference on the descriptor: a concurrent Close
+	// wakes a wait but neither frees the poll descriptor nor closes the
+	// descriptor under the read.
+	err := c.raw.Control(c.readFn)
+	n := c.n
+	if err == nil {
+		err = c.err
+	}
+	c.p, c.err = nil, nil
+	c.empty = err == nil && c.inq == 0
+	c.waitFirst = false
+	if err != nil && err != io.EOF {
+		err = &net.OpError{Op: "read", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+	}
+	return n, err
+}
+
+// read is the Control callback of Read.
+func (c *Conn) read(fd uintptr) {
+	if c.waitFirst {
+		if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err != nil {
+			return
+		}
+	}
+	c.iov.Base = &c.p[0]
+	c.iov.SetLen(len(c.p))
+	for {
+		c.msg.Control = &c.oob[0]
+		c.msg.SetControllen(len(c.oob))
+		n, _, errno := syscall.Syscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), 0)
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err == nil {
+				continue
+			}
+		case errno != 0:
+			c.err = os.NewSyscallError("recvmsg", errno)
+		case n == 0:
+			c.err = io.EOF
+		default:
+			c.n = int(n)
+			c.inq = c.inqOf()
+		}
+		return
+	}
+}
+
+// inqOf reads TCP_INQ's control message: the bytes left to read (1 for
+// a FIN alone), or -1 when there is none.
+func (c *Conn) inqOf() int {
+	if c.msg.Controllen < syscall.SizeofCmsghdr+4 {
+		return -1
+	}
+	h := (*syscall.Cmsghdr)(unsafe.Pointer(&c.oob[0]))
+	if h.Level != syscall.SOL_TCP || h.Type != tcpInq || h.Len < syscall.SizeofCmsghdr+4 {
+		return -1
+	}
+	return int(*(*int32)(unsafe.Pointer(&c.oob[syscall.SizeofCmsghdr])))
+}
+
+// pollError is the error a net.Conn read reports for a poll error.
+func pollError(code int) error {
+	switch code {
+	case pollNoError:
+		return nil
+	case pollErrClosing:
+		return net.ErrClosed
+	case pollErrTimeout:
+		return os.ErrDeadlineExceeded
+	case pollErrNotPollable:
+		return errors.New("not pollable")
+	}
+	return fmt.Errorf("netwait: unknown poll error %d", code)
+}
+
+// Forget makes the next read read first, as Go's do. Call it after
+// anything that reset the socket's readiness outside this Conn (a
+// RawConn.Read).
+func (c *Conn) Forget() { c.empty, c.waitFirst = false, false }
