@@ -1,13 +1,16 @@
 // Package netwait reads a socket the way the proxy's sessions read their
 // peers: a request, then nothing until the answer. Go's netpoller reads
 // before it waits, so each such read begins with a system call that finds
-// nothing (EAGAIN) and only then parks the goroutine. A Reader remembers
-// that its last read emptied the socket; the next one first waits in the
-// netpoller, which the kernel has told of every byte that arrived since,
-// and reads only once there is something to read.
+// nothing (EAGAIN) and only then parks the goroutine. A Conn reads with
+// recvmsg and TCP_INQ, so it knows when a read left the socket empty (not
+// even a FIN pending); when something was written to the peer since, its
+// next read first waits in the netpoller, which the kernel tells of every
+// byte that arrives afterwards, and reads only once there is something to
+// read. docs/design/netwait.md gives the argument that no wake-up is lost.
 //
 // It imports only the standard library and the runtime's netpoller entry
-// (a linkname): nothing of shardgate. Where the wait cannot be had (TLS
-// connections, other platforms, a Go whose net internals moved), Wrap
-// returns the connection unchanged and reads are Go's own.
+// (a linkname): nothing of shardgate. Where the wait cannot be had (TLS,
+// Unix sockets, other platforms, a kernel without TCP_INQ, a Go whose net
+// internals moved), Wrap returns the connection unchanged and reads are
+// Go's own.
 package netwait
