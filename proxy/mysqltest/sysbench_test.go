@@ -125,8 +125,13 @@ func TestSysbenchReadWrite(t *testing.T) {
 	}{
 		{"transactions without range reads", "", []string{"--range_selects=off"}},
 		{"transactions with every range read (the default)", "", nil},
-		{"autocommit with every range read, c of utf8mb4_general_ci", "", []string{"--skip_trx=on"}},
-		{"autocommit with every range read, c of utf8mb4_bin", "ALTER TABLE sbtest1 MODIFY c CHAR(120) COLLATE utf8mb4_bin NOT NULL DEFAULT ''", []string{"--skip_trx=on"}},
+		// In autocommit, sysbench's DELETE and re-INSERT of an id are two
+		// transactions: two threads that pick the same id can both delete
+		// it and both insert it, and the second insert fails with 1062 on
+		// MariaDB directly as well (seen once in CI, 2026-11-26). Those
+		// shapes test the range reads, so they leave the pair out.
+		{"autocommit with every range read, c of utf8mb4_general_ci", "", []string{"--skip_trx=on", "--delete_inserts=0"}},
+		{"autocommit with every range read, c of utf8mb4_bin", "ALTER TABLE sbtest1 MODIFY c CHAR(120) COLLATE utf8mb4_bin NOT NULL DEFAULT ''", []string{"--skip_trx=on", "--delete_inserts=0"}},
 		{"transactions with every range read, c of utf8mb4_bin", "", nil},
 	} {
 		if shape.alter != "" {
