@@ -199,8 +199,11 @@ func TestPoolIdleTimeoutAndMinIdle(t *testing.T) {
 	for _, c := range cs {
 		p.Release(c)
 	}
-	if n := serverConns(t, app); n != 3 {
-		t.Fatalf("%d server connections, want 3", n)
+	// The three in use, and perhaps one more: with all three out, the
+	// pool may already have dialled an idle one for MinIdle (seen once
+	// under load, 2026-11-26).
+	if n := serverConns(t, app); n != 3 && n != 4 {
+		t.Fatalf("%d server connections, want 3 (or 4, with MinIdle's)", n)
 	}
 	eventually(t, 2*time.Second, "idle connections closed down to MinIdle", func() bool {
 		s := p.Stats()

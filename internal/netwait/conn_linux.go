@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -62,15 +63,22 @@ const tcpInq = 36
 // returns them even past the read deadline, where Go's reads report the
 // deadline first.
 //
-// A Conn's reads are for one goroutine, and its writes for that goroutine
-// too (or for one that does not run while it reads).
+// A Conn's reads are for one goroutine at a time, and nothing else may
+// read the socket while one runs: unlike Go's reads, which take turns on
+// the descriptor's read lock, two waits on one descriptor crash the
+// runtime ("double wait") and a reset under a parked read strands it, so
+// a second concurrent Read panics instead. Writes may come from any
+// goroutine.
 type Conn struct {
 	net.Conn
 	raw syscall.RawConn
 	ctx uintptr // the runtime's poll descriptor
 
-	empty     bool // the last read left nothing, not even a FIN
-	waitFirst bool // empty, and a write went out since
+	reading atomic.Bool   // a Read runs
+	writes  atomic.Uint64 // writes that sent something
+	empty   bool          // the last read left nothing, not even a FIN
+	seen    uint64        // writes when the last read ended
+	wait    bool          // this read waits first
 
 	readFn func(uintptr)
 	msg    syscall.Msghdr
@@ -147,8 +155,8 @@ func pollContext(c net.Conn) (uintptr, bool) {
 // Write writes to the connection; after it, a read may wait first.
 func (c *Conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if n > 0 && c.empty {
-		c.waitFirst = true
+	if n > 0 {
+		c.writes.Add(1)
 	}
 	return n, err
 }
@@ -159,18 +167,25 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if !c.reading.CompareAndSwap(false, true) {
+		panic("netwait: concurrent Read on one Conn")
+	}
+	defer c.reading.Store(false)
 	c.p, c.n, c.inq, c.err = p, 0, -1, nil
+	c.wait = c.empty && c.writes.Load() != c.seen
 	// Control holds a reference on the descriptor: a concurrent Close
 	// wakes a wait but neither frees the poll descriptor nor closes the
 	// descriptor under the read.
 	err := c.raw.Control(c.readFn)
 	n := c.n
-	if err == nil {
+	if err != nil {
+		err = net.ErrClosed // Control fails only for a closed descriptor
+	} else {
 		err = c.err
 	}
-	c.p, c.err = nil, nil
+	c.p, c.err, c.iov.Base = nil, nil, nil
 	c.empty = err == nil && c.inq == 0
-	c.waitFirst = false
+	c.seen = c.writes.Load()
 	if err != nil && err != io.EOF {
 		err = &net.OpError{Op: "read", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
 	}
@@ -179,7 +194,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 // read is the Control callback of Read.
 func (c *Conn) read(fd uintptr) {
-	if c.waitFirst {
+	if c.wait {
 		if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err != nil {
 			return
 		}
@@ -240,4 +255,4 @@ func pollError(code int) error {
 // Forget makes the next read read first, as Go's do. Call it after
 // anything that reset the socket's readiness outside this Conn (a
 // RawConn.Read).
-func (c *Conn) Forget() { c.empty, c.waitFirst = false, false }
+func (c *Conn) Forget() { c.empty = false }

@@ -300,3 +300,29 @@ func TestReadAllocatesNothing(t *testing.T) {
 		t.Fatalf("%.1f allocations per round trip, want 0", allocs)
 	}
 }
+
+// TestConcurrentReadPanics: a second Read while one waits would be a
+// second wait on the descriptor ("double wait", a fatal runtime error
+// that no recover catches); Conn panics first, recoverably.
+func TestConcurrentReadPanics(t *testing.T) {
+	a, b := pair(t)
+	r := Wrap(b)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Read(make([]byte, 16))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the first Read waits
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a concurrent Read did not panic")
+			}
+		}()
+		r.Read(make([]byte, 16))
+	}()
+	a.Write([]byte("x"))
+	if err := <-done; err != nil {
+		t.Fatalf("the first Read = %v", err)
+	}
+}
