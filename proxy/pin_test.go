@@ -132,13 +132,18 @@ func TestPinning(t *testing.T) {
 	// with its statements.
 	for i := 0; i < 5; i++ {
 		payload := fmt.Sprintf("hello %d", i)
+		notified := make(chan struct{})
 		go func() {
+			defer close(notified)
 			time.Sleep(50 * time.Millisecond)
 			others[1].Exec(ctx, "NOTIFY pin_jobs, '"+payload+"'")
 		}()
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		n, err := a.WaitForNotification(wctx)
 		cancel()
+		// The notification can come before the NOTIFY's own answer: the
+		// next round's goroutine must not use others[1] until it is read.
+		<-notified
 		if err != nil || n.Payload != payload {
 			t.Fatalf("notification %d: %v %v", i, n, err)
 		}
