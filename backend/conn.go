@@ -56,7 +56,8 @@ type Conn struct {
 	peek   [1]byte
 	peekOK bool
 	peekFn func(fd uintptr)
-	io     *watchedConn
+	// nw is the socket's netwait wrapper (nil: reads are Go's own).
+	nw *netwait.Conn
 }
 
 func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
@@ -85,7 +86,7 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 	// after the statement was written, and a read that cannot find it yet
 	// waits in the netpoller without a system call first.
 	wc := &watchedConn{Conn: netwait.Wrap(hj.Conn), c: c}
-	c.io = wc
+	c.nw, _ = wc.Conn.(*netwait.Conn)
 	c.r = pgio.NewReader(wc, pgio.ReaderOptions{MaxMessageSize: o.MaxMessageSize, Pool: o.BufferPool})
 	c.w = pgio.NewWriter(wc, pgio.WriterOptions{Pool: o.BufferPool})
 	c.raw = rawConnOf(hj.Conn)

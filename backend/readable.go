@@ -3,8 +3,6 @@ package backend
 import (
 	"errors"
 	"syscall"
-
-	"github.com/shardgate/shardgate/internal/netwait"
 )
 
 // WaitReadable blocks until the server sends something (or closes the
@@ -22,8 +20,8 @@ func (c *Conn) WaitReadable() error {
 	err := c.raw.Read(waitReadable)
 	// RawConn.Read reset the socket's readiness, maybe with bytes
 	// waiting: the next read must not wait for an edge first.
-	if nc, ok := c.io.Conn.(*netwait.Conn); ok {
-		nc.Forget()
+	if c.nw != nil {
+		c.nw.Forget()
 	}
 	return err
 }

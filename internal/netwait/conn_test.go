@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -325,4 +326,9 @@ func TestConcurrentReadPanics(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("the first Read = %v", err)
 	}
+}
+
+// recvPeek peeks at the socket without reading it and without waiting.
+func recvPeek(fd uintptr, p []byte) (int, syscall.Sockaddr, error) {
+	return syscall.Recvfrom(int(fd), p, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 }
