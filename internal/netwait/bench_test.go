@@ -1,0 +1,72 @@
+//go:build linux
+
+package netwait
+
+import (
+	"io"
+	"net"
+	"testing"
+)
+
+// BenchmarkRoundTrip is a proxy's rhythm on one socket: a request read
+// from the peer, an answer written to it, the peer's next request; the
+// peer is a plain Go connection served by its own goroutine.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, wrap := range []struct {
+		name string
+		wrap func(net.Conn) net.Conn
+	}{{"go", func(c net.Conn) net.Conn { return c }}, {"netwait", Wrap}} {
+		b.Run(wrap.name, func(b *testing.B) {
+			peer, tc := pair(b)
+			c := wrap.wrap(tc)
+			go func() {
+				buf := make([]byte, 64)
+				for {
+					if _, err := peer.Write(buf); err != nil {
+						return
+					}
+					if _, err := io.ReadFull(peer, buf); err != nil {
+						return
+					}
+				}
+			}()
+			buf := make([]byte, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := io.ReadFull(c, buf); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkReadReady reads what is already there: the cost of a read
+// itself, no wait (the peer's write, in the same goroutine, is measured
+// with it).
+func BenchmarkReadReady(b *testing.B) {
+	for _, wrap := range []struct {
+		name string
+		wrap func(net.Conn) net.Conn
+	}{{"go", func(c net.Conn) net.Conn { return c }}, {"netwait", Wrap}} {
+		b.Run(wrap.name, func(b *testing.B) {
+			peer, tc := pair(b)
+			c := wrap.wrap(tc)
+			buf := make([]byte, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := peer.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
