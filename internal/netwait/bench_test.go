@@ -70,3 +70,26 @@ func BenchmarkReadReady(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWrite writes 64 bytes at a time to a peer that reads all it
+// gets in its own goroutine.
+func BenchmarkWrite(b *testing.B) {
+	for _, wrap := range []struct {
+		name string
+		wrap func(net.Conn) net.Conn
+	}{{"go", func(c net.Conn) net.Conn { return c }}, {"netwait", Wrap}} {
+		b.Run(wrap.name, func(b *testing.B) {
+			peer, tc := pair(b)
+			c := wrap.wrap(tc)
+			go io.Copy(io.Discard, peer)
+			buf := make([]byte, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -68,7 +69,14 @@ const tcpInq = 36
 // the descriptor's read lock, two waits on one descriptor crash the
 // runtime ("double wait") and a reset under a parked read strands it, so
 // a second concurrent Read panics instead. Writes may come from any
-// goroutine.
+// goroutine; they take turns on the Conn's own lock (nothing may write the
+// socket except through the Conn).
+//
+// Writes are send(2) calls of their own, as reads are recvmsg calls:
+// MSG_DONTWAIT, so a raw system call (without the runtime's
+// entersyscall/exitsyscall, which only pay for calls that block), and
+// on a full socket a wait as Go's writes do. As with reads, a write that
+// the socket takes succeeds even past the write deadline.
 type Conn struct {
 	net.Conn
 	raw syscall.RawConn
@@ -88,6 +96,12 @@ type Conn struct {
 	n      int
 	inq    int
 	err    error
+
+	wmu     sync.Mutex // one Write at a time; guards the fields below
+	writeFn func(uintptr)
+	wp      []byte
+	wn      int
+	werr    error
 }
 
 // Wrap returns a Conn of c, or c itself when c is not a TCP socket this
@@ -120,6 +134,7 @@ func newConn(c net.Conn) *Conn {
 	}
 	w := &Conn{Conn: c, raw: raw, ctx: ctx}
 	w.readFn = w.read
+	w.writeFn = w.write
 	w.msg.Iov = &w.iov
 	w.msg.Iovlen = 1
 	return w
@@ -152,13 +167,60 @@ func pollContext(c net.Conn) (uintptr, bool) {
 	return uintptr(v.Uint()), true
 }
 
-// Write writes to the connection; after it, a read may wait first.
+// Write writes p to the connection, all of it unless an error comes
+// first; after it, a read may wait first.
 func (c *Conn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.wmu.Lock()
+	c.wp, c.wn, c.werr = p, 0, nil
+	err := c.raw.Control(c.writeFn)
+	n := c.wn
+	if err != nil {
+		err = net.ErrClosed // Control fails only for a closed descriptor
+	} else {
+		err = c.werr
+	}
+	c.wp, c.werr = nil, nil
+	c.wmu.Unlock()
 	if n > 0 {
 		c.writes.Add(1)
 	}
+	if err != nil {
+		err = &net.OpError{Op: "write", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+	}
 	return n, err
+}
+
+// maxWrite caps one send, as internal/poll caps its writes.
+const maxWrite = 1 << 30
+
+// write is the Control callback of Write.
+func (c *Conn) write(fd uintptr) {
+	for c.wn < len(c.wp) {
+		chunk := c.wp[c.wn:]
+		if len(chunk) > maxWrite {
+			chunk = chunk[:maxWrite]
+		}
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&chunk[0])), uintptr(len(chunk)),
+			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+		switch {
+		case errno == syscall.EINTR:
+		case errno == syscall.EAGAIN:
+			// Full: wait until it drains, as Go's writes do. The write
+			// readiness is never reset here; a stale one costs a send
+			// that finds the socket still full, and a wait.
+			if c.werr = pollError(runtime_pollWait(c.ctx, 'w')); c.werr != nil {
+				return
+			}
+		case errno != 0:
+			c.werr = os.NewSyscallError("write", errno)
+			return
+		default:
+			c.wn += int(n)
+		}
+	}
 }
 
 // Read reads from the connection: after a wait when nothing can be there
