@@ -180,6 +180,7 @@ type session struct {
 	retrying    bool         // replaying a batch on primaries: no replica
 	lostReplica bool         // a scatter read's replica part failed (session_scatter.go)
 	lastTag     string       // the last CommandComplete tag relayed
+	lastDue     bool         // drain is answering its last entry (answered)
 	acq         *acquireCtx  // reused by the next acquire (acquireCtx.reset)
 	// Scratch of bind (session_extended.go), reused by every Bind.
 	bindMsg   pgio.Bind

@@ -263,9 +263,21 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	}
 	s.out.WriteReadyForQuery(s.clientStatus())
 	if st == pgio.TxIdle {
+		s.answered()
 		s.releaseLink(l)
 	}
 	return nil
+}
+
+// answered sends the client its answer before the bookkeeping after it
+// (giving the connection back): the client's wait ends here. Only for the
+// last entry of a drain with no more client messages buffered, where the
+// serve loop would flush next anyway: one write either way, and no
+// statement is retried once its answer is complete.
+func (s *session) answered() {
+	if s.lastDue && s.in.Buffered() == 0 && s.out != s.nowhere {
+		s.out.Flush() // an error sticks: the serve loop's Flush ends the session
+	}
 }
 
 // releaseLink gives a connection back to the pool, unless the session

@@ -168,7 +168,10 @@ func (s *session) drain(flushServers bool) error {
 		if s.active != p.link.conn || !s.inFlight {
 			s.setActive(p.link.conn)
 		}
-		if err := s.answer(p); err != nil {
+		s.lastDue = i == len(q)-1
+		err := s.answer(p)
+		s.lastDue = false
+		if err != nil {
 			s.breakLink(p.link)
 			// Entries after a broken link get nothing; the session ends.
 			return err
