@@ -3,7 +3,6 @@ package pgwire
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -147,22 +146,7 @@ func TestAcquireCtxErrAfterEnd(t *testing.T) {
 // A wait (a failover hold, a full pool) ends when the client hangs up, and
 // is not a cancel; bytes the client sends meanwhile do not end it.
 func TestAcquireWaitEndsWhenClientHangsUp(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-
+	client, server := loopbackPair(t)
 	src := &waitingSource{waiting: make(chan struct{})}
 	s := &session{ctx: context.Background(), c: &ClientConn{conn: server}, opts: &SessionOptions{Conns: src}}
 	done := make(chan error, 1)

@@ -37,6 +37,28 @@ type statusConn struct {
 func (c *statusConn) SetTxStatus(st pgio.TxStatus) { c.st = st }
 func (c *statusConn) TxStatus() pgio.TxStatus      { return c.st }
 
+// loopbackPair returns a client's end and the proxy's end of a loopback
+// TCP connection, closed when the test ends.
+func loopbackPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
 // TestAnswerReachesClientBeforeRelease: the client has its ReadyForQuery
 // before the session gives the server connection back (the pool's
 // bookkeeping is not on the client's wait), when the drain answers its
@@ -51,22 +73,7 @@ func TestAnswerReachesClientBeforeRelease(t *testing.T) {
 		{"more entries due", false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			client, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			server, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
-
+			client, server := loopbackPair(t)
 			src := &peekingSource{client: client, released: make(chan []byte, 1)}
 			s := &session{
 				ctx:       context.Background(),
