@@ -5,7 +5,7 @@
 # It profiles shardgate's hot paths under the issue benchmarks: pgbench -S
 # in the simple, extended and prepared modes (bench/pgbench), and sysbench
 # oltp_point_select with and without prepared statements (bench/sysbench),
-# 20 s each, and merges the five profiles. Takes about 4 minutes; run it on
+# 20 s each, and merges the five profiles. Takes 2–4 minutes; run it on
 # an otherwise idle machine, after a change that moves the hot path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
