@@ -203,6 +203,7 @@ func (c *Conn) write(fd uintptr) {
 		if len(chunk) > maxWrite {
 			chunk = chunk[:maxWrite]
 		}
+		raceWrite(fd, chunk)
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&chunk[0])), uintptr(len(chunk)),
 			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
 		switch {
@@ -285,6 +286,7 @@ func (c *Conn) read(fd uintptr) {
 		default:
 			c.n = int(n)
 			c.inq = c.inqOf()
+			raceRead(fd, c.p, c.n)
 		}
 		return
 	}
