@@ -175,20 +175,15 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	c.wp, c.wn, c.werr = p, 0, nil
-	err := c.raw.Control(c.writeFn)
+	err := c.control(c.writeFn, &c.werr)
 	n := c.wn
-	if err != nil {
-		err = net.ErrClosed // Control fails only for a closed descriptor
-	} else {
-		err = c.werr
-	}
 	c.wp, c.werr = nil, nil
 	c.wmu.Unlock()
 	if n > 0 {
 		c.writes.Add(1)
 	}
 	if err != nil {
-		err = &net.OpError{Op: "write", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+		err = c.opError("write", err)
 	}
 	return n, err
 }
@@ -239,20 +234,30 @@ func (c *Conn) Read(p []byte) (int, error) {
 	// Control holds a reference on the descriptor: a concurrent Close
 	// wakes a wait but neither frees the poll descriptor nor closes the
 	// descriptor under the read.
-	err := c.raw.Control(c.readFn)
+	err := c.control(c.readFn, &c.err)
 	n := c.n
-	if err != nil {
-		err = net.ErrClosed // Control fails only for a closed descriptor
-	} else {
-		err = c.err
-	}
 	c.p, c.err, c.iov.Base = nil, nil, nil
 	c.empty = err == nil && c.inq == 0
 	c.seen = c.writes.Load()
 	if err != nil && err != io.EOF {
-		err = &net.OpError{Op: "read", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+		err = c.opError("read", err)
 	}
 	return n, err
+}
+
+// control runs fn on the descriptor and returns the error fn left in
+// *fnErr, or net.ErrClosed when the descriptor is closed (the only way
+// Control fails).
+func (c *Conn) control(fn func(uintptr), fnErr *error) error {
+	if err := c.raw.Control(fn); err != nil {
+		return net.ErrClosed
+	}
+	return *fnErr
+}
+
+// opError wraps err as Go's net.Conn methods do.
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
 }
 
 // read is the Control callback of Read.

@@ -8,6 +8,11 @@
 // byte that arrives afterwards, and reads only once there is something to
 // read. docs/design/netwait.md gives the argument that no wake-up is lost.
 //
+// Its reads and writes are raw system calls that cannot block (recvmsg and
+// send with MSG_DONTWAIT), waiting in the netpoller when the socket is
+// empty or full: the runtime's bookkeeping around a blocking call buys
+// nothing for them. Writes go through the Conn only, in turn on its lock.
+//
 // It imports only the standard library and the runtime's netpoller entry
 // (a linkname): nothing of shardgate. Where the wait cannot be had (TLS,
 // Unix sockets, other platforms, a kernel without TCP_INQ, a Go whose net
