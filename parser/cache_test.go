@@ -61,3 +61,69 @@ func TestCacheEviction(t *testing.T) {
 		t.Fatal("the newest entry is missing")
 	}
 }
+
+// A Memo answers its last key without the cache, counts its hits, keeps
+// its entry after eviction, and never answers another key.
+func TestCacheMemo(t *testing.T) {
+	c := NewCache(16) // one shard of 16
+	a, b := &Statement{Kind: KindSelect}, &Statement{Kind: KindInsert}
+	var m Memo
+	if c.GetMemo([]byte("select ?"), &m) != nil {
+		t.Fatal("hit in an empty cache")
+	}
+	c.Put([]byte("select ?"), a)
+	c.Put([]byte("insert ?"), b)
+	var old Memo // keeps the select through the evictions below
+	c.GetMemo([]byte("select ?"), &old)
+	for range 3 {
+		if got := c.GetMemo([]byte("select ?"), &m); got != a {
+			t.Fatalf("got %v, want the select", got)
+		}
+	}
+	if hits, misses, _ := c.Counts(); hits != 4 || misses != 1 {
+		t.Fatalf("%d hits, %d misses; want 4 and 1", hits, misses)
+	}
+	if got := c.GetMemo([]byte("insert ?"), &m); got != b {
+		t.Fatalf("another key got %v", got)
+	}
+	if got := c.GetMemo([]byte("insert ?!"), &m); got != nil || m.e.stmt != b {
+		t.Fatalf("an uncached key got %v, or the memo forgot its entry", got)
+	}
+	// The memo marks its entry referenced: it survives a clock sweep.
+	for i := 0; i < 100; i++ {
+		c.Put([]byte(fmt.Sprint("cold ", i)), &Statement{})
+		if c.GetMemo([]byte("insert ?"), &m) != b {
+			t.Fatalf("the memo's entry was lost after %d inserts", i)
+		}
+	}
+	if c.Get([]byte("insert ?")) != b {
+		t.Fatal("the shape every lookup went to through the memo was evicted")
+	}
+	// Evicted from the cache, an entry still answers through the memo.
+	evicted := false
+	for i := 0; i < 100 && !evicted; i++ {
+		c.Put([]byte(fmt.Sprint("colder ", i)), &Statement{})
+		evicted = c.Get([]byte("select ?")) == nil
+	}
+	if !evicted {
+		t.Fatal("the select was never evicted")
+	}
+	if c.GetMemo([]byte("select ?"), &old) != a {
+		t.Fatal("the memo lost its evicted entry")
+	}
+}
+
+// A memo compares keys, not hashes: a colliding key is not its entry.
+func TestCacheMemoCollision(t *testing.T) {
+	c := NewCache(100)
+	c.hash = func([]byte) uint64 { return 7 }
+	a := &Statement{Kind: KindSelect}
+	c.Put([]byte("select ?"), a)
+	var m Memo
+	if c.GetMemo([]byte("select ?"), &m) != a {
+		t.Fatal("no hit")
+	}
+	if got := c.GetMemo([]byte("delete ?"), &m); got != nil {
+		t.Fatalf("a colliding key got %v", got.Kind)
+	}
+}

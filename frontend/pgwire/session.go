@@ -20,9 +20,11 @@ import (
 )
 
 // Analyzer analyses statement text; parser/pgsql provides it. lits is the
-// caller's buffer for the literals of this text.
+// caller's buffer for the literals of this text. AnalyzeMemo is Analyze
+// through the session's memory of its last shape (parser.Memo).
 type Analyzer interface {
 	Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error)
+	AnalyzeMemo(sql string, lits []parser.Literal, m *parser.Memo) (*parser.Statement, []parser.Literal, error)
 }
 
 // PoolMode says how long a session keeps a server connection.
@@ -110,6 +112,8 @@ type session struct {
 
 	rs   router.Session
 	lits []parser.Literal
+	// memo is the shape of the last simple query (parser.Memo).
+	memo parser.Memo
 	// one holds route's one-shard plan (router.RouteOne): no Single is
 	// copied to the heap per statement.
 	one router.Single

@@ -44,7 +44,7 @@ func (s *session) simpleQuery(body []byte) error {
 		return s.explainRoute(strings.Clone(inner))
 	}
 	s.opts.Stats.Queries.Add(1)
-	stmt, lits, err := s.opts.Analyzer.Analyze(sql, s.lits[:0])
+	stmt, lits, err := s.opts.Analyzer.AnalyzeMemo(sql, s.lits[:0], &s.memo)
 	s.lits = lits
 	if err != nil {
 		return s.simpleError(err)

@@ -94,6 +94,12 @@ func (a *Analyzer) Stats() Stats {
 // finds it); 22021 for a text that is not valid UTF-8 and 08P01 for one
 // containing a NUL byte, which Postgres rejects before parsing.
 func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement, []parser.Literal, error) {
+	return a.AnalyzeMemo(sql, lits, nil)
+}
+
+// AnalyzeMemo is Analyze for a session that keeps m, its memory of the
+// last shape it sent (parser.Memo); m may be nil.
+func (a *Analyzer) AnalyzeMemo(sql string, lits []parser.Literal, m *parser.Memo) (*parser.Statement, []parser.Literal, error) {
 	lits = lits[:0]
 	if err := checkText(sql); err != nil {
 		a.errors.Add(1)
@@ -110,7 +116,13 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 	if !ok || len(lx.key) > a.opts.MaxKeyBytes {
 		return a.uncached(strings.Clone(sql), lx.lits[:0])
 	}
-	if st := a.cache.Get(lx.key); st != nil && st.LiteralCount == len(lx.lits) {
+	var st *parser.Statement
+	if m != nil {
+		st = a.cache.GetMemo(lx.key, m)
+	} else {
+		st = a.cache.Get(lx.key)
+	}
+	if st != nil && st.LiteralCount == len(lx.lits) {
 		return st, lx.lits, nil
 	}
 	// A miss: what is built from here on is cached, and must not view the
@@ -135,7 +147,7 @@ func (a *Analyzer) Analyze(sql string, lits []parser.Literal) (*parser.Statement
 		st, refLits := buildReference(sql, tree, facts, lx.lits[:0])
 		return st, refLits, nil
 	}
-	st := build(tree, facts, consts, len(lx.lits), lexerHints(sql, &lx))
+	st = build(tree, facts, consts, len(lx.lits), lexerHints(sql, &lx))
 	a.cache.Put(lx.key, st)
 	return st, lx.lits, nil
 }

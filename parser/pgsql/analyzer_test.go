@@ -80,6 +80,43 @@ func TestStatsAndBuffers(t *testing.T) {
 	}
 }
 
+// Through a session's memo: each text gets its own literals, the shape's
+// one analysis, and the same counts as through the cache.
+func TestAnalyzeMemo(t *testing.T) {
+	a := NewAnalyzer(Options{CacheEntries: 100})
+	var m parser.Memo
+	texts := []string{
+		"SELECT * FROM t WHERE a = 1",
+		"SELECT * FROM t WHERE a = 2",           // a cache hit, remembered
+		"SELECT * FROM t WHERE a = 3 AND b = 4", // a miss: the memo keeps its shape
+		"SELECT * FROM t WHERE a = 5",           // a memo hit
+		"SELECT * FROM t WHERE a = 6",           // a memo hit
+	}
+	var first *parser.Statement
+	for i, sql := range texts {
+		st, lits, err := a.AnalyzeMemo(sql, nil, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _, _ := a.Analyze(sql, nil); st != want {
+			t.Errorf("%q: the memo's analysis is not the cache's", sql)
+		}
+		if len(lits) != st.LiteralCount || lits[0].Text != sql[len("SELECT * FROM t WHERE a = "):][:1] {
+			t.Errorf("%q: literals %+v", sql, lits)
+		}
+		if i == 0 {
+			first = st
+		} else if (i == 2) == (st == first) {
+			t.Errorf("%q: shared the wrong analysis", sql)
+		}
+	}
+	// 5 lookups through the memo and 5 through the cache (Analyze above):
+	// the two shapes' first lookups miss.
+	if s := a.Stats(); s.Hits != 8 || s.Misses != 2 {
+		t.Errorf("stats %+v, want 8 hits and 2 misses", s)
+	}
+}
+
 func TestCacheOff(t *testing.T) {
 	a := NewAnalyzer(Options{CacheEntries: -1})
 	for i := 0; i < 2; i++ {
