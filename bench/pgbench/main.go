@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,12 @@ var (
 )
 
 // target is one thing pgbench connects to.
+// rowKey names a row of the table: a target, a mode and a client count.
+type rowKey struct {
+	key, mode string
+	nc        int
+}
+
 type target struct {
 	key   string // the name -only selects
 	name  string // the row's label
@@ -202,11 +209,8 @@ func main() {
 		*clients, *duration, *scale, *rounds, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04"))
 	fmt.Println("| target | mode | clients | TPS | avg latency ms | proxy CPU µs/tx (user+sys) | vs PgBouncer | vs relay | vs direct | analyses = queries | allocs/tx |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
-	type rowKey struct {
-		key, mode string
-		nc        int
-	}
 	best := map[rowKey]result{}
+	all := map[rowKey][]result{} // every round, in round order
 	profiled := false
 	for _, mode := range strings.Split(*modes, ",") {
 		counts := []int{*clients}
@@ -231,13 +235,14 @@ func main() {
 						<-prof
 						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx, %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), res.allocsPerTx(), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), res.allocsPerTx(), errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
 			for _, t := range targets {
 				if len(runs[t.key]) > 0 {
 					best[rowKey{t.key, mode, nc}] = median(runs[t.key])
+					all[rowKey{t.key, mode, nc}] = runs[t.key]
 				}
 			}
 			for _, t := range targets {
@@ -269,6 +274,9 @@ func main() {
 		}
 	}
 
+	if *rounds > 1 {
+		printPaired(targets, all, strings.Split(*modes, ","))
+	}
 	if !*single {
 		return
 	}
@@ -532,4 +540,54 @@ func errText(err error) string {
 		return ""
 	}
 	return "(" + harness.FirstLine(err.Error()) + ")"
+}
+
+// printPaired prints each target's TPS over PgBouncer's and the relay's
+// round by round: the targets take turns within a round, so a round's
+// ratio compares runs a minute apart, where the table's ratio of medians
+// may compare runs from different rounds. On a shared machine whose
+// throughput drifts by 10% over minutes, the paired ratios are the
+// steadier measure (bench/RESULTS.md, ninth pass).
+func printPaired(targets []*target, all map[rowKey][]result, modes []string) {
+	fmt.Println("\nPaired ratios: each round's TPS over the reference's in the same round; median (lowest–highest, rounds at or over 1.00):")
+	fmt.Println()
+	fmt.Println("| target | mode | clients | vs PgBouncer | vs relay |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, mode := range modes {
+		for _, nc := range []int{*clients, 1} {
+			for _, t := range targets {
+				if t.key == "direct" || t.key == "pgbouncer" || t.key == "relay" {
+					continue
+				}
+				runs := all[rowKey{t.key, mode, nc}]
+				if len(runs) == 0 {
+					continue
+				}
+				fmt.Printf("| %s | %s | %d | %s | %s |\n", t.name, mode, nc,
+					pairedCell(runs, all[rowKey{"pgbouncer", mode, nc}]), pairedCell(runs, all[rowKey{"relay", mode, nc}]))
+			}
+		}
+	}
+}
+
+// pairedCell summarises the round-by-round ratios of runs over ref.
+func pairedCell(runs, ref []result) string {
+	var rs []float64
+	for i := range min(len(runs), len(ref)) {
+		if runs[i].err == nil && ref[i].err == nil && ref[i].tps > 0 {
+			rs = append(rs, runs[i].tps/ref[i].tps)
+		}
+	}
+	if len(rs) == 0 {
+		return "–"
+	}
+	sort.Float64s(rs)
+	over := 0
+	for _, r := range rs {
+		if r >= 0.995 { // prints as 1.00 or more
+			over++
+		}
+	}
+	med := (rs[(len(rs)-1)/2] + rs[len(rs)/2]) / 2
+	return fmt.Sprintf("%.2f (%.2f–%.2f, %d of %d)", med, rs[0], rs[len(rs)-1], over, len(rs))
 }
