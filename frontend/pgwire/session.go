@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardgate/shardgate/executor"
@@ -200,6 +201,16 @@ type session struct {
 	// marks it, and the next acquire's reset clears the mark, as a
 	// cancel with no acquire waiting did nothing to the next one.
 	waiting *acquireCtx
+	// cancels counts the client's cancel requests; cancelsSeen is the
+	// count when the session last read a request while idle, or last
+	// delivered a cancel. A cancel that comes after the session read a
+	// statement but before the statement is in flight (analysis, an
+	// acquire that did not wait) is delivered when it goes in flight
+	// (setActive): the client has sent it, so it is running as far as the
+	// client can tell.
+	cancels     atomic.Uint32
+	cancelsSeen atomic.Uint32
+	lateCancels sync.WaitGroup // goroutines delivering late cancels
 }
 
 func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *session {
@@ -232,9 +243,11 @@ func (s *session) serve() {
 	s.opts.Stats.Sessions.Add(1)
 	defer s.opts.Stats.Sessions.Add(-1)
 	s.c.SetCanceler(s.cancel)
+	defer s.lateCancels.Wait()
 	defer s.c.ClearCanceler()
 	defer s.releaseAll()
 	for {
+		idle := false
 		if s.in.Buffered() == 0 {
 			if err := s.out.Flush(); err != nil {
 				return
@@ -242,8 +255,14 @@ func (s *session) serve() {
 			if s.idleExpired() {
 				return
 			}
+			idle = !s.inFlight && len(s.q) == 0
 		}
 		typ, body, err := s.readClientWatching()
+		if idle {
+			// Cancels that came while nothing ran are ignored, as
+			// Postgres ignores them.
+			s.cancelsSeen.Store(s.cancels.Load())
+		}
 		if err != nil && s.drainingInTx(err) {
 			continue // finish the transaction; the next read has no deadline
 		}
@@ -407,11 +426,25 @@ func (s *session) clientStatus() pgio.TxStatus {
 // statement (gen) under mu, and the canceler checks gen under mu before
 // each delivery.
 func (s *session) cancel() {
+	s.cancels.Add(1)
+	s.deliverCancel(false, 0)
+}
+
+// deliverCancel cancels the statement in flight, if there is one (and,
+// with onlyGen, if it is statement gen).
+func (s *session) deliverCancel(onlyGen bool, want uint64) {
 	s.mu.Lock()
+	if onlyGen && s.gen != want {
+		s.mu.Unlock()
+		return
+	}
 	if s.waiting != nil {
 		s.waiting.cancel()
 	}
 	conn, gen, inFlight := s.active, s.gen, s.inFlight
+	if conn != nil && inFlight {
+		s.cancelsSeen.Store(s.cancels.Load())
+	}
 	s.mu.Unlock()
 	if conn == nil || !inFlight {
 		return
@@ -435,11 +468,28 @@ func (s *session) cancel() {
 }
 
 // setActive records the connection running the client's statement.
+//
+// A cancel that came after the statement was read and before it went in
+// flight is delivered now, on a goroutine of its own (it repeats until
+// the statement ends, which needs the session).
 func (s *session) setActive(c ServerConn) {
 	s.mu.Lock()
 	s.active = c
 	s.inFlight = c != nil
+	n := s.cancels.Load()
+	late := c != nil && n != s.cancelsSeen.Load()
+	if late {
+		s.cancelsSeen.Store(n)
+	}
+	gen := s.gen
 	s.mu.Unlock()
+	if late {
+		s.lateCancels.Add(1)
+		go func() {
+			defer s.lateCancels.Done()
+			s.deliverCancel(true, gen)
+		}()
+	}
 }
 
 // statementDone ends the statement in flight: a later cancel is not its.
