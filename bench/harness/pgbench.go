@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // PgbenchRun is what pgbench reports of one run.
@@ -15,6 +16,8 @@ type PgbenchRun struct {
 	TPS       float64 // "tps = …", without the initial connection time
 	LatencyMs float64 // "latency average = … ms"
 	Txs       int64   // "number of transactions actually processed"
+	// CPU is pgbench's own user and system time over the run.
+	CPU time.Duration
 }
 
 var (
@@ -36,7 +39,7 @@ func Pgbench(ctx context.Context, port int, args ...string) (PgbenchRun, error) 
 		return PgbenchRun{}, fmt.Errorf("%v: %s", err, ErrorLine(string(out)))
 	}
 	s := string(out)
-	var r PgbenchRun
+	r := PgbenchRun{CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	if m := tpsRe.FindStringSubmatch(s); m != nil {
 		r.TPS, _ = strconv.ParseFloat(m[1], 64)
 	}

@@ -109,15 +109,57 @@ func CPUTicks(pid int) (user, sys int64) {
 	if pid == 0 {
 		return 0, 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	f := statFields(pid)
+	if f == nil {
 		return 0, 0
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	user, _ = strconv.ParseInt(f[11], 10, 64)
 	sys, _ = strconv.ParseInt(f[12], 10, 64)
 	return user, sys
+}
+
+// TreeTicks is the CPU time of a server and its children (Postgres: the
+// postmaster, its backends and background processes), in clock ticks:
+// the utime and stime of pid and of each live child, and the cutime and
+// cstime of pid, where the children that exited and were waited for left
+// theirs. 0 for pid 0.
+func TreeTicks(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	total := int64(0)
+	if f := statFields(pid); f != nil {
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			total += v
+		}
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f := statFields(child)
+		if f == nil || f[1] != strconv.Itoa(pid) { // ppid
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += u + st
+	}
+	return total
+}
+
+// statFields is /proc/PID/stat's fields after the command name (state
+// first), or nil.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 }
 
 // TicksPerTx is CPU ticks per transaction in microseconds (0 without

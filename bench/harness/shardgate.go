@@ -52,6 +52,8 @@ type ShardgateConfig struct {
 	// Extra is more top-level YAML (say, a transactions: section), ending
 	// with a newline.
 	Extra string
+	// PoolMode is pools.mode: transaction (the default) or session.
+	PoolMode string
 	// Keyspaces is the items of topology.keyspaces, indented by four
 	// spaces ("    - name: app\n      engine: postgres\n …").
 	Keyspaces string
@@ -98,6 +100,10 @@ func startShardgate(dir, bin string, cfg ShardgateConfig, ep func(v auth.Verifie
 	}
 	e := ep(v, pw)
 	path := filepath.Join(dir, cfg.Name+".yaml")
+	poolMode := cfg.PoolMode
+	if poolMode == "" {
+		poolMode = "transaction"
+	}
 	text := fmt.Sprintf(`listeners:
   %s: {address: "127.0.0.1:%d"}
   admin: {address: "127.0.0.1:%d"}
@@ -105,13 +111,13 @@ users:
   - {name: app, %s}
 backends:
   %s
-pools: {mode: transaction, max_server_conns_per_node: 20}
+pools: {mode: %s, max_server_conns_per_node: 20}
 runtime: {max_procs: %d}
 store: {path: %s}
 logging: {level: warn}
 %stopology:
   keyspaces:
-%s`, e.listener, port, admin, e.verifier, e.backend, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
+%s`, e.listener, port, admin, e.verifier, e.backend, poolMode, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ var (
 	single   = flag.Bool("single", true, "also run every mode with 1 client (latency)")
 	scale    = flag.Int("scale", 10, "pgbench scale")
 	modes    = flag.String("modes", "simple,extended,prepared", "pgbench query modes")
-	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default,shardgate-1-plain); empty: all (and shardgate-1-baseline with -baseline)")
+	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default,shardgate-1-plain,shardgate-1-session: session pooling, each client on one backend as behind the relay); empty: all (and shardgate-1-baseline with -baseline)")
 	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-TPS run is reported")
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
@@ -70,7 +70,10 @@ type target struct {
 	port  int
 	admin int // shardgate's admin port (0: not shardgate)
 	pid   func() int
-	clean func()
+	// servers are the postmasters behind the target: their CPU (and
+	// their children's) per transaction shows who pays for a proxy.
+	servers []*sandbox.Node
+	clean   func()
 	// rows, if set, limits the target to some of the rows.
 	rows func(mode string, nc int) bool
 }
@@ -80,8 +83,10 @@ type result struct {
 	tps, latMs          float64
 	txs                 int64
 	userTicks, sysTicks int64
-	queries, analyses   float64 // deltas of shardgate's counters; -1: not scraped
-	mallocs             float64 // delta of shardgate's heap allocations; -1: not scraped
+	serverTicks         int64         // the Postgres servers behind the target
+	clientCPU           time.Duration // pgbench's
+	queries, analyses   float64       // deltas of shardgate's counters; -1: not scraped
+	mallocs             float64       // delta of shardgate's heap allocations; -1: not scraped
 	err                 error
 }
 
@@ -97,7 +102,7 @@ func main() {
 	os.Chmod(dir, 0o755)
 
 	want := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
-	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || want("shardgate-1-plain") || *baseline != ""
+	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || want("shardgate-1-plain") || want("shardgate-1-session") || *baseline != ""
 	var one, two *sandbox.Cluster
 	if needOne {
 		if one, err = sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 1, Settings: map[string]string{"max_connections": "300"}}); err != nil {
@@ -131,11 +136,11 @@ func main() {
 	}()
 	if want("direct") {
 		direct := one.Shards[0].Primary
-		targets = append(targets, &target{key: "direct", name: "direct", port: direct.Port, pid: func() int { return 0 }})
+		targets = append(targets, &target{key: "direct", name: "direct", port: direct.Port, pid: func() int { return 0 }, servers: primaries(one)})
 	}
 	if want("pgbouncer") {
 		port, p := startPgbouncer(dir, one.Shards[0].Primary)
-		targets = append(targets, &target{key: "pgbouncer", name: "pgbouncer (transaction)", port: port, pid: p.PID, clean: stop(p, os.Kill)})
+		targets = append(targets, &target{key: "pgbouncer", name: "pgbouncer (transaction)", port: port, pid: p.PID, servers: primaries(one), clean: stop(p, os.Kill)})
 	}
 	if want("relay") {
 		direct := one.Shards[0].Primary
@@ -148,14 +153,14 @@ func main() {
 		}
 		p := must(harness.Start(env, bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port)))
 		check(harness.WaitPort(port))
-		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1" + godebugLabel() + ")", port: port, pid: p.PID, clean: stop(p, os.Kill)})
+		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1" + godebugLabel() + ")", port: port, pid: p.PID, servers: primaries(one), clean: stop(p, os.Kill)})
 	}
 	sgBin := ""
 	for _, c := range []struct {
 		key      string
 		cluster  *sandbox.Cluster
 		maxProcs int
-	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}, {"shardgate-1-plain", one, 1}} {
+	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}, {"shardgate-1-plain", one, 1}, {"shardgate-1-session", one, 1}} {
 		bin := sgBin
 		switch {
 		case c.key == "shardgate-1-baseline":
@@ -179,10 +184,14 @@ func main() {
 		if *sgEnv != "" && c.key != "shardgate-1-baseline" {
 			env = append(env, strings.Split(*sgEnv, ",")...)
 		}
-		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs, env)
+		mode := "transaction"
+		if c.key == "shardgate-1-session" {
+			mode = "session"
+		}
+		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs, env, mode)
 		port, admin := sg.Port, sg.Admin
-		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, clean: stop(sg.Process, os.Interrupt)}
-		label := strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain")
+		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, servers: primaries(c.cluster), clean: stop(sg.Process, os.Interrupt)}
+		label := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain"), "-session")
 		if *sgEnv != "" && c.key != "shardgate-1-baseline" {
 			label += " " + *sgEnv
 		}
@@ -195,7 +204,7 @@ func main() {
 			first := strings.Split(*modes, ",")[0]
 			t.rows = func(mode string, nc int) bool { return mode == first && nc == *clients }
 		case c.maxProcs > 0:
-			t.name = fmt.Sprintf("%s (transaction, max_procs %d%s)", label, c.maxProcs, godebugLabel())
+			t.name = fmt.Sprintf("%s (%s, max_procs %d%s)", label, mode, c.maxProcs, godebugLabel())
 		default:
 			t.name = fmt.Sprintf("%s (transaction, Go's default GOMAXPROCS: %s)", label, gomaxprocs(admin))
 			// One row: what Go's default costs, next to the tuned rows.
@@ -235,7 +244,7 @@ func main() {
 						<-prof
 						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), res.allocsPerTx(), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f µs/tx, %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), res.allocsPerTx(), errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
@@ -309,11 +318,13 @@ func main() {
 func measure(t *target, mode string, nc int) result {
 	pid := t.pid()
 	u0, s0 := harness.CPUTicks(pid)
+	p0 := serverTicks(t)
 	c0 := scrape(t.admin)
 	res := pgbench(t.port, mode, nc)
 	u1, s1 := harness.CPUTicks(pid)
+	p1 := serverTicks(t)
 	c1 := scrape(t.admin)
-	res.userTicks, res.sysTicks = u1-u0, s1-s0
+	res.userTicks, res.sysTicks, res.serverTicks = u1-u0, s1-s0, p1-p0
 	res.queries, res.analyses, res.mallocs = -1, -1, -1
 	if c0.haveQueries && c1.haveQueries {
 		res.queries, res.analyses = c1.queries-c0.queries, c1.analyses-c0.analyses
@@ -324,12 +335,38 @@ func measure(t *target, mode string, nc int) result {
 	return res
 }
 
+// primaries are c's primaries.
+func primaries(c *sandbox.Cluster) []*sandbox.Node {
+	var ns []*sandbox.Node
+	for _, sh := range c.Shards {
+		ns = append(ns, sh.Primary)
+	}
+	return ns
+}
+
+// serverTicks is the CPU time of the target's Postgres servers.
+func serverTicks(t *target) int64 {
+	var n int64
+	for _, s := range t.servers {
+		n += harness.TreeTicks(s.PID())
+	}
+	return n
+}
+
 // allocsPerTx is shardgate's heap allocations per transaction (0 if unknown).
 func (r result) allocsPerTx() float64 {
 	if r.mallocs < 0 || r.txs == 0 {
 		return 0
 	}
 	return r.mallocs / float64(r.txs)
+}
+
+// clientPerTx is pgbench's CPU per transaction in µs.
+func (r result) clientPerTx() float64 {
+	if r.txs == 0 {
+		return 0
+	}
+	return float64(r.clientCPU.Microseconds()) / float64(r.txs)
 }
 
 func (r result) cpuPerTx() float64 {
@@ -375,7 +412,7 @@ func pgbench(port int, mode string, nc int) result {
 	if err != nil {
 		return result{err: err}
 	}
-	return result{tps: r.TPS, latMs: r.LatencyMs, txs: r.Txs}
+	return result{tps: r.TPS, latMs: r.LatencyMs, txs: r.Txs, clientCPU: r.CPU}
 }
 
 // counters are shardgate's counters on its admin /metrics.
@@ -461,10 +498,6 @@ pidfile = %s
 	return port, p
 }
 
-// startShardgate serves cluster c: pgbench_accounts sharded by aid (over
-// two shards, each initialised with all rows), the other tables as
-// reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
-// GOMAXPROCS from the environment, so that the row shows Go's default).
 // godebugLabel names the GODEBUG of the Go proxies in a row's label.
 func godebugLabel() string {
 	if *godebug == "" {
@@ -473,7 +506,12 @@ func godebugLabel() string {
 	return ", GODEBUG=" + *godebug
 }
 
-func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int, env []string) *harness.Shardgate {
+// startShardgate serves cluster c: pgbench_accounts sharded by aid (over
+// two shards, each initialised with all rows), the other tables as
+// reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
+// GOMAXPROCS from the environment, so that the row shows Go's default).
+// mode is the pool mode: transaction or session.
+func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int, env []string, mode string) *harness.Shardgate {
 	var shards strings.Builder
 	ranges := []string{"-", ""}
 	if len(c.Shards) == 2 {
@@ -482,7 +520,7 @@ func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int, env
 	for i, sh := range c.Shards {
 		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %s, port: %d}}\n", ranges[i], name, i, sh.Primary.Host, sh.Primary.Port)
 	}
-	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Env: env, Keyspaces: `    - name: app
+	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Env: env, PoolMode: mode, Keyspaces: `    - name: app
       engine: postgres
       tables:
         - {name: pgbench_accounts, column: aid, type: int}
