@@ -29,7 +29,7 @@ func (c *Conn) Cancel(ctx context.Context) error {
 		defer cancel()
 	}
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	nc, err := d.DialContext(ctx, c.network, c.addr)
 	if err != nil {
 		return fmt.Errorf("backend: cancel on %s: %w", c.node, err)
 	}

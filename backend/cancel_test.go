@@ -9,7 +9,14 @@ import (
 )
 
 func TestCancelStopsALongQueryAndKeepsTheConnection(t *testing.T) {
-	p := newPool(t, PoolOptions{MaxConns: 1})
+	t.Run("tcp", func(t *testing.T) { cancelStopsALongQuery(t, newPool(t, PoolOptions{MaxConns: 1})) })
+	// Over the server's Unix socket the CancelRequest goes there too.
+	t.Run("unix", func(t *testing.T) {
+		cancelStopsALongQuery(t, newPool(t, PoolOptions{MaxConns: 1, Dial: unixDialOptions(t)}))
+	})
+}
+
+func cancelStopsALongQuery(t *testing.T, p *Pool) {
 	c := acquire(t, p)
 	pid := c.PID()
 	w := c.Writer()

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,16 +22,18 @@ import (
 // MarkBroken, IsBroken and the read-only accessors (Node, PID, SecretKey,
 // CreatedAt) may be called from other goroutines.
 type Conn struct {
-	nc     net.Conn
-	raw    syscall.RawConn // the TCP socket under nc, for liveness checks; nil if unavailable
-	r      *pgio.Reader
-	w      *pgio.Writer
-	node   string
-	addr   string      // host:port, for Cancel
-	tls    *tls.Config // nil if the connection is not TLS
-	pid    uint32
-	secret []byte
-	params map[string]string
+	nc   net.Conn
+	raw  syscall.RawConn // the TCP socket under nc, for liveness checks; nil if unavailable
+	r    *pgio.Reader
+	w    *pgio.Writer
+	node string
+	// network and addr are where Cancel dials: tcp and host:port, or
+	// unix and the socket file.
+	network, addr string
+	tls           *tls.Config // nil if the connection is not TLS
+	pid           uint32
+	secret        []byte
+	params        map[string]string
 	// cancelTimeout bounds a CancelRequest (the dial's ConnectTimeout).
 	cancelTimeout time.Duration
 
@@ -66,7 +67,6 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 	c := &Conn{
 		nc:            hj.Conn,
 		node:          o.Node,
-		addr:          net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
 		tls:           hj.TLSConfig,
 		pid:           hj.PID,
 		secret:        hj.SecretKey,
@@ -76,6 +76,7 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 		lastUsed:      now,
 		tx:            pgio.TxStatus(hj.TxStatus),
 	}
+	c.network, c.addr = o.network()
 	if !c.tx.Valid() {
 		c.tx = pgio.TxIdle
 	}

@@ -112,7 +112,8 @@ func TestDialOptionsValidate(t *testing.T) {
 		{Host: "h", User: "u", TLS: "sometimes"},
 		{Host: "h", User: "u", TLS: TLSRequire, CAFile: "/ca.pem"},
 		{Host: "h", User: "u", RuntimeParams: map[string]string{"user": "root"}},
-		{Host: "/tmp", User: "u"},
+		{Host: "/tmp", User: "u", TLS: TLSRequire},
+		{Host: "/tmp", User: "u", TLS: TLSVerifyFull},
 	} {
 		o.EnsureDefaults()
 		if o.Validate() == nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/shardgate/shardgate/internal/pgio"
 )
 
@@ -40,9 +42,14 @@ const (
 type DialOptions struct {
 	// Node names the server in errors, stats and listener calls
 	// (default "Host:Port").
-	Node     string
+	Node string
+	// Host is a host name or address, or the absolute path of the folder
+	// of a Postgres Unix socket (as libpq's host): for a server on the
+	// same machine, a Unix socket costs both sides less per message than
+	// loopback TCP. TLS does not apply to a Unix socket: TLSPrefer means
+	// none there, TLSRequire and TLSVerifyFull are refused.
 	Host     string
-	Port     int // default 5432
+	Port     int // default 5432 (also names the socket file, .s.PGSQL.PORT)
 	User     string
 	Password string // resolved by the caller; never shown in errors
 	Database string
@@ -82,13 +89,22 @@ func (o *DialOptions) EnsureDefaults() {
 	}
 }
 
+// Unix reports whether Host names a Unix socket folder.
+func (o *DialOptions) Unix() bool { return strings.HasPrefix(o.Host, "/") }
+
+// network is the network and address to dial for o (pgconn's rule, as
+// libpq's: an absolute path is a socket folder).
+func (o *DialOptions) network() (network, address string) {
+	return pgconn.NetworkAddress(o.Host, uint16(o.Port))
+}
+
 // Validate reports what is wrong with o after EnsureDefaults.
 func (o *DialOptions) Validate() error {
 	var errs []error
 	if o.Host == "" {
 		errs = append(errs, errors.New("host is missing"))
-	} else if strings.HasPrefix(o.Host, "/") {
-		errs = append(errs, errors.New("host is a unix socket folder; only TCP is supported"))
+	} else if o.Unix() && (o.TLS == TLSRequire || o.TLS == TLSVerifyFull) {
+		errs = append(errs, fmt.Errorf("TLS mode %s asks for TLS, which a Unix socket (host %s) does not have", o.TLS, o.Host))
 	}
 	if o.Port < 1 || o.Port > 65535 {
 		errs = append(errs, fmt.Errorf("port %d is out of range", o.Port))

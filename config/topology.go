@@ -32,6 +32,29 @@ func validateTopology(p *problems, m *shardmap.MapSpec, backends Backends) {
 		case ks.Engine == shardmap.MySQL && backends.MySQL == nil:
 			p.add(path, "a mysql keyspace needs backends.mysql")
 		}
+		if ks.Engine == shardmap.Postgres && backends.Postgres != nil {
+			checkUnixTLS(p, i, ks, backends.Postgres.TLS.Mode)
+		}
+	}
+}
+
+// checkUnixTLS refuses a node on a Unix socket when the TLS mode asks for
+// TLS, which a Unix socket does not have (prefer means none there).
+func checkUnixTLS(p *problems, i int, ks shardmap.KeyspaceSpec, mode BackendTLSMode) {
+	if mode != BackendTLSRequire && mode != BackendTLSVerifyFull {
+		return
+	}
+	for j, sh := range ks.Shards {
+		for k, n := range append([]shardmap.NodeSpec{sh.Primary}, sh.Replicas...) {
+			if !strings.HasPrefix(n.Host, "/") {
+				continue
+			}
+			path := fmt.Sprintf("topology.keyspaces[%d].shards[%d].primary.host", i, j)
+			if k > 0 {
+				path = fmt.Sprintf("topology.keyspaces[%d].shards[%d].replicas[%d].host", i, j, k-1)
+			}
+			p.add(path, "a Unix socket has no TLS, and backends.postgres.tls.mode is %s", mode)
+		}
 	}
 }
 

@@ -35,6 +35,16 @@ func TestValidConfigValidates(t *testing.T) {
 	}
 }
 
+// A Postgres node on a Unix socket validates with TLS mode prefer (the
+// default), which means no TLS there.
+func TestUnixSocketNodeValidates(t *testing.T) {
+	c := validConfig()
+	c.Topology.Keyspaces[0].Shards[1].Primary.Host = "/var/run/postgresql"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidationRules(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -53,6 +63,10 @@ func TestValidationRules(t *testing.T) {
 			[]string{"listeners.admin.address: :6432 conflicts with listeners.postgres.address"}},
 		{"deadlock check too short", func(c *Config) { c.Transactions.DeadlockCheck = 5 * time.Millisecond },
 			[]string{"transactions.deadlock_check: must be between 10ms and 1h, got 5ms"}},
+		{"unix socket with tls required", func(c *Config) {
+			c.Backends.Postgres.TLS.Mode = BackendTLSRequire
+			c.Topology.Keyspaces[0].Shards[1].Primary.Host = "/var/run/postgresql"
+		}, []string{"topology.keyspaces[0].shards[1].primary.host: a Unix socket has no TLS, and backends.postgres.tls.mode is require"}},
 		{"tls mode", func(c *Config) { c.Listeners.Postgres.TLS.Mode = "on" },
 			[]string{`listeners.postgres.tls.mode: must be one of off, prefer, require, got "on"`}},
 		{"tls needs files", func(c *Config) { c.Listeners.MySQL.TLS.Mode = ServerTLSRequire },

@@ -99,7 +99,13 @@ func TestCancelOnlyOwnStatement(t *testing.T) {
 // a context ends (pgx's default closes the connection instead).
 func connectCancelling(t *testing.T) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(proxyURL)
+	return connectCancellingURL(t, proxyURL)
+}
+
+// connectCancellingURL is connectCancelling to url.
+func connectCancellingURL(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -193,9 +193,9 @@ func compileKeyspace(p *problems, path string, spec KeyspaceSpec, nodeNames map[
 			p.add(sp+".name", "shard %q is defined twice", name)
 		}
 		shardNames[name] = true
-		checkNode(p, sp+".primary", ss.Primary, nodeNames)
+		checkNode(p, sp+".primary", ss.Primary, spec.Engine, nodeNames)
 		for k, r := range ss.Replicas {
-			checkNode(p, fmt.Sprintf("%s.replicas[%d]", sp, k), r, nodeNames)
+			checkNode(p, fmt.Sprintf("%s.replicas[%d]", sp, k), r, spec.Engine, nodeNames)
 		}
 		sh := &Shard{Name: name, Range: kr, Primary: compileNode(ss.Primary), Database: ks.database}
 		for _, r := range ss.Replicas {

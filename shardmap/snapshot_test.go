@@ -117,6 +117,20 @@ func TestRangeKeyspaceWithValueBounds(t *testing.T) {
 	}
 }
 
+// A Postgres node may be named by its Unix socket folder, as in libpq.
+func TestPostgresNodeOnAUnixSocket(t *testing.T) {
+	m := demoSpec()
+	m.Keyspaces[0].Shards[0].Primary.Host = "/var/run/postgresql"
+	s, err := Compile(1, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, _ := s.Lookup(Postgres, "app", "users", Int(42))
+	if sh.Primary.Host != "/var/run/postgresql" || sh.Primary.Port != 5501 {
+		t.Fatalf("primary %+v", sh.Primary)
+	}
+}
+
 func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -135,6 +149,12 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		{"ref and sharded", func(m *MapSpec) { m.Keyspaces[0].ReferenceTables = []string{"users"} }, []string{"keyspaces[0].reference_tables[0]: "}},
 		{"dup node", func(m *MapSpec) { m.Keyspaces[0].Shards[1].Primary.Name = "pg0" }, []string{"keyspaces[0].shards[1].primary.name: ", "already defined at keyspaces[0].shards[0].primary"}},
 		{"bad port", func(m *MapSpec) { m.Keyspaces[0].Shards[0].Replicas[0].Port = 0 }, []string{"keyspaces[0].shards[0].replicas[0].port: "}},
+		{"host with a slash", func(m *MapSpec) { m.Keyspaces[0].Shards[0].Primary.Host = "db/1" }, []string{"keyspaces[0].shards[0].primary.host: ", "Unix socket folder"}},
+		{"unclean socket folder", func(m *MapSpec) { m.Keyspaces[0].Shards[0].Primary.Host = "/run/pg/../x/" }, []string{"keyspaces[0].shards[0].primary.host: ", "\"/run/x\" would be"}},
+		{"socket folder on mysql", func(m *MapSpec) {
+			m.Keyspaces[0].Engine = MySQL
+			m.Keyspaces[0].Shards[1].Primary.Host = "/run/mysqld"
+		}, []string{"keyspaces[0].shards[1].primary.host: ", "Postgres only"}},
 		{"no engine", func(m *MapSpec) { m.Keyspaces[0].Engine = EngineUnknown }, []string{"keyspaces[0].engine: missing"}},
 		{"no shards", func(m *MapSpec) { m.Keyspaces[0].Shards = nil }, []string{"keyspaces[0].shards: at least one"}},
 		{"values on hash", func(m *MapSpec) {

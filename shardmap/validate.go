@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 )
 
@@ -36,7 +37,9 @@ func validName(s string) bool {
 	return true
 }
 
-func checkNode(p *problems, path string, n NodeSpec, names map[string]string) {
+// checkNode checks one node. A Postgres node's host may be the absolute
+// path of its Unix socket folder, as libpq's host may.
+func checkNode(p *problems, path string, n NodeSpec, engine Engine, names map[string]string) {
 	if !validName(n.Name) {
 		p.add(path+".name", "want a name of letters, digits, '_', '-' or '.', got %q", n.Name)
 	} else if prev, dup := names[n.Name]; dup {
@@ -46,8 +49,12 @@ func checkNode(p *problems, path string, n NodeSpec, names map[string]string) {
 	}
 	if n.Host == "" {
 		p.add(path+".host", "missing")
+	} else if engine == Postgres && strings.HasPrefix(n.Host, "/") {
+		if filepath.Clean(n.Host) != n.Host {
+			p.add(path+".host", "not a clean socket folder path (%q would be): %q", filepath.Clean(n.Host), n.Host)
+		}
 	} else if strings.ContainsAny(n.Host, " /") {
-		p.add(path+".host", "not a host name or address: %q", n.Host)
+		p.add(path+".host", "not a host name or address, or (Postgres only) a Unix socket folder's absolute path: %q", n.Host)
 	}
 	if n.Port < 1 || n.Port > 65535 {
 		p.add(path+".port", "want 1-65535, got %d", n.Port)

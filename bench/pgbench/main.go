@@ -54,6 +54,7 @@ var (
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
 	sgEnv    = flag.String("env", "", "comma list of NAME=value for the shardgate under test (every shardgate row but shardgate-1-baseline): a switch only the build under test reads, A/B against -baseline (bench/RESULTS.md, sixth pass)")
+	unix     = flag.Bool("unix", false, "the proxies (PgBouncer, the relay, shardgate) reach Postgres over its Unix socket instead of loopback TCP; pgbench still connects to them over TCP")
 	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
 
@@ -151,7 +152,11 @@ func main() {
 		if *godebug != "" {
 			env = append(slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GODEBUG=") }), "GODEBUG="+*godebug)
 		}
-		p := must(harness.Start(env, bin, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("%s:%d", direct.Host, direct.Port)))
+		upstream := fmt.Sprintf("%s:%d", direct.Host, direct.Port)
+		if *unix {
+			upstream = filepath.Join(direct.Dir, fmt.Sprintf(".s.PGSQL.%d", direct.Port))
+		}
+		p := must(harness.Start(env, bin, fmt.Sprintf("127.0.0.1:%d", port), upstream))
 		check(harness.WaitPort(port))
 		targets = append(targets, &target{key: "relay", name: "bare Go relay (GOMAXPROCS=1" + godebugLabel() + ")", port: port, pid: p.PID, servers: primaries(one), clean: stop(p, os.Kill)})
 	}
@@ -214,8 +219,12 @@ func main() {
 		targets = append(targets, t)
 	}
 
-	fmt.Printf("\npgbench -S, %d and 1 clients (2 threads, 1 for 1 client), %s per run, scale %d, %d round(s), %d CPUs; %s\n\n",
-		*clients, *duration, *scale, *rounds, runtime.NumCPU(), time.Now().Format("2006-01-02 15:04"))
+	upstream := "loopback TCP"
+	if *unix {
+		upstream = "Postgres's Unix socket"
+	}
+	fmt.Printf("\npgbench -S, %d and 1 clients (2 threads, 1 for 1 client), %s per run, scale %d, %d round(s), %d CPUs, the proxies reach Postgres over %s; %s\n\n",
+		*clients, *duration, *scale, *rounds, runtime.NumCPU(), upstream, time.Now().Format("2006-01-02 15:04"))
 	fmt.Println("| target | mode | clients | TPS | avg latency ms | proxy CPU µs/tx (user+sys) | vs PgBouncer | vs relay | vs direct | analyses = queries | allocs/tx |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	best := map[rowKey]result{}
@@ -483,7 +492,7 @@ log_connections = 0
 log_disconnections = 0
 logfile = %s
 pidfile = %s
-`, n.Host, n.Port, port, users, filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))), 0o644)
+`, upstreamHost(n), n.Port, port, users, filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))), 0o644)
 	args := []string{"-q", ini}
 	if os.Getuid() == 0 {
 		args = append(args, "-u", "postgres")
@@ -496,6 +505,15 @@ pidfile = %s
 	p := must(harness.Start(nil, "pgbouncer", args...))
 	check(harness.WaitPort(port))
 	return port, p
+}
+
+// upstreamHost is the host a proxy reaches n at: its address, or with
+// -unix its socket folder.
+func upstreamHost(n *sandbox.Node) string {
+	if *unix {
+		return n.Dir
+	}
+	return n.Host
 }
 
 // godebugLabel names the GODEBUG of the Go proxies in a row's label.
@@ -518,7 +536,7 @@ func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int, env
 		ranges = []string{"-80", "80-"}
 	}
 	for i, sh := range c.Shards {
-		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %s, port: %d}}\n", ranges[i], name, i, sh.Primary.Host, sh.Primary.Port)
+		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %q, port: %d}}\n", ranges[i], name, i, upstreamHost(sh.Primary), sh.Primary.Port)
 	}
 	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Env: env, PoolMode: mode, Keyspaces: `    - name: app
       engine: postgres

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -24,7 +25,11 @@ func main() {
 			log.Fatal(err)
 		}
 		go func() {
-			s, err := net.Dial("tcp", os.Args[2])
+			network := "tcp"
+			if strings.HasPrefix(os.Args[2], "/") {
+				network = "unix" // a Postgres socket file
+			}
+			s, err := net.Dial(network, os.Args[2])
 			if err != nil {
 				c.Close()
 				return

@@ -31,10 +31,14 @@ const (
 )
 
 // tcpInq is TCP_INQ, both the socket option and its control message type
-// (TCP_CM_INQ), Linux 4.18 and later.
-const tcpInq = 36
+// (TCP_CM_INQ), Linux 4.18 and later. soInq is its Unix-socket peer,
+// SO_INQ (and SCM_INQ) at SOL_SOCKET, Linux 6.17 and later.
+const (
+	tcpInq = 36
+	soInq  = 84
+)
 
-// Conn is a *net.TCPConn whose reads wait before reading when nothing can
+// Conn is a *net.TCPConn or a stream *net.UnixConn whose reads wait before reading when nothing can
 // be there: the last read left the socket empty and the peer has been
 // sent something since, so what comes next comes later.
 //
@@ -82,6 +86,9 @@ type Conn struct {
 	raw syscall.RawConn
 	ctx uintptr // the runtime's poll descriptor
 
+	inqLevel int32 // where the kernel's count of bytes left comes from:
+	inqType  int32 // SOL_TCP and TCP_INQ, or SOL_SOCKET and SO_INQ
+
 	reading atomic.Bool   // a Read runs
 	writes  atomic.Uint64 // writes that sent something
 	empty   bool          // the last read left nothing, not even a FIN
@@ -104,8 +111,9 @@ type Conn struct {
 	werr    error
 }
 
-// Wrap returns a Conn of c, or c itself when c is not a TCP socket this
-// package can wait on (TLS, Unix sockets, a kernel without TCP_INQ).
+// Wrap returns a Conn of c, or c itself when c is not a socket this
+// package can wait on (TLS, a kernel without TCP_INQ, a Unix socket on a
+// kernel without SO_INQ, datagram sockets).
 func Wrap(c net.Conn) net.Conn {
 	if w := newConn(c); w != nil {
 		return w
@@ -114,25 +122,35 @@ func Wrap(c net.Conn) net.Conn {
 }
 
 func newConn(c net.Conn) *Conn {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
+	var level, opt int
+	switch c := c.(type) {
+	case *net.TCPConn:
+		level, opt = syscall.IPPROTO_TCP, tcpInq
+	case *net.UnixConn:
+		if c.LocalAddr().Network() != "unix" { // unixgram, unixpacket
+			return nil
+		}
+		level, opt = syscall.SOL_SOCKET, soInq
+	default:
 		return nil
 	}
 	ctx, ok := pollContext(c)
 	if !ok {
 		return nil
 	}
-	raw, err := tc.SyscallConn()
+	raw, err := c.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return nil
 	}
 	var serr error
 	if err := raw.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpInq, 1)
+		serr = syscall.SetsockoptInt(int(fd), level, opt, 1)
 	}); err != nil || serr != nil {
 		return nil
 	}
-	w := &Conn{Conn: c, raw: raw, ctx: ctx}
+	// The control message comes at the option's level (SOL_TCP is
+	// IPPROTO_TCP), with the option's number as its type.
+	w := &Conn{Conn: c, raw: raw, ctx: ctx, inqLevel: int32(level), inqType: int32(opt)}
 	w.readFn = w.read
 	w.writeFn = w.write
 	w.msg.Iov = &w.iov
@@ -140,7 +158,8 @@ func newConn(c net.Conn) *Conn {
 	return w
 }
 
-// pollContext digs the runtime's poll descriptor out of a *net.TCPConn:
+// pollContext digs the runtime's poll descriptor out of a *net.TCPConn or
+// *net.UnixConn:
 // conn.fd.pfd.pd.runtimeCtx, every one of them unexported. Reading
 // unexported fields through reflect is allowed; any change of shape in a
 // later Go makes it report false.
@@ -257,7 +276,7 @@ func (c *Conn) control(fn func(uintptr), fnErr *error) error {
 
 // opError wraps err as Go's net.Conn methods do.
 func (c *Conn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: c.Conn.LocalAddr().Network(), Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
 }
 
 // read is the Control callback of Read.
@@ -304,7 +323,7 @@ func (c *Conn) inqOf() int {
 		return -1
 	}
 	h := (*syscall.Cmsghdr)(unsafe.Pointer(&c.oob[0]))
-	if h.Level != syscall.SOL_TCP || h.Type != tcpInq || h.Len < syscall.SizeofCmsghdr+4 {
+	if h.Level != c.inqLevel || h.Type != c.inqType || h.Len < syscall.SizeofCmsghdr+4 {
 		return -1
 	}
 	return int(*(*int32)(unsafe.Pointer(&c.oob[syscall.SizeofCmsghdr])))

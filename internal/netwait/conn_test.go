@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,6 +40,96 @@ func pair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
 	return a.(*net.TCPConn), b.(*net.TCPConn)
 }
 
+// unixPair returns the two ends of a Unix stream socket connection.
+func unixPair(t testing.TB) (*net.UnixConn, *net.UnixConn) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	a, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-accepted
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a.(*net.UnixConn), b.(*net.UnixConn)
+}
+
+// soInqSupported reports whether the kernel has SO_INQ for Unix sockets.
+func soInqSupported(t *testing.T) bool {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	return syscall.SetsockoptInt(fds[0], syscall.SOL_SOCKET, soInq, 1) == nil
+}
+
+// A Unix stream socket is wrapped where the kernel counts what is left
+// to read (SO_INQ), and is read right: requests and answers in turn, the
+// peer's close during a wait, and the wait's end on Close. Without
+// SO_INQ, Wrap must leave the socket to Go's reads.
+func TestUnixSocket(t *testing.T) {
+	a, b := unixPair(t)
+	w := Wrap(b)
+	if !soInqSupported(t) {
+		if w != net.Conn(b) {
+			t.Fatalf("Wrap(*net.UnixConn) = %T on a kernel without SO_INQ, want the conn itself", w)
+		}
+		return
+	}
+	if _, ok := w.(*Conn); !ok {
+		t.Fatalf("Wrap(*net.UnixConn) = %T, want *Conn", w)
+	}
+	pingPong(t, a, w)
+
+	// The peer closes while the read waits: EOF.
+	t.Run("eof", func(t *testing.T) {
+		a, b := unixPair(t)
+		r := Wrap(b)
+		a.Write([]byte("x"))
+		if n, err := r.Read(make([]byte, 16)); n != 1 || err != nil {
+			t.Fatalf("first read = %d, %v", n, err)
+		}
+		r.Write([]byte("y")) // the next read waits first
+		time.AfterFunc(20*time.Millisecond, func() {
+			io.ReadFull(a, make([]byte, 1)) // the "y": a close with it unread is a reset
+			a.Close()
+		})
+		if _, err := r.Read(make([]byte, 16)); err != io.EOF {
+			t.Fatalf("read = %v, want EOF", err)
+		}
+		// Writing to a closed peer fails at once (what makes a close
+		// before the last read safe: the wait comes only after a write).
+		if _, err := r.Write([]byte("z")); err == nil {
+			t.Fatal("a write to a closed peer succeeded")
+		}
+	})
+	t.Run("close", func(t *testing.T) {
+		a, b := unixPair(t)
+		r := Wrap(b)
+		a.Write([]byte("x"))
+		r.Read(make([]byte, 16))
+		r.Write([]byte("y"))
+		time.AfterFunc(20*time.Millisecond, func() { b.Close() })
+		if _, err := r.Read(make([]byte, 16)); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read = %v, want net.ErrClosed", err)
+		}
+	})
+}
+
 // TestWrapFindsThePollDescriptor fails when a Go release moves the net
 // internals Wrap digs through: the proxy would still work, reading as Go
 // does, but would lose the saved system call without telling.
@@ -61,7 +152,11 @@ func TestWrapFindsThePollDescriptor(t *testing.T) {
 // some after a pause, some in two parts.
 func TestPingPong(t *testing.T) {
 	a, b := pair(t)
-	r := Wrap(b)
+	pingPong(t, a, Wrap(b))
+}
+
+// pingPong runs TestPingPong's rounds: a sends, r answers.
+func pingPong(t *testing.T, a net.Conn, r net.Conn) {
 	const rounds = 2000
 	var wg sync.WaitGroup
 	wg.Add(1)

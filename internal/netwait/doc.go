@@ -2,7 +2,7 @@
 // peers: a request, then nothing until the answer. Go's netpoller reads
 // before it waits, so each such read begins with a system call that finds
 // nothing (EAGAIN) and only then parks the goroutine. A Conn reads with
-// recvmsg and TCP_INQ, so it knows when a read left the socket empty (not
+// recvmsg and TCP_INQ (SO_INQ on a Unix socket), so it knows when a read left the socket empty (not
 // even a FIN pending); when something was written to the peer since, its
 // next read first waits in the netpoller, which the kernel tells of every
 // byte that arrives afterwards, and reads only once there is something to
@@ -15,7 +15,7 @@
 //
 // It imports only the standard library and the runtime's netpoller entry
 // (a linkname): nothing of shardgate. Where the wait cannot be had (TLS,
-// Unix sockets, other platforms, a kernel without TCP_INQ, a Go whose net
-// internals moved), Wrap returns the connection unchanged and reads are
-// Go's own.
+// other platforms, a kernel without TCP_INQ, or without SO_INQ for a Unix
+// socket, a Go whose net internals moved), Wrap returns the connection
+// unchanged and reads are Go's own.
 package netwait
