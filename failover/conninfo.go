@@ -9,7 +9,7 @@ import (
 )
 
 // repointConninfo returns a replica's primary_conninfo aimed at host:port
-// instead, every other setting (user, password, application_name, TLS)
+// (host may be a Unix socket folder) instead, every other setting (user, password, application_name, TLS)
 // kept: the replica's replication login stays what its operator set, and
 // failover never needs to know it. hostaddr goes, since it would win over
 // host. Both libpq forms are understood: keyword/value and URI.
@@ -19,11 +19,18 @@ func repointConninfo(info, host string, port int) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("primary_conninfo is not a valid URI: %w", err)
 		}
-		u.Host = net.JoinHostPort(host, strconv.Itoa(port))
 		q := u.Query()
 		q.Del("hostaddr")
 		q.Del("host")
 		q.Del("port")
+		if strings.HasPrefix(host, "/") {
+			// A Unix socket folder goes in the query, as libpq reads it.
+			u.Host = ""
+			q.Set("host", host)
+			q.Set("port", strconv.Itoa(port))
+		} else {
+			u.Host = net.JoinHostPort(host, strconv.Itoa(port))
+		}
 		u.RawQuery = q.Encode()
 		return u.String(), nil
 	}
