@@ -151,6 +151,27 @@ func TreeTicks(pid int) int64 {
 	return total
 }
 
+// MachineTicks is the whole machine's busy time in clock ticks, summed
+// over its CPUs: /proc/stat's user, nice, system, irq, softirq and steal
+// (idle and iowait left out). 0 if unreadable.
+func MachineTicks() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var total int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		total += v
+	}
+	return total
+}
+
 // statFields is /proc/PID/stat's fields after the command name (state
 // first), or nil.
 func statFields(pid int) []string {

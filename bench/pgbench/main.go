@@ -85,6 +85,7 @@ type result struct {
 	txs                 int64
 	userTicks, sysTicks int64
 	serverTicks         int64         // the Postgres servers behind the target
+	machineTicks        int64         // the whole machine's busy time
 	clientCPU           time.Duration // pgbench's
 	queries, analyses   float64       // deltas of shardgate's counters; -1: not scraped
 	mallocs             float64       // delta of shardgate's heap allocations; -1: not scraped
@@ -253,7 +254,7 @@ func main() {
 						<-prof
 						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f µs/tx, %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), res.allocsPerTx(), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
@@ -327,13 +328,13 @@ func main() {
 func measure(t *target, mode string, nc int) result {
 	pid := t.pid()
 	u0, s0 := harness.CPUTicks(pid)
-	p0 := serverTicks(t)
+	p0, m0 := serverTicks(t), harness.MachineTicks()
 	c0 := scrape(t.admin)
 	res := pgbench(t.port, mode, nc)
 	u1, s1 := harness.CPUTicks(pid)
-	p1 := serverTicks(t)
+	p1, m1 := serverTicks(t), harness.MachineTicks()
 	c1 := scrape(t.admin)
-	res.userTicks, res.sysTicks, res.serverTicks = u1-u0, s1-s0, p1-p0
+	res.userTicks, res.sysTicks, res.serverTicks, res.machineTicks = u1-u0, s1-s0, p1-p0, m1-m0
 	res.queries, res.analyses, res.mallocs = -1, -1, -1
 	if c0.haveQueries && c1.haveQueries {
 		res.queries, res.analyses = c1.queries-c0.queries, c1.analyses-c0.analyses
