@@ -123,17 +123,48 @@ func CPUTicks(pid int) (user, sys int64) {
 // the utime and stime of pid and of each live child, and the cutime and
 // cstime of pid, where the children that exited and were waited for left
 // theirs. 0 for pid 0.
+//
+// A child that has exited but is not yet waited for shows no CPU time, and
+// one waited for during the scan may be counted twice or not at all: the
+// count is retried (for up to 2 s) until no child is a zombie and pid's
+// own times did not move during the scan. Without that, a run whose
+// backends exit at its end (direct, the relay) gave part of their time
+// to the next run's window.
 func TreeTicks(pid int) int64 {
 	if pid == 0 {
 		return 0
 	}
-	total := int64(0)
+	var total int64
+	for try := 0; try < 40; try++ {
+		before := ownTicks(pid)
+		var zombies bool
+		total, zombies = childTicks(pid)
+		after := ownTicks(pid)
+		total += after
+		if !zombies && before == after {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return total
+}
+
+// ownTicks is pid's utime, stime, cutime and cstime.
+func ownTicks(pid int) int64 {
+	var total int64
 	if f := statFields(pid); f != nil {
-		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		for _, i := range []int{11, 12, 13, 14} {
 			v, _ := strconv.ParseInt(f[i], 10, 64)
 			total += v
 		}
 	}
+	return total
+}
+
+// childTicks is the utime and stime of pid's live children, and whether
+// one of them is a zombie.
+func childTicks(pid int) (total int64, zombies bool) {
+	ppid := strconv.Itoa(pid)
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		child, err := strconv.Atoi(e.Name())
@@ -141,14 +172,17 @@ func TreeTicks(pid int) int64 {
 			continue
 		}
 		f := statFields(child)
-		if f == nil || f[1] != strconv.Itoa(pid) { // ppid
+		if f == nil || f[1] != ppid {
 			continue
+		}
+		if f[0] == "Z" {
+			zombies = true
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
 		total += u + st
 	}
-	return total
+	return total, zombies
 }
 
 // MachineTicks is the whole machine's busy time in clock ticks, summed
