@@ -28,12 +28,7 @@ func TestCancelBeforeInFlight(t *testing.T) {
 	s := &session{ctx: context.Background()}
 
 	s.cancel() // idle: nothing runs, Postgres would ignore it
-	s.readWhileIdle()
-	idleConn := &cancelCountingConn{cancels: make(chan struct{}, 100)}
-	s.setActive(idleConn)
-	s.lateCancels.Wait()
-	s.statementDone()
-	if n := len(idleConn.cancels); n != 0 {
+	if n := runStatement(s); n != 0 {
 		t.Fatalf("a cancel sent while idle reached the next statement (%d deliveries)", n)
 	}
 
@@ -50,12 +45,18 @@ func TestCancelBeforeInFlight(t *testing.T) {
 	s.lateCancels.Wait() // the repeats end with the statement
 
 	// Delivered once: the next statement is not cancelled by it.
-	s.readWhileIdle()
-	next := &cancelCountingConn{cancels: make(chan struct{}, 100)}
-	s.setActive(next)
-	s.lateCancels.Wait()
-	s.statementDone()
-	if n := len(next.cancels); n != 0 {
+	if n := runStatement(s); n != 0 {
 		t.Fatalf("a delivered cancel reached the next statement too (%d deliveries)", n)
 	}
+}
+
+// runStatement reads a statement while idle and runs it to its end on a
+// connection of its own; it returns the cancels that reached it.
+func runStatement(s *session) int {
+	s.readWhileIdle()
+	conn := &cancelCountingConn{cancels: make(chan struct{}, 100)}
+	s.setActive(conn)
+	s.lateCancels.Wait()
+	s.statementDone()
+	return len(conn.cancels)
 }

@@ -17,8 +17,15 @@ import (
 
 // pair returns the two ends of a loopback TCP connection.
 func pair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
+	a, b := connPair(t, "tcp", "127.0.0.1:0")
+	return a.(*net.TCPConn), b.(*net.TCPConn)
+}
+
+// connPair returns the two ends of a connection through a listener on
+// network and address: the dialled end and the accepted one.
+func connPair(t testing.TB, network, address string) (net.Conn, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +35,7 @@ func pair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
 		c, _ := ln.Accept()
 		accepted <- c
 	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
+	a, err := net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,32 +44,12 @@ func pair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
 		t.Fatal("accept failed")
 	}
 	t.Cleanup(func() { a.Close(); b.Close() })
-	return a.(*net.TCPConn), b.(*net.TCPConn)
+	return a, b
 }
 
 // unixPair returns the two ends of a Unix stream socket connection.
 func unixPair(t testing.TB) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "s")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	a, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-accepted
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
+	a, b := connPair(t, "unix", filepath.Join(t.TempDir(), "s"))
 	return a.(*net.UnixConn), b.(*net.UnixConn)
 }
 
