@@ -23,7 +23,7 @@ import (
 // CreatedAt) may be called from other goroutines.
 type Conn struct {
 	nc   net.Conn
-	raw  syscall.RawConn // the TCP socket under nc, for liveness checks; nil if unavailable
+	raw  syscall.RawConn // the socket under nc, for liveness checks; nil if unavailable
 	r    *pgio.Reader
 	w    *pgio.Writer
 	node string

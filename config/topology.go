@@ -46,7 +46,7 @@ func checkUnixTLS(p *problems, i int, ks shardmap.KeyspaceSpec, mode BackendTLSM
 	}
 	for j, sh := range ks.Shards {
 		for k, n := range append([]shardmap.NodeSpec{sh.Primary}, sh.Replicas...) {
-			if !strings.HasPrefix(n.Host, "/") {
+			if !shardmap.SocketFolder(n.Host) {
 				continue
 			}
 			path := fmt.Sprintf("topology.keyspaces[%d].shards[%d].primary.host", i, j)

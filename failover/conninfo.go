@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // repointConninfo returns a replica's primary_conninfo aimed at host:port
-// (host may be a Unix socket folder) instead, every other setting (user, password, application_name, TLS)
-// kept: the replica's replication login stays what its operator set, and
-// failover never needs to know it. hostaddr goes, since it would win over
+// (host may be a Unix socket folder) instead, every other setting (user,
+// password, application_name, TLS) kept: the replica's replication login
+// stays what its operator set, and failover never needs to know it. hostaddr goes, since it would win over
 // host. Both libpq forms are understood: keyword/value and URI.
 func repointConninfo(info, host string, port int) (string, error) {
 	if strings.HasPrefix(info, "postgres://") || strings.HasPrefix(info, "postgresql://") {
@@ -23,7 +25,7 @@ func repointConninfo(info, host string, port int) (string, error) {
 		q.Del("hostaddr")
 		q.Del("host")
 		q.Del("port")
-		if strings.HasPrefix(host, "/") {
+		if shardmap.SocketFolder(host) {
 			// A Unix socket folder goes in the query, as libpq reads it.
 			u.Host = ""
 			q.Set("host", host)

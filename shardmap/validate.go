@@ -37,6 +37,10 @@ func validName(s string) bool {
 	return true
 }
 
+// SocketFolder reports whether host names the folder of a Unix socket (an
+// absolute path, libpq's rule) rather than a host name or address.
+func SocketFolder(host string) bool { return strings.HasPrefix(host, "/") }
+
 // checkNode checks one node. A Postgres node's host may be the absolute
 // path of its Unix socket folder, as libpq's host may.
 func checkNode(p *problems, path string, n NodeSpec, engine Engine, names map[string]string) {
@@ -49,7 +53,7 @@ func checkNode(p *problems, path string, n NodeSpec, engine Engine, names map[st
 	}
 	if n.Host == "" {
 		p.add(path+".host", "missing")
-	} else if engine == Postgres && strings.HasPrefix(n.Host, "/") {
+	} else if engine == Postgres && SocketFolder(n.Host) {
 		if filepath.Clean(n.Host) != n.Host {
 			p.add(path+".host", "not a clean socket folder path (%q would be): %q", filepath.Clean(n.Host), n.Host)
 		}

@@ -38,9 +38,10 @@ const (
 	soInq  = 84
 )
 
-// Conn is a *net.TCPConn or a stream *net.UnixConn whose reads wait before reading when nothing can
-// be there: the last read left the socket empty and the peer has been
-// sent something since, so what comes next comes later.
+// Conn is a *net.TCPConn or a stream *net.UnixConn whose reads wait
+// before reading when nothing can be there: the last read left the socket
+// empty and the peer has been sent something since, so what comes next
+// comes later.
 //
 // Why that wait loses no wake-up:
 //
