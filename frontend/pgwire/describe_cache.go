@@ -19,8 +19,8 @@ import (
 // server last gave, and answers such a Describe itself: the server reads
 // and answers one message less per execution (about 2 µs of its CPU per
 // execution here, docs/design/describe-cache.md). pgx does the same on
-// the client side (jackc/pgx#2422: it describes a statement once and
-// builds each execution's description from that).
+// the client side since 5.8 (it describes a statement once and builds each
+// portal's description from that).
 //
 // Why the answer is the server's: a statement prepared through the
 // protocol has a fixed result type. When Postgres re-plans it (after DDL,
