@@ -15,7 +15,6 @@ type metrics struct {
 	snapshot func() *shardmap.Snapshot
 
 	queries, routed, refused, pins *prometheus.Desc
-	describesAnswered              *prometheus.Desc
 	pinnedSessions, sessions       *prometheus.Desc
 	resets                         *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
@@ -47,8 +46,6 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 			"Statement executions routed to a server connection.", nil, nil),
 		refused: prometheus.NewDesc("shardgate_pg_refused_total",
 			"Statements answered with an error raised by the proxy (unroutable, unsupported, unparsable).", nil, nil),
-		describesAnswered: prometheus.NewDesc("shardgate_pg_describes_answered_total",
-			"Portal Describes the proxy answered itself from the server's earlier description of the statement on that connection.", nil, nil),
 		pins: prometheus.NewDesc("shardgate_pg_pins_total",
 			"Times a session pinned a server connection under transaction pooling.", nil, nil),
 		pinnedSessions: prometheus.NewDesc("shardgate_pg_pinned_sessions",
@@ -110,7 +107,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.queries, m.routed, m.refused, m.describesAnswered, m.pins, m.pinnedSessions, m.sessions, m.resets,
+		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets,
 		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks, m.deadlockUnmapped,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
@@ -136,7 +133,6 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.queries, st.Queries.Load())
 	counter(m.routed, st.Routed.Load())
 	counter(m.refused, st.Refused.Load())
-	counter(m.describesAnswered, st.DescribesAnswered.Load())
 	counter(m.pins, st.Pins.Load())
 	gauge(m.pinnedSessions, float64(st.PinnedSessions.Load()))
 	gauge(m.sessions, float64(st.Sessions.Load()))

@@ -27,7 +27,6 @@ func NewProxy(opts SessionOptions) *Proxy {
 	p := &Proxy{opts: opts, params: make(map[string]map[string]string)}
 	p.catalog = newCatalog(opts.Conns)
 	p.opts.catalog = p.catalog
-	p.opts.ddl = new(ddlGen)
 	return p
 }
 

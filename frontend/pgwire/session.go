@@ -92,7 +92,6 @@ type SessionOptions struct {
 	Admin AdminCommands
 
 	catalog *catalog
-	ddl     *ddlGen
 }
 
 // session is one client's statement loop: it reads a message, routes it,
@@ -192,11 +191,6 @@ type session struct {
 	bindMsg   pgio.Bind
 	paramVals []shardmap.Value
 	nameBuf   []byte
-	descBuf   []byte // a RowDescription the proxy answers (describe_cache.go)
-	// ranDDL: a statement of the session's transaction (or last
-	// statement) may have changed the schema; when it is over, the DDL
-	// generation moves (describe_cache.go).
-	ranDDL bool
 
 	mu       sync.Mutex
 	active   ServerConn // the connection running the client's statement
@@ -282,10 +276,6 @@ func (s *session) serve() {
 		if err := s.handle(typ, body); err != nil {
 			s.fatal(err)
 			return
-		}
-		if s.ranDDL && !s.txOpen {
-			s.ranDDL = false
-			s.opts.ddl.bump()
 		}
 	}
 }

@@ -62,12 +62,6 @@ type portal struct {
 	scatter *scatterPortal // a read on several shards (session_scatter_extended.go)
 	fanOut  *fanOutPortal  // a write on several shards (session_fanout_extended.go)
 	ran     bool           // executed at least once
-	// ss is the statement it is bound to on link's connection, formats
-	// the Bind's result formats (its own copy, kept across reuses of the
-	// struct): a Describe of it may be answered by the proxy
-	// (describe_cache.go).
-	ss      *serverStmt
-	formats pgio.Int16s
 }
 
 func (s *session) clearPortals() {
@@ -219,30 +213,25 @@ func oidKey(oids []uint32) string {
 // ensurePrepared makes sure the connection has cs prepared, queueing a
 // Parse under the connection's own name if not, and returns the name.
 func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
-	return s.prepareOn(l, cs).name
-}
-
-// prepareOn is ensurePrepared, returning the connection's statement.
-func (s *session) prepareOn(l *link, cs *clientStmt) *serverStmt {
 	st := l.state
-	if ss, ok := st.prepared[cs.key]; ok {
-		return ss
+	if name, ok := st.prepared[cs.key]; ok {
+		return name
 	}
 	if len(st.prepared) >= maxPreparedPerConn {
-		for k, ss := range st.prepared {
-			l.w.WriteClose(pgio.ObjectStatement, ss.name)
+		for k, name := range st.prepared {
+			l.w.WriteClose(pgio.ObjectStatement, name)
 			s.queue(pending{exp: expClose, link: l, swallow: true})
 			delete(st.prepared, k)
 		}
 	}
-	ss := &serverStmt{name: st.newName()}
-	p := pgio.Parse{Name: []byte(ss.name), Query: []byte(cs.sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, cs.oids...))}
+	name := st.newName()
+	p := pgio.Parse{Name: []byte(name), Query: []byte(cs.sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, cs.oids...))}
 	l.w.WriteParse(&p)
-	st.prepared[cs.key] = ss
+	st.prepared[cs.key] = name
 	// If the server refuses it, the error reaches the client in place of
 	// the response to the message that needed the statement.
 	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() { delete(st.prepared, cs.key) }})
-	return ss
+	return name
 }
 
 func (s *session) bind(body []byte) error {
@@ -296,7 +285,7 @@ func (s *session) bind(body []byte) error {
 	if err != nil {
 		return err
 	}
-	ss := s.prepareOn(l, cs)
+	name := s.ensurePrepared(l, cs)
 	if hasSet(cs.stmt) && !(cs.stmt.Set != nil && cs.stmt.Set.Local) && !trackedSet(cs.stmt) {
 		// A SET the session does not record (trackedSet: the one it
 		// records is replayed when its Execute completes); the
@@ -304,10 +293,10 @@ func (s *session) bind(body []byte) error {
 		// use it resets them first.
 		l.state.applied, l.state.untracked = appliedUnknown, true
 	}
-	s.nameBuf = append(s.nameBuf[:0], ss.name...)
+	s.nameBuf = append(s.nameBuf[:0], name...)
 	m.Statement = s.nameBuf
 	l.w.WriteBind(m)
-	s.setPortal(portalName, cs, l, ss, m.ResultFormats)
+	s.setPortal(portalName, cs, l)
 	s.queue(pending{exp: expBind, link: l})
 	return nil
 }
@@ -317,7 +306,7 @@ func (s *session) bind(body []byte) error {
 // plain portal of the same name, or of one forgotten since (the unnamed
 // one, every time, for most drivers), is reused instead of allocated per
 // Bind.
-func (s *session) setPortal(name string, cs *clientStmt, l *link, ss *serverStmt, formats pgio.Int16s) {
+func (s *session) setPortal(name string, cs *clientStmt, l *link) {
 	p, _ := s.portals.get(name)
 	if p == nil || p.scatter != nil || p.fanOut != nil {
 		p, s.sparePortal = s.sparePortal, nil
@@ -326,7 +315,7 @@ func (s *session) setPortal(name string, cs *clientStmt, l *link, ss *serverStmt
 		}
 		s.portals.put(name, p)
 	}
-	*p = portal{cs: cs, link: l, ss: ss, formats: append(p.formats[:0], formats...)}
+	*p = portal{cs: cs, link: l}
 }
 
 // paramValues turns Bind's parameters into routing values, by their
@@ -395,12 +384,8 @@ func (s *session) describe(body []byte) error {
 			s.queueLocal(pgio.TypeNoData)
 			return nil
 		}
-		if d, format, ok := s.cachedDescribe(p); ok {
-			s.queue(pending{exp: expLocal, msg: pgio.TypeRowDescription, desc: d, descFormat: format})
-			return nil
-		}
 		p.link.w.WriteDescribe(pgio.ObjectPortal, name)
-		s.queue(pending{exp: expDescribeP, link: p.link, learn: s.learnFrom(p.link, p.ss)})
+		s.queue(pending{exp: expDescribeP, link: p.link})
 		return nil
 	}
 	cs, ok := s.stmts[name]
@@ -418,9 +403,9 @@ func (s *session) describe(body []byte) error {
 	if err != nil {
 		return err
 	}
-	ss := s.prepareOn(l, cs)
-	l.w.WriteDescribe(pgio.ObjectStatement, ss.name)
-	s.queue(pending{exp: expDescribeS, link: l, cs: cs, learn: s.learnFrom(l, ss)})
+	srvName := s.ensurePrepared(l, cs)
+	l.w.WriteDescribe(pgio.ObjectStatement, srvName)
+	s.queue(pending{exp: expDescribeS, link: l, cs: cs})
 	return nil
 }
 

@@ -50,9 +50,9 @@ type ConnSource interface {
 // connState is the per-server-connection state the front end keeps in the
 // connection's attachment.
 type connState struct {
-	// prepared maps a statement's text and parameter types to the
-	// statement prepared for it on this connection (describe_cache.go).
-	prepared map[string]*serverStmt
+	// prepared maps a statement's text and parameter types to the name
+	// it is prepared under on this connection.
+	prepared map[string]string
 	nextName int
 	// sqlPrepared maps an SQL-level PREPARE's types and text to the name
 	// it is prepared under on this connection (session_sqlprepare.go).
@@ -78,7 +78,7 @@ func stateOf(c ServerConn) *connState {
 	if st, ok := c.Attachment().(*connState); ok {
 		return st
 	}
-	st := &connState{prepared: make(map[string]*serverStmt), sqlPrepared: make(map[string]string)}
+	st := &connState{prepared: make(map[string]string), sqlPrepared: make(map[string]string)}
 	c.SetAttachment(st)
 	return st
 }

@@ -27,56 +27,45 @@ const (
 
 // pending is one response the client is owed, in order. Entries with a
 // link are answered by that server connection; local entries by the proxy.
-//
-// The one-byte fields come first, together: a batch queues an entry per
-// message, and the padding between scattered flags made each one bigger.
 type pending struct {
-	exp expect
+	exp  expect
+	link *link
 	// swallow: the message was the proxy's own (a lazy Parse, a replayed
 	// BEGIN or SET); its responses are read and dropped. An error is
 	// still relayed unless quiet is set too.
 	swallow bool
 	quiet   bool
-	// msg is the message type of a local response.
-	msg byte
-	sev pgio.Severity // of a local ErrorResponse
+	// local response
+	msg byte          // message type of a bodiless local response
+	tag string        // CommandComplete tag
+	err *sqlerr.Error // ErrorResponse
+	sev pgio.Severity
+	cs  *clientStmt
 	// asPortal: a statement Describe that answers a portal Describe (a
 	// scatter read): no ParameterDescription, the portal's formats.
-	asPortal bool
+	asPortal      bool
+	portalFormats pgio.Int16s
 	// silentReady: a Sync the proxy added to end a batch; its
 	// ReadyForQuery updates the state but is not relayed.
 	silentReady bool
 	// always: written even after a server error in the batch (the
 	// proxy's own errors, ReadyForQuery).
 	always bool
+	// undo reverts session state set tentatively when the message was
+	// read, if the server skips it after an earlier error.
+	undo func()
 	// lsn: the proxy's question for a commit's position (session_replica.go);
 	// afterCommit: it follows a COMMIT (and holds even if a chained
 	// transaction is open again when it is answered).
 	lsn, afterCommit bool
+	// done runs when an Execute completes (its CommandComplete).
+	done func()
 	// ctl: a transaction-control statement (savepoint name ctlName;
 	// ctlChain: AND CHAIN) whose completion settles the session's SETs
 	// (txControlDone).
 	ctl      txControl
 	ctlChain bool
-	// descFormat is the format code of every field of desc.
-	descFormat int16
-
-	link *link
-	tag  string        // CommandComplete tag
-	err  *sqlerr.Error // ErrorResponse
-	cs   *clientStmt
-	// desc: a portal's RowDescription (or NoData) the proxy answers
-	// itself; learn: a Describe whose answer the proxy keeps for that
-	// (describe_cache.go).
-	desc          *rowDesc
-	learn         *describeLearn
-	portalFormats pgio.Int16s
-	// undo reverts session state set tentatively when the message was
-	// read, if the server skips it after an earlier error.
-	undo func()
-	// done runs when an Execute completes (its CommandComplete).
-	done    func()
-	ctlName string
+	ctlName  string
 }
 
 // queue adds an entry.
@@ -226,8 +215,6 @@ func (s *session) writeLocal(p *pending) {
 		s.out.WriteReadyForQuery(s.clientStatus())
 	case pgio.TypeParameterDescription:
 		s.out.WriteRaw(pgio.TypeParameterDescription, []byte{0, 0})
-	case pgio.TypeRowDescription:
-		s.writeRowDesc(p.desc, p.descFormat)
 	default:
 		s.out.WriteEmpty(p.msg)
 	}
@@ -317,9 +304,6 @@ func (s *session) answer(p *pending) error {
 				continue
 			}
 			if sawParamDesc && (typ == pgio.TypeRowDescription || typ == pgio.TypeNoData) {
-				if p.learn != nil {
-					p.learn.learn(typ, body)
-				}
 				if p.asPortal && typ == pgio.TypeRowDescription {
 					body = withFormats(body, p.portalFormats)
 				}
@@ -328,9 +312,6 @@ func (s *session) answer(p *pending) error {
 			}
 		case expDescribeP:
 			if typ == pgio.TypeRowDescription || typ == pgio.TypeNoData {
-				if p.learn != nil {
-					p.learn.learn(typ, body)
-				}
 				s.out.WriteRaw(typ, body)
 				return nil
 			}
@@ -408,7 +389,6 @@ func (s *session) noteTag(body []byte) {
 		if string(cmd) != s.lastTag { // no copy when the command repeats
 			s.lastTag = string(cmd)
 		}
-		s.noteDDL(cmd)
 	}
 }
 

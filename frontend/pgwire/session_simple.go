@@ -432,9 +432,6 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if err := s.checkPin(stmt); err != nil {
 		return nil, err
 	}
-	if changesSchema(stmt) {
-		s.ranDDL = true // describe_cache.go
-	}
 	s.rs.TxShard = nil
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard

@@ -41,7 +41,4 @@ type Stats struct {
 	ReplicaReads     atomic.Uint64
 	ReplicaFallbacks atomic.Uint64
 	ReplicaRetries   atomic.Uint64
-	// DescribesAnswered counts portal Describes the proxy answered from
-	// the server's earlier description (describe_cache.go).
-	DescribesAnswered atomic.Uint64
 }
