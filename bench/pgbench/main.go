@@ -50,7 +50,7 @@ var (
 	scale    = flag.Int("scale", 10, "pgbench scale")
 	modes    = flag.String("modes", "simple,extended,prepared", "pgbench query modes")
 	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default,shardgate-1-plain,shardgate-1-session: session pooling, each client on one backend as behind the relay); empty: all (and shardgate-1-baseline with -baseline)")
-	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-TPS run is reported")
+	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns (each round starting one target further on); the median-TPS run is reported")
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
 	sgEnv    = flag.String("env", "", "comma list of NAME=value for the shardgate under test (every shardgate row but shardgate-1-baseline): a switch only the build under test reads, A/B against -baseline (bench/RESULTS.md, sixth pass)")
@@ -239,7 +239,7 @@ func main() {
 		for _, nc := range counts {
 			runs := map[string][]result{}
 			for r := 0; r < *rounds; r++ {
-				for _, t := range targets {
+				for t := range harness.Turns(targets, r) {
 					if t.rows != nil && !t.rows(mode, nc) {
 						continue
 					}

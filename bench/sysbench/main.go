@@ -174,7 +174,7 @@ func main() {
 	for _, mode := range strings.Split(*modes, ",") {
 		runs := map[string][]result{}
 		for r := 0; r < *rounds; r++ {
-			for _, t := range targets {
+			for t := range harness.Turns(targets, r) {
 				var prof chan struct{}
 				if *profile != "" && !profiled && strings.HasPrefix(t.key, "shardgate") {
 					profiled = true
