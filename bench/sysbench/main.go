@@ -45,7 +45,7 @@ var (
 	tableSize = flag.Int("table-size", 100000, "rows of sbtest1")
 	modes     = flag.String("modes", "auto,disable", "sysbench --db-ps-mode values")
 	only      = flag.String("only", "", "comma list of targets to run (direct,relay,shardgate-1,shardgate-2); empty: all")
-	rounds    = flag.Int("rounds", 1, "runs of every row, the targets taking turns; the median-QPS run is reported")
+	rounds    = flag.Int("rounds", 1, "runs of every row, the targets taking turns (each round starting one target further on); the median-QPS run is reported")
 	maxProcs  = flag.Int("maxprocs", 1, "shardgate's runtime.max_procs and the relay's GOMAXPROCS (0: Go's default)")
 	baseline  = flag.String("baseline", "", "git revision to build as target shardgate-1-baseline (over the 1-shard server), for A/B comparisons within one run")
 	godebug   = flag.String("godebug", harness.SchedGODEBUG, "GODEBUG of the Go proxies (shardgate, the relay), as bench/pgbench's -godebug: keeps Go's sysmon out of its deep sleep (bench/RESULTS.md, 2026-11-26). shardgate also has it as its link-time default, as `make build` gives it. Empty: Go's defaults for the relay, shardgate's link-time default")
