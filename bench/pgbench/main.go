@@ -49,7 +49,7 @@ var (
 	single   = flag.Bool("single", true, "also run every mode with 1 client (latency)")
 	scale    = flag.Int("scale", 10, "pgbench scale")
 	modes    = flag.String("modes", "simple,extended,prepared", "pgbench query modes")
-	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default,shardgate-1-plain,shardgate-1-session: session pooling, each client on one backend as behind the relay); empty: all (and shardgate-1-baseline with -baseline)")
+	only     = flag.String("only", "", "comma list of targets to run (direct,pgbouncer,relay,shardgate-1,shardgate-2,shardgate-1-default,shardgate-1-plain,shardgate-1-session: session pooling, each client on one backend as behind the relay; shardgate-2-one-server: shardgate-2's two shards both on shardgate-1's server); empty: all (and shardgate-1-baseline with -baseline)")
 	rounds   = flag.Int("rounds", 1, "runs of every row, the targets taking turns (each round starting one target further on); the median-TPS run is reported")
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
@@ -104,7 +104,7 @@ func main() {
 	os.Chmod(dir, 0o755)
 
 	want := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
-	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || want("shardgate-1-plain") || want("shardgate-1-session") || *baseline != ""
+	needOne := want("direct") || want("pgbouncer") || want("relay") || want("shardgate-1") || want("shardgate-1-default") || want("shardgate-1-plain") || want("shardgate-1-session") || want("shardgate-2-one-server") || *baseline != ""
 	var one, two *sandbox.Cluster
 	if needOne {
 		if one, err = sandbox.StartPostgres(ctx, sandbox.Spec{Shards: 1, Settings: map[string]string{"max_connections": "300"}}); err != nil {
@@ -166,7 +166,7 @@ func main() {
 		key      string
 		cluster  *sandbox.Cluster
 		maxProcs int
-	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-1-default", one, 0}, {"shardgate-1-plain", one, 1}, {"shardgate-1-session", one, 1}} {
+	}{{"shardgate-1", one, 1}, {"shardgate-1-baseline", one, 1}, {"shardgate-2", two, 1}, {"shardgate-2-one-server", one, 1}, {"shardgate-1-default", one, 0}, {"shardgate-1-plain", one, 1}, {"shardgate-1-session", one, 1}} {
 		bin := sgBin
 		switch {
 		case c.key == "shardgate-1-baseline":
@@ -194,7 +194,14 @@ func main() {
 		if c.key == "shardgate-1-session" {
 			mode = "session"
 		}
-		sg := startShardgate(dir, bin, c.key, c.cluster, c.maxProcs, env, mode)
+		nodes := primaries(c.cluster)
+		if c.key == "shardgate-2-one-server" {
+			// shardgate-2's routing over one server: both shards are
+			// the one Postgres (the same database, which holds every
+			// row, so reads find theirs wherever they are routed).
+			nodes = append(nodes, nodes[0])
+		}
+		sg := startShardgate(dir, bin, c.key, nodes, c.maxProcs, env, mode)
 		port, admin := sg.Port, sg.Admin
 		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, servers: primaries(c.cluster), clean: stop(sg.Process, os.Interrupt)}
 		label := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain"), "-session")
@@ -530,14 +537,14 @@ func godebugLabel() string {
 // reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
 // GOMAXPROCS from the environment, so that the row shows Go's default).
 // mode is the pool mode: transaction or session.
-func startShardgate(dir, bin, name string, c *sandbox.Cluster, maxProcs int, env []string, mode string) *harness.Shardgate {
+func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, env []string, mode string) *harness.Shardgate {
 	var shards strings.Builder
 	ranges := []string{"-", ""}
-	if len(c.Shards) == 2 {
+	if len(nodes) == 2 {
 		ranges = []string{"-80", "80-"}
 	}
-	for i, sh := range c.Shards {
-		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %q, port: %d}}\n", ranges[i], name, i, upstreamHost(sh.Primary), sh.Primary.Port)
+	for i, n := range nodes {
+		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %q, port: %d}}\n", ranges[i], name, i, upstreamHost(n), n.Port)
 	}
 	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Env: env, PoolMode: mode, Keyspaces: `    - name: app
       engine: postgres
