@@ -148,6 +148,7 @@ func TestExtendedErrorRecovery(t *testing.T) {
 // A server's error reaches the client with every field: SQLSTATE, detail,
 // hint, position, constraint.
 func TestServerErrorFieldsIntact(t *testing.T) {
+	cleanUsers(t, 55555, 55555)
 	ctx := context.Background()
 	c := connect(t, pgx.QueryExecModeExec)
 	var pe *pgconn.PgError

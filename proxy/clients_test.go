@@ -29,6 +29,7 @@ func runClient(t *testing.T, name string, args ...string) []byte {
 }
 
 func TestPsql(t *testing.T) {
+	cleanUsers(t, 9001, 9001)
 	out := runClient(t, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-At", proxyURL,
 		"-c", "INSERT INTO users (id, name) VALUES (9001, 'psql')",
 		"-c", "SELECT name FROM users WHERE id = 9001",
@@ -50,6 +51,7 @@ func TestPsql(t *testing.T) {
 }
 
 func TestPsycopg2(t *testing.T) {
+	cleanUsers(t, 9100, 9109)
 	out := runClient(t, "/usr/bin/python3", filepath.Join("testdata", "psycopg2_client.py"), proxyURL, "9100")
 	var got map[string]any
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -67,6 +69,7 @@ func TestPsycopg2(t *testing.T) {
 }
 
 func TestNodePostgres(t *testing.T) {
+	cleanUsers(t, 9200, 9209)
 	dir := filepath.Join("testdata", "node")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "pg")); err != nil {
 		t.Fatalf("node-postgres is not installed: run `make deps` (%v)", err)
@@ -122,6 +125,7 @@ END;
 
 // COPY (single-shard query) TO STDOUT passes through; COPY FROM is refused.
 func TestCopyTo(t *testing.T) {
+	cleanUsers(t, 8080, 8080)
 	ctx := context.Background()
 	c := connect(t, pgx.QueryExecModeExec)
 	if _, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES (8080, 'copied')"); err != nil {

@@ -97,6 +97,7 @@ func TestIdleTimeouts(t *testing.T) {
 // may finish it, new clients are refused; nothing of the transaction is
 // lost.
 func TestDrainLetsTransactionsFinish(t *testing.T) {
+	cleanUsers(t, 31337, 31337)
 	url, stop := startProxy(t, func(*config.Config) {})
 	ctx := context.Background()
 	idle, err := pgx.Connect(ctx, url)

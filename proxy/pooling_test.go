@@ -74,6 +74,7 @@ func TestSettingsFollowTheirClient(t *testing.T) {
 }
 
 func TestSessionPooling(t *testing.T) {
+	cleanUsers(t, 70000, 70099)
 	url, _ := startProxy(t, func(c *config.Config) { c.Pools.Mode = config.PoolSession })
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, url)

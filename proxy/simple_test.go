@@ -91,6 +91,7 @@ var modes = map[string]pgx.QueryExecMode{
 }
 
 func TestRowsLandOnTheirShard(t *testing.T) {
+	cleanUsers(t, 100, 699)
 	ctx := context.Background()
 	base := int64(100)
 	for name, mode := range modes {
@@ -115,6 +116,7 @@ func TestRowsLandOnTheirShard(t *testing.T) {
 // The same key as int literal, text literal, text parameter and binary
 // parameter reaches the same shard.
 func TestSameKeyEveryForm(t *testing.T) {
+	cleanUsers(t, 4242, 4242)
 	ctx := context.Background()
 	c := connect(t, pgx.QueryExecModeExec)
 	if _, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES (4242, 'k')"); err != nil {
@@ -270,6 +272,7 @@ func keysOnTwoShards(t *testing.T, from int64) (int64, int64) {
 }
 
 func TestBatch10000(t *testing.T) {
+	cleanUsers(t, 777, 777)
 	ctx := context.Background()
 	c := connect(t, pgx.QueryExecModeExec)
 	const key = 777
@@ -300,6 +303,7 @@ func TestBatch10000(t *testing.T) {
 
 // INSERT without a column list: the shards' catalog gives the column order.
 func TestInsertWithoutColumnList(t *testing.T) {
+	cleanUsers(t, 60000, 60020)
 	ctx := context.Background()
 	for name, mode := range modes {
 		t.Run(name, func(t *testing.T) {
