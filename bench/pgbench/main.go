@@ -532,9 +532,9 @@ func godebugLabel() string {
 	return ", GODEBUG=" + *godebug
 }
 
-// startShardgate serves cluster c: pgbench_accounts sharded by aid (over
-// two shards, each initialised with all rows), the other tables as
-// reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
+// startShardgate serves one shard per node in nodes (one or two; a node
+// may serve both): pgbench_accounts sharded by aid (over two shards, each
+// initialised with all rows), the other tables as reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
 // GOMAXPROCS from the environment, so that the row shows Go's default).
 // mode is the pool mode: transaction or session.
 func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, env []string, mode string) *harness.Shardgate {
