@@ -13,8 +13,9 @@ import (
 // repointConninfo returns a replica's primary_conninfo aimed at host:port
 // (host may be a Unix socket folder) instead, every other setting (user,
 // password, application_name, TLS) kept: the replica's replication login
-// stays what its operator set, and failover never needs to know it. hostaddr goes, since it would win over
-// host. Both libpq forms are understood: keyword/value and URI.
+// stays what its operator set, and failover never needs to know it.
+// hostaddr goes, since it would win over host. Both libpq forms are
+// understood: keyword/value and URI.
 func repointConninfo(info, host string, port int) (string, error) {
 	if strings.HasPrefix(info, "postgres://") || strings.HasPrefix(info, "postgresql://") {
 		u, err := url.Parse(info)
