@@ -33,7 +33,7 @@
 // client's login id and cancels that client's statement on its server
 // only (kill.go). INSERT without a column list learns the table's columns
 // from a shard (catalog.go). Prepared statements run as text with their
-// values written in (prepare.go; clientconn.go restores unsigned parameters
+// values written in (prepare.go; clientconn_stmt.go restores unsigned parameters
 // vitess decodes as signed, for clear-text clients). Idle clients are
 // closed after limits.client_idle_timeout / idle_in_transaction_timeout.
 //

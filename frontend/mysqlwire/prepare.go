@@ -25,7 +25,7 @@ import (
 //
 // vitess decodes an unsigned integer parameter as signed (the unsigned
 // flag of COM_STMT_EXECUTE is checked against the wrong bit), so
-// 18446744073709551615 arrives as -1: clientconn.go puts it right, in clear
+// 18446744073709551615 arrives as -1: clientconn_stmt.go puts it right, in clear
 // text and over TLS (the proxy ends the client's TLS itself).
 
 // prepare counts the statement's ? placeholders and, for a plain SELECT,
