@@ -79,5 +79,27 @@ func BenchmarkRoute(b *testing.B) {
 				}
 			}
 		})
+		// A KeyRoute, as a session routes a statement it keeps one for.
+		b.Run(c.name+"/key", func(b *testing.B) {
+			an := pgsql.NewAnalyzer(pgsql.Options{})
+			stmt, lits, err := an.Analyze(c.sql, make([]parser.Literal, 0, 16))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
+			vals := &router.Values{Literals: lits, Bound: true}
+			k, ok := router.NewKeyRoute(stmt, sess, snap)
+			if !ok {
+				b.Skip("no key route for this statement")
+			}
+			var one router.Single
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, ok := k.Route(vals, sess, snap, &one); !ok {
+					b.Fatal("the key route does not answer")
+				}
+			}
+		})
 	}
 }

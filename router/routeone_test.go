@@ -36,26 +36,7 @@ func TestRouteOneMatchesRoute(t *testing.T) {
 			return &router.Session{TxShard: ks.Shards()[1], InTx: true, TxReadOnly: true, Read: router.ReadReplicasPreferred}
 		},
 	}
-	files, _ := filepath.Glob("testdata/routes/*.txt")
-	var sqls []string
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, block := range strings.Split(strings.TrimSpace(string(data)), "\n\n") {
-			var sql string
-			for _, line := range strings.Split(block, "\n") {
-				if !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "=> ") {
-					sql += line + "\n"
-				}
-			}
-			if sql = strings.TrimSpace(sql); sql != "" {
-				sqls = append(sqls, sql)
-			}
-		}
-	}
-	sqls = append(sqls, "SELECT * FROM users WHERE id = 1 /* shardgate: read=replicas */")
+	sqls := append(goldenSQLs(t), "SELECT * FROM users WHERE id = 1 /* shardgate: read=replicas */")
 	singles := 0
 	for name, mk := range sessions {
 		t.Run(name, func(t *testing.T) {
@@ -107,4 +88,32 @@ func TestRouteOneAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: Route allocates %.1f times, want 1 (its Single)", sql, n)
 		}
 	}
+}
+
+// goldenSQLs are the statements of testdata/routes/*.txt.
+func goldenSQLs(t *testing.T) []string {
+	t.Helper()
+	files, _ := filepath.Glob("testdata/routes/*.txt")
+	var sqls []string
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, block := range strings.Split(strings.TrimSpace(string(data)), "\n\n") {
+			var sql string
+			for _, line := range strings.Split(block, "\n") {
+				if !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "=> ") {
+					sql += line + "\n"
+				}
+			}
+			if sql = strings.TrimSpace(sql); sql != "" {
+				sqls = append(sqls, sql)
+			}
+		}
+	}
+	if len(sqls) == 0 {
+		t.Fatal("no statement in testdata/routes")
+	}
+	return sqls
 }

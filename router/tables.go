@@ -85,19 +85,13 @@ func resolvePostgres(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, 
 
 // resolveMemo holds the session's last table resolutions. A resolution
 // depends only on the keyspace (immutable within a map version), the name
-// as written, the search_path and the user on Postgres, the session's
-// database on MySQL (the session's temporary tables are looked up before
-// it); finding one costs up to five map lookups, each hashing the name,
-// on every statement.
+// as written, and its context (resolveContext; the session's temporary
+// tables are looked up before it); finding one costs up to five map
+// lookups, each hashing the name, on every statement.
 type resolveMemo struct {
-	ks          *shardmap.Keyspace
-	user        string
-	database    string    // Session.Keyspace: MySQL's qualifier check reads it
-	defaultPath bool      // SearchPath was nil: "$user", public
-	path        [4]string // a copy: the session may change its own
-	pathLen     int
-	n, next     int
-	refs        [4]memoRef
+	ctx     resolveContext
+	n, next int
+	refs    [4]memoRef
 }
 
 type memoRef struct {
@@ -106,7 +100,7 @@ type memoRef struct {
 }
 
 func (m *resolveMemo) get(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session) (resolved, bool) {
-	if !m.holds(ks, sess) {
+	if !m.ctx.holds(ks, sess) {
 		return resolved{}, false
 	}
 	for i := range m.n {
@@ -117,33 +111,54 @@ func (m *resolveMemo) get(ks *shardmap.Keyspace, ref parser.TableRef, sess *Sess
 	return resolved{}, false
 }
 
-// holds reports whether the memo was filled for this keyspace, user and
-// search_path.
-func (m *resolveMemo) holds(ks *shardmap.Keyspace, sess *Session) bool {
-	if m.ks != ks || m.user != sess.User || m.database != sess.Keyspace || m.defaultPath != (sess.SearchPath == nil) || m.pathLen != len(sess.SearchPath) {
+func (m *resolveMemo) put(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, r resolved) {
+	if !m.ctx.holds(ks, sess) {
+		if !m.ctx.set(ks, sess) {
+			return
+		}
+		m.n, m.next = 0, 0
+	}
+	m.refs[m.next] = memoRef{schema: ref.Schema, name: ref.Name, r: r}
+	m.next = (m.next + 1) % len(m.refs)
+	m.n = min(m.n+1, len(m.refs))
+}
+
+// resolveContext is what resolving a table name depends on besides the
+// name: the keyspace, the user and search_path on Postgres, the session's
+// database on MySQL.
+type resolveContext struct {
+	ks          *shardmap.Keyspace // nil: none
+	user        string
+	database    string    // Session.Keyspace: MySQL's qualifier check reads it
+	defaultPath bool      // SearchPath was nil: "$user", public
+	path        [4]string // a copy: the session may change its own
+	pathLen     int
+}
+
+// holds reports whether the context is ks's and the session's.
+func (c *resolveContext) holds(ks *shardmap.Keyspace, sess *Session) bool {
+	if c.ks != ks || c.user != sess.User || c.database != sess.Keyspace || c.defaultPath != (sess.SearchPath == nil) || c.pathLen != len(sess.SearchPath) {
 		return false
 	}
 	for i, s := range sess.SearchPath {
-		if m.path[i] != s {
+		if c.path[i] != s {
 			return false
 		}
 	}
 	return true
 }
 
-func (m *resolveMemo) put(ks *shardmap.Keyspace, ref parser.TableRef, sess *Session, r resolved) {
-	if len(sess.SearchPath) > len(m.path) {
-		m.ks = nil
-		return
+// set makes the context ks's and the session's; false (and none) when
+// its search_path is longer than a context keeps.
+func (c *resolveContext) set(ks *shardmap.Keyspace, sess *Session) bool {
+	if len(sess.SearchPath) > len(c.path) {
+		c.ks = nil
+		return false
 	}
-	if !m.holds(ks, sess) {
-		m.ks, m.user, m.database, m.n, m.next = ks, sess.User, sess.Keyspace, 0, 0
-		m.defaultPath, m.pathLen = sess.SearchPath == nil, len(sess.SearchPath)
-		copy(m.path[:], sess.SearchPath)
-	}
-	m.refs[m.next] = memoRef{schema: ref.Schema, name: ref.Name, r: r}
-	m.next = (m.next + 1) % len(m.refs)
-	m.n = min(m.n+1, len(m.refs))
+	c.ks, c.user, c.database = ks, sess.User, sess.Keyspace
+	c.defaultPath, c.pathLen = sess.SearchPath == nil, len(sess.SearchPath)
+	copy(c.path[:], sess.SearchPath)
+	return true
 }
 
 // resolveMySQL resolves a table as MySQL does: a qualifier is a database,

@@ -134,7 +134,7 @@ func (s *session) simpleQuery(body []byte) error {
 		s.noteReadWrite(stmt, sql)
 	}
 	vals := router.Values{Literals: lits, Bound: true}
-	plan, err := s.route(stmt, &vals)
+	plan, err := s.routeKeyed(stmt, &vals, s.shapeKeyRoute(stmt))
 	if req, ok := router.NeedsIDs(err); ok && !s.fillingIDs {
 		s.fillingIDs = true
 		defer func() { s.fillingIDs = false }()
@@ -429,8 +429,51 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 // *router.Single that points at the session's own (s.one): it is valid
 // until the next route, and no statement keeps it longer.
 func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
-	if err := s.checkPin(stmt); err != nil {
+	if err := s.routeSession(stmt); err != nil {
 		return nil, err
+	}
+	return router.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
+}
+
+// routeKeyed is route for statements that keep a key route (kr, nil for
+// none): by the key alone while it holds, else in full, making a new one
+// when the full route sends the statement to one shard.
+func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values, kr *router.KeyRoute) (router.Plan, error) {
+	if err := s.routeSession(stmt); err != nil {
+		return nil, err
+	}
+	snap := s.opts.Snapshot()
+	if kr == nil {
+		return router.RouteOne(stmt, vals, &s.rs, snap, &s.one)
+	}
+	if plan, ok := kr.Route(vals, &s.rs, snap, &s.one); ok {
+		return plan, nil
+	}
+	plan, err := router.RouteOne(stmt, vals, &s.rs, snap, &s.one)
+	if plan == router.Plan(&s.one) && err == nil {
+		*kr, _ = router.NewKeyRoute(stmt, &s.rs, snap)
+	}
+	return plan, err
+}
+
+// shapeKeyRoute is the key route of the session's last simple statement
+// shape, kept while the shape repeats (the analysis cache gives the same
+// Statement for it); nil when stmt can have none.
+func (s *session) shapeKeyRoute(stmt *parser.Statement) *router.KeyRoute {
+	if s.shape != stmt {
+		s.shape, s.shapeKey, s.shapeKeyable = stmt, router.KeyRoute{}, router.Keyable(stmt)
+	}
+	if !s.shapeKeyable {
+		return nil
+	}
+	return &s.shapeKey
+}
+
+// routeSession brings the router's view of the session up to date for
+// stmt, or refuses stmt (pin: deny).
+func (s *session) routeSession(stmt *parser.Statement) error {
+	if err := s.checkPin(stmt); err != nil {
+		return err
 	}
 	s.rs.TxShard = nil
 	if s.txLink != nil {
@@ -440,10 +483,7 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	s.rs.JoinShards = s.mayJoinShards()
 	s.rs.FanOutWrites = s.opts.TwoPhase != nil
 	s.rs.ScatterWrites = !s.opts.DenyScatterWrites
-	if err := s.insertColumns(stmt); err != nil {
-		return nil, err
-	}
-	return router.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
+	return s.insertColumns(stmt)
 }
 
 // errFanOutHere refuses a write on several shards where the session
