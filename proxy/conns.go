@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
@@ -18,19 +16,18 @@ import (
 type shardConns struct {
 	pools *backend.Pools
 	user  string
-	// byShard caches the pool of each shard of the snapshots seen, so an
-	// acquire does not hash the pool key's strings. A new map version
-	// brings new shards (the cache starts over past maxCachedShards).
-	byShard sync.Map // *shardmap.Shard → *backend.Pool
-	cached  atomic.Int64
-	// keyspaces maps each cached shard to its keyspace's name, so that a
-	// statement held across a failover finds its shard in a newer map
-	// (failover.go). Filled and cleared with byShard.
-	keyspaces sync.Map // *shardmap.Shard → string
-	failover  *failoverState
+	// byShard caches each shard's pool, so an acquire does not hash the
+	// pool key's strings, and its keyspace's name, so that a statement
+	// held across a failover finds its shard in a newer map (failover.go).
+	byShard  shardCache[*shardmap.Shard, shardEntry]
+	failover *failoverState
 }
 
-const maxCachedShards = 4096
+// shardEntry is what shardConns keeps of a shard.
+type shardEntry struct {
+	pool     *backend.Pool
+	keyspace string // "": not known (the shard's map version was gone)
+}
 
 func newShardConns(cfg *config.Config, snapshot func() *shardmap.Snapshot, listener backend.Listener) *shardConns {
 	b := cfg.Backends.Postgres
@@ -57,22 +54,15 @@ func newShardConns(cfg *config.Config, snapshot func() *shardmap.Snapshot, liste
 }
 
 func (c *shardConns) pool(shard *shardmap.Shard) (*backend.Pool, error) {
-	if p, ok := c.byShard.Load(shard); ok {
-		return p.(*backend.Pool), nil
+	if e, ok := c.byShard.load(shard); ok {
+		return e.pool, nil
 	}
 	p, err := c.pools.Get(backend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database})
 	if err != nil {
 		return nil, err
 	}
-	if c.cached.Add(1) > maxCachedShards {
-		c.byShard.Clear()
-		c.keyspaces.Clear()
-		c.cached.Store(0)
-	}
-	if ks, ok := c.failover.keyspaceOf(shard); ok {
-		c.keyspaces.Store(shard, ks)
-	}
-	c.byShard.Store(shard, p)
+	ks, _ := c.failover.keyspaceOf(shard)
+	c.byShard.store(shard, shardEntry{pool: p, keyspace: ks})
 	return p, nil
 }
 

@@ -80,7 +80,8 @@ func (c *shardConns) hold(ctx context.Context, shard *shardmap.Shard, cause erro
 		return nil, cause
 	}
 	deadline := time.Now().Add(f.buffer)
-	keyspace, _ := c.keyspaces.Load(shard)
+	e, _ := c.byShard.load(shard)
+	keyspace := e.keyspace
 	cur := shard
 	nextDial := time.Now().Add(holdRedial)
 	t := time.NewTicker(holdPoll)
@@ -154,17 +155,17 @@ func layoutChanged(shard *shardmap.Shard, cause error) error {
 }
 
 // sameShard finds old's shard in snap: the keyspace's shard of the same
-// name. Without a known keyspace (old's map version was gone before its
-// first acquire), a shard of that name and database in a single Postgres
+// name. Without a known keyspace ("": old's map version was gone before
+// its first acquire), a shard of that name and database in a single Postgres
 // keyspace. changed reports that the shard found covers another key range,
 // or that the known keyspace no longer has a shard of that name: a layout
 // change, which a held statement must not follow by name.
-func sameShard(snap *shardmap.Snapshot, keyspace any, old *shardmap.Shard) (_ *shardmap.Shard, changed bool) {
+func sameShard(snap *shardmap.Snapshot, keyspace string, old *shardmap.Shard) (_ *shardmap.Shard, changed bool) {
 	if snap == nil {
 		return nil, false
 	}
-	if name, ok := keyspace.(string); ok {
-		ks, ok := snap.Keyspace(shardmap.Postgres, name)
+	if keyspace != "" {
+		ks, ok := snap.Keyspace(shardmap.Postgres, keyspace)
 		if !ok {
 			return nil, false
 		}

@@ -48,7 +48,7 @@ func TestSameShardLayout(t *testing.T) {
 			shardmap.ShardSpec{Name: "a", KeyRange: "-80", Primary: node("pg0r", 1002)},
 			shardmap.ShardSpec{Name: "s1", KeyRange: "80-", Primary: node("pg1", 1001)}), "", true},
 	} {
-		for _, keyspace := range []any{"app", nil} {
+		for _, keyspace := range []string{"app", ""} {
 			sh, changed := sameShard(c.snap, keyspace, old)
 			got := ""
 			if sh != nil {
@@ -56,9 +56,9 @@ func TestSameShardLayout(t *testing.T) {
 			}
 			// Without a known keyspace a missing name is not a proven
 			// layout change: the old primary is still tried.
-			wantChanged := c.changed && !(keyspace == nil && c.name == "shard gone")
+			wantChanged := c.changed && !(keyspace == "" && c.name == "shard gone")
 			if got != c.want || changed != wantChanged {
-				t.Errorf("%s (keyspace %v): followed %q, changed %v; want %q, %v", c.name, keyspace, got, changed, c.want, wantChanged)
+				t.Errorf("%s (keyspace %q): followed %q, changed %v; want %q, %v", c.name, keyspace, got, changed, c.want, wantChanged)
 			}
 		}
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
 	"github.com/shardgate/shardgate/auth"
 	mysqlbackend "github.com/shardgate/shardgate/backend/mysql"
@@ -198,12 +196,8 @@ type mysqlConns struct {
 	pools *mysqlbackend.Pools
 	user  string
 	// byShard caches the pool of each shard of the snapshots seen (and
-	// whether it reports found rows): a map replaced whole under mu when
-	// one is added, read without a lock on every acquire (sync.Map hashed
-	// its interface key with the generic type hash, 1% of a point
-	// query's CPU).
-	byShard atomic.Pointer[map[shardPool]*mysqlbackend.Pool]
-	mu      sync.Mutex
+	// whether it reports found rows).
+	byShard shardCache[shardPool, *mysqlbackend.Pool]
 }
 
 func newMySQLConns(cfg *config.Config) *mysqlConns {
@@ -238,25 +232,14 @@ type shardPool struct {
 
 func (c *mysqlConns) pool(shard *shardmap.Shard, foundRows bool) (*mysqlbackend.Pool, error) {
 	k := shardPool{shard, foundRows}
-	if m := c.byShard.Load(); m != nil {
-		if p, ok := (*m)[k]; ok {
-			return p, nil
-		}
+	if p, ok := c.byShard.load(k); ok {
+		return p, nil
 	}
 	p, err := c.pools.Get(mysqlbackend.PoolKey{Node: shard.Primary.Addr, User: c.user, Database: shard.Database, FoundRows: foundRows})
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := map[shardPool]*mysqlbackend.Pool{}
-	if old := c.byShard.Load(); old != nil && len(*old) < maxCachedShards {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
-	m[k] = p
-	c.byShard.Store(&m)
+	c.byShard.store(k, p)
 	return p, nil
 }
 

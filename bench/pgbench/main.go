@@ -618,7 +618,10 @@ func printPaired(targets []*target, all map[rowKey][]result, modes []string) {
 	fmt.Println("| target | mode | clients | vs PgBouncer | vs relay |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, mode := range modes {
-		for _, nc := range []int{*clients, 1} {
+		for i, nc := range []int{*clients, 1} {
+			if i == 1 && nc == *clients {
+				break // -clients 1: one row each
+			}
 			for _, t := range targets {
 				if t.key == "direct" || t.key == "pgbouncer" || t.key == "relay" {
 					continue
