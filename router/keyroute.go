@@ -20,7 +20,10 @@ import (
 // false and the caller routes in full, which gives the same plan or the
 // error. TestKeyRouteAgreesWithRoute holds the two together.
 type KeyRoute struct {
-	snap  *shardmap.Snapshot // nil: none
+	snap *shardmap.Snapshot // nil: none
+	// none: the statement has no key route in this snapshot and context
+	// (a reference table, say), so it is not examined again (Known).
+	none  bool
 	ks    *shardmap.Keyspace
 	table *shardmap.Table
 	name  string // the table as written, for the plan's reason
@@ -44,7 +47,8 @@ func Keyable(stmt *parser.Statement) bool {
 // NewKeyRoute makes the key route of a Keyable stmt for sess and snap, as
 // they are when Route just sent it to one shard; ok is false when its
 // route is not a key route (a reference table, no key, two key
-// predicates, an IN list).
+// predicates, an IN list), and the KeyRoute then only remembers that
+// (Known).
 func NewKeyRoute(stmt *parser.Statement, sess *Session, snap *shardmap.Snapshot) (KeyRoute, bool) {
 	if !Keyable(stmt) || len(sess.Temp) > 0 || sess.Read != ReadPrimary {
 		return KeyRoute{}, false
@@ -53,15 +57,30 @@ func NewKeyRoute(stmt *parser.Statement, sess *Session, snap *shardmap.Snapshot)
 	if !ok {
 		return KeyRoute{}, false
 	}
+	k := KeyRoute{snap: snap, ks: ks}
+	if !k.res.set(ks, sess) {
+		return KeyRoute{}, false // a search_path longer than a context keeps
+	}
 	ref := stmt.Tables[0]
 	r := resolve(ks, ref, sess)
+	key := keyOf(stmt, r)
+	if key == nil {
+		k.none = true
+		return k, false
+	}
+	k.table, k.name, k.ref = r.table, r.name, key.Values[0]
+	return k, true
+}
+
+// keyOf is the one key predicate that routes stmt's one table r, or nil.
+func keyOf(stmt *parser.Statement, r resolved) *parser.KeyCandidate {
 	if r.class != tableSharded {
-		return KeyRoute{}, false
+		return nil
 	}
 	column := r.table.Column()
 	for _, c := range stmt.UpdateColumns {
 		if c == column {
-			return KeyRoute{}, false // refused by Route, every time
+			return nil // refused by Route, every time
 		}
 	}
 	var key *parser.KeyCandidate
@@ -71,24 +90,24 @@ func NewKeyRoute(stmt *parser.Statement, sess *Session, snap *shardmap.Snapshot)
 			continue
 		}
 		if key != nil || len(kc.Values) != 1 {
-			return KeyRoute{}, false
+			return nil
 		}
 		key = kc
 	}
-	if key == nil {
-		return KeyRoute{}, false
-	}
-	k := KeyRoute{snap: snap, ks: ks, table: r.table, name: r.name, ref: key.Values[0]}
-	if !k.res.set(ks, sess) {
-		return KeyRoute{}, false // a search_path longer than a context keeps
-	}
-	return k, true
+	return key
+}
+
+// Known reports whether k was made (by NewKeyRoute) for snap and the
+// session's table resolution: a route, or the knowledge that there is
+// none, which a new NewKeyRoute would only find again.
+func (k *KeyRoute) Known(sess *Session, snap *shardmap.Snapshot) bool {
+	return k.snap != nil && k.snap == snap && k.res.holds(k.ks, sess)
 }
 
 // Route is the statement's one-shard plan for vals (in *one, as RouteOne
 // gives it), or ok false: the caller must route in full.
 func (k *KeyRoute) Route(vals *Values, sess *Session, snap *shardmap.Snapshot, one *Single) (Plan, bool) {
-	if k.snap == nil || k.snap != snap || len(sess.Temp) > 0 || sess.Read != ReadPrimary || !k.res.holds(k.ks, sess) {
+	if k.none || k.snap == nil || k.snap != snap || len(sess.Temp) > 0 || sess.Read != ReadPrimary || !k.res.holds(k.ks, sess) {
 		return nil, false
 	}
 	v, ok := value(k.ref, vals)
@@ -104,4 +123,33 @@ func (k *KeyRoute) Route(vals *Values, sess *Session, snap *shardmap.Snapshot, o
 	}
 	*one = Single{Keyspace: k.ks, Shard: shard, Why: Reason{Table: k.name, Column: k.table.Column(), Key: v}}
 	return one, true
+}
+
+// KeyRoutes are a session's key routes for the statements it ran last,
+// found by the statement's identity: the analysis cache gives every
+// execution of a shape the same Statement, whether it comes as a simple
+// query, a prepared statement, or the unnamed statement parsed again for
+// each execution. Drivers alternate between a few statements; the last
+// four Keyable ones are kept, the one added first replaced.
+type KeyRoutes struct {
+	stmts  [4]*parser.Statement
+	routes [4]KeyRoute
+	next   int
+}
+
+// For returns stmt's key route, empty the first time (the caller routes in
+// full and then makes it), or nil when stmt can have none (Keyable).
+func (k *KeyRoutes) For(stmt *parser.Statement) *KeyRoute {
+	for i, s := range k.stmts {
+		if s == stmt {
+			return &k.routes[i]
+		}
+	}
+	if !Keyable(stmt) {
+		return nil
+	}
+	i := k.next
+	k.next = (k.next + 1) % len(k.stmts)
+	k.stmts[i], k.routes[i] = stmt, KeyRoute{}
+	return &k.routes[i]
 }

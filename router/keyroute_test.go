@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/parser/pgsql"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
@@ -227,5 +228,83 @@ func TestKeyableIsStatementOnly(t *testing.T) {
 		if _, ok := router.NewKeyRoute(stmt, sess, snap); ok && !router.Keyable(stmt) {
 			t.Errorf("%s: a key route from a statement Keyable rejects", sql)
 		}
+	}
+}
+
+// TestKeyRouteKnownNone: a statement whose route is no key route is
+// remembered as such for its snapshot and resolution context, and never
+// answers.
+func TestKeyRouteKnownNone(t *testing.T) {
+	snap := goldenSnapshot(t)
+	an := pgsql.NewAnalyzer(pgsql.Options{})
+	stmt, _, err := an.Analyze("UPDATE products SET name = $2 WHERE id = $1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
+	k, ok := router.NewKeyRoute(stmt, sess, snap)
+	if ok {
+		t.Fatal("a key route for a reference table")
+	}
+	if !k.Known(sess, snap) {
+		t.Error("not known for the snapshot it was made in")
+	}
+	if k.Known(sess, goldenSnapshot(t)) {
+		t.Error("known for another snapshot")
+	}
+	if k.Known(&router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app", SearchPath: []string{"app"}}, snap) {
+		t.Error("known for another search_path")
+	}
+	var one router.Single
+	if _, ok := k.Route(&router.Values{Bound: true, Params: []shardmap.Value{shardmap.Int(1)}}, sess, snap, &one); ok {
+		t.Error("the known absence of a key route answers")
+	}
+	var zero router.KeyRoute
+	if zero.Known(sess, snap) {
+		t.Error("the zero KeyRoute is known")
+	}
+}
+
+// TestKeyRoutesFor: a session's key routes are found by statement, kept
+// for the last four Keyable statements (an INSERT takes no place).
+func TestKeyRoutesFor(t *testing.T) {
+	an := pgsql.NewAnalyzer(pgsql.Options{})
+	stmt := func(sql string) *parser.Statement {
+		s, _, err := an.Analyze(sql, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var ks router.KeyRoutes
+	insert := stmt("INSERT INTO users (id, name) VALUES ($1, $2)")
+	if ks.For(insert) != nil {
+		t.Error("a key route slot for an INSERT")
+	}
+	sel := stmt("SELECT name FROM users WHERE id = $1")
+	first := ks.For(sel)
+	if first == nil || ks.For(stmt("SELECT name FROM users WHERE id = $1")) != first {
+		t.Fatal("the same statement does not find its slot again")
+	}
+	snap := goldenSnapshot(t)
+	sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
+	*first, _ = router.NewKeyRoute(sel, sess, snap)
+	// Other shapes (literals do not make one: the cache keys on the text
+	// without them).
+	for _, sql := range []string{
+		"SELECT a FROM users WHERE id = $1",
+		"SELECT b FROM users WHERE id = $1",
+		"SELECT c FROM users WHERE id = $1",
+	} {
+		if ks.For(stmt(sql)) == nil {
+			t.Fatalf("%s: no slot", sql)
+		}
+	}
+	if !ks.For(sel).Known(sess, snap) {
+		t.Error("four statements evicted the first")
+	}
+	ks.For(stmt("SELECT d FROM users WHERE id = $1")) // a fifth
+	if ks.For(sel).Known(sess, snap) {
+		t.Error("the first was kept past four others")
 	}
 }

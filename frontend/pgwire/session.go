@@ -118,11 +118,9 @@ type session struct {
 	// one holds route's one-shard plan (router.RouteOne): no Single is
 	// copied to the heap per statement.
 	one router.Single
-	// shape is the last simple query's statement, shapeKey its key route
-	// (shapeKeyRoute).
-	shape        *parser.Statement
-	shapeKey     router.KeyRoute
-	shapeKeyable bool
+	// keyRoutes are the key routes of the statements routed last
+	// (keyRouteOf); nil until the first.
+	keyRoutes *router.KeyRoutes
 
 	// Transaction state as the client sees it.
 	txOpen   bool   // inside BEGIN … COMMIT

@@ -19,9 +19,6 @@ type clientStmt struct {
 	stmt *parser.Statement
 	lits []parser.Literal
 	key  string // text + parameter types: the per-connection cache key
-	// keyRoute routes its Binds by their key value alone while it holds
-	// (router.KeyRoute); nil when the statement can never have one.
-	keyRoute *router.KeyRoute
 }
 
 func (cs *clientStmt) learnParamTypes(body []byte) {
@@ -189,9 +186,6 @@ func (s *session) parse(body []byte) error {
 		return errInFailedTx
 	}
 	cs := &clientStmt{sql: sql, stmt: stmt, lits: lits}
-	if router.Keyable(stmt) {
-		cs.keyRoute = new(router.KeyRoute)
-	}
 	for i := 0; i < m.ParamOIDs.Len(); i++ {
 		cs.oids = append(cs.oids, m.ParamOIDs.At(i))
 	}
@@ -267,7 +261,7 @@ func (s *session) bind(body []byte) error {
 	if s.txReadOnly {
 		s.noteReadWrite(cs.stmt, cs.sql)
 	}
-	plan, err := s.routeKeyed(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, m)}, cs.keyRoute)
+	plan, err := s.routeKeyed(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, m)}, s.keyRouteOf(cs.stmt))
 	if req, ok := router.NeedsIDs(err); ok {
 		return s.bindWithIDs(req, cs, m, portalName)
 	}

@@ -134,7 +134,7 @@ func (s *session) simpleQuery(body []byte) error {
 		s.noteReadWrite(stmt, sql)
 	}
 	vals := router.Values{Literals: lits, Bound: true}
-	plan, err := s.routeKeyed(stmt, &vals, s.shapeKeyRoute(stmt))
+	plan, err := s.routeKeyed(stmt, &vals, s.keyRouteOf(stmt))
 	if req, ok := router.NeedsIDs(err); ok && !s.fillingIDs {
 		s.fillingIDs = true
 		defer func() { s.fillingIDs = false }()
@@ -435,9 +435,9 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	return router.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
 }
 
-// routeKeyed is route for statements that keep a key route (kr, nil for
-// none): by the key alone while it holds, else in full, making a new one
-// when the full route sends the statement to one shard.
+// routeKeyed is route with stmt's key route (kr, nil for none): by the
+// key alone while it holds, else in full, making a new one when the full
+// route sends the statement to one shard.
 func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values, kr *router.KeyRoute) (router.Plan, error) {
 	if err := s.routeSession(stmt); err != nil {
 		return nil, err
@@ -450,23 +450,19 @@ func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values, kr *ro
 		return plan, nil
 	}
 	plan, err := router.RouteOne(stmt, vals, &s.rs, snap, &s.one)
-	if plan == router.Plan(&s.one) && err == nil {
+	if plan == router.Plan(&s.one) && err == nil && !kr.Known(&s.rs, snap) {
 		*kr, _ = router.NewKeyRoute(stmt, &s.rs, snap)
 	}
 	return plan, err
 }
 
-// shapeKeyRoute is the key route of the session's last simple statement
-// shape, kept while the shape repeats (the analysis cache gives the same
-// Statement for it); nil when stmt can have none.
-func (s *session) shapeKeyRoute(stmt *parser.Statement) *router.KeyRoute {
-	if s.shape != stmt {
-		s.shape, s.shapeKey, s.shapeKeyable = stmt, router.KeyRoute{}, router.Keyable(stmt)
+// keyRouteOf is stmt's key route among the session's (router.KeyRoutes,
+// made at the first statement routed), or nil when stmt can have none.
+func (s *session) keyRouteOf(stmt *parser.Statement) *router.KeyRoute {
+	if s.keyRoutes == nil {
+		s.keyRoutes = new(router.KeyRoutes)
 	}
-	if !s.shapeKeyable {
-		return nil
-	}
-	return &s.shapeKey
+	return s.keyRoutes.For(stmt)
 }
 
 // routeSession brings the router's view of the session up to date for
