@@ -457,9 +457,13 @@ func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values, kr *ro
 }
 
 // keyRouteOf is stmt's key route among the session's (router.KeyRoutes,
-// made at the first statement routed), or nil when stmt can have none.
+// made for the first statement that can have one: a session that never
+// runs one does not carry them), or nil when stmt can have none.
 func (s *session) keyRouteOf(stmt *parser.Statement) *router.KeyRoute {
 	if s.keyRoutes == nil {
+		if !router.Keyable(stmt) {
+			return nil
+		}
 		s.keyRoutes = new(router.KeyRoutes)
 	}
 	return s.keyRoutes.For(stmt)
