@@ -33,6 +33,16 @@ func BenchmarkRoute(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// analyse is a statement as a session routes it: analysed, its
+	// literals bound, in a session with the default search_path.
+	analyse := func(b *testing.B, sql string) (*parser.Statement, *router.Values, *router.Session) {
+		an := pgsql.NewAnalyzer(pgsql.Options{})
+		stmt, lits, err := an.Analyze(sql, make([]parser.Literal, 0, 16))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return stmt, &router.Values{Literals: lits, Bound: true}, &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
+	}
 	for _, c := range []struct{ name, sql string }{
 		{"pgbench_select", "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;"},
 		{"qualified_select", "SELECT * FROM public.users WHERE id = 42"},
@@ -42,13 +52,7 @@ func BenchmarkRoute(b *testing.B) {
 		{"update", "UPDATE pgbench_accounts SET abalance = abalance + 5 WHERE aid = 48213"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			an := pgsql.NewAnalyzer(pgsql.Options{})
-			stmt, lits, err := an.Analyze(c.sql, make([]parser.Literal, 0, 16))
-			if err != nil {
-				b.Fatal(err)
-			}
-			sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
-			vals := &router.Values{Literals: lits, Bound: true}
+			stmt, vals, sess := analyse(b, c.sql)
 			if _, err := router.Route(stmt, vals, sess, snap); err != nil {
 				b.Fatal(err)
 			}
@@ -63,13 +67,7 @@ func BenchmarkRoute(b *testing.B) {
 		// RouteOne, as the Postgres session routes: a one-shard plan in
 		// the caller's Single.
 		b.Run(c.name+"/one", func(b *testing.B) {
-			an := pgsql.NewAnalyzer(pgsql.Options{})
-			stmt, lits, err := an.Analyze(c.sql, make([]parser.Literal, 0, 16))
-			if err != nil {
-				b.Fatal(err)
-			}
-			sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
-			vals := &router.Values{Literals: lits, Bound: true}
+			stmt, vals, sess := analyse(b, c.sql)
 			var one router.Single
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -81,13 +79,7 @@ func BenchmarkRoute(b *testing.B) {
 		})
 		// A KeyRoute, as a session routes a statement it keeps one for.
 		b.Run(c.name+"/key", func(b *testing.B) {
-			an := pgsql.NewAnalyzer(pgsql.Options{})
-			stmt, lits, err := an.Analyze(c.sql, make([]parser.Literal, 0, 16))
-			if err != nil {
-				b.Fatal(err)
-			}
-			sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
-			vals := &router.Values{Literals: lits, Bound: true}
+			stmt, vals, sess := analyse(b, c.sql)
 			k, ok := router.NewKeyRoute(stmt, sess, snap)
 			if !ok {
 				b.Skip("no key route for this statement")
