@@ -153,3 +153,24 @@ func (k *KeyRoutes) For(stmt *parser.Statement) *KeyRoute {
 	k.stmts[i], k.routes[i] = stmt, KeyRoute{}
 	return &k.routes[i]
 }
+
+// RouteOne is RouteOne through the session's key routes: by stmt's key
+// route while it holds, else in full, making the key route when the full
+// route sends stmt to one shard. A nil KeyRoutes routes in full.
+func (k *KeyRoutes) RouteOne(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot, one *Single) (Plan, error) {
+	var kr *KeyRoute
+	if k != nil {
+		kr = k.For(stmt)
+	}
+	if kr == nil {
+		return RouteOne(stmt, vals, sess, snap, one)
+	}
+	if plan, ok := kr.Route(vals, sess, snap, one); ok {
+		return plan, nil
+	}
+	plan, err := RouteOne(stmt, vals, sess, snap, one)
+	if plan == Plan(one) && err == nil && !kr.Known(sess, snap) {
+		*kr, _ = NewKeyRoute(stmt, sess, snap)
+	}
+	return plan, err
+}

@@ -308,3 +308,34 @@ func TestKeyRoutesFor(t *testing.T) {
 		t.Error("the first was kept past four others")
 	}
 }
+
+// TestKeyRoutesRouteOne: routing through a session's key routes gives
+// RouteOne's plans, by the key route from the second execution on; a nil
+// KeyRoutes routes in full.
+func TestKeyRoutesRouteOne(t *testing.T) {
+	snap := goldenSnapshot(t)
+	an := pgsql.NewAnalyzer(pgsql.Options{})
+	stmt, _, err := an.Analyze("SELECT name FROM users WHERE id = $1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &router.Session{Engine: shardmap.Postgres, Keyspace: "app", User: "app"}
+	var nilRoutes *router.KeyRoutes
+	ks := new(router.KeyRoutes)
+	for i, id := range []int64{1, 2, 3, 48213, -5} {
+		vals := &router.Values{Bound: true, Params: []shardmap.Value{shardmap.Int(id)}}
+		var want, got, viaNil router.Single
+		if _, err := router.RouteOne(stmt, vals, sess, snap, &want); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := ks.RouteOne(stmt, vals, sess, snap, &got); err != nil || p != router.Plan(&got) || got.Shard != want.Shard || got.Why.String() != want.Why.String() {
+			t.Fatalf("id %d: %v (%v), want %v", id, got, err, want)
+		}
+		if p, err := nilRoutes.RouteOne(stmt, vals, sess, snap, &viaNil); err != nil || p != router.Plan(&viaNil) || viaNil.Shard != want.Shard {
+			t.Fatalf("id %d through nil: %v (%v), want %v", id, viaNil, err, want)
+		}
+		if known := ks.For(stmt).Known(sess, snap); !known {
+			t.Fatalf("execution %d: no key route made", i+1)
+		}
+	}
+}

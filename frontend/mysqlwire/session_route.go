@@ -130,7 +130,10 @@ func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if stmt.Kind == parser.KindDDL {
 		ss.s.catalog.forget()
 	}
-	return router.RouteOne(stmt, vals, &ss.rs, snap, &ss.one)
+	if ss.keyRoutes == nil && router.Keyable(stmt) {
+		ss.keyRoutes = new(router.KeyRoutes) // at the first statement that can have one
+	}
+	return ss.keyRoutes.RouteOne(stmt, vals, &ss.rs, snap, &ss.one)
 }
 
 // anyShard is where a statement that may run anywhere goes: the held

@@ -119,7 +119,7 @@ type session struct {
 	// copied to the heap per statement.
 	one router.Single
 	// keyRoutes are the key routes of the statements routed last
-	// (keyRouteOf); nil until the first statement that can have one.
+	// (routeKeyed); nil until the first statement that can have one.
 	keyRoutes *router.KeyRoutes
 
 	// Transaction state as the client sees it.

@@ -134,7 +134,7 @@ func (s *session) simpleQuery(body []byte) error {
 		s.noteReadWrite(stmt, sql)
 	}
 	vals := router.Values{Literals: lits, Bound: true}
-	plan, err := s.routeKeyed(stmt, &vals, s.keyRouteOf(stmt))
+	plan, err := s.routeKeyed(stmt, &vals)
 	if req, ok := router.NeedsIDs(err); ok && !s.fillingIDs {
 		s.fillingIDs = true
 		defer func() { s.fillingIDs = false }()
@@ -435,38 +435,17 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	return router.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
 }
 
-// routeKeyed is route with stmt's key route (kr, nil for none): by the
-// key alone while it holds, else in full, making a new one when the full
-// route sends the statement to one shard.
-func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values, kr *router.KeyRoute) (router.Plan, error) {
+// routeKeyed is route through the session's key routes
+// (router.KeyRoutes), which it makes at the first statement that can have
+// one: a session that never runs one does not carry them.
+func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
 	if err := s.routeSession(stmt); err != nil {
 		return nil, err
 	}
-	snap := s.opts.Snapshot()
-	if kr == nil {
-		return router.RouteOne(stmt, vals, &s.rs, snap, &s.one)
-	}
-	if plan, ok := kr.Route(vals, &s.rs, snap, &s.one); ok {
-		return plan, nil
-	}
-	plan, err := router.RouteOne(stmt, vals, &s.rs, snap, &s.one)
-	if plan == router.Plan(&s.one) && err == nil && !kr.Known(&s.rs, snap) {
-		*kr, _ = router.NewKeyRoute(stmt, &s.rs, snap)
-	}
-	return plan, err
-}
-
-// keyRouteOf is stmt's key route among the session's (router.KeyRoutes,
-// made for the first statement that can have one: a session that never
-// runs one does not carry them), or nil when stmt can have none.
-func (s *session) keyRouteOf(stmt *parser.Statement) *router.KeyRoute {
-	if s.keyRoutes == nil {
-		if !router.Keyable(stmt) {
-			return nil
-		}
+	if s.keyRoutes == nil && router.Keyable(stmt) {
 		s.keyRoutes = new(router.KeyRoutes)
 	}
-	return s.keyRoutes.For(stmt)
+	return s.keyRoutes.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
 }
 
 // routeSession brings the router's view of the session up to date for
