@@ -130,8 +130,14 @@ func (k *KeyRoute) Route(vals *Values, sess *Session, snap *shardmap.Snapshot, o
 // execution of a shape the same Statement, whether it comes as a simple
 // query, a prepared statement, or the unnamed statement parsed again for
 // each execution. Drivers alternate between a few statements; the last
-// four Keyable ones are kept, the one added first replaced.
+// four Keyable ones are kept, the one added first replaced. The zero
+// value is ready and small: the slots are allocated at the first Keyable
+// statement, so a session that never runs one does not carry them.
 type KeyRoutes struct {
+	s *keySlots
+}
+
+type keySlots struct {
 	stmts  [4]*parser.Statement
 	routes [4]KeyRoute
 	next   int
@@ -140,28 +146,31 @@ type KeyRoutes struct {
 // For returns stmt's key route, empty the first time (the caller routes in
 // full and then makes it), or nil when stmt can have none (Keyable).
 func (k *KeyRoutes) For(stmt *parser.Statement) *KeyRoute {
-	for i, s := range k.stmts {
-		if s == stmt {
-			return &k.routes[i]
+	if s := k.s; s != nil {
+		for i, st := range s.stmts {
+			if st == stmt {
+				return &s.routes[i]
+			}
 		}
 	}
 	if !Keyable(stmt) {
 		return nil
 	}
-	i := k.next
-	k.next = (k.next + 1) % len(k.stmts)
-	k.stmts[i], k.routes[i] = stmt, KeyRoute{}
-	return &k.routes[i]
+	if k.s == nil {
+		k.s = new(keySlots)
+	}
+	s := k.s
+	i := s.next
+	s.next = (s.next + 1) % len(s.stmts)
+	s.stmts[i], s.routes[i] = stmt, KeyRoute{}
+	return &s.routes[i]
 }
 
 // RouteOne is RouteOne through the session's key routes: by stmt's key
 // route while it holds, else in full, making the key route when the full
-// route sends stmt to one shard. A nil KeyRoutes routes in full.
+// route sends stmt to one shard.
 func (k *KeyRoutes) RouteOne(stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot, one *Single) (Plan, error) {
-	var kr *KeyRoute
-	if k != nil {
-		kr = k.For(stmt)
-	}
+	kr := k.For(stmt)
 	if kr == nil {
 		return RouteOne(stmt, vals, sess, snap, one)
 	}

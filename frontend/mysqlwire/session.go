@@ -26,8 +26,8 @@ type session struct {
 	rs  router.Session
 	one router.Single // the one-shard plans of plan (router.RouteOne)
 	// keyRoutes route the statements run last by their key value alone
-	// (router.KeyRoutes); nil until the first that can have one.
-	keyRoutes *router.KeyRoutes
+	// (router.KeyRoutes).
+	keyRoutes router.KeyRoutes
 	lits      []parser.Literal
 	// binary: the statement running is a prepared statement's execution,
 	// whose rows go out in the binary protocol (scatter reads keep every

@@ -130,9 +130,6 @@ func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if stmt.Kind == parser.KindDDL {
 		ss.s.catalog.forget()
 	}
-	if ss.keyRoutes == nil && router.Keyable(stmt) {
-		ss.keyRoutes = new(router.KeyRoutes) // at the first statement that can have one
-	}
 	return ss.keyRoutes.RouteOne(stmt, vals, &ss.rs, snap, &ss.one)
 }
 
@@ -146,4 +143,5 @@ func (ss *session) anyShard(ks *shardmap.Keyspace) *shardmap.Shard {
 	shards := ks.Shards()
 	return shards[int(ss.c.ConnectionID)%len(shards)]
 }
+
 func pinName(p parser.Pin) string { return p.String() }

@@ -118,9 +118,8 @@ type session struct {
 	// one holds route's one-shard plan (router.RouteOne): no Single is
 	// copied to the heap per statement.
 	one router.Single
-	// keyRoutes are the key routes of the statements routed last
-	// (routeKeyed); nil until the first statement that can have one.
-	keyRoutes *router.KeyRoutes
+	// keyRoutes are the key routes of the statements routed last (route).
+	keyRoutes router.KeyRoutes
 
 	// Transaction state as the client sees it.
 	txOpen   bool   // inside BEGIN … COMMIT

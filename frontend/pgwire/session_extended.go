@@ -261,7 +261,7 @@ func (s *session) bind(body []byte) error {
 	if s.txReadOnly {
 		s.noteReadWrite(cs.stmt, cs.sql)
 	}
-	plan, err := s.routeKeyed(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, m)})
+	plan, err := s.route(cs.stmt, &router.Values{Literals: cs.lits, Bound: true, Params: s.paramValues(cs, m)})
 	if req, ok := router.NeedsIDs(err); ok {
 		return s.bindWithIDs(req, cs, m, portalName)
 	}

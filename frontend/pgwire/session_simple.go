@@ -134,7 +134,7 @@ func (s *session) simpleQuery(body []byte) error {
 		s.noteReadWrite(stmt, sql)
 	}
 	vals := router.Values{Literals: lits, Bound: true}
-	plan, err := s.routeKeyed(stmt, &vals)
+	plan, err := s.route(stmt, &vals)
 	if req, ok := router.NeedsIDs(err); ok && !s.fillingIDs {
 		s.fillingIDs = true
 		defer func() { s.fillingIDs = false }()
@@ -425,34 +425,13 @@ func (s *session) routeToLink(stmt *parser.Statement, vals *router.Values) (*lin
 	return s.linkForPlan(plan, stmt)
 }
 
-// route routes one execution of stmt. A one-shard plan is a
-// *router.Single that points at the session's own (s.one): it is valid
-// until the next route, and no statement keeps it longer.
+// route routes one execution of stmt, through the session's key routes
+// (router.KeyRoutes). A one-shard plan is a *router.Single that points at
+// the session's own (s.one): it is valid until the next route, and no
+// statement keeps it longer.
 func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
-	if err := s.routeSession(stmt); err != nil {
-		return nil, err
-	}
-	return router.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
-}
-
-// routeKeyed is route through the session's key routes
-// (router.KeyRoutes), which it makes at the first statement that can have
-// one: a session that never runs one does not carry them.
-func (s *session) routeKeyed(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
-	if err := s.routeSession(stmt); err != nil {
-		return nil, err
-	}
-	if s.keyRoutes == nil && router.Keyable(stmt) {
-		s.keyRoutes = new(router.KeyRoutes)
-	}
-	return s.keyRoutes.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
-}
-
-// routeSession brings the router's view of the session up to date for
-// stmt, or refuses stmt (pin: deny).
-func (s *session) routeSession(stmt *parser.Statement) error {
 	if err := s.checkPin(stmt); err != nil {
-		return err
+		return nil, err
 	}
 	s.rs.TxShard = nil
 	if s.txLink != nil {
@@ -462,7 +441,10 @@ func (s *session) routeSession(stmt *parser.Statement) error {
 	s.rs.JoinShards = s.mayJoinShards()
 	s.rs.FanOutWrites = s.opts.TwoPhase != nil
 	s.rs.ScatterWrites = !s.opts.DenyScatterWrites
-	return s.insertColumns(stmt)
+	if err := s.insertColumns(stmt); err != nil {
+		return nil, err
+	}
+	return s.keyRoutes.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
 }
 
 // errFanOutHere refuses a write on several shards where the session
