@@ -1,6 +1,8 @@
 // Command relay is a bare TCP relay: the reference for what user-space
 // forwarding costs on the same cores, with no parsing at all. Two
-// goroutines per connection copy bytes. Usage: relay LISTEN TARGET
+// goroutines per connection copy bytes (io.Copy between two sockets is
+// splice(2) on Linux: the bytes never enter user space, so its user time
+// is the scheduler's and the system calls' only). Usage: relay LISTEN TARGET
 package main
 
 import (
