@@ -43,7 +43,8 @@ type Session struct {
 	// inTemp: routeTemp is routing, Route must not call it again.
 	inTemp bool
 	// memo remembers the session's keyspace in the last snapshot seen (a
-	// map lookup per statement otherwise); it never changes a route.
+	// map lookup per statement otherwise), for as long as Keyspace names
+	// it; it never changes a route.
 	memoSnap *shardmap.Snapshot
 	memoKS   *shardmap.Keyspace
 	memoRes  resolveMemo // the last table resolved (tables.go)
@@ -68,7 +69,9 @@ type Values struct {
 
 // keyspace is the session's keyspace in snap.
 func (s *Session) keyspace(snap *shardmap.Snapshot) (*shardmap.Keyspace, bool) {
-	if s.memoSnap == snap && s.memoKS != nil {
+	// The name is compared too: a MySQL session's USE changes Keyspace
+	// within one snapshot.
+	if s.memoSnap == snap && s.memoKS != nil && s.memoKS.Name() == s.Keyspace {
 		return s.memoKS, true
 	}
 	ks, ok := snap.Keyspace(s.Engine, s.Keyspace)

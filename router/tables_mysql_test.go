@@ -91,3 +91,66 @@ func TestMySQLResolveMemo(t *testing.T) {
 		t.Errorf("users with a temporary table users: %v, want the temporary one", r.class)
 	}
 }
+
+// A MySQL session's USE names another keyspace within the same snapshot:
+// the session's memo of its keyspace must not outlive the name.
+func TestMySQLUseSwitchesKeyspace(t *testing.T) {
+	node := func(n string, p int) shardmap.NodeSpec { return shardmap.NodeSpec{Name: n, Host: "127.0.0.1", Port: p} }
+	users := []shardmap.TableSpec{{Name: "users", Column: "id", Type: "bigint"}}
+	snap, err := shardmap.Compile(1, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{
+		{Name: "a", Engine: shardmap.MySQL, Tables: users,
+			Shards: []shardmap.ShardSpec{{KeyRange: "-80", Primary: node("a1", 1)}, {KeyRange: "80-", Primary: node("a2", 2)}}},
+		{Name: "b", Engine: shardmap.MySQL, Tables: users,
+			Shards: []shardmap.ShardSpec{{KeyRange: "-", Primary: node("b1", 3)}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := snap.Keyspace(shardmap.MySQL, "b")
+	point := &parser.Statement{Kind: parser.KindSelect, Tables: []parser.TableRef{{Name: "users"}},
+		Keys: []parser.KeyCandidate{{Table: 0, Column: "id", Values: []parser.ValueRef{lit(0)}}}}
+	vals := &Values{Literals: ints("42"), Bound: true}
+	// Each way a session routes, with what it keeps across statements.
+	ways := map[string]func() func(s *Session) (*shardmap.Shard, error){
+		"Route": func() func(s *Session) (*shardmap.Shard, error) {
+			return func(s *Session) (*shardmap.Shard, error) {
+				p, err := Route(point, vals, s, snap)
+				if err != nil {
+					return nil, err
+				}
+				return p.(Single).Shard, nil
+			}
+		},
+		"KeyRoutes.RouteOne": func() func(s *Session) (*shardmap.Shard, error) {
+			krs := new(KeyRoutes) // kept across the USE, as a session keeps it
+			return func(s *Session) (*shardmap.Shard, error) {
+				var one Single
+				for range 2 { // a full route, then a key route
+					if _, err := krs.RouteOne(point, vals, s, snap, &one); err != nil {
+						return nil, err
+					}
+				}
+				return one.Shard, nil
+			}
+		},
+	}
+	for name, way := range ways {
+		route := way()
+		s := &Session{Engine: shardmap.MySQL, Keyspace: "a", User: "app"}
+		inA, err := route(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inA.Primary.Name != "a1" && inA.Primary.Name != "a2" {
+			t.Fatalf("%s in a: shard on %s, want one of a's", name, inA.Primary.Name)
+		}
+		s.Keyspace = "b" // USE b
+		inB, err := route(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inB != b.Shards()[0] {
+			t.Errorf("%s after USE b: shard %s on %s, want b's only shard (on b1)", name, inB.Name, inB.Primary.Name)
+		}
+	}
+}
