@@ -112,14 +112,14 @@ type session struct {
 	// txStmt the one query runs (for commits that read none).
 	gtidStmt, txStmt *parser.Statement
 	// Replica reads (session_replica.go): the read settings now and by
-	// default (readSet: the session SET some), the target of the
+	// default (readSet: the ones the session SET), the target of the
 	// statement being routed, and what the session knows of its last
 	// commit per shard (read-your-writes).
 	// txReplica: the held connection is a replica's, for a READ ONLY
 	// transaction that runs wholly there.
 	txReplica         *replicaPart
 	read, readDefault ReadSettings
-	readSet           bool
+	readSet           readFields
 	target            router.Target
 	ryw               replicas.Commits
 
@@ -204,6 +204,14 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	}
 	switch stmt.Kind {
 	case parser.KindEmpty:
+		return ss.answerLocally(callback)
+	case parser.KindUse:
+		// A USE the quick check missed (a comment around it): the
+		// session's, never a server's (it would change the database of
+		// a pooled connection).
+		if err := ss.use(stmt.Database); err != nil {
+			return err
+		}
 		return ss.answerLocally(callback)
 	case parser.KindBegin:
 		if len(ss.txOthers) > 0 || ss.txXA != nil {
@@ -461,10 +469,18 @@ func (ss *session) answerLocally(callback func(*sqltypes.Result) error) error {
 	return callback(&sqltypes.Result{})
 }
 
-// use switches the session's database, which names its keyspace.
+// use switches the session's database, which names its keyspace. Not
+// while the session holds server connections (a transaction, a pin):
+// they are on the old database's shards, and what runs next would run
+// there.
 func (ss *session) use(db string) error {
 	if _, ok := ss.s.o.Snapshot().Keyspace(shardmap.MySQL, db); !ok {
 		return &sqlerr.Error{Code: "42000", Number: 1049, Message: "Unknown database '" + db + "'"}
+	}
+	if db != ss.rs.Keyspace && (ss.conn != nil || len(ss.txOthers) > 0 || ss.txXA != nil) {
+		e := sqlerr.New(sqlerr.FeatureNotSupported, "USE %s: shardgate cannot switch databases while the session holds a server connection of database %s (an open transaction, or state pinned to the connection)", db, ss.rs.Keyspace)
+		e.Hint = "COMMIT or ROLLBACK first; a session pinned by a temporary table, a user variable or a lock stays in its database."
+		return e
 	}
 	ss.rs.Keyspace = db
 	ss.rs.User = ss.c.User
@@ -497,7 +513,7 @@ func (ss *session) resetConnection() {
 	ss.warnings, ss.warned = 0, nil
 	ss.lastInsertID = 0
 	ss.rowCount, ss.foundRowsCount = 0, 0
-	ss.readSet = false
+	ss.readSet = 0
 	ss.ryw.Reset()
 	ss.readDefaults()
 }

@@ -428,6 +428,7 @@ func (ss *session) setShardgate(name, value string) error {
 				Message: "shardgate.read = " + r.String() + ": replica reads are not configured on this endpoint"}
 		}
 		ss.read.Read = r
+		ss.readSet = ss.readSet.with(readFieldRead, value)
 	case "shardgate.max_lag":
 		d := def.MaxLag
 		if value != "" && value != "default" {
@@ -440,6 +441,7 @@ func (ss *session) setShardgate(name, value string) error {
 			d = v
 		}
 		ss.read.MaxLag = d
+		ss.readSet = ss.readSet.with(readFieldMaxLag, value)
 	case "shardgate.read_your_writes":
 		b := def.ReadYourWrites
 		switch value {
@@ -452,25 +454,51 @@ func (ss *session) setShardgate(name, value string) error {
 			return wrongValue(name, value)
 		}
 		ss.read.ReadYourWrites = b
+		ss.readSet = ss.readSet.with(readFieldRYW, value)
 	default:
 		return &sqlerr.Error{Code: "HY000", Number: erUnknownSystemVar,
 			Message: "Unknown system variable '" + name + "' (shardgate's own are shardgate.read, shardgate.max_lag and shardgate.read_your_writes)"}
 	}
-	ss.readSet = true
 	ss.rs.Read, ss.rs.MaxLag = ss.read.Read, ss.read.MaxLag
 	return nil
 }
 
+// readFields are the read settings a session SET (to something other than
+// its default): they stay when USE brings another database's defaults.
+type readFields uint8
+
+const (
+	readFieldRead readFields = 1 << iota
+	readFieldMaxLag
+	readFieldRYW
+)
+
+// with is f with field set, or cleared when value asks for the default.
+func (f readFields) with(field readFields, value string) readFields {
+	if value == "" || value == "default" {
+		return f &^ field
+	}
+	return f | field
+}
+
 // readDefaults takes the session's replica-read defaults for its user and
-// database; settings the session SET stay.
+// database; each setting the session SET stays.
 func (ss *session) readDefaults() {
 	if ss.s.o.ReadSettings == nil || !ss.replicasOn() {
 		ss.readDefault = ReadSettings{Read: router.ReadPrimary}
 	} else {
 		ss.readDefault = ss.s.o.ReadSettings(ss.c.User, ss.rs.Keyspace)
 	}
-	if !ss.readSet {
-		ss.read = ss.readDefault
-		ss.rs.Read, ss.rs.MaxLag = ss.read.Read, ss.read.MaxLag
+	set := ss.read
+	ss.read = ss.readDefault
+	if ss.readSet&readFieldRead != 0 {
+		ss.read.Read = set.Read
 	}
+	if ss.readSet&readFieldMaxLag != 0 {
+		ss.read.MaxLag = set.MaxLag
+	}
+	if ss.readSet&readFieldRYW != 0 {
+		ss.read.ReadYourWrites = set.ReadYourWrites
+	}
+	ss.rs.Read, ss.rs.MaxLag = ss.read.Read, ss.read.MaxLag
 }
