@@ -236,3 +236,44 @@ func TestSlowClientBackpressure(t *testing.T) {
 		t.Fatalf("products: %d", n)
 	}
 }
+
+// Under session pooling a SET the proxy cannot follow (inside a
+// multi-statement text) stays on the session's own connection; when the
+// session ends, the next session on that connection must not inherit it.
+func TestSessionPoolingUntrackedSetDoesNotLeak(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) {
+		c.Pools.Mode = config.PoolSession
+		c.Pools.MaxServerConnsPerNode = 1 // the next session gets the same connection
+	})
+	ctx := context.Background()
+	k, _ := keysOnTwoShards(t, 70100)
+	workMem := func(c *pgx.Conn) string {
+		t.Helper()
+		var v string
+		var n int64
+		if err := c.QueryRow(ctx, "SELECT current_setting('work_mem'), count(*) FROM users WHERE id = $1", k).Scan(&v, &n); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	a, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := workMem(a)
+	if _, err := a.Exec(ctx, fmt.Sprintf("SET work_mem = '1111kB'; SELECT 1 FROM users WHERE id = %d", k)); err != nil {
+		t.Fatal(err)
+	}
+	if got := workMem(a); got != "1111kB" {
+		t.Fatalf("the session's own SET: work_mem %q", got)
+	}
+	a.Close(ctx)
+	b, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	if got := workMem(b); got != before {
+		t.Errorf("the next session sees work_mem %q, want the default %q", got, before)
+	}
+}

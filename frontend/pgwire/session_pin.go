@@ -184,6 +184,11 @@ func (s *session) unpin() {
 				l.conn.MarkBroken()
 			}
 		}
+		if l.state.untracked {
+			// SETs the proxy could not follow stay on a session's own
+			// connection (syncSettings); whoever gets it next resets it.
+			l.state.applied, l.state.untracked = appliedUnknown, false
+		}
 		s.dropPortals(l)
 		s.opts.Conns.Release(l.conn)
 	}
