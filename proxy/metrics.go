@@ -17,6 +17,7 @@ type metrics struct {
 	queries, routed, refused, pins *prometheus.Desc
 	pinnedSessions, sessions       *prometheus.Desc
 	resets                         *prometheus.Desc
+	sequenceResets                 *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
 	deadlocks, deadlockChecks      *prometheus.Desc
 	deadlockUnmapped               *prometheus.Desc
@@ -55,6 +56,8 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 		resets: prometheus.NewDesc("shardgate_pg_connection_resets_total",
 			"Pinned server connections reset before going back to the pool (ok), or closed because the reset failed (failed).",
 			[]string{"result"}, nil),
+		sequenceResets: prometheus.NewDesc("shardgate_pg_sequence_resets_total",
+			"DISCARD SEQUENCES sent before a session's first statement on a server connection another session left sequence state (nextval) on.", nil, nil),
 
 		txJoins: prometheus.NewDesc("shardgate_pg_tx_joins_total",
 			"Shards joined to a transaction already running on another shard.", nil, nil),
@@ -107,7 +110,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets,
+		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets,
 		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks, m.deadlockUnmapped,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
@@ -138,6 +141,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.sessions, float64(st.Sessions.Load()))
 	counter(m.resets, st.Resets.Load(), "ok")
 	counter(m.resets, st.ResetFailures.Load(), "failed")
+	counter(m.sequenceResets, st.SequenceResets.Load())
 	counter(m.txJoins, st.TxJoins.Load())
 	counter(m.txEnds, st.TxTwoPhase.Load(), "committed")
 	counter(m.txEnds, st.TxAborted.Load(), "aborted")

@@ -152,9 +152,12 @@ type session struct {
 	sqlStmts    map[string]*sqlStmt // SQL-level PREPARE (session_sqlprepare.go)
 	portals     portalSet
 	sparePortal *portal // a forgotten plain portal's struct (forgetPortal)
-	inExtended  bool    // between the first extended message and Sync
-	discard     bool    // a proxy error: ignore messages until Sync
-	skipping    bool    // drain: a server error, drop entries until Sync
+	// seq marks the connections this session may have left sequence
+	// state on (session_sequences.go); nil until the first.
+	seq         *seqOwner
+	inExtended  bool // between the first extended message and Sync
+	discard     bool // a proxy error: ignore messages until Sync
+	skipping    bool // drain: a server error, drop entries until Sync
 	queryFailed bool
 	q           []pending
 

@@ -309,6 +309,7 @@ func (cp *copier) start(shard *shardmap.Shard) (*copyPart, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ownSequences(l) // column defaults may call nextval
 	p := &copyPart{shard: shard, link: l}
 	cp.parts = append(cp.parts, p)
 	s.opts.Stats.Routed.Add(1)

@@ -146,6 +146,7 @@ func (s *session) startPieces(pieces []piece) (links []*link, e *sqlerr.Error, e
 			e = sqlerr.From(lerr)
 			break
 		}
+		s.ownSequences(l) // a write
 		links[i] = l
 	}
 	s.opts.Stats.Routed.Add(uint64(len(pieces)))

@@ -70,6 +70,10 @@ type connState struct {
 	// pooling they are the session's own and are kept, but no other
 	// connection (a replica's) has them.
 	untracked bool
+	// seqOwner is the session that may have left sequence state here
+	// (nextval), nil if none: another session's first statement on the
+	// connection is preceded by DISCARD SEQUENCES (session_sequences.go).
+	seqOwner *seqOwner
 	// link is the connection's link, handed to each holder (newLink).
 	link link
 }

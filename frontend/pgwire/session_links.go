@@ -141,6 +141,7 @@ func (s *session) readyLink(shard *shardmap.Shard) (*link, error) {
 			s.sessLinks[shard] = l
 		}
 	}
+	s.forgetOthersSequences(l)
 	s.syncSettings(l)
 	if s.roleSet {
 		s.pin(l, parser.PinRole, nil)

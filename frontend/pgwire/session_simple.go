@@ -479,6 +479,9 @@ func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, 
 	if pin := stmt.Pins(); pin != parser.PinNone {
 		s.pin(l, pin, stmt)
 	}
+	if touchesSequences(stmt) {
+		s.ownSequences(l)
+	}
 	return l, nil
 }
 

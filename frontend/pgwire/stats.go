@@ -24,6 +24,10 @@ type Stats struct {
 	// to the pool; ResetFailures those closed instead.
 	Resets        atomic.Uint64
 	ResetFailures atomic.Uint64
+	// SequenceResets counts DISCARD SEQUENCES sent before a session's
+	// first statement on a connection another session left sequence
+	// state on (session_sequences.go).
+	SequenceResets atomic.Uint64
 	// TxJoins counts shards joined to a transaction already on another;
 	// TxTwoPhase transactions committed on several shards; TxAborted those
 	// rolled back while committing (a shard could not prepare, or a
