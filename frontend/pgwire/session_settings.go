@@ -24,9 +24,6 @@ func (s *session) applyStartupParams(params map[string]string) {
 			continue
 		}
 		s.base = append(s.base, "SET "+name+" = "+quoteLiteral(v))
-		if name == "search_path" {
-			s.rs.SearchPath = parseSearchPath(v, s.c.User)
-		}
 	}
 	// options: "-c name=value" (or "--name=value") pairs, as libpq's
 	// PGOPTIONS sends them.
@@ -42,9 +39,6 @@ func (s *session) applyStartupParams(params map[string]string) {
 			continue
 		}
 		s.base = append(s.base, "SET "+quoteIdent(name)+" = "+quoteLiteral(value))
-		if strings.EqualFold(name, "search_path") {
-			s.rs.SearchPath = parseSearchPath(value, s.c.User)
-		}
 	}
 	s.settings = append([]string(nil), s.base...)
 	s.settingsChanged()
@@ -98,11 +92,18 @@ func parseOptions(opts string) []string {
 func (s *session) settingsChanged() {
 	s.settingsKey = strings.Join(s.settings, "\x00")
 	s.roleSet = false
+	s.rs.SearchPath = nil
 	for _, set := range s.settings {
-		if n := settingName(set); n == "role" || n == "authorization" {
+		switch name, value := settingOf(set); name {
+		case "role", "authorization":
 			// RESET ALL does not undo it: every connection it is
 			// replayed on is pinned (and reset before reuse).
 			s.roleSet = true
+		case "search_path":
+			// Routing resolves names as the server will: with the
+			// last search_path replayed, the startup one after a RESET
+			// or DISCARD ALL, none (the server's default) without.
+			s.rs.SearchPath = parseSearchPath(value, s.rs.User)
 		}
 	}
 }
@@ -210,27 +211,20 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 		s.settings = append(s.settings, strings.TrimRight(sql, "; \n"))
 	case verb == "RESET" && second == "ALL", verb == "RESET" && strings.TrimRight(second, ";") == "ALL":
 		s.settings = append([]string(nil), s.base...)
-		s.rs.SearchPath = nil
 		s.resetRead()
 	case verb == "RESET":
 		name := strings.ToLower(strings.TrimRight(words[1], ";"))
 		s.dropSetting(name)
-		if name == "search_path" {
-			s.rs.SearchPath = nil
-		}
 	case verb == "SET":
 		nameWords := words[1:]
 		if second == "SESSION" && len(words) > 2 {
 			nameWords = words[2:]
 		}
-		name, value := splitSet(strings.Join(nameWords, " "))
+		name, _ := splitSet(strings.Join(nameWords, " "))
 		if name == "" {
 			return
 		}
 		s.dropSetting(name)
-		if name == "search_path" {
-			s.rs.SearchPath = parseSearchPath(value, s.c.User)
-		}
 		s.settings = append(s.settings, strings.TrimRight(strings.TrimSpace(sql), ";"))
 	default:
 		return
@@ -262,7 +256,6 @@ func (s *session) dropSetting(name string) {
 func (s *session) resetSettings() {
 	s.settings = append([]string(nil), s.base...)
 	s.settingsChanged()
-	s.rs.SearchPath = nil
 	s.resetRead()
 	s.stmts = make(map[string]*clientStmt)
 	s.sqlStmts = nil
@@ -271,16 +264,26 @@ func (s *session) resetSettings() {
 
 // settingName is the lower-case name a recorded SET statement sets.
 func settingName(set string) string {
+	name, _ := settingOf(set)
+	return name
+}
+
+// settingOf splits a recorded SET into its lower-case name and value.
+func settingOf(set string) (name, value string) {
 	words := strings.Fields(stripLeadingComments(set))
 	if len(words) < 2 || !strings.EqualFold(words[0], "SET") {
-		return ""
+		return "", ""
 	}
 	rest := words[1:]
 	if strings.EqualFold(rest[0], "SESSION") && len(rest) > 1 {
 		rest = rest[1:]
 	}
-	name, _ := splitSet(strings.Join(rest, " "))
-	return name
+	name, value = splitSet(strings.Join(rest, " "))
+	// A startup option's name is quoted (applyStartupParams).
+	if len(name) > 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		name = name[1 : len(name)-1]
+	}
+	return name, value
 }
 
 // splitSet splits "name = value" / "name TO value" into a lower-case name
@@ -301,8 +304,12 @@ func splitSet(rest string) (name, value string) {
 }
 
 // parseSearchPath reads a search_path value: a comma list of possibly
-// quoted names; "$user" is the session's user.
+// quoted names; "$user" is the session's user; DEFAULT (nil) the server's
+// default.
 func parseSearchPath(v, user string) []string {
+	if strings.EqualFold(strings.TrimSpace(v), "default") {
+		return nil // SET search_path TO DEFAULT: the server's default
+	}
 	var out []string
 	for _, part := range strings.Split(v, ",") {
 		p := strings.TrimSpace(part)
