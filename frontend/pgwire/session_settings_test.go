@@ -35,3 +35,14 @@ func TestSearchPathFollowsSettings(t *testing.T) {
 		}
 	}
 }
+
+// A role from the startup options is a role setting like SET ROLE:
+// RESET ALL does not undo it, so every connection it is replayed on is
+// pinned and reset before reuse (roleSet).
+func TestStartupRoleIsRoleSetting(t *testing.T) {
+	s := &session{c: &ClientConn{User: "app"}, rs: router.Session{User: "app"}, opts: &SessionOptions{}}
+	s.applyStartupParams(map[string]string{"options": "-c role=reporting"})
+	if !s.roleSet {
+		t.Errorf("options -c role=reporting: not a role setting (settings %q)", s.settings)
+	}
+}
