@@ -18,7 +18,6 @@ import (
 
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/proxy"
-	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Review of direct commands (docs/design/mysql-direct-commands.md,
@@ -967,23 +966,7 @@ func drOwnEndpoint(t *testing.T, edit func(*config.Config)) (string, *proxy.MySQ
 		t.Fatal(err)
 	}
 	edit(cfg)
-	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- my.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		my.Shutdown(ctx)
-		<-done
-	})
-	return ln.Addr().String(), my
+	return ownEndpoint(t, cfg, snap)
 }
 
 // drClosed waits up to d for the server to close the raw client's

@@ -106,6 +106,29 @@ func setup(ctx context.Context) (func(), error) {
 	}, nil
 }
 
+// ownEndpoint serves an endpoint of its own, with cfg and the map m, until
+// the test ends, and returns its address.
+func ownEndpoint(t *testing.T, cfg *config.Config, m *shardmap.Snapshot) (string, *proxy.MySQL) {
+	t.Helper()
+	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- my.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		my.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String(), my
+}
+
 // testConfig: user app/app, transaction pooling with 2 server connections
 // per node (so clients share them).
 func testConfig() (*config.Config, error) {

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/shardgate/shardgate/proxy"
-	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Review of the MySQL endpoint's raw one-shard results and of prepared
@@ -164,23 +161,8 @@ func rrOwnEndpoint(t *testing.T) *sql.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- my.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		my.Shutdown(ctx)
-		<-done
-	})
-	c, err := openDSN(t, fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr())).Conn(context.Background())
+	addr, _ := ownEndpoint(t, cfg, snap)
+	c, err := openDSN(t, fmt.Sprintf("app:app@tcp(%s)/app", addr)).Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/shardgate/shardgate/proxy"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -55,26 +52,9 @@ func TestUseSwitchesKeyspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cur atomic.Pointer[shardmap.Snapshot]
-	cur.Store(two)
-	my, err := proxy.NewMySQL(cfg, cur.Load)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- my.Serve(ln) }()
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		my.Shutdown(sctx)
-		<-served
-	})
+	addr, _ := ownEndpoint(t, cfg, two)
 
-	db, err := sql.Open("mysql", "app:app@tcp("+ln.Addr().String()+")/app")
+	db, err := sql.Open("mysql", "app:app@tcp("+addr+")/app")
 	if err != nil {
 		t.Fatal(err)
 	}
