@@ -78,6 +78,12 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	case len(ss.txOthers) > 0 && containsFold(sql, "autocommit"):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement would commit, implicitly, a transaction that spans shards").
 			WithHint("COMMIT first.")
+	case len(ss.txOthers) > 0:
+		// It would reach the connection in use only: the transaction's
+		// other shards would go on with the old value (time_zone,
+		// sql_mode, character sets) when it next runs there.
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SET inside a transaction that spans shards is not supported: it would reach one shard's connection only").
+			WithHint("SET before BEGIN, or after COMMIT.")
 	case setGlobalRE.MatchString(sql):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
 			WithHint("Change server settings on every shard's servers directly.")
