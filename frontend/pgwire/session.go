@@ -152,6 +152,9 @@ type session struct {
 	sqlStmts    map[string]*sqlStmt // SQL-level PREPARE (session_sqlprepare.go)
 	portals     portalSet
 	sparePortal *portal // a forgotten plain portal's struct (forgetPortal)
+	// pathKey is the session's search_path as the key its statements are
+	// prepared under on a connection (prepKey); "" for the default.
+	pathKey string
 	// seq marks the connections this session may have left sequence
 	// state on (session_sequences.go); nil until the first.
 	seq         *seqOwner

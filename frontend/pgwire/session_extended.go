@@ -214,7 +214,8 @@ func oidKey(oids []uint32) string {
 // Parse under the connection's own name if not, and returns the name.
 func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
 	st := l.state
-	if name, ok := st.prepared[cs.key]; ok {
+	key := prepKey{cs.key, s.pathKey}
+	if name, ok := st.prepared[key]; ok {
 		return name
 	}
 	if len(st.prepared) >= maxPreparedPerConn {
@@ -227,10 +228,10 @@ func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
 	name := st.newName()
 	p := pgio.Parse{Name: []byte(name), Query: []byte(cs.sql), ParamOIDs: pgio.Uint32s(pgio.AppendUint32s(nil, cs.oids...))}
 	l.w.WriteParse(&p)
-	st.prepared[cs.key] = name
+	st.prepared[key] = name
 	// If the server refuses it, the error reaches the client in place of
 	// the response to the message that needed the statement.
-	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() { delete(st.prepared, cs.key) }})
+	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() { delete(st.prepared, key) }})
 	return name
 }
 

@@ -50,13 +50,15 @@ type ConnSource interface {
 // connState is the per-server-connection state the front end keeps in the
 // connection's attachment.
 type connState struct {
-	// prepared maps a statement's text and parameter types to the name
-	// it is prepared under on this connection.
-	prepared map[string]string
+	// prepared maps a statement's text and parameter types, with the
+	// search_path it was prepared under, to the name it is prepared under
+	// on this connection.
+	prepared map[prepKey]string
 	nextName int
-	// sqlPrepared maps an SQL-level PREPARE's types and text to the name
-	// it is prepared under on this connection (session_sqlprepare.go).
-	sqlPrepared map[string]string
+	// sqlPrepared maps an SQL-level PREPARE's types and text, with the
+	// search_path, to the name it is prepared under on this connection
+	// (session_sqlprepare.go).
+	sqlPrepared map[prepKey]string
 	// dirty lists the pins (1 << parser.Pin) of state a session left on
 	// this connection that RESET ALL does not undo: the connection is
 	// reset (resetSQL) before another session gets it.
@@ -78,11 +80,22 @@ type connState struct {
 	link link
 }
 
+// prepKey is what a connection's statement is prepared for: the text and
+// parameter types, and the search_path of the sessions that use it. A
+// statement names its tables as the search_path resolves them when it is
+// prepared; Postgres analyses it again under another search_path, which
+// fails when the result's shape changes (tenants' tables in their own
+// schemas), so sessions with different search_paths do not share it.
+type prepKey struct {
+	stmt string // clientStmt.key, sqlStmt.key
+	path string // session.pathKey
+}
+
 func stateOf(c ServerConn) *connState {
 	if st, ok := c.Attachment().(*connState); ok {
 		return st
 	}
-	st := &connState{prepared: make(map[string]string), sqlPrepared: make(map[string]string)}
+	st := &connState{prepared: make(map[prepKey]string), sqlPrepared: make(map[prepKey]string)}
 	c.SetAttachment(st)
 	return st
 }

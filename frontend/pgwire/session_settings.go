@@ -92,7 +92,7 @@ func parseOptions(opts string) []string {
 func (s *session) settingsChanged() {
 	s.settingsKey = strings.Join(s.settings, "\x00")
 	s.roleSet = false
-	s.rs.SearchPath = nil
+	s.rs.SearchPath, s.pathKey = nil, ""
 	for _, set := range s.settings {
 		switch name, value := settingOf(set); name {
 		case "role", "authorization":
@@ -104,6 +104,7 @@ func (s *session) settingsChanged() {
 			// last search_path replayed, the startup one after a RESET
 			// or DISCARD ALL, none (the server's default) without.
 			s.rs.SearchPath = parseSearchPath(value, s.rs.User)
+			s.pathKey = strings.Join(s.rs.SearchPath, "\x00")
 		}
 	}
 }

@@ -177,11 +177,12 @@ func (s *session) prepareShard(ps *sqlStmt) (*shardmap.Shard, error) {
 // fresh reports whether it queued one.
 func (s *session) ensureSQLPrepared(l *link, ps *sqlStmt) (name string, fresh bool) {
 	st := l.state
-	if name, ok := st.sqlPrepared[ps.key]; ok {
+	key := prepKey{ps.key, s.pathKey}
+	if name, ok := st.sqlPrepared[key]; ok {
 		return name, false
 	}
 	if st.sqlPrepared == nil {
-		st.sqlPrepared = make(map[string]string)
+		st.sqlPrepared = make(map[prepKey]string)
 	}
 	if len(st.sqlPrepared) >= maxPreparedPerConn {
 		// Start over, as the protocol-level cache does. These are the
@@ -201,10 +202,10 @@ func (s *session) ensureSQLPrepared(l *link, ps *sqlStmt) (name string, fresh bo
 	st.nextName++
 	name = "sgq" + strconv.Itoa(st.nextName)
 	l.w.WriteQuery(spliceName(ps.prefix, name, ps.nameChars, ps.suffix))
-	st.sqlPrepared[ps.key] = name
+	st.sqlPrepared[key] = name
 	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() {
-		if st.sqlPrepared[ps.key] == name {
-			delete(st.sqlPrepared, ps.key)
+		if st.sqlPrepared[key] == name {
+			delete(st.sqlPrepared, key)
 		}
 	}})
 	return name, true
