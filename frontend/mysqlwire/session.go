@@ -478,9 +478,8 @@ func (ss *session) use(db string) error {
 		return &sqlerr.Error{Code: "42000", Number: 1049, Message: "Unknown database '" + db + "'"}
 	}
 	if db != ss.rs.Keyspace && (ss.conn != nil || len(ss.txOthers) > 0 || ss.txXA != nil) {
-		e := sqlerr.New(sqlerr.FeatureNotSupported, "USE %s: shardgate cannot switch databases while the session holds a server connection of database %s (an open transaction, or state pinned to the connection)", db, ss.rs.Keyspace)
-		e.Hint = "COMMIT or ROLLBACK first; a session pinned by a temporary table, a user variable or a lock stays in its database."
-		return e
+		return sqlerr.New(sqlerr.FeatureNotSupported, "USE %s: shardgate cannot switch databases while the session holds a server connection of database %s (an open transaction, or state pinned to the connection)", db, ss.rs.Keyspace).
+			WithHint("COMMIT or ROLLBACK first; a session pinned by a temporary table, a user variable or a lock stays in its database.")
 	}
 	ss.rs.Keyspace = db
 	ss.rs.User = ss.c.User

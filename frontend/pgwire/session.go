@@ -152,15 +152,9 @@ type session struct {
 	sqlStmts    map[string]*sqlStmt // SQL-level PREPARE (session_sqlprepare.go)
 	portals     portalSet
 	sparePortal *portal // a forgotten plain portal's struct (forgetPortal)
-	// pathKey is the session's search_path as the key its statements are
-	// prepared under on a connection (prepKey); "" for the default.
-	pathKey string
-	// seq marks the connections this session may have left sequence
-	// state on (session_sequences.go); nil until the first.
-	seq         *seqOwner
-	inExtended  bool // between the first extended message and Sync
-	discard     bool // a proxy error: ignore messages until Sync
-	skipping    bool // drain: a server error, drop entries until Sync
+	inExtended  bool    // between the first extended message and Sync
+	discard     bool    // a proxy error: ignore messages until Sync
+	skipping    bool    // drain: a server error, drop entries until Sync
 	queryFailed bool
 	q           []pending
 
@@ -178,6 +172,15 @@ type session struct {
 	txEnded   bool
 	batchSets []batchSet // SETs of the extended batch's implicit transaction
 	roleSet   bool       // settings hold SET ROLE / SESSION AUTHORIZATION
+
+	// pathKey is the settings' search_path as the key the session's
+	// statements are prepared under on a connection (prepKey); "" for
+	// the server's default.
+	pathKey string
+	// seq marks the connections this session may have left sequence
+	// state on (session_sequences.go); nil until the first.
+	seq *seqOwner
+
 	// Replica reads (session_replica.go): the session's policy and its
 	// defaults, its last commit's position per shard name, whether the
 	// open transaction is READ ONLY, and the position an
