@@ -78,12 +78,6 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	case len(ss.txOthers) > 0 && containsFold(sql, "autocommit"):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "this statement would commit, implicitly, a transaction that spans shards").
 			WithHint("COMMIT first.")
-	case len(ss.txOthers) > 0:
-		// It would reach the connection in use only: the transaction's
-		// other shards would go on with the old value (time_zone,
-		// sql_mode, character sets) when it next runs there.
-		return sqlerr.New(sqlerr.FeatureNotSupported, "SET inside a transaction that spans shards is not supported: it would reach one shard's connection only").
-			WithHint("SET before BEGIN, or after COMMIT.")
 	case setGlobalRE.MatchString(sql):
 		return sqlerr.New(sqlerr.FeatureNotSupported, "SET GLOBAL through shardgate is not supported: it would change one shard's server only").
 			WithHint("Change server settings on every shard's servers directly.")
@@ -114,7 +108,28 @@ func (ss *session) set(sql string, stmt *parser.Statement, callback func(*sqltyp
 	if setsReading(stmt, sql) {
 		return ss.setReading(shard, sql, stmt, pin, setting, callback)
 	}
-	return ss.run(shard, sql, pin, setting, callback)
+	if err := ss.run(shard, sql, pin, setting, callback); err != nil {
+		return err
+	}
+	if setting != "" {
+		ss.setOnOtherParts(sql)
+	}
+	return nil
+}
+
+// setOnOtherParts runs a SET that succeeded on the connection in use on
+// the open transaction's other parts too: the transaction goes on with
+// the new value wherever it runs next (time_zone, sql_mode, character
+// sets). A part that refuses it (the server in use took it) is broken:
+// the transaction fails there rather than run on with the old value.
+func (ss *session) setOnOtherParts(sql string) {
+	for _, c := range ss.txOthers {
+		if _, _, err := c.Exec(sql, 0); err != nil {
+			c.MarkBroken()
+			continue
+		}
+		c.SetSettings(ss.settings)
+	}
 }
 
 // record adds a SET that succeeded to the session's settings, replacing
