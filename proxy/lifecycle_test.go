@@ -32,13 +32,20 @@ func startProxyP(t *testing.T, edit func(*config.Config)) (p *Postgres, url stri
 // startProxyMap is startProxyP serving the shard map m.
 func startProxyMap(t *testing.T, edit func(*config.Config), m *shardmap.Snapshot) (p *Postgres, url string, stop func(grace time.Duration) error) {
 	t.Helper()
+	var cur atomic.Pointer[shardmap.Snapshot]
+	cur.Store(m)
+	return startProxyMaps(t, edit, &cur)
+}
+
+// startProxyMaps is startProxyP serving the map in cur, which the test may
+// replace (a new map version).
+func startProxyMaps(t *testing.T, edit func(*config.Config), cur *atomic.Pointer[shardmap.Snapshot]) (p *Postgres, url string, stop func(grace time.Duration) error) {
+	t.Helper()
 	cfg, err := testConfig(cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
 	edit(cfg)
-	var cur atomic.Pointer[shardmap.Snapshot]
-	cur.Store(m)
 	p, err = NewPostgres(cfg, cur.Load, Events{})
 	if err != nil {
 		t.Fatal(err)

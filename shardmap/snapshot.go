@@ -279,6 +279,28 @@ func (s *Snapshot) Keyspace(e Engine, name string) (*Keyspace, bool) {
 	return ks, ok
 }
 
+// SameShard finds old, a shard of an earlier map version, in s: the
+// keyspace's shard of the same name, key range and database, on the same
+// primary. A connection held on old is then a connection to it, and a
+// session may go on with it under s (shards are compared by pointer, and
+// every version has its own). ok is false when the shard moved, changed
+// its range or its primary, or left the map.
+func (s *Snapshot) SameShard(e Engine, keyspace string, old *Shard) (_ *Shard, ok bool) {
+	ks, found := s.byName[keyspaceName{e, keyspace}]
+	if !found || old == nil {
+		return nil, false
+	}
+	for _, sh := range ks.shards {
+		if sh.Name == old.Name {
+			if sh.Range != old.Range || sh.Database != old.Database || sh.Primary.Addr != old.Primary.Addr {
+				return nil, false
+			}
+			return sh, true
+		}
+	}
+	return nil, false
+}
+
 // Lookup finds the shard holding the row whose sharding key equals v in a
 // sharded table: coercion, vindex and key-range search, allocating nothing.
 func (s *Snapshot) Lookup(e Engine, keyspace, table string, v Value) (*Shard, error) {

@@ -180,6 +180,9 @@ type session struct {
 	// seq marks the connections this session may have left sequence
 	// state on (session_sequences.go); nil until the first.
 	seq *seqOwner
+	// snap is the map version of the shards the session holds
+	// (followSnapshot).
+	snap *shardmap.Snapshot
 
 	// Replica reads (session_replica.go): the session's policy and its
 	// defaults, its last commit's position per shard name, whether the

@@ -433,6 +433,10 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if err := s.checkPin(stmt); err != nil {
 		return nil, err
 	}
+	snap := s.opts.Snapshot()
+	if snap != s.snap {
+		s.followSnapshot(snap)
+	}
 	s.rs.TxShard = nil
 	if s.txLink != nil {
 		s.rs.TxShard = s.txLink.shard
@@ -444,7 +448,7 @@ func (s *session) route(stmt *parser.Statement, vals *router.Values) (router.Pla
 	if err := s.insertColumns(stmt); err != nil {
 		return nil, err
 	}
-	return s.keyRoutes.RouteOne(stmt, vals, &s.rs, s.opts.Snapshot(), &s.one)
+	return s.keyRoutes.RouteOne(stmt, vals, &s.rs, snap, &s.one)
 }
 
 // errFanOutHere refuses a write on several shards where the session
