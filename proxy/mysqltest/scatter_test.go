@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -14,9 +13,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/shardgate/shardgate/proxy"
 	"github.com/shardgate/shardgate/sandbox"
-	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads through the MySQL endpoint, compared with one plain
@@ -151,23 +148,8 @@ func scatterGroupCap(ctx context.Context, t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Limits.MaxMergeGroups = 5
-	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- my.Serve(ln) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		my.Shutdown(sctx)
-		<-done
-	}()
-	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr()))
+	addr, _ := ownEndpoint(t, cfg, snap)
+	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", addr))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shardgate/shardgate/config"
-	"github.com/shardgate/shardgate/proxy"
-	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Writes on several shards through the MySQL endpoint: DDL fanned out
@@ -617,27 +614,12 @@ func TestTwoPhaseOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Transactions.TwoPhaseCommit = config.TwoPhaseOff
-	off, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return snap })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- off.Serve(ln) }()
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		off.Shutdown(sctx)
-		<-done
-	})
+	addr, _ := ownEndpoint(t, cfg, snap)
 	c := conn(t, "") // through the main endpoint, to set up
 	a := idsOnEachShard(t, 7800)
 	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
 
-	oc, err := openDSN(t, fmt.Sprintf("app:app@tcp(%s)/app", ln.Addr())).Conn(ctx)
+	oc, err := openDSN(t, fmt.Sprintf("app:app@tcp(%s)/app", addr)).Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
