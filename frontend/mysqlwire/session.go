@@ -133,6 +133,9 @@ type session struct {
 	// parked are the server connections session pooling keeps between
 	// statements, per shard.
 	parked map[*shardmap.Shard]ServerConn
+	// snap is the map version of the shards the session holds
+	// (followSnapshot).
+	snap *shardmap.Snapshot
 
 	// running is the server connection of the statement being run, for
 	// KILL QUERY from another session (kill.go).

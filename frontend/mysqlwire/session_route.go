@@ -109,6 +109,10 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 // stands; nothing changes but what the router keeps of the session. A
 // one-shard plan is a *router.Single valid until the next call.
 func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Plan, error) {
+	snap := ss.s.o.Snapshot()
+	if snap != ss.snap {
+		ss.followSnapshot(snap)
+	}
 	ss.rs.TxShard = nil
 	if ss.conn != nil {
 		ss.rs.TxShard = ss.shard
@@ -118,7 +122,6 @@ func (ss *session) plan(stmt *parser.Statement, vals *router.Values) (router.Pla
 	ss.rs.TxReadOnly = ss.txReplica != nil || (ss.conn == nil && readOnlyBegin(ss.txBegin) && ss.txNext == "")
 	// The session checks the shard itself, to say why it must stay.
 	ss.rs.JoinShards = true
-	snap := ss.s.o.Snapshot()
 	ss.rs.Columns = nil
 	if stmt.Kind == parser.KindInsert {
 		if ks, ok := snap.Keyspace(shardmap.MySQL, ss.rs.Keyspace); ok {

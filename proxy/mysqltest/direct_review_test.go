@@ -18,6 +18,7 @@ import (
 
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/proxy"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Review of direct commands (docs/design/mysql-direct-commands.md,
@@ -966,7 +967,7 @@ func drOwnEndpoint(t *testing.T, edit func(*config.Config)) (string, *proxy.MySQ
 		t.Fatal(err)
 	}
 	edit(cfg)
-	return ownEndpoint(t, cfg, snap)
+	return ownEndpoint(t, cfg, func() *shardmap.Snapshot { return snap })
 }
 
 // drClosed waits up to d for the server to close the raw client's

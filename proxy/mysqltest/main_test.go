@@ -106,11 +106,11 @@ func setup(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// ownEndpoint serves an endpoint of its own, with cfg and the map m, until
-// the test ends, and returns its address.
-func ownEndpoint(t *testing.T, cfg *config.Config, m *shardmap.Snapshot) (string, *proxy.MySQL) {
+// ownEndpoint serves an endpoint of its own, with cfg and the map maps
+// returns, until the test ends, and returns its address.
+func ownEndpoint(t *testing.T, cfg *config.Config, maps func() *shardmap.Snapshot) (string, *proxy.MySQL) {
 	t.Helper()
-	my, err := proxy.NewMySQL(cfg, func() *shardmap.Snapshot { return m })
+	my, err := proxy.NewMySQL(cfg, maps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Review of the MySQL endpoint's raw one-shard results and of prepared
@@ -161,7 +163,7 @@ func rrOwnEndpoint(t *testing.T) *sql.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := ownEndpoint(t, cfg, snap)
+	addr, _ := ownEndpoint(t, cfg, func() *shardmap.Snapshot { return snap })
 	c, err := openDSN(t, fmt.Sprintf("app:app@tcp(%s)/app", addr)).Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)

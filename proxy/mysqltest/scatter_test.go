@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/shardgate/shardgate/sandbox"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Scatter reads through the MySQL endpoint, compared with one plain
@@ -148,7 +149,7 @@ func scatterGroupCap(ctx context.Context, t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Limits.MaxMergeGroups = 5
-	addr, _ := ownEndpoint(t, cfg, snap)
+	addr, _ := ownEndpoint(t, cfg, func() *shardmap.Snapshot { return snap })
 	db, err := sql.Open("mysql", fmt.Sprintf("app:app@tcp(%s)/app", addr))
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func TestUseSwitchesKeyspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := ownEndpoint(t, cfg, two)
+	addr, _ := ownEndpoint(t, cfg, func() *shardmap.Snapshot { return two })
 
 	db, err := sql.Open("mysql", "app:app@tcp("+addr+")/app")
 	if err != nil {

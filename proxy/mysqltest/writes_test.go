@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/shardmap"
 )
 
 // Writes on several shards through the MySQL endpoint: DDL fanned out
@@ -614,7 +615,7 @@ func TestTwoPhaseOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Transactions.TwoPhaseCommit = config.TwoPhaseOff
-	addr, _ := ownEndpoint(t, cfg, snap)
+	addr, _ := ownEndpoint(t, cfg, func() *shardmap.Snapshot { return snap })
 	c := conn(t, "") // through the main endpoint, to set up
 	a := idsOnEachShard(t, 7800)
 	execOK(t, c, "DELETE FROM users WHERE id IN (?, ?)", a[0], a[1])
