@@ -62,24 +62,7 @@ func startHoldRig(t *testing.T, buffer time.Duration, v1 shardmap.MapSpec) *hold
 	}
 	r := &holdRig{}
 	r.cur.Store(s1)
-	my, err := proxy.NewMySQL(cfg, r.cur.Load)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.my = my
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- my.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		my.Shutdown(ctx)
-		<-done
-	})
+	r.addr, r.my = ownEndpoint(t, cfg, r.cur.Load)
 	return r
 }
 
