@@ -173,10 +173,16 @@ type session struct {
 	batchSets []batchSet // SETs of the extended batch's implicit transaction
 	roleSet   bool       // settings hold SET ROLE / SESSION AUTHORIZATION
 
-	// pathKey is the settings' search_path as the key the session's
-	// statements are prepared under on a connection (prepKey); "" for
-	// the server's default.
-	pathKey string
+	// pathKey is the search_path as the key the session's statements are
+	// prepared under on a connection (prepKey); "" for the server's
+	// default. It and rs.SearchPath follow the settings (sessPath*), and
+	// inside a transaction its SETs (txSetsChanged).
+	pathKey     string
+	sessPath    []string
+	sessPathKey string
+	// txEarlyPath is a SET LOCAL search_path given before the transaction
+	// reached a server (it waits in txBegin): routing follows it already.
+	txEarlyPath string
 	// seq marks the connections this session may have left sequence
 	// state on (session_sequences.go); nil until the first.
 	seq *seqOwner

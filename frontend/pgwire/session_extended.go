@@ -287,7 +287,7 @@ func (s *session) bind(body []byte) error {
 		return err
 	}
 	name := s.ensurePrepared(l, cs)
-	if hasSet(cs.stmt) && !(cs.stmt.Set != nil && cs.stmt.Set.Local) && !trackedSet(cs.stmt) {
+	if hasSet(cs.stmt) && !trackedSet(cs.stmt) {
 		// A SET the session does not record (trackedSet: the one it
 		// records is replayed when its Execute completes); the
 		// connection's settings become unknown, so the next session to
@@ -575,7 +575,9 @@ func (s *session) closeMsg(body []byte) error {
 }
 
 // trackedSet: a SET or RESET the session records when it succeeds, as
-// through the simple protocol.
+// through the simple protocol. A SET LOCAL too: it lasts until the
+// transaction ends, and the transaction's other shards and routing's
+// search_path must know it meanwhile (txSets).
 func trackedSet(stmt *parser.Statement) bool {
-	return stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && stmt.Set != nil && !stmt.Set.Local && !isShardgateSetting(stmt)
+	return stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && stmt.Set != nil && !isShardgateSetting(stmt)
 }

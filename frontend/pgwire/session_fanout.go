@@ -219,6 +219,7 @@ func (s *session) clearTx() {
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txLink, s.txParts, s.txSavepoints = false, false, "", nil, nil, false
 	s.txBeginAll, s.txBeginChain = "", ""
+	s.endTxPath()
 	s.clearPortals()
 	for _, l := range parts {
 		if s.batch == l {

@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,7 +100,7 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 			return s.joinTx(shard)
 		}
 		if len(s.q) == 0 {
-			s.syncSettings(l) // after a RESET inside the transaction
+			s.queueSettings(l) // after a RESET inside the transaction
 		}
 		return l, nil
 	}
@@ -141,12 +142,26 @@ func (s *session) readyLink(shard *shardmap.Shard) (*link, error) {
 			s.sessLinks[shard] = l
 		}
 	}
+	if err := s.syncSettings(l); err != nil {
+		s.dropFailedLink(l, err)
+		return nil, err
+	}
 	s.forgetOthersSequences(l)
-	s.syncSettings(l)
 	if s.roleSet {
 		s.pin(l, parser.PinRole, nil)
 	}
 	return l, nil
+}
+
+// dropFailedLink lets go of l, just readied for a statement that will not
+// run on it (err): broken if the server failed, else back to the pool
+// unless the session keeps it.
+func (s *session) dropFailedLink(l *link, err error) {
+	if errors.Is(err, errServerGone) {
+		s.breakLink(l)
+		return
+	}
+	s.releaseLink(l)
 }
 
 // beginOn starts the session's deferred transaction on l.
@@ -171,33 +186,92 @@ func (s *session) beginOn(l *link) {
 	}
 }
 
-// syncSettings queues what brings the connection's session settings to
-// this session's, when they differ: RESET ALL, then the session's SETs.
-func (s *session) syncSettings(l *link) {
+// syncSettings brings the connection's session settings to this
+// session's, when they differ: RESET ALL, then the session's SETs. The
+// replay runs before the client's statement is sent, and the statement is
+// sent only if it succeeded: a server that refuses it (a role missing on
+// this shard, a cancel) has kept the settings it had, another session's,
+// and the client gets the server's error instead of an answer given under
+// them. It costs a round trip only when a connection changes hands between
+// sessions whose settings differ (PgBouncer waits for its SETs too).
+//
+// l has nothing of the session's in flight: it was just acquired, or is
+// the session's own between batches. Inside a transaction, see
+// queueSettings.
+func (s *session) syncSettings(l *link) error {
+	st := l.state
+	if st.applied == s.settingsKey {
+		return nil
+	}
+	sql := s.settingsReplay(l)
+	s.setActive(l.conn) // the client's cancel ends the replay, as its statement
+	failed, err := s.runOwn(l, sql)
+	s.setActive(nil) // until the statement goes in flight
+	if err != nil {
+		return s.serverFailure(err)
+	}
+	if failed != nil || l.conn.TxStatus() != pgio.TxIdle {
+		s.opts.Stats.SettingsReplayFailures.Add(1)
+		return settingsRefused(failed, l.shard)
+	}
+	s.opts.Stats.SettingsReplays.Add(1)
+	if strings.HasPrefix(sql, "RESET ALL") {
+		st.untracked = false
+	}
+	st.applied = s.settingsKey
+	return nil
+}
+
+// queueSettings is syncSettings inside a transaction, after a RESET there
+// returned the connection to its own defaults: the replay is queued before
+// the client's next statement. If it fails, the transaction is aborted on
+// the server, and the statement fails with it.
+func (s *session) queueSettings(l *link) {
 	st := l.state
 	if st.applied == s.settingsKey {
 		return
 	}
+	sql := s.settingsReplay(l)
+	l.w.WriteQuery(sql)
+	if strings.HasPrefix(sql, "RESET ALL") {
+		st.untracked = false
+	}
+	prev := st.applied
+	// The replay runs as one implicit transaction: if it fails, nothing of
+	// it took effect.
+	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { st.applied = prev }})
+	st.applied = s.settingsKey
+}
+
+// settingsReplay is the text that brings l's settings to the session's.
+func (s *session) settingsReplay(l *link) string {
 	var b strings.Builder
-	if st.untracked && s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
+	if l.state.untracked && s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
 		// The session's own connection, with SETs of its own the proxy
 		// could not follow: they stay (a RESET ALL would lose them); the
 		// tracked ones are applied over them.
 		b.WriteString("SELECT 1")
 	} else {
 		b.WriteString("RESET ALL")
-		st.untracked = false
 	}
 	for _, set := range s.settings {
 		b.WriteString(";\n")
 		b.WriteString(set)
 	}
-	l.w.WriteQuery(b.String())
-	prev := st.applied
-	// The replay runs as one implicit transaction: if it fails, nothing of
-	// it took effect.
-	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { st.applied = prev }})
-	st.applied = s.settingsKey
+	return b.String()
+}
+
+// settingsRefused is the client's error when a server refused the
+// session's settings: the server's own, saying the statement did not run.
+func settingsRefused(f *pgio.ErrorFields, shard *shardmap.Shard) *sqlerr.Error {
+	if f == nil {
+		return sqlerr.New(sqlerr.InternalError, "the session's settings left the server connection of shard %s in a transaction", shard.Name)
+	}
+	e := f.SQLError()
+	if e.Detail == "" {
+		e.Detail = fmt.Sprintf("The proxy replays the session's settings on each server connection that serves it; the one of shard %s refused them, so the statement did not run.", shard.Name)
+	}
+	return e
 }
 
 // noteReady handles a server's ReadyForQuery: the end of a batch or
@@ -244,6 +318,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		}
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
 		s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
+		s.endTxPath()
 		s.clearPortals()
 	case pgio.TxInBlock:
 		// Also after ROLLBACK TO SAVEPOINT in a failed transaction; on

@@ -137,35 +137,15 @@ func (s *session) resetLink(l *link) bool {
 	sql := resetSQL(st.dirty)
 	l.conn.SetDeadline(time.Now().Add(resetTimeout))
 	defer l.conn.SetDeadline(time.Time{})
-	l.w.WriteQuery(sql)
-	if err := l.w.Flush(); err != nil {
+	failed, err := s.runOwn(l, sql)
+	if err != nil || failed != nil || l.conn.TxStatus() != pgio.TxIdle {
 		return false
 	}
-	ok := true
-	for {
-		typ, body, err := l.r.ReadMessage()
-		if err != nil {
-			return false
-		}
-		switch typ {
-		case pgio.TypeErrorResponse:
-			ok = false
-		case pgio.TypeReadyForQuery:
-			tx, err := pgio.DecodeReadyForQuery(body)
-			if err != nil {
-				return false
-			}
-			l.conn.SetTxStatus(tx)
-			if !ok || tx != pgio.TxIdle {
-				return false
-			}
-			st.dirty = 0
-			if strings.Contains(sql, "RESET ALL") {
-				st.applied = "\x00reset"
-			}
-			return true
-		}
+	st.dirty = 0
+	if strings.Contains(sql, "RESET ALL") {
+		st.applied = "\x00reset"
 	}
+	return true
 }
 
 // unpin resets and gives back every pinned connection: at the end of the

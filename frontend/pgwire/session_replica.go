@@ -91,7 +91,9 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 	if !ok || err != nil {
 		return nil, false, err
 	}
-	s.syncSettings(l)
+	if ok, err := s.replicaSettings(l); !ok {
+		return nil, false, err
+	}
 	if s.txOpen {
 		s.beginOn(l) // a READ ONLY transaction: wholly on this replica
 	} else {
@@ -165,9 +167,28 @@ func (s *session) joinReplica(shard *shardmap.Shard) (*link, error) {
 	if !ok || err != nil {
 		return nil, err
 	}
-	s.syncSettings(l)
+	if ok, err := s.replicaSettings(l); !ok {
+		return nil, err
+	}
 	s.opts.Stats.ReplicaReads.Add(1)
 	return l, nil
+}
+
+// replicaSettings brings a replica's connection to the session's settings
+// (syncSettings). If the replica failed meanwhile, nothing of the client's
+// reached it: false with no error sends the read to the primary. A refusal
+// is the client's error.
+func (s *session) replicaSettings(l *link) (bool, error) {
+	err := s.syncSettings(l)
+	if err == nil {
+		return true, nil
+	}
+	s.dropFailedLink(l, err)
+	if errors.Is(err, errServerGone) {
+		s.opts.Stats.ReplicaFallbacks.Add(1)
+		return false, nil
+	}
+	return false, err
 }
 
 // commitReadOnly ends a READ ONLY transaction on several shards: it wrote

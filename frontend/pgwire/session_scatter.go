@@ -240,14 +240,18 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 		} else {
 			l, err = s.scatterLink(sh, plan.Target)
 		}
+		if err == nil && !inTx {
+			if err = s.syncSettings(l); err != nil {
+				// Nothing in flight on it: back to the pool, unless the
+				// server failed.
+				s.finishScatterLink(&scatterLink{s: s, l: l, done: !errors.Is(err, errServerGone)})
+			}
+		}
 		if err != nil {
 			s.out.WriteErrorResponse(pgio.SeverityError, sqlerr.From(err))
-			return 0, true, s.drainScatter(links)
+			return 0, true, s.abandonScatter(links)
 		}
 		links = append(links, &scatterLink{s: s, l: l, inTx: inTx})
-		if !inTx {
-			s.syncSettings(l)
-		}
 		send(i, l)
 	}
 	// Every shard works on the query from now on.
@@ -336,7 +340,7 @@ func (s *session) scatterTxPart(shard *shardmap.Shard) (*link, error) {
 		return s.joinTx(shard)
 	}
 	if len(s.q) == 0 {
-		s.syncSettings(l) // after a RESET inside the transaction
+		s.queueSettings(l) // after a RESET inside the transaction
 	}
 	s.txLink = l
 	return l, nil
@@ -403,6 +407,19 @@ func (c *scatterConns) Cancel(ctx context.Context) error {
 }
 
 func (c *scatterConns) has(conn ServerConn) bool { return slices.Contains(c.parts, conn) }
+
+// abandonScatter ends a read that could not start on every shard: the
+// shards before the one that failed have its query buffered, which is sent
+// and read to its end (its answer dropped), so that no connection goes
+// back to its pool with a query half-sent or unanswered.
+func (s *session) abandonScatter(links []*scatterLink) error {
+	for _, sl := range links {
+		if err := sl.l.w.Flush(); err != nil {
+			return s.scatterServerFailure(sl, err)
+		}
+	}
+	return s.drainScatter(links)
+}
 
 // drainScatter reads every shard to its ReadyForQuery (the rows a LIMIT
 // left unread are dropped).

@@ -92,7 +92,7 @@ func parseOptions(opts string) []string {
 func (s *session) settingsChanged() {
 	s.settingsKey = strings.Join(s.settings, "\x00")
 	s.roleSet = false
-	s.rs.SearchPath, s.pathKey = nil, ""
+	s.sessPath, s.sessPathKey = nil, ""
 	for _, set := range s.settings {
 		switch name, value := settingOf(set); name {
 		case "role", "authorization":
@@ -103,10 +103,63 @@ func (s *session) settingsChanged() {
 			// Routing resolves names as the server will: with the
 			// last search_path replayed, the startup one after a RESET
 			// or DISCARD ALL, none (the server's default) without.
-			s.rs.SearchPath = parseSearchPath(value, s.rs.User)
-			s.pathKey = strings.Join(s.rs.SearchPath, "\x00")
+			s.sessPath = parseSearchPath(value, s.rs.User)
+			s.sessPathKey = strings.Join(s.sessPath, "\x00")
 		}
 	}
+	s.txSetsChanged()
+}
+
+// txSetsChanged points routing (and the prepared-statement key) at the
+// search_path the open transaction's SETs left on its server connection:
+// a SET [LOCAL] search_path inside a transaction names the tables of the
+// statements after it — the usual way to pick a tenant's schema under
+// transaction pooling. Called whenever txSets or txEarlyPath changes.
+func (s *session) txSetsChanged() {
+	path, key := s.sessPath, s.sessPathKey
+	if s.txEarlyPath != "" {
+		path, key, _ = s.pathSetBy(s.txEarlyPath)
+	}
+	for _, set := range s.txSets {
+		if p, k, ok := s.pathSetBy(set); ok {
+			path, key = p, k
+		}
+	}
+	s.rs.SearchPath, s.pathKey = path, key
+}
+
+// endTxPath: the transaction is over, and a SET LOCAL search_path given
+// before it reached a server with it.
+func (s *session) endTxPath() {
+	if s.txEarlyPath != "" {
+		s.txEarlyPath = ""
+		s.txSetsChanged()
+	}
+}
+
+// pathSetBy reads the search_path a SET or RESET inside a transaction
+// leaves (ok false: it sets something else). RESET returns the server
+// connection to its own default, the server's (nil).
+func (s *session) pathSetBy(set string) (path []string, key string, ok bool) {
+	words := strings.Fields(stripLeadingComments(set))
+	if len(words) < 2 {
+		return nil, "", false
+	}
+	switch strings.ToUpper(words[0]) {
+	case "RESET":
+		n := strings.ToLower(strings.TrimRight(words[1], ";"))
+		return nil, "", n == "search_path" || n == "all"
+	case "SET":
+		rest := words[1:]
+		if len(rest) > 1 && (strings.EqualFold(rest[0], "SESSION") || strings.EqualFold(rest[0], "LOCAL")) {
+			rest = rest[1:]
+		}
+		if name, value := splitSet(strings.Join(rest, " ")); name == "search_path" {
+			path = parseSearchPath(value, s.rs.User)
+			return path, strings.Join(path, "\x00"), true
+		}
+	}
+	return nil, "", false
 }
 
 func quoteLiteral(v string) string {
@@ -119,6 +172,7 @@ func quoteLiteral(v string) string {
 func (s *session) recordSetting(sql string, stmt *parser.Statement, l *link) {
 	if s.txOpen {
 		s.txSets = append(s.txSets, sql)
+		s.txSetsChanged()
 		return
 	}
 	s.applySetting(sql, stmt, l)
@@ -142,6 +196,7 @@ type batchSet struct {
 func (s *session) setDone(cs *clientStmt, l *link) {
 	if s.txOpen && !s.txEnded {
 		s.txSets = append(s.txSets, cs.sql)
+		s.txSetsChanged()
 		return
 	}
 	s.batchSets = append(s.batchSets, batchSet{cs: cs, l: l, errors: s.errors})
@@ -161,6 +216,7 @@ func (s *session) settleBatchSets(st pgio.TxStatus) {
 			sets = append(sets, b.cs.sql)
 		}
 		s.txSets = append(sets, s.txSets...)
+		s.txSetsChanged()
 		for i := range s.txMarks {
 			s.txMarks[i].sets += n
 		}
@@ -184,9 +240,10 @@ func (s *session) settleBatchSets(st pgio.TxStatus) {
 // unknown.
 func (s *session) endTxSettings(l *link, committed bool) {
 	sets, unsure := s.txSets, s.txSetsUnsure
-	s.txSets, s.txSetsUnsure = nil, false
+	s.txSets, s.txSetsUnsure, s.txEarlyPath = nil, false, ""
 	clear(s.txMarks)
 	s.txMarks = s.txMarks[:0]
+	s.txSetsChanged()
 	if !committed {
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/parser/pgsql"
 	"github.com/shardgate/shardgate/router"
 )
 
@@ -44,5 +46,49 @@ func TestStartupRoleIsRoleSetting(t *testing.T) {
 	s.applyStartupParams(map[string]string{"options": "-c role=reporting"})
 	if !s.roleSet {
 		t.Errorf("options -c role=reporting: not a role setting (settings %q)", s.settings)
+	}
+}
+
+// TestSearchPathInTransaction: inside a transaction routing follows the
+// search_path its SETs left on the server connection — SET LOCAL (given
+// before the transaction reached a server, or after), SET, RESET (the
+// server's default) — until a ROLLBACK TO SAVEPOINT undoes them or the
+// transaction ends: a rollback returns to the session's, a commit keeps
+// what a plain SET set.
+func TestSearchPathInTransaction(t *testing.T) {
+	s := &session{c: &ClientConn{User: "app"}, rs: router.Session{User: "app"}, opts: &SessionOptions{}}
+	s.applyStartupParams(map[string]string{"options": "-c search_path=tenant1"})
+	l := &link{state: &connState{}}
+	analyze := func(sql string) *parser.Statement {
+		st, _, err := pgsql.NewAnalyzer(pgsql.Options{}).Analyze(sql, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	steps := []struct {
+		do   func()
+		want []string
+	}{
+		{func() {
+			s.txOpen = true
+			s.setBeforeTx(analyze("SET LOCAL search_path = early"), "SET LOCAL search_path = early")
+		}, []string{"early"}},
+		{func() { s.recordSetting("SET LOCAL search_path TO tenant2", nil, l) }, []string{"tenant2"}},
+		{func() { s.txControlDone(ctlSavepoint, "a", false, l) }, []string{"tenant2"}},
+		{func() { s.recordSetting("SET search_path = tenant3", nil, l) }, []string{"tenant3"}},
+		{func() { s.recordSetting("RESET search_path", nil, l) }, nil},
+		{func() { s.txControlDone(ctlRollbackTo, "a", false, l) }, []string{"tenant2"}},
+		{func() { s.endTxSettings(l, false); s.txOpen = false; s.endTxPath() }, []string{"tenant1"}},
+		{func() { s.txOpen = true; s.recordSetting("SET search_path = tenant4", nil, l) }, []string{"tenant4"}},
+		{func() { s.txOpen = false; s.endTxSettings(l, true) }, []string{"tenant4"}},
+		{func() { s.txOpen = true; s.recordSetting("SET LOCAL search_path = tenant5", nil, l) }, []string{"tenant5"}},
+		{func() { s.txOpen = false; s.endTxSettings(l, true) }, []string{"tenant4"}},
+	}
+	for i, st := range steps {
+		st.do()
+		if !slices.Equal(s.rs.SearchPath, st.want) {
+			t.Errorf("step %d: search_path %q, want %q (txSets %q)", i, s.rs.SearchPath, st.want, s.txSets)
+		}
 	}
 }

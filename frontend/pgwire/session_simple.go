@@ -308,6 +308,7 @@ func (s *session) endTxLocally(kind parser.Kind, sql string) {
 		tag = "ROLLBACK"
 	}
 	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = false, false, "", "", ""
+	s.endTxPath()
 	if len(s.txMarks) > 0 || s.txSetsUnsure {
 		s.endTxSettings(nil, false) // it never reached a server: no SETs, only marks
 	}

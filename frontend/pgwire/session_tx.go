@@ -182,6 +182,10 @@ func (s *session) setBeforeTx(stmt *parser.Statement, sql string) {
 	}
 	s.txBegin += ";\n" + sql
 	s.txBeginAll += ";\n" + sql
+	if stmt.Set != nil && stmt.Set.Name == "search_path" {
+		s.txEarlyPath = sql // a SET LOCAL (local)
+		s.txSetsChanged()
+	}
 	if stmt.Set != nil && stmt.Set.Name == "transaction" {
 		s.txBeginChain += ";\n" + sql
 	}

@@ -173,6 +173,7 @@ func (s *session) txControlDone(c txControl, name string, chain bool, l *link) {
 			// Undone by the server; the savepoint stays.
 			clear(s.txSets[s.txMarks[i].sets:])
 			s.txSets = s.txSets[:s.txMarks[i].sets]
+			s.txSetsChanged()
 			s.txMarks = s.txMarks[:i+1]
 		}
 	}

@@ -28,6 +28,12 @@ type Stats struct {
 	// first statement on a connection another session left sequence
 	// state on (session_sequences.go).
 	SequenceResets atomic.Uint64
+	// SettingsReplays counts session settings replayed on a server
+	// connection before a session's statement (it held another session's
+	// settings); SettingsReplayFailures those the server refused (the
+	// statement did not run).
+	SettingsReplays        atomic.Uint64
+	SettingsReplayFailures atomic.Uint64
 	// TxJoins counts shards joined to a transaction already on another;
 	// TxTwoPhase transactions committed on several shards; TxAborted those
 	// rolled back while committing (a shard could not prepare, or a

@@ -1,0 +1,218 @@
+package proxy
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// tenantItems is a map where tenant_c.items is sharded by id and
+// tenant_d.items by owner (both schemas on every shard, empty), and a
+// proxy serving it.
+type tenantItems struct {
+	url string
+	m   *shardmap.Snapshot
+}
+
+func startTenantItems(t *testing.T) tenantItems {
+	t.Helper()
+	ctx := context.Background()
+	for _, sh := range cluster.Shards {
+		for _, q := range []string{
+			"CREATE SCHEMA IF NOT EXISTS tenant_c",
+			"CREATE SCHEMA IF NOT EXISTS tenant_d",
+			"CREATE TABLE IF NOT EXISTS tenant_c.items (id bigint PRIMARY KEY, owner bigint)",
+			"CREATE TABLE IF NOT EXISTS tenant_d.items (id bigint PRIMARY KEY, owner bigint)",
+			"GRANT USAGE ON SCHEMA tenant_c, tenant_d TO app",
+			"GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA tenant_c, tenant_d TO app",
+		} {
+			if err := sh.Primary.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfg, err := testConfig(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := &cfg.Topology.Keyspaces[0]
+	ks.Tables = append(ks.Tables, shardmap.TableSpec{Name: "tenant_c.items", Column: "id", Type: "bigint"},
+		shardmap.TableSpec{Name: "tenant_d.items", Column: "owner", Type: "bigint"})
+	m, err := shardmap.Compile(1, *cfg.Topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, url, _ := startProxyMap(t, func(c *config.Config) { c.Topology = cfg.Topology }, m)
+	return tenantItems{url: url, m: m}
+}
+
+// empty deletes every row of both tables.
+func (ti tenantItems) empty(t *testing.T) {
+	t.Helper()
+	for _, sh := range cluster.Shards {
+		if err := sh.Primary.Exec(context.Background(), "DELETE FROM tenant_c.items; DELETE FROM tenant_d.items"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (ti tenantItems) shardOf(t *testing.T, table string, v int64) int {
+	t.Helper()
+	sh, err := ti.m.Lookup(shardmap.Postgres, "app", table, shardmap.Int(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh.Index
+}
+
+// count is how many rows of table on shard have id.
+func (ti tenantItems) count(t *testing.T, table string, shard int, id int64) int {
+	t.Helper()
+	var n int
+	if err := directShard(t, shard).QueryRow(context.Background(), "SELECT count(*) FROM "+table+" WHERE id = $1", id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// connect opens a client whose startup search_path is tenant_c.
+func (ti tenantItems) connect(t *testing.T, mode pgx.QueryExecMode) *pgx.Conn {
+	t.Helper()
+	pc, err := pgx.ParseConfig(ti.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.RuntimeParams["search_path"] = "tenant_c"
+	pc.DefaultQueryExecMode = mode
+	c, err := pgx.ConnectConfig(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+var bothProtocols = []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol}
+
+// TestTransactionSearchPathRoutes: a SET LOCAL search_path inside a
+// transaction (a tenant's schema picked per transaction, as apps do under
+// transaction pooling) names the tables of the statements after it, on the
+// server and so in routing. A row written to tenant_d must land on its
+// owner's shard, not on the shard its id has in tenant_c (where reads by
+// owner would never find it).
+func TestTransactionSearchPathRoutes(t *testing.T) {
+	ctx := context.Background()
+	ti := startTenantItems(t)
+	const id = 70800
+	owner := int64(id + 1)
+	for ti.shardOf(t, "tenant_d.items", owner) == ti.shardOf(t, "tenant_c.items", id) {
+		owner++
+	}
+	for _, mode := range bothProtocols {
+		t.Run(mode.String(), func(t *testing.T) {
+			ti.empty(t)
+			c := ti.connect(t, mode)
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", id, owner); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM items WHERE owner = $1", owner).Scan(&n); err != nil || n != 1 {
+				t.Errorf("read by owner in the transaction: %d, %v; want 1", n, err)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if sh := ti.shardOf(t, "tenant_d.items", owner); ti.count(t, "tenant_d.items", sh, id) != 1 {
+				t.Errorf("tenant_d.items row not on its owner's shard %d (routed as tenant_c.items by id)", sh)
+			}
+			// After the transaction, its SET LOCAL is gone: tenant_c again.
+			if _, err := c.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", id, owner); err != nil {
+				t.Fatal(err)
+			}
+			if ti.count(t, "tenant_c.items", ti.shardOf(t, "tenant_c.items", id), id) != 1 {
+				t.Errorf("tenant_c.items row not on its id's shard")
+			}
+		})
+	}
+}
+
+// TestSetLocalReachesEveryPartOfTheTransaction: a SET LOCAL search_path
+// right after BEGIN holds on every shard the transaction joins, and routes
+// each statement by the tenant's table: two owners on two shards, each row
+// in tenant_d.items on its owner's shard. (A SET once the transaction runs
+// on several shards is refused, with this as the hint.)
+func TestSetLocalReachesEveryPartOfTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	ti := startTenantItems(t)
+	const o1 = 71000
+	o2 := int64(o1 + 1)
+	for ti.shardOf(t, "tenant_d.items", o2) == ti.shardOf(t, "tenant_d.items", o1) {
+		o2++
+	}
+	// Each owner's row gets an id that tenant_c.items would put on the
+	// other shard.
+	idOf := map[int64]int64{}
+	for _, o := range []int64{o1, o2} {
+		id := o + 100
+		for ti.shardOf(t, "tenant_c.items", id) == ti.shardOf(t, "tenant_d.items", o) {
+			id++
+		}
+		idOf[o] = id
+	}
+	for _, mode := range bothProtocols {
+		t.Run(mode.String(), func(t *testing.T) {
+			ti.empty(t)
+			c := ti.connect(t, mode)
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range []int64{o1, o2} {
+				if _, err := tx.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", idOf[o], o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := tx.Exec(ctx, "SET search_path = tenant_c"); err == nil {
+				t.Error("SET in a transaction on two shards: no error")
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tx, err = c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range []int64{o1, o2} {
+				if _, err := tx.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", idOf[o], o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range []int64{o1, o2} {
+				sh := ti.shardOf(t, "tenant_d.items", o)
+				if d, c := ti.count(t, "tenant_d.items", sh, idOf[o]), ti.count(t, "tenant_c.items", sh, idOf[o]); d != 1 || c != 0 {
+					t.Errorf("owner %d on shard %d: %d rows in tenant_d.items, %d in tenant_c.items; want 1, 0", o, sh, d, c)
+				}
+			}
+		})
+	}
+}
