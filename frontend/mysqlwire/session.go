@@ -408,7 +408,11 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 			ss.keepWarnings(ss.conn, warnings) // warnings.go
 		}
 	}
-	if err == nil && pin != parser.PinNone && ss.pinned == parser.PinNone {
+	if pin != parser.PinNone && ss.pinned == parser.PinNone && (err == nil || !ss.conn.IsBroken()) {
+		// Also when the server answered with an error: what the statement
+		// did before it failed stays (a GET_LOCK, an @x := assignment in
+		// an INSERT that then hit a duplicate key), in this connection's
+		// session, and must not reach another client's.
 		ss.pinned = pin
 		ss.conn.MarkDirty()
 		ss.s.pins.Add(1)

@@ -35,6 +35,13 @@ func (ss *session) acquire(shard *shardmap.Shard) error {
 			branch = true
 		}
 	case ss.txNext != "" || ss.txBegin != "":
+		if ss.txBegin == "" {
+			// SET TRANSACTION before a statement outside BEGIN: MariaDB
+			// keeps the one-shot pending until a statement that reaches a
+			// table ends (not after SELECT 1, SHOW or a SET), and it would
+			// hold for whoever gets the connection next. Reset first.
+			ss.conn.MarkDirty()
+		}
 		ss.txStart = nil
 		for _, p := range []string{ss.txNext, ss.txBegin} {
 			if p != "" {

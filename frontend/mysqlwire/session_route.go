@@ -77,9 +77,23 @@ func (ss *session) route(stmt *parser.Statement, lits []parser.Literal) (_ *shar
 		if ss.txReplica != nil {
 			return nil, false, errReplicaTxFanOut(ss.shard)
 		}
+		if err := ss.oneShotOnOneShard(plan); err != nil {
+			return nil, false, err
+		}
 		ss.fanPlan = plan
 		return nil, false, nil
 	case router.Scatter:
+		if ss.txNext != "" && !ss.inTx() && !writes(stmt) {
+			// The next transaction is this read, a statement of its own
+			// on each shard: READ ONLY / READ WRITE change nothing for
+			// it, and any isolation level allows what one statement's
+			// consistent read returns. It takes the one-shot, as MariaDB's
+			// read of a table would.
+			ss.txNext = ""
+		}
+		if err := ss.oneShotOnOneShard(plan); err != nil {
+			return nil, false, err
+		}
 		ss.fanPlan = plan // a read on several shards: session_scatter.go
 		return nil, false, nil
 	default:
@@ -148,3 +162,16 @@ func (ss *session) anyShard(ks *shardmap.Keyspace) *shardmap.Shard {
 }
 
 func pinName(p parser.Pin) string { return p.String() }
+
+// oneShotOnOneShard refuses a write on several shards outside a
+// transaction while a SET TRANSACTION waits for the next transaction: each
+// shard's part runs on a connection of its own, as a transaction of its
+// own, and would not take it (a READ ONLY write would succeed; the
+// one-shot would then apply to a later statement instead).
+func (ss *session) oneShotOnOneShard(plan router.Plan) error {
+	if ss.txNext == "" || ss.inTx() {
+		return nil
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "SET TRANSACTION applies to the next transaction, and this statement runs outside one on several shards (%s)", plan).
+		WithHint("Run it inside START TRANSACTION … COMMIT after the SET TRANSACTION.")
+}

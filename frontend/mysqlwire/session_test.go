@@ -338,3 +338,20 @@ func TestPreparedStatements(t *testing.T) {
 		t.Fatalf("unsigned: got %q %v, want %q", got, err, want)
 	}
 }
+
+// SET TRANSACTION READ ONLY before a statement that reaches no table
+// leaves MariaDB's one-shot pending on the connection: the next client of
+// the one pooled connection must not inherit it (its INSERT failing with
+// 1792), and the session's own next statement does not get it either —
+// the connection is reset before it is reused.
+func TestPendingSetTransactionDoesNotLeak(t *testing.T) {
+	a := conn(t, "")
+	execOK(t, a, "SET TRANSACTION READ ONLY")
+	if v := one(t, a, "SELECT 1"); v != "1" {
+		t.Fatalf("SELECT 1: %s", v)
+	}
+	b := conn(t, "")
+	execOK(t, b, "DELETE FROM t WHERE id = 61")
+	execOK(t, b, "INSERT INTO t VALUES (61, 'after a one-shot')")
+	execOK(t, b, "DELETE FROM t WHERE id = 61")
+}
