@@ -216,3 +216,80 @@ func TestSetLocalReachesEveryPartOfTheTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestSetLocalHoldsForEveryReadOfTheTransaction: reads that once ran
+// beside a transaction not yet on a server (a read of no table, a read of
+// every shard) ran without its SET LOCALs, and a multi-statement text
+// inside the transaction once made the proxy replay the session's
+// settings over the transaction's own. Each read here must see the
+// transaction's search_path and lock_timeout.
+func TestSetLocalHoldsForEveryReadOfTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	ti := startTenantItems(t)
+	ti.empty(t)
+	// One row in each tenant's table, on every shard.
+	for sh := range cluster.Shards {
+		if err := cluster.Shards[sh].Primary.Exec(ctx, "INSERT INTO tenant_d.items VALUES ($1, $1)", 71100+sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cluster.Shards[0].Primary.Exec(ctx, "INSERT INTO tenant_c.items VALUES (71200, 0), (71201, 0), (71202, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range bothProtocols {
+		t.Run(mode.String(), func(t *testing.T) {
+			c := ti.connect(t, mode)
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
+				t.Fatal(err)
+			}
+			var path string
+			if err := tx.QueryRow(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil || path != "tenant_d" {
+				t.Errorf("read of no table first in the transaction: %q, %v; want tenant_d", path, err)
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tx, err = c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM items").Scan(&n); err != nil || n != len(cluster.Shards) {
+				t.Errorf("read of every shard first in the transaction: %d, %v; want tenant_d's %d rows", n, err, len(cluster.Shards))
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if mode != pgx.QueryExecModeSimpleProtocol {
+				return // a multi-statement text needs the simple protocol
+			}
+			tx, err = c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SELECT count(*) FROM items WHERE owner = 71100"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '1s'; SELECT 1"); err != nil {
+				t.Fatal(err)
+			}
+			var lt string
+			if err := tx.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('lock_timeout') FROM items WHERE owner = 71100").Scan(&path, &lt); err != nil || path != "tenant_d" || lt != "1s" {
+				t.Errorf("after a multi-statement SET in the transaction: search_path %q, lock_timeout %q, %v; want tenant_d, 1s", path, lt, err)
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

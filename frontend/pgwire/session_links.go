@@ -99,9 +99,6 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 			}
 			return s.joinTx(shard)
 		}
-		if len(s.q) == 0 {
-			s.queueSettings(l) // after a RESET inside the transaction
-		}
 		return l, nil
 	}
 	if l := s.batch; l != nil {
@@ -196,51 +193,38 @@ func (s *session) beginOn(l *link) {
 // sessions whose settings differ (PgBouncer waits for its SETs too).
 //
 // l has nothing of the session's in flight: it was just acquired, or is
-// the session's own between batches. Inside a transaction, see
-// queueSettings.
+// the session's own between batches. Inside a transaction nothing is
+// replayed: a connection whose settings the proxy lost track of there (a
+// SET in a multi-statement text) has the transaction's own, which a
+// RESET ALL would wipe; it is reset before its next session instead.
 func (s *session) syncSettings(l *link) error {
 	st := l.state
 	if st.applied == s.settingsKey {
 		return nil
 	}
 	sql := s.settingsReplay(l)
-	s.setActive(l.conn) // the client's cancel ends the replay, as its statement
+	// In flight from now, as the statement it goes before: the client's
+	// cancel ends the replay, and then the statement never runs. After a
+	// replay that succeeded the connection stays the active one: the
+	// statement goes in flight on it next, and a cancel in between is
+	// repeated until it lands on the statement.
+	s.setActive(l.conn)
 	failed, err := s.runOwn(l, sql)
-	s.setActive(nil) // until the statement goes in flight
+	if err == nil && failed == nil && l.conn.TxStatus() == pgio.TxIdle {
+		s.opts.Stats.SettingsReplays.Add(1)
+		if strings.HasPrefix(sql, "RESET ALL") {
+			st.untracked = false
+		}
+		st.applied = s.settingsKey
+		return nil
+	}
+	s.statementDone() // a cancel that is still being delivered stops here
+	s.setActive(nil)
 	if err != nil {
-		return s.serverFailure(err)
+		return serverLostBefore(err)
 	}
-	if failed != nil || l.conn.TxStatus() != pgio.TxIdle {
-		s.opts.Stats.SettingsReplayFailures.Add(1)
-		return settingsRefused(failed, l.shard)
-	}
-	s.opts.Stats.SettingsReplays.Add(1)
-	if strings.HasPrefix(sql, "RESET ALL") {
-		st.untracked = false
-	}
-	st.applied = s.settingsKey
-	return nil
-}
-
-// queueSettings is syncSettings inside a transaction, after a RESET there
-// returned the connection to its own defaults: the replay is queued before
-// the client's next statement. If it fails, the transaction is aborted on
-// the server, and the statement fails with it.
-func (s *session) queueSettings(l *link) {
-	st := l.state
-	if st.applied == s.settingsKey {
-		return
-	}
-	sql := s.settingsReplay(l)
-	l.w.WriteQuery(sql)
-	if strings.HasPrefix(sql, "RESET ALL") {
-		st.untracked = false
-	}
-	prev := st.applied
-	// The replay runs as one implicit transaction: if it fails, nothing of
-	// it took effect.
-	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { st.applied = prev }})
-	st.applied = s.settingsKey
+	s.opts.Stats.SettingsReplayFailures.Add(1)
+	return settingsRefused(failed, l.shard)
 }
 
 // settingsReplay is the text that brings l's settings to the session's.
@@ -438,6 +422,13 @@ func (s *session) releaseAll() {
 
 // serverFailure turns an I/O error with a server into the error the
 // client gets: the statement's outcome is unknown, and it is not retried.
+// serverLostBefore is serverFailure for a connection lost before the
+// client's statement was sent on it.
+func serverLostBefore(err error) error {
+	return errors.Join(errServerGone, sqlerr.New(sqlerr.ConnectionFailure,
+		"lost the connection to the server before the statement was sent").Wrap(err))
+}
+
 func (s *session) serverFailure(err error) error {
 	return errors.Join(errServerGone, sqlerr.New(sqlerr.ConnectionFailure,
 		"lost the connection to the server; the statement's outcome is unknown").Wrap(err))

@@ -280,8 +280,21 @@ func (s *session) retryOnPrimary(l *link, err error, mark pgio.Mark, plan router
 	if s.batch == l {
 		s.batch = nil
 	}
-	return s.linkFor(s.planShard(plan))
+	nl, lerr := s.linkFor(s.planShard(plan))
+	if lerr != nil {
+		// Nothing reached the primary (no connection, its settings
+		// refused): the client's error, as on a first try.
+		return nil, errRetryRefused{lerr}
+	}
+	return nl, nil
 }
+
+// errRetryRefused: the retry on the primary could not start; its cause is
+// the client's error, and the session goes on.
+type errRetryRefused struct{ err error }
+
+func (e errRetryRefused) Error() string { return e.err.Error() }
+func (e errRetryRefused) Unwrap() error { return e.err }
 
 // askPosition queues, behind what was just written to l (a commit, or an
 // autocommit write), the query that tells the commit's position; its

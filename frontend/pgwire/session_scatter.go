@@ -51,7 +51,27 @@ var errScatterInTx = sqlerr.New(sqlerr.FeatureNotSupported, "this SELECT needs e
 func (s *session) readBeforeTx(stmt *parser.Statement) bool {
 	return s.txOpen && s.txLink == nil && s.batch == nil && stmt.Kind == parser.KindSelect && len(stmt.Parts) == 0 &&
 		!stmt.Volatile && !stmt.Locking && !stmt.WritableCTE && stmt.Pins() == parser.PinNone && len(s.rs.Temp) == 0 &&
-		s.scatterInTxOK()
+		!s.txSetsLocal() && s.scatterInTxOK()
+}
+
+// txSetsLocal reports whether the transaction, which has not reached a
+// server yet, has SET LOCALs waiting in its BEGIN (SET TRANSACTION aside):
+// a read beside it would run without them (another search_path, another
+// TimeZone), so it runs inside instead.
+func (s *session) txSetsLocal() bool {
+	if !strings.Contains(s.txBegin, ";") {
+		return false
+	}
+	st, _, err := s.opts.Analyzer.Analyze(s.txBegin, nil)
+	if err != nil {
+		return true
+	}
+	for _, p := range st.Parts {
+		if p.Kind == parser.KindSet && (p.Set == nil || p.Set.Name != "transaction") {
+			return true
+		}
+	}
+	return false
 }
 
 // scatterInTxOK reports whether a scatter read may run in the session's
@@ -67,7 +87,9 @@ func (s *session) scatterInTxOK() bool {
 	if s.txFailed {
 		return false
 	}
-	if s.txLink != nil {
+	if s.txLink != nil || s.txSetsLocal() {
+		// Inside the transaction; one with SET LOCALs not sent yet
+		// starts on the read's shards (scatterRun).
 		return s.scatterJoinsTx()
 	}
 	st, _, err := s.opts.Analyzer.Analyze(s.txBegin, nil)
@@ -119,6 +141,10 @@ func (s *session) scatterJoinsTx() bool {
 type scatterLink struct {
 	s *session
 	l *link
+	// released: finishScatterLink gave the connection back. (Not l.conn
+	// = nil: l is the connection's own link, which its next holder may
+	// have taken already.)
+	released bool
 	// inTx: the connection is the transaction's part on its shard: it is
 	// the transaction's to keep, not the read's to give back.
 	inTx bool
@@ -231,20 +257,29 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 			s.finishScatterLink(sl)
 		}
 	}()
-	inTx := s.txOpen && s.txLink != nil
-	for i, sh := range plan.Shards {
+	inTx := s.txOpen && (s.txLink != nil || s.txSetsLocal())
+	for _, sh := range plan.Shards {
 		var l *link
 		var err error
-		if inTx {
+		switch {
+		case inTx && s.txLink == nil:
+			// The read starts the transaction, with its SET LOCALs, on
+			// its first shard; the others join it.
+			l, err = s.linkFor(sh)
+		case inTx:
 			l, err = s.scatterTxPart(sh)
-		} else {
+		default:
 			l, err = s.scatterLink(sh, plan.Target)
 		}
 		if err == nil && !inTx {
 			if err = s.syncSettings(l); err != nil {
 				// Nothing in flight on it: back to the pool, unless the
 				// server failed.
-				s.finishScatterLink(&scatterLink{s: s, l: l, done: !errors.Is(err, errServerGone)})
+				gone := errors.Is(err, errServerGone)
+				if gone && l.replica {
+					s.lostReplica = true // the read may run on the primaries
+				}
+				s.finishScatterLink(&scatterLink{s: s, l: l, done: !gone})
 			}
 		}
 		if err != nil {
@@ -252,7 +287,11 @@ func (s *session) scatterRun(plan router.Scatter, m *parser.Merge, opts executor
 			return 0, true, s.abandonScatter(links)
 		}
 		links = append(links, &scatterLink{s: s, l: l, inTx: inTx})
-		send(i, l)
+	}
+	// Every shard has its connection: only now is the read sent, so that a
+	// shard without one costs the others nothing.
+	for i, sl := range links {
+		send(i, sl.l)
 	}
 	// Every shard works on the query from now on.
 	for _, sl := range links {
@@ -339,9 +378,6 @@ func (s *session) scatterTxPart(shard *shardmap.Shard) (*link, error) {
 	if l == nil {
 		return s.joinTx(shard)
 	}
-	if len(s.q) == 0 {
-		s.queueSettings(l) // after a RESET inside the transaction
-	}
 	s.txLink = l
 	return l, nil
 }
@@ -408,17 +444,19 @@ func (c *scatterConns) Cancel(ctx context.Context) error {
 
 func (c *scatterConns) has(conn ServerConn) bool { return slices.Contains(c.parts, conn) }
 
-// abandonScatter ends a read that could not start on every shard: the
-// shards before the one that failed have its query buffered, which is sent
-// and read to its end (its answer dropped), so that no connection goes
-// back to its pool with a query half-sent or unanswered.
+// abandonScatter ends a read that could not get a connection on every
+// shard: nothing of it was sent. What the proxy queued on the shards that
+// joined the transaction for it (their BEGIN) is sent and answered, so
+// that they are parts like any; the other connections go back as they
+// are.
 func (s *session) abandonScatter(links []*scatterLink) error {
-	for _, sl := range links {
-		if err := sl.l.w.Flush(); err != nil {
-			return s.scatterServerFailure(sl, err)
-		}
+	if err := s.answerSetup(); err != nil {
+		return err
 	}
-	return s.drainScatter(links)
+	for _, sl := range links {
+		sl.done = true
+	}
+	return nil
 }
 
 // drainScatter reads every shard to its ReadyForQuery (the rows a LIMIT
@@ -435,7 +473,7 @@ func (s *session) drainScatter(links []*scatterLink) error {
 // finishScatterLink gives a shard's connection back: to the pool when its
 // query is over, else broken (the session failed midway).
 func (s *session) finishScatterLink(sl *scatterLink) {
-	if sl.l.conn == nil {
+	if sl.released {
 		return
 	}
 	if sl.inTx {
@@ -449,10 +487,10 @@ func (s *session) finishScatterLink(sl *scatterLink) {
 	if !sl.done {
 		sl.l.conn.MarkBroken()
 	}
+	sl.released = true
 	sl.l.lease.Release()
 	sl.l.lease = replicas.Lease{}
 	s.opts.Conns.Release(sl.l.conn)
-	sl.l.conn = nil
 }
 
 func (s *session) scatterServerFailure(sl *scatterLink, err error) error {

@@ -52,7 +52,9 @@ func TestStartupRoleIsRoleSetting(t *testing.T) {
 // TestSearchPathInTransaction: inside a transaction routing follows the
 // search_path its SETs left on the server connection — SET LOCAL (given
 // before the transaction reached a server, or after), SET, RESET (the
-// server's default) — until a ROLLBACK TO SAVEPOINT undoes them or the
+// server's default) — until a ROLLBACK TO SAVEPOINT undoes them (also a
+// SET LOCAL given after a savepoint before the transaction reached a
+// server) or the
 // transaction ends: a rollback returns to the session's, a commit keeps
 // what a plain SET set.
 func TestSearchPathInTransaction(t *testing.T) {
@@ -70,8 +72,8 @@ func TestSearchPathInTransaction(t *testing.T) {
 		do   func()
 		want []string
 	}{
+		{func() { s.txOpen = true; s.txControlDone(ctlSavepoint, "b", false, nil) }, []string{"tenant1"}},
 		{func() {
-			s.txOpen = true
 			s.setBeforeTx(analyze("SET LOCAL search_path = early"), "SET LOCAL search_path = early")
 		}, []string{"early"}},
 		{func() { s.recordSetting("SET LOCAL search_path TO tenant2", nil, l) }, []string{"tenant2"}},
@@ -79,6 +81,7 @@ func TestSearchPathInTransaction(t *testing.T) {
 		{func() { s.recordSetting("SET search_path = tenant3", nil, l) }, []string{"tenant3"}},
 		{func() { s.recordSetting("RESET search_path", nil, l) }, nil},
 		{func() { s.txControlDone(ctlRollbackTo, "a", false, l) }, []string{"tenant2"}},
+		{func() { s.txControlDone(ctlRollbackTo, "b", false, l) }, []string{"tenant1"}},
 		{func() { s.endTxSettings(l, false); s.txOpen = false; s.endTxPath() }, []string{"tenant1"}},
 		{func() { s.txOpen = true; s.recordSetting("SET search_path = tenant4", nil, l) }, []string{"tenant4"}},
 		{func() { s.txOpen = false; s.endTxSettings(l, true) }, []string{"tenant4"}},

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"errors"
 	"strings"
 	"unsafe"
 
@@ -176,6 +177,10 @@ func (s *session) simpleQuery(body []byte) error {
 	s.askIfWrote(l)
 	if err := s.drain(false); err != nil {
 		if l, err = s.retryOnPrimary(l, err, mark, plan, stmt); err != nil {
+			var r errRetryRefused
+			if errors.As(err, &r) {
+				return s.simpleError(r.err)
+			}
 			return err
 		}
 		l.w.WriteRaw(pgio.TypeQuery, body)

@@ -125,6 +125,10 @@ func savepointName(words []string) string {
 type savepointMark struct {
 	name string
 	sets int
+	// early is txEarlyPath when the savepoint was made: a ROLLBACK TO it
+	// undoes a SET LOCAL search_path given after it, before the
+	// transaction reached a server.
+	early string
 }
 
 // txControlDone runs when a transaction-control statement completed on l
@@ -160,7 +164,7 @@ func (s *session) txControlDone(c txControl, name string, chain bool, l *link) {
 		if name == "" {
 			s.txSetsUnsure = true
 		}
-		s.txMarks = append(s.txMarks, savepointMark{name: name, sets: len(s.txSets)})
+		s.txMarks = append(s.txMarks, savepointMark{name: name, sets: len(s.txSets), early: s.txEarlyPath})
 	case ctlRelease, ctlRollbackTo:
 		i := s.findMark(name)
 		switch {
@@ -173,6 +177,7 @@ func (s *session) txControlDone(c txControl, name string, chain bool, l *link) {
 			// Undone by the server; the savepoint stays.
 			clear(s.txSets[s.txMarks[i].sets:])
 			s.txSets = s.txSets[:s.txMarks[i].sets]
+			s.txEarlyPath = s.txMarks[i].early
 			s.txSetsChanged()
 			s.txMarks = s.txMarks[:i+1]
 		}
