@@ -207,12 +207,20 @@ func (ss *session) endXATx(commit, chain bool, callback func(*sqltypes.Result) e
 		}
 		prepared = append(prepared, sh)
 	}
+	// The outcome unknown: the prepared branches stay for the resolver,
+	// their connections dropped (see fanOutWrite's detach).
+	detach := func(err error) error {
+		for _, sh := range prepared {
+			parts[sh].MarkBroken()
+		}
+		return err
+	}
 	if anchor == nil {
 		// The anchor's part ended by itself (it started nothing): the row
 		// goes there on its own.
 		if err := ss.logDecision(x, tx.anchor); err != nil {
 			if isInDoubt(err) {
-				return err // the prepared branches stay for the resolver
+				return detach(err) // the prepared branches stay for the resolver
 			}
 			rollbackAll()
 			return err
@@ -225,7 +233,7 @@ func (ss *session) endXATx(commit, chain bool, callback func(*sqltypes.Result) e
 		}
 		if _, _, err := ac.Exec("COMMIT", 0); err != nil {
 			if ac.IsBroken() {
-				return inDoubt(x, err)
+				return detach(inDoubt(x, err))
 			}
 			rollbackAll()
 			return err

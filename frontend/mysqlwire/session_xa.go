@@ -77,6 +77,19 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pi
 		ss.rollbackParts(x, parts)
 		return err
 	}
+	// The outcome is unknown: prepared branches stay for the resolver,
+	// which can settle one only once no session holds it. Their
+	// connections are dropped, never given back (nor kept by a pinned
+	// session, whose every later statement MariaDB would refuse with
+	// XAER_RMFAIL while the branch keeps its rows locked).
+	detach := func(err error) error {
+		for _, p := range parts {
+			if p.prepared {
+				p.conn.MarkBroken()
+			}
+		}
+		return err
+	}
 	for _, p := range parts {
 		if _, _, err := p.conn.Exec(x.start(p.shard), 0); err != nil {
 			return abort(err)
@@ -116,7 +129,7 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pi
 			if coordPart.conn.IsBroken() {
 				// Outcome unknown: the decision row says. Prepared parts
 				// stay for the resolver (or an operator: docs/design/mysql-writes.md).
-				return inDoubt(x, err)
+				return detach(inDoubt(x, err))
 			}
 			coordPart.started = false // the server rolled the branch back
 			return abort(err)
@@ -124,7 +137,7 @@ func (ss *session) fanOutWrite(ks *shardmap.Keyspace, stmt *parser.Statement, pi
 		coordPart.started = false
 	} else if err := ss.logDecision(x, coord); err != nil {
 		if isInDoubt(err) {
-			return err // the prepared parts stay for the resolver
+			return detach(err) // the prepared parts stay for the resolver
 		}
 		return abort(err)
 	}
