@@ -355,3 +355,20 @@ func TestPendingSetTransactionDoesNotLeak(t *testing.T) {
 	execOK(t, b, "INSERT INTO t VALUES (61, 'after a one-shot')")
 	execOK(t, b, "DELETE FROM t WHERE id = 61")
 }
+
+// optimizer_switch merges the flags a SET names into the session's: a
+// session's second SET of it builds on its first, and the replay on a
+// connection another client reset must give the same flags.
+func TestOptimizerSwitchSetsBuildOnEachOther(t *testing.T) {
+	a := conn(t, "")
+	execOK(t, a, "SET optimizer_switch = 'mrr=on'")
+	execOK(t, a, "SET optimizer_switch = 'index_merge=off'")
+	b := conn(t, "")
+	execOK(t, b, "SET optimizer_switch = 'index_merge=off'")
+	if got := one(t, b, "SELECT @@optimizer_switch LIKE '%mrr=on%'"); got != "0" {
+		t.Fatalf("b sees a's mrr=on")
+	}
+	if got := one(t, a, "SELECT CONCAT(@@optimizer_switch LIKE '%mrr=on%', @@optimizer_switch LIKE '%index_merge=off%')"); got != "11" {
+		t.Fatalf("a's flags after b used the connection: mrr=on %c, index_merge=off %c; want both", got[0], got[1])
+	}
+}

@@ -133,9 +133,12 @@ func (ss *session) setOnOtherParts(sql string) {
 }
 
 // record adds a SET that succeeded to the session's settings, replacing
-// an earlier SET of the same single variable.
+// an earlier SET of the same single variable — unless the new value
+// builds on the old one: optimizer_switch merges the flags it names into
+// the session's, and a value that reads a variable (@@sort_buffer_size *
+// 2) depends on it. Those keep the earlier SETs, replayed in order.
 func (ss *session) record(sql string) {
-	if key := setKey(sql); key != "" {
+	if key := setKey(sql); key != "" && key != "optimizer_switch" && !strings.Contains(sql, "@@") {
 		for i, old := range ss.settings {
 			if setKey(old) == key {
 				ss.settings = append(ss.settings[:i:i], ss.settings[i+1:]...)
