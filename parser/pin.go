@@ -16,9 +16,10 @@ const (
 	PinRole             // SET ROLE, SET SESSION AUTHORIZATION
 	PinUserVariable     // MySQL user variables: SET @x, SELECT @x, … INTO @x
 	PinTableLock        // MySQL LOCK TABLES (held until UNLOCK TABLES)
+	PinSequence         // MariaDB NEXTVAL, SETVAL, LASTVAL: the session's last values of sequences
 )
 
-var pinNames = [...]string{"none", "session advisory lock", "set_config", "temporary object", "LISTEN", "WITH HOLD cursor", "SET ROLE / SESSION AUTHORIZATION", "user variable", "LOCK TABLES"}
+var pinNames = [...]string{"none", "session advisory lock", "set_config", "temporary object", "LISTEN", "WITH HOLD cursor", "SET ROLE / SESSION AUTHORIZATION", "user variable", "LOCK TABLES", "sequence value"}
 
 func (p Pin) String() string {
 	if int(p) < len(pinNames) {

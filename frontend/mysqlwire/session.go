@@ -58,6 +58,9 @@ type session struct {
 	conn   ServerConn
 	shard  *shardmap.Shard
 	pinned parser.Pin
+	// seqPinned: the session is pinned by a NEXTVAL or SETVAL: its
+	// connection holds the sequence values LASTVAL answers.
+	seqPinned bool
 
 	// settings are the session's SETs, replayed in order on every server
 	// connection it uses (see settings.go).
@@ -286,6 +289,9 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	if pin == parser.PinNone && strings.IndexByte(sql, '@') >= 0 && hasUserVariable(sql) {
 		pin = pinUserVariable
 	}
+	if pin == parser.PinSequence && !ss.seqPinned && containsFold(sql, "lastval") {
+		return errLastValElsewhere
+	}
 	if ss.rs.Keyspace == "" {
 		// No database: only statements that name no table, anywhere.
 		if len(stmt.Tables) > 0 {
@@ -417,6 +423,9 @@ func (ss *session) run(shard *shardmap.Shard, sql string, pin parser.Pin, settin
 		ss.conn.MarkDirty()
 		ss.s.pins.Add(1)
 	}
+	if pin == parser.PinSequence && ss.pinned != parser.PinNone {
+		ss.seqPinned = true
+	}
 	if err == nil && setting != "" {
 		ss.record(setting)
 		ss.conn.SetSettings(ss.settings)
@@ -509,7 +518,7 @@ func (ss *session) resetConnection() {
 	ss.releaseParked()
 	ss.endOthers(false) //nolint:errcheck // COM_RESET_CONNECTION rolls back
 	ss.txEnded()
-	ss.pinned = parser.PinNone
+	ss.pinned, ss.seqPinned = parser.PinNone, false
 	ss.rs.Temp = nil
 	ss.settings = nil
 	ss.prepared = nil
@@ -544,3 +553,12 @@ func (ss *session) closeIfIdle() {
 		ss.c.Close()
 	}
 }
+
+// errLastValElsewhere refuses LASTVAL in a session that has not pinned a
+// connection with NEXTVAL or SETVAL: under transaction pooling the
+// connection it would run on holds another session's sequence values (a
+// fresh MariaDB session would answer NULL, this one's own NEXTVAL may be
+// on another connection).
+var errLastValElsewhere = sqlerr.New(sqlerr.FeatureNotSupported,
+	"LASTVAL through shardgate answers only the NEXTVAL or SETVAL of this session's pinned connection, and this session has none").
+	WithHint("Use the value NEXTVAL returned, or call NEXTVAL first in this session (it pins the session to its connection).")

@@ -114,7 +114,7 @@ func (ss *session) settle() {
 		if ss.pinned != parser.PinNone || ss.conn.InTransaction() || len(ss.txOthers) > 0 {
 			ss.c.MarkForClose()
 		}
-		ss.pinned = parser.PinNone
+		ss.pinned, ss.seqPinned = parser.PinNone, false
 		ss.rs.Temp = nil
 		ss.c.StatusFlags = ss.flags
 		ss.dropConn()

@@ -191,6 +191,11 @@ func (w *walker) call(fc *sqlparser.FuncExpr) {
 	case "found_rows":
 		w.f.sessionFuncs |= parser.FuncFoundRows
 		w.f.volatile = true
+	case "nextval", "setval", "lastval":
+		// MariaDB sequences: LASTVAL answers the session's last NEXTVAL,
+		// state of the server session that no replay carries over.
+		w.f.volatile = true
+		w.f.setPin(parser.PinSequence)
 	default:
 		if !isNonVolatile(name) {
 			w.f.volatile = true
