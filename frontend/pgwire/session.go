@@ -139,6 +139,10 @@ type session struct {
 	// the pipeline (no explicit transaction): its implicit transaction
 	// runs there, until Sync.
 	batchRan *link
+	// syncs counts the client's Syncs: the batch a message is in.
+	syncs uint64
+	// undoBeginFn is undoBegin, made once (session_simple.go begin).
+	undoBeginFn func()
 	// txStart: when the transaction began (deadlock_session.go noteBegin).
 	txStart time.Time
 	// sessLinks are the connections the session keeps between

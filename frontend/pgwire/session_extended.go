@@ -19,6 +19,9 @@ type clientStmt struct {
 	stmt *parser.Statement
 	lits []parser.Literal
 	key  string // text + parameter types: the per-connection cache key
+	// batch is the session's batch number (session.syncs) the client's
+	// Parse came in.
+	batch uint64
 }
 
 func (cs *clientStmt) learnParamTypes(body []byte) {
@@ -157,9 +160,10 @@ func (s *session) sync() error {
 	err := s.drain(false)
 	s.inExtended = false
 	if err != nil {
-		return s.retryBatch(err)
+		err = s.retryBatch(err)
 	}
-	return nil
+	s.syncs++ // after the batch's answers (a lazy Parse's undo compares)
+	return err
 }
 
 func (s *session) parse(body []byte) error {
@@ -170,6 +174,9 @@ func (s *session) parse(body []byte) error {
 	name := string(m.Name)
 	if _, dup := s.stmts[name]; dup && name != "" {
 		return sqlerr.New("42P05", "prepared statement %q already exists", name)
+	}
+	if _, dup := s.sqlStmts[name]; dup && name != "" {
+		return sqlerr.New("42P05", "prepared statement %q already exists", name) // one name space with PREPARE
 	}
 	sql := string(m.Query)
 	s.opts.Stats.Queries.Add(1)
@@ -185,7 +192,7 @@ func (s *session) parse(body []byte) error {
 	if s.txFailed && !allowedInFailedTx(stmt) {
 		return errInFailedTx
 	}
-	cs := &clientStmt{sql: sql, stmt: stmt, lits: lits}
+	cs := &clientStmt{sql: sql, stmt: stmt, lits: lits, batch: s.syncs}
 	for i := 0; i < m.ParamOIDs.Len(); i++ {
 		cs.oids = append(cs.oids, m.ParamOIDs.At(i))
 	}
@@ -230,8 +237,21 @@ func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
 	l.w.WriteParse(&p)
 	st.prepared[key] = name
 	// If the server refuses it, the error reaches the client in place of
-	// the response to the message that needed the statement.
-	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() { delete(st.prepared, key) }})
+	// the response to the message that needed the statement. Refused in
+	// the batch of the client's Parse, the statement is one Postgres would
+	// not have created: the client's name is free again (pgx prepares the
+	// same name again later, and would get 42P05). One parsed in an
+	// earlier batch stays, as on Postgres (only its use fails).
+	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() {
+		delete(st.prepared, key)
+		if cs.batch == s.syncs {
+			for n, c := range s.stmts {
+				if c == cs {
+					delete(s.stmts, n)
+				}
+			}
+		}
+	}})
 	return name
 }
 

@@ -101,6 +101,14 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		}
 		return l, nil
 	}
+	if l := s.batch; l != nil && l.shard != shard && s.describedOnly(l) {
+		// Only Describes went there (a statement described before its
+		// Bind named the shard, as libpq's pipeline mode sends them): that
+		// exchange ends, and the batch moves to the shard it needs.
+		if err := s.syncAway(l); err != nil {
+			return nil, err
+		}
+	}
 	if l := s.batch; l != nil {
 		if l.shard != shard {
 			return nil, errSpansShards(l.shard, shard)

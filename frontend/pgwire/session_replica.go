@@ -223,8 +223,14 @@ func (s *session) leaveReplicaBatch() error {
 				WithHint("Execute each portal before binding the next, or read from the primary (SET shardgate.read = 'primary').")
 		}
 	}
-	// From here the batch has statements on the primary: it is no longer
-	// a read that may run again.
+	return s.syncAway(l)
+}
+
+// syncAway ends the batch's exchange with l, its connection so far,
+// before a statement that needs another: what went there is answered
+// first (a Sync the client does not see), then l goes back to its pool.
+// From here the batch is no longer one that may run again.
+func (s *session) syncAway(l *link) error {
 	s.replay.ok = false
 	l.w.WriteSync()
 	s.queue(pending{exp: expSync, link: l, silentReady: true})
@@ -233,11 +239,26 @@ func (s *session) leaveReplicaBatch() error {
 		return err
 	}
 	if s.skipping || s.errors > errs {
-		// A read of the batch failed: Postgres would skip the rest of
-		// the batch (the silent ReadyForQuery has cleared skipping).
+		// What went there failed: Postgres would skip the rest of the
+		// batch (the silent ReadyForQuery has cleared skipping).
 		return errSkipBatch
 	}
 	return nil
+}
+
+// describedOnly reports whether the batch's connection l has served only
+// Parses and Describes so far (no portal lives there, nothing ran): the
+// batch may still move to another shard.
+func (s *session) describedOnly(l *link) bool {
+	if l.replica || s.batchRan == l || s.txLink == l {
+		return false
+	}
+	for _, p := range s.portals.all() {
+		if p.link == l {
+			return false
+		}
+	}
+	return true
 }
 
 // writesOnCommit reports whether stmt, run outside a transaction or as its

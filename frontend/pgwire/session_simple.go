@@ -298,7 +298,19 @@ func (s *session) begin(sql string, stmt *parser.Statement) {
 	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = true, false, sql, sql, sql
 	s.noteBegin(true)
 	s.txReadOnly = stmt.Tx.ReadOnly
-	s.queueTag(tag)
+	if s.undoBeginFn == nil {
+		s.undoBeginFn = s.undoBegin // once per session, not a closure per BEGIN
+	}
+	s.queue(pending{exp: expLocal, msg: pgio.TypeCommandComplete, tag: tag, undo: s.undoBeginFn})
+}
+
+// undoBegin runs when the server skipped the batch from an error before a
+// BEGIN the proxy answered itself: Postgres would have skipped the BEGIN
+// too, and no transaction is open at the batch's end.
+func (s *session) undoBegin() {
+	s.txOpen, s.txFailed, s.txBegin, s.txBeginAll, s.txBeginChain = false, false, "", "", ""
+	s.txReadOnly = false
+	s.endTxPath()
 }
 
 // endTxLocally ends a transaction that never reached a server.

@@ -93,6 +93,9 @@ func (s *session) sqlPrepareStmt(stmt *parser.Statement, sql string) error {
 	if _, dup := s.sqlStmts[info.Name]; dup {
 		return s.simpleError(sqlerr.New("42P05", "prepared statement %q already exists", info.Name))
 	}
+	if _, dup := s.stmts[info.Name]; dup && info.Name != "" {
+		return s.simpleError(sqlerr.New("42P05", "prepared statement %q already exists", info.Name))
+	}
 	p, ok := splitPrepare(sql, info.Name)
 	if !ok {
 		return s.simpleError(errSQLPrepareText)
@@ -377,6 +380,11 @@ func paramMayBeKey(stmt *parser.Statement, n int) bool {
 
 // sqlDeallocate is DEALLOCATE [PREPARE] name | ALL: the session forgets;
 // the server connections keep their own statements for other sessions.
+// SQL-level and protocol-level statements share one name space, as in
+// Postgres: DEALLOCATE ALL forgets both (pgx's DeallocateAll, which then
+// prepares its statements again under the same names), and DEALLOCATE
+// name a protocol-level statement too (a driver evicting one from its
+// cache).
 func (s *session) sqlDeallocate(stmt *parser.Statement) error {
 	info := stmt.Prepare
 	if info == nil {
@@ -384,13 +392,17 @@ func (s *session) sqlDeallocate(stmt *parser.Statement) error {
 	}
 	if info.All {
 		clear(s.sqlStmts)
+		clear(s.stmts)
 		s.queueTag("DEALLOCATE ALL")
 		return s.finishLocal()
 	}
-	if _, ok := s.sqlStmts[info.Name]; !ok {
+	if _, ok := s.sqlStmts[info.Name]; ok {
+		delete(s.sqlStmts, info.Name)
+	} else if _, ok := s.stmts[info.Name]; ok && info.Name != "" {
+		delete(s.stmts, info.Name)
+	} else {
 		return s.simpleError(sqlerr.New("26000", "prepared statement %q does not exist", info.Name))
 	}
-	delete(s.sqlStmts, info.Name)
 	s.queueTag("DEALLOCATE")
 	return s.finishLocal()
 }
