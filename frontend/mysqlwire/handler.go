@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"github.com/shardgate/shardgate/internal/sqlerr"
 	vmysql "vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/mysql/replication"
 	"vitess.io/vitess/go/mysql/sqlerror"
@@ -52,9 +53,19 @@ func (h *handler) ComQueryMulti(c *vmysql.Conn, sql string, callback func(qr sql
 }
 
 func (h *handler) ComPrepare(c *vmysql.Conn, query string) ([]*querypb.Field, uint16, error) {
+	if len(c.PrepareData) >= maxPreparedPerClient {
+		// The statements live in the proxy (vitess keeps each one's text
+		// and types): bounded as MariaDB bounds a session's.
+		e := sqlerr.New("42000", "Can't create more than max_prepared_stmt_count statements (current value: %d)", maxPreparedPerClient)
+		e.Number = 1461 // ER_MAX_PREPARED_STMT_COUNT_REACHED
+		return nil, 0, mysqlError(e)
+	}
 	fields, n, err := sessionOf(c).prepare(query)
 	return fields, n, mysqlError(err)
 }
+
+// maxPreparedPerClient is MariaDB's default max_prepared_stmt_count.
+const maxPreparedPerClient = 16382
 
 func (h *handler) ComStmtExecute(c *vmysql.Conn, prepare *vmysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	ss := sessionOf(c)

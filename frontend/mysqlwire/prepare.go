@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -260,9 +261,89 @@ func writeLiteral(b *strings.Builder, bv *querypb.BindVariable) {
 		b.WriteString("X'")
 		b.WriteString(hex.EncodeToString(bv.Value))
 		b.WriteString("'")
+	case t == sqltypes.Date || t == sqltypes.Datetime || t == sqltypes.Timestamp || t == sqltypes.Time:
+		writeText(b, temporalText(t, bv.Value))
 	default:
 		writeText(b, bv.Value)
 	}
+}
+
+// temporalText rewrites a binary-protocol DATE, DATETIME, TIMESTAMP or
+// TIME parameter as MariaDB writes such a value: vitess decodes it into
+// unpadded text with a fraction always (2024-1-5 3:4:5.000000), which
+// MariaDB reads back as another value where it matters (99-1-1 is the
+// year 1999, not 0099) and which differs from MariaDB's own text where
+// the value becomes a string (CONCAT, a VARCHAR column). Zero-padded
+// fields, the fraction only when not zero. Text of another shape is kept.
+func temporalText(t querypb.Type, v []byte) []byte {
+	s := string(v)
+	neg := t == sqltypes.Time && strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var date, clock string
+	switch {
+	case t == sqltypes.Time:
+		clock = s
+	default:
+		date, clock, _ = strings.Cut(s, " ")
+	}
+	var out []byte
+	if date != "" {
+		ymd := strings.Split(date, "-")
+		if len(ymd) != 3 {
+			return v
+		}
+		for i, f := range ymd {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 0 {
+				return v
+			}
+			if i > 0 {
+				out = append(out, '-')
+			}
+			out = appendPadded(out, n, []int{4, 2, 2}[i])
+		}
+		if t == sqltypes.Date {
+			return out
+		}
+		out = append(out, ' ')
+	}
+	if clock == "" {
+		return v
+	}
+	if neg {
+		out = append(out, '-')
+	}
+	hms, frac, _ := strings.Cut(clock, ".")
+	parts := strings.Split(hms, ":")
+	if len(parts) != 3 {
+		return v
+	}
+	for i, f := range parts {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return v
+		}
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = appendPadded(out, n, 2)
+	}
+	if strings.Trim(frac, "0") != "" {
+		out = append(out, '.')
+		out = append(out, frac...)
+	}
+	return out
+}
+
+// appendPadded appends n in decimal, zero-padded to width digits.
+func appendPadded(b []byte, n, width int) []byte {
+	d := strconv.Itoa(n)
+	for i := len(d); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, d...)
 }
 
 // writeText writes a text value so that every sql_mode reads it the same:

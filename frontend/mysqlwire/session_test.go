@@ -372,3 +372,33 @@ func TestOptimizerSwitchSetsBuildOnEachOther(t *testing.T) {
 		t.Fatalf("a's flags after b used the connection: mrr=on %c, index_merge=off %c; want both", got[0], got[1])
 	}
 }
+
+// A client's prepared statements are bounded as MariaDB bounds a
+// session's (1461 past max_prepared_stmt_count's default): a client that
+// never closes them cannot grow the proxy without end.
+func TestPreparedStatementsBounded(t *testing.T) {
+	ctx := context.Background()
+	c := conn(t, "")
+	var stmts []*sql.Stmt
+	defer func() {
+		for _, s := range stmts {
+			s.Close()
+		}
+	}()
+	for i := 0; i < maxPreparedPerClient; i++ {
+		s, err := c.PrepareContext(ctx, "DO 1")
+		if err != nil {
+			t.Fatalf("statement %d: %v", i, err)
+		}
+		stmts = append(stmts, s)
+	}
+	_, err := c.PrepareContext(ctx, "DO 1")
+	wantMySQLError(t, err, 1461, "42000")
+	stmts[0].Close()
+	stmts = stmts[1:]
+	s, err := c.PrepareContext(ctx, "DO 1")
+	if err != nil {
+		t.Fatalf("after a close: %v", err)
+	}
+	stmts = append(stmts, s)
+}
