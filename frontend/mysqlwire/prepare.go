@@ -60,7 +60,9 @@ func (ss *session) prepareFields(query string, at []int) []*querypb.Field {
 		}
 	}
 	inTx := ss.conn.InTransaction()
+	ss.setRunning(ss.conn, shard) // KILL QUERY reaches a probe that waits (a metadata lock)
 	res, _, err := ss.conn.Exec(text, 1)
+	ss.setRunning(nil, nil)
 	if !inTx && ss.conn.InTransaction() && !ss.conn.IsBroken() {
 		// With autocommit off the probe (even one that failed) opened a
 		// transaction the client has not begun (a prepare begins none):
@@ -131,7 +133,9 @@ func (ss *session) columnsQuery(query string, at []int) (string, bool) {
 		slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
 	}
 	if !stmt.Limit {
-		edits = append(edits, edit{lock, lock, " LIMIT 0 "})
+		// On a line of its own: a text may end in a -- or # comment,
+		// which would swallow it (and the probe read the whole table).
+		edits = append(edits, edit{lock, lock, "\nLIMIT 0 "})
 		slices.SortStableFunc(edits, func(a, b edit) int { return a.at - b.at })
 	}
 	var b strings.Builder

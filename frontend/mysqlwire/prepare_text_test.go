@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -32,6 +33,23 @@ func TestTemporalParametersWrittenPadded(t *testing.T) {
 		writeLiteral(&b, &querypb.BindVariable{Type: c.typ, Value: []byte(c.in)})
 		if got := b.String(); got != c.want {
 			t.Errorf("%v %q: %s, want %s", c.typ, c.in, got, c.want)
+		}
+	}
+}
+
+// The prepare-time column probe's LIMIT 0 goes on a line of its own: a
+// text ending in a -- or # comment would otherwise swallow it, and the
+// probe would read the whole table. The probes are run on the server.
+func TestColumnsProbeAfterTrailingComment(t *testing.T) {
+	ss := &session{s: &Server{o: Options{Analyzer: keywordAnalyzer{}}}}
+	for _, q := range []string{"SELECT id FROM app.t -- the list", "SELECT id FROM app.t # the list", "SELECT id FROM app.t /* c */"} {
+		text, ok := ss.columnsQuery(q, nil)
+		if !ok || !strings.HasSuffix(strings.TrimSpace(text), "\nLIMIT 0") {
+			t.Errorf("%q: probe %q, %v; want LIMIT 0 on a line of its own", q, text, ok)
+			continue
+		}
+		if err := node.Exec(context.Background(), text); err != nil {
+			t.Errorf("%q: probe %q: %v", q, text, err)
 		}
 	}
 }
