@@ -944,6 +944,28 @@ func TestReviewReplicaReads(t *testing.T) {
 	// with the transaction. Low severity.
 	// Decided: SET LOCAL of shardgate's own settings is refused (0A000)
 	// rather than outliving its transaction.
+	// A statement that pins, in a READ ONLY transaction running on a
+	// replica, would keep the replica's connection for the session: its
+	// writes then failed there (25006) and its lease was never returned.
+	t.Run("pins: refused in a READ ONLY transaction on a replica", func(t *testing.T) {
+		c := dialMode(t, rig.url, simple)
+		time.Sleep(300 * time.Millisecond) // past read-your-writes of earlier subtests
+		before := stats.ReplicaReads.Load()
+		mustExec(t, c, "BEGIN READ ONLY")
+		readV(t, c, "SELECT v FROM kv WHERE id = %d", 1)
+		if stats.ReplicaReads.Load() == before {
+			t.Fatal("the READ ONLY transaction did not run on a replica")
+		}
+		_, err := c.Exec(ctx, "SELECT pg_advisory_lock(7)")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "0A000" {
+			t.Errorf("pg_advisory_lock in a transaction on a replica: %v, want 0A000", err)
+		}
+		mustExec(t, c, "ROLLBACK")
+		mustExec(t, c, "UPDATE kv SET v = v WHERE id = 1")
+		leasesBack(t, rig.proxy)
+	})
+
 	t.Run("settings: SET LOCAL shardgate.read is refused", func(t *testing.T) {
 		c := dialMode(t, rig.url, simple)
 		mustExec(t, c, "BEGIN")

@@ -153,3 +153,55 @@ func TestScatterWhenAShardHasNoConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleDoesNotLeakThroughReadsOnEveryShard: a session with SET ROLE is
+// pinned where it ran the SET, but a read of every shard runs on other
+// connections, where its settings — the role too — are replayed. RESET
+// ALL does not undo a role: the next session's replay there must, or it
+// reads as the role.
+func TestRoleDoesNotLeakThroughReadsOnEveryShard(t *testing.T) {
+	ctx := context.Background()
+	for _, sh := range cluster.Shards {
+		for _, q := range []string{
+			"DO $$ BEGIN CREATE ROLE sg_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+			"GRANT sg_reader TO app",
+			"GRANT SELECT ON users TO sg_reader",
+		} {
+			if err := sh.Primary.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, url, _ := startProxyP(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 2 })
+	k0, k1 := keysOnTwoShards(t, 72300)
+	a, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	if _, err := a.Exec(ctx, "SET ROLE sg_reader"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var who string
+	for range 3 {
+		if err := a.QueryRow(ctx, "SELECT count(*) FROM users WHERE id BETWEEN 72300 AND 72400").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.QueryRow(ctx, "SELECT current_user, count(*) FROM users WHERE id = $1", k1).Scan(&who, &n); err != nil || who != "sg_reader" {
+		t.Fatalf("a's own read: %q, %v; want sg_reader", who, err)
+	}
+	for i := range 6 {
+		b, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []int64{k0, k1} {
+			if err := b.QueryRow(ctx, "SELECT current_user, count(*) FROM users WHERE id = $1", k).Scan(&who, &n); err != nil || who != "app" {
+				t.Errorf("client %d, key %d: current_user %q, %v; want app (a's role leaked)", i, k, who, err)
+			}
+		}
+		b.Close(ctx)
+	}
+}

@@ -67,6 +67,9 @@ type connState struct {
 	// key of the session that set them (settingsKey): a client whose
 	// settings are the same needs no replay, whoever set them.
 	applied string
+	// roleApplied: a session's SET ROLE / SESSION AUTHORIZATION may be in
+	// force here (RESET ALL keeps it): the next replay undoes it first.
+	roleApplied bool
 	// untracked: a session ran SETs here the proxy could not follow (in a
 	// multi-statement text, through the extended protocol): under session
 	// pooling they are the session's own and are kept, but no other

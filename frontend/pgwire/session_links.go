@@ -220,9 +220,10 @@ func (s *session) syncSettings(l *link) error {
 	failed, err := s.runOwn(l, sql)
 	if err == nil && failed == nil && l.conn.TxStatus() == pgio.TxIdle {
 		s.opts.Stats.SettingsReplays.Add(1)
-		if strings.HasPrefix(sql, "RESET ALL") {
-			st.untracked = false
+		if !strings.HasPrefix(sql, "SELECT 1") {
+			st.untracked, st.roleApplied = false, false
 		}
+		st.roleApplied = st.roleApplied || s.roleSet
 		st.applied = s.settingsKey
 		return nil
 	}
@@ -244,6 +245,9 @@ func (s *session) settingsReplay(l *link) string {
 		// tracked ones are applied over them.
 		b.WriteString("SELECT 1")
 	} else {
+		if l.state.roleApplied {
+			b.WriteString("SET SESSION AUTHORIZATION DEFAULT;\nRESET ROLE;\n")
+		}
 		b.WriteString("RESET ALL")
 	}
 	for _, set := range s.settings {

@@ -141,6 +141,9 @@ func (s *session) resetLink(l *link) bool {
 	if err != nil || failed != nil || l.conn.TxStatus() != pgio.TxIdle {
 		return false
 	}
+	if st.dirty&(1<<parser.PinRole) != 0 {
+		st.roleApplied = false // SET SESSION AUTHORIZATION DEFAULT, RESET ROLE ran
+	}
 	st.dirty = 0
 	if strings.Contains(sql, "RESET ALL") {
 		st.applied = "\x00reset"
@@ -170,7 +173,7 @@ func (s *session) unpin() {
 			l.state.applied, l.state.untracked = appliedUnknown, false
 		}
 		s.dropPortals(l)
-		s.opts.Conns.Release(l.conn)
+		s.giveBack(l) // and its replica lease, if any
 	}
 	s.rs.Temp = nil
 	if s.pinCounted {

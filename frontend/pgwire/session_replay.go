@@ -36,7 +36,8 @@ const maxReplayBytes = 64 << 10
 func (s *session) recordExtended(typ byte, body []byte) {
 	r := &s.replay
 	if !s.inExtended {
-		r.on = s.replicasOn() && s.rs.Read != 0 && !s.txOpen && !s.retrying
+		// Whenever replicas are on: a hint sends one read there too.
+		r.on = s.replicasOn() && !s.txOpen && !s.retrying
 		r.ok, r.replica = r.on, false
 		r.mark = s.out.Mark()
 		r.arena, r.msgs = r.arena[:0], r.msgs[:0]

@@ -78,11 +78,8 @@ func (s *session) replicaLink(shard *shardmap.Shard, t router.Target) (*link, bo
 	if !s.replicasOn() || s.retrying || s.txLink != nil || len(s.txParts) > 0 || (s.txOpen && !s.txReadOnly) {
 		return nil, false, nil
 	}
-	if s.keptStateUnknown(shard) {
+	if !s.replicaFits(shard) {
 		return nil, false, nil
-	}
-	if s.serializable() {
-		return nil, false, nil // a hot standby cannot run SERIALIZABLE
 	}
 	if l := s.batch; l != nil {
 		return l, l.replica && l.shard == shard, nil
@@ -135,7 +132,7 @@ func (s *session) connectReplica(shard *shardmap.Shard, t router.Target) (*link,
 // on: a replica's when the plan's target and the session allow and one
 // fits, with the same policy as a one-shard read; else the primary's.
 func (s *session) scatterLink(shard *shardmap.Shard, t router.Target) (*link, error) {
-	if t.OnReplica() && s.replicasOn() && !s.retrying && (!s.txOpen || s.txReadOnly) {
+	if t.OnReplica() && s.replicasOn() && !s.retrying && (!s.txOpen || s.txReadOnly) && s.replicaFits(shard) {
 		l, ok, err := s.connectReplica(shard, t)
 		if err != nil {
 			return nil, err
@@ -156,7 +153,7 @@ func (s *session) scatterLink(shard *shardmap.Shard, t router.Target) (*link, er
 // replica gets on another shard: a replica's there too, when one fits;
 // nil when the shard joins on its primary.
 func (s *session) joinReplica(shard *shardmap.Shard) (*link, error) {
-	if !s.txReadOnly || s.txLink == nil || !s.txLink.replica || s.retrying {
+	if !s.txReadOnly || s.txLink == nil || !s.txLink.replica || s.retrying || !s.replicaFits(shard) {
 		return nil, nil
 	}
 	t := router.Target{Read: s.rs.Read, MaxLag: s.rs.MaxLag}
@@ -539,6 +536,15 @@ func (s *session) keptStateUnknown(shard *shardmap.Shard) bool {
 	return false
 }
 
+// replicaFits reports whether the session's state lets a read on shard
+// run on a replica at all: nothing kept on a connection of its own that a
+// replica lacks, not SERIALIZABLE (a hot standby refuses it), no role
+// (RESET ALL does not undo SET ROLE on a replica's pooled connection; the
+// primary's are pinned and reset).
+func (s *session) replicaFits(shard *shardmap.Shard) bool {
+	return !s.keptStateUnknown(shard) && !s.serializable() && !s.roleSet
+}
+
 // serializable reports whether the session's reads run at SERIALIZABLE,
 // which a replica refuses: the open transaction's isolation, or the
 // session's default_transaction_isolation.
@@ -549,7 +555,7 @@ func (s *session) serializable() bool {
 	for _, list := range [][]string{s.base, s.settings} {
 		for _, set := range list {
 			l := strings.ToLower(set)
-			if strings.Contains(l, "default_transaction_isolation") && strings.Contains(l, "serializable") {
+			if (strings.Contains(l, "default_transaction_isolation") || strings.Contains(l, "characteristics")) && strings.Contains(l, "serializable") {
 				return true
 			}
 		}

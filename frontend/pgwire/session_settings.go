@@ -289,6 +289,7 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 	}
 	s.settingsChanged()
 	l.state.applied = s.settingsKey
+	l.state.roleApplied = l.state.roleApplied || s.roleSet
 	if verb == "RESET" {
 		// RESET returns to the connection's own defaults, not the
 		// client's startup values: replay before the next use.

@@ -499,6 +499,13 @@ func (s *session) linkForPlan(plan router.Plan, stmt *parser.Statement) (*link, 
 		l.askAfterCommit = l.askAfterCommit || stmt.Kind == parser.KindCommit
 	}
 	if pin := stmt.Pins(); pin != parser.PinNone {
+		if l.replica {
+			// A READ ONLY transaction on a replica: the state would stay
+			// on a replica's connection the session then keeps, where its
+			// writes fail and reads skip the lag checks.
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this statement would pin the session to a replica's connection (%s)", pin).
+				WithHint("Run it outside the READ ONLY transaction, or read from the primary (SET shardgate.read = 'primary').")
+		}
 		s.pin(l, pin, stmt)
 	}
 	if touchesSequences(stmt) {
