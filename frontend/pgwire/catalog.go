@@ -51,16 +51,8 @@ func (c *catalog) columns(ctx context.Context, shard *shardmap.Shard, searchPath
 		rel = quoteIdent(schema) + "." + rel
 	}
 	q := "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = " + quoteLiteral(rel) + "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
-	if schema == "" && len(searchPath) > 0 {
-		path := ""
-		for i, s := range searchPath {
-			if i > 0 {
-				path += ", "
-			}
-			path += quoteIdent(s)
-		}
-		q = "SET LOCAL search_path TO " + path + "; " + q
-		q = "BEGIN; " + q + "; COMMIT"
+	if schema == "" {
+		q = underSearchPath(q, searchPath)
 	}
 	cols, err := c.query(ctx, shard, q, rel)
 	if err != nil {
@@ -155,4 +147,20 @@ func (s *session) insertColumns(stmt *parser.Statement) error {
 	}
 	s.rs.Columns = func(string, string) ([]string, bool) { return cols, true }
 	return nil
+}
+
+// underSearchPath wraps a catalog query that names a table without its
+// schema so that it resolves the name with the session's search_path (nil:
+// the server's default), not whatever search_path the pooled connection it
+// runs on was left with by another session.
+func underSearchPath(q string, path []string) string {
+	p := "DEFAULT"
+	if len(path) > 0 {
+		quoted := make([]string, len(path))
+		for i, s := range path {
+			quoted[i] = quoteIdent(s)
+		}
+		p = strings.Join(quoted, ", ")
+	}
+	return "BEGIN; SET LOCAL search_path TO " + p + "; " + q + "; COMMIT"
 }

@@ -1,7 +1,6 @@
 package pgwire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"strings"
 
@@ -112,15 +111,8 @@ func (s *session) copyColumns(snap *shardmap.Snapshot, schema, table string) ([]
 	}
 	q := "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = " + quoteLiteral(rel) +
 		"::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum"
-	if schema == "" && len(s.rs.SearchPath) > 0 {
-		var path bytes.Buffer
-		for i, p := range s.rs.SearchPath {
-			if i > 0 {
-				path.WriteString(", ")
-			}
-			path.WriteString(quoteIdent(p))
-		}
-		q = "BEGIN; SET LOCAL search_path TO " + path.String() + "; " + q + "; COMMIT"
+	if schema == "" {
+		q = underSearchPath(q, s.rs.SearchPath)
 	}
 	return s.opts.catalog.query(s.ctx, s.anyShard(ks), q, rel)
 }

@@ -1,0 +1,92 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shardgate/shardgate/config"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// TestCopyColumnsUnderTheSessionsSearchPath: a COPY without a column list
+// learns the table's columns (to find the key's place in a row) from a
+// shard, on a pooled connection. Another session left its search_path
+// there (tenant_x, whose copyord has the columns in the other order): the
+// lookup must resolve the name as this session does, or every row is
+// routed by the wrong field.
+func TestCopyColumnsUnderTheSessionsSearchPath(t *testing.T) {
+	ctx := context.Background()
+	for _, sh := range cluster.Shards {
+		for _, q := range []string{
+			"CREATE SCHEMA IF NOT EXISTS tenant_x",
+			"CREATE TABLE IF NOT EXISTS public.copyord (id bigint PRIMARY KEY, other bigint)",
+			"CREATE TABLE IF NOT EXISTS tenant_x.copyord (other bigint, id bigint PRIMARY KEY)",
+			"GRANT USAGE ON SCHEMA tenant_x TO app",
+			"GRANT SELECT, INSERT, DELETE ON public.copyord, tenant_x.copyord TO app",
+			"DELETE FROM public.copyord", "DELETE FROM tenant_x.copyord",
+		} {
+			if err := sh.Primary.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfg, err := testConfig(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := &cfg.Topology.Keyspaces[0]
+	ks.Tables = append(ks.Tables, shardmap.TableSpec{Name: "copyord", Column: "id", Type: "bigint"},
+		shardmap.TableSpec{Name: "tenant_x.copyord", Column: "id", Type: "bigint"})
+	m, err := shardmap.Compile(1, *cfg.Topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, url, _ := startProxyMap(t, func(c *config.Config) {
+		c.Topology = cfg.Topology
+		c.Pools.MaxServerConnsPerNode = 1 // the tenant's connection is the COPY's
+	}, m)
+	shardOf := func(v int64) int {
+		sh, err := m.Lookup(shardmap.Postgres, "app", "copyord", shardmap.Int(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sh.Index
+	}
+	// A row whose id and other live on different shards.
+	id := int64(72500)
+	other := id + 1
+	for shardOf(other) == shardOf(id) {
+		other++
+	}
+	pc, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.RuntimeParams["search_path"] = "tenant_x"
+	tenant, err := pgx.ConnectConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tenant.Close(ctx)
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, sh := range []int{0, 1} {
+		// The tenant's search_path on every shard's one connection.
+		var n int
+		key := id
+		if shardOf(key) != sh {
+			key = other
+		}
+		if err := tenant.QueryRow(ctx, "SELECT count(*) FROM copyord WHERE id = $1", key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := copyText(c, "COPY copyord FROM STDIN", fmt.Sprintf("%d\t%d\n", id, other)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countOnShard(t, shardOf(id), "SELECT count(*) FROM public.copyord WHERE id = $1", id); n != 1 {
+		t.Errorf("the row is not on its id's shard %d (routed by the other column)", shardOf(id))
+	}
+}
