@@ -2,10 +2,14 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/shardmap"
@@ -88,5 +92,36 @@ func TestCopyColumnsUnderTheSessionsSearchPath(t *testing.T) {
 	}
 	if n := countOnShard(t, shardOf(id), "SELECT count(*) FROM public.copyord WHERE id = $1", id); n != 1 {
 		t.Errorf("the row is not on its id's shard %d (routed by the other column)", shardOf(id))
+	}
+}
+
+// TestCancelReachesEveryShardOfACopy: a COPY over two shards whose first
+// shard's part waits on a row lock (another transaction's uncommitted row
+// of the same key). The client's cancel must reach that shard too, not
+// only the last one the COPY started on, or the COPY waits as long as the
+// other transaction.
+func TestCancelReachesEveryShardOfACopy(t *testing.T) {
+	ctx := context.Background()
+	cleanUsers(t, 72600, 72700)
+	kA, kB := keysOnTwoShards(t, 72600)
+	other := directShard(t, shardIndex(t, kA))
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'held')", kA); err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, pgx.QueryExecModeSimpleProtocol)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second) // far past the cancel
+	defer cancel()
+	time.AfterFunc(500*time.Millisecond, func() { c.PgConn().CancelRequest(ctx) }) //nolint:errcheck // the COPY's answer says
+	data := fmt.Sprintf("%d\tfirst\n%d\tsecond\n", kA, kB)
+	start := time.Now()
+	_, err = c.PgConn().CopyFrom(cctx, strings.NewReader(data), "COPY users (id, name) FROM STDIN")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled COPY after %s: %v; want 57014 soon after the cancel (it reached the waiting shard)", time.Since(start), err)
 	}
 }

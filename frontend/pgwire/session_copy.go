@@ -327,7 +327,7 @@ func (cp *copier) start(shard *shardmap.Shard) (*copyPart, error) {
 		cp.serverFailed = true
 	}
 	p.tail = startServerTail(l.r)
-	s.setActive(l.conn) // a cancel reaches the COPY
+	s.setActive(cp.running()) // a cancel reaches the COPY, on every shard it runs on
 	for {
 		m := p.tail.next()
 		if m.typ == pgio.TypeCopyInResponse && m.err == nil {
@@ -488,4 +488,21 @@ func (cp *copier) failPart(p *copyPart, msg string) {
 		cp.ioErr = cp.s.serverFailure(err)
 	}
 	p.failSent = true
+}
+
+// running is what a cancel must reach while the COPY runs: every part's
+// connection (a part blocked on one shard — a lock, a full socket — while
+// the client cancels, or the deadlock detector picks the COPY, is any of
+// them).
+func (cp *copier) running() ServerConn {
+	var conns []ServerConn
+	for _, p := range cp.parts {
+		if p.link != nil && !p.done {
+			conns = append(conns, p.link.conn)
+		}
+	}
+	if len(conns) == 1 {
+		return conns[0]
+	}
+	return &scatterConns{ServerConn: conns[0], parts: conns}
 }
