@@ -376,6 +376,9 @@ func (cp *copier) serverMessage(p *copyPart, m serverMsg, quiet bool) error {
 		s.queryFailed = true
 		if !quiet && !cp.serverFailed && cp.failed == nil {
 			s.out.WriteRaw(m.typ, m.body)
+			// At once, as Postgres: the client stops sending the rest
+			// of its data (pgx and libpq look for an error meanwhile).
+			s.out.Flush() //nolint:errcheck // an error sticks: the session's next Flush ends it
 		}
 		cp.serverFailed = true
 		cp.stopOthers(p, "shardgate: the COPY failed on shard "+p.shard.Name)

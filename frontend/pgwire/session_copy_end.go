@@ -36,13 +36,17 @@ func (cp *copier) end(clientFail *string) error {
 		// No rows: any shard checks the statement (and a header) and
 		// answers COPY 0.
 		p, err := cp.start(s.anyShard(cp.target.Keyspace))
-		if err != nil {
-			if cp.ioErr != nil {
-				return cp.abandon(cp.ioErr)
-			}
+		switch {
+		case err != nil && cp.ioErr != nil:
+			return cp.abandon(cp.ioErr)
+		case err != nil && (p == nil || p.done):
 			return cp.finish(err)
-		}
-		if !p.done && len(cp.header) > 0 {
+		case err != nil:
+			// The shard is in COPY mode (its columns are not the ones
+			// the COPY was planned with): CopyFail ends it, and it is
+			// drained below like any failed part.
+			cp.fail(err)
+		case !p.done && len(cp.header) > 0:
 			cp.forward(p, cp.header)
 		}
 	}
