@@ -966,6 +966,30 @@ func TestReviewReplicaReads(t *testing.T) {
 		leasesBack(t, rig.proxy)
 	})
 
+	// A READ ONLY transaction that imports a snapshot a primary's session
+	// exported (pg_dump -j) must run on the primary: a replica does not
+	// know the snapshot ("invalid snapshot identifier").
+	t.Run("snapshot: SET TRANSACTION SNAPSHOT keeps the transaction on the primary", func(t *testing.T) {
+		exporter, err := pgx.Connect(ctx, rig.cluster.Shards[0].Primary.DSN("app", "app", "app"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer exporter.Close(ctx)
+		mustExec(t, exporter, "BEGIN ISOLATION LEVEL REPEATABLE READ")
+		var snap string
+		if err := exporter.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snap); err != nil {
+			t.Fatal(err)
+		}
+		c := dialMode(t, rig.url, simple)
+		time.Sleep(300 * time.Millisecond)
+		mustExec(t, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+		mustExec(t, c, "SET TRANSACTION SNAPSHOT '"+snap+"'")
+		readV(t, c, "SELECT v FROM kv WHERE id = %d", 1)
+		mustExec(t, c, "COMMIT")
+		mustExec(t, exporter, "COMMIT")
+		leasesBack(t, rig.proxy)
+	})
+
 	t.Run("settings: SET LOCAL shardgate.read is refused", func(t *testing.T) {
 		c := dialMode(t, rig.url, simple)
 		mustExec(t, c, "BEGIN")

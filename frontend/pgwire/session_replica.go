@@ -539,10 +539,16 @@ func (s *session) keptStateUnknown(shard *shardmap.Shard) bool {
 // replicaFits reports whether the session's state lets a read on shard
 // run on a replica at all: nothing kept on a connection of its own that a
 // replica lacks, not SERIALIZABLE (a hot standby refuses it), no role
-// (RESET ALL does not undo SET ROLE on a replica's pooled connection; the
-// primary's are pinned and reset).
+// (kept off replicas' connections), no imported snapshot.
 func (s *session) replicaFits(shard *shardmap.Shard) bool {
-	return !s.keptStateUnknown(shard) && !s.serializable() && !s.roleSet
+	return !s.keptStateUnknown(shard) && !s.serializable() && !s.roleSet && !s.importsSnapshot()
+}
+
+// importsSnapshot reports whether the open transaction imports a snapshot
+// (SET TRANSACTION SNAPSHOT, as pg_dump -j does): exported by a primary's
+// session, which a replica does not know.
+func (s *session) importsSnapshot() bool {
+	return s.txOpen && strings.Contains(strings.ToLower(s.txBeginAll), "snapshot")
 }
 
 // serializable reports whether the session's reads run at SERIALIZABLE,
