@@ -23,35 +23,17 @@ import (
 // routed by the wrong field.
 func TestCopyColumnsUnderTheSessionsSearchPath(t *testing.T) {
 	ctx := context.Background()
-	for _, sh := range cluster.Shards {
-		for _, q := range []string{
-			"CREATE SCHEMA IF NOT EXISTS tenant_x",
-			"CREATE TABLE IF NOT EXISTS public.copyord (id bigint PRIMARY KEY, other bigint)",
-			"CREATE TABLE IF NOT EXISTS tenant_x.copyord (other bigint, id bigint PRIMARY KEY)",
-			"GRANT USAGE ON SCHEMA tenant_x TO app",
-			"GRANT SELECT, INSERT, DELETE ON public.copyord, tenant_x.copyord TO app",
-			"DELETE FROM public.copyord", "DELETE FROM tenant_x.copyord",
-		} {
-			if err := sh.Primary.Exec(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	cfg, err := testConfig(cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks := &cfg.Topology.Keyspaces[0]
-	ks.Tables = append(ks.Tables, shardmap.TableSpec{Name: "copyord", Column: "id", Type: "bigint"},
-		shardmap.TableSpec{Name: "tenant_x.copyord", Column: "id", Type: "bigint"})
-	m, err := shardmap.Compile(1, *cfg.Topology)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, url, _ := startProxyMap(t, func(c *config.Config) {
-		c.Topology = cfg.Topology
-		c.Pools.MaxServerConnsPerNode = 1 // the tenant's connection is the COPY's
-	}, m)
+	url, m := startProxyWithTables(t, []string{
+		"CREATE SCHEMA IF NOT EXISTS tenant_x",
+		"CREATE TABLE IF NOT EXISTS public.copyord (id bigint PRIMARY KEY, other bigint)",
+		"CREATE TABLE IF NOT EXISTS tenant_x.copyord (other bigint, id bigint PRIMARY KEY)",
+		"GRANT USAGE ON SCHEMA tenant_x TO app",
+		"GRANT SELECT, INSERT, DELETE ON public.copyord, tenant_x.copyord TO app",
+		"DELETE FROM public.copyord", "DELETE FROM tenant_x.copyord",
+	}, []shardmap.TableSpec{
+		{Name: "copyord", Column: "id", Type: "bigint"},
+		{Name: "tenant_x.copyord", Column: "id", Type: "bigint"},
+	}, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 1 }) // the tenant's connection is the COPY's
 	shardOf := func(v int64) int {
 		sh, err := m.Lookup(shardmap.Postgres, "app", "copyord", shardmap.Int(v))
 		if err != nil {

@@ -153,3 +153,35 @@ func TestDrainLetsTransactionsFinish(t *testing.T) {
 	}
 	_ = strings.TrimSpace
 }
+
+// startProxyWithTables runs ddl on every shard's primary (as superuser),
+// then starts a proxy whose map shards tables besides the test map's, its
+// config changed by edit (nil: none). It returns the proxy's URL and map.
+func startProxyWithTables(t *testing.T, ddl []string, tables []shardmap.TableSpec, edit func(*config.Config)) (string, *shardmap.Snapshot) {
+	t.Helper()
+	ctx := context.Background()
+	for _, sh := range cluster.Shards {
+		for _, q := range ddl {
+			if err := sh.Primary.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfg, err := testConfig(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := &cfg.Topology.Keyspaces[0]
+	ks.Tables = append(ks.Tables, tables...)
+	m, err := shardmap.Compile(1, *cfg.Topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, url, _ := startProxyMap(t, func(c *config.Config) {
+		c.Topology = cfg.Topology
+		if edit != nil {
+			edit(c)
+		}
+	}, m)
+	return url, m
+}

@@ -19,32 +19,18 @@ import (
 func TestPreparedStatementsPerSearchPath(t *testing.T) {
 	ctx := context.Background()
 	k, _ := keysOnTwoShards(t, 70300)
-	for _, sh := range cluster.Shards {
-		for _, q := range []string{
-			"CREATE SCHEMA IF NOT EXISTS tenant_a",
-			"CREATE SCHEMA IF NOT EXISTS tenant_b",
-			"CREATE TABLE IF NOT EXISTS tenant_a.items (id bigint PRIMARY KEY, name text)",
-			"CREATE TABLE IF NOT EXISTS tenant_b.items (id bigint PRIMARY KEY, name text, price int)",
-			"GRANT USAGE ON SCHEMA tenant_a, tenant_b TO app",
-			"GRANT SELECT ON ALL TABLES IN SCHEMA tenant_a, tenant_b TO app",
-			"DELETE FROM tenant_a.items", "DELETE FROM tenant_b.items",
-		} {
-			if err := sh.Primary.Exec(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	cfg, err := testConfig(cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks := &cfg.Topology.Keyspaces[0]
-	ks.Tables = append(ks.Tables, shardmap.TableSpec{Name: "tenant_a.items", Column: "id", Type: "bigint"},
-		shardmap.TableSpec{Name: "tenant_b.items", Column: "id", Type: "bigint"})
-	m, err := shardmap.Compile(1, *cfg.Topology)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, m := startProxyWithTables(t, []string{
+		"CREATE SCHEMA IF NOT EXISTS tenant_a",
+		"CREATE SCHEMA IF NOT EXISTS tenant_b",
+		"CREATE TABLE IF NOT EXISTS tenant_a.items (id bigint PRIMARY KEY, name text)",
+		"CREATE TABLE IF NOT EXISTS tenant_b.items (id bigint PRIMARY KEY, name text, price int)",
+		"GRANT USAGE ON SCHEMA tenant_a, tenant_b TO app",
+		"GRANT SELECT ON ALL TABLES IN SCHEMA tenant_a, tenant_b TO app",
+		"DELETE FROM tenant_a.items", "DELETE FROM tenant_b.items",
+	}, []shardmap.TableSpec{
+		{Name: "tenant_a.items", Column: "id", Type: "bigint"},
+		{Name: "tenant_b.items", Column: "id", Type: "bigint"},
+	}, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 1 }) // both clients on one connection
 	sh, err := m.Lookup(shardmap.Postgres, "app", "tenant_a.items", shardmap.Int(k))
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +41,6 @@ func TestPreparedStatementsPerSearchPath(t *testing.T) {
 	if err := cluster.Shards[sh.Index].Primary.Exec(ctx, "INSERT INTO tenant_b.items VALUES ($1, 'b', 7)", k); err != nil {
 		t.Fatal(err)
 	}
-	_, url, _ := startProxyMap(t, func(c *config.Config) {
-		c.Topology = cfg.Topology
-		c.Pools.MaxServerConnsPerNode = 1 // both clients on one connection
-	}, m)
 	connect := func(path string) *pgx.Conn {
 		pc, err := pgx.ParseConfig(url)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -20,33 +19,17 @@ type tenantItems struct {
 
 func startTenantItems(t *testing.T) tenantItems {
 	t.Helper()
-	ctx := context.Background()
-	for _, sh := range cluster.Shards {
-		for _, q := range []string{
-			"CREATE SCHEMA IF NOT EXISTS tenant_c",
-			"CREATE SCHEMA IF NOT EXISTS tenant_d",
-			"CREATE TABLE IF NOT EXISTS tenant_c.items (id bigint PRIMARY KEY, owner bigint)",
-			"CREATE TABLE IF NOT EXISTS tenant_d.items (id bigint PRIMARY KEY, owner bigint)",
-			"GRANT USAGE ON SCHEMA tenant_c, tenant_d TO app",
-			"GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA tenant_c, tenant_d TO app",
-		} {
-			if err := sh.Primary.Exec(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	cfg, err := testConfig(cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks := &cfg.Topology.Keyspaces[0]
-	ks.Tables = append(ks.Tables, shardmap.TableSpec{Name: "tenant_c.items", Column: "id", Type: "bigint"},
-		shardmap.TableSpec{Name: "tenant_d.items", Column: "owner", Type: "bigint"})
-	m, err := shardmap.Compile(1, *cfg.Topology)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, url, _ := startProxyMap(t, func(c *config.Config) { c.Topology = cfg.Topology }, m)
+	url, m := startProxyWithTables(t, []string{
+		"CREATE SCHEMA IF NOT EXISTS tenant_c",
+		"CREATE SCHEMA IF NOT EXISTS tenant_d",
+		"CREATE TABLE IF NOT EXISTS tenant_c.items (id bigint PRIMARY KEY, owner bigint)",
+		"CREATE TABLE IF NOT EXISTS tenant_d.items (id bigint PRIMARY KEY, owner bigint)",
+		"GRANT USAGE ON SCHEMA tenant_c, tenant_d TO app",
+		"GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA tenant_c, tenant_d TO app",
+	}, []shardmap.TableSpec{
+		{Name: "tenant_c.items", Column: "id", Type: "bigint"},
+		{Name: "tenant_d.items", Column: "owner", Type: "bigint"},
+	}, nil)
 	return tenantItems{url: url, m: m}
 }
 
@@ -116,13 +99,7 @@ func TestTransactionSearchPathRoutes(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			ti.empty(t)
 			c := ti.connect(t, mode)
-			tx, err := c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
-				t.Fatal(err)
-			}
+			tx := beginIn(t, c, "tenant_d")
 			if _, err := tx.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", id, owner); err != nil {
 				t.Fatal(err)
 			}
@@ -174,13 +151,7 @@ func TestSetLocalReachesEveryPartOfTheTransaction(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			ti.empty(t)
 			c := ti.connect(t, mode)
-			tx, err := c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
-				t.Fatal(err)
-			}
+			tx := beginIn(t, c, "tenant_d")
 			for _, o := range []int64{o1, o2} {
 				if _, err := tx.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", idOf[o], o); err != nil {
 					t.Fatal(err)
@@ -192,13 +163,7 @@ func TestSetLocalReachesEveryPartOfTheTransaction(t *testing.T) {
 			if err := tx.Rollback(ctx); err != nil {
 				t.Fatal(err)
 			}
-			tx, err = c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
-				t.Fatal(err)
-			}
+			tx = beginIn(t, c, "tenant_d")
 			for _, o := range []int64{o1, o2} {
 				if _, err := tx.Exec(ctx, "INSERT INTO items (id, owner) VALUES ($1, $2)", idOf[o], o); err != nil {
 					t.Fatal(err)
@@ -239,13 +204,7 @@ func TestSetLocalHoldsForEveryReadOfTheTransaction(t *testing.T) {
 	for _, mode := range bothProtocols {
 		t.Run(mode.String(), func(t *testing.T) {
 			c := ti.connect(t, mode)
-			tx, err := c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
-				t.Fatal(err)
-			}
+			tx := beginIn(t, c, "tenant_d")
 			var path string
 			if err := tx.QueryRow(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil || path != "tenant_d" {
 				t.Errorf("read of no table first in the transaction: %q, %v; want tenant_d", path, err)
@@ -253,13 +212,7 @@ func TestSetLocalHoldsForEveryReadOfTheTransaction(t *testing.T) {
 			if err := tx.Rollback(ctx); err != nil {
 				t.Fatal(err)
 			}
-			tx, err = c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
-				t.Fatal(err)
-			}
+			tx = beginIn(t, c, "tenant_d")
 			var n int
 			if err := tx.QueryRow(ctx, "SELECT count(*) FROM items").Scan(&n); err != nil || n != len(cluster.Shards) {
 				t.Errorf("read of every shard first in the transaction: %d, %v; want tenant_d's %d rows", n, err, len(cluster.Shards))
@@ -270,13 +223,7 @@ func TestSetLocalHoldsForEveryReadOfTheTransaction(t *testing.T) {
 			if mode != pgx.QueryExecModeSimpleProtocol {
 				return // a multi-statement text needs the simple protocol
 			}
-			tx, err = c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET LOCAL search_path = tenant_d"); err != nil {
-				t.Fatal(err)
-			}
+			tx = beginIn(t, c, "tenant_d")
 			if _, err := tx.Exec(ctx, "SELECT count(*) FROM items WHERE owner = 71100"); err != nil {
 				t.Fatal(err)
 			}
@@ -292,4 +239,19 @@ func TestSetLocalHoldsForEveryReadOfTheTransaction(t *testing.T) {
 			}
 		})
 	}
+}
+
+// beginIn begins a transaction on c whose first statement sets its
+// search_path to schema (SET LOCAL, waiting in the deferred BEGIN).
+func beginIn(t *testing.T, c *pgx.Conn, schema string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path = "+schema); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
