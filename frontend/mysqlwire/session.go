@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -289,7 +290,7 @@ func (ss *session) query(sql string, callback func(*sqltypes.Result) error) erro
 	if pin == parser.PinNone && strings.IndexByte(sql, '@') >= 0 && hasUserVariable(sql) {
 		pin = pinUserVariable
 	}
-	if pin == parser.PinSequence && !ss.seqPinned && containsFold(sql, "lastval") {
+	if pin == parser.PinSequence && !ss.seqPinned && lastValRE.MatchString(sql) {
 		return errLastValElsewhere
 	}
 	if ss.rs.Keyspace == "" {
@@ -553,6 +554,9 @@ func (ss *session) closeIfIdle() {
 		ss.c.Close()
 	}
 }
+
+// lastValRE finds a LASTVAL call (not a column that starts so).
+var lastValRE = regexp.MustCompile(`(?i)\blastval\s*\(`)
 
 // errLastValElsewhere refuses LASTVAL in a session that has not pinned a
 // connection with NEXTVAL or SETVAL: under transaction pooling the
