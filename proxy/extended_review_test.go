@@ -5,9 +5,11 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // pipelineErrors sends what send queues, then reads every result up to the
@@ -143,5 +145,63 @@ func TestBeginAfterErrorInBatchOpensNothing(t *testing.T) {
 	var n int
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM users WHERE id = 72200").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the next statement: %d, %v", n, err)
+	}
+}
+
+// A statement parsed in a batch whose server-side Parse is skipped, after
+// an earlier statement of the batch failed, still exists (the client got
+// its ParseComplete, and Postgres keeps it): only a Parse the server
+// refused frees the name.
+func TestSkippedParseKeepsTheStatement(t *testing.T) {
+	ctx := context.Background()
+	pc, err := pgconn.Connect(ctx, proxyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hj, err := pc.Hijack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hj.Conn.Close()
+	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fe := hj.Frontend
+	read := func() []string {
+		var got []string
+		for {
+			m, err := fe.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch m := m.(type) {
+			case *pgproto3.ErrorResponse:
+				got = append(got, "E:"+m.Code)
+			case *pgproto3.CommandComplete:
+				got = append(got, "C")
+			case *pgproto3.ReadyForQuery:
+				return got
+			}
+		}
+	}
+	fe.Send(&pgproto3.Parse{Name: "fails", Query: "SELECT 1 / 0"})
+	fe.Send(&pgproto3.Parse{Name: "later", Query: "SELECT 2"})
+	fe.Send(&pgproto3.Bind{PreparedStatement: "fails"})
+	fe.Send(&pgproto3.Execute{})
+	fe.Send(&pgproto3.Bind{PreparedStatement: "later"})
+	fe.Send(&pgproto3.Execute{})
+	fe.Send(&pgproto3.Sync{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); len(got) != 1 || got[0] != "E:22012" {
+		t.Fatalf("first batch: %v, want the division by zero only", got)
+	}
+	fe.Send(&pgproto3.Bind{PreparedStatement: "later"})
+	fe.Send(&pgproto3.Execute{})
+	fe.Send(&pgproto3.Sync{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); len(got) != 1 || got[0] != "C" {
+		t.Fatalf("the statement parsed in the failed batch, executed after it: %v, want it to run", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -254,4 +255,38 @@ func beginIn(t *testing.T, c *pgx.Conn, schema string) pgx.Tx {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+// A SET LOCAL that changes nothing a read returns (a timeout) leaves a
+// transaction's first read of no table beside it, as before: the
+// transaction's shard is still its first write's, and a one-shard write
+// commits on its own, without a second shard or two-phase commit.
+func TestHarmlessSetLocalLeavesTheTransactionFree(t *testing.T) {
+	ctx := context.Background()
+	p, url, _ := startProxyP(t, func(*config.Config) {})
+	stats := p.SessionStats()
+	k0, k1 := keysOnTwoShards(t, 72800)
+	if shardIndex(t, k1) == 0 {
+		k1 = k0 // a key off the first shard, where a read of no table starts
+	}
+	c := dialMode(t, url, pgx.QueryExecModeSimpleProtocol)
+	joins, twoPhase := stats.TxJoins.Load(), stats.TxTwoPhase.Load()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"SET LOCAL statement_timeout = '5s'", "SELECT 1"} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "UPDATE users SET name = name WHERE id = $1", k1); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if j, tp := stats.TxJoins.Load()-joins, stats.TxTwoPhase.Load()-twoPhase; j != 0 || tp != 0 {
+		t.Errorf("a one-shard write after SET LOCAL statement_timeout and SELECT 1: %d shards joined, %d two-phase commits; want 0, 0", j, tp)
+	}
 }

@@ -103,6 +103,12 @@ func (c *catalog) query(ctx context.Context, shard *shardmap.Shard, q, rel strin
 		case pgio.TypeReadyForQuery:
 			st, _ := pgio.DecodeReadyForQuery(body)
 			conn.SetTxStatus(st)
+			// A wrapped query that failed inside its BEGIN (an unknown
+			// table) is rolled back: the connection goes back to its pool
+			// rather than being closed there.
+			if st == pgio.TxFailed && !rollbackCatalog(conn) {
+				conn.MarkBroken()
+			}
 			if qerr != nil {
 				return nil, qerr
 			}
@@ -163,4 +169,28 @@ func underSearchPath(q string, path []string) string {
 		p = strings.Join(quoted, ", ")
 	}
 	return "BEGIN; SET LOCAL search_path TO " + p + "; " + q + "; COMMIT"
+}
+
+// rollbackCatalog ends the transaction a failed catalog query left open on
+// conn, and reports whether conn is idle again.
+func rollbackCatalog(conn ServerConn) bool {
+	w, r := conn.Writer(), conn.Reader()
+	w.WriteQuery("ROLLBACK")
+	if w.Flush() != nil {
+		return false
+	}
+	for {
+		typ, body, err := r.ReadMessage()
+		if err != nil {
+			return false
+		}
+		if typ == pgio.TypeReadyForQuery {
+			st, err := pgio.DecodeReadyForQuery(body)
+			if err != nil {
+				return false
+			}
+			conn.SetTxStatus(st)
+			return st == pgio.TxIdle
+		}
+	}
 }

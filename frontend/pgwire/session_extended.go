@@ -244,7 +244,9 @@ func (s *session) ensurePrepared(l *link, cs *clientStmt) string {
 	// earlier batch stays, as on Postgres (only its use fails).
 	s.queue(pending{exp: expParse, link: l, swallow: true, undo: func() {
 		delete(st.prepared, key)
-		if cs.batch == s.syncs {
+		// Refused, not skipped after an earlier error (drain undoes
+		// skipped entries with skipping set; a refusal sets it after).
+		if cs.batch == s.syncs && !s.skipping {
 			for n, c := range s.stmts {
 				if c == cs {
 					delete(s.stmts, n)

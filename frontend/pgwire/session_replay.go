@@ -36,8 +36,10 @@ const maxReplayBytes = 64 << 10
 func (s *session) recordExtended(typ byte, body []byte) {
 	r := &s.replay
 	if !s.inExtended {
-		// Whenever replicas are on: a hint sends one read there too.
-		r.on = s.replicasOn() && !s.txOpen && !s.retrying
+		// Not for a session at read=primary: recording costs a copy of
+		// every message on the hot path. (A batch a hint sends to a
+		// replica therefore gets no retry.)
+		r.on = s.replicasOn() && s.rs.Read != 0 && !s.txOpen && !s.retrying
 		r.ok, r.replica = r.on, false
 		r.mark = s.out.Mark()
 		r.arena, r.msgs = r.arena[:0], r.msgs[:0]

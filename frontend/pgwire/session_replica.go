@@ -548,7 +548,19 @@ func (s *session) replicaFits(shard *shardmap.Shard) bool {
 // (SET TRANSACTION SNAPSHOT, as pg_dump -j does): exported by a primary's
 // session, which a replica does not know.
 func (s *session) importsSnapshot() bool {
-	return s.txOpen && strings.Contains(strings.ToLower(s.txBeginAll), "snapshot")
+	if !s.txOpen || !strings.Contains(strings.ToLower(s.txBeginAll), "snapshot") {
+		return false
+	}
+	st, _, err := s.opts.Analyzer.Analyze(s.txBeginAll, nil)
+	if err != nil {
+		return true
+	}
+	for _, p := range st.Parts {
+		if p.Kind == parser.KindSet && p.Set != nil && p.Set.Name == "transaction snapshot" {
+			return true
+		}
+	}
+	return false
 }
 
 // serializable reports whether the session's reads run at SERIALIZABLE,

@@ -67,11 +67,24 @@ func (s *session) txSetsLocal() bool {
 		return true
 	}
 	for _, p := range st.Parts {
-		if p.Kind == parser.KindSet && (p.Set == nil || p.Set.Name != "transaction") {
+		if p.Kind == parser.KindSet && (p.Set == nil || !besideSafe(p.Set.Name)) {
 			return true
 		}
 	}
 	return false
+}
+
+// besideSafe: a SET LOCAL of name changes nothing a read beside the
+// transaction returns (timeouts, memory, the planner), so the read may
+// still run there and leave the transaction free to pick its shard.
+func besideSafe(name string) bool {
+	switch name {
+	case "transaction", "constraints", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
+		"application_name", "synchronous_commit", "work_mem", "maintenance_work_mem", "temp_buffers",
+		"random_page_cost", "seq_page_cost", "effective_cache_size", "plan_cache_mode":
+		return true
+	}
+	return strings.HasPrefix(name, "enable_") || strings.HasPrefix(name, "jit")
 }
 
 // scatterInTxOK reports whether a scatter read may run in the session's
