@@ -1,6 +1,7 @@
 package mysqlwire
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -60,4 +61,27 @@ func TestReadSettingsAcrossUse(t *testing.T) {
 	}
 	use("b")
 	check("USE b with every setting at its default", defaults["b"])
+}
+
+// record keeps the replay list as short as the session's state allows: a
+// later SET of a variable replaces the earlier one (also written
+// @@session.x), an identical optimizer_switch SET replaces its twin, and
+// SETs whose value builds on the old one stay, in order.
+func TestRecordReplacesWhatItCan(t *testing.T) {
+	ss := &session{}
+	for _, q := range []string{
+		"SET @@session.time_zone = '+01:00'", "SET @@session.time_zone = '+02:00'",
+		"SET optimizer_switch = 'mrr=on'", "SET optimizer_switch = 'index_merge=off'", "SET optimizer_switch = 'mrr=on'",
+		"SET sort_buffer_size = @@sort_buffer_size * 2", "SET sort_buffer_size = @@sort_buffer_size * 2",
+	} {
+		ss.record(q)
+	}
+	want := []string{
+		"SET @@session.time_zone = '+02:00'",
+		"SET optimizer_switch = 'index_merge=off'", "SET optimizer_switch = 'mrr=on'",
+		"SET sort_buffer_size = @@sort_buffer_size * 2", "SET sort_buffer_size = @@sort_buffer_size * 2",
+	}
+	if !slices.Equal(ss.settings, want) {
+		t.Errorf("settings %q\nwant %q", ss.settings, want)
+	}
 }

@@ -138,15 +138,28 @@ func (ss *session) setOnOtherParts(sql string) {
 // the session's, and a value that reads a variable (@@sort_buffer_size *
 // 2) depends on it. Those keep the earlier SETs, replayed in order.
 func (ss *session) record(sql string) {
-	if key := setKey(sql); key != "" && key != "optimizer_switch" && !strings.Contains(sql, "@@") {
+	if key := setKey(sql); key != "" {
 		for i, old := range ss.settings {
-			if setKey(old) == key {
+			// An identical earlier SET of optimizer_switch is redundant
+			// (the later one names the same flags last); one reading a
+			// variable is not (x = @@x * 2 twice is not once).
+			if setKey(old) == key && (!buildsOnOld(key, sql) || old == sql && key == "optimizer_switch") {
 				ss.settings = append(ss.settings[:i:i], ss.settings[i+1:]...)
 				break
 			}
 		}
 	}
 	ss.settings = append(ss.settings, sql)
+}
+
+// buildsOnOld: the value a one-variable SET gives key depends on the value
+// before (MariaDB merges optimizer_switch flags; a value may read @@var).
+func buildsOnOld(key, sql string) bool {
+	if key == "optimizer_switch" {
+		return true
+	}
+	m := setTargetRE.FindStringSubmatchIndex(sql)
+	return m != nil && strings.Contains(sql[m[1]:], "@@")
 }
 
 // setKey is the variable a one-assignment SET sets, lower case ("" if the

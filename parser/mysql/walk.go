@@ -124,7 +124,12 @@ func (w *walker) visit(n sqlparser.SQLNode) (bool, error) {
 		if x.Type == sqlparser.GetLock {
 			w.f.setPin(parser.PinAdvisoryLock)
 		}
-	case *sqlparser.GTIDFuncExpr, *sqlparser.Nextval, *sqlparser.CallProc:
+	case *sqlparser.Nextval:
+		// MariaDB's NEXT VALUE FOR s (vitess reads it as its own NEXT
+		// VALUE FROM): a sequence value, as NEXTVAL(s).
+		w.f.volatile = true
+		w.f.setPin(parser.PinSequence)
+	case *sqlparser.GTIDFuncExpr, *sqlparser.CallProc:
 		w.f.volatile = true
 	}
 	return true, nil
