@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,17 +42,7 @@ func asPgError(err error, out **pgconn.PgError) bool {
 // ReadyForQuery, to send what no driver would.
 func rawSession(t *testing.T) (*pgconn.HijackedConn, *pgproto3.Frontend) {
 	t.Helper()
-	pc, err := pgconn.Connect(context.Background(), proxyURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hj, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hj.Conn.Close() })
-	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
-	return hj, hj.Frontend
+	return rvRaw(t, proxyURL)
 }
 
 // readError reads until an ErrorResponse and returns it.

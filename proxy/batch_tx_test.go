@@ -6,10 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/shardgate/shardgate/config"
@@ -109,18 +107,7 @@ type batchTxResult struct {
 // each of tzIDs (through the proxy), or SHOW TimeZone (tzIDs nil).
 func runBatchTx(t *testing.T, dsn string, sqls []string, ids [2]int64, tzIDs []int64) batchTxResult {
 	t.Helper()
-	ctx := context.Background()
-	pc, err := pgconn.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hj, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hj.Conn.Close()
-	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
-	fe := hj.Frontend
+	_, fe := rvRaw(t, dsn)
 	for _, s := range sqls {
 		if strings.Contains(s, "%[") {
 			s = fmt.Sprintf(s, ids[0], ids[1])

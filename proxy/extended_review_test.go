@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -153,18 +152,7 @@ func TestBeginAfterErrorInBatchOpensNothing(t *testing.T) {
 // its ParseComplete, and Postgres keeps it): only a Parse the server
 // refused frees the name.
 func TestSkippedParseKeepsTheStatement(t *testing.T) {
-	ctx := context.Background()
-	pc, err := pgconn.Connect(ctx, proxyURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hj, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hj.Conn.Close()
-	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
-	fe := hj.Frontend
+	_, fe := rvRaw(t, proxyURL)
 	read := func() []string {
 		var got []string
 		for {

@@ -166,17 +166,7 @@ func TestHotpathReviewAcquireWaitPipelinedClient(t *testing.T) {
 	if _, err := tx.Exec(ctx, fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := pgconn.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hj, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hj.Conn.Close()
-	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
-	fe := hj.Frontend
+	_, fe := rvRaw(t, url)
 	fe.Send(&pgproto3.Query{String: fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])})
 	fe.Send(&pgproto3.Query{String: fmt.Sprintf("SELECT 2 FROM users WHERE id = %d", ids[0])})
 	if err := fe.Flush(); err != nil {
@@ -385,17 +375,7 @@ func TestHotpathReviewAcquireWaitHalfClosedClient(t *testing.T) {
 	if _, err := tx.Exec(ctx, fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := pgconn.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hj, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hj.Conn.Close()
-	hj.Conn.SetDeadline(time.Now().Add(20 * time.Second))
-	fe := hj.Frontend
+	hj, fe := rvRaw(t, url)
 	fe.Send(&pgproto3.Query{String: fmt.Sprintf("SELECT 1 FROM users WHERE id = %d", ids[0])})
 	if err := fe.Flush(); err != nil {
 		t.Fatal(err)
