@@ -318,7 +318,14 @@ func (cp *copier) start(shard *shardmap.Shard) (*copyPart, error) {
 	// in one round trip; drain answers the former. (Other parts are in
 	// COPY mode: drain only flushes what is written to them.)
 	if err := s.drain(false); err != nil {
-		p.link = nil // drain broke it
+		// drain broke the link whose server failed — this part's, or an
+		// earlier part's whose rows it flushed — and gave it back: those
+		// parts let go of it (abandon breaks the others, once).
+		for _, q := range cp.parts {
+			if q.link != nil && !s.isPart(q.link) && q.link != s.batch {
+				q.link = nil
+			}
+		}
 		cp.ioErr = err
 		return nil, err
 	}
