@@ -35,18 +35,9 @@ func TestRefusedSettingsReplayRunsNothing(t *testing.T) {
 	}
 	cleanUsers(t, 70400, 70500)
 	stats := p.SessionStats()
-	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+	for _, mode := range bothProtocols {
 		t.Run(mode.String(), func(t *testing.T) {
-			cfg, err := pgx.ParseConfig(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.DefaultQueryExecMode = mode
-			c, err := pgx.ConnectConfig(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close(ctx)
+			c := dialMode(t, url, mode)
 			var name string
 			if err := c.QueryRow(ctx, "SELECT name FROM products WHERE id = 1").Scan(&name); err != nil {
 				t.Fatal(err)
@@ -62,7 +53,7 @@ func TestRefusedSettingsReplayRunsNothing(t *testing.T) {
 				t.Fatalf("on shard 0: %q, %v; want %s", got, err, conf)
 			}
 			failures := stats.SettingsReplayFailures.Load()
-			_, err = c.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'replayed')", k1)
+			_, err := c.Exec(ctx, "INSERT INTO users (id, name) VALUES ($1, 'replayed')", k1)
 			var pe *pgconn.PgError
 			if !errors.As(err, &pe) || pe.Code != "22023" {
 				t.Errorf("write on shard 1, which refuses the settings: %v; want 22023 (the server's refusal)", err)
