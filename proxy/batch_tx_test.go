@@ -52,6 +52,24 @@ func TestBatchTwoTransactions(t *testing.T) {
 		{"SetCommitRollback", []string{"BEGIN", "SET TimeZone = 'Europe/Paris'", ins(1), "COMMIT", "BEGIN", ins(2), "SET TimeZone = 'Asia/Tokyo'", "ROLLBACK"}},
 		{"SetRollbackCommit", []string{"BEGIN", ins(1), "SET TimeZone = 'Europe/Paris'", "ROLLBACK", "BEGIN", "SET TimeZone = 'Asia/Tokyo'", ins(2), "COMMIT"}},
 		{"SetSecondFails", []string{"BEGIN", ins(1), "SET TimeZone = 'Europe/Paris'", "COMMIT", "BEGIN", ins(2), "SET TimeZone = 'Asia/Tokyo'", "SELECT 1/0", "COMMIT"}},
+		// A statement between the COMMIT and the BEGIN runs in the
+		// batch's implicit transaction, which the BEGIN turns into its
+		// own: its write lives or dies with the second transaction.
+		{"AfterCommit", []string{"BEGIN", ins(1), "COMMIT", ins(2)}},
+		{"AfterRollbackFails", []string{"BEGIN", ins(1), "ROLLBACK", ins(2), "SELECT 1/0"}},
+		{"BetweenThenRollback", []string{"BEGIN", ins(1), "COMMIT", ins(2), "BEGIN", "ROLLBACK"}},
+		{"BetweenThenFails", []string{"BEGIN", ins(1), "COMMIT", ins(2), "BEGIN", "SELECT 1/0", "COMMIT"}},
+		{"BetweenThenCommit", []string{"BEGIN", ins(1), "COMMIT", ins(2), "BEGIN", "UPDATE users SET name = name || 'u' WHERE id = %[2]d", "COMMIT"}},
+		// A SET, then a statement for another shard: the batch moves
+		// after the SET; the SET lives or dies with the batch.
+		{"SetThenWrite", []string{"SET TimeZone = 'Europe/Paris'", ins(2)}},
+		{"SetThenWriteFails", []string{"SET TimeZone = 'Europe/Paris'", ins(2), "SELECT 1/0"}},
+		{"SetThenWriteBeginCommit", []string{"SET TimeZone = 'Europe/Paris'", ins(2), "BEGIN", "COMMIT"}},
+		{"SetThenWriteBeginRollback", []string{"SET TimeZone = 'Europe/Paris'", ins(2), "BEGIN", "ROLLBACK"}},
+		{"BadSetThenWrite", []string{"SET TimeZone = 'Nowhere/Bogus'", ins(2)}},
+		{"SetThenBadSetThenWrite", []string{"SET TimeZone = 'Europe/Paris'", "SET datestyle = 'Bogus'", ins(2)}},
+		{"TwoSetsThenWriteBeginRollback", []string{"SET TimeZone = 'Europe/Paris'", "SET datestyle = 'German'", ins(2), "BEGIN", "ROLLBACK"}},
+		{"SetBetweenThenRollback", []string{"BEGIN", ins(1), "COMMIT", "SET TimeZone = 'Europe/Paris'", ins(2), "BEGIN", "ROLLBACK"}},
 	}
 	for _, tc := range cases {
 		for _, where := range []struct {

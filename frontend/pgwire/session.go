@@ -139,6 +139,13 @@ type session struct {
 	// the pipeline (no explicit transaction): its implicit transaction
 	// runs there, until Sync.
 	batchRan *link
+	// batchData: batchRan ran more than session SETs (setsOnly).
+	// batchSetsUndo are the session's settings before a batch that had
+	// run only SETs moved to another shard (syncAway recorded them
+	// there); they come back if the batch fails after the move, as
+	// Postgres rolls the SETs back with the batch's implicit transaction.
+	batchData     bool
+	batchSetsUndo *setsUndo
 	// syncs counts the client's Syncs: the batch a message is in.
 	syncs uint64
 	// undoBeginFn is undoBegin, made once (session_simple.go begin).

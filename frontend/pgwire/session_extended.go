@@ -146,7 +146,8 @@ func (s *session) extError(err error) {
 }
 
 func (s *session) sync() error {
-	s.discard, s.batchRan = false, nil
+	failed := s.discard
+	s.discard, s.batchRan, s.batchData = false, nil, false
 	links := s.linksInBatch()
 	if len(links) == 0 {
 		s.queue(pending{exp: expLocal, msg: pgio.TypeReadyForQuery, always: true})
@@ -158,6 +159,10 @@ func (s *session) sync() error {
 		s.askIfWrote(l)
 	}
 	err := s.drain(false)
+	if u := s.batchSetsUndo; u != nil {
+		s.batchSetsUndo = nil
+		u.settle(s, failed)
+	}
 	s.inExtended = false
 	if err != nil {
 		err = s.retryBatch(err)
@@ -269,6 +274,11 @@ func (s *session) bind(body []byte) error {
 		return sqlerr.New("26000", "prepared statement %q does not exist", m.Statement)
 	}
 	portalName := string(m.Portal)
+	if s.txOpen && len(s.q) > 0 {
+		if err := s.settleTxEnd(); err != nil {
+			return err
+		}
+	}
 	if err := s.checkPoolable(cs.stmt, true); err != nil {
 		return err
 	}
@@ -483,6 +493,7 @@ func (s *session) execute(body []byte) error {
 	s.queue(pe)
 	if !s.txOpen && p.link == s.batch {
 		s.batchRan = p.link // the pipeline's implicit transaction runs there
+		s.batchData = s.batchData || !sessionSet(p.cs.stmt)
 	}
 	return nil
 }
@@ -497,7 +508,7 @@ func (s *session) executeLocal(p *portal) error {
 			return err
 		}
 		if s.txOpen {
-			if err := s.settleEndBeforeBegin(); err != nil {
+			if err := s.settleTxEnd(); err != nil {
 				return err
 			}
 		}
@@ -507,6 +518,10 @@ func (s *session) executeLocal(p *portal) error {
 			// BEGIN turns their implicit transaction into this one, as in
 			// Postgres.
 			s.beginOn(s.batch)
+			if u := s.batchSetsUndo; u != nil {
+				s.batchSetsUndo = nil
+				u.intoTx(s)
+			}
 		}
 	case parser.KindCommit, parser.KindRollback:
 		if s.multiShardTx() {
@@ -524,16 +539,20 @@ func (s *session) executeLocal(p *portal) error {
 	return nil
 }
 
-// settleEndBeforeBegin runs when a BEGIN comes while the session is in a
-// transaction: if the batch already sent the COMMIT, ROLLBACK or PREPARE
-// TRANSACTION that ends it (BEGIN … COMMIT; BEGIN … in one batch), the
-// transaction is over on the server though its ReadyForQuery has not come,
-// and the BEGIN must start a new one, not draw WARNING 25001. The server
-// answers up to that statement (a Flush), then a Sync ends the batch there
-// (its ReadyForQuery is the proxy's: the client gets the batch's last), so
-// that the session's transaction state is the server's before the BEGIN.
-// Only a BEGIN inside a transaction pays for this.
-func (s *session) settleEndBeforeBegin() error {
+// settleTxEnd runs before a Bind, and before a BEGIN is executed, while
+// the session is in a transaction on one shard: if the batch already sent
+// the COMMIT, ROLLBACK or PREPARE TRANSACTION that ends it, the
+// transaction is over on the server though its ReadyForQuery has not
+// come. What follows in the batch runs outside it, in the batch's
+// implicit transaction (which a later BEGIN turns into its own), not as
+// part of the old one: a statement for another shard must not join it,
+// and a BEGIN must start a new transaction, not draw WARNING 25001. The
+// server answers up to that statement (a Flush), then a Sync ends the
+// batch there, before anything else is sent (its ReadyForQuery is the
+// proxy's: the client gets the batch's last), so that the rest of the
+// batch starts outside a transaction as on Postgres, on any shard. Only a
+// batch that goes on after ending a transaction pays for this.
+func (s *session) settleTxEnd() error {
 	l := s.txLink
 	if l == nil || len(s.txParts) > 1 || !s.txEndQueued(l) {
 		return nil
@@ -594,6 +613,12 @@ func (s *session) closeMsg(body []byte) error {
 		}
 	}})
 	return nil
+}
+
+// sessionSet: a SET or RESET of the session's settings (not SET LOCAL),
+// which the session records when it succeeds.
+func sessionSet(stmt *parser.Statement) bool {
+	return trackedSet(stmt) && !stmt.Set.Local
 }
 
 // trackedSet: a SET or RESET the session records when it succeeds, as

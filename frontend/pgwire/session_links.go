@@ -108,6 +108,13 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		if err := s.syncAway(l); err != nil {
 			return nil, err
 		}
+	} else if l != nil && l.shard != shard && s.setsOnly(l) {
+		// Only session SETs ran there (SET, then the statement, in one
+		// pipeline): they are recorded when that exchange ends, and
+		// replayed on the shard the batch moves to.
+		if err := s.moveAfterSets(l); err != nil {
+			return nil, err
+		}
 	}
 	if l := s.batch; l != nil {
 		if l.shard != shard {
@@ -189,6 +196,13 @@ func (s *session) beginOn(l *link) {
 	if s.batch == l {
 		s.batch = nil
 	}
+}
+
+// endTxState forgets the explicit transaction that ended on the server.
+func (s *session) endTxState() {
+	s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
+	s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
+	s.endTxPath()
 }
 
 // syncSettings brings the connection's session settings to this
@@ -312,9 +326,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		} else if len(s.txMarks) > 0 || s.txSetsUnsure {
 			s.endTxSettings(l, false)
 		}
-		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
-		s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
-		s.endTxPath()
+		s.endTxState()
 		s.clearPortals()
 	case pgio.TxInBlock:
 		// Also after ROLLBACK TO SAVEPOINT in a failed transaction; on
