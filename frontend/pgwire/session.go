@@ -139,13 +139,6 @@ type session struct {
 	// the pipeline (no explicit transaction): its implicit transaction
 	// runs there, until Sync.
 	batchRan *link
-	// batchData: batchRan ran more than session SETs (setsOnly).
-	// batchSetsUndo are the session's settings before a batch that had
-	// run only SETs moved to another shard (syncAway recorded them
-	// there); they come back if the batch fails after the move, as
-	// Postgres rolls the SETs back with the batch's implicit transaction.
-	batchData     bool
-	batchSetsUndo *setsUndo
 	// syncs counts the client's Syncs: the batch a message is in.
 	syncs uint64
 	// undoBeginFn is undoBegin, made once (session_simple.go begin).
@@ -180,7 +173,10 @@ type session struct {
 	txSetsUnsure bool
 	// txEnded: the explicit transaction's COMMIT or ROLLBACK completed,
 	// its ReadyForQuery has not come (a batch or text goes on after it).
-	txEnded   bool
+	txEnded bool
+	// txEndSent: an Execute that ends the transaction went to a server
+	// in this batch (settleTxEnd looks only then).
+	txEndSent bool
 	batchSets []batchSet // SETs of the extended batch's implicit transaction
 	roleSet   bool       // settings hold SET ROLE / SESSION AUTHORIZATION
 

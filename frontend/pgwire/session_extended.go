@@ -46,7 +46,10 @@ func (s *session) local(cs *clientStmt) bool {
 	case parser.KindBegin, parser.KindEmpty:
 		return len(cs.stmt.Parts) == 0
 	case parser.KindCommit, parser.KindRollback:
-		return s.txLink == nil || s.multiShardTx()
+		// Outside a transaction after statements of the batch ran on a
+		// server, they end its implicit transaction there (a ROLLBACK
+		// undoes them), as on Postgres.
+		return (s.txLink == nil && s.batchRan == nil) || s.multiShardTx()
 	case parser.KindSet:
 		if isShardgateSetting(cs.stmt) {
 			return true // the proxy's own (session_replica.go)
@@ -146,8 +149,7 @@ func (s *session) extError(err error) {
 }
 
 func (s *session) sync() error {
-	failed := s.discard
-	s.discard, s.batchRan, s.batchData = false, nil, false
+	s.discard, s.batchRan = false, nil
 	links := s.linksInBatch()
 	if len(links) == 0 {
 		s.queue(pending{exp: expLocal, msg: pgio.TypeReadyForQuery, always: true})
@@ -159,10 +161,6 @@ func (s *session) sync() error {
 		s.askIfWrote(l)
 	}
 	err := s.drain(false)
-	if u := s.batchSetsUndo; u != nil {
-		s.batchSetsUndo = nil
-		u.settle(s, failed)
-	}
 	s.inExtended = false
 	if err != nil {
 		err = s.retryBatch(err)
@@ -274,7 +272,7 @@ func (s *session) bind(body []byte) error {
 		return sqlerr.New("26000", "prepared statement %q does not exist", m.Statement)
 	}
 	portalName := string(m.Portal)
-	if s.txOpen && len(s.q) > 0 {
+	if s.txOpen && (s.txEnded || s.txEndSent) {
 		if err := s.settleTxEnd(); err != nil {
 			return err
 		}
@@ -489,11 +487,11 @@ func (s *session) execute(body []byte) error {
 	} else {
 		pe.ctl, pe.ctlName = txControlOf(p.cs.stmt, p.cs.sql)
 		pe.ctlChain = p.cs.stmt.Tx.Chain
+		s.txEndSent = s.txEndSent || endsTx(&pe)
 	}
 	s.queue(pe)
 	if !s.txOpen && p.link == s.batch {
 		s.batchRan = p.link // the pipeline's implicit transaction runs there
-		s.batchData = s.batchData || !sessionSet(p.cs.stmt)
 	}
 	return nil
 }
@@ -518,10 +516,6 @@ func (s *session) executeLocal(p *portal) error {
 			// BEGIN turns their implicit transaction into this one, as in
 			// Postgres.
 			s.beginOn(s.batch)
-			if u := s.batchSetsUndo; u != nil {
-				s.batchSetsUndo = nil
-				u.intoTx(s)
-			}
 		}
 	case parser.KindCommit, parser.KindRollback:
 		if s.multiShardTx() {
@@ -554,15 +548,19 @@ func (s *session) executeLocal(p *portal) error {
 // batch that goes on after ending a transaction pays for this.
 func (s *session) settleTxEnd() error {
 	l := s.txLink
-	if l == nil || len(s.txParts) > 1 || !s.txEndQueued(l) {
+	if l == nil || len(s.txParts) > 1 || !(s.txEnded || s.txEndQueued(l)) {
 		return nil
 	}
 	if err := s.drain(true); err != nil {
 		return err
 	}
-	if !s.txOpen || !s.txEnded || s.skipping || s.txLink != l {
-		// It failed, or an error earlier made the server skip it: the
-		// transaction's fate is the Sync's, as in Postgres.
+	if s.skipping {
+		// An error before it: Postgres skips the rest of the batch.
+		return errSkipBatch
+	}
+	if !s.txOpen || !s.txEnded || s.txLink != l {
+		// It failed: the transaction's fate is the Sync's, as in
+		// Postgres.
 		return nil
 	}
 	// The batch's messages before the Sync have been answered: it cannot
@@ -578,12 +576,17 @@ func (s *session) settleTxEnd() error {
 // AND CHAIN) was sent to l and not answered yet.
 func (s *session) txEndQueued(l *link) bool {
 	for i := range s.q {
-		p := &s.q[i]
-		if p.link == l && p.exp == expExecute && !p.ctlChain && (p.ctl == ctlCommit || p.ctl == ctlRollback || p.ctl == ctlPrepare) {
+		if p := &s.q[i]; p.link == l && endsTx(p) {
 			return true
 		}
 	}
 	return false
+}
+
+// endsTx: p is the Execute of a statement that ends the transaction (not
+// AND CHAIN).
+func endsTx(p *pending) bool {
+	return p.exp == expExecute && !p.ctlChain && (p.ctl == ctlCommit || p.ctl == ctlRollback || p.ctl == ctlPrepare)
 }
 
 func (s *session) closeMsg(body []byte) error {
@@ -613,12 +616,6 @@ func (s *session) closeMsg(body []byte) error {
 		}
 	}})
 	return nil
-}
-
-// sessionSet: a SET or RESET of the session's settings (not SET LOCAL),
-// which the session records when it succeeds.
-func sessionSet(stmt *parser.Statement) bool {
-	return trackedSet(stmt) && !stmt.Set.Local
 }
 
 // trackedSet: a SET or RESET the session records when it succeeds, as

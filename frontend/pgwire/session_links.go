@@ -108,16 +108,17 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		if err := s.syncAway(l); err != nil {
 			return nil, err
 		}
-	} else if l != nil && l.shard != shard && s.setsOnly(l) {
-		// Only session SETs ran there (SET, then the statement, in one
-		// pipeline): they are recorded when that exchange ends, and
-		// replayed on the shard the batch moves to.
-		if err := s.moveAfterSets(l); err != nil {
-			return nil, err
-		}
 	}
 	if l := s.batch; l != nil {
 		if l.shard != shard {
+			// Unless what went there failed: Postgres would skip this
+			// statement, and the client gets that error alone.
+			if err := s.drain(true); err != nil {
+				return nil, err
+			}
+			if s.skipping {
+				return nil, errSkipBatch
+			}
 			return nil, errSpansShards(l.shard, shard)
 		}
 		if pin && s.txOpen {
@@ -302,7 +303,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	if len(s.batchSets) > 0 {
 		s.settleBatchSets(st)
 	}
-	s.txEnded = false
+	s.txEnded, s.txEndSent = false, false
 	if s.txOpen && s.txLink == nil && st == pgio.TxIdle {
 		// A side connection (a Describe) while the transaction has not
 		// reached a server: the client's status is the proxy's.

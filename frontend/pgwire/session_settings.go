@@ -1,7 +1,6 @@
 package pgwire
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/shardgate/shardgate/internal/pgio"
@@ -391,78 +390,4 @@ func parseSearchPath(v, user string) []string {
 		return nil
 	}
 	return out
-}
-
-// setsOnly reports whether the batch's connection l has run only session
-// SETs (and served Parses and Describes), with no portal left to run
-// there: the batch may move to another shard (moveAfterSets).
-func (s *session) setsOnly(l *link) bool {
-	if l.replica || s.txLink == l || s.batchRan != l || s.batchData {
-		return false
-	}
-	for _, p := range s.portals.all() {
-		if p.link == l && !p.ran {
-			return false
-		}
-	}
-	return true
-}
-
-// moveAfterSets ends the batch's exchange with l, where only session SETs
-// ran: its ReadyForQuery records them (settleBatchSets), and the next
-// connection replays them before the batch goes on there. Postgres would
-// roll them back if the batch failed later; the session does the same with
-// its record (setsUndo), which the next use of any connection replays.
-func (s *session) moveAfterSets(l *link) error {
-	u := s.batchSetsUndo
-	if u == nil {
-		u = &setsUndo{settings: slices.Clone(s.settings)}
-	}
-	// The SETs' answers first: their completions list them (setDone).
-	if err := s.drain(true); err != nil {
-		return err
-	}
-	if s.skipping {
-		return errSkipBatch // a SET failed: Postgres skips the rest
-	}
-	for _, b := range s.batchSets {
-		u.sets = append(u.sets, b.cs.sql)
-	}
-	if err := s.syncAway(l); err != nil {
-		return err
-	}
-	u.errors = s.errors
-	s.batchSetsUndo = u
-	return nil
-}
-
-// setsUndo is the session's settings before a batch moved after its SETs
-// (the first move's, with several), and the SETs recorded by the moves.
-type setsUndo struct {
-	settings []string
-	sets     []string
-	errors   int // s.errors at the last move
-}
-
-// intoTx runs when a BEGIN later in the batch takes its implicit
-// transaction in: the moved SETs are the transaction's first tentative
-// ones, kept if it commits (endTxSettings), as without a move
-// (settleBatchSets).
-func (u *setsUndo) intoTx(s *session) {
-	s.settings = u.settings
-	s.settingsChanged()
-	s.txSets = append(slices.Clip(u.sets), s.txSets...)
-	s.txSetsChanged()
-}
-
-// settle runs at the batch's end: if it failed after the move (a server
-// error, or the proxy's: failed), the SETs are undone in the session's
-// record; connections that applied them are replayed before their next
-// use, as their settings key no longer matches.
-func (u *setsUndo) settle(s *session, failed bool) {
-	if !failed && s.errors == u.errors {
-		return
-	}
-	s.settings = u.settings
-	s.settingsChanged()
 }
