@@ -71,6 +71,8 @@ func TestBatchTwoTransactions(t *testing.T) {
 		{"WriteThenCommit", []string{ins(1), "COMMIT"}},
 		{"AfterCommitThenRollback", []string{"BEGIN", ins(1), "COMMIT", ins(2), "ROLLBACK"}},
 		{"BadSetThenWrite", []string{"SET TimeZone = 'Nowhere/Bogus'", ins(2)}},
+		// Statements before the first BEGIN end with its transaction.
+		{"WriteBeginCommitRollback", []string{ins(1), "BEGIN", "UPDATE users SET name = name || 'u' WHERE id = %[1]d", "COMMIT", "ROLLBACK"}},
 	}
 	for _, tc := range cases {
 		for _, where := range []struct {

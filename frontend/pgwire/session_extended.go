@@ -569,6 +569,9 @@ func (s *session) settleTxEnd() error {
 	l.w.WriteSync()
 	s.queue(pending{exp: expSync, link: l, silentReady: true})
 	s.askIfWrote(l)
+	if s.batchRan == l {
+		s.batchRan = nil // statements before the BEGIN: they ended with it
+	}
 	return s.drain(false)
 }
 

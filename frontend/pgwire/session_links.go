@@ -199,13 +199,6 @@ func (s *session) beginOn(l *link) {
 	}
 }
 
-// endTxState forgets the explicit transaction that ended on the server.
-func (s *session) endTxState() {
-	s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
-	s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
-	s.endTxPath()
-}
-
 // syncSettings brings the connection's session settings to this
 // session's, when they differ: RESET ALL, then the session's SETs. The
 // replay runs before the client's statement is sent, and the statement is
@@ -327,7 +320,9 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		} else if len(s.txMarks) > 0 || s.txSetsUnsure {
 			s.endTxSettings(l, false)
 		}
-		s.endTxState()
+		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
+		s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
+		s.endTxPath()
 		s.clearPortals()
 	case pgio.TxInBlock:
 		// Also after ROLLBACK TO SAVEPOINT in a failed transaction; on

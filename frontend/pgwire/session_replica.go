@@ -231,6 +231,9 @@ func (s *session) syncAway(l *link) error {
 	s.replay.ok = false
 	l.w.WriteSync()
 	s.queue(pending{exp: expSync, link: l, silentReady: true})
+	if s.batchRan == l {
+		s.batchRan = nil // its implicit transaction ends here
+	}
 	errs := s.errors
 	if err := s.drain(true); err != nil {
 		return err
