@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -23,6 +24,9 @@ type Proxy struct {
 func NewProxy(opts SessionOptions) *Proxy {
 	if opts.Stats == nil {
 		opts.Stats = new(Stats)
+	}
+	if opts.Buffers == nil {
+		opts.Buffers = pgio.NewBufferPool(0)
 	}
 	p := &Proxy{opts: opts, params: make(map[string]map[string]string)}
 	p.catalog = newCatalog(opts.Conns)

@@ -51,7 +51,9 @@ type SessionOptions struct {
 	IdleInTxTimeout time.Duration
 	// MaxMessageSize bounds a client message (default 64 MiB).
 	MaxMessageSize int
-	// Buffers, if set, lends the sessions' I/O buffers.
+	// Buffers lends the sessions' I/O buffers, which a session gives back
+	// whenever it waits for its client with nothing in flight (NewProxy
+	// makes one if nil).
 	Buffers *pgio.BufferPool
 	// Stats receives the sessions' counters (NewProxy makes one if nil).
 	Stats *Stats
@@ -283,6 +285,14 @@ func (s *session) serve() {
 				return
 			}
 			idle = !s.inFlight && len(s.q) == 0
+			if idle {
+				// Nothing to say until the client speaks: the buffers go
+				// back to the pool (the read takes one once the client's
+				// bytes are there, internal/netwait), so an idle session
+				// holds none, and a waking one gets a recently used one.
+				s.out.Release()
+				s.in.Release()
+			}
 		}
 		typ, body, err := s.readClientWatching()
 		if idle {

@@ -97,6 +97,7 @@ type Conn struct {
 	wait    bool          // this read waits first
 
 	readFn func(uintptr)
+	waitFn func(uintptr)
 	msg    syscall.Msghdr
 	iov    syscall.Iovec
 	oob    [32]byte
@@ -153,6 +154,7 @@ func newConn(c net.Conn) *Conn {
 	// IPPROTO_TCP), with the option's number as its type.
 	w := &Conn{Conn: c, raw: raw, ctx: ctx, inqLevel: int32(level), inqType: int32(opt)}
 	w.readFn = w.read
+	w.waitFn = w.waitRead
 	w.writeFn = w.write
 	w.msg.Iov = &w.iov
 	w.msg.Iovlen = 1
@@ -263,6 +265,35 @@ func (c *Conn) Read(p []byte) (int, error) {
 		err = c.opError("read", err)
 	}
 	return n, err
+}
+
+// WaitRead waits as the next Read would before reading: until something
+// can be there, when the last read left the socket empty and something
+// was written to the peer since; otherwise it returns at once. The Read
+// after it reads first. A reader that holds no buffer while its peer is
+// silent (pgio.Reader after Release) takes one only once this returns.
+// Deadlines and Close end the wait as they end a Read.
+func (c *Conn) WaitRead() error {
+	if !c.empty || c.writes.Load() == c.seen {
+		return nil
+	}
+	if !c.reading.CompareAndSwap(false, true) {
+		panic("netwait: concurrent Read on one Conn")
+	}
+	defer c.reading.Store(false)
+	c.err = nil
+	err := c.control(c.waitFn, &c.err)
+	c.err = nil
+	if err != nil {
+		return c.opError("read", err)
+	}
+	c.empty = false // something came (or a stale edge: the read finds out)
+	return nil
+}
+
+// waitRead is the Control callback of WaitRead.
+func (c *Conn) waitRead(uintptr) {
+	c.err = pollError(runtime_pollWait(c.ctx, 'r'))
 }
 
 // control runs fn on the descriptor and returns the error fn left in

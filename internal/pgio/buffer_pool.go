@@ -3,42 +3,65 @@ package pgio
 import "sync"
 
 // BufferPool recycles the default-sized buffers of Readers and Writers, so
-// that many sessions that go idle and wake up again do not each allocate
-// fresh buffers. Its owner (typically a server) creates one and hands it to
-// every Reader and Writer it makes; buffers of any other size are never
-// pooled. A BufferPool is safe for concurrent use.
+// that sessions that give theirs back whenever they go idle (Release) take
+// a recently used, cache-warm one when they wake up instead of each holding
+// its own. It keeps at most a bounded number of free buffers, most
+// recently returned first; the rest go to the garbage collector, so that
+// thousands of idle sessions hold no buffer memory. Its owner (typically a
+// server) creates one and hands it to every Reader and Writer it makes;
+// buffers of any other size are never pooled. A BufferPool is safe for
+// concurrent use.
 type BufferPool struct {
 	size int
-	p    sync.Pool // of *[]byte with cap == size
+	keep int
+	mu   sync.Mutex
+	free [][]byte // cap == size, most recently returned last
 }
 
+// DefaultPoolKeep is how many free buffers a BufferPool keeps.
+const DefaultPoolKeep = 256
+
 // NewBufferPool returns a pool of buffers of size bytes (DefaultBufferSize
-// if size <= 0).
+// if size <= 0) that keeps up to DefaultPoolKeep of them free.
 func NewBufferPool(size int) *BufferPool {
 	if size <= 0 {
 		size = DefaultBufferSize
 	}
-	return &BufferPool{size: size}
+	return &BufferPool{size: size, keep: DefaultPoolKeep}
 }
 
 // Size is the size of the pool's buffers.
 func (p *BufferPool) Size() int { return p.size }
 
-// get returns a buffer of cap p.size and length 0 together with the box
-// that carries it through the sync.Pool, which the caller keeps for put:
-// boxing a slice anew on every put would allocate.
-func (p *BufferPool) get() (*[]byte, []byte) {
-	if v, ok := p.p.Get().(*[]byte); ok {
-		return v, (*v)[:0]
+// get returns a buffer of cap p.size and length 0.
+func (p *BufferPool) get() []byte {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return b
 	}
-	b := make([]byte, 0, p.size)
-	return &b, b
+	p.mu.Unlock()
+	return make([]byte, 0, p.size)
 }
 
-func (p *BufferPool) put(box *[]byte, b []byte) {
-	if box == nil || cap(b) != p.size {
+// put takes back a buffer get handed out, unless the pool holds enough.
+func (p *BufferPool) put(b []byte) {
+	if cap(b) != p.size {
 		return
 	}
-	*box = b[:0]
-	p.p.Put(box)
+	p.mu.Lock()
+	if len(p.free) < p.keep {
+		p.free = append(p.free, b[:0])
+	}
+	p.mu.Unlock()
+}
+
+// Free is the number of buffers the pool holds.
+func (p *BufferPool) Free() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.free)
 }

@@ -67,12 +67,15 @@ type ReaderOptions struct {
 // whether the peer has already sent more. A Reader is not safe for
 // concurrent use.
 type Reader struct {
-	rd  io.Reader
-	buf []byte // full length; unread data is buf[r:w]
-	r   int
-	w   int
-	src bufSource
-	max int
+	rd io.Reader
+	// wait is rd's WaitRead, if it has one: a Reader without a buffer
+	// (after Release) waits with it before taking one.
+	wait func() error
+	buf  []byte // full length; unread data is buf[r:w]
+	r    int
+	w    int
+	src  bufSource
+	max  int
 	// small counts messages in a row that fit src.size while buf is
 	// larger than that.
 	small int
@@ -84,7 +87,23 @@ func NewReader(rd io.Reader, o ReaderOptions) *Reader {
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = DefaultMaxMessageSize
 	}
-	return &Reader{rd: rd, max: o.MaxMessageSize, src: newBufSource(o.BufferSize, o.Pool)}
+	r := &Reader{max: o.MaxMessageSize, src: newBufSource(o.BufferSize, o.Pool)}
+	r.setSource(rd)
+	return r
+}
+
+// ReadWaiter is an io.Reader that can wait until a read would find
+// something (internal/netwait's Conn).
+type ReadWaiter interface {
+	io.Reader
+	WaitRead() error
+}
+
+func (r *Reader) setSource(rd io.Reader) {
+	r.rd, r.wait = rd, nil
+	if w, ok := rd.(ReadWaiter); ok {
+		r.wait = w.WaitRead
+	}
 }
 
 // MaxMessageSize is the largest message body the Reader accepts.
@@ -163,13 +182,14 @@ func (r *Reader) ReadStartup() ([]byte, error) {
 // Reset discards any buffered data and makes r read from rd, keeping its
 // buffer.
 func (r *Reader) Reset(rd io.Reader) {
-	r.rd = rd
+	r.setSource(rd)
 	r.r, r.w = 0, 0
 }
 
 // Release gives the buffer back (to the pool, if any) when nothing is
-// buffered, and reports whether it did. A later read gets a new buffer.
-// Idle sessions call it so that they hold no buffer while they wait.
+// buffered, and reports whether it did. A later read gets a new buffer,
+// after waiting for the peer first when the source is a ReadWaiter. Idle
+// sessions call it so that they hold no buffer while they wait.
 func (r *Reader) Release() bool {
 	if r.w > r.r {
 		return false
@@ -186,6 +206,11 @@ func (r *Reader) fill(need int) error {
 	}
 	switch {
 	case r.buf == nil:
+		if r.wait != nil {
+			if err := r.wait(); err != nil {
+				return err
+			}
+		}
 		r.buf = r.src.alloc()
 		r.buf = r.buf[:cap(r.buf)]
 		if need > len(r.buf) {
@@ -257,7 +282,6 @@ func (r *Reader) noteSize(total int) {
 type bufSource struct {
 	size int
 	pool *BufferPool
-	box  *[]byte // the pool's box for the buffer handed out last
 }
 
 func newBufSource(size int, pool *BufferPool) bufSource {
@@ -272,9 +296,7 @@ func newBufSource(size int, pool *BufferPool) bufSource {
 
 func (s *bufSource) alloc() []byte {
 	if s.pool != nil {
-		var b []byte
-		s.box, b = s.pool.get()
-		return b
+		return s.pool.get()
 	}
 	return make([]byte, 0, s.size)
 }
@@ -283,7 +305,6 @@ func (s *bufSource) alloc() []byte {
 // garbage collector.
 func (s *bufSource) free(b []byte) {
 	if s.pool != nil && b != nil {
-		s.pool.put(s.box, b)
+		s.pool.put(b)
 	}
-	s.box = nil
 }

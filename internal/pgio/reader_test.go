@@ -212,3 +212,81 @@ func TestSSLRequestAndCancelRequest(t *testing.T) {
 		t.Fatalf("cancel = %d %v %v", pid, key, err)
 	}
 }
+
+// waitingSource is a ReadWaiter handing out one chunk per Read, which
+// records at each wait whether the Reader held a buffer then.
+type waitingSource struct {
+	chunks  [][]byte
+	reader  *Reader
+	waits   int
+	heldBuf []bool
+}
+
+func (w *waitingSource) Read(p []byte) (int, error) {
+	if len(w.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, w.chunks[0])
+	w.chunks = w.chunks[1:]
+	return n, nil
+}
+
+func (w *waitingSource) WaitRead() error {
+	w.waits++
+	w.heldBuf = append(w.heldBuf, w.reader.buf != nil)
+	return nil
+}
+
+// TestReaderWaitsBeforeTakingABuffer: a released Reader over a ReadWaiter
+// waits before it takes a buffer from the pool (an idle session holds
+// none while its client is silent); one that holds a buffer reads
+// without waiting first.
+func TestReaderWaitsBeforeTakingABuffer(t *testing.T) {
+	pool := NewBufferPool(1024)
+	src := &waitingSource{chunks: [][]byte{stream(byte('Q'), "a\x00"), stream(byte('Q'), "b\x00"), stream(byte('Q'), "c\x00")}}
+	r := NewReader(src, ReaderOptions{Pool: pool})
+	src.reader = r
+	if _, body, err := r.ReadMessage(); err != nil || string(body) != "a\x00" {
+		t.Fatalf("first message %q, %v", body, err)
+	}
+	if src.waits != 1 || src.heldBuf[0] {
+		t.Fatalf("first read: %d waits, buffer held at the wait: %v", src.waits, src.heldBuf)
+	}
+	if _, body, _ := r.ReadMessage(); string(body) != "b\x00" || src.waits != 1 {
+		t.Fatalf("second message %q after %d waits: a Reader holding its buffer waited", body, src.waits)
+	}
+	if !r.Release() || pool.Free() != 1 {
+		t.Fatalf("Release of an empty Reader failed, or the pool holds %d", pool.Free())
+	}
+	if _, body, err := r.ReadMessage(); err != nil || string(body) != "c\x00" {
+		t.Fatalf("third message %q, %v", body, err)
+	}
+	if src.waits != 2 || src.heldBuf[1] || pool.Free() != 0 {
+		t.Fatalf("after Release: %d waits, buffer held at the wait: %v, pool %d", src.waits, src.heldBuf, pool.Free())
+	}
+}
+
+// TestBufferPoolKeepsABoundedNumber: buffers returned beyond the pool's
+// bound are left to the garbage collector; the most recently returned one
+// is handed out first.
+func TestBufferPoolKeepsABoundedNumber(t *testing.T) {
+	pool := NewBufferPool(64)
+	bufs := make([][]byte, DefaultPoolKeep+10)
+	for i := range bufs {
+		bufs[i] = pool.get()
+	}
+	for _, b := range bufs {
+		pool.put(b)
+	}
+	if pool.Free() != DefaultPoolKeep {
+		t.Fatalf("pool keeps %d, want %d", pool.Free(), DefaultPoolKeep)
+	}
+	pool.put(make([]byte, 0, 65)) // another size: never pooled
+	if pool.Free() != DefaultPoolKeep {
+		t.Fatalf("pool took a buffer of another size")
+	}
+	last := pool.get()
+	if &last[:1][0] != &bufs[DefaultPoolKeep-1][:1][0] {
+		t.Fatal("the pool did not hand out the most recently returned buffer first")
+	}
+}
