@@ -291,7 +291,7 @@ func (s *session) serve() {
 				// bytes are there, internal/netwait), so an idle session
 				// holds none, and a waking one gets a recently used one.
 				s.out.Release()
-				s.in.Release()
+				s.in.ReleaseIdle()
 			}
 		}
 		typ, body, err := s.readClientWatching()

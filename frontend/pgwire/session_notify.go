@@ -119,7 +119,9 @@ func (s *session) relayAsync(l *link) error {
 			return s.serverFailure(errors.New("unexpected message from an idle server connection"))
 		}
 		if l.r.Buffered() == 0 {
-			return s.out.Flush()
+			err := s.out.Flush()
+			s.out.Release() // idle again (session.serve)
+			return err
 		}
 	}
 }

@@ -28,6 +28,18 @@ func TestWaitRead(t *testing.T) {
 	if err := c.WaitRead(); err != nil {
 		t.Fatalf("WaitRead before a write: %v", err)
 	}
+	// The arrival of "q" may still be recorded as readiness (the read
+	// above did not wait, so nothing consumed it): a stale edge, which
+	// ends a wait at once by design. One exchange through WaitRead
+	// consumes it.
+	c.Write([]byte("answer"))
+	a.Write([]byte("r"))
+	if err := c.WaitRead(); err != nil {
+		t.Fatalf("WaitRead: %v", err)
+	}
+	if n, err := c.Read(make([]byte, 16)); n != 1 || err != nil {
+		t.Fatalf("read = %d, %v", n, err)
+	}
 	c.Write([]byte("answer"))
 	done := make(chan error, 1)
 	go func() { done <- c.WaitRead() }()

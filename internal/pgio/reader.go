@@ -199,6 +199,19 @@ func (r *Reader) Release() bool {
 	return true
 }
 
+// ReleaseIdle is Release for a Reader about to wait for its peer: it gives
+// the buffer back only when the source is a ReadWaiter (the next read
+// takes one after the wait; any other source would take one back at once,
+// before blocking) and the buffer is of the normal size (a grown one is
+// kept while the peer's messages are large, as fill's shrink rule
+// decides, instead of being grown again after every wait).
+func (r *Reader) ReleaseIdle() bool {
+	if r.wait == nil || len(r.buf) > r.src.size {
+		return false
+	}
+	return r.Release()
+}
+
 // fill reads until at least need bytes are buffered, making room first.
 func (r *Reader) fill(need int) error {
 	if r.r == r.w {

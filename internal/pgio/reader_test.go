@@ -227,7 +227,9 @@ func (w *waitingSource) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n := copy(p, w.chunks[0])
-	w.chunks = w.chunks[1:]
+	if w.chunks[0] = w.chunks[0][n:]; len(w.chunks[0]) == 0 {
+		w.chunks = w.chunks[1:]
+	}
 	return n, nil
 }
 
@@ -288,5 +290,37 @@ func TestBufferPoolKeepsABoundedNumber(t *testing.T) {
 	last := pool.get()
 	if &last[:1][0] != &bufs[DefaultPoolKeep-1][:1][0] {
 		t.Fatal("the pool did not hand out the most recently returned buffer first")
+	}
+}
+
+// TestReleaseIdle: an idle Reader gives its buffer back only when it can
+// wait for its peer without one, and keeps a buffer grown for large
+// messages (dropping it at every wait would grow a new one each time).
+func TestReleaseIdle(t *testing.T) {
+	pool := NewBufferPool(64)
+	big := string(bytes.Repeat([]byte("x"), 200))
+	plain := NewReader(bytes.NewReader(stream(byte('Q'), "a\x00")), ReaderOptions{Pool: pool})
+	plain.ReadMessage()
+	if plain.ReleaseIdle() || plain.buf == nil {
+		t.Fatal("a Reader whose source cannot wait gave its buffer back")
+	}
+	src := &waitingSource{chunks: [][]byte{stream(byte('Q'), big), stream(byte('Q'), "b\x00")}}
+	r := NewReader(src, ReaderOptions{Pool: pool})
+	src.reader = r
+	if _, body, err := r.ReadMessage(); err != nil || len(body) != 200 {
+		t.Fatalf("large message: %d bytes, %v", len(body), err)
+	}
+	if r.ReleaseIdle() || len(r.buf) <= 64 {
+		t.Fatalf("the grown buffer (%d bytes) was given back", len(r.buf))
+	}
+	if _, body, err := r.ReadMessage(); err != nil || string(body) != "b\x00" {
+		t.Fatalf("small message %q, %v", body, err)
+	}
+	r.Release() // a grown buffer is not the pool's: dropped
+	r2 := NewReader(&waitingSource{chunks: [][]byte{stream(byte('Q'), "c\x00")}}, ReaderOptions{Pool: pool})
+	r2.rd.(*waitingSource).reader = r2
+	r2.ReadMessage()
+	if !r2.ReleaseIdle() || r2.buf != nil {
+		t.Fatal("a normal buffer over a waiting source was kept")
 	}
 }
