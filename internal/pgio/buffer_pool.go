@@ -58,10 +58,3 @@ func (p *BufferPool) put(b []byte) {
 	}
 	p.mu.Unlock()
 }
-
-// Free is the number of buffers the pool holds.
-func (p *BufferPool) Free() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.free)
-}

@@ -257,14 +257,14 @@ func TestReaderWaitsBeforeTakingABuffer(t *testing.T) {
 	if _, body, _ := r.ReadMessage(); string(body) != "b\x00" || src.waits != 1 {
 		t.Fatalf("second message %q after %d waits: a Reader holding its buffer waited", body, src.waits)
 	}
-	if !r.Release() || pool.Free() != 1 {
-		t.Fatalf("Release of an empty Reader failed, or the pool holds %d", pool.Free())
+	if !r.Release() || len(pool.free) != 1 {
+		t.Fatalf("Release of an empty Reader failed, or the pool holds %d", len(pool.free))
 	}
 	if _, body, err := r.ReadMessage(); err != nil || string(body) != "c\x00" {
 		t.Fatalf("third message %q, %v", body, err)
 	}
-	if src.waits != 2 || src.heldBuf[1] || pool.Free() != 0 {
-		t.Fatalf("after Release: %d waits, buffer held at the wait: %v, pool %d", src.waits, src.heldBuf, pool.Free())
+	if src.waits != 2 || src.heldBuf[1] || len(pool.free) != 0 {
+		t.Fatalf("after Release: %d waits, buffer held at the wait: %v, pool %d", src.waits, src.heldBuf, len(pool.free))
 	}
 }
 
@@ -280,11 +280,11 @@ func TestBufferPoolKeepsABoundedNumber(t *testing.T) {
 	for _, b := range bufs {
 		pool.put(b)
 	}
-	if pool.Free() != DefaultPoolKeep {
-		t.Fatalf("pool keeps %d, want %d", pool.Free(), DefaultPoolKeep)
+	if len(pool.free) != DefaultPoolKeep {
+		t.Fatalf("pool keeps %d, want %d", len(pool.free), DefaultPoolKeep)
 	}
 	pool.put(make([]byte, 0, 65)) // another size: never pooled
-	if pool.Free() != DefaultPoolKeep {
+	if len(pool.free) != DefaultPoolKeep {
 		t.Fatalf("pool took a buffer of another size")
 	}
 	last := pool.get()
