@@ -18,6 +18,7 @@ type metrics struct {
 	pinnedSessions, sessions       *prometheus.Desc
 	resets                         *prometheus.Desc
 	sequenceResets                 *prometheus.Desc
+	idleBufferTakes                *prometheus.Desc
 	settingsReplays                *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
 	deadlocks, deadlockChecks      *prometheus.Desc
@@ -59,6 +60,8 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 			[]string{"result"}, nil),
 		sequenceResets: prometheus.NewDesc("shardgate_pg_sequence_resets_total",
 			"DISCARD SEQUENCES sent before a session's first statement on a server connection another session left sequence state (nextval) on.", nil, nil),
+		idleBufferTakes: prometheus.NewDesc("shardgate_pg_idle_buffer_takes_total",
+			"Client sessions whose I/O buffers were given back to the pool after they had waited for their client for a second or more.", nil, nil),
 		settingsReplays: prometheus.NewDesc("shardgate_pg_settings_replays_total",
 			"Session settings replayed on a server connection that held another session's, before the session's statement: applied (ok), or refused by the server (failed; the statement did not run).",
 			[]string{"result"}, nil),
@@ -114,7 +117,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets, m.settingsReplays,
+		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets, m.idleBufferTakes, m.settingsReplays,
 		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks, m.deadlockUnmapped,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
@@ -146,6 +149,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.resets, st.Resets.Load(), "ok")
 	counter(m.resets, st.ResetFailures.Load(), "failed")
 	counter(m.sequenceResets, st.SequenceResets.Load())
+	counter(m.idleBufferTakes, st.IdleBufferTakes.Load())
 	counter(m.settingsReplays, st.SettingsReplays.Load(), "ok")
 	counter(m.settingsReplays, st.SettingsReplayFailures.Load(), "failed")
 	counter(m.txJoins, st.TxJoins.Load())

@@ -24,7 +24,10 @@ import (
 	"github.com/shardgate/shardgate/sandbox"
 )
 
-var clients = flag.Int("clients", 5000, "idle clients to open")
+var (
+	clients = flag.Int("clients", 5000, "idle clients to open")
+	settle  = flag.Duration("settle", 10*time.Second, "wait after the last client before measuring")
+)
 
 func main() {
 	flag.Parse()
@@ -103,7 +106,10 @@ topology:
 		conns = append(conns, pc)
 	}
 	took := time.Since(start)
-	time.Sleep(2 * time.Second)
+	// Idle sessions give their buffers back after one to two seconds
+	// (frontend/pgwire/idle_buffers.go); the garbage collector and the
+	// runtime's scavenger return them to the system after that.
+	time.Sleep(*settle)
 	after := rss(p.Process.Pid)
 	fmt.Printf("%d idle clients (each ran SELECT 1 once), opened in %s\n", len(conns), took.Round(time.Millisecond))
 	fmt.Printf("proxy RSS: %d KiB before, %d KiB after: %.1f KiB per idle client\n", before, after, float64(after-before)/float64(len(conns)-1))

@@ -31,6 +31,9 @@ func NewProxy(opts SessionOptions) *Proxy {
 	p := &Proxy{opts: opts, params: make(map[string]map[string]string)}
 	p.catalog = newCatalog(opts.Conns)
 	p.opts.catalog = p.catalog
+	if p.opts.idle == nil {
+		p.opts.idle = newIdleBuffers(idleBuffersPeriod)
+	}
 	return p
 }
 

@@ -52,8 +52,8 @@ type SessionOptions struct {
 	// MaxMessageSize bounds a client message (default 64 MiB).
 	MaxMessageSize int
 	// Buffers lends the sessions' I/O buffers, which a session gives back
-	// whenever it waits for its client with nothing in flight (NewProxy
-	// makes one if nil).
+	// once it has waited for its client for a while (idle_buffers.go;
+	// NewProxy makes one if nil).
 	Buffers *pgio.BufferPool
 	// Stats receives the sessions' counters (NewProxy makes one if nil).
 	Stats *Stats
@@ -94,6 +94,7 @@ type SessionOptions struct {
 	Admin AdminCommands
 
 	catalog *catalog
+	idle    *idleBuffers
 }
 
 // session is one client's statement loop: it reads a message, routes it,
@@ -112,6 +113,15 @@ type session struct {
 	noDeadline bool
 	in         *pgio.Reader
 	out        *pgio.Writer
+	// bufMu is held while the session runs, and let go only while it
+	// waits for its client with nothing in flight, when the sweeper may
+	// take in's and out's buffers (idle_buffers.go). idleSweeps counts the
+	// sweeps that found it waiting since (under bufMu).
+	bufMu      sync.Mutex
+	idleSweeps uint8
+	// waitsUnbuffered: the client's reads can wait without a buffer
+	// (pgio.Reader.CanWait; not TLS). Set once.
+	waitsUnbuffered bool
 
 	rs   router.Session
 	lits []parser.Literal
@@ -256,6 +266,7 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 		sessLinks: make(map[*shardmap.Shard]*link),
 	}
 	s.done, s.draining = ctx.Done(), c.Draining()
+	s.waitsUnbuffered = s.in.CanWait()
 	s.rs = router.Session{Engine: shardmap.Postgres, Keyspace: c.Database, User: c.User}
 	if opts.ReadSettings != nil && opts.Replicas != nil {
 		s.readDefault = opts.ReadSettings(c.User, c.Database)
@@ -271,6 +282,12 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 func (s *session) serve() {
 	s.opts.Stats.Sessions.Add(1)
 	defer s.opts.Stats.Sessions.Add(-1)
+	s.bufMu.Lock()
+	s.opts.idle.add(s)
+	defer func() {
+		s.opts.idle.remove(s)
+		s.bufMu.Unlock()
+	}()
 	s.c.SetCanceler(s.cancel)
 	defer s.lateCancels.Wait()
 	defer s.c.ClearCanceler()
@@ -284,17 +301,11 @@ func (s *session) serve() {
 			if s.idleExpired() {
 				return
 			}
+			// Nothing to say until the client speaks: the wait is
+			// parked (readIn), its buffers the sweeper's if it lasts.
 			idle = !s.inFlight && len(s.q) == 0
-			if idle {
-				// Nothing to say until the client speaks: the buffers go
-				// back to the pool (the read takes one once the client's
-				// bytes are there, internal/netwait), so an idle session
-				// holds none, and a waking one gets a recently used one.
-				s.out.Release()
-				s.in.ReleaseIdle()
-			}
 		}
-		typ, body, err := s.readClientWatching()
+		typ, body, err := s.readClientWatching(idle)
 		if idle {
 			// Cancels that came while nothing ran are ignored, as
 			// Postgres ignores them.
@@ -318,10 +329,10 @@ func (s *session) serve() {
 }
 
 // readClient reads the next message, with the idle timeouts as deadlines
-// when nothing is buffered.
-func (s *session) readClient() (byte, []byte, error) {
+// when nothing is buffered; idle: nothing in flight (readIn).
+func (s *session) readClient(idle bool) (byte, []byte, error) {
 	s.armReadDeadline()
-	return s.in.ReadMessage()
+	return s.readIn(idle)
 }
 
 // armReadDeadline sets the idle timeouts as the client read deadline when

@@ -63,18 +63,18 @@ func (w *watcher) stop(l *link) {
 
 // readClientWatching reads the next client message; while it waits, a
 // LISTENing pinned connection's notifications are relayed.
-func (s *session) readClientWatching() (byte, []byte, error) {
+func (s *session) readClientWatching(idle bool) (byte, []byte, error) {
 	for {
 		var l *link
 		if s.in.Buffered() == 0 {
 			l = s.listenLink()
 		}
 		if l == nil {
-			return s.readClient()
+			return s.readClient(idle)
 		}
 		s.armReadDeadline() // before the watcher may move it
 		w := s.watch(l)
-		typ, body, err := s.in.ReadMessage()
+		typ, body, err := s.readIn(idle)
 		w.stop(l)
 		if !w.fired.Load() {
 			return typ, body, err
@@ -119,9 +119,7 @@ func (s *session) relayAsync(l *link) error {
 			return s.serverFailure(errors.New("unexpected message from an idle server connection"))
 		}
 		if l.r.Buffered() == 0 {
-			err := s.out.Flush()
-			s.out.Release() // idle again (session.serve)
-			return err
+			return s.out.Flush()
 		}
 	}
 }

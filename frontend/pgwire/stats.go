@@ -28,6 +28,10 @@ type Stats struct {
 	// first statement on a connection another session left sequence
 	// state on (session_sequences.go).
 	SequenceResets atomic.Uint64
+	// IdleBufferTakes counts sessions whose I/O buffers were taken back
+	// after they had waited for their client for a while
+	// (idle_buffers.go).
+	IdleBufferTakes atomic.Uint64
 	// SettingsReplays counts session settings replayed on a server
 	// connection before a session's statement (it held another session's
 	// settings); SettingsReplayFailures those the server refused (the

@@ -212,6 +212,23 @@ func (r *Reader) ReleaseIdle() bool {
 	return r.Release()
 }
 
+// CanWait reports whether the source can wait for its peer without a
+// buffer (a ReadWaiter): only then does Wait wait.
+func (r *Reader) CanWait() bool { return r.wait != nil }
+
+// Wait waits, holding no buffer in a read, until a read may find
+// something, with the source's WaitRead; it returns at once when the
+// source cannot wait (CanWait). Call it only when nothing is buffered: it
+// touches none of the buffer's state, so that another goroutine the
+// caller hands the Reader to meanwhile may Release the buffer (the next
+// read takes one).
+func (r *Reader) Wait() error {
+	if r.wait == nil {
+		return nil
+	}
+	return r.wait()
+}
+
 // fill reads until at least need bytes are buffered, making room first.
 func (r *Reader) fill(need int) error {
 	if r.r == r.w {
