@@ -19,7 +19,10 @@ func TestIdleSessionGivesItsBuffersBack(t *testing.T) {
 	const period = 100 * time.Millisecond
 	for _, transport := range []string{"tcp", "pipe"} {
 		t.Run(transport, func(t *testing.T) {
-			client, server := connPair(t, transport)
+			client, server := net.Pipe()
+			if transport == "tcp" {
+				client, server = loopbackPair(t)
+			}
 			opts := &SessionOptions{Stats: new(Stats), Buffers: pgio.NewBufferPool(0), idle: newIdleBuffers(period)}
 			s := newSession(context.Background(), opts, &ClientConn{conn: server, draining: make(chan struct{})})
 			if got, want := s.waitsUnbuffered, transport == "tcp"; got != want {
@@ -73,27 +76,4 @@ func TestIdleSessionGivesItsBuffersBack(t *testing.T) {
 			ping()
 		})
 	}
-}
-
-// connPair returns the two ends of a loopback TCP connection or of a pipe.
-func connPair(t *testing.T, transport string) (client, server net.Conn) {
-	t.Helper()
-	if transport == "pipe" {
-		return net.Pipe()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return client, server
 }
