@@ -58,7 +58,8 @@ type pending struct {
 	// afterCommit: it follows a COMMIT (and holds even if a chained
 	// transaction is open again when it is answered).
 	lsn, afterCommit bool
-	// done runs when an Execute completes (its CommandComplete).
+	// done runs when an Execute or a simple Query's one statement
+	// completes (its CommandComplete).
 	done func()
 	// ctl: a transaction-control statement (savepoint name ctlName;
 	// ctlChain: AND CHAIN) whose completion settles the session's SETs
@@ -366,6 +367,9 @@ func (s *session) answer(p *pending) error {
 			if !p.swallow {
 				if typ == pgio.TypeCommandComplete {
 					s.noteTag(body)
+					if p.done != nil {
+						p.done()
+					}
 					if p.ctl != ctlNone {
 						s.txControlDone(p.ctl, p.ctlName, p.ctlChain, l)
 					}

@@ -173,6 +173,20 @@ func (s *session) simpleQuery(body []byte) error {
 	pe := pending{exp: expQuery, link: l}
 	pe.ctl, pe.ctlName = txControlOf(stmt, sql)
 	pe.ctlChain = stmt.Tx.Chain
+	// What a SET does to the connection's recorded settings is written
+	// before the connection goes back to the pool at ReadyForQuery (after
+	// it, another session may hold it): at the SET's CommandComplete, or,
+	// for SETs inside a multi-statement text, now.
+	switch {
+	case stmt.Kind == parser.KindSet && len(stmt.Parts) == 0:
+		pe.done = func() { s.recordSetting(sql, stmt, l) }
+	case hasSet(stmt):
+		// SETs inside a multi-statement text are not tracked one by one:
+		// the connection's settings are unknown, so the next session to
+		// use it resets them first. (This client's own SETs are not
+		// replayed elsewhere.)
+		l.state.applied, l.state.untracked = appliedUnknown, true
+	}
 	s.queue(pe)
 	s.askIfWrote(l)
 	if err := s.drain(false); err != nil {
@@ -184,23 +198,13 @@ func (s *session) simpleQuery(body []byte) error {
 			return err
 		}
 		l.w.WriteRaw(pgio.TypeQuery, body)
-		pe.link = l // the primary's connection
+		pe.link = l // the primary's connection (done reads l too)
 		s.queue(pe)
 		if err := s.drain(false); err != nil {
 			return err
 		}
 	}
 	s.afterSimple(stmt)
-	switch {
-	case stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && !s.queryFailed:
-		s.recordSetting(sql, stmt, l)
-	case hasSet(stmt):
-		// SETs inside a multi-statement text are not tracked one by one:
-		// the connection's settings are unknown, so the next session to
-		// use it resets them first. (This client's own SETs are not
-		// replayed elsewhere.)
-		l.state.applied, l.state.untracked = appliedUnknown, true
-	}
 	return nil
 }
 
