@@ -278,3 +278,55 @@ func TestPinDeny(t *testing.T) {
 		t.Fatalf("SET LOCAL ROLE outlived its transaction: %q", u)
 	}
 }
+
+// TestPinResetIsWhole: a statement that leaves two kinds of state pins
+// for one of them (the analysis keeps one reason per statement), and
+// set_config('role', …) pins as a set_config: the connection's reset
+// when the client leaves must undo everything anyway. It reset only the
+// kind it knew of: the next client on that server connection saw the
+// other (a set_config value, a role, a held advisory lock).
+func TestPinResetIsWhole(t *testing.T) {
+	ensureRole(t, "pinrole")
+	ctx := context.Background()
+	for _, sql := range []string{
+		"SELECT pg_advisory_lock(4343), set_config('shardgate_test.who', 'a', false)",
+		"SELECT set_config('shardgate_test.who', 'a', false), pg_advisory_lock(4343)",
+		"SELECT set_config('role', 'pinrole', false)",
+		"LISTEN two_pins; SELECT set_config('shardgate_test.who', 'a', false)",
+		"CREATE TEMP TABLE two_pins (id int); SELECT pg_advisory_lock(4343)",
+	} {
+		t.Run(sql, func(t *testing.T) {
+			// One server connection per node: the next client gets the
+			// one the first left.
+			p, url, _ := startProxyP(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 1 })
+			stats := p.SessionStats()
+			const hint = "/* shardgate: shard=-80 */ "
+			a := dial(t, url)
+			if _, err := a.Exec(ctx, hint+sql); err != nil {
+				t.Fatal(err)
+			}
+			a.Close(ctx)
+			for deadline := time.Now().Add(5 * time.Second); stats.PinnedSessions.Load() != 0; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the session stayed pinned after its client left")
+				}
+			}
+			b := dial(t, url)
+			if v := scalar[string](t, b, hint+"SELECT coalesce(current_setting('shardgate_test.who', true), '')"); v != "" {
+				t.Errorf("the next client sees the set_config value %q", v)
+			}
+			if u := scalar[string](t, b, hint+"SELECT current_user::text"); u != "app" {
+				t.Errorf("the next client runs as %q", u)
+			}
+			if n := scalar[int64](t, b, hint+"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"); n != 0 {
+				t.Errorf("the next client's connection holds %d advisory locks", n)
+			}
+			if n := scalar[int64](t, b, hint+"SELECT count(*) FROM pg_listening_channels()"); n != 0 {
+				t.Errorf("the next client's connection listens on %d channels", n)
+			}
+			if n := scalar[int64](t, b, hint+"SELECT count(*) FROM pg_class WHERE relpersistence = 't'"); n != 0 {
+				t.Errorf("the next client sees %d temporary relations", n)
+			}
+		})
+	}
+}

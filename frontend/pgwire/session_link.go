@@ -61,7 +61,7 @@ type connState struct {
 	sqlPrepared map[prepKey]string
 	// dirty lists the pins (1 << parser.Pin) of state a session left on
 	// this connection that RESET ALL does not undo: the connection is
-	// reset (resetSQL) before another session gets it.
+	// reset (pinReset) before another session gets it.
 	dirty uint16
 	// applied is the session settings in force on this connection, as the
 	// key of the session that set them (settingsKey): a client whose

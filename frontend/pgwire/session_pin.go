@@ -40,10 +40,17 @@ func pinHint(p parser.Pin) string {
 	return "Set pools.pin: allow, or use session pooling."
 }
 
-// pin keeps l for the rest of the session and notes what it must reset.
+// pin keeps l for the rest of the session and notes what it left there
+// (every part's pin, for a multi-statement text).
 func (s *session) pin(l *link, p parser.Pin, stmt *parser.Statement) {
 	l.state.dirty |= 1 << p
-	if p == parser.PinTempObject {
+	if stmt != nil {
+		for _, part := range stmt.Parts {
+			l.state.dirty |= 1 << part.Pin
+		}
+	}
+	l.state.dirty &^= 1 << parser.PinNone
+	if l.state.dirty&(1<<parser.PinTempObject) != 0 && stmt != nil {
 		s.noteTempCreated(stmt, l)
 	}
 	if s.sessLinks[l.shard] == l {
@@ -95,32 +102,18 @@ func (s *session) afterSimple(stmt *parser.Statement) {
 	}
 }
 
-// resetSQL is what undoes the state recorded in dirty, keeping prepared
-// statements. RESET ALL does not reset the role or the session
-// authorization, hence their own statements.
-func resetSQL(dirty uint16) string {
-	var parts []string
-	has := func(p parser.Pin) bool { return dirty&(1<<p) != 0 }
-	if has(parser.PinHoldCursor) {
-		parts = append(parts, "CLOSE ALL")
-	}
-	if has(parser.PinListen) {
-		parts = append(parts, "UNLISTEN *")
-	}
-	if has(parser.PinAdvisoryLock) {
-		parts = append(parts, "SELECT pg_advisory_unlock_all()")
-	}
-	if has(parser.PinTempObject) {
-		parts = append(parts, "DISCARD TEMP")
-	}
-	if has(parser.PinRole) {
-		parts = append(parts, "SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE")
-	}
-	if has(parser.PinSetConfig) || has(parser.PinRole) {
-		parts = append(parts, "RESET ALL")
-	}
-	return strings.Join(parts, "; ")
-}
+// pinReset undoes whatever a pinned session may have left on its
+// connection, keeping prepared statements (never DISCARD ALL or
+// DEALLOCATE). It resets every kind of state, not just the kinds the
+// session's statements were seen to pin for: the analysis keeps one pin
+// per statement, and one statement can leave several (`SELECT
+// pg_advisory_lock(1), set_config('x', 'y', false)`, `LISTEN a; CREATE
+// TEMP TABLE …`); set_config('role', …) sets a role as SET ROLE does.
+// RESET ALL does not reset the role or the session authorization, hence
+// their own statements. It runs once per pinned connection, when the
+// session lets go of it.
+const pinReset = "CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; " +
+	"SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL"
 
 // resetTimeout bounds a reset; a server slower than this loses the
 // connection instead.
@@ -134,20 +127,13 @@ func (s *session) resetLink(l *link) bool {
 	if st.dirty == 0 {
 		return true
 	}
-	sql := resetSQL(st.dirty)
 	l.conn.SetDeadline(time.Now().Add(resetTimeout))
 	defer l.conn.SetDeadline(time.Time{})
-	failed, err := s.runOwn(l, sql)
+	failed, err := s.runOwn(l, pinReset)
 	if err != nil || failed != nil || l.conn.TxStatus() != pgio.TxIdle {
 		return false
 	}
-	if st.dirty&(1<<parser.PinRole) != 0 {
-		st.roleApplied = false // SET SESSION AUTHORIZATION DEFAULT, RESET ROLE ran
-	}
-	st.dirty = 0
-	if strings.Contains(sql, "RESET ALL") {
-		st.applied = "\x00reset"
-	}
+	st.dirty, st.roleApplied, st.applied = 0, false, "\x00reset"
 	return true
 }
 
