@@ -330,3 +330,27 @@ func TestPinResetIsWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestResetAllKeepsTheRole: RESET ALL leaves SET ROLE in force, as on
+// Postgres. The proxy dropped the role from the session's settings and
+// its next replay reset the role: a client that had lowered its
+// privileges with SET ROLE ran as the pool's user again.
+func TestResetAllKeepsTheRole(t *testing.T) {
+	ensureRole(t, "pinrole")
+	ctx := context.Background()
+	_, url, _ := startProxyP(t, func(*config.Config) {})
+	c := dial(t, url)
+	for _, sql := range []string{"SET ROLE pinrole", "SET work_mem = '2MB'", "RESET ALL"} {
+		if _, err := c.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if u := scalar[string](t, c, "SELECT current_user::text"); u != "pinrole" {
+			t.Fatalf("after RESET ALL the client runs as %q, want pinrole", u)
+		}
+		if v := scalar[string](t, c, "SELECT current_setting('work_mem')"); v == "2MB" {
+			t.Fatal("RESET ALL kept work_mem")
+		}
+	}
+}

@@ -268,10 +268,21 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 	case verb == "SET" && second == "SESSION" && len(words) > 2 && strings.EqualFold(words[2], "CHARACTERISTICS"):
 		s.settings = append(s.settings, strings.TrimRight(sql, "; \n"))
 	case verb == "RESET" && second == "ALL", verb == "RESET" && strings.TrimRight(second, ";") == "ALL":
-		s.settings = append([]string(nil), s.base...)
+		// Back to the startup settings, but for the role and the session
+		// authorization, which RESET ALL leaves as they are.
+		kept := append([]string(nil), s.base...)
+		for _, set := range s.settings[len(s.base):] {
+			if name := settingName(set); name == "role" || name == "authorization" {
+				kept = append(kept, set)
+			}
+		}
+		s.settings = kept
 		s.resetRead()
 	case verb == "RESET":
-		name := strings.ToLower(strings.TrimRight(words[1], ";"))
+		name, _ := splitSet(strings.Join(words[1:], " "))
+		if second == "SESSION" && len(words) > 2 {
+			name = strings.ToLower(strings.TrimRight(words[2], ";")) // RESET SESSION AUTHORIZATION
+		}
 		s.dropSetting(name)
 	case verb == "SET":
 		nameWords := words[1:]
@@ -345,10 +356,27 @@ func settingOf(set string) (name, value string) {
 	return name, value
 }
 
+// setAliases are the SQL-standard spellings of a few settings, and the
+// names Postgres knows them by.
+var setAliases = [...]struct{ sql, name string }{
+	{"time zone", "timezone"},
+	{"names", "client_encoding"},
+	{"schema", "search_path"},
+	{"xml option", "xmloption"},
+}
+
 // splitSet splits "name = value" / "name TO value" into a lower-case name
-// and the value text.
+// and the value text. The standard spellings (SET TIME ZONE 'UTC', SET
+// NAMES 'UTF8', SET SCHEMA 'app', SET XML OPTION DOCUMENT) give the
+// setting's own name, so that a later SET or RESET of it under that name
+// replaces them.
 func splitSet(rest string) (name, value string) {
 	rest = strings.TrimSpace(rest)
+	for _, a := range setAliases {
+		if n := len(a.sql); len(rest) >= n && strings.EqualFold(rest[:n], a.sql) && (len(rest) == n || rest[n] == ' ' || rest[n] == '\t' || rest[n] == ';') {
+			return a.name, strings.TrimRight(strings.TrimSpace(rest[n:]), ";")
+		}
+	}
 	i := strings.IndexAny(rest, " =\t")
 	if i < 0 {
 		return strings.ToLower(strings.TrimRight(rest, ";")), ""

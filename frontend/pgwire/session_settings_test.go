@@ -95,3 +95,38 @@ func TestSearchPathInTransaction(t *testing.T) {
 		}
 	}
 }
+
+// TestSetNamesAsPostgresKnowsThem: the standard spellings (SET TIME ZONE,
+// SET NAMES, SET SCHEMA) and RESET SESSION AUTHORIZATION are the settings
+// Postgres knows them as, so a RESET under the other name drops them (they
+// were recorded as "time", "names", "schema", and RESET SESSION
+// AUTHORIZATION dropped nothing: each was replayed again afterwards); and
+// RESET ALL keeps the role and the session authorization, as on Postgres
+// (it dropped them, and the replay then reset the role: a client that had
+// lowered its privileges with SET ROLE had them back).
+func TestSetNamesAsPostgresKnowsThem(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want []string
+		path []string
+	}{
+		{[]string{"SET TIME ZONE 'Asia/Tokyo'", "RESET timezone"}, nil, nil},
+		{[]string{"SET timezone = 'UTC'", "RESET TIME ZONE"}, nil, nil},
+		{[]string{"SET NAMES 'LATIN1'", "RESET client_encoding"}, nil, nil},
+		{[]string{"SET SESSION AUTHORIZATION reporting", "RESET SESSION AUTHORIZATION"}, nil, nil},
+		{[]string{"SET SCHEMA 'tenant9'"}, []string{"SET SCHEMA 'tenant9'"}, []string{"tenant9"}},
+		{[]string{"SET SCHEMA 'tenant9'", "RESET search_path"}, nil, nil},
+		{[]string{"SET ROLE reporting", "SET work_mem = '1MB'", "RESET ALL"}, []string{"SET ROLE reporting"}, nil},
+		{[]string{"SET SESSION AUTHORIZATION reporting", "RESET ALL"}, []string{"SET SESSION AUTHORIZATION reporting"}, nil},
+	} {
+		s := &session{c: &ClientConn{User: "app"}, rs: router.Session{User: "app"}, opts: &SessionOptions{}}
+		s.applyStartupParams(nil)
+		l := &link{state: &connState{}}
+		for _, set := range tc.sets {
+			s.applySetting(set, nil, l)
+		}
+		if !slices.Equal(s.settings, tc.want) || !slices.Equal(s.rs.SearchPath, tc.path) {
+			t.Errorf("%q: settings %q, search_path %q; want %q, %q", tc.sets, s.settings, s.rs.SearchPath, tc.want, tc.path)
+		}
+	}
+}
