@@ -354,3 +354,61 @@ func TestResetAllKeepsTheRole(t *testing.T) {
 		}
 	}
 }
+
+// TestSetConfigSurvivesTheReplay: a session pinned by set_config(…, false)
+// keeps that value when its own connection later has the session's
+// settings replayed (after a RESET, or a SET that ran on another shard):
+// the replay started with RESET ALL, which wiped it.
+func TestSetConfigSurvivesTheReplay(t *testing.T) {
+	ctx := context.Background()
+	_, url, _ := startProxyP(t, func(*config.Config) {})
+	c := dial(t, url)
+	const here, there = "/* shardgate: shard=-80 */ ", "/* shardgate: shard=80- */ "
+	for _, sql := range []string{
+		here + "SELECT set_config('shardgate_test.who', 'a', false)",
+		here + "RESET statement_timeout",
+		there + "SET work_mem = '3MB'",
+	} {
+		if _, err := c.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if v := scalar[string](t, c, here+"SELECT coalesce(current_setting('shardgate_test.who', true), '')"); v != "a" {
+			t.Fatalf("after %s: the set_config value is %q, want a", sql, v)
+		}
+	}
+	if v := scalar[string](t, c, here+"SELECT current_setting('work_mem')"); v != "3MB" {
+		t.Fatalf("work_mem on the pinned connection is %q, want the session's 3MB", v)
+	}
+}
+
+// TestPinOnSeveralShardsRefused: a write on several shards that would pin
+// (a session advisory lock taken in its WHERE clause) is refused under
+// transaction pooling: its connections went back to the pool after it,
+// the lock held on each, for whichever client got them next.
+func TestPinOnSeveralShardsRefused(t *testing.T) {
+	ctx := context.Background()
+	_, url, _ := startProxyP(t, func(*config.Config) {})
+	c := dial(t, url)
+	const sql = "UPDATE users SET name = name WHERE id IN (SELECT -1 WHERE pg_try_advisory_lock(4444))"
+	if _, err := c.Exec(ctx, sql); pgCode(err) != "0A000" {
+		t.Fatalf("%s: %v, want 0A000", sql, err)
+	}
+	if _, err := c.Exec(ctx, sql, pgx.QueryExecModeExec); pgCode(err) != "0A000" {
+		t.Fatalf("%s (extended): %v, want 0A000", sql, err)
+	}
+	for i, sh := range cluster.Shards {
+		d, err := pgx.Connect(ctx, sh.Primary.DSN("app", "app", "app"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := scalar[int64](t, d, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4444")
+		d.Close(ctx)
+		if n != 0 {
+			t.Fatalf("shard %d: %d sessions hold the advisory lock", i, n)
+		}
+	}
+	// With one shard's key it runs, and pins.
+	if _, err := c.Exec(ctx, "UPDATE users SET name = name WHERE id = 1 AND pg_try_advisory_lock(4445)"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -303,6 +303,9 @@ func (s *session) bind(body []byte) error {
 	case router.Scatter:
 		return s.bindScatter(cs, m, p)
 	case router.Broadcast, router.SplitInsert:
+		if err := s.refusePinOnSeveral(cs.stmt); err != nil {
+			return err
+		}
 		return s.bindFanOut(cs, m, plan)
 	}
 	var l *link

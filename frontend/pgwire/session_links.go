@@ -247,10 +247,11 @@ func (s *session) syncSettings(l *link) error {
 // settingsReplay is the text that brings l's settings to the session's.
 func (s *session) settingsReplay(l *link) string {
 	var b strings.Builder
-	if l.state.untracked && s.opts.Mode == SessionPooling && s.sessLinks[l.shard] == l {
-		// The session's own connection, with SETs of its own the proxy
-		// could not follow: they stay (a RESET ALL would lose them); the
-		// tracked ones are applied over them.
+	if (l.state.untracked || l.state.dirty&(1<<parser.PinSetConfig) != 0) && s.sessLinks[l.shard] == l {
+		// The session's own connection (session pooling, or pinned), with
+		// settings of its own the proxy could not follow (SETs in a
+		// multi-statement text, set_config(…, false)): they stay (a RESET
+		// ALL would lose them); the tracked ones are applied over them.
 		b.WriteString("SELECT 1")
 	} else {
 		if l.state.roleApplied {

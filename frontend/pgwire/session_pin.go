@@ -30,6 +30,19 @@ func (s *session) checkPin(stmt *parser.Statement) error {
 		WithHint("%s", pinHint(pin))
 }
 
+// refusePinOnSeveral refuses, under transaction pooling, a statement that
+// pins (a session advisory lock taken in a WHERE clause, say) but runs on
+// several shards: the fan-out's connections go back to the pool after
+// it, and would carry the state to other clients.
+func (s *session) refusePinOnSeveral(stmt *parser.Statement) error {
+	pin := stmt.Pins()
+	if pin == parser.PinNone || s.opts.Mode != TransactionPooling {
+		return nil
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "%s on several shards is not supported with transaction pooling: it would stay on server connections other clients share", pin).
+		WithHint("%s", pinHint(pin))
+}
+
 func pinHint(p parser.Pin) string {
 	switch p {
 	case parser.PinAdvisoryLock:

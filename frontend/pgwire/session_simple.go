@@ -151,6 +151,9 @@ func (s *session) simpleQuery(body []byte) error {
 		}
 		return s.scatterSimple(p, sql)
 	case router.Broadcast, router.SplitInsert:
+		if err := s.refusePinOnSeveral(stmt); err != nil {
+			return s.simpleError(err)
+		}
 		s.writesUnknown(router.Shards(plan))
 		return s.fanOutSimple(plan, sql)
 	}
