@@ -182,7 +182,7 @@ func (s *session) simpleQuery(body []byte) error {
 	// for SETs inside a multi-statement text, now.
 	switch {
 	case stmt.Kind == parser.KindSet && len(stmt.Parts) == 0:
-		pe.done = func() { s.recordSetting(sql, stmt, l) }
+		pe.done = s.recordSettingOn(sql, stmt, l)
 	case hasSet(stmt):
 		// SETs inside a multi-statement text are not tracked one by one:
 		// the connection's settings are unknown, so the next session to
@@ -201,7 +201,10 @@ func (s *session) simpleQuery(body []byte) error {
 			return err
 		}
 		l.w.WriteRaw(pgio.TypeQuery, body)
-		pe.link = l // the primary's connection (done reads l too)
+		pe.link = l // the primary's connection
+		if pe.done != nil {
+			pe.done = s.recordSettingOn(sql, stmt, l)
+		}
 		s.queue(pe)
 		if err := s.drain(false); err != nil {
 			return err
@@ -209,6 +212,13 @@ func (s *session) simpleQuery(body []byte) error {
 	}
 	s.afterSimple(stmt)
 	return nil
+}
+
+// recordSettingOn is recordSetting(sql, stmt, l) for later (a closure of
+// its own: one in simpleQuery that captured l, which the retry reassigns,
+// would move l to the heap on every statement).
+func (s *session) recordSettingOn(sql string, stmt *parser.Statement, l *link) func() {
+	return func() { s.recordSetting(sql, stmt, l) }
 }
 
 // plainStatement: one SELECT, INSERT, UPDATE or DELETE, which the session
