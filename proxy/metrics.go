@@ -56,7 +56,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 		sessions: prometheus.NewDesc("shardgate_pg_sessions",
 			"Client sessions being served now.", nil, nil),
 		resets: prometheus.NewDesc("shardgate_pg_connection_resets_total",
-			"Pinned server connections reset before going back to the pool (ok), or closed because the reset failed (failed).",
+			"Kept server connections (pinned, or any under session pooling) reset before going back to the pool (ok), or closed because the reset failed (failed).",
 			[]string{"result"}, nil),
 		sequenceResets: prometheus.NewDesc("shardgate_pg_sequence_resets_total",
 			"DISCARD SEQUENCES sent before a session's first statement on a server connection another session left sequence state (nextval) on.", nil, nil),

@@ -359,7 +359,12 @@ func TestResetAllKeepsTheRole(t *testing.T) {
 // keeps that value when its own connection later has the session's
 // settings replayed (after a RESET, or a SET that ran on another shard):
 // the replay started with RESET ALL, which wiped it.
+//
+// A replay that keeps what is there must still undo what the session
+// dropped meanwhile on another connection (a RESET ROLE, a RESET of a
+// setting): the role stayed in force on the pinned connection.
 func TestSetConfigSurvivesTheReplay(t *testing.T) {
+	ensureRole(t, "pinrole")
 	ctx := context.Background()
 	_, url, _ := startProxyP(t, func(*config.Config) {})
 	c := dial(t, url)
@@ -368,6 +373,10 @@ func TestSetConfigSurvivesTheReplay(t *testing.T) {
 		here + "SELECT set_config('shardgate_test.who', 'a', false)",
 		here + "RESET statement_timeout",
 		there + "SET work_mem = '3MB'",
+		here + "SET ROLE pinrole",
+		here + "SET maintenance_work_mem = '5MB'",
+		there + "RESET ROLE",
+		there + "RESET maintenance_work_mem",
 	} {
 		if _, err := c.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -378,6 +387,12 @@ func TestSetConfigSurvivesTheReplay(t *testing.T) {
 	}
 	if v := scalar[string](t, c, here+"SELECT current_setting('work_mem')"); v != "3MB" {
 		t.Fatalf("work_mem on the pinned connection is %q, want the session's 3MB", v)
+	}
+	if u := scalar[string](t, c, here+"SELECT current_user::text"); u != "app" {
+		t.Fatalf("after RESET ROLE (on the other shard) the pinned connection runs as %q", u)
+	}
+	if v := scalar[string](t, c, here+"SELECT current_setting('maintenance_work_mem')"); v == "5MB" {
+		t.Fatal("after RESET maintenance_work_mem (on the other shard) the pinned connection keeps 5MB")
 	}
 }
 

@@ -92,8 +92,7 @@ func (b *idleBuffers) sweepOnce() (freeOS bool) {
 		}
 		if s.idleSweeps < 2 {
 			s.idleSweeps++
-			if s.idleSweeps == 2 {
-				s.takeBuffers()
+			if s.idleSweeps == 2 && s.takeBuffers() {
 				b.taken++
 			}
 		}
@@ -112,15 +111,20 @@ func (b *idleBuffers) sweepOnce() (freeOS bool) {
 	return freeOS
 }
 
-// takeBuffers gives a parked session's buffers back to the pool; its next
-// read takes one after the wait (the read buffer only when the wait is
-// one without a buffer: a TLS client's blocked read holds its buffer).
-func (s *session) takeBuffers() {
-	s.opts.Stats.IdleBufferTakes.Add(1)
-	s.out.Release()
-	if s.waitsUnbuffered {
-		s.in.ReleaseIdle()
+// takeBuffers gives a parked session's buffers back to the pool (or, a
+// buffer grown for large messages, to the garbage collector), and reports
+// whether it held any; its next read takes one after the wait (the read
+// buffer only when the wait is one without a buffer: a TLS client's
+// blocked read holds its buffer).
+func (s *session) takeBuffers() bool {
+	took := s.out.Release()
+	if s.waitsUnbuffered && s.in.Release() {
+		took = true
 	}
+	if took {
+		s.opts.Stats.IdleBufferTakes.Add(1)
+	}
+	return took
 }
 
 // park opens the session's buffers to the sweeper while it waits for its

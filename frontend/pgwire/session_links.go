@@ -229,7 +229,10 @@ func (s *session) syncSettings(l *link) error {
 	if err == nil && failed == nil && l.conn.TxStatus() == pgio.TxIdle {
 		s.opts.Stats.SettingsReplays.Add(1)
 		if !strings.HasPrefix(sql, "SELECT 1") {
-			st.untracked, st.roleApplied = false, false
+			st.untracked = false
+		}
+		if strings.Contains(sql, "RESET ROLE") {
+			st.roleApplied = false
 		}
 		st.roleApplied = st.roleApplied || s.roleSet
 		st.applied = s.settingsKey
@@ -251,8 +254,20 @@ func (s *session) settingsReplay(l *link) string {
 		// The session's own connection (session pooling, or pinned), with
 		// settings of its own the proxy could not follow (SETs in a
 		// multi-statement text, set_config(…, false)): they stay (a RESET
-		// ALL would lose them); the tracked ones are applied over them.
+		// ALL would lose them); the tracked ones are applied over them,
+		// after resetting those it had that the session no longer has (a
+		// RESET that ran on another connection) and the role.
 		b.WriteString("SELECT 1")
+		if l.state.roleApplied {
+			b.WriteString(";\nSET SESSION AUTHORIZATION DEFAULT;\nRESET ROLE")
+		}
+		have := appliedNames(s.settingsKey)
+		for name := range appliedNames(l.state.applied) {
+			if !have[name] && name != "role" && name != "authorization" && plainName(name) {
+				b.WriteString(";\nRESET ")
+				b.WriteString(name)
+			}
+		}
 	} else {
 		if l.state.roleApplied {
 			b.WriteString("SET SESSION AUTHORIZATION DEFAULT;\nRESET ROLE;\n")

@@ -137,16 +137,13 @@ const resetTimeout = 5 * time.Second
 // clean and idle.
 func (s *session) resetLink(l *link) bool {
 	st := l.state
-	if st.dirty == 0 {
-		return true
-	}
 	l.conn.SetDeadline(time.Now().Add(resetTimeout))
 	defer l.conn.SetDeadline(time.Time{})
 	failed, err := s.runOwn(l, pinReset)
 	if err != nil || failed != nil || l.conn.TxStatus() != pgio.TxIdle {
 		return false
 	}
-	st.dirty, st.roleApplied, st.applied = 0, false, "\x00reset"
+	st.dirty, st.roleApplied, st.applied = 0, false, resetMark
 	return true
 }
 
@@ -158,7 +155,11 @@ func (s *session) unpin() {
 			continue // the caller breaks these
 		}
 		delete(s.sessLinks, sh)
-		if l.state.dirty != 0 {
+		// Under session pooling every connection is reset, as PgBouncer's
+		// session mode resets each with its server_reset_query: a session
+		// may leave state the analysis cannot see (a lock taken inside a
+		// function, a pinning statement run on several shards).
+		if l.state.dirty != 0 || s.opts.Mode == SessionPooling {
 			if s.resetLink(l) {
 				s.opts.Stats.Resets.Add(1)
 			} else {

@@ -121,3 +121,27 @@ func TestSetRecordedBeforeTheConnectionGoesBack(t *testing.T) {
 		t.Fatalf("at release after a multi-statement SET the connection's settings were %q, want unknown", src.applied)
 	}
 }
+
+// TestUntrackedSetsStayUnknownThroughCommit: a multi-statement text with a
+// SET leaves the connection's settings unknown even when the same text
+// commits the transaction whose earlier SETs the commit records: the
+// recording wrote the session's settings key over the mark, and the
+// connection went back to the pool as if it held just those.
+func TestUntrackedSetsStayUnknownThroughCommit(t *testing.T) {
+	src := &recordingSource{conn: newCannedConn()}
+	s := cannedSession(t, src)
+	src.conn.answer(pgio.TypeCommandComplete, "BEGIN\x00", pgio.TypeReadyForQuery, "T",
+		pgio.TypeCommandComplete, "SET\x00", pgio.TypeReadyForQuery, "T")
+	for _, sql := range []string{"BEGIN", "SET search_path TO tenant_a"} {
+		if err := s.handle(pgio.TypeQuery, queryBody(sql)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.conn.answer(pgio.TypeCommandComplete, "SET\x00", pgio.TypeCommandComplete, "COMMIT\x00", pgio.TypeReadyForQuery, "I")
+	if err := s.handle(pgio.TypeQuery, queryBody("SET work_mem = '1GB'; COMMIT")); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.applied) != 1 || src.applied[0] != appliedUnknown {
+		t.Fatalf("at release the connection's settings were %q, want unknown", src.applied)
+	}
+}

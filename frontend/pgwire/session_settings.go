@@ -299,13 +299,50 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 		return
 	}
 	s.settingsChanged()
-	l.state.applied = s.settingsKey
 	l.state.roleApplied = l.state.roleApplied || s.roleSet
-	if verb == "RESET" {
+	switch {
+	case l.state.untracked:
+		// The connection also holds settings the proxy could not follow
+		// (SETs in a multi-statement text, maybe in this very text, with
+		// the COMMIT that applies this SET): it stays marked so, never
+		// passing for a connection with just the session's settings.
+	case verb == "RESET":
 		// RESET returns to the connection's own defaults, not the
-		// client's startup values: replay before the next use.
-		l.state.applied = "\x00reset"
+		// client's startup values: replay before the next use. The
+		// settings it has otherwise are the session's (what a replay
+		// that keeps them must undo, settingsReplay).
+		l.state.applied = resetMark + s.settingsKey
+	default:
+		l.state.applied = s.settingsKey
 	}
+}
+
+// resetMark prefixes the settings key of a connection a RESET ran on: it
+// has the session's settings but for the RESET one, at the server's
+// default.
+const resetMark = "\x00reset"
+
+// plainName: a setting name that needs no quoting (letters, digits, _ and
+// the dot of a custom setting's prefix).
+func plainName(name string) bool {
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// appliedNames are the names of the settings a connection's key says it
+// has (none when unknown).
+func appliedNames(applied string) map[string]bool {
+	names := map[string]bool{}
+	for _, set := range strings.Split(strings.TrimPrefix(applied, resetMark), "\x00") {
+		if name := settingName(set); name != "" {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // dropSetting removes earlier SETs of name (so RESET name returns to the

@@ -20,8 +20,9 @@ type Stats struct {
 	PinnedSessions atomic.Int64
 	// Sessions is how many client sessions run now.
 	Sessions atomic.Int64
-	// Resets counts pinned connections cleaned (reset) before going back
-	// to the pool; ResetFailures those closed instead.
+	// Resets counts kept connections (pinned ones, and under session
+	// pooling every one) cleaned (reset) before going back to the pool;
+	// ResetFailures those closed instead.
 	Resets        atomic.Uint64
 	ResetFailures atomic.Uint64
 	// SequenceResets counts DISCARD SEQUENCES sent before a session's

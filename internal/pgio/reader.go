@@ -187,29 +187,16 @@ func (r *Reader) Reset(rd io.Reader) {
 }
 
 // Release gives the buffer back (to the pool, if any) when nothing is
-// buffered, and reports whether it did. A later read gets a new buffer,
-// after waiting for the peer first when the source is a ReadWaiter. Idle
-// sessions call it so that they hold no buffer while they wait.
+// buffered, and reports whether it held one. A later read gets a new
+// buffer, after waiting for the peer first when the source is a
+// ReadWaiter. Idle sessions' buffers are taken with it.
 func (r *Reader) Release() bool {
-	if r.w > r.r {
+	if r.w > r.r || r.buf == nil {
 		return false
 	}
 	r.src.free(r.buf)
 	r.buf, r.r, r.w, r.small = nil, 0, 0, 0
 	return true
-}
-
-// ReleaseIdle is Release for a Reader about to wait for its peer: it gives
-// the buffer back only when the source is a ReadWaiter (the next read
-// takes one after the wait; any other source would take one back at once,
-// before blocking) and the buffer is of the normal size (a grown one is
-// kept while the peer's messages are large, as fill's shrink rule
-// decides, instead of being grown again after every wait).
-func (r *Reader) ReleaseIdle() bool {
-	if r.wait == nil || len(r.buf) > r.src.size {
-		return false
-	}
-	return r.Release()
 }
 
 // CanWait reports whether the source can wait for its peer without a

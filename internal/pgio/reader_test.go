@@ -292,35 +292,3 @@ func TestBufferPoolKeepsABoundedNumber(t *testing.T) {
 		t.Fatal("the pool did not hand out the most recently returned buffer first")
 	}
 }
-
-// TestReleaseIdle: an idle Reader gives its buffer back only when it can
-// wait for its peer without one, and keeps a buffer grown for large
-// messages (dropping it at every wait would grow a new one each time).
-func TestReleaseIdle(t *testing.T) {
-	pool := NewBufferPool(64)
-	big := string(bytes.Repeat([]byte("x"), 200))
-	plain := NewReader(bytes.NewReader(stream(byte('Q'), "a\x00")), ReaderOptions{Pool: pool})
-	plain.ReadMessage()
-	if plain.ReleaseIdle() || plain.buf == nil {
-		t.Fatal("a Reader whose source cannot wait gave its buffer back")
-	}
-	src := &waitingSource{chunks: [][]byte{stream(byte('Q'), big), stream(byte('Q'), "b\x00")}}
-	r := NewReader(src, ReaderOptions{Pool: pool})
-	src.reader = r
-	if _, body, err := r.ReadMessage(); err != nil || len(body) != 200 {
-		t.Fatalf("large message: %d bytes, %v", len(body), err)
-	}
-	if r.ReleaseIdle() || len(r.buf) <= 64 {
-		t.Fatalf("the grown buffer (%d bytes) was given back", len(r.buf))
-	}
-	if _, body, err := r.ReadMessage(); err != nil || string(body) != "b\x00" {
-		t.Fatalf("small message %q, %v", body, err)
-	}
-	r.Release() // a grown buffer is not the pool's: dropped
-	r2 := NewReader(&waitingSource{chunks: [][]byte{stream(byte('Q'), "c\x00")}}, ReaderOptions{Pool: pool})
-	r2.rd.(*waitingSource).reader = r2
-	r2.ReadMessage()
-	if !r2.ReleaseIdle() || r2.buf != nil {
-		t.Fatal("a normal buffer over a waiting source was kept")
-	}
-}

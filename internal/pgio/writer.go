@@ -80,9 +80,9 @@ func (w *Writer) Reset(wr io.Writer) {
 }
 
 // Release gives the buffer back (to the pool, if any) when nothing is
-// buffered, and reports whether it did.
+// buffered, and reports whether it held one.
 func (w *Writer) Release() bool {
-	if len(w.buf) > 0 {
+	if len(w.buf) > 0 || w.buf == nil {
 		return false
 	}
 	w.src.free(w.buf)
