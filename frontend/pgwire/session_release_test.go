@@ -38,18 +38,16 @@ func (c *cannedConn) answer(msgs ...any) {
 	w.Flush()
 }
 
-func (c *cannedConn) Reader() *pgio.Reader                 { return c.r }
-func (c *cannedConn) Writer() *pgio.Writer                 { return c.w }
-func (c *cannedConn) SetTxStatus(st pgio.TxStatus)         { c.st = st }
-func (c *cannedConn) TxStatus() pgio.TxStatus              { return c.st }
-func (c *cannedConn) MarkBroken()                          {}
-func (c *cannedConn) SetDeadline(time.Time) error          { return nil }
-func (c *cannedConn) WaitReadable() error                  { return nil }
-func (c *cannedConn) Cancel(context.Context) error         { return nil }
-func (c *cannedConn) Attachment() any                      { return c.att }
-func (c *cannedConn) SetAttachment(a any)                  { c.att = a }
-func (c *cannedConn) PID() uint32                          { return 1 }
-func (c *cannedConn) ParameterStatuses() map[string]string { return nil }
+func (c *cannedConn) Reader() *pgio.Reader         { return c.r }
+func (c *cannedConn) Writer() *pgio.Writer         { return c.w }
+func (c *cannedConn) SetTxStatus(st pgio.TxStatus) { c.st = st }
+func (c *cannedConn) TxStatus() pgio.TxStatus      { return c.st }
+func (c *cannedConn) MarkBroken()                  {}
+func (c *cannedConn) SetDeadline(time.Time) error  { return nil }
+func (c *cannedConn) WaitReadable() error          { return nil }
+func (c *cannedConn) Cancel(context.Context) error { return nil }
+func (c *cannedConn) Attachment() any              { return c.att }
+func (c *cannedConn) SetAttachment(a any)          { c.att = a }
 
 // recordingSource hands out one connection and records, at each Release,
 // the settings the front end says the connection has: what the next

@@ -3,9 +3,9 @@ package pgio
 import "sync"
 
 // BufferPool recycles the default-sized buffers of Readers and Writers, so
-// that sessions that give theirs back whenever they go idle (Release) take
-// a recently used, cache-warm one when they wake up instead of each holding
-// its own. It keeps at most a bounded number of free buffers, most
+// that sessions whose buffers were taken while they sat idle (Release)
+// take a recently used one when they wake up instead of allocating. It
+// keeps at most a bounded number of free buffers, most
 // recently returned first; the rest go to the garbage collector, so that
 // thousands of idle sessions hold no buffer memory. Its owner (typically a
 // server) creates one and hands it to every Reader and Writer it makes;
