@@ -181,15 +181,3 @@ func (s *session) unpin() {
 		s.opts.Stats.PinnedSessions.Add(-1)
 	}
 }
-
-// discardAll is the client's DISCARD ALL: back to the startup settings, no
-// prepared statements, and (under transaction pooling) pinned connections
-// reset and given back. Like Postgres, it cannot run in a transaction.
-func (s *session) discardAll() error {
-	if s.txOpen {
-		return sqlerr.New("25001", "DISCARD ALL cannot run inside a transaction block")
-	}
-	s.resetSettings()
-	s.unpin()
-	return nil
-}

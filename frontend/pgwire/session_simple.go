@@ -119,13 +119,15 @@ func (s *session) simpleQuery(body []byte) error {
 				return s.finishLocal()
 			}
 		case parser.KindDiscard:
-			if commandTag(sql) == "DISCARD ALL" {
-				// Answered by the proxy, in both pooling modes: on a server
-				// it would also drop the proxy's own prepared statements.
-				if err := s.discardAll(); err != nil {
+			// Answered by the proxy, in both pooling modes, but for
+			// DISCARD PLANS (session_discard.go): DISCARD ALL on a server
+			// would also drop the proxy's own prepared statements.
+			tag := commandTag(sql)
+			if handled, err := s.clientDiscard(tag); handled {
+				if err != nil {
 					return s.simpleError(err)
 				}
-				s.queueTag("DISCARD ALL")
+				s.queueTag(discardTag(tag))
 				return s.finishLocal()
 			}
 		}
