@@ -420,10 +420,17 @@ func routeHint(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, one
 func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot, one *Single) (Plan, error) {
 	var first *Single
 	local := *sess
+	pathSet := false
 	for _, part := range stmt.Parts {
 		switch part.Kind {
-		case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint, parser.KindSet, parser.KindShow, parser.KindEmpty:
+		case parser.KindSet:
+			pathSet = pathSet || part.Set != nil && (part.Set.Name == "search_path" || part.Set.ResetAll)
 			continue
+		case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint, parser.KindShow, parser.KindEmpty:
+			continue
+		}
+		if pathSet && namesUnqualified(part) {
+			return nil, errPathSetInText
 		}
 		p, err := Route(part, vals, &local, snap)
 		if err != nil {
@@ -441,6 +448,24 @@ func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, ses
 		return single(*first, one), nil
 	}
 	return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: "multi-statement without sharded tables"}}, sess, one)
+}
+
+// errPathSetInText refuses a multi-statement text whose search_path
+// changes before a statement naming a table without its schema: the
+// statement would be routed by the path the session had before the text,
+// and the server would resolve the name with the new one.
+var errPathSetInText = sqlerr.New(sqlerr.FeatureNotSupported, "a statement naming a table without its schema after a change of search_path in the same multi-statement text is not supported").
+	WithHint("Send the SET search_path as a statement of its own, or qualify the table names.")
+
+// namesUnqualified reports whether the statement names a table without
+// its schema.
+func namesUnqualified(stmt *parser.Statement) bool {
+	for _, t := range stmt.Tables {
+		if t.Schema == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // writes reports whether the statement changes data (COPY … TO reads).
