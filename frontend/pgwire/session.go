@@ -151,6 +151,11 @@ type session struct {
 	// the pipeline (no explicit transaction): its implicit transaction
 	// runs there, until Sync.
 	batchRan *link
+	// batchSetsOnly: every statement executed on batchRan was a SET the
+	// session records; moved, when the batch needs another shard
+	// (session_batch_move.go), and what that move settled.
+	batchSetsOnly bool
+	moved         *movedSettings
 	// syncs counts the client's Syncs: the batch a message is in.
 	syncs uint64
 	// undoBeginFn is undoBegin, made once (session_simple.go begin).
@@ -190,7 +195,10 @@ type session struct {
 	// in this batch (settleTxEnd looks only then).
 	txEndSent bool
 	batchSets []batchSet // SETs of the extended batch's implicit transaction
-	roleSet   bool       // settings hold SET ROLE / SESSION AUTHORIZATION
+	// pathSent: a SET of search_path went to a server in this batch and
+	// its answer has not been read; the next Bind waits for it (bind).
+	pathSent bool
+	roleSet  bool // settings hold SET ROLE / SESSION AUTHORIZATION
 
 	// pathKey is the search_path as the key the session's statements are
 	// prepared under on a connection (prepKey); "" for the server's

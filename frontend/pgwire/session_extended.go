@@ -162,6 +162,7 @@ func (s *session) sync() error {
 	}
 	err := s.drain(false)
 	s.inExtended = false
+	s.settleMoved()
 	if err != nil {
 		err = s.retryBatch(err)
 	}
@@ -287,6 +288,18 @@ func (s *session) bind(body []byte) error {
 		s.portals.put(portalName, &portal{cs: cs})
 		s.queueLocal(pgio.TypeBindComplete)
 		return nil
+	}
+	if s.pathSent {
+		// A SET of search_path earlier in the batch decides how this
+		// statement's table names resolve: routing follows it once its
+		// answer is read (setDone), as the server follows it.
+		s.pathSent = false
+		if err := s.drain(true); err != nil {
+			return err
+		}
+		if s.skipping {
+			return errSkipBatch // it failed: Postgres skips the rest
+		}
 	}
 	s.noteSavepoints(cs.stmt)
 	if s.txReadOnly {
@@ -487,6 +500,7 @@ func (s *session) execute(body []byte) error {
 	if trackedSet(p.cs.stmt) {
 		cs, l := p.cs, p.link
 		pe.done = func() { s.setDone(cs, l) }
+		s.pathSent = s.pathSent || setsPath(cs.stmt)
 	} else {
 		pe.ctl, pe.ctlName = txControlOf(p.cs.stmt, p.cs.sql)
 		pe.ctlChain = p.cs.stmt.Tx.Chain
@@ -494,7 +508,11 @@ func (s *session) execute(body []byte) error {
 	}
 	s.queue(pe)
 	if !s.txOpen && p.link == s.batch {
+		if s.batchRan != p.link {
+			s.batchSetsOnly = true
+		}
 		s.batchRan = p.link // the pipeline's implicit transaction runs there
+		s.batchSetsOnly = s.batchSetsOnly && trackedSet(p.cs.stmt)
 	}
 	return nil
 }
@@ -628,6 +646,12 @@ func (s *session) closeMsg(body []byte) error {
 // through the simple protocol. A SET LOCAL too: it lasts until the
 // transaction ends, and the transaction's other shards and routing's
 // search_path must know it meanwhile (txSets).
+// setsPath reports whether a tracked SET changes search_path (RESET ALL
+// included).
+func setsPath(stmt *parser.Statement) bool {
+	return stmt.Set.Name == "search_path" || stmt.Set.ResetAll
+}
+
 func trackedSet(stmt *parser.Statement) bool {
 	return stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && stmt.Set != nil && !isShardgateSetting(stmt)
 }

@@ -108,6 +108,10 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 		if err := s.syncAway(l); err != nil {
 			return nil, err
 		}
+	} else if l != nil && l.shard != shard && s.setsOnly(l) {
+		if err := s.moveSets(l); err != nil {
+			return nil, err
+		}
 	}
 	if l := s.batch; l != nil {
 		if l.shard != shard {
@@ -308,7 +312,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		return nil
 	}
 	s.statementDone()
-	s.skipping = false
+	s.skipping, s.pathSent = false, false
 	if len(s.batchSets) > 0 {
 		s.settleBatchSets(st)
 	}

@@ -111,12 +111,22 @@ func (s *session) settingsChanged() {
 }
 
 // txSetsChanged points routing (and the prepared-statement key) at the
-// search_path the open transaction's SETs left on its server connection:
+// search_path the extended batch's SETs and the open transaction's SETs
+// left on its server connection:
 // a SET [LOCAL] search_path inside a transaction names the tables of the
 // statements after it — the usual way to pick a tenant's schema under
 // transaction pooling. Called whenever txSets or txEarlyPath changes.
 func (s *session) txSetsChanged() {
 	path, key := s.sessPath, s.sessPathKey
+	for _, b := range s.batchSets {
+		// Outside an explicit transaction, in the batch's implicit one
+		// (SET LOCAL there changes nothing).
+		if b.cs.stmt.Set != nil && !b.cs.stmt.Set.Local {
+			if p, k, ok := s.pathSetBy(b.cs.sql); ok {
+				path, key = p, k
+			}
+		}
+	}
 	if s.txEarlyPath != "" {
 		path, key, _ = s.pathSetBy(s.txEarlyPath)
 	}
@@ -200,6 +210,7 @@ func (s *session) setDone(cs *clientStmt, l *link) {
 		return
 	}
 	s.batchSets = append(s.batchSets, batchSet{cs: cs, l: l, errors: s.errors})
+	s.txSetsChanged()
 }
 
 // settleBatchSets runs at the batch's ReadyForQuery (status st): the SETs
@@ -231,6 +242,7 @@ func (s *session) settleBatchSets(st pgio.TxStatus) {
 	}
 	clear(s.batchSets)
 	s.batchSets = s.batchSets[:0]
+	s.txSetsChanged()
 }
 
 // endTxSettings settles the tentative SETs of a transaction that ended on

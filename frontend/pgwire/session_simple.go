@@ -29,6 +29,7 @@ func (s *session) simpleQuery(body []byte) error {
 			return err
 		}
 		s.inExtended, s.discard, s.skipping = false, false, false
+		s.settleMoved()
 	}
 	text, err := pgio.DecodeQuery(body)
 	if err != nil {

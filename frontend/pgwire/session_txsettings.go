@@ -211,6 +211,7 @@ func (s *session) endTxAt(l *link, committed, chain bool) {
 		}
 		clear(s.batchSets)
 		s.batchSets = s.batchSets[:0]
+		s.txSetsChanged()
 	}
 	if !s.txOpen || s.txEnded {
 		return

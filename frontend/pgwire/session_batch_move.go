@@ -1,0 +1,66 @@
+package pgwire
+
+// An extended batch outside a transaction runs on one server connection
+// (its implicit transaction), so a statement that needs another shard than
+// the batch's is refused (errSpansShards). A batch that so far ran only
+// SETs the session records (pgx's `SET …` queued before a query, say) on a
+// connection chosen before any shard was known moves instead: that
+// connection is synced (the SETs commit there and are recorded), and the
+// next one gets them with the session's settings.
+//
+// In Postgres the SETs would still be part of the batch's implicit
+// transaction, undone if a later statement of the batch fails. The move
+// keeps that: the session's settings from before the move come back then
+// (settleMoved), and the connections the SETs reached carry them in their
+// own settings key, so each is brought back to the session's settings
+// before its next use.
+
+// movedSettings is what a move changed: the session's settings before it,
+// and the server errors relayed by then.
+type movedSettings struct {
+	settings []string
+	errors   int
+}
+
+// setsOnly reports whether the batch's connection l has run nothing but
+// recorded SETs in the batch's implicit transaction (Parses and Describes
+// aside), and holds no portal of anything else.
+func (s *session) setsOnly(l *link) bool {
+	if l.replica || s.txOpen || s.txLink == l || s.batchRan != l || !s.batchSetsOnly {
+		return false
+	}
+	for _, p := range s.portals.all() {
+		if p.link == l && !trackedSet(p.cs.stmt) {
+			return false
+		}
+	}
+	return true
+}
+
+// moveSets ends the batch's exchange with l (its SETs answered and
+// recorded), keeping what to restore if the batch fails later.
+func (s *session) moveSets(l *link) error {
+	if s.moved == nil {
+		s.moved = &movedSettings{settings: append([]string(nil), s.settings...)}
+	}
+	if err := s.syncAway(l); err != nil {
+		return err
+	}
+	s.moved.errors = s.errors
+	return nil
+}
+
+// settleMoved runs when the client's batch has ended: if a server error
+// came after a move, the batch's implicit transaction failed and its SETs
+// would be undone, so the session's settings are those from before.
+func (s *session) settleMoved() {
+	m := s.moved
+	if m == nil {
+		return
+	}
+	s.moved = nil
+	if s.errors > m.errors {
+		s.settings = m.settings
+		s.settingsChanged()
+	}
+}

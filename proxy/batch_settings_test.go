@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestBatchSearchPathRoutes: a SET search_path queued in an extended
+// batch (pgx's Batch) names the tables of the statements after it in the
+// same batch, on the server and so in routing; the batch's SET ran on a
+// connection chosen before any shard was known, and the batch moves to
+// the shard its first routed statement needs. Each arrangement of shards
+// (the SET's first connection, the row's tenant_c shard by id, its
+// tenant_d shard by owner) must put the row on its owner's shard. A batch
+// that fails after such a move is undone as a whole: its row is not
+// written and the session's search_path is the one from before.
+func TestBatchSearchPathRoutes(t *testing.T) {
+	ctx := context.Background()
+	ti := startTenantItems(t)
+	type pair struct{ id, owner int64 }
+	var pairs []pair
+	seen := map[[2]int]bool{}
+	for id := int64(73000); len(pairs) < 4 && id < 73400; id++ {
+		owner := id + 1000
+		k := [2]int{ti.shardOf(t, "tenant_c.items", id), ti.shardOf(t, "tenant_d.items", owner)}
+		if !seen[k] {
+			seen[k] = true
+			pairs = append(pairs, pair{id, owner})
+		}
+	}
+	if len(pairs) < 4 {
+		t.Fatalf("only %d of 4 shard arrangements found", len(pairs))
+	}
+	ti.empty(t)
+	c := ti.connect(t, pgx.QueryExecModeCacheStatement)
+	for _, p := range pairs {
+		name := fmt.Sprintf("id %d (tenant_c shard %d), owner %d (tenant_d shard %d)", p.id, ti.shardOf(t, "tenant_c.items", p.id), p.owner, ti.shardOf(t, "tenant_d.items", p.owner))
+		b := &pgx.Batch{}
+		b.Queue("SET search_path = tenant_d")
+		b.Queue("INSERT INTO items (id, owner) VALUES ($1, $2)", p.id, p.owner)
+		b.Queue("SELECT count(*) FROM items WHERE owner = $1", p.owner)
+		br := c.SendBatch(ctx, b)
+		var n int
+		_, err1 := br.Exec()
+		_, err2 := br.Exec()
+		err3 := br.QueryRow().Scan(&n)
+		if err := br.Close(); err1 != nil || err2 != nil || err3 != nil || err != nil || n != 1 {
+			t.Errorf("%s: batch: %v, %v, %v, %v, count %d; want 1", name, err1, err2, err3, err, n)
+		}
+		sh := ti.shardOf(t, "tenant_d.items", p.owner)
+		if ti.count(t, "tenant_d.items", sh, p.id) != 1 {
+			t.Errorf("%s: tenant_d.items row not on its owner's shard %d", name, sh)
+		}
+		for i := range cluster.Shards {
+			if ti.count(t, "tenant_c.items", i, p.id) != 0 {
+				t.Errorf("%s: a row in tenant_c.items on shard %d", name, i)
+			}
+		}
+		var path string
+		if err := c.QueryRow(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil || path != "tenant_d" {
+			t.Errorf("%s: search_path after the batch: %q, %v; want tenant_d", name, path, err)
+		}
+		if _, err := c.Exec(ctx, "SET search_path = tenant_c"); err != nil {
+			t.Fatal(err)
+		}
+
+		// The same batch with a failing statement at its end.
+		b = &pgx.Batch{}
+		b.Queue("SET search_path = tenant_d")
+		b.Queue("INSERT INTO items (id, owner) VALUES ($1, $2)", p.id+500, p.owner)
+		b.Queue("INSERT INTO items (id, owner) VALUES ($1, $2)", p.id+500, p.owner)
+		if err := c.SendBatch(ctx, b).Close(); pgCode(err) != "23505" {
+			t.Errorf("%s: batch with a duplicate row: %v; want 23505", name, err)
+		}
+		for i := range cluster.Shards {
+			if ti.count(t, "tenant_d.items", i, p.id+500) != 0 {
+				t.Errorf("%s: the failed batch's row is on shard %d", name, i)
+			}
+		}
+		if err := c.QueryRow(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil || path != "tenant_c" {
+			t.Errorf("%s: search_path after the failed batch: %q, %v; want tenant_c", name, path, err)
+		}
+	}
+}
+
+// TestPathSetInTextRefused: a multi-statement text that changes
+// search_path before a statement naming a table without its schema is
+// refused (routing would resolve the name by the old path, the server by
+// the new one); with the schema named, or with another setting, it runs.
+func TestPathSetInTextRefused(t *testing.T) {
+	ctx := context.Background()
+	ti := startTenantItems(t)
+	c := ti.connect(t, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, "SET search_path = tenant_d; SELECT count(*) FROM items WHERE owner = 1"); pgCode(err) != "0A000" {
+		t.Errorf("SET search_path, then an unqualified table, in one text: %v; want 0A000", err)
+	}
+	for _, ok := range []string{
+		"SET search_path = tenant_d; SELECT count(*) FROM tenant_d.items WHERE owner = 1",
+		"SET statement_timeout = '5s'; SELECT count(*) FROM items WHERE id = 1",
+	} {
+		if _, err := c.Exec(ctx, ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
