@@ -347,23 +347,28 @@ func (s *session) readClient(idle bool) (byte, []byte, error) {
 // nothing is buffered.
 func (s *session) armReadDeadline() {
 	if s.in.Buffered() == 0 {
-		d := s.opts.IdleTimeout
-		if s.txOpen {
-			d = s.opts.IdleInTxTimeout
-		}
-		if s.isDraining() && !s.txOpen {
-			d = time.Nanosecond // end at once: the transaction is over
-		}
-		switch {
-		case d > 0:
-			s.c.Conn().SetReadDeadline(time.Now().Add(d))
-			s.noDeadline = false
-		case !s.noDeadline:
-			// Setting a deadline takes the poller's lock for the
-			// descriptor: once per message without timeouts otherwise.
-			s.c.Conn().SetReadDeadline(time.Time{})
-			s.noDeadline = true
-		}
+		s.setReadDeadline()
+	}
+}
+
+// setReadDeadline sets the idle timeouts as the client read deadline.
+func (s *session) setReadDeadline() {
+	d := s.opts.IdleTimeout
+	if s.txOpen {
+		d = s.opts.IdleInTxTimeout
+	}
+	if s.isDraining() && !s.txOpen {
+		d = time.Nanosecond // end at once: the transaction is over
+	}
+	switch {
+	case d > 0:
+		s.c.Conn().SetReadDeadline(time.Now().Add(d))
+		s.noDeadline = false
+	case !s.noDeadline:
+		// Setting a deadline takes the poller's lock for the
+		// descriptor: once per message without timeouts otherwise.
+		s.c.Conn().SetReadDeadline(time.Time{})
+		s.noDeadline = true
 	}
 }
 

@@ -91,7 +91,11 @@ func (s *session) readClientWatching(idle bool) (byte, []byte, error) {
 			return typ, body, nil
 		}
 		// The read was interrupted for the server: read again (a partly
-		// received client message stays buffered in s.in).
+		// received client message stays buffered in s.in, and the read
+		// of its rest must not meet the watcher's deadline in the past).
+		if s.in.Buffered() > 0 {
+			s.setReadDeadline()
+		}
 	}
 }
 
