@@ -83,6 +83,22 @@ func TestBatchSearchPathRoutes(t *testing.T) {
 		if err := c.QueryRow(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil || path != "tenant_c" {
 			t.Errorf("%s: search_path after the failed batch: %q, %v; want tenant_c", name, path, err)
 		}
+
+		// A ROLLBACK later in the batch would undo the SETs: after a move
+		// it is refused, and the batch fails as a whole.
+		b = &pgx.Batch{}
+		b.Queue("SET search_path = tenant_d")
+		b.Queue("INSERT INTO items (id, owner) VALUES ($1, $2)", p.id+600, p.owner)
+		b.Queue("ROLLBACK")
+		err := c.SendBatch(ctx, b).Close()
+		for i := range cluster.Shards {
+			if ti.count(t, "tenant_d.items", i, p.id+600) != 0 {
+				t.Errorf("%s: the batch with a ROLLBACK left its row on shard %d (%v)", name, i, err)
+			}
+		}
+		if err := c.QueryRow(ctx, "SELECT current_setting('search_path')").Scan(&path); err != nil || path != "tenant_c" {
+			t.Errorf("%s: search_path after a batch that ended with ROLLBACK: %q, %v; want tenant_c", name, path, err)
+		}
 	}
 }
 

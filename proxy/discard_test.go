@@ -107,4 +107,20 @@ func TestDiscardTemp(t *testing.T) {
 			t.Errorf("temporary tables again after %s: %v", discard, err)
 		}
 	}
+	// A session pinned for something else (LISTEN) has no temporary
+	// tables to lose: DISCARD TEMP in a transaction does nothing.
+	l := dial(t, url)
+	if _, err := l.Exec(ctx, "LISTEN discard_chan"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = l.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "DISCARD TEMP"); err != nil {
+		t.Errorf("DISCARD TEMP in a transaction of a session without temporary tables: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

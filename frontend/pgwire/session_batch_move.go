@@ -1,5 +1,10 @@
 package pgwire
 
+import (
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+)
+
 // An extended batch outside a transaction runs on one server connection
 // (its implicit transaction), so a statement that needs another shard than
 // the batch's is refused (errSpansShards). A batch that so far ran only
@@ -13,13 +18,20 @@ package pgwire
 // keeps that: the session's settings from before the move come back then
 // (settleMoved), and the connections the SETs reached carry them in their
 // own settings key, so each is brought back to the session's settings
-// before its next use.
+// before its next use. A transaction-control statement later in the same
+// batch would decide the SETs' fate otherwise (ROLLBACK undoes them, BEGIN
+// takes them into its transaction, COMMIT makes them stay whatever fails
+// after it): refused after a move, which fails the batch as a whole, as
+// the statement that needed another shard was refused before moves
+// existed.
 
 // movedSettings is what a move changed: the session's settings before it,
-// and the server errors relayed by then.
+// and the server errors relayed by then; failed: the proxy answered an
+// error after it (extError).
 type movedSettings struct {
 	settings []string
 	errors   int
+	failed   bool
 }
 
 // setsOnly reports whether the batch's connection l has run nothing but
@@ -51,16 +63,30 @@ func (s *session) moveSets(l *link) error {
 }
 
 // settleMoved runs when the client's batch has ended: if a server error
-// came after a move, the batch's implicit transaction failed and its SETs
-// would be undone, so the session's settings are those from before.
+// came after a move (or the proxy refused a statement), the batch's
+// implicit transaction failed and its SETs would be undone, so the
+// session's settings are those from before.
 func (s *session) settleMoved() {
 	m := s.moved
 	if m == nil {
 		return
 	}
 	s.moved = nil
-	if s.errors > m.errors {
+	if m.failed || s.errors > m.errors {
 		s.settings = m.settings
 		s.settingsChanged()
 	}
+}
+
+// refuseTxAfterMove refuses transaction control in a batch that moved.
+func (s *session) refuseTxAfterMove(stmt *parser.Statement) error {
+	if s.moved == nil {
+		return nil
+	}
+	switch stmt.Kind {
+	case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "%s in a pipeline whose SETs moved to another shard's connection is not supported", stmt.Kind).
+			WithHint("Send the SETs and the transaction in separate pipelines (a Sync between them).")
+	}
+	return nil
 }

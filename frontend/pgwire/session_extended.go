@@ -141,6 +141,9 @@ func (s *session) extError(err error) {
 	if s.txOpen {
 		s.txFailed = true
 	}
+	if s.moved != nil {
+		s.moved.failed = true
+	}
 	for _, l := range s.linksInBatch() {
 		s.abortOnServer(l)
 	}
@@ -279,6 +282,9 @@ func (s *session) bind(body []byte) error {
 		}
 	}
 	if err := s.checkPoolable(cs.stmt, true); err != nil {
+		return err
+	}
+	if err := s.refuseTxAfterMove(cs.stmt); err != nil {
 		return err
 	}
 	if err := s.refuseInMultiShardTx(cs.stmt); err != nil {
@@ -646,12 +652,12 @@ func (s *session) closeMsg(body []byte) error {
 // through the simple protocol. A SET LOCAL too: it lasts until the
 // transaction ends, and the transaction's other shards and routing's
 // search_path must know it meanwhile (txSets).
+func trackedSet(stmt *parser.Statement) bool {
+	return stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && stmt.Set != nil && !isShardgateSetting(stmt)
+}
+
 // setsPath reports whether a tracked SET changes search_path (RESET ALL
 // included).
 func setsPath(stmt *parser.Statement) bool {
 	return stmt.Set.Name == "search_path" || stmt.Set.ResetAll
-}
-
-func trackedSet(stmt *parser.Statement) bool {
-	return stmt.Kind == parser.KindSet && len(stmt.Parts) == 0 && stmt.Set != nil && !isShardgateSetting(stmt)
 }
