@@ -145,6 +145,19 @@ type SetInfo struct {
 	// variables at once (SET autocommit = 0, sql_mode = '…'); nil for
 	// Postgres. Name, Local and Reset then describe the first one.
 	Vars []SetVar
+	// Values are the values of a Postgres SET search_path = v1, v2, … in
+	// order (routing inside a multi-statement text follows them); nil for
+	// other settings, RESET, DEFAULT and MySQL.
+	Values []SetValue
+}
+
+// SetValue is one value of a Postgres SET: a literal of the text (Ref,
+// Source FromLiteral), or a word of the statement's own text (Word: an
+// identifier as the server reads it, lower-cased unless quoted; Ref's
+// Source is 0). Anything else has Ref.Source FromExpr.
+type SetValue struct {
+	Ref  ValueRef
+	Word string
 }
 
 // SetScope is the scope of a MySQL SET assignment.

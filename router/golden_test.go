@@ -29,6 +29,8 @@ func goldenSnapshot(t *testing.T) *shardmap.Snapshot {
 			// Generated columns (testdata/routes/generated.txt).
 			{Name: "events", Column: "id", Type: "bigint", Generated: &shardmap.GeneratedSpec{Column: "id", Generator: "event_id"}},
 			{Name: "invoices", Column: "user_id", Type: "bigint", Generated: &shardmap.GeneratedSpec{Column: "id", Generator: "invoice_id"}},
+			// A tenant's own users, sharded otherwise (testdata/routes/multi.txt).
+			{Name: "tenant_a.users", Column: "org_id", Type: "bigint"},
 		},
 		Generators:      []shardmap.GeneratorSpec{{Name: "event_id", Kind: shardmap.Snowflake}, {Name: "invoice_id", Kind: shardmap.Sequence}},
 		ReferenceTables: []string{"products"},

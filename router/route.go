@@ -420,28 +420,40 @@ func routeHint(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, one
 func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot, one *Single) (Plan, error) {
 	var first *Single
 	local := *sess
-	pathSet := false
-	for _, part := range stmt.Parts {
+	pathUnknown := false
+	for i, part := range stmt.Parts {
 		switch part.Kind {
 		case parser.KindSet:
-			pathSet = pathSet || part.Set != nil && (part.Set.Name == "search_path" || part.Set.ResetAll)
+			// The parts after a SET search_path resolve their table names
+			// by its path, on the server and here.
+			if set := part.Set; set != nil && (set.Name == "search_path" || set.ResetAll) {
+				path, ok := setPath(set, vals, sess.User)
+				local.SearchPath, pathUnknown = path, !ok
+			}
 			continue
 		case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint, parser.KindShow, parser.KindEmpty:
 			continue
 		}
-		if pathSet && namesUnqualified(part) {
+		if pathUnknown && namesUnqualified(part) {
 			return nil, errPathSetInText
 		}
 		p, err := Route(part, vals, &local, snap)
 		if err != nil {
 			return nil, err
 		}
-		if s, ok := p.(Single); ok {
+		switch s := p.(type) {
+		case Single:
 			if first != nil && first.Shard != s.Shard {
 				return nil, multiShard(stmt, []*shardmap.Shard{first.Shard, s.Shard})
 			}
 			first = &s
 			local.TxShard = s.Shard
+		case AnyShard:
+		default:
+			// The text goes to one shard as a whole; a part that needs
+			// several would see that shard's rows only.
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %d of this multi-statement text needs several shards (%s), which is not supported inside such a text", i+1, p).
+				WithHint("Send it as a statement of its own: shardgate runs it on every shard it needs only then.")
 		}
 	}
 	if first != nil {
@@ -451,11 +463,41 @@ func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, ses
 }
 
 // errPathSetInText refuses a multi-statement text whose search_path
-// changes before a statement naming a table without its schema: the
-// statement would be routed by the path the session had before the text,
-// and the server would resolve the name with the new one.
-var errPathSetInText = sqlerr.New(sqlerr.FeatureNotSupported, "a statement naming a table without its schema after a change of search_path in the same multi-statement text is not supported").
+// changes, to a value the router cannot read, before a statement naming a
+// table without its schema.
+var errPathSetInText = sqlerr.New(sqlerr.FeatureNotSupported, "a statement naming a table without its schema after a change of search_path to an expression in the same multi-statement text is not supported").
 	WithHint("Send the SET search_path as a statement of its own, or qualify the table names.")
+
+// setPath is the search_path a SET or RESET leaves, as the server reads
+// it: each value one schema name as given (search_path quotes each, so a
+// string 'a, b' names one schema "a, b"), "$user" the session's user;
+// RESET and DEFAULT the server's default (nil). ok is false for a value
+// that is not a literal or a word.
+func setPath(set *parser.SetInfo, vals *Values, user string) (path []string, ok bool) {
+	if set.Reset || set.ResetAll {
+		return nil, true
+	}
+	if len(set.Values) == 0 {
+		return nil, false
+	}
+	path = make([]string, 0, len(set.Values))
+	for _, v := range set.Values {
+		var name string
+		switch {
+		case v.Ref.Source == 0:
+			name = v.Word
+		case v.Ref.Source == parser.FromLiteral && vals != nil && v.Ref.Index < len(vals.Literals):
+			name = vals.Literals[v.Ref.Index].Text
+		default:
+			return nil, false
+		}
+		if name == "$user" {
+			name = user
+		}
+		path = append(path, name)
+	}
+	return path, true
+}
 
 // namesUnqualified reports whether the statement names a table without
 // its schema.

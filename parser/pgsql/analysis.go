@@ -150,6 +150,7 @@ func (b *builder) statement(n *pg_query.Node, sf *stmtFacts) *parser.Statement {
 	case *pg_query.Node_VariableSetStmt:
 		st.Kind = parser.KindSet
 		st.Set = setInfo(x.VariableSetStmt)
+		st.Set.Values = b.setValues(x.VariableSetStmt)
 		if st.Set.Name == "transaction" || st.Set.Name == "session characteristics" {
 			st.Tx = txOptions(x.VariableSetStmt.Args)
 		}

@@ -58,3 +58,25 @@ func setInfo(s *pg_query.VariableSetStmt) *parser.SetInfo {
 	}
 	return info
 }
+
+// setValues are the values of SET search_path = v1, v2, …: each a string
+// literal of the text or a word of its shape (an identifier).
+func (b *builder) setValues(s *pg_query.VariableSetStmt) []parser.SetValue {
+	if s.Kind != pg_query.VariableSetKind_VAR_SET_VALUE || len(s.Args) == 0 || s.Name != "search_path" {
+		return nil // only search_path's are read (router's setPath)
+	}
+	out := make([]parser.SetValue, len(s.Args))
+	for i, a := range s.Args {
+		c := a.GetAConst()
+		if c == nil || c.GetSval() == nil {
+			out[i].Ref.Source = parser.FromExpr // a number: no schema
+			continue
+		}
+		if r := b.constRef(c); r.Source == parser.FromLiteral {
+			out[i].Ref = r
+		} else {
+			out[i].Word = c.GetSval().Sval
+		}
+	}
+	return out
+}
