@@ -195,6 +195,7 @@ type session struct {
 	// in this batch (settleTxEnd looks only then).
 	txEndSent bool
 	batchSets []batchSet // SETs of the extended batch's implicit transaction
+	textSets  *textSets  // SETs of the multi-statement text in flight
 	// pathSent: a SET of search_path went to a server in this batch and
 	// its answer has not been read; the next Bind waits for it (bind).
 	pathSent bool

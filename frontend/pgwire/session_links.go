@@ -316,6 +316,9 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	if len(s.batchSets) > 0 {
 		s.settleBatchSets(st)
 	}
+	if s.textSets != nil {
+		s.settleTextSets(l)
+	}
 	s.txEnded, s.txEndSent = false, false
 	if s.txOpen && s.txLink == nil && st == pgio.TxIdle {
 		// A side connection (a Describe) while the transaction has not

@@ -187,11 +187,10 @@ func (s *session) simpleQuery(body []byte) error {
 	case stmt.Kind == parser.KindSet && len(stmt.Parts) == 0:
 		pe.done = s.recordSettingOn(sql, stmt, l)
 	case hasSet(stmt):
-		// SETs inside a multi-statement text are not tracked one by one:
-		// the connection's settings are unknown, so the next session to
-		// use it resets them first. (This client's own SETs are not
-		// replayed elsewhere.)
-		l.state.applied, l.state.untracked = appliedUnknown, true
+		// Recorded at the text's ReadyForQuery if it succeeds; the
+		// connection's settings are unknown until then
+		// (session_textsets.go).
+		s.noteTextSets(stmt, sql, l)
 	}
 	s.queue(pe)
 	s.askIfWrote(l)
