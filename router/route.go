@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
@@ -420,21 +421,37 @@ func routeHint(ks *shardmap.Keyspace, stmt *parser.Statement, sess *Session, one
 func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, sess *Session, snap *shardmap.Snapshot, one *Single) (Plan, error) {
 	var first *Single
 	local := *sess
-	pathUnknown := false
+	// The parts after a SET search_path resolve their table names by its
+	// path, on the server and here: a SET LOCAL until the transaction's
+	// end, a SET until a ROLLBACK of the transaction it ran in.
+	path := textPath{effective: sess.SearchPath, session: sess.SearchPath, begin: sess.SearchPath}
 	for i, part := range stmt.Parts {
 		switch part.Kind {
 		case parser.KindSet:
-			// The parts after a SET search_path resolve their table names
-			// by its path, on the server and here.
 			if set := part.Set; set != nil && (set.Name == "search_path" || set.ResetAll) {
-				path, ok := setPath(set, vals, sess.User)
-				local.SearchPath, pathUnknown = path, !ok
+				path.set(set, vals, sess.User)
 			}
 			continue
-		case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint, parser.KindShow, parser.KindEmpty:
+		case parser.KindBegin:
+			path.begin = path.session
+			continue
+		case parser.KindCommit:
+			path.effective = path.session
+			continue
+		case parser.KindRollback:
+			path.session, path.effective = path.begin, path.begin
+			continue
+		case parser.KindSavepoint:
+			// SAVEPOINT, RELEASE or ROLLBACK TO (the analysis does not
+			// tell them apart): which SETs a ROLLBACK TO undoes is not
+			// followed.
+			path.unknown = path.unknown || !slices.Equal(path.effective, path.begin)
+			continue
+		case parser.KindShow, parser.KindEmpty:
 			continue
 		}
-		if pathUnknown && namesUnqualified(part) {
+		local.SearchPath = path.effective
+		if path.unknown && namesUnqualified(part) {
 			return nil, errPathSetInText
 		}
 		p, err := Route(part, vals, &local, snap)
@@ -450,6 +467,12 @@ func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, ses
 			local.TxShard = s.Shard
 		case AnyShard:
 		default:
+			if part.Pin == parser.PinTempObject {
+				// CREATE TEMP TABLE among other statements: it runs
+				// where the text runs (the session pins that connection
+				// and learns the name there).
+				continue
+			}
 			// The text goes to one shard as a whole; a part that needs
 			// several would see that shard's rows only.
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %d of this multi-statement text needs several shards (%s), which is not supported inside such a text", i+1, p).
@@ -462,10 +485,31 @@ func routeMulti(ks *shardmap.Keyspace, stmt *parser.Statement, vals *Values, ses
 	return inTx(AnyShard{Keyspace: ks, Why: Reason{Text: "multi-statement without sharded tables"}}, sess, one)
 }
 
+// textPath follows search_path through a multi-statement text: the path in
+// effect, the session's (without SET LOCAL), the one at the text's BEGIN;
+// unknown after a value the router cannot read or a ROLLBACK TO.
+type textPath struct {
+	effective, session, begin []string
+	unknown                   bool
+}
+
+func (p *textPath) set(set *parser.SetInfo, vals *Values, user string) {
+	path, ok := setPath(set, vals, user)
+	if !ok {
+		p.unknown = true
+		return
+	}
+	p.effective = path
+	if !set.Local {
+		p.session = path
+	}
+}
+
 // errPathSetInText refuses a multi-statement text whose search_path
-// changes, to a value the router cannot read, before a statement naming a
-// table without its schema.
-var errPathSetInText = sqlerr.New(sqlerr.FeatureNotSupported, "a statement naming a table without its schema after a change of search_path to an expression in the same multi-statement text is not supported").
+// changes in a way the router cannot follow (a value it cannot read, a
+// ROLLBACK TO after it) before a statement naming a table without its
+// schema.
+var errPathSetInText = sqlerr.New(sqlerr.FeatureNotSupported, "a statement naming a table without its schema after a change of search_path that shardgate cannot follow (a value it cannot read, or one a ROLLBACK TO may undo) in the same multi-statement text is not supported").
 	WithHint("Send the SET search_path as a statement of its own, or qualify the table names.")
 
 // setPath is the search_path a SET or RESET leaves, as the server reads
