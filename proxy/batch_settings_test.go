@@ -128,3 +128,39 @@ func TestPathSetInTextRoutes(t *testing.T) {
 		t.Errorf("a read of every shard in a multi-statement text: %v; want 0A000", err)
 	}
 }
+
+// TestMovedBatchReportsItsSettingsAtItsEnd: the ParameterStatus of a SET
+// whose batch moved to another shard reaches the client with the batch's
+// ReadyForQuery, as Postgres sends it, and not at all when the batch
+// fails (the SET is undone); the session's setting follows.
+func TestMovedBatchReportsItsSettingsAtItsEnd(t *testing.T) {
+	ctx := context.Background()
+	a, b := keysOnTwoShards(t, 73600)
+	k := a
+	if shardIndex(t, k) == 0 {
+		k = b // the batch's SET goes to the first shard, then moves
+	}
+	c := dial(t, proxyURL)
+	run := func(app, query string) error {
+		batch := &pgx.Batch{}
+		batch.Queue("SET application_name = '" + app + "'")
+		batch.Queue(query, k)
+		return c.SendBatch(ctx, batch).Close()
+	}
+	if err := run("moved_ok", "SELECT count(*) FROM users WHERE id = $1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PgConn().ParameterStatus("application_name"); got != "moved_ok" {
+		t.Errorf("reported application_name after the moved batch: %q; want moved_ok", got)
+	}
+	if err := run("moved_bad", "SELECT 1/0 FROM users WHERE id = $1"); pgCode(err) != "22012" {
+		t.Fatalf("the failing batch: %v", err)
+	}
+	if got := c.PgConn().ParameterStatus("application_name"); got != "moved_ok" {
+		t.Errorf("reported application_name after the failed moved batch: %q; want moved_ok", got)
+	}
+	var app string
+	if err := c.QueryRow(ctx, "SELECT current_setting('application_name')").Scan(&app); err != nil || app != "moved_ok" {
+		t.Errorf("application_name after the failed moved batch: %q, %v; want moved_ok", app, err)
+	}
+}

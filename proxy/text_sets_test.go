@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -67,4 +68,34 @@ func TestSetsInATextAreRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a RESET in a text", "text_app", "0")
+	// A SET ending with a line comment, then another: the replay of both
+	// on another connection must not let the comment swallow the ';'.
+	for _, sql := range []string{"SET application_name = 'commented' -- why", "SET statement_timeout = '9s'"} {
+		if _, err := a.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after a SET with a trailing comment", "commented", "9s")
+}
+
+// TestSetInATextJoiningAShardRefused: inside a transaction on one shard, a
+// text with a SET whose statements take the transaction to a second shard
+// is refused, as a SET inside a transaction on several shards is (the SET
+// would reach the second shard only, and be recorded for both).
+func TestSetInATextJoiningAShardRefused(t *testing.T) {
+	ctx := context.Background()
+	k0, k1 := keysOnTwoShards(t, 73700)
+	c := dialMode(t, proxyURL, pgx.QueryExecModeSimpleProtocol)
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "UPDATE users SET name = name WHERE id = $1", k0); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, "SET application_name = 'joined'; SELECT count(*) FROM users WHERE id = "+fmt.Sprint(k1))
+	if pgCode(err) != "0A000" {
+		t.Errorf("a text with a SET taking the transaction to a second shard: %v; want 0A000", err)
+	}
 }

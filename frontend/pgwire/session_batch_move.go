@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"github.com/shardgate/shardgate/internal/pgio"
 	"github.com/shardgate/shardgate/internal/sqlerr"
 	"github.com/shardgate/shardgate/parser"
 )
@@ -27,11 +28,17 @@ import (
 
 // movedSettings is what a move changed: the session's settings before it,
 // and the server errors relayed by then; failed: the proxy answered an
-// error after it (extError).
+// error after it (extError). status holds the ParameterStatus messages the
+// moved connection sent at its Sync (a SET application_name, TimeZone,
+// …): Postgres reports them just before the batch's ReadyForQuery, and
+// not at all if the batch fails, so they wait for its end
+// (releaseMovedStatus); capturing is set while they may come.
 type movedSettings struct {
-	settings []string
-	errors   int
-	failed   bool
+	settings  []string
+	errors    int
+	failed    bool
+	capturing bool
+	status    [][]byte
 }
 
 // setsOnly reports whether the batch's connection l has run nothing but
@@ -55,11 +62,41 @@ func (s *session) moveSets(l *link) error {
 	if s.moved == nil {
 		s.moved = &movedSettings{settings: append([]string(nil), s.settings...)}
 	}
-	if err := s.syncAway(l); err != nil {
+	s.moved.capturing = true
+	err := s.syncAway(l)
+	s.moved.capturing = false
+	if err != nil {
 		return err
 	}
 	s.moved.errors = s.errors
 	return nil
+}
+
+// captureStatus keeps a ParameterStatus of the moved connection's Sync
+// (reports whether it did).
+func (s *session) captureStatus(body []byte) bool {
+	m := s.moved
+	if m == nil || !m.capturing {
+		return false
+	}
+	m.status = append(m.status, append([]byte(nil), body...))
+	return true
+}
+
+// releaseMovedStatus writes, just before the batch's ReadyForQuery to the
+// client, the ParameterStatus messages of a move, if the batch did not
+// fail.
+func (s *session) releaseMovedStatus() {
+	m := s.moved
+	if m == nil || m.capturing || len(m.status) == 0 {
+		return
+	}
+	if !m.failed && s.errors == m.errors {
+		for _, body := range m.status {
+			s.out.WriteRaw(pgio.TypeParameterStatus, body)
+		}
+	}
+	m.status = nil
 }
 
 // settleMoved runs when the client's batch has ended: if a server error

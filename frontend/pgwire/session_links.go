@@ -279,7 +279,7 @@ func (s *session) settingsReplay(l *link) string {
 		b.WriteString("RESET ALL")
 	}
 	for _, set := range s.settings {
-		b.WriteString(";\n")
+		b.WriteString(stmtSep)
 		b.WriteString(set)
 	}
 	return b.String()
@@ -363,6 +363,9 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		if err := s.afterDeadlock(); err != nil {
 			return err
 		}
+	}
+	if s.moved != nil && s.out != s.nowhere {
+		s.releaseMovedStatus()
 	}
 	s.out.WriteReadyForQuery(s.clientStatus())
 	if st == pgio.TxIdle {

@@ -45,3 +45,9 @@ func (s *session) runOwn(l *link, sql string) (failed *pgio.ErrorFields, err err
 		}
 	}
 }
+
+// stmtSep joins statement texts of the client's (a SET recorded for
+// replay, a BEGIN) into one Query: the newline before the ';' ends a line
+// comment the text before it may end with (`SET a = 1 -- why`), which
+// would otherwise swallow the ';' and join two statements into one.
+const stmtSep = "\n;\n"

@@ -243,7 +243,7 @@ func (s *session) answer(p *pending) error {
 			}
 			continue
 		case pgio.TypeParameterStatus:
-			if !p.swallow {
+			if !p.swallow && !s.captureStatus(body) {
 				s.out.WriteRaw(typ, body)
 			}
 			continue

@@ -99,8 +99,7 @@ func queryBody(sql string) []byte { return append([]byte(sql), 0) }
 // next session could already hold the connection: that session read the
 // old settings key (if it matched its own, it ran under this client's SET)
 // while this one wrote over its. A multi-statement text's SETs are
-// recorded before the release too, or, if the text failed, the settings
-// marked unknown.
+// recorded before the release too (if the text failed, none).
 func TestSetRecordedBeforeTheConnectionGoesBack(t *testing.T) {
 	src := &recordingSource{conn: newCannedConn()}
 	s := cannedSession(t, src)
@@ -121,15 +120,15 @@ func TestSetRecordedBeforeTheConnectionGoesBack(t *testing.T) {
 		t.Fatalf("at release after a multi-statement SET the connection's settings were %q; the session's are %q", src.applied, s.settingsKey)
 	}
 
-	// A text that fails set nothing; what its connection holds is not
-	// known to the proxy until a reset.
+	// A text that fails set nothing (its implicit transaction rolled
+	// back): its connection has the session's settings still.
 	key := s.settingsKey
 	src.conn.answer(pgio.TypeCommandComplete, "SET\x00", pgio.TypeErrorResponse, "SERROR\x00C22012\x00Mdivision by zero\x00\x00", pgio.TypeReadyForQuery, "I")
 	if err := s.handle(pgio.TypeQuery, queryBody("SET application_name = 'x'; SELECT 1/0")); err != nil {
 		t.Fatal(err)
 	}
-	if len(src.applied) != 3 || src.applied[2] != appliedUnknown || s.settingsKey != key {
-		t.Fatalf("at release after a failed multi-statement SET the connection's settings were %q (want unknown), the session's %q (want %q)", src.applied, s.settingsKey, key)
+	if len(src.applied) != 3 || src.applied[2] != key || s.settingsKey != key {
+		t.Fatalf("at release after a failed multi-statement SET the connection's settings were %q, the session's %q (want %q)", src.applied, s.settingsKey, key)
 	}
 }
 

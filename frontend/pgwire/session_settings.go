@@ -23,6 +23,10 @@ func (s *session) applyStartupParams(params map[string]string) {
 		if !ok {
 			continue
 		}
+		if name == "search_path" {
+			s.base = append(s.base, startupPathSet(v))
+			continue
+		}
 		s.base = append(s.base, "SET "+name+" = "+quoteLiteral(v))
 	}
 	// options: "-c name=value" (or "--name=value") pairs, as libpq's
@@ -36,6 +40,10 @@ func (s *session) applyStartupParams(params map[string]string) {
 			if s.setShardgate(lower, strings.ToLower(value)) == nil {
 				s.readDefault = s.read
 			}
+			continue
+		}
+		if strings.EqualFold(name, "search_path") {
+			s.base = append(s.base, startupPathSet(value))
 			continue
 		}
 		s.base = append(s.base, "SET "+quoteIdent(name)+" = "+quoteLiteral(value))
@@ -104,7 +112,7 @@ func (s *session) settingsChanged() {
 			// last search_path replayed, the startup one after a RESET
 			// or DISCARD ALL, none (the server's default) without.
 			s.sessPath = parseSearchPath(value, s.rs.User)
-			s.sessPathKey = strings.Join(s.sessPath, "\x00")
+			s.sessPathKey = pathKeyOf(s.sessPath)
 		}
 	}
 	s.txSetsChanged()
@@ -166,7 +174,7 @@ func (s *session) pathSetBy(set string) (path []string, key string, ok bool) {
 		}
 		if name, value := splitSet(strings.Join(rest, " ")); name == "search_path" {
 			path = parseSearchPath(value, s.rs.User)
-			return path, strings.Join(path, "\x00"), true
+			return path, pathKeyOf(path), true
 		}
 	}
 	return nil, "", false
@@ -437,34 +445,4 @@ func splitSet(rest string) (name, value string) {
 		value = v[3:]
 	}
 	return name, strings.TrimRight(strings.TrimSpace(value), ";")
-}
-
-// parseSearchPath reads a search_path value: a comma list of possibly
-// quoted names; "$user" is the session's user; DEFAULT (nil) the server's
-// default.
-func parseSearchPath(v, user string) []string {
-	if strings.EqualFold(strings.TrimSpace(v), "default") {
-		return nil // SET search_path TO DEFAULT: the server's default
-	}
-	var out []string
-	for _, part := range strings.Split(v, ",") {
-		p := strings.TrimSpace(part)
-		p = strings.Trim(p, "'")
-		p = strings.TrimSpace(p)
-		if strings.HasPrefix(p, `"`) && strings.HasSuffix(p, `"`) && len(p) >= 2 {
-			p = p[1 : len(p)-1]
-		} else {
-			p = strings.ToLower(p)
-		}
-		if p == "$user" {
-			p = user
-		}
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }

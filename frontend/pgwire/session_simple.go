@@ -112,7 +112,7 @@ func (s *session) simpleQuery(body []byte) error {
 		case parser.KindSavepoint:
 			if s.txOpen && s.txLink == nil {
 				// Before the first routed statement: replayed with BEGIN.
-				s.txBegin += ";\n" + sql
+				s.txBegin += stmtSep + sql
 				s.txSavepoints = true
 				c, name := txControlOf(stmt, sql)
 				s.txControlDone(c, name, false, nil) // its savepoint marks
@@ -159,6 +159,11 @@ func (s *session) simpleQuery(body []byte) error {
 		}
 		s.writesUnknown(router.Shards(plan))
 		return s.fanOutSimple(plan, sql)
+	}
+	if len(stmt.Parts) > 0 && hasSet(stmt) && s.txLink != nil && s.planShard(plan) != s.txLink.shard {
+		// A text with a SET that takes the transaction to a second shard:
+		// the SET would reach that shard only.
+		return s.simpleError(errSetOnSeveral)
 	}
 	var l *link
 	if a, ok := plan.(router.AnyShard); ok && s.readBeforeTx(stmt) {

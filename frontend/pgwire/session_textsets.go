@@ -1,6 +1,8 @@
 package pgwire
 
 import (
+	"strings"
+
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/parser/pgsql"
 )
@@ -22,11 +24,13 @@ type textSets struct {
 	sets   []string
 	prior  string // link's settings key before the text
 	errors int    // s.errors when it was sent
+	inTx   bool   // sent inside an explicit transaction
 }
 
 // noteTextSets prepares the recording of the SETs of a multi-statement
 // text sent on l (and marks l's settings unknown until then).
 func (s *session) noteTextSets(stmt *parser.Statement, sql string, l *link) {
+	s.textSets = nil
 	prior, untracked := l.state.applied, l.state.untracked
 	l.state.applied, l.state.untracked = appliedUnknown, true
 	if untracked {
@@ -44,21 +48,29 @@ func (s *session) noteTextSets(stmt *parser.Statement, sql string, l *link) {
 	if err != nil || len(texts) != len(stmt.Parts) {
 		return
 	}
-	ts := &textSets{link: l, prior: prior, errors: s.errors}
+	ts := &textSets{link: l, prior: prior, errors: s.errors, inTx: s.txOpen}
 	for i, p := range stmt.Parts {
 		if p.Kind == parser.KindSet {
-			ts.sets = append(ts.sets, texts[i])
+			ts.sets = append(ts.sets, strings.Clone(texts[i]))
 		}
 	}
 	s.textSets = ts
 }
 
 // settleTextSets runs at the ReadyForQuery of l: the text's SETs are
-// recorded if no error came.
+// recorded if no error came. Outside an explicit transaction a failed
+// text set nothing (its implicit transaction rolled back): l has its
+// settings from before.
 func (s *session) settleTextSets(l *link) {
 	ts := s.textSets
 	s.textSets = nil
-	if ts.link != l || s.errors != ts.errors {
+	if ts.link != l {
+		return
+	}
+	if s.errors != ts.errors {
+		if !ts.inTx {
+			l.state.applied, l.state.untracked = ts.prior, false
+		}
 		return
 	}
 	l.state.applied, l.state.untracked = ts.prior, false

@@ -76,7 +76,7 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 	var b strings.Builder
 	b.WriteString(s.txBeginAll)
 	for _, set := range s.txSets {
-		b.WriteString(";\n")
+		b.WriteString(stmtSep)
 		b.WriteString(set)
 	}
 	l.w.WriteQuery(b.String())
@@ -127,6 +127,11 @@ func (s *session) canJoin(have, want *shardmap.Shard) error {
 
 // refuseInMultiShardTx refuses what a transaction on several shards cannot
 // run: statements whose effect would reach only one of its connections.
+// errSetOnSeveral refuses a SET that would reach one shard of a
+// transaction on several.
+var errSetOnSeveral = sqlerr.New(sqlerr.FeatureNotSupported, "SET inside a transaction on several shards is not supported").
+	WithHint("SET before BEGIN, or SET LOCAL right after it: those reach every shard the transaction joins.")
+
 func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
 	if !s.multiShardTx() {
 		return nil
@@ -140,8 +145,7 @@ func (s *session) refuseInMultiShardTx(stmt *parser.Statement) error {
 		case p.Kind == parser.KindSavepoint:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "savepoints in a transaction on several shards are not supported")
 		case p.Kind == parser.KindSet: // SET CONSTRAINTS too: it would reach one shard
-			return sqlerr.New(sqlerr.FeatureNotSupported, "SET inside a transaction on several shards is not supported").
-				WithHint("SET before BEGIN, or SET LOCAL right after it: those reach every shard the transaction joins.")
+			return errSetOnSeveral
 		case p.Tx.Prepared:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK PREPARED belong to shardgate in a transaction on several shards")
 		case len(parts) > 1 && (p.Kind == parser.KindCommit || p.Kind == parser.KindRollback || p.Kind == parser.KindBegin):
@@ -180,14 +184,14 @@ func (s *session) setBeforeTx(stmt *parser.Statement, sql string) {
 	} else if s.txReadOnly {
 		s.noteReadWrite(stmt, sql)
 	}
-	s.txBegin += ";\n" + sql
-	s.txBeginAll += ";\n" + sql
+	s.txBegin += stmtSep + sql
+	s.txBeginAll += stmtSep + sql
 	if stmt.Set != nil && stmt.Set.Name == "search_path" {
 		s.txEarlyPath = sql // a SET LOCAL (local)
 		s.txSetsChanged()
 	}
 	if stmt.Set != nil && stmt.Set.Name == "transaction" {
-		s.txBeginChain += ";\n" + sql
+		s.txBeginChain += stmtSep + sql
 	}
 }
 
