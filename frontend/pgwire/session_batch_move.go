@@ -115,11 +115,9 @@ func (s *session) settleMoved() {
 	}
 }
 
-// refuseTxAfterMove refuses transaction control in a batch that moved.
+// refuseTxAfterMove refuses transaction control in a batch that moved
+// (s.moved set).
 func (s *session) refuseTxAfterMove(stmt *parser.Statement) error {
-	if s.moved == nil {
-		return nil
-	}
 	switch stmt.Kind {
 	case parser.KindBegin, parser.KindCommit, parser.KindRollback, parser.KindSavepoint:
 		return sqlerr.New(sqlerr.FeatureNotSupported, "%s in a pipeline whose SETs moved to another shard's connection is not supported", stmt.Kind).

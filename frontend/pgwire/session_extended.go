@@ -284,8 +284,10 @@ func (s *session) bind(body []byte) error {
 	if err := s.checkPoolable(cs.stmt, true); err != nil {
 		return err
 	}
-	if err := s.refuseTxAfterMove(cs.stmt); err != nil {
-		return err
+	if s.moved != nil {
+		if err := s.refuseTxAfterMove(cs.stmt); err != nil {
+			return err
+		}
 	}
 	if err := s.refuseInMultiShardTx(cs.stmt); err != nil {
 		return err
