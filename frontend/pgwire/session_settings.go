@@ -23,11 +23,7 @@ func (s *session) applyStartupParams(params map[string]string) {
 		if !ok {
 			continue
 		}
-		if name == "search_path" {
-			s.base = append(s.base, startupPathSet(v))
-			continue
-		}
-		s.base = append(s.base, "SET "+name+" = "+quoteLiteral(v))
+		s.base = append(s.base, startupSet(name, v))
 	}
 	// options: "-c name=value" (or "--name=value") pairs, as libpq's
 	// PGOPTIONS sends them.
@@ -42,14 +38,20 @@ func (s *session) applyStartupParams(params map[string]string) {
 			}
 			continue
 		}
-		if strings.EqualFold(name, "search_path") {
-			s.base = append(s.base, startupPathSet(value))
-			continue
-		}
-		s.base = append(s.base, "SET "+quoteIdent(name)+" = "+quoteLiteral(value))
+		s.base = append(s.base, startupSet(name, value))
 	}
 	s.settings = append([]string(nil), s.base...)
 	s.settingsChanged()
+}
+
+// startupSet is the SET that gives a session a startup parameter's value:
+// the value as one string, but for search_path, which the server reads
+// from a startup string as a list (startupPathSet).
+func startupSet(name, value string) string {
+	if strings.EqualFold(name, "search_path") {
+		return startupPathSet(value)
+	}
+	return "SET " + quoteIdent(name) + " = " + quoteLiteral(value)
 }
 
 // parseOptions reads the startup "options" parameter: whitespace-separated
