@@ -88,6 +88,7 @@ func newConn(hj *pgconn.HijackedConn, o *DialOptions) *Conn {
 	// waits in the netpoller without a system call first.
 	wc := &watchedConn{Conn: netwait.Wrap(hj.Conn), c: c}
 	c.nw, _ = wc.Conn.(*netwait.Conn)
+	c.nw.SetSpin(o.Spin, false)
 	c.r = pgio.NewReader(wc, pgio.ReaderOptions{MaxMessageSize: o.MaxMessageSize, Pool: o.BufferPool})
 	c.w = pgio.NewWriter(wc, pgio.WriterOptions{Pool: o.BufferPool})
 	c.raw = rawConnOf(hj.Conn)

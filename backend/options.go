@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/internal/pgio"
 )
 
@@ -68,6 +69,9 @@ type DialOptions struct {
 	// BufferPool, if set, provides the connections' read and write
 	// buffers.
 	BufferPool *pgio.BufferPool
+	// Spin, if set, lets a read that waits for the server's answer poll
+	// first while one client is at work (internal/netwait).
+	Spin *netwait.Spin
 }
 
 // EnsureDefaults fills in zero fields.

@@ -8,6 +8,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -29,7 +30,7 @@ type shardEntry struct {
 	keyspace string // "": not known (the shard's map version was gone)
 }
 
-func newShardConns(cfg *config.Config, snapshot func() *shardmap.Snapshot, listener backend.Listener) *shardConns {
+func newShardConns(cfg *config.Config, snapshot func() *shardmap.Snapshot, listener backend.Listener, spin *netwait.Spin) *shardConns {
 	b := cfg.Backends.Postgres
 	opts := func(k backend.PoolKey) backend.PoolOptions {
 		host, portText, _ := net.SplitHostPort(k.Node)
@@ -41,6 +42,7 @@ func newShardConns(cfg *config.Config, snapshot func() *shardmap.Snapshot, liste
 				TLS: backend.TLSMode(b.TLS.Mode), CAFile: b.TLS.CAFile,
 				ConnectTimeout: cfg.Pools.ConnectTimeout,
 				RuntimeParams:  map[string]string{"application_name": "shardgate"},
+				Spin:           spin,
 			},
 			MaxConns:       cfg.Pools.MaxServerConnsPerNode,
 			MinIdle:        cfg.Pools.MinIdle,

@@ -603,7 +603,7 @@ func TestHoldOnlyWhenThePrimaryDoesNotAnswer(t *testing.T) {
 	}
 	var cur atomic.Pointer[shardmap.Snapshot]
 	cur.Store(m)
-	c := newShardConns(cfg, cur.Load, backend.Listener{})
+	c := newShardConns(cfg, cur.Load, backend.Listener{}, nil)
 	defer c.pools.Close()
 	shards := m.Keyspaces()[0].Shards()
 
@@ -621,7 +621,7 @@ func TestHoldOnlyWhenThePrimaryDoesNotAnswer(t *testing.T) {
 	// acquire gets a connection there. (A buffer far longer than the
 	// 100ms to the swap: a loaded machine may fire the swap late.)
 	cfg.Replicas.FailoverBuffer = 5 * time.Second
-	held := newShardConns(cfg, cur.Load, backend.Listener{})
+	held := newShardConns(cfg, cur.Load, backend.Listener{}, nil)
 	defer held.pools.Close()
 	ks.Shards[0].Primary = shardmap.NodeSpec{Name: "live0", Host: live.Host, Port: live.Port}
 	next, err := shardmap.Compile(2, shardmap.MapSpec{Keyspaces: []shardmap.KeyspaceSpec{ks}})
@@ -640,7 +640,7 @@ func TestHoldOnlyWhenThePrimaryDoesNotAnswer(t *testing.T) {
 
 	// A refused login is not held (held, it would take the 5s buffer).
 	cfg.Backends.Postgres.Password = config.NewSecret("wrong")
-	c2 := newShardConns(cfg, cur.Load, backend.Listener{})
+	c2 := newShardConns(cfg, cur.Load, backend.Listener{}, nil)
 	defer c2.pools.Close()
 	start = time.Now()
 	_, err = c2.Acquire(context.Background(), next.Keyspaces()[0].Shards()[1])

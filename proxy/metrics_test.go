@@ -298,3 +298,28 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+// TestSpinPollsWithOneClient: with one client at work, the proxy's waits
+// poll first (runtime.spin_wait's default), and /metrics counts the polls.
+func TestSpinPollsWithOneClient(t *testing.T) {
+	addrs := runProxy(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://app:app@%s/app?sslmode=disable", addrs.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	polls := func(m samples) float64 {
+		return m.get(t, "shardgate_spin_polls_total", "result", "hit") + m.get(t, "shardgate_spin_polls_total", "result", "miss")
+	}
+	before := polls(scrapeMetrics(t, addrs.Admin))
+	for i := range 50 {
+		var got int64
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM users WHERE id = $1", int64(i)).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := polls(scrapeMetrics(t, addrs.Admin)) - before; d < 1 {
+		t.Fatalf("one client's 50 queries: %v polls", d)
+	}
+}

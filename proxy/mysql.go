@@ -74,6 +74,7 @@ func NewMySQL(cfg *config.Config, snapshot func() *shardmap.Snapshot, shared ...
 		TLS:        tlsConf,
 		RequireTLS: l.TLS.Mode == config.ServerTLSRequire,
 		DenyPins:   cfg.Pools.Pin == config.PinDeny,
+		Spin:       sharedSpin(cfg, shared),
 		// Under session pooling, a session keeps its connections.
 		SessionPooling: cfg.Pools.Mode == config.PoolSession,
 

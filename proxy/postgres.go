@@ -76,8 +76,9 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	if err != nil {
 		return nil, err
 	}
+	spin := sharedSpin(cfg, shared)
 	p := &Postgres{
-		conns:    newShardConns(cfg, snapshot, ev.Backend),
+		conns:    newShardConns(cfg, snapshot, ev.Backend, spin),
 		analyzer: pgsql.NewAnalyzer(pgsql.Options{}),
 		stats:    new(pgwire.Stats),
 	}
@@ -125,6 +126,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		MaxMergeGroups:  cfg.Limits.MaxMergeGroups,
+		Spin:            spin,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})

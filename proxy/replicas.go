@@ -7,6 +7,7 @@ import (
 	"github.com/shardgate/shardgate/backend"
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/replicas"
 	"github.com/shardgate/shardgate/router"
 	"github.com/shardgate/shardgate/shardmap"
@@ -38,12 +39,26 @@ func (r replicaReads) AcquireReplica(ctx context.Context, sh *shardmap.Shard, no
 // and runs it once; an endpoint built without one builds its own.
 type Shared struct {
 	Monitor *replicas.Monitor
+	// Spin is the proxy's one netwait.Spin (runtime.spin_wait): it
+	// polls only while one client of either endpoint is at work.
+	Spin *netwait.Spin
 }
 
 // NewMonitor builds the replica monitor of the config's replicas section,
 // for Shared. It does nothing until its Run.
 func NewMonitor(cfg *config.Config, snapshot func() *shardmap.Snapshot, l replicas.Listener) (*replicas.Monitor, error) {
 	return newMonitor(cfg, snapshot, l)
+}
+
+// sharedSpin is the Spin of shared, if one was given, else a new one of
+// the config's runtime.spin_wait (nil: off).
+func sharedSpin(cfg *config.Config, shared []Shared) *netwait.Spin {
+	for _, s := range shared {
+		if s.Spin != nil {
+			return s.Spin
+		}
+	}
+	return netwait.NewSpin(cfg.Runtime.Spin())
 }
 
 // sharedMonitor is the monitor of shared, if one was given.

@@ -16,6 +16,7 @@ import (
 	"github.com/shardgate/shardgate/config"
 	"github.com/shardgate/shardgate/frontend/mysqlwire"
 	"github.com/shardgate/shardgate/frontend/pgwire"
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/shardmap"
 )
 
@@ -53,7 +54,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		runtime.GOMAXPROCS(n) // process-wide; 0 keeps Go's default, which follows cgroup limits
 	}
 	log.Info("Go runtime", zap.Int("max_procs", runtime.GOMAXPROCS(0)), zap.Int("cpus", runtime.NumCPU()),
-		zap.Bool("from_config", cfg.Runtime.MaxProcs > 0))
+		zap.Bool("from_config", cfg.Runtime.MaxProcs > 0), zap.Duration("spin_wait", cfg.Runtime.Spin()))
 	var adminLn, pgLn, myLn net.Listener
 	defer func() {
 		for _, ln := range []net.Listener{adminLn, pgLn, myLn} {
@@ -101,7 +102,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	shared := Shared{Monitor: monitor}
+	shared := Shared{Monitor: monitor, Spin: netwait.NewSpin(cfg.Runtime.Spin())}
 	var pg *Postgres
 	if pgLn != nil {
 		if pg, err = NewPostgres(cfg, current.Load, ev, shared); err != nil {
@@ -120,6 +121,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	var adm *admin.Server
 	if adminLn != nil {
 		adm = admin.NewServer(current.Load)
+		adm.Register(SpinMetrics(shared.Spin)) //nolint:errcheck // the first collector of a new registry
 		if pg != nil {
 			if err := adm.Register(pg.ReplicaMetrics()); err != nil {
 				pg.Shutdown(ctx) //nolint:errcheck // nothing served yet

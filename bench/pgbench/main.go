@@ -89,6 +89,7 @@ type result struct {
 	clientCPU           time.Duration // pgbench's
 	queries, analyses   float64       // deltas of shardgate's counters; -1: not scraped
 	mallocs             float64       // delta of shardgate's heap allocations; -1: not scraped
+	polls               float64       // delta of shardgate's spin polls (docs/design/spin.md)
 	err                 error
 }
 
@@ -261,7 +262,7 @@ func main() {
 						<-prof
 						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx, %.2f spin polls/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), res.polls/float64(max(res.txs, 1)), errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
@@ -349,6 +350,7 @@ func measure(t *target, mode string, nc int) result {
 	if c0.haveMallocs && c1.haveMallocs {
 		res.mallocs = c1.mallocs - c0.mallocs
 	}
+	res.polls = c1.polls - c0.polls
 	return res
 }
 
@@ -438,6 +440,7 @@ type counters struct {
 	haveQueries       bool // both counters were there
 	mallocs           float64
 	haveMallocs       bool
+	polls             float64 // runtime.spin_wait's polls, hits and misses
 }
 
 // scrape reads shardgate's query, analyzer and allocation counters from its
@@ -454,6 +457,8 @@ func scrape(admin int) counters {
 		case name == "shardgate_analyzer_lookups_total" && (strings.Contains(labels, `result="hit"`) || strings.Contains(labels, `result="miss"`)):
 			c.analyses += v
 			haveA = true
+		case name == "shardgate_spin_polls_total":
+			c.polls += v
 		case name == "go_memstats_mallocs_total":
 			c.mallocs, c.haveMallocs = v, true
 		}

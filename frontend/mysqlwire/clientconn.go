@@ -113,6 +113,9 @@ func (c *sniffConn) init() {
 		// one yet waits for it without a system call first
 		// (internal/netwait).
 		nc := netwait.Wrap(c.Conn)
+		if w, ok := nc.(*netwait.Conn); ok && c.s != nil {
+			w.SetSpin(c.s.o.Spin, true)
+		}
 		c.r, c.w = bufio.NewReaderSize(nc, 16<<10), nc
 	}
 }

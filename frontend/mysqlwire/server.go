@@ -18,6 +18,7 @@ import (
 	querypb "vitess.io/vitess/go/vt/proto/query"
 	"vitess.io/vitess/go/vt/vtenv"
 
+	"github.com/shardgate/shardgate/internal/netwait"
 	"github.com/shardgate/shardgate/parser"
 	"github.com/shardgate/shardgate/shardmap"
 )
@@ -97,6 +98,9 @@ type Options struct {
 	// MaxMessageSize bounds a client's message, in clear text or over
 	// TLS (0: none).
 	MaxMessageSize int
+	// Spin, if set, lets a read that waits for the client's next request
+	// poll first while one client is at work (internal/netwait).
+	Spin *netwait.Spin
 	// IdleTimeout closes a client idle outside a transaction this long;
 	// IdleInTxTimeout one idle inside a transaction (0: never).
 	IdleTimeout     time.Duration

@@ -55,6 +55,9 @@ type SessionOptions struct {
 	// once it has waited for its client for a while (idle_buffers.go;
 	// NewProxy makes one if nil).
 	Buffers *pgio.BufferPool
+	// Spin, if set, lets a read that waits for the client's next request
+	// poll first while one client is at work (internal/netwait).
+	Spin *netwait.Spin
 	// Stats receives the sessions' counters (NewProxy makes one if nil).
 	Stats *Stats
 	// RewriteScatter and Decoder run scatter reads (both nil: refused).
@@ -265,6 +268,9 @@ func newSession(ctx context.Context, opts *SessionOptions, c *ClientConn) *sessi
 	// The client's requests come after the session's answers: reads wait
 	// for them without a system call first (internal/netwait).
 	nc := netwait.Wrap(c.Conn())
+	if w, ok := nc.(*netwait.Conn); ok {
+		w.SetSpin(opts.Spin, true)
+	}
 	s := &session{
 		opts:      opts,
 		ctx:       ctx,

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -89,6 +90,8 @@ type Conn struct {
 
 	inqLevel int32 // where the kernel's count of bytes left comes from:
 	inqType  int32 // SOL_TCP and TCP_INQ, or SOL_SOCKET and SO_INQ
+
+	sp spinState // polling before a wait (Spin)
 
 	reading atomic.Bool   // a Read runs
 	writes  atomic.Uint64 // writes that sent something
@@ -292,7 +295,10 @@ func (c *Conn) WaitRead() error {
 }
 
 // waitRead is the Control callback of WaitRead.
-func (c *Conn) waitRead(uintptr) {
+func (c *Conn) waitRead(fd uintptr) {
+	if c.sp.shouldPoll() && c.poll(fd) {
+		return
+	}
 	c.err = pollError(runtime_pollWait(c.ctx, 'r'))
 }
 
@@ -313,6 +319,9 @@ func (c *Conn) opError(op string, err error) error {
 
 // read is the Control callback of Read.
 func (c *Conn) read(fd uintptr) {
+	if c.wait && c.sp.shouldPoll() && c.poll(fd) {
+		c.wait = false
+	}
 	if c.wait {
 		if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err != nil {
 			return
@@ -343,6 +352,7 @@ func (c *Conn) read(fd uintptr) {
 			c.n = int(n)
 			c.inq = c.inqOf()
 			raceRead(fd, c.p, c.n)
+			c.sp.noteRead()
 		}
 		return
 	}
@@ -359,6 +369,29 @@ func (c *Conn) inqOf() int {
 		return -1
 	}
 	return int(*(*int32)(unsafe.Pointer(&c.oob[syscall.SizeofCmsghdr])))
+}
+
+// poll peeks at the socket until something is there (or an error or the
+// end of the stream, which the read after it reports) or the Spin's limit
+// passes; false when nothing came. The netpoller's readiness is left as it
+// is: the bytes a poll finds also raised an edge, which costs the next
+// wait that does not poll a read that finds nothing.
+func (c *Conn) poll(fd uintptr) bool {
+	var b [1]byte
+	limit := c.sp.spin.limit
+	start := time.Now()
+	for {
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_DONTWAIT|syscall.MSG_PEEK, 0, 0)
+		if errno != syscall.EAGAIN && errno != syscall.EINTR {
+			c.sp.polled(true)
+			return true
+		}
+		if time.Since(start) >= limit {
+			c.sp.polled(false)
+			return false
+		}
+	}
 }
 
 // pollError is the error a net.Conn read reports for a poll error.

@@ -12,3 +12,6 @@ func Wrap(c net.Conn) net.Conn { return c }
 
 // Forget does nothing here.
 func (c *Conn) Forget() {}
+
+// SetSpin does nothing here.
+func (c *Conn) SetSpin(*Spin, bool) {}
