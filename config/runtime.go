@@ -25,7 +25,7 @@ type Runtime struct {
 }
 
 // DefaultSpinWait is runtime.spin_wait's default.
-const DefaultSpinWait = 100 * time.Microsecond
+const DefaultSpinWait = 250 * time.Microsecond
 
 // maxSpinWait bounds runtime.spin_wait: a poll holds the proxy's thread.
 const maxSpinWait = time.Millisecond

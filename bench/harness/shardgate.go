@@ -46,6 +46,8 @@ type ShardgateConfig struct {
 	// MaxProcs is runtime.max_procs; 0 leaves GOMAXPROCS to Go and removes
 	// GOMAXPROCS from the environment, so that Go's default shows.
 	MaxProcs int
+	// SpinWait is runtime.spin_wait ("": the default).
+	SpinWait string
 	// Env is more environment ("NAME=value", replacing any NAME) for the
 	// shardgate process: GODEBUG, say.
 	Env []string
@@ -104,6 +106,10 @@ func startShardgate(dir, bin string, cfg ShardgateConfig, ep func(v auth.Verifie
 	if poolMode == "" {
 		poolMode = "transaction"
 	}
+	spinWait := ""
+	if cfg.SpinWait != "" {
+		spinWait = ", spin_wait: " + cfg.SpinWait
+	}
 	text := fmt.Sprintf(`listeners:
   %s: {address: "127.0.0.1:%d"}
   admin: {address: "127.0.0.1:%d"}
@@ -112,12 +118,12 @@ users:
 backends:
   %s
 pools: {mode: %s, max_server_conns_per_node: 20}
-runtime: {max_procs: %d}
+runtime: {max_procs: %d%s}
 store: {path: %s}
 logging: {level: warn}
 %stopology:
   keyspaces:
-%s`, e.listener, port, admin, e.verifier, e.backend, poolMode, cfg.MaxProcs, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
+%s`, e.listener, port, admin, e.verifier, e.backend, poolMode, cfg.MaxProcs, spinWait, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err
 	}

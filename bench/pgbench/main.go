@@ -54,6 +54,7 @@ var (
 	baseline = flag.String("baseline", "", "source tree of another shardgate (a git worktree, say) to run as target shardgate-1-baseline, for A/B comparisons within one run")
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
 	sgEnv    = flag.String("env", "", "comma list of NAME=value for the shardgate under test (every shardgate row but shardgate-1-baseline): a switch only the build under test reads, A/B against -baseline (bench/RESULTS.md, sixth pass)")
+	spinWait = flag.String("spin", "", "runtime.spin_wait of every shardgate row but shardgate-1-baseline (empty: the default; 0s: off; docs/design/spin.md)")
 	unix     = flag.Bool("unix", false, "the proxies (PgBouncer, the relay, shardgate) reach Postgres over its Unix socket instead of loopback TCP; pgbench still connects to them over TCP")
 	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
@@ -202,12 +203,19 @@ func main() {
 			// row, so reads find theirs wherever they are routed).
 			nodes = append(nodes, nodes[0])
 		}
-		sg := startShardgate(dir, bin, c.key, nodes, c.maxProcs, env, mode)
+		spin := *spinWait
+		if c.key == "shardgate-1-baseline" {
+			spin = ""
+		}
+		sg := startShardgate(dir, bin, c.key, nodes, c.maxProcs, spin, env, mode)
 		port, admin := sg.Port, sg.Admin
 		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, servers: primaries(c.cluster), clean: stop(sg.Process, os.Interrupt)}
 		label := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain"), "-session")
 		if *sgEnv != "" && c.key != "shardgate-1-baseline" {
 			label += " " + *sgEnv
+		}
+		if spin != "" {
+			label += " spin_wait " + spin
 		}
 		if c.key == "shardgate-1-baseline" {
 			label = "shardgate-1 baseline " + *baseline
@@ -542,7 +550,7 @@ func godebugLabel() string {
 // initialised with all rows), the other tables as reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
 // GOMAXPROCS from the environment, so that the row shows Go's default).
 // mode is the pool mode: transaction or session.
-func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, env []string, mode string) *harness.Shardgate {
+func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, spinWait string, env []string, mode string) *harness.Shardgate {
 	var shards strings.Builder
 	ranges := []string{"-", ""}
 	if len(nodes) == 2 {
@@ -551,7 +559,7 @@ func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, 
 	for i, n := range nodes {
 		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %q, port: %d}}\n", ranges[i], name, i, upstreamHost(n), n.Port)
 	}
-	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, Env: env, PoolMode: mode, Keyspaces: `    - name: app
+	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, SpinWait: spinWait, Env: env, PoolMode: mode, Keyspaces: `    - name: app
       engine: postgres
       tables:
         - {name: pgbench_accounts, column: aid, type: int}
