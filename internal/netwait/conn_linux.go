@@ -39,6 +39,10 @@ const (
 	soInq  = 84
 )
 
+// siocInq is SIOCINQ (FIONREAD): the bytes waiting to be read, for TCP
+// and Unix stream sockets alike, without the FIN.
+const siocInq = 0x541b
+
 // Conn is a *net.TCPConn or a stream *net.UnixConn whose reads wait
 // before reading when nothing can be there: the last read left the socket
 // empty and the peer has been sent something since, so what comes next
@@ -296,8 +300,8 @@ func (c *Conn) WaitRead() error {
 
 // waitRead is the Control callback of WaitRead.
 func (c *Conn) waitRead(fd uintptr) {
-	if c.sp.shouldPoll() && c.poll(fd) {
-		return
+	if c.sp.shouldPoll() {
+		c.poll(fd)
 	}
 	c.err = pollError(runtime_pollWait(c.ctx, 'r'))
 }
@@ -319,8 +323,8 @@ func (c *Conn) opError(op string, err error) error {
 
 // read is the Control callback of Read.
 func (c *Conn) read(fd uintptr) {
-	if c.wait && c.sp.shouldPoll() && c.poll(fd) {
-		c.wait = false
+	if c.wait && c.sp.shouldPoll() {
+		c.poll(fd)
 	}
 	if c.wait {
 		if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err != nil {
@@ -371,25 +375,34 @@ func (c *Conn) inqOf() int {
 	return int(*(*int32)(unsafe.Pointer(&c.oob[syscall.SizeofCmsghdr])))
 }
 
-// poll peeks at the socket until something is there (or an error or the
-// end of the stream, which the read after it reports) or the Spin's limit
-// passes; false when nothing came. The netpoller's readiness is left as it
-// is: the bytes a poll finds also raised an edge, which costs the next
-// wait that does not poll a read that finds nothing.
-func (c *Conn) poll(fd uintptr) bool {
-	var b [1]byte
+// poll watches the socket until bytes are there or the Spin's limit
+// passes. It asks with SIOCINQ, a count that takes and clears nothing: a
+// reset or the end of the stream is left for the wait and the read after
+// it. Whatever it found, the wait after it runs as it would have: after a
+// hit it returns at once, since the bytes' arrival is pending in the
+// netpoller, but only after going through the scheduler, which asks the
+// netpoller for everything that arrived meanwhile. A goroutine that polls
+// keeps others from running (with one P nothing asks the netpoller while
+// it runs): this round through the scheduler is what bounds their wait to
+// one poll.
+func (c *Conn) poll(fd uintptr) {
+	var inq int32
 	limit := c.sp.spin.limit
 	start := time.Now()
 	for {
-		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_DONTWAIT|syscall.MSG_PEEK, 0, 0)
-		if errno != syscall.EAGAIN && errno != syscall.EINTR {
+		_, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, siocInq, uintptr(unsafe.Pointer(&inq)))
+		switch {
+		case errno == syscall.EINTR:
+		case errno != 0:
+			c.sp.polled(false) // cannot tell: the wait will
+			return
+		case inq > 0:
 			c.sp.polled(true)
-			return true
+			return
 		}
 		if time.Since(start) >= limit {
 			c.sp.polled(false)
-			return false
+			return
 		}
 	}
 }

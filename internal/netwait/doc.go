@@ -13,6 +13,11 @@
 // empty or full: the runtime's bookkeeping around a blocking call buys
 // nothing for them. Writes go through the Conn only, in turn on its lock.
 //
+// With a Spin (spin.go, docs/design/spin.md), a wait first polls the
+// socket for a while when one client is at work, and then waits as
+// before; a deadline or Close that comes during the poll takes effect
+// when it ends.
+//
 // It imports only the standard library and the runtime's netpoller entry
 // (a linkname): nothing of shardgate. Where the wait cannot be had (TLS,
 // other platforms, a kernel without TCP_INQ, or without SO_INQ for a Unix

@@ -6,7 +6,7 @@ import (
 )
 
 // Spin lets a read that would wait poll its socket for a short while
-// first, while the proxy serves one client at a time.
+// first, while the proxy serves one client at a time (docs/design/spin.md).
 //
 // Waiting in the netpoller puts the thread to sleep, and a sleeping
 // thread's CPU halts; the answer that wakes it pays for the wake-up of
@@ -18,16 +18,24 @@ import (
 // one P, the netpoller is not even asked while a goroutine polls): so a
 // Conn polls only when no other client Conn of its Spin read anything
 // since this Conn's last wait, and backs off when its polls keep missing.
+// And whatever a poll found, the wait after it goes through the
+// scheduler, which asks the netpoller: a connection that was not seen
+// (a client's first request, a TLS client, a server's answer) waits at
+// most one poll.
 //
 // One Spin serves a whole proxy: the client Conns of every endpoint and
 // the server Conns behind them. Its methods are safe for concurrent use.
 type Spin struct {
 	limit time.Duration // how long one wait polls at most
 	ids   atomic.Uint64 // the client Conns' ids
+	_     [48]byte
 	// last is the id of the client Conn that read last; switches counts
-	// the reads by another client Conn than the one before.
+	// the reads by another client Conn than the one before. Written by
+	// every client's reads while several take turns: a cache line of
+	// their own.
 	last     atomic.Uint64
 	switches atomic.Uint64
+	_        [48]byte
 	// hits and misses count the polls that found something and those that
 	// gave up.
 	hits, misses atomic.Uint64

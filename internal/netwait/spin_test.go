@@ -3,12 +3,44 @@
 package netwait
 
 import (
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
+	"slices"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// echoEnv names the address a copy of this test binary, started as an
+// echo process, connects to (TestMain).
+const echoEnv = "NETWAIT_TEST_ECHO_ADDR"
+
+// TestMain runs the echo process when asked to: two connections to the
+// address, each byte answered at once. A peer in another process answers
+// whatever this one's scheduler does.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(echoEnv); addr != "" {
+		done := make(chan struct{}, 2)
+		for range 2 {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				os.Exit(2)
+			}
+			go func() {
+				io.Copy(c, c)
+				done <- struct{}{}
+			}()
+		}
+		<-done
+		<-done
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // echoAfter answers every byte a reads with one byte, after delay. It
 // reads and writes a's descriptor in blocking mode, on a thread of its
@@ -128,8 +160,9 @@ func TestSpinBacksOffWhenPollsMiss(t *testing.T) {
 	c := spinConn(t, s, true, 2*time.Millisecond)
 	roundTrips(t, c, 30)
 	hits, misses := s.Polls()
-	// Waits 2..30 would poll without the backoff; with it, misses at
-	// waits 2, 4, 7, 12, 21 (and a hit resets it).
+	// Waits 2..30 would poll without the backoff (the first follows the
+	// Conn's first read, a switch); with it, misses at waits 3, 5, 8,
+	// 13, 22 (and a hit resets it).
 	if misses == 0 || hits+misses > 10 {
 		t.Fatalf("30 slow answers: %d hits, %d misses: want some misses and at most 10 polls", hits, misses)
 	}
@@ -144,5 +177,89 @@ func TestNilSpin(t *testing.T) {
 	roundTrips(t, c, 5)
 	if c.sp.spin != nil {
 		t.Fatal("SetSpin(nil) set a Spin")
+	}
+}
+
+// TestSpinLetsOthersRun: a client whose polls keep finding its answers
+// never sleeps; with one P, another goroutine's socket is not even looked
+// at while it polls. Each wait after a poll goes through the scheduler,
+// which asks the netpoller: another connection's answers still come in a
+// round trip, not when Go's sysmon next steps in (10 ms and more).
+func TestSpinLetsOthersRun(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	echo := exec.Command(os.Args[0], "-test.run=^$")
+	echo.Env = append(os.Environ(), echoEnv+"="+ln.Addr().String())
+	if err := echo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { echo.Process.Kill(); echo.Wait() })
+	var conns [2]net.Conn
+	for i := range conns {
+		if conns[i], err = ln.Accept(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conns[i].Close() })
+	}
+	s := NewSpin(time.Millisecond)
+	hog := Wrap(conns[0]).(*Conn)
+	hog.SetSpin(s, true)
+	other := conns[1] // Go's own reads, in the netpoller
+	roundTrips(t, hog, 3)
+
+	var stop atomic.Bool
+	var hogTrips atomic.Int64
+	hogDone := make(chan struct{})
+	go func() {
+		defer close(hogDone)
+		b := make([]byte, 1)
+		for !stop.Load() {
+			if _, err := hog.Write([]byte{'x'}); err != nil {
+				return
+			}
+			if _, err := hog.Read(b); err != nil {
+				return
+			}
+			hogTrips.Add(1)
+		}
+	}()
+	// Round trips of the other connection while the hog makes hundreds.
+	var rtts []time.Duration
+	b := make([]byte, 1)
+	for deadline := time.Now().Add(5 * time.Second); len(rtts) < 30 || hogTrips.Load() < 300; {
+		if time.Now().After(deadline) {
+			break
+		}
+		start := time.Now()
+		if _, err := other.Write([]byte{'y'}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		rtts = append(rtts, time.Since(start))
+	}
+	stop.Store(true)
+	<-hogDone
+	hits, _ := s.Polls()
+	slices.Sort(rtts)
+	t.Logf("hog: %d round trips, %d poll hits; other: %d round trips, median %v, max %v", hogTrips.Load(), hits, len(rtts), rtts[len(rtts)/2], rtts[len(rtts)-1])
+	if hits < 150 {
+		t.Fatalf("the hog's polls hit %d times: the test did not test polling", hits)
+	}
+	var sum time.Duration
+	for _, d := range rtts {
+		sum += d
+	}
+	// Without the round through the scheduler most of them are quick
+	// (a missed poll parks the hog now and then) and some wait 10–20 ms
+	// for sysmon: the mean shows it, the median may not.
+	if mean := sum / time.Duration(len(rtts)); mean > time.Millisecond {
+		t.Fatalf("another connection's round trips took %v on average while one polled", mean)
 	}
 }
