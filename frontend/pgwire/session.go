@@ -191,6 +191,12 @@ type session struct {
 	// txSetsUnsure: a savepoint statement the proxy could not follow.
 	txMarks      []savepointMark
 	txSetsUnsure bool
+	// txRestore is the startup values a RESET in the transaction took
+	// away on txRestoreOn, set again before its next statement there;
+	// txRestoreAt is the RESET's index in txSets (session_reset.go).
+	txRestore   string
+	txRestoreOn *link
+	txRestoreAt int
 	// txEnded: the explicit transaction's COMMIT or ROLLBACK completed,
 	// its ReadyForQuery has not come (a batch or text goes on after it).
 	txEnded bool

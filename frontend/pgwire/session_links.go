@@ -99,6 +99,9 @@ func (s *session) linkForUse(shard *shardmap.Shard, pin bool) (*link, error) {
 			}
 			return s.joinTx(shard)
 		}
+		if s.txRestoreOn == l {
+			s.restoreStartup(l)
+		}
 		return l, nil
 	}
 	if l := s.batch; l != nil && l.shard != shard && s.describedOnly(l) {
@@ -345,6 +348,7 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 		}
 		s.txOpen, s.txFailed, s.txBegin, s.txLink = false, false, "", nil
 		s.txParts, s.txBeginAll, s.txBeginChain, s.txSavepoints = nil, "", "", false
+		s.forgetRestore()
 		s.endTxPath()
 		s.clearPortals()
 	case pgio.TxInBlock:

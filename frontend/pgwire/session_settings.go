@@ -161,23 +161,24 @@ func (s *session) endTxPath() {
 // leaves (ok false: it sets something else). RESET returns the server
 // connection to its own default, the server's (nil).
 func (s *session) pathSetBy(set string) (path []string, key string, ok bool) {
+	if name, _, ok := resetName(set); ok {
+		// RESET, or SET … TO DEFAULT.
+		return nil, "", name == "search_path" || name == "all"
+	}
 	words := strings.Fields(stripLeadingComments(set))
 	if len(words) < 2 {
 		return nil, "", false
 	}
-	switch strings.ToUpper(words[0]) {
-	case "RESET":
-		n := strings.ToLower(strings.TrimRight(words[1], ";"))
-		return nil, "", n == "search_path" || n == "all"
-	case "SET":
-		rest := words[1:]
-		if len(rest) > 1 && (strings.EqualFold(rest[0], "SESSION") || strings.EqualFold(rest[0], "LOCAL")) {
-			rest = rest[1:]
-		}
-		if name, value := splitSet(strings.Join(rest, " ")); name == "search_path" {
-			path = parseSearchPath(value, s.rs.User)
-			return path, pathKeyOf(path), true
-		}
+	if !strings.EqualFold(words[0], "SET") {
+		return nil, "", false
+	}
+	rest := words[1:]
+	if len(rest) > 1 && (strings.EqualFold(rest[0], "SESSION") || strings.EqualFold(rest[0], "LOCAL")) {
+		rest = rest[1:]
+	}
+	if name, value := splitSet(strings.Join(rest, " ")); name == "search_path" {
+		path = parseSearchPath(value, s.rs.User)
+		return path, pathKeyOf(path), true
 	}
 	return nil, "", false
 }
@@ -191,8 +192,7 @@ func quoteLiteral(v string) string {
 // if it rolls back (as the server drops it).
 func (s *session) recordSetting(sql string, stmt *parser.Statement, l *link) {
 	if s.txOpen {
-		s.txSets = append(s.txSets, sql)
-		s.txSetsChanged()
+		s.txSetDone(sql, l)
 		return
 	}
 	s.applySetting(sql, stmt, l)
@@ -215,8 +215,7 @@ type batchSet struct {
 // its end (settleBatchSets, endTxAt).
 func (s *session) setDone(cs *clientStmt, l *link) {
 	if s.txOpen && !s.txEnded {
-		s.txSets = append(s.txSets, cs.sql)
-		s.txSetsChanged()
+		s.txSetDone(cs.sql, l)
 		return
 	}
 	s.batchSets = append(s.batchSets, batchSet{cs: cs, l: l, errors: s.errors})
@@ -263,6 +262,7 @@ func (s *session) settleBatchSets(st pgio.TxStatus) {
 func (s *session) endTxSettings(l *link, committed bool) {
 	sets, unsure := s.txSets, s.txSetsUnsure
 	s.txSets, s.txSetsUnsure, s.txEarlyPath = nil, false, ""
+	s.forgetRestore()
 	clear(s.txMarks)
 	s.txMarks = s.txMarks[:0]
 	s.txSetsChanged()
@@ -284,6 +284,11 @@ func (s *session) applySetting(sql string, _ *parser.Statement, l *link) {
 	}
 	verb := strings.ToUpper(words[0])
 	second := strings.ToUpper(words[1])
+	if name, local, ok := resetName(sql); ok && verb == "SET" && !local {
+		// SET name TO DEFAULT is RESET name.
+		words = []string{"RESET", name}
+		verb, second = "RESET", strings.ToUpper(name)
+	}
 	switch {
 	case verb == "SET" && (second == "LOCAL" || second == "TRANSACTION" || second == "CONSTRAINTS"):
 		return // ends with the transaction

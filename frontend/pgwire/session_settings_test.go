@@ -27,7 +27,7 @@ func TestSearchPathFollowsSettings(t *testing.T) {
 		{func() { s.applySetting("RESET search_path", nil, l) }, startup},
 		{func() { s.applySetting("SET SESSION search_path TO tenant3", nil, l) }, []string{"tenant3"}},
 		{func() { s.applySetting("RESET ALL", nil, l) }, startup},
-		{func() { s.applySetting("SET search_path TO DEFAULT", nil, l) }, nil},
+		{func() { s.applySetting("SET search_path TO DEFAULT", nil, l) }, startup}, // = RESET
 		{func() { s.resetSettings() }, startup},
 	}
 	for i, st := range steps {
@@ -52,7 +52,7 @@ func TestStartupRoleIsRoleSetting(t *testing.T) {
 // TestSearchPathInTransaction: inside a transaction routing follows the
 // search_path its SETs left on the server connection — SET LOCAL (given
 // before the transaction reached a server, or after), SET, RESET (the
-// server's default) — until a ROLLBACK TO SAVEPOINT undoes them (also a
+// startup value, set again after it) — until a ROLLBACK TO SAVEPOINT undoes them (also a
 // SET LOCAL given after a savepoint before the transaction reached a
 // server) or the
 // transaction ends: a rollback returns to the session's, a commit keeps
@@ -79,7 +79,7 @@ func TestSearchPathInTransaction(t *testing.T) {
 		{func() { s.recordSetting("SET LOCAL search_path TO tenant2", nil, l) }, []string{"tenant2"}},
 		{func() { s.txControlDone(ctlSavepoint, "a", false, l) }, []string{"tenant2"}},
 		{func() { s.recordSetting("SET search_path = tenant3", nil, l) }, []string{"tenant3"}},
-		{func() { s.recordSetting("RESET search_path", nil, l) }, nil},
+		{func() { s.recordSetting("RESET search_path", nil, l) }, []string{"tenant1"}}, // the startup value, as on Postgres
 		{func() { s.txControlDone(ctlRollbackTo, "a", false, l) }, []string{"tenant2"}},
 		{func() { s.txControlDone(ctlRollbackTo, "b", false, l) }, []string{"tenant1"}},
 		{func() { s.endTxSettings(l, false); s.txOpen = false; s.endTxPath() }, []string{"tenant1"}},
@@ -127,6 +127,62 @@ func TestSetNamesAsPostgresKnowsThem(t *testing.T) {
 		}
 		if !slices.Equal(s.settings, tc.want) || !slices.Equal(s.rs.SearchPath, tc.path) {
 			t.Errorf("%q: settings %q, search_path %q; want %q, %q", tc.sets, s.settings, s.rs.SearchPath, tc.want, tc.path)
+		}
+	}
+}
+
+// TestResetName: the statements that return a setting to its reset value
+// (RESET, SET … TO DEFAULT, SET TIME ZONE LOCAL), and those that do not.
+func TestResetName(t *testing.T) {
+	for sql, want := range map[string]string{
+		"RESET application_name":             "application_name",
+		"reset ALL;":                         "all",
+		"RESET TimeZone":                     "timezone",
+		"SET application_name TO DEFAULT":    "application_name",
+		"SET SESSION DateStyle = default;":   "datestyle",
+		"SET LOCAL search_path TO DEFAULT":   "search_path",
+		"SET TIME ZONE DEFAULT":              "timezone",
+		"SET TIME ZONE LOCAL":                "timezone",
+		"/* c */ SET work_mem TO DEFAULT":    "work_mem",
+		"SET application_name = 'DEFAULT'":   "",
+		"SET application_name = 'x'":         "",
+		"SET work_mem TO LOCAL":              "",
+		"RESET SESSION AUTHORIZATION":        "",
+		"SET TRANSACTION ISOLATION LEVEL 3":  "",
+		"SELECT 1":                           "",
+		"SET SESSION AUTHORIZATION DEFAULT":  "authorization",
+		"SET LOCAL statement_timeout = 1000": "",
+	} {
+		name, _, ok := resetName(sql)
+		if !ok {
+			name = ""
+		}
+		if name != want {
+			t.Errorf("resetName(%q) = %q, want %q", sql, name, want)
+		}
+	}
+	if _, local, _ := resetName("SET LOCAL search_path TO DEFAULT"); !local {
+		t.Error("SET LOCAL … TO DEFAULT: not local")
+	}
+}
+
+// TestStartupRestore: what a RESET inside a transaction takes away from
+// the startup values, set again (as SET LOCAL after a SET LOCAL … TO
+// DEFAULT); nothing for a setting the client did not send at startup.
+func TestStartupRestore(t *testing.T) {
+	s := &session{c: &ClientConn{User: "app"}, rs: router.Session{User: "app"}, opts: &SessionOptions{}}
+	s.applyStartupParams(map[string]string{"application_name": "app1", "TimeZone": "UTC", "options": "-c work_mem=8MB"})
+	for sql, want := range map[string]string{
+		"RESET application_name":                  `SET "application_name" = 'app1'`,
+		"SET TIME ZONE DEFAULT":                   `SET "TimeZone" = 'UTC'`,
+		"SET LOCAL work_mem TO DEFAULT":           `SET LOCAL "work_mem" = '8MB'`,
+		"RESET statement_timeout":                 "",
+		"SET application_name = 'x'":              "",
+		"RESET ALL":                               `SET "application_name" = 'app1'` + stmtSep + `SET "TimeZone" = 'UTC'` + stmtSep + `SET "work_mem" = '8MB'`,
+		"SET SESSION application_name TO DEFAULT": `SET "application_name" = 'app1'`,
+	} {
+		if got := s.startupRestore(sql); got != want {
+			t.Errorf("startupRestore(%q) = %q, want %q", sql, got, want)
 		}
 	}
 }

@@ -59,6 +59,9 @@ func (s *session) multiShardTx() bool { return len(s.txParts) > 1 }
 func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 	if l := s.partOn(shard); l != nil {
 		s.txLink = l
+		if s.txRestoreOn == l {
+			s.restoreStartup(l)
+		}
 		return l, nil
 	}
 	if err := s.canJoin(s.txLink.shard, shard); err != nil {

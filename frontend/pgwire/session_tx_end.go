@@ -61,6 +61,7 @@ func (s *session) endMultiShardTx(stmt *parser.Statement) (failed bool, err erro
 		s.endTxSettings(parts[0], committed)
 	} else {
 		s.txSets = nil
+		s.forgetRestore()
 		s.txSetsChanged()
 	}
 	for _, l := range parts {

@@ -175,6 +175,9 @@ func (s *session) txControlDone(c txControl, name string, chain bool, l *link) {
 			s.txMarks = s.txMarks[:i]
 		default:
 			// Undone by the server; the savepoint stays.
+			if s.txRestoreOn != nil && s.txRestoreAt >= s.txMarks[i].sets {
+				s.forgetRestore()
+			}
 			clear(s.txSets[s.txMarks[i].sets:])
 			s.txSets = s.txSets[:s.txMarks[i].sets]
 			s.txEarlyPath = s.txMarks[i].early
