@@ -300,8 +300,8 @@ func (c *Conn) WaitRead() error {
 
 // waitRead is the Control callback of WaitRead.
 func (c *Conn) waitRead(fd uintptr) {
-	if c.sp.shouldPoll() {
-		c.poll(fd)
+	if c.sp.shouldPoll() && c.poll(fd) {
+		return
 	}
 	c.err = pollError(runtime_pollWait(c.ctx, 'r'))
 }
@@ -323,8 +323,8 @@ func (c *Conn) opError(op string, err error) error {
 
 // read is the Control callback of Read.
 func (c *Conn) read(fd uintptr) {
-	if c.wait && c.sp.shouldPoll() {
-		c.poll(fd)
+	if c.wait && c.sp.shouldPoll() && c.poll(fd) {
+		c.wait = false
 	}
 	if c.wait {
 		if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err != nil {
@@ -376,18 +376,24 @@ func (c *Conn) inqOf() int {
 }
 
 // poll watches the socket until bytes are there or the Spin's limit
-// passes. It asks with SIOCINQ, a count that takes and clears nothing: a
-// reset or the end of the stream is left for the wait and the read after
-// it. Whatever it found, the wait after it runs as it would have: after a
-// hit it returns at once, since the bytes' arrival is pending in the
-// netpoller, but only after going through the scheduler, which asks the
-// netpoller for everything that arrived meanwhile. A goroutine that polls
-// keeps others from running (with one P nothing asks the netpoller while
-// it runs): this round through the scheduler is what bounds their wait to
-// one poll.
-func (c *Conn) poll(fd uintptr) {
+// passes; true when the wait after it may be skipped. It asks with
+// SIOCINQ, a count that takes and clears nothing: a reset or the end of
+// the stream is left for the wait and the read after it.
+//
+// A goroutine that polls keeps others from running: with one P, nothing
+// asks the netpoller while it runs, and a goroutine that never waits
+// would keep other clients' requests and other connections' answers
+// waiting for Go's sysmon, 10–20 ms. So every so often (when no Conn of
+// the Spin went through the scheduler for two limits) a poll that found
+// its bytes is still followed by its wait: that wait returns at once,
+// the arrival being pending in the netpoller, but only after a round
+// through the scheduler, which asks the netpoller for everything that
+// arrived meanwhile. Otherwise the read follows at once; the readiness
+// the bytes raised stays recorded, and costs a later wait a read that
+// finds nothing.
+func (c *Conn) poll(fd uintptr) (skipWait bool) {
 	var inq int32
-	limit := c.sp.spin.limit
+	s := c.sp.spin
 	start := time.Now()
 	for {
 		_, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, siocInq, uintptr(unsafe.Pointer(&inq)))
@@ -395,14 +401,15 @@ func (c *Conn) poll(fd uintptr) {
 		case errno == syscall.EINTR:
 		case errno != 0:
 			c.sp.polled(false) // cannot tell: the wait will
-			return
+			return false
 		case inq > 0:
 			c.sp.polled(true)
-			return
+			return !s.roundDue()
 		}
-		if time.Since(start) >= limit {
+		if time.Since(start) >= s.limit {
 			c.sp.polled(false)
-			return
+			s.noteRound()
+			return false
 		}
 	}
 }

@@ -18,17 +18,22 @@ import (
 // one P, the netpoller is not even asked while a goroutine polls): so a
 // Conn polls only when no other client Conn of its Spin read anything
 // since this Conn's last wait, and backs off when its polls keep missing.
-// And whatever a poll found, the wait after it goes through the
-// scheduler, which asks the netpoller: a connection that was not seen
-// (a client's first request, a TLS client, a server's answer) waits at
-// most one poll.
+// And every two limits a poll that found its bytes is followed by its
+// wait all the same, a round through the scheduler, which asks the
+// netpoller: a connection the switches do not show (a client's first
+// request, a TLS client, a server's answer) waits about three limits at
+// most (conn_linux.go's poll).
 //
 // One Spin serves a whole proxy: the client Conns of every endpoint and
 // the server Conns behind them. Its methods are safe for concurrent use.
 type Spin struct {
 	limit time.Duration // how long one wait polls at most
 	ids   atomic.Uint64 // the client Conns' ids
-	_     [48]byte
+	epoch time.Time     // lastRound counts from here
+	// lastRound is when (ns after epoch) a Conn that polled last went
+	// through the scheduler (conn_linux.go's poll).
+	lastRound atomic.Int64
+	_         [32]byte
 	// last is the id of the client Conn that read last; switches counts
 	// the reads by another client Conn than the one before. Written by
 	// every client's reads while several take turns: a cache line of
@@ -47,8 +52,24 @@ func NewSpin(limit time.Duration) *Spin {
 	if limit <= 0 {
 		return nil
 	}
-	return &Spin{limit: limit}
+	return &Spin{limit: limit, epoch: time.Now()}
 }
+
+// roundDue says whether a Conn whose poll found its bytes must go
+// through the scheduler now (none that polled did for two limits), and if
+// so notes it.
+func (s *Spin) roundDue() bool {
+	now := int64(time.Since(s.epoch))
+	if now-s.lastRound.Load() < int64(2*s.limit) {
+		return false
+	}
+	s.lastRound.Store(now)
+	return true
+}
+
+// noteRound notes that a Conn whose poll missed goes through the
+// scheduler (its wait).
+func (s *Spin) noteRound() { s.lastRound.Store(int64(time.Since(s.epoch))) }
 
 // Limit is how long one wait polls at most.
 func (s *Spin) Limit() time.Duration { return s.limit }
