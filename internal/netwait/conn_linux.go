@@ -303,7 +303,7 @@ func (c *Conn) waitRead(fd uintptr) {
 	if c.sp.shouldPoll() && c.poll(fd) {
 		return
 	}
-	c.err = pollError(runtime_pollWait(c.ctx, 'r'))
+	c.err = pollError(c.pollWait())
 }
 
 // control runs fn on the descriptor and returns the error fn left in
@@ -327,7 +327,7 @@ func (c *Conn) read(fd uintptr) {
 		c.wait = false
 	}
 	if c.wait {
-		if c.err = pollError(runtime_pollWait(c.ctx, 'r')); c.err != nil {
+		if c.err = pollError(c.pollWait()); c.err != nil {
 			return
 		}
 	}
@@ -401,14 +401,16 @@ func (c *Conn) poll(fd uintptr) (skipWait bool) {
 		case errno == syscall.EINTR:
 		case errno != 0:
 			c.sp.polled(false) // cannot tell: the wait will
+			c.sp.round = true
 			return false
 		case inq > 0:
 			c.sp.polled(true)
-			return !s.roundDue()
+			c.sp.round = s.roundDue()
+			return !c.sp.round
 		}
 		if time.Since(start) >= s.limit {
 			c.sp.polled(false)
-			s.noteRound()
+			c.sp.round = true
 			return false
 		}
 	}

@@ -56,20 +56,19 @@ func NewSpin(limit time.Duration) *Spin {
 }
 
 // roundDue says whether a Conn whose poll found its bytes must go
-// through the scheduler now (none that polled did for two limits), and if
-// so notes it.
+// through the scheduler now: none that polled did for two limits.
 func (s *Spin) roundDue() bool {
-	now := int64(time.Since(s.epoch))
-	if now-s.lastRound.Load() < int64(2*s.limit) {
-		return false
-	}
-	s.lastRound.Store(now)
-	return true
+	return int64(time.Since(s.epoch))-s.lastRound.Load() >= int64(2*s.limit)
 }
 
-// noteRound notes that a Conn whose poll missed goes through the
-// scheduler (its wait).
+// noteRound notes that a Conn that polled went through the scheduler.
 func (s *Spin) noteRound() { s.lastRound.Store(int64(time.Since(s.epoch))) }
+
+// minRound tells a wait that went through the scheduler from one that
+// returned at once (the runtime had the socket marked ready already, by a
+// round's netpoll that also saw its earlier edge): tens of nanoseconds
+// against microseconds.
+const minRound = 500 * time.Nanosecond
 
 // Limit is how long one wait polls at most.
 func (s *Spin) Limit() time.Duration { return s.limit }

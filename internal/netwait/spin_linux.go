@@ -1,5 +1,7 @@
 package netwait
 
+import "time"
+
 // maxSpinBackoff bounds the waits a Conn skips polling after its polls
 // missed in a row (1, 2, 4, … of them).
 const maxSpinBackoff = 64
@@ -12,6 +14,23 @@ type spinState struct {
 	seen    uint64 // the Spin's switches at this Conn's last wait
 	skip    uint32 // waits left that do not poll
 	backoff uint32 // the skip after the next miss
+	round   bool   // the wait after this poll is a round (Spin.noteRound)
+}
+
+// pollWait is runtime_pollWait for a Conn that may have polled: a wait
+// that followed a poll notes the round through the scheduler, if it made
+// one.
+func (c *Conn) pollWait() int {
+	if !c.sp.round {
+		return runtime_pollWait(c.ctx, 'r')
+	}
+	c.sp.round = false
+	start := time.Now()
+	code := runtime_pollWait(c.ctx, 'r')
+	if time.Since(start) >= minRound {
+		c.sp.spin.noteRound()
+	}
+	return code
 }
 
 // SetSpin makes c poll before it waits, as s allows; client is true for

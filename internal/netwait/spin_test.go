@@ -200,6 +200,7 @@ func TestSpinLetsOthersRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { echo.Process.Kill(); echo.Wait() })
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second)) // an echo that died fails the test
 	var conns [2]net.Conn
 	for i := range conns {
 		if conns[i], err = ln.Accept(); err != nil {
