@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +26,14 @@ func TestResetReturnsToStartupValues(t *testing.T) {
 		name string
 		url  string
 		mode pgx.QueryExecMode
-	}{{"direct", direct, pgx.QueryExecModeSimpleProtocol}, {"simple", url, pgx.QueryExecModeSimpleProtocol}, {"extended", url, pgx.QueryExecModeExec}} {
+	}{
+		{"direct", direct, pgx.QueryExecModeSimpleProtocol},
+		{"simple", url, pgx.QueryExecModeSimpleProtocol},
+		// pgx sends a statement without arguments as a simple Query
+		// in this mode too; the reads are extended. TestResetInABatch
+		// sends RESETs over the extended protocol.
+		{"exec", url, pgx.QueryExecModeExec},
+	} {
 		url, mode := tc.url, tc.name
 		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
@@ -86,6 +95,72 @@ func TestResetReturnsToStartupValues(t *testing.T) {
 		for _, st := range steps {
 			exec(st.sql)
 			expect(st.sql, st.want)
+		}
+		c.Close(ctx)
+	}
+}
+
+// TestResetInABatch: a RESET in a transaction sent in one extended-protocol
+// pipeline with the statements after it (pgx's Batch): those statements,
+// a SET after it and the COMMIT see the startup value, and the client is
+// told the value the server has (ParameterStatus), as on Postgres.
+func TestResetInABatch(t *testing.T) {
+	url, _ := startProxy(t, func(c *config.Config) { c.Pools.MaxServerConnsPerNode = 1 })
+	direct := cluster.Shards[0].Primary.DSN("app", "app", "app")
+	ctx := context.Background()
+	for _, target := range []struct{ name, url string }{{"direct", direct}, {"proxy", url}} {
+		cfg, err := pgx.ParseConfig(target.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["application_name"] = "batch-app"
+		cfg.RuntimeParams["TimeZone"] = "Asia/Tokyo"
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// run sends the statements as one batch and returns what the
+		// SELECTs among them read.
+		run := func(stmts ...string) []string {
+			t.Helper()
+			b := &pgx.Batch{}
+			var got []string
+			for _, sql := range stmts {
+				if strings.HasPrefix(sql, "SELECT") {
+					b.Queue(sql).QueryRow(func(r pgx.Row) error {
+						var v string
+						err := r.Scan(&v)
+						got = append(got, v)
+						return err
+					})
+				} else {
+					b.Queue(sql)
+				}
+			}
+			if err := c.SendBatch(ctx, b).Close(); err != nil {
+				t.Fatalf("%s: %q: %v", target.name, stmts, err)
+			}
+			return got
+		}
+		show := "SELECT current_setting('application_name') || '|' || current_setting('TimeZone')"
+		checks := []struct {
+			stmts []string
+			want  []string // the SELECTs' values, then the value after the batch
+		}{
+			{[]string{"BEGIN", "SET application_name = 'b1'", "RESET application_name", show, "COMMIT"}, []string{"batch-app|Asia/Tokyo", "batch-app|Asia/Tokyo"}},
+			{[]string{"BEGIN", "SET TimeZone = 'UTC'", "RESET ALL", show, "COMMIT"}, []string{"batch-app|Asia/Tokyo", "batch-app|Asia/Tokyo"}},
+			{[]string{"BEGIN", "RESET application_name", "SET application_name = 'after'", "COMMIT"}, []string{"after|Asia/Tokyo"}},
+			{[]string{"BEGIN", "RESET application_name", "RESET TimeZone", "COMMIT"}, []string{"batch-app|Asia/Tokyo"}},
+			{[]string{"BEGIN", "SET application_name = 'b2'", "RESET application_name", "COMMIT"}, []string{"batch-app|Asia/Tokyo"}},
+		}
+		for _, ch := range checks {
+			got := append(run(ch.stmts...), run(show)...)
+			if !slices.Equal(got, ch.want) {
+				t.Errorf("%s: %q: read %q, want %q", target.name, ch.stmts, got, ch.want)
+			}
+			if ps := c.PgConn().ParameterStatus("application_name"); ps != strings.Split(got[len(got)-1], "|")[0] {
+				t.Errorf("%s: %q: the client was told application_name %q, the server has %q", target.name, ch.stmts, ps, got[len(got)-1])
+			}
 		}
 		c.Close(ctx)
 	}

@@ -205,8 +205,10 @@ type session struct {
 	txEndSent bool
 	batchSets []batchSet // SETs of the extended batch's implicit transaction
 	textSets  *textSets  // SETs of the multi-statement text in flight
-	// pathSent: a SET of search_path went to a server in this batch and
-	// its answer has not been read; the next Bind waits for it (bind).
+	// pathSent: a SET of search_path (or, in a transaction, a RESET whose
+	// startup values the proxy sets again, session_reset.go) went to a
+	// server in this batch and its answer has not been read; the next
+	// Bind waits for it (bind).
 	pathSent bool
 	roleSet  bool // settings hold SET ROLE / SESSION AUTHORIZATION
 

@@ -300,7 +300,9 @@ func (s *session) bind(body []byte) error {
 	if s.pathSent {
 		// A SET of search_path earlier in the batch decides how this
 		// statement's table names resolve: routing follows it once its
-		// answer is read (setDone), as the server follows it.
+		// answer is read (setDone), as the server follows it. A RESET in
+		// a transaction is followed by the startup values it took away
+		// (session_reset.go), which must reach the server before this.
 		s.pathSent = false
 		if err := s.drain(true); err != nil {
 			return err
@@ -508,7 +510,7 @@ func (s *session) execute(body []byte) error {
 	if trackedSet(p.cs.stmt) {
 		cs, l := p.cs, p.link
 		pe.done = func() { s.setDone(cs, l) }
-		s.pathSent = s.pathSent || setsPath(cs.stmt)
+		s.pathSent = s.pathSent || setsPath(cs.stmt) || s.txOpen && s.startupRestore(cs.sql) != ""
 	} else {
 		pe.ctl, pe.ctlName = txControlOf(p.cs.stmt, p.cs.sql)
 		pe.ctlChain = p.cs.stmt.Tx.Chain

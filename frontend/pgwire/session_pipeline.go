@@ -35,6 +35,10 @@ type pending struct {
 	// still relayed unless quiet is set too.
 	swallow bool
 	quiet   bool
+	// status: the ParameterStatus messages of a swallowed message are
+	// the client's all the same (a restore of startup values after a
+	// RESET, session_reset.go).
+	status bool
 	// local response
 	msg byte          // message type of a bodiless local response
 	tag string        // CommandComplete tag
@@ -243,7 +247,7 @@ func (s *session) answer(p *pending) error {
 			}
 			continue
 		case pgio.TypeParameterStatus:
-			if !p.swallow && !s.captureStatus(body) {
+			if (!p.swallow || p.status) && !s.captureStatus(body) {
 				s.out.WriteRaw(typ, body)
 			}
 			continue

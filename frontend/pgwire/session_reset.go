@@ -31,7 +31,10 @@ func (s *session) startupRestore(set string) string {
 	}
 	var b strings.Builder
 	for _, startup := range s.base {
-		if name != "all" && settingName(startup) != name {
+		switch n := settingName(startup); {
+		case name == "all" && (n == "role" || n == "session_authorization" || n == "authorization"):
+			continue // RESET ALL leaves them, on Postgres too
+		case name != "all" && n != name:
 			continue
 		}
 		if b.Len() > 0 {
@@ -63,6 +66,9 @@ func resetName(set string) (name string, local, ok bool) {
 		}
 		name, _ = splitSet(strings.Join(words[1:], " "))
 		name = strings.TrimRight(name, ";")
+		if name == "session_authorization" {
+			name = "authorization"
+		}
 		return name, false, name != ""
 	case "SET":
 		rest := words[1:]
@@ -73,6 +79,9 @@ func resetName(set string) (name string, local, ok bool) {
 			rest = rest[1:]
 		}
 		name, value := splitSet(strings.Join(rest, " "))
+		if name == "session_authorization" {
+			name = "authorization" // as SET SESSION AUTHORIZATION is recorded
+		}
 		value = strings.TrimRight(strings.TrimSpace(value), ";")
 		// SET TIME ZONE LOCAL is SET TIME ZONE DEFAULT.
 		if name == "" || !strings.EqualFold(value, "DEFAULT") && !(name == "timezone" && strings.EqualFold(value, "LOCAL")) {
@@ -85,35 +94,45 @@ func resetName(set string) (name string, local, ok bool) {
 
 // txSetDone records a SET or RESET that completed on l inside the open
 // transaction: tentative, with the startup values a RESET took away set
-// again on l before the transaction's next statement there.
+// again on l before the transaction's next statement there. The restore
+// joins the transaction's SETs when it is sent (a ROLLBACK TO decides its
+// fate as the server does); a shard joined meanwhile gets it with them
+// (pendingRestore).
 func (s *session) txSetDone(sql string, l *link) {
 	s.txSets = append(s.txSets, sql)
 	if restore := s.startupRestore(sql); restore != "" {
 		s.txRestore, s.txRestoreOn, s.txRestoreAt = restore, l, len(s.txSets)-1
-		s.txSets = append(s.txSets, restore)
 	}
 	s.txSetsChanged()
 }
 
 // restoreStartup sends, ahead of the next statement on l, the startup
-// values a RESET in the transaction took away there (txSetDone). If the
-// server skips it (the transaction failed meanwhile), the transaction is
-// failed anyway.
+// values a RESET in the transaction took away there (txSetDone). Not while
+// the transaction is failed: the server would refuse it; a ROLLBACK TO
+// that keeps the RESET lets it go with the statement after it.
 func (s *session) restoreStartup(l *link) {
-	if s.txRestoreOn != l {
+	if s.txRestoreOn != l || s.txFailed {
 		return
 	}
-	if s.txFailed || s.txEnded {
+	if s.txEnded {
 		s.forgetRestore() // nothing more runs in it
 		return
 	}
 	l.w.WriteQuery(s.txRestore)
-	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { s.txFailed = true }})
-	s.txRestore, s.txRestoreOn = "", nil
+	s.queue(pending{exp: expQuery, link: l, swallow: true, status: true, undo: func() { s.txFailed = true }})
+	s.txSets = append(s.txSets, s.txRestore)
+	s.forgetRestore()
 }
+
+// pendingRestore is the restore not sent yet, for a shard the transaction
+// joins: its replay of the transaction's SETs ends with it.
+func (s *session) pendingRestore() string { return s.txRestore }
 
 // forgetRestore drops a restore not sent yet: the transaction ended, or a
 // ROLLBACK TO undid the RESET.
 func (s *session) forgetRestore() {
-	s.txRestore, s.txRestoreOn = "", nil
+	if s.txRestoreOn != nil {
+		s.txRestore, s.txRestoreOn = "", nil
+		s.txSetsChanged()
+	}
 }

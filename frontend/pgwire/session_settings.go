@@ -145,6 +145,13 @@ func (s *session) txSetsChanged() {
 			path, key = p, k
 		}
 	}
+	// A restore not sent yet goes before the next statement: that
+	// statement resolves its names with it (session_reset.go).
+	if s.txRestore != "" {
+		if p, k, ok := s.pathSetBy(s.txRestore); ok {
+			path, key = p, k
+		}
+	}
 	s.rs.SearchPath, s.pathKey = path, key
 }
 
@@ -239,6 +246,9 @@ func (s *session) settleBatchSets(st pgio.TxStatus) {
 		s.txSetsChanged()
 		for i := range s.txMarks {
 			s.txMarks[i].sets += n
+		}
+		if s.txRestoreOn != nil {
+			s.txRestoreAt += n
 		}
 	} else {
 		for _, b := range s.batchSets {

@@ -171,7 +171,7 @@ func TestResetName(t *testing.T) {
 // DEFAULT); nothing for a setting the client did not send at startup.
 func TestStartupRestore(t *testing.T) {
 	s := &session{c: &ClientConn{User: "app"}, rs: router.Session{User: "app"}, opts: &SessionOptions{}}
-	s.applyStartupParams(map[string]string{"application_name": "app1", "TimeZone": "UTC", "options": "-c work_mem=8MB"})
+	s.applyStartupParams(map[string]string{"application_name": "app1", "TimeZone": "UTC", "options": "-c work_mem=8MB -c role=reporting"})
 	for sql, want := range map[string]string{
 		"RESET application_name":                  `SET "application_name" = 'app1'`,
 		"SET TIME ZONE DEFAULT":                   `SET "TimeZone" = 'UTC'`,
@@ -180,6 +180,9 @@ func TestStartupRestore(t *testing.T) {
 		"SET application_name = 'x'":              "",
 		"RESET ALL":                               `SET "application_name" = 'app1'` + stmtSep + `SET "TimeZone" = 'UTC'` + stmtSep + `SET "work_mem" = '8MB'`,
 		"SET SESSION application_name TO DEFAULT": `SET "application_name" = 'app1'`,
+		// RESET ALL leaves the role as it is (a SET ROLE since startup
+		// stays); RESET role returns to the startup one.
+		"RESET role": `SET "role" = 'reporting'`,
 	} {
 		if got := s.startupRestore(sql); got != want {
 			t.Errorf("startupRestore(%q) = %q, want %q", sql, got, want)

@@ -82,6 +82,10 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 		b.WriteString(stmtSep)
 		b.WriteString(set)
 	}
+	if r := s.pendingRestore(); r != "" {
+		b.WriteString(stmtSep)
+		b.WriteString(r)
+	}
 	l.w.WriteQuery(b.String())
 	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { s.txFailed = true }})
 	s.txParts = append(s.txParts, l)
