@@ -70,9 +70,6 @@ func (s *Spin) noteRound() { s.lastRound.Store(int64(time.Since(s.epoch))) }
 // against microseconds.
 const minRound = 500 * time.Nanosecond
 
-// Limit is how long one wait polls at most.
-func (s *Spin) Limit() time.Duration { return s.limit }
-
 // Polls are the polls so far that found something (hits) and those that
 // gave up after the limit (misses); zeros for a nil Spin.
 func (s *Spin) Polls() (hits, misses uint64) {
