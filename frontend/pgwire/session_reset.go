@@ -97,7 +97,7 @@ func resetName(set string) (name string, local, ok bool) {
 // again on l before the transaction's next statement there. The restore
 // joins the transaction's SETs when it is sent (a ROLLBACK TO decides its
 // fate as the server does); a shard joined meanwhile gets it with them
-// (pendingRestore).
+// (joinTx).
 func (s *session) txSetDone(sql string, l *link) {
 	s.txSets = append(s.txSets, sql)
 	if restore := s.startupRestore(sql); restore != "" {
@@ -123,10 +123,6 @@ func (s *session) restoreStartup(l *link) {
 	s.txSets = append(s.txSets, s.txRestore)
 	s.forgetRestore()
 }
-
-// pendingRestore is the restore not sent yet, for a shard the transaction
-// joins: its replay of the transaction's SETs ends with it.
-func (s *session) pendingRestore() string { return s.txRestore }
 
 // forgetRestore drops a restore not sent yet: the transaction ended, or a
 // ROLLBACK TO undid the RESET.

@@ -392,9 +392,7 @@ func (s *session) scatterTxPart(shard *shardmap.Shard) (*link, error) {
 		return s.joinTx(shard)
 	}
 	s.txLink = l
-	if s.txRestoreOn == l {
-		s.restoreStartup(l) // answered by answerSetup, as a join's BEGIN
-	}
+	s.restoreStartup(l) // answered by answerSetup, as a join's BEGIN
 	return l, nil
 }
 

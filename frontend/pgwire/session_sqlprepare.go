@@ -118,7 +118,7 @@ func (s *session) sqlPrepareStmt(stmt *parser.Statement, sql string) error {
 	// keeps it prepared for the EXECUTEs to come.
 	l := s.txLink
 	side := l == nil
-	if !side && s.txRestoreOn == l {
+	if !side {
 		s.restoreStartup(l) // the statement is checked under the startup values
 	}
 	if side {

@@ -82,9 +82,11 @@ func (s *session) joinTx(shard *shardmap.Shard) (*link, error) {
 		b.WriteString(stmtSep)
 		b.WriteString(set)
 	}
-	if r := s.pendingRestore(); r != "" {
+	if s.txRestore != "" {
+		// A restore not sent yet (session_reset.go): the joined shard's
+		// replay of the transaction's SETs ends with it.
 		b.WriteString(stmtSep)
-		b.WriteString(r)
+		b.WriteString(s.txRestore)
 	}
 	l.w.WriteQuery(b.String())
 	s.queue(pending{exp: expQuery, link: l, swallow: true, undo: func() { s.txFailed = true }})
