@@ -53,6 +53,11 @@ type Pools struct {
 	// MaxClientConns caps client connections over all listeners (default
 	// 1000).
 	MaxClientConns int `yaml:"max_client_conns,omitempty"`
+	// PipelineDepth lets up to this many clients' reads outside
+	// transactions share one server connection, each sent behind the
+	// others and answered in turn (0 or 1: off, the default; at most 64;
+	// docs/design/pipelines.md).
+	PipelineDepth int `yaml:"pipeline_depth,omitempty"`
 	// ServerLifetime closes a server connection this old when it is next
 	// idle (default 1h).
 	ServerLifetime time.Duration `yaml:"server_lifetime,omitempty"`
@@ -81,6 +86,9 @@ func (p *Pools) validate(pr *problems) {
 	}
 	if p.MinIdle < 0 || p.MinIdle > p.MaxServerConnsPerNode {
 		pr.add("pools.min_idle", "must be between 0 and max_server_conns_per_node (%d), got %d", p.MaxServerConnsPerNode, p.MinIdle)
+	}
+	if p.PipelineDepth < 0 || p.PipelineDepth > 64 {
+		pr.add("pools.pipeline_depth", "must be between 0 and 64, got %d", p.PipelineDepth)
 	}
 	positive(pr, "pools.idle_timeout", p.IdleTimeout)
 	positive(pr, "pools.connect_timeout", p.ConnectTimeout)

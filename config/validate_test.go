@@ -111,6 +111,8 @@ func TestValidationRules(t *testing.T) {
 			[]string{`pools.mode: must be one of transaction, session, got "statement"`}},
 		{"pool sizes", func(c *Config) { c.Pools.MaxServerConnsPerNode, c.Pools.MinIdle, c.Pools.MaxClientConns = -1, -1, -5 },
 			[]string{"pools.max_server_conns_per_node: must be at least 1", "pools.min_idle: must be between 0 and", "pools.max_client_conns: must be at least 1"}},
+		{"pipeline depth", func(c *Config) { c.Pools.PipelineDepth = 65 },
+			[]string{"pools.pipeline_depth: must be between 0 and 64, got 65"}},
 		{"min idle above max", func(c *Config) { c.Pools.MinIdle = 21 },
 			[]string{"pools.min_idle: must be between 0 and max_server_conns_per_node (20), got 21"}},
 		{"negative timeouts", func(c *Config) {

@@ -18,6 +18,8 @@ type metrics struct {
 	pinnedSessions, sessions       *prometheus.Desc
 	resets                         *prometheus.Desc
 	sequenceResets                 *prometheus.Desc
+	pipeJoins                      *prometheus.Desc
+	pipeVictims                    *prometheus.Desc
 	idleBufferTakes                *prometheus.Desc
 	settingsReplays                *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
@@ -58,6 +60,10 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 		resets: prometheus.NewDesc("shardgate_pg_connection_resets_total",
 			"Kept server connections (pinned, or any under session pooling) reset before going back to the pool (ok), or closed because the reset failed (failed).",
 			[]string{"result"}, nil),
+		pipeJoins: prometheus.NewDesc("shardgate_pg_pipe_joins_total",
+			"Reads sent behind other clients' on a shared server connection (pools.pipeline_depth).", nil, nil),
+		pipeVictims: prometheus.NewDesc("shardgate_pg_pipe_victims_total",
+			"Shared reads ended by a cancel meant for the read before them on the same server connection, and run again on a connection of their own.", nil, nil),
 		sequenceResets: prometheus.NewDesc("shardgate_pg_sequence_resets_total",
 			"DISCARD SEQUENCES sent before a session's first statement on a server connection another session left sequence state (nextval) on.", nil, nil),
 		idleBufferTakes: prometheus.NewDesc("shardgate_pg_idle_buffer_takes_total",
@@ -117,7 +123,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets, m.idleBufferTakes, m.settingsReplays,
+		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets, m.pipeJoins, m.pipeVictims, m.idleBufferTakes, m.settingsReplays,
 		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks, m.deadlockUnmapped,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
@@ -149,6 +155,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.resets, st.Resets.Load(), "ok")
 	counter(m.resets, st.ResetFailures.Load(), "failed")
 	counter(m.sequenceResets, st.SequenceResets.Load())
+	counter(m.pipeJoins, st.PipeJoins.Load())
+	counter(m.pipeVictims, st.PipeVictims.Load())
 	counter(m.idleBufferTakes, st.IdleBufferTakes.Load())
 	counter(m.settingsReplays, st.SettingsReplays.Load(), "ok")
 	counter(m.settingsReplays, st.SettingsReplayFailures.Load(), "failed")

@@ -34,6 +34,9 @@ type Postgres struct {
 	conns    *shardConns
 	analyzer *pgsql.Analyzer
 	stats    *pgwire.Stats
+	// pipes lets sessions share server connections for reads
+	// (pools.pipeline_depth; nil when off).
+	pipes *pgwire.Pipes
 	// twoPhase commits transactions on several shards (nil: off).
 	twoPhase *twophase.Coordinator
 	// globalIDs fills generated columns INSERTs leave out.
@@ -102,6 +105,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 	if cfg.Pools.Mode == config.PoolSession {
 		mode = pgwire.SessionPooling
 	}
+	p.pipes = pgwire.NewPipes(cfg.Pools.PipelineDepth)
 	handler := pgwire.NewProxy(pgwire.SessionOptions{
 		Snapshot: snapshot,
 		Analyzer: p.analyzer,
@@ -127,6 +131,7 @@ func NewPostgres(cfg *config.Config, snapshot func() *shardmap.Snapshot, ev Even
 		MaxMessageSize:  cfg.Limits.MaxMessageSize,
 		MaxMergeGroups:  cfg.Limits.MaxMergeGroups,
 		Spin:            spin,
+		Pipes:           p.pipes,
 		IdleTimeout:     cfg.Limits.ClientIdleTimeout,
 		IdleInTxTimeout: cfg.Limits.IdleInTransactionTimeout,
 	})

@@ -39,7 +39,7 @@ func buildShardgate(dir, bin string, flags ...string) error {
 
 // ShardgateConfig is what differs between the benchmarks' shardgate
 // configs; the rest is fixed: user app/app (SCRAM), backends as app/app,
-// transaction pooling with 20 server connections per node, warnings only.
+// transaction pooling, warnings only.
 type ShardgateConfig struct {
 	// Name names the config file and the store under the work directory.
 	Name string
@@ -56,6 +56,11 @@ type ShardgateConfig struct {
 	Extra string
 	// PoolMode is pools.mode: transaction (the default) or session.
 	PoolMode string
+	// MaxServerConns is pools.max_server_conns_per_node (0: 20, as
+	// PgBouncer's default_pool_size in the benchmarks).
+	MaxServerConns int
+	// PipelineDepth is pools.pipeline_depth (0: off).
+	PipelineDepth int
 	// Keyspaces is the items of topology.keyspaces, indented by four
 	// spaces ("    - name: app\n      engine: postgres\n …").
 	Keyspaces string
@@ -106,6 +111,14 @@ func startShardgate(dir, bin string, cfg ShardgateConfig, ep func(v auth.Verifie
 	if poolMode == "" {
 		poolMode = "transaction"
 	}
+	maxConns := cfg.MaxServerConns
+	if maxConns == 0 {
+		maxConns = 20
+	}
+	pipeline := ""
+	if cfg.PipelineDepth != 0 {
+		pipeline = fmt.Sprintf(", pipeline_depth: %d", cfg.PipelineDepth)
+	}
 	spinWait := ""
 	if cfg.SpinWait != "" {
 		spinWait = ", spin_wait: " + cfg.SpinWait
@@ -117,13 +130,13 @@ users:
   - {name: app, %s}
 backends:
   %s
-pools: {mode: %s, max_server_conns_per_node: 20}
+pools: {mode: %s, max_server_conns_per_node: %d%s}
 runtime: {max_procs: %d%s}
 store: {path: %s}
 logging: {level: warn}
 %stopology:
   keyspaces:
-%s`, e.listener, port, admin, e.verifier, e.backend, poolMode, cfg.MaxProcs, spinWait, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
+%s`, e.listener, port, admin, e.verifier, e.backend, poolMode, maxConns, pipeline, cfg.MaxProcs, spinWait, filepath.Join(dir, cfg.Name+"-store"), cfg.Extra, cfg.Keyspaces)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err
 	}

@@ -55,6 +55,8 @@ var (
 	godebug  = flag.String("godebug", "schedtrace=2147483647", "GODEBUG of the Go proxies (shardgate, the relay; the shardgate-1-plain row runs without). The default keeps Go's sysmon out of its deep sleep: a one-P proxy that goes idle between bursts otherwise wakes sysmon on its next system call, which then polls every 20 µs and hands the P to other threads (bench/RESULTS.md, 2026-11-26). It prints a scheduler line every 24.8 days. Empty: Go's defaults")
 	sgEnv    = flag.String("env", "", "comma list of NAME=value for the shardgate under test (every shardgate row but shardgate-1-baseline): a switch only the build under test reads, A/B against -baseline (bench/RESULTS.md, sixth pass)")
 	spinWait = flag.String("spin", "", "runtime.spin_wait of every shardgate row but shardgate-1-baseline (empty: the default; 0s: off; docs/design/spin.md)")
+	pool     = flag.Int("pool", 0, "pools.max_server_conns_per_node of every shardgate row but shardgate-1-baseline (0: 20, PgBouncer's default_pool_size here)")
+	pipeline = flag.Int("pipeline", 0, "pools.pipeline_depth of every shardgate row but shardgate-1-baseline (0: off)")
 	unix     = flag.Bool("unix", false, "the proxies (PgBouncer, the relay, shardgate) reach Postgres over its Unix socket instead of loopback TCP; pgbench still connects to them over TCP")
 	profile  = flag.String("profile", "", "write a CPU profile of shardgate-1 during its first run to this file, and its allocations since start, after that run, to FILE.allocs")
 )
@@ -91,6 +93,7 @@ type result struct {
 	queries, analyses   float64       // deltas of shardgate's counters; -1: not scraped
 	mallocs             float64       // delta of shardgate's heap allocations; -1: not scraped
 	polls               float64       // delta of shardgate's spin polls (docs/design/spin.md)
+	joins               float64       // delta of shardgate's pipe joins (docs/design/pipelines.md)
 	err                 error
 }
 
@@ -207,7 +210,11 @@ func main() {
 		if c.key == "shardgate-1-baseline" {
 			spin = ""
 		}
-		sg := startShardgate(dir, bin, c.key, nodes, c.maxProcs, spin, env, mode)
+		conns, depth := *pool, *pipeline
+		if c.key == "shardgate-1-baseline" {
+			conns, depth = 0, 0
+		}
+		sg := startShardgate(dir, bin, c.key, nodes, c.maxProcs, spin, conns, depth, env, mode)
 		port, admin := sg.Port, sg.Admin
 		t := &target{key: c.key, port: port, admin: admin, pid: sg.PID, servers: primaries(c.cluster), clean: stop(sg.Process, os.Interrupt)}
 		label := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(c.key, "-default"), "-plain"), "-session")
@@ -216,6 +223,12 @@ func main() {
 		}
 		if spin != "" {
 			label += " spin_wait " + spin
+		}
+		if conns != 0 {
+			label += fmt.Sprintf(" pool %d", conns)
+		}
+		if depth != 0 {
+			label += fmt.Sprintf(" pipeline_depth %d", depth)
 		}
 		if c.key == "shardgate-1-baseline" {
 			label = "shardgate-1 baseline " + *baseline
@@ -270,7 +283,7 @@ func main() {
 						<-prof
 						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx, %.2f spin polls/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), res.polls/float64(max(res.txs, 1)), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx, %.2f spin polls/tx, %.2f pipe joins/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), res.polls/float64(max(res.txs, 1)), res.joins/float64(max(res.txs, 1)), errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
@@ -359,6 +372,7 @@ func measure(t *target, mode string, nc int) result {
 		res.mallocs = c1.mallocs - c0.mallocs
 	}
 	res.polls = c1.polls - c0.polls
+	res.joins = c1.joins - c0.joins
 	return res
 }
 
@@ -449,6 +463,7 @@ type counters struct {
 	mallocs           float64
 	haveMallocs       bool
 	polls             float64 // runtime.spin_wait's polls, hits and misses
+	joins             float64 // batches sent on a shared connection
 }
 
 // scrape reads shardgate's query, analyzer and allocation counters from its
@@ -467,6 +482,8 @@ func scrape(admin int) counters {
 			haveA = true
 		case name == "shardgate_spin_polls_total":
 			c.polls += v
+		case name == "shardgate_pg_pipe_joins_total":
+			c.joins += v
 		case name == "go_memstats_mallocs_total":
 			c.mallocs, c.haveMallocs = v, true
 		}
@@ -550,7 +567,7 @@ func godebugLabel() string {
 // initialised with all rows), the other tables as reference tables. maxProcs 0 leaves GOMAXPROCS to Go (and removes
 // GOMAXPROCS from the environment, so that the row shows Go's default).
 // mode is the pool mode: transaction or session.
-func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, spinWait string, env []string, mode string) *harness.Shardgate {
+func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, spinWait string, conns, depth int, env []string, mode string) *harness.Shardgate {
 	var shards strings.Builder
 	ranges := []string{"-", ""}
 	if len(nodes) == 2 {
@@ -559,7 +576,7 @@ func startShardgate(dir, bin, name string, nodes []*sandbox.Node, maxProcs int, 
 	for i, n := range nodes {
 		fmt.Fprintf(&shards, "        - {key_range: %q, primary: {name: %s%d, host: %q, port: %d}}\n", ranges[i], name, i, upstreamHost(n), n.Port)
 	}
-	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, SpinWait: spinWait, Env: env, PoolMode: mode, Keyspaces: `    - name: app
+	return must(harness.StartShardgate(dir, bin, harness.ShardgateConfig{Name: name, MaxProcs: maxProcs, SpinWait: spinWait, MaxServerConns: conns, PipelineDepth: depth, Env: env, PoolMode: mode, Keyspaces: `    - name: app
       engine: postgres
       tables:
         - {name: pgbench_accounts, column: aid, type: int}

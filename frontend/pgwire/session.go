@@ -55,6 +55,9 @@ type SessionOptions struct {
 	// once it has waited for its client for a while (idle_buffers.go;
 	// NewProxy makes one if nil).
 	Buffers *pgio.BufferPool
+	// Pipes, if set, lets sessions share server connections for reads
+	// outside transactions (pipes.go).
+	Pipes *Pipes
 	// Spin, if set, lets a read that waits for the client's next request
 	// poll first while one client is at work (internal/netwait).
 	Spin *netwait.Spin
@@ -225,6 +228,13 @@ type session struct {
 	// seq marks the connections this session may have left sequence
 	// state on (session_sequences.go); nil until the first.
 	seq *seqOwner
+	// pipe is the session's place in a shared connection's pipe (nil
+	// until it first joins one or opens one; pipes.go). pipeOK: the
+	// batch being read may open its connection to others.
+	pipe   *pipeTurn
+	pipeOK bool
+	// noPipe: a victim's batch runs again; it is not shared.
+	noPipe bool
 	// snap is the map version of the shards the session holds
 	// (followSnapshot).
 	snap *shardmap.Snapshot
@@ -530,6 +540,9 @@ func (s *session) deliverCancel(onlyGen bool, want uint64) {
 		if s.active != conn || s.gen != gen || !s.inFlight {
 			s.mu.Unlock()
 			return
+		}
+		if s.opts != nil && s.opts.Pipes != nil {
+			s.opts.Pipes.noteCancel(conn)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = conn.Cancel(ctx)

@@ -165,11 +165,15 @@ func (s *session) sync() error {
 	}
 	err := s.drain(false)
 	s.inExtended = false
+	victim := s.endPipeBatch()
 	s.settleMoved()
 	if err != nil {
 		err = s.retryBatch(err)
 	}
 	s.syncs++ // after the batch's answers (a lazy Parse's undo compares)
+	if victim && err == nil {
+		return s.rerunBatch()
+	}
 	return err
 }
 
@@ -337,7 +341,15 @@ func (s *session) bind(body []byte) error {
 		s.opts.Stats.Routed.Add(1)
 		l, err = s.linkForUse(s.anyShard(a.Keyspace), false)
 	} else {
-		l, err = s.linkForPlan(plan, cs.stmt)
+		if s.pipeOK = s.bindPipeable(cs.stmt, plan); s.pipeOK {
+			s.startPipeBatch(body)
+			if l = s.joinPipe(s.planShard(plan), cs); l != nil {
+				s.opts.Stats.Routed.Add(1)
+			}
+		}
+		if l == nil {
+			l, err = s.linkForPlan(plan, cs.stmt)
+		}
 	}
 	if err != nil {
 		return err

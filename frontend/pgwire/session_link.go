@@ -81,6 +81,8 @@ type connState struct {
 	seqOwner *seqOwner
 	// link is the connection's link, handed to each holder (newLink).
 	link link
+	// pipe is the connection's pipe while sessions share it (pipes.go).
+	pipe pipe
 }
 
 // prepKey is what a connection's statement is prepared for: the text and

@@ -414,6 +414,9 @@ func (s *session) giveBack(l *link) {
 	}
 	l.lease.Release()
 	l.lease, l.keep = replicas.Lease{}, false
+	if s.inPipe(l) && !s.leavePipe() {
+		return // the pipe's next member reads on
+	}
 	s.opts.Conns.Release(l.conn)
 }
 
@@ -430,6 +433,9 @@ func (s *session) dropPortals(l *link) {
 // breakLink drops a connection that failed or lost sync with the protocol.
 func (s *session) breakLink(l *link) {
 	l.conn.MarkBroken()
+	if s.inPipe(l) {
+		s.breakPipe()
+	}
 	s.dropPortals(l)
 	if s.txLink == l {
 		s.txLink = nil

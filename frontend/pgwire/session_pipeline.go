@@ -126,8 +126,12 @@ func (s *session) drain(flushServers bool) error {
 	// there more often): the server reads go through internal/netwait and
 	// park at once without a system call when nothing has arrived.
 	for _, l := range s.linksInBatch() {
-		// In flight from now: a cancel reaches this connection.
-		s.setActive(l.conn)
+		joined := s.inPipe(l)
+		if !joined {
+			// In flight from now: a cancel reaches this connection. (A
+			// pipe's member is in flight when its turn comes.)
+			s.setActive(l.conn)
+		}
 		if flushServers && !s.syncQueued(l) {
 			// Make the server send what it has, without ending the batch.
 			l.w.WriteFlush()
@@ -135,6 +139,9 @@ func (s *session) drain(flushServers bool) error {
 		if err := l.w.Flush(); err != nil {
 			s.breakLink(l)
 			return s.serverFailure(err)
+		}
+		if joined || s.pipeOK {
+			s.pipeSent(l)
 		}
 	}
 	q := s.q
@@ -171,6 +178,12 @@ func (s *session) drain(flushServers bool) error {
 		// reads them without mu: most entries keep the connection the
 		// loop above set.
 		if s.active != p.link.conn || !s.inFlight {
+			if s.inPipe(p.link) {
+				if err := s.waitPipeTurn(); err != nil {
+					s.breakLink(p.link)
+					return err
+				}
+			}
 			s.setActive(p.link.conn)
 		}
 		s.lastDue = i == len(q)-1
@@ -252,6 +265,16 @@ func (s *session) answer(p *pending) error {
 			}
 			continue
 		case pgio.TypeErrorResponse:
+			if t := s.pipe; t != nil && t.p != nil && t.p.conn == l.conn && !p.swallow && s.pipeVictim(body) {
+				// Another member's cancel: the batch runs again (pipes.go).
+				s.dropVictimAnswer()
+				if p.exp == expQuery || p.exp == expSync {
+					continue
+				}
+				s.skipping = true
+				l.skipping = true
+				return nil
+			}
 			s.errors++
 			if l.watch != nil {
 				body = s.deadlockError(l, body) // a cross-shard deadlock's victim (deadlock_session.go)

@@ -173,9 +173,18 @@ func (s *session) simpleQuery(body []byte) error {
 		s.opts.Stats.Routed.Add(1)
 		l, err = s.linkForUse(s.anyShard(a.Keyspace), false)
 	} else {
-		l, err = s.linkForPlan(plan, stmt)
+		if s.pipeOK = s.pipeable(stmt, plan); s.pipeOK {
+			s.startPipeBatch(nil)
+			if l = s.joinPipe(s.planShard(plan), nil); l != nil {
+				s.opts.Stats.Routed.Add(1)
+			}
+		}
+		if l == nil {
+			l, err = s.linkForPlan(plan, stmt)
+		}
 	}
 	if err != nil {
+		s.pipeOK = false
 		return s.simpleError(err)
 	}
 	mark := s.out.Mark()
@@ -199,7 +208,14 @@ func (s *session) simpleQuery(body []byte) error {
 	}
 	s.queue(pe)
 	s.askIfWrote(l)
-	if err := s.drain(false); err != nil {
+	err = s.drain(false)
+	if s.endPipeBatch() && err == nil {
+		// Another member's cancel ended it (pipes.go): once more, unshared.
+		s.noPipe = true
+		defer func() { s.noPipe = false }()
+		return s.simpleQuery(body)
+	}
+	if err != nil {
 		if l, err = s.retryOnPrimary(l, err, mark, plan, stmt); err != nil {
 			var r errRetryRefused
 			if errors.As(err, &r) {

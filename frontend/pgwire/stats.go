@@ -16,6 +16,12 @@ type Stats struct {
 	// Pins counts the times a session pinned a server connection under
 	// transaction pooling (state that cannot be replayed).
 	Pins atomic.Uint64
+	// PipeJoins counts batches sent behind others' on a shared server
+	// connection (pipes.go).
+	PipeJoins atomic.Uint64
+	// PipeVictims counts shared batches a cancel meant for the batch
+	// before them ended, run again on a connection of their own.
+	PipeVictims atomic.Uint64
 	// PinnedSessions is how many sessions hold a pinned connection now.
 	PinnedSessions atomic.Int64
 	// Sessions is how many client sessions run now.

@@ -113,6 +113,10 @@ func (r *Reader) MaxMessageSize() int { return r.max }
 // but not yet returned as messages.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// Peek returns the bytes read ahead and not yet returned as messages,
+// valid until the next call of any Reader method.
+func (r *Reader) Peek() []byte { return r.buf[r.r:r.w] }
+
 // ReadMessage returns the next message's type and body. The body aliases
 // the Reader's buffer: it is valid only until the next call of any Reader
 // method, and the caller must not keep it or append to it beyond its

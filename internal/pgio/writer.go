@@ -44,11 +44,16 @@ func (w *Writer) Mark() Mark { return Mark{writes: w.writes, n: len(w.buf)} }
 // buffer; it reports whether it could. (A read that failed before any byte
 // of its answer reached the client may then run again elsewhere.)
 func (w *Writer) Rewind(m Mark) bool {
-	if w.err != nil || w.writes != m.writes || len(w.buf) < m.n {
+	if !w.Rewindable(m) {
 		return false
 	}
 	w.buf = w.buf[:m.n]
 	return true
+}
+
+// Rewindable reports whether Rewind(m) would succeed.
+func (w *Writer) Rewindable(m Mark) bool {
+	return w.err == nil && w.writes == m.writes && len(w.buf) >= m.n
 }
 
 // NewWriter returns a Writer writing to wr. No buffer is allocated until

@@ -1,0 +1,426 @@
+package pgwire
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardgate/shardgate/internal/pgio"
+	"github.com/shardgate/shardgate/internal/sqlerr"
+	"github.com/shardgate/shardgate/parser"
+	"github.com/shardgate/shardgate/router"
+	"github.com/shardgate/shardgate/shardmap"
+)
+
+// Pipes lets sessions share a server connection for reads outside a
+// transaction (pools.pipeline_depth, docs/design/pipelines.md): a
+// session whose batch is one read of a statement the connection has
+// prepared sends it behind the batches already in flight there instead of
+// taking a connection of its own. Postgres runs them one after another,
+// each its own implicit transaction (each ends with its Sync), and
+// answers in order: each member reads its answer when the members before
+// it have read theirs. The server works through a queue without sleeping
+// between requests, and one read of the proxy's often brings several
+// answers.
+//
+// One lock guards every pipe: what it guards is a few field writes per
+// batch.
+type Pipes struct {
+	depth int
+	// maxHeadAge is how long a pipe's head may have been running for a
+	// session to join behind it (defaultMaxHeadAge; tests move it).
+	maxHeadAge atomic.Int64
+	mu         sync.Mutex
+	open       map[*shardmap.Shard][]*pipe
+}
+
+// NewPipes returns the pipes of one proxy; depth is the most batches in
+// flight on one connection (below 2: none are shared, and NewPipes
+// returns nil).
+func NewPipes(depth int) *Pipes {
+	if depth < 2 {
+		return nil
+	}
+	ps := &Pipes{depth: depth, open: make(map[*shardmap.Shard][]*pipe)}
+	ps.maxHeadAge.Store(defaultMaxHeadAge)
+	return ps
+}
+
+// SetMaxHeadAge sets how long a pipe's head may have been running for a
+// session to join behind it (tests).
+func (ps *Pipes) SetMaxHeadAge(d time.Duration) { ps.maxHeadAge.Store(int64(d)) }
+
+// pipe is a server connection shared by sessions in turn. It lives in the
+// connection's state (one per connection, reused).
+type pipe struct {
+	conn  ServerConn
+	state *connState
+	shard *shardmap.Shard
+	// members are the sessions with a batch in flight, in the order their
+	// batches went out: members[0] reads.
+	members []*session
+	// writing: the last member is still writing its batch; nobody joins.
+	writing bool
+	listed  bool
+	// broken: a member lost the connection, or its place in the stream of
+	// answers; the members after it fail without reading.
+	broken bool
+	// headSince is when members[0] became the head (monoNanos): a head
+	// that has been running long keeps joiners away.
+	headSince int64
+	// cancels counts the cancels sent to the connection's server while
+	// it was shared: one may have landed on the statement after the one
+	// it was meant for (a victim, pipeVictim).
+	cancels int
+}
+
+// defaultMaxHeadAge is how long a pipe's head may have been running for
+// a session to join behind it: a read that takes longer holds up the
+// members queued behind it, and should not gather more.
+const defaultMaxHeadAge = int64(time.Millisecond)
+
+// monoNanos is a monotonic clock in nanoseconds.
+func monoNanos() int64 { return int64(time.Since(clockStart)) }
+
+var clockStart = time.Now()
+
+// pipeTurn is a member's place in a pipe.
+type pipeTurn struct {
+	p *pipe
+	// turn receives when the member may read; waiting: it waits for it.
+	turn    chan struct{}
+	waiting bool
+	// link is the member's own link to a connection it joined (a link
+	// keeps per-holder state).
+	link link
+	// mark is the client's output when the batch began, cancels the
+	// client's cancel count then; batch is the batch's messages (an
+	// extended one), kept to run it again if it is a victim: a cancel
+	// meant for the member before it ended it. victim: it was; out is
+	// the client's writer while the rest of its answer is dropped.
+	mark    pgio.Mark
+	cancels uint32
+	batch   []byte
+	victim  bool
+	out     *pgio.Writer
+}
+
+// pipeable reports whether stmt, planned as plan, may go through a
+// shared connection: a read that changes nothing, outside any transaction
+// and any batch, on a primary. (A Bind needs its whole batch read too:
+// bindPipeable.)
+func (s *session) pipeable(stmt *parser.Statement, plan router.Plan) bool {
+	if s.opts.Pipes == nil || s.noPipe || s.opts.Mode != TransactionPooling || s.txOpen || s.txLink != nil || s.batch != nil ||
+		len(s.q) != 0 || len(s.sessLinks) != 0 || s.moved != nil || len(s.batchSets) != 0 || s.roleSet || len(s.rs.Temp) != 0 {
+		return false
+	}
+	if stmt.Kind != parser.KindSelect || len(stmt.Parts) != 0 || stmt.Volatile || stmt.Locking || stmt.WritableCTE || stmt.Pins() != parser.PinNone || hasSet(stmt) {
+		return false
+	}
+	return !planTarget(plan).OnReplica()
+}
+
+// bindPipeable is pipeable for the batch a Bind of stmt starts: the rest
+// of it (perhaps a Describe of its portal, the Execute and the Sync) must
+// have been read already, so that it goes out whole.
+func (s *session) bindPipeable(stmt *parser.Statement, plan router.Plan) bool {
+	return s.pipeable(stmt, plan) && restIsExecuteSync(s.in.Peek())
+}
+
+// restIsExecuteSync reports whether b starts with an Execute (after at
+// most one Describe of a portal) and a Sync, whole.
+func restIsExecuteSync(b []byte) bool {
+	typ, body, rest, ok := pgio.NextMessage(b)
+	if ok && typ == pgio.TypeDescribe && len(body) > 0 && body[0] == 'P' {
+		typ, _, rest, ok = pgio.NextMessage(rest)
+	}
+	if !ok || typ != pgio.TypeExecute {
+		return false
+	}
+	typ, _, _, ok = pgio.NextMessage(rest)
+	return ok && typ == pgio.TypeSync
+}
+
+// joinPipe returns a link to a connection of shard whose pipe takes the
+// session's batch (with cs, cs's statement prepared there), or nil. The
+// session is then the pipe's writing member.
+func (s *session) joinPipe(shard *shardmap.Shard, cs *clientStmt) *link {
+	ps := s.opts.Pipes
+	var key prepKey
+	if cs != nil {
+		key = prepKey{cs.key, s.pathKey}
+	}
+	ps.mu.Lock()
+	now, maxAge := monoNanos(), ps.maxHeadAge.Load()
+	for _, p := range ps.open[shard] {
+		st := p.state
+		if now-p.headSince > maxAge || p.writing || len(p.members) >= ps.depth || st.applied != s.settingsKey || st.dirty != 0 || st.roleApplied || st.untracked ||
+			(st.seqOwner != nil && st.seqOwner != s.seq) {
+			continue
+		}
+		if _, ok := st.prepared[key]; cs != nil && !ok {
+			continue
+		}
+		p.members = append(p.members, s)
+		p.writing = true
+		ps.mu.Unlock()
+		t := s.pipeTurn()
+		t.p = p
+		l := &t.link
+		*l = link{conn: p.conn, shard: shard, state: st, r: p.conn.Reader(), w: p.conn.Writer()}
+		s.batch = l
+		s.opts.Stats.PipeJoins.Add(1)
+		return l
+	}
+	ps.mu.Unlock()
+	return nil
+}
+
+func (s *session) pipeTurn() *pipeTurn {
+	if s.pipe == nil {
+		s.pipe = &pipeTurn{turn: make(chan struct{}, 1)}
+	}
+	return s.pipe
+}
+
+// startPipeBatch notes where a batch that may be shared begins: the
+// client's output and cancel count, and (extended) its messages, the Bind
+// (body) and the rest read ahead up to its Sync.
+func (s *session) startPipeBatch(bind []byte) {
+	t := s.pipeTurn()
+	t.mark, t.cancels, t.victim = s.out.Mark(), s.cancels.Load(), false
+	t.batch = t.batch[:0]
+	if bind == nil {
+		return
+	}
+	t.batch = pgio.AppendMessage(t.batch, pgio.TypeBind, bind)
+	rest := s.in.Peek()
+	for {
+		typ, body, next, _ := pgio.NextMessage(rest)
+		t.batch = pgio.AppendMessage(t.batch, typ, body)
+		rest = next
+		if typ == pgio.TypeSync {
+			return
+		}
+	}
+}
+
+// pipeVictim reports whether an error the server sent on the session's
+// pipe (body) is a cancel the session did not ask for, sent for the
+// member before it while its statement was ending, and whether none of
+// the answer has reached the client yet: then the batch can run again.
+func (s *session) pipeVictim(body []byte) bool {
+	t := s.pipe
+	if s.noPipe || s.cancels.Load() != t.cancels || !s.out.Rewindable(t.mark) {
+		return false
+	}
+	if f, err := pgio.DecodeErrorFields(body); err != nil || f.Code != sqlerr.QueryCanceled {
+		return false
+	}
+	ps := s.opts.Pipes
+	ps.mu.Lock()
+	n := t.p.cancels
+	ps.mu.Unlock()
+	return n > 0
+}
+
+// dropVictimAnswer drops what the client got of a victim's answer and
+// the rest of it, until endPipeBatch.
+func (s *session) dropVictimAnswer() {
+	t := s.pipe
+	t.victim = true
+	s.out.Rewind(t.mark)
+	t.out, s.out = s.out, s.discarding()
+	s.opts.Stats.PipeVictims.Add(1)
+}
+
+// endPipeBatch ends a batch that may have gone through a pipe, and
+// reports whether it was a victim, to be run again on a connection of its
+// own.
+func (s *session) endPipeBatch() bool {
+	s.pipeOK = false
+	t := s.pipe
+	if t == nil || !t.victim {
+		return false
+	}
+	t.victim = false
+	s.out, t.out = t.out, nil
+	return true
+}
+
+// rerunBatch runs a victim's extended batch again, unshared.
+func (s *session) rerunBatch() error {
+	s.noPipe = true
+	defer func() { s.noPipe = false }()
+	s.inExtended, s.discard, s.skipping = false, false, false
+	rest := s.pipe.batch
+	for len(rest) > 0 {
+		typ, body, next, ok := pgio.NextMessage(rest)
+		if !ok {
+			break
+		}
+		rest = next
+		if err := s.extended(typ, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noteCancel counts a cancel sent to conn's server while sessions share
+// it (pipeVictim).
+func (ps *Pipes) noteCancel(conn ServerConn) {
+	st, ok := conn.Attachment().(*connState)
+	if !ok {
+		return
+	}
+	ps.mu.Lock()
+	if len(st.pipe.members) > 0 {
+		st.pipe.cancels++
+	}
+	ps.mu.Unlock()
+}
+
+// inPipe reports whether l is a shared connection's link the session holds.
+func (s *session) inPipe(l *link) bool {
+	return s.pipe != nil && s.pipe.p != nil && l.conn == s.pipe.p.conn
+}
+
+// pipeSent is called when the session's batch went out on l: a joining
+// member lets the next one write; an exclusive holder whose batch was
+// pipeable opens l's connection for others.
+func (s *session) pipeSent(l *link) {
+	ps := s.opts.Pipes
+	if t := s.pipe; t != nil && t.p != nil {
+		ps.mu.Lock()
+		t.p.writing = false
+		ps.mu.Unlock()
+		return
+	}
+	if !s.pipeOK || l != s.batch || !s.answerEnds(l) {
+		return
+	}
+	st := l.state
+	p := &st.pipe
+	*p = pipe{conn: l.conn, state: st, shard: l.shard, members: append(p.members[:0], s), listed: true, headSince: monoNanos()}
+	t := s.pipeTurn()
+	t.p = p
+	ps.mu.Lock()
+	ps.open[l.shard] = append(ps.open[l.shard], p)
+	ps.mu.Unlock()
+}
+
+// answerEnds reports whether the queue holds the end of l's answer (a
+// Sync's or a simple Query's ReadyForQuery) and nothing of the proxy's
+// own (a lazy Parse: a joiner would count on the statement it prepares,
+// which the server may refuse).
+func (s *session) answerEnds(l *link) bool {
+	ends := false
+	for i := range s.q {
+		p := &s.q[i]
+		if p.swallow || p.link != l {
+			return false
+		}
+		ends = ends || p.exp == expSync || p.exp == expQuery
+	}
+	return ends
+}
+
+// waitPipeTurn waits until the members before the session have read
+// their answers. Its error means one of them broke the connection.
+func (s *session) waitPipeTurn() error {
+	t := s.pipe
+	ps := s.opts.Pipes
+	ps.mu.Lock()
+	if t.p.members[0] != s && !t.p.broken {
+		t.waiting = true
+		ps.mu.Unlock()
+		<-t.turn
+		ps.mu.Lock()
+	}
+	broken := t.p.broken
+	ps.mu.Unlock()
+	if broken {
+		return s.serverFailure(errPipeBroken)
+	}
+	return nil
+}
+
+var errPipeBroken = errors.New("pgwire: a batch sent before this one on the same server connection failed")
+
+// breakPipe marks the session's pipe broken: nobody joins it, and the
+// members after the session fail.
+func (s *session) breakPipe() {
+	ps := s.opts.Pipes
+	ps.mu.Lock()
+	s.pipe.p.broken = true
+	ps.unlistLocked(s.pipe.p)
+	ps.mu.Unlock()
+}
+
+// leavePipe takes the session out of its pipe (its answer is read, or the
+// connection broke) and reports whether it was the last member, who gives
+// the connection back.
+func (s *session) leavePipe() (last bool) {
+	t := s.pipe
+	p := t.p
+	t.p = nil
+	ps := s.opts.Pipes
+	ps.mu.Lock()
+	for i, m := range p.members {
+		if m == s {
+			copy(p.members[i:], p.members[i+1:])
+			p.members[len(p.members)-1] = nil
+			p.members = p.members[:len(p.members)-1]
+			break
+		}
+	}
+	if len(p.members) == 0 {
+		ps.unlistLocked(p)
+		ps.mu.Unlock()
+		return true
+	}
+	// The next member reads (or, if the pipe broke, fails).
+	p.headSince = monoNanos()
+	var wake *pipeTurn
+	if next := p.members[0].pipe; next.waiting {
+		next.waiting = false
+		wake = next
+	}
+	if p.broken {
+		for _, m := range p.members[1:] {
+			if m.pipe.waiting {
+				m.pipe.waiting = false
+				m.pipe.turn <- struct{}{}
+			}
+		}
+	}
+	ps.mu.Unlock()
+	if wake != nil {
+		wake.turn <- struct{}{}
+	}
+	return false
+}
+
+// unlistLocked takes p off the pipes that take joiners.
+func (ps *Pipes) unlistLocked(p *pipe) {
+	if !p.listed {
+		return
+	}
+	p.listed = false
+	list := ps.open[p.shard]
+	for i, q := range list {
+		if q == p {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(ps.open, p.shard)
+	} else {
+		ps.open[p.shard] = list
+	}
+}
