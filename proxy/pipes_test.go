@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -253,5 +256,57 @@ func cancelActive(t *testing.T, text string) {
 		if err != nil && !strings.Contains(err.Error(), "no rows") {
 			t.Fatal(err)
 		}
+	}
+}
+
+// pgbench, 16 clients over 4 server connections per node with pipelines:
+// writes, transactions and reads in one script, every mode, no failures;
+// the reads outside the transaction join pipes.
+func TestPgbenchWithPipes(t *testing.T) {
+	cleanUsers(t, 71300, 71399)
+	p, url, _ := startProxyP(t, func(c *config.Config) {
+		c.Pools.MaxServerConnsPerNode = 4
+		c.Pools.PipelineDepth = 4
+	})
+	script := filepath.Join(t.TempDir(), "pipes.sql")
+	if err := os.WriteFile(script, []byte(`\set id random(71300, 71399)
+INSERT INTO users (id, name) VALUES (:id, 'pipe') ON CONFLICT (id) DO UPDATE SET balance = users.balance + 1;
+SELECT name, balance FROM users WHERE id = :id;
+SELECT name FROM users WHERE id = :id;
+BEGIN;
+UPDATE users SET balance = balance + 1 WHERE id = :id;
+SELECT balance FROM users WHERE id = :id;
+END;
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"simple", "extended", "prepared"} {
+		joins := p.stats.PipeJoins.Load()
+		out := runClient(t, "pgbench", "-n", "-M", mode, "-c", "16", "-j", "2", "-t", "100", "-f", script, url)
+		m := regexp.MustCompile(`number of transactions actually processed: (\d+)/(\d+)`).FindSubmatch(out)
+		if m == nil || string(m[1]) != "1600" || string(m[2]) != "1600" {
+			t.Fatalf("pgbench -M %s:\n%s", mode, out)
+		}
+		if regexp.MustCompile(`number of failed transactions: [1-9]`).Match(out) {
+			t.Fatalf("pgbench -M %s had failures:\n%s", mode, out)
+		}
+		t.Logf("-M %s: %d pipe joins", mode, p.stats.PipeJoins.Load()-joins)
+	}
+	if p.stats.PipeJoins.Load() == 0 {
+		t.Fatal("no read joined a pipe")
+	}
+	var rows int64
+	var sum float64
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if err := c.QueryRow(context.Background(), "SELECT count(*), sum(balance) FROM users WHERE id BETWEEN 71300 AND 71399").Scan(&rows, &sum); err != nil {
+		t.Fatal(err)
+	}
+	// A transaction that created its row added 1 (the UPDATE), others 2.
+	if sum != float64(2*4800-rows) {
+		t.Fatalf("%d rows, balances sum %v: want %d", rows, sum, 2*4800-rows)
 	}
 }

@@ -112,8 +112,13 @@ type pipeTurn struct {
 // bindPipeable.)
 func (s *session) pipeable(stmt *parser.Statement, plan router.Plan) bool {
 	if s.opts.Pipes == nil || s.noPipe || s.opts.Mode != TransactionPooling || s.txOpen || s.txLink != nil || s.batch != nil ||
-		len(s.q) != 0 || len(s.sessLinks) != 0 || s.moved != nil || len(s.batchSets) != 0 || s.roleSet || len(s.rs.Temp) != 0 {
+		len(s.sessLinks) != 0 || s.moved != nil || len(s.batchSets) != 0 || s.roleSet || len(s.rs.Temp) != 0 {
 		return false
+	}
+	for i := range s.q {
+		if s.q[i].link != nil {
+			return false // (the proxy's own answers, a ParseComplete, may go first)
+		}
 	}
 	if stmt.Kind != parser.KindSelect || len(stmt.Parts) != 0 || stmt.Volatile || stmt.Locking || stmt.WritableCTE || stmt.Pins() != parser.PinNone || hasSet(stmt) {
 		return false
@@ -319,6 +324,9 @@ func (s *session) answerEnds(l *link) bool {
 	ends := false
 	for i := range s.q {
 		p := &s.q[i]
+		if p.link == nil && p.exp == expLocal {
+			continue // the proxy's own answer (a ParseComplete)
+		}
 		if p.swallow || p.link != l {
 			return false
 		}
