@@ -20,6 +20,7 @@ type metrics struct {
 	sequenceResets                 *prometheus.Desc
 	pipeJoins                      *prometheus.Desc
 	pipeVictims                    *prometheus.Desc
+	pipeGiveUps                    *prometheus.Desc
 	idleBufferTakes                *prometheus.Desc
 	settingsReplays                *prometheus.Desc
 	txJoins, txEnds, txResolved    *prometheus.Desc
@@ -62,6 +63,8 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 			[]string{"result"}, nil),
 		pipeJoins: prometheus.NewDesc("shardgate_pg_pipe_joins_total",
 			"Reads sent behind other clients' on a shared server connection (pools.pipeline_depth).", nil, nil),
+		pipeGiveUps: prometheus.NewDesc("shardgate_pg_pipe_give_ups_total",
+			"Shared reads whose turn on the server connection did not come within 20ms (the read before them slow, or its client not reading), run again on a connection of their own.", nil, nil),
 		pipeVictims: prometheus.NewDesc("shardgate_pg_pipe_victims_total",
 			"Shared reads ended by a cancel meant for the read before them on the same server connection, and run again on a connection of their own.", nil, nil),
 		sequenceResets: prometheus.NewDesc("shardgate_pg_sequence_resets_total",
@@ -123,7 +126,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets, m.pipeJoins, m.pipeVictims, m.idleBufferTakes, m.settingsReplays,
+		m.queries, m.routed, m.refused, m.pins, m.pinnedSessions, m.sessions, m.resets, m.sequenceResets, m.pipeJoins, m.pipeVictims, m.pipeGiveUps, m.idleBufferTakes, m.settingsReplays,
 		m.txJoins, m.txEnds, m.txResolved, m.deadlocks, m.deadlockChecks, m.deadlockUnmapped,
 		m.lookups, m.uncacheable, m.analyzeErrors, m.cacheEntries,
 		m.poolConns, m.poolWaiting, m.poolAcquires, m.poolWait, m.poolDials, m.poolTimeouts, m.poolClosed,
@@ -157,6 +160,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.sequenceResets, st.SequenceResets.Load())
 	counter(m.pipeJoins, st.PipeJoins.Load())
 	counter(m.pipeVictims, st.PipeVictims.Load())
+	counter(m.pipeGiveUps, st.PipeGiveUps.Load())
 	counter(m.idleBufferTakes, st.IdleBufferTakes.Load())
 	counter(m.settingsReplays, st.SettingsReplays.Load(), "ok")
 	counter(m.settingsReplays, st.SettingsReplayFailures.Load(), "failed")

@@ -135,6 +135,7 @@ func pipeVictimCase(t *testing.T, simple bool) {
 		c.Pools.PipelineDepth = 4
 	})
 	p.pipes.SetMaxHeadAge(time.Hour) // the first read runs long, and still takes the second behind it
+	p.pipes.SetMaxTurnWait(time.Hour) // which waits for it
 	ctx := context.Background()
 	a, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -308,5 +309,73 @@ END;
 	// A transaction that created its row added 1 (the UPDATE), others 2.
 	if sum != float64(2*4800-rows) {
 		t.Fatalf("%d rows, balances sum %v: want %d", rows, sum, 2*4800-rows)
+	}
+}
+
+// A member whose turn does not come (the client of the read before it does
+// not read its answer, and may be waiting for this member's, on another
+// connection: a deadlock the pipe would otherwise make) gives its place up
+// after a while and runs on a connection of its own; the read before it
+// goes on whole once its client reads, and the connection stays in step.
+func TestPipeGiveUpWhenTheTurnDoesNotCome(t *testing.T) {
+	cleanUsers(t, 71400, 71400)
+	p, url, _ := startProxyP(t, func(c *config.Config) {
+		c.Pools.MaxServerConnsPerNode = 2
+		c.Pools.PipelineDepth = 4
+	})
+	p.pipes.SetMaxHeadAge(time.Hour)
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	a, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	// Written on the shards directly: through the proxy, the INSERT would
+	// leave sequence state on a's connection, which keeps b out of its
+	// pipe (docs/design/pipelines.md).
+	shardExec(t, "INSERT INTO users (id, name) VALUES (71400, 'g')")
+	// a's answer, 20 MB, fills the sockets: a's session blocks writing it
+	// while a reads nothing.
+	rows, err := a.Query(ctx, "SELECT u.id, repeat('x', 1000) FROM users u, generate_series(1, 20000) g WHERE u.id = 71400")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, "generate_series(1, 20000)", 1)
+	joins := p.stats.PipeJoins.Load()
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var name string
+	if err := b.QueryRow(bctx, "SELECT name FROM users WHERE id = 71400").Scan(&name); err != nil || name != "g" {
+		t.Fatalf("b: %v %q (joins %d)", err, name, p.stats.PipeJoins.Load()-joins)
+	}
+	if p.stats.PipeJoins.Load() == joins || p.stats.PipeGiveUps.Load() != 1 {
+		t.Fatalf("joins %d, give-ups %d: want b to join a's pipe and give up once", p.stats.PipeJoins.Load()-joins, p.stats.PipeGiveUps.Load())
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil || n != 20000 {
+		t.Fatalf("a: %d rows, %v", n, err)
+	}
+	// Both connections are in step: every client reads its own.
+	for i := 0; i < 20; i++ {
+		var id int64
+		if err := a.QueryRow(ctx, "SELECT id FROM users WHERE id = 71400").Scan(&id); err != nil || id != 71400 {
+			t.Fatalf("a after: %v %d", err, id)
+		}
+		if err := b.QueryRow(ctx, "SELECT name FROM users WHERE id = 71400").Scan(&name); err != nil || name != "g" {
+			t.Fatalf("b after: %v %q", err, name)
+		}
 	}
 }

@@ -31,7 +31,10 @@ type Pipes struct {
 	// maxHeadAge is how long a pipe's head may have been running for a
 	// session to join behind it (defaultMaxHeadAge; tests move it).
 	maxHeadAge atomic.Int64
-	mu         sync.Mutex
+	// maxTurnWait bounds a member's wait for its turn (defaultMaxTurnWait;
+	// tests move it).
+	maxTurnWait atomic.Int64
+	mu          sync.Mutex
 	open       map[*shardmap.Shard][]*pipe
 }
 
@@ -44,8 +47,13 @@ func NewPipes(depth int) *Pipes {
 	}
 	ps := &Pipes{depth: depth, open: make(map[*shardmap.Shard][]*pipe)}
 	ps.maxHeadAge.Store(defaultMaxHeadAge)
+	ps.maxTurnWait.Store(int64(defaultMaxTurnWait))
 	return ps
 }
+
+// SetMaxTurnWait sets how long a member waits for its turn before it
+// gives its place up (tests).
+func (ps *Pipes) SetMaxTurnWait(d time.Duration) { ps.maxTurnWait.Store(int64(d)) }
 
 // SetMaxHeadAge sets how long a pipe's head may have been running for a
 // session to join behind it (tests).
@@ -100,11 +108,22 @@ type pipeTurn struct {
 	// meant for the member before it ended it. victim: it was; out is
 	// the client's writer while the rest of its answer is dropped.
 	mark    pgio.Mark
+	marked  bool
 	cancels uint32
 	batch   []byte
 	victim  bool
 	out     *pgio.Writer
+	// timer bounds a wait for the turn (Pipes.maxTurnWait).
+	timer *time.Timer
 }
+
+// defaultMaxTurnWait bounds a member's wait for its turn. The member before it
+// may be slow: a long read, or a client that does not read its answer
+// (and may be waiting for this member's, on another connection of the
+// same application). Past it the member gives its place up and runs its
+// batch on a connection of its own; whoever's turn then comes drops that
+// answer.
+const defaultMaxTurnWait = 20 * time.Millisecond
 
 // pipeable reports whether stmt, planned as plan, may go through a
 // shared connection: a read that changes nothing, outside any transaction
@@ -116,8 +135,8 @@ func (s *session) pipeable(stmt *parser.Statement, plan router.Plan) bool {
 		return false
 	}
 	for i := range s.q {
-		if s.q[i].link != nil {
-			return false // (the proxy's own answers, a ParseComplete, may go first)
+		if s.q[i].link != nil || s.q[i].msg != pgio.TypeParseComplete {
+			return false // (the proxy's ParseComplete of the batch's Parse may go first)
 		}
 	}
 	if stmt.Kind != parser.KindSelect || len(stmt.Parts) != 0 || stmt.Volatile || stmt.Locking || stmt.WritableCTE || stmt.Pins() != parser.PinNone || hasSet(stmt) {
@@ -126,21 +145,28 @@ func (s *session) pipeable(stmt *parser.Statement, plan router.Plan) bool {
 	return !planTarget(plan).OnReplica()
 }
 
-// bindPipeable is pipeable for the batch a Bind of stmt starts: the rest
-// of it (perhaps a Describe of its portal, the Execute and the Sync) must
-// have been read already, so that it goes out whole.
-func (s *session) bindPipeable(stmt *parser.Statement, plan router.Plan) bool {
-	return s.pipeable(stmt, plan) && restIsExecuteSync(s.in.Peek())
+// bindPipeable is pipeable for the batch a Bind of stmt to portal
+// starts: the rest of it (perhaps a Describe of the portal, its Execute,
+// the Sync) must have been read already, so that it goes out whole, and
+// be nothing else.
+func (s *session) bindPipeable(stmt *parser.Statement, plan router.Plan, bind []byte, portal []byte) bool {
+	// A batch this small goes out at its Sync, in one piece: nothing
+	// drains it early (needDrain), so the member never waits for its turn
+	// while it still holds the writing.
+	return len(bind) < maxInflightBytes/2 && s.pipeable(stmt, plan) && restIsExecuteSync(s.in.Peek(), portal)
 }
 
-// restIsExecuteSync reports whether b starts with an Execute (after at
-// most one Describe of a portal) and a Sync, whole.
-func restIsExecuteSync(b []byte) bool {
+// restIsExecuteSync reports whether b starts with an Execute of portal
+// (after at most one Describe of it) and a Sync, whole.
+func restIsExecuteSync(b, portal []byte) bool {
 	typ, body, rest, ok := pgio.NextMessage(b)
-	if ok && typ == pgio.TypeDescribe && len(body) > 0 && body[0] == 'P' {
-		typ, _, rest, ok = pgio.NextMessage(rest)
+	if ok && typ == pgio.TypeDescribe {
+		if len(body) != len(portal)+2 || body[0] != 'P' || string(body[1:1+len(portal)]) != string(portal) {
+			return false
+		}
+		typ, body, rest, ok = pgio.NextMessage(rest)
 	}
-	if !ok || typ != pgio.TypeExecute {
+	if !ok || typ != pgio.TypeExecute || len(body) != len(portal)+5 || string(body[:len(portal)]) != string(portal) || body[len(portal)] != 0 {
 		return false
 	}
 	typ, _, _, ok = pgio.NextMessage(rest)
@@ -184,17 +210,23 @@ func (s *session) joinPipe(shard *shardmap.Shard, cs *clientStmt) *link {
 
 func (s *session) pipeTurn() *pipeTurn {
 	if s.pipe == nil {
-		s.pipe = &pipeTurn{turn: make(chan struct{}, 1)}
+		t := &pipeTurn{turn: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+		t.timer.Stop()
+		s.pipe = t
 	}
 	return s.pipe
 }
 
-// startPipeBatch notes where a batch that may be shared begins: the
-// client's output and cancel count, and (extended) its messages, the Bind
-// (body) and the rest read ahead up to its Sync.
+// startPipeBatch notes a batch that may be shared: the client's cancel
+// count, and (extended) its messages, the Bind (body) and the rest read
+// ahead up to its Sync. (Where the client's output of it begins is noted
+// when the first of its answers is read: markPipeAnswer.)
 func (s *session) startPipeBatch(bind []byte) {
 	t := s.pipeTurn()
-	t.mark, t.cancels, t.victim = s.out.Mark(), s.cancels.Load(), false
+	// A cancel the client sent before this batch and that is not
+	// delivered yet (it is, when the batch goes in flight) is its own:
+	// counted from the last one delivered.
+	t.cancels, t.victim, t.marked = s.cancelsSeen.Load(), false, false
 	t.batch = t.batch[:0]
 	if bind == nil {
 		return
@@ -211,13 +243,22 @@ func (s *session) startPipeBatch(bind []byte) {
 	}
 }
 
+// markPipeAnswer notes, before the first answer read on the pipe, where
+// the client's output of the batch begins (after the proxy's own answers
+// that went first, a ParseComplete, which a rerun does not repeat).
+func (s *session) markPipeAnswer(l *link) {
+	if t := s.pipe; t != nil && !t.marked && t.p != nil && t.p.conn == l.conn {
+		t.mark, t.marked = s.out.Mark(), true
+	}
+}
+
 // pipeVictim reports whether an error the server sent on the session's
 // pipe (body) is a cancel the session did not ask for, sent for the
 // member before it while its statement was ending, and whether none of
 // the answer has reached the client yet: then the batch can run again.
 func (s *session) pipeVictim(body []byte) bool {
 	t := s.pipe
-	if s.noPipe || s.cancels.Load() != t.cancels || !s.out.Rewindable(t.mark) {
+	if s.noPipe || !t.marked || s.cancels.Load() != t.cancels || !s.out.Rewindable(t.mark) {
 		return false
 	}
 	if f, err := pgio.DecodeErrorFields(body); err != nil || f.Code != sqlerr.QueryCanceled {
@@ -241,17 +282,25 @@ func (s *session) dropVictimAnswer() {
 }
 
 // endPipeBatch ends a batch that may have gone through a pipe, and
-// reports whether it was a victim, to be run again on a connection of its
-// own.
-func (s *session) endPipeBatch() bool {
+// reports whether it must run again on a connection of its own: it was a
+// victim of another member's cancel, or gave its place up (*err, then
+// cleared). A victim's run that failed otherwise keeps its error.
+func (s *session) endPipeBatch(err *error) bool {
 	s.pipeOK = false
 	t := s.pipe
-	if t == nil || !t.victim {
+	if t == nil {
 		return false
 	}
-	t.victim = false
-	s.out, t.out = t.out, nil
-	return true
+	gaveUp := errors.Is(*err, errPipeGaveUp)
+	if gaveUp {
+		*err = nil
+	}
+	if t.victim {
+		t.victim = false
+		s.out, t.out = t.out, nil
+		return *err == nil
+	}
+	return gaveUp
 }
 
 // rerunBatch runs a victim's extended batch again, unshared.
@@ -298,6 +347,11 @@ func (s *session) inPipe(l *link) bool {
 func (s *session) pipeSent(l *link) {
 	ps := s.opts.Pipes
 	if t := s.pipe; t != nil && t.p != nil {
+		if !s.answerEnds(l) {
+			// Sent early (needDrain: a large Bind), without its Sync: the
+			// batch is not whole yet, and nobody may write behind it.
+			return
+		}
 		ps.mu.Lock()
 		t.p.writing = false
 		ps.mu.Unlock()
@@ -308,10 +362,10 @@ func (s *session) pipeSent(l *link) {
 	}
 	st := l.state
 	p := &st.pipe
-	*p = pipe{conn: l.conn, state: st, shard: l.shard, members: append(p.members[:0], s), listed: true, headSince: monoNanos()}
 	t := s.pipeTurn()
 	t.p = p
-	ps.mu.Lock()
+	ps.mu.Lock() // (the session's own cancel may be reading p: noteCancel)
+	*p = pipe{conn: l.conn, state: st, shard: l.shard, members: append(p.members[:0], s), listed: true, headSince: monoNanos()}
 	ps.open[l.shard] = append(ps.open[l.shard], p)
 	ps.mu.Unlock()
 }
@@ -336,18 +390,44 @@ func (s *session) answerEnds(l *link) bool {
 }
 
 // waitPipeTurn waits until the members before the session have read
-// their answers. Its error means one of them broke the connection.
+// their answers. Its error means one of them broke the connection, or
+// (errPipeGaveUp) the wait passed maxTurnWait and the session gave its
+// place up: its answer will be dropped, and its batch must run elsewhere.
 func (s *session) waitPipeTurn() error {
 	t := s.pipe
+	p := t.p
 	ps := s.opts.Pipes
 	ps.mu.Lock()
-	if t.p.members[0] != s && !t.p.broken {
+	if p.members[0] != s && !p.broken {
 		t.waiting = true
 		ps.mu.Unlock()
-		<-t.turn
-		ps.mu.Lock()
+		t.timer.Reset(time.Duration(ps.maxTurnWait.Load()))
+		select {
+		case <-t.turn:
+			t.timer.Stop()
+			ps.mu.Lock()
+		case <-t.timer.C:
+			ps.mu.Lock()
+			if t.waiting {
+				// Nobody handed the turn over: give the place up.
+				t.waiting = false
+				for i, m := range p.members {
+					if m == s {
+						p.members[i] = nil
+					}
+				}
+				t.p = nil
+				ps.mu.Unlock()
+				s.opts.Stats.PipeGiveUps.Add(1)
+				return errPipeGaveUp
+			}
+			// Handed over meanwhile: the turn is on its way.
+			ps.mu.Unlock()
+			<-t.turn
+			ps.mu.Lock()
+		}
 	}
-	broken := t.p.broken
+	broken := p.broken
 	ps.mu.Unlock()
 	if broken {
 		return s.serverFailure(errPipeBroken)
@@ -355,7 +435,21 @@ func (s *session) waitPipeTurn() error {
 	return nil
 }
 
-var errPipeBroken = errors.New("pgwire: a batch sent before this one on the same server connection failed")
+var (
+	errPipeBroken    = errors.New("pgwire: a batch sent before this one on the same server connection failed")
+	errPipeGaveUp    = errors.New("pgwire: gave up waiting for the turn on a shared connection")
+	errPipeOutOfStep = errors.New("pgwire: a read on a shared connection left a transaction open")
+)
+
+// gaveUpPipe forgets the batch given up on l (waitPipeTurn): what the
+// session set up on it, before the batch runs again.
+func (s *session) gaveUpPipe(l *link) {
+	s.dropPortals(l)
+	if s.batch == l {
+		s.batch = nil
+	}
+	s.skipping = false
+}
 
 // breakPipe marks the session's pipe broken: nobody joins it, and the
 // members after the session fail.
@@ -369,7 +463,8 @@ func (s *session) breakPipe() {
 
 // leavePipe takes the session out of its pipe (its answer is read, or the
 // connection broke) and reports whether it was the last member, who gives
-// the connection back.
+// the connection back. Answers of places given up that come next are read
+// and dropped here.
 func (s *session) leavePipe() (last bool) {
 	t := s.pipe
 	p := t.p
@@ -378,37 +473,73 @@ func (s *session) leavePipe() (last bool) {
 	ps.mu.Lock()
 	for i, m := range p.members {
 		if m == s {
-			copy(p.members[i:], p.members[i+1:])
-			p.members[len(p.members)-1] = nil
-			p.members = p.members[:len(p.members)-1]
+			p.members = removeMember(p.members, i)
 			break
 		}
+	}
+	for len(p.members) > 0 && p.members[0] == nil {
+		if !p.broken {
+			// The next answer is a given-up batch's: nobody else reads
+			// while its place heads the pipe.
+			ps.mu.Unlock()
+			err := dropAnswer(p.conn.Reader())
+			ps.mu.Lock()
+			if err != nil {
+				p.conn.MarkBroken()
+				p.broken = true
+				ps.unlistLocked(p)
+			}
+		}
+		p.members = removeMember(p.members, 0)
+	}
+	if p.broken {
+		// Nobody reads any more: places given up need nobody.
+		live := p.members[:0]
+		for _, m := range p.members {
+			if m != nil {
+				live = append(live, m)
+			}
+		}
+		clear(p.members[len(live):])
+		p.members = live
 	}
 	if len(p.members) == 0 {
 		ps.unlistLocked(p)
 		ps.mu.Unlock()
 		return true
 	}
-	// The next member reads (or, if the pipe broke, fails).
+	// The next member reads (or, if the pipe broke, they all fail). A
+	// waiting member's channel is empty: the sends do not block.
 	p.headSince = monoNanos()
-	var wake *pipeTurn
-	if next := p.members[0].pipe; next.waiting {
-		next.waiting = false
-		wake = next
-	}
-	if p.broken {
-		for _, m := range p.members[1:] {
-			if m.pipe.waiting {
-				m.pipe.waiting = false
-				m.pipe.turn <- struct{}{}
-			}
+	for i, m := range p.members {
+		if (i == 0 || p.broken) && m.pipe.waiting {
+			m.pipe.waiting = false
+			m.pipe.turn <- struct{}{}
 		}
 	}
 	ps.mu.Unlock()
-	if wake != nil {
-		wake.turn <- struct{}{}
-	}
 	return false
+}
+
+// removeMember removes members[i], keeping the order.
+func removeMember(members []*session, i int) []*session {
+	copy(members[i:], members[i+1:])
+	members[len(members)-1] = nil
+	return members[:len(members)-1]
+}
+
+// dropAnswer reads one batch's answer, up to its ReadyForQuery, and drops
+// it.
+func dropAnswer(r *pgio.Reader) error {
+	for {
+		typ, _, err := r.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if typ == pgio.TypeReadyForQuery {
+			return nil
+		}
+	}
 }
 
 // unlistLocked takes p off the pipes that take joiners.
@@ -426,9 +557,8 @@ func (ps *Pipes) unlistLocked(p *pipe) {
 			break
 		}
 	}
-	if len(list) == 0 {
-		delete(ps.open, p.shard)
-	} else {
-		ps.open[p.shard] = list
-	}
+	// Kept when empty: the next pipe on the shard reuses the array (one
+	// allocation per batch otherwise, with one client at a time). The
+	// keys are the map versions' shards, few.
+	ps.open[p.shard] = list
 }

@@ -18,24 +18,29 @@ func TestRestIsExecuteSync(t *testing.T) {
 		return b
 	}
 	exec, sync := msg('E', "\x00\x00\x00\x00\x00"), msg('S', "")
+	execX := msg('E', "x\x00\x00\x00\x00\x00")
 	whole := cat(msg('D', "P\x00"), exec, sync)
 	for _, c := range []struct {
-		name string
-		b    []byte
-		want bool
+		name   string
+		b      []byte
+		portal string
+		want   bool
 	}{
-		{"execute, sync", cat(exec, sync), true},
-		{"describe portal, execute, sync", whole, true},
-		{"and the next batch", cat(exec, sync, msg('B', "x")), true},
-		{"sync cut short", cat(exec, sync)[:len(exec)+3], false},
-		{"execute only", exec, false},
-		{"nothing", nil, false},
-		{"describe statement", cat(msg('D', "S\x00"), exec, sync), false},
-		{"flush, not sync", cat(exec, msg('H', "")), false},
-		{"two executes", cat(exec, exec, sync), false},
-		{"bad length", []byte{'E', 0, 0, 0, 2, 'S', 0, 0, 0, 4}, false},
+		{"execute, sync", cat(exec, sync), "", true},
+		{"describe portal, execute, sync", whole, "", true},
+		{"and the next batch", cat(exec, sync, msg('B', "x")), "", true},
+		{"named portal", cat(msg('D', "Px\x00"), execX, sync), "x", true},
+		{"another portal's execute", cat(exec, sync), "x", false},
+		{"another portal's describe", cat(msg('D', "P\x00"), execX, sync), "x", false},
+		{"sync cut short", cat(exec, sync)[:len(exec)+3], "", false},
+		{"execute only", exec, "", false},
+		{"nothing", nil, "", false},
+		{"describe statement", cat(msg('D', "S\x00"), exec, sync), "", false},
+		{"flush, not sync", cat(exec, msg('H', "")), "", false},
+		{"two executes", cat(exec, exec, sync), "", false},
+		{"bad length", []byte{'E', 0, 0, 0, 2, 'S', 0, 0, 0, 4}, "", false},
 	} {
-		if got := restIsExecuteSync(c.b); got != c.want {
+		if got := restIsExecuteSync(c.b, []byte(c.portal)); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -165,15 +165,17 @@ func (s *session) sync() error {
 	}
 	err := s.drain(false)
 	s.inExtended = false
-	victim := s.endPipeBatch()
+	victim := s.endPipeBatch(&err)
 	s.settleMoved()
+	if victim {
+		// Its turn on a shared connection did not come, or another
+		// member's cancel ended it (pipes.go): once more, unshared.
+		return s.rerunBatch()
+	}
 	if err != nil {
 		err = s.retryBatch(err)
 	}
 	s.syncs++ // after the batch's answers (a lazy Parse's undo compares)
-	if victim && err == nil {
-		return s.rerunBatch()
-	}
 	return err
 }
 
@@ -341,7 +343,7 @@ func (s *session) bind(body []byte) error {
 		s.opts.Stats.Routed.Add(1)
 		l, err = s.linkForUse(s.anyShard(a.Keyspace), false)
 	} else {
-		if s.pipeOK = s.bindPipeable(cs.stmt, plan); s.pipeOK {
+		if s.pipeOK = s.bindPipeable(cs.stmt, plan, body, m.Portal); s.pipeOK {
 			s.startPipeBatch(body)
 			if l = s.joinPipe(s.planShard(plan), cs); l != nil {
 				s.opts.Stats.Routed.Add(1)

@@ -311,6 +311,12 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	}
 	l.conn.SetTxStatus(st)
 	l.skipping = false
+	if st != pgio.TxIdle && s.inPipe(l) {
+		// A shared connection's batch is a read outside a transaction:
+		// one that is not idle after it is out of step with the pipe.
+		s.breakLink(l)
+		return s.serverFailure(errPipeOutOfStep)
+	}
 	if swallow {
 		return nil
 	}
@@ -455,6 +461,9 @@ func (s *session) breakLink(l *link) {
 // connection inside a transaction is not idle: the pool closes it, which
 // rolls the transaction back on the server.
 func (s *session) releaseAll() {
+	if t := s.pipe; t != nil && t.victim {
+		s.out, t.out, t.victim = t.out, nil, false
+	}
 	seen := map[*link]bool{}
 	for _, l := range append([]*link{s.txLink, s.batch}, s.txParts...) {
 		if l != nil && !seen[l] {
@@ -463,6 +472,9 @@ func (s *session) releaseAll() {
 			// what the server holds (uncommitted writes, a pending error)
 			// must die with the connection, never reach another client.
 			l.conn.MarkBroken()
+			if s.inPipe(l) {
+				s.breakPipe() // its answer, unread, is nobody else's
+			}
 			if s.sessLinks[l.shard] == l {
 				delete(s.sessLinks, l.shard)
 			}

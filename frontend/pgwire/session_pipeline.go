@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -177,9 +178,15 @@ func (s *session) drain(flushServers bool) error {
 		// The session is the only writer of active and inFlight, so it
 		// reads them without mu: most entries keep the connection the
 		// loop above set.
+		if s.pipe != nil {
+			s.markPipeAnswer(p.link)
+		}
 		if s.active != p.link.conn || !s.inFlight {
 			if s.inPipe(p.link) {
-				if err := s.waitPipeTurn(); err != nil {
+				if err := s.waitPipeTurn(); errors.Is(err, errPipeGaveUp) {
+					s.gaveUpPipe(p.link)
+					return err
+				} else if err != nil {
 					s.breakLink(p.link)
 					return err
 				}

@@ -209,8 +209,9 @@ func (s *session) simpleQuery(body []byte) error {
 	s.queue(pe)
 	s.askIfWrote(l)
 	err = s.drain(false)
-	if s.endPipeBatch() && err == nil {
-		// Another member's cancel ended it (pipes.go): once more, unshared.
+	if s.endPipeBatch(&err) {
+		// Its turn on a shared connection did not come, or another
+		// member's cancel ended it (pipes.go): once more, unshared.
 		s.noPipe = true
 		defer func() { s.noPipe = false }()
 		return s.simpleQuery(body)

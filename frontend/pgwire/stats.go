@@ -22,6 +22,9 @@ type Stats struct {
 	// PipeVictims counts shared batches a cancel meant for the batch
 	// before them ended, run again on a connection of their own.
 	PipeVictims atomic.Uint64
+	// PipeGiveUps counts shared batches whose turn did not come within
+	// maxTurnWait, run again on a connection of their own.
+	PipeGiveUps atomic.Uint64
 	// PinnedSessions is how many sessions hold a pinned connection now.
 	PinnedSessions atomic.Int64
 	// Sessions is how many client sessions run now.
