@@ -94,6 +94,7 @@ type result struct {
 	mallocs             float64       // delta of shardgate's heap allocations; -1: not scraped
 	polls               float64       // delta of shardgate's spin polls (docs/design/spin.md)
 	joins               float64       // delta of shardgate's pipe joins (docs/design/pipelines.md)
+	giveUps             float64       // delta of shardgate's pipe give-ups
 	err                 error
 }
 
@@ -283,7 +284,7 @@ func main() {
 						<-prof
 						fetch(t.admin, "allocs", *profile+".allocs")
 					}
-					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx, %.2f spin polls/tx, %.2f pipe joins/tx %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), res.polls/float64(max(res.txs, 1)), res.joins/float64(max(res.txs, 1)), errText(res.err))
+					log.Printf("round %d: %s %s %d clients: %.0f TPS, %.1f µs CPU/tx (%.1f user), Postgres %.1f, pgbench %.1f, whole machine %.1f µs/tx, %.1f allocs/tx, %.2f spin polls/tx, %.2f pipe joins/tx (%.0f give-ups) %v", r+1, t.key, mode, nc, res.tps, res.cpuPerTx(), harness.TicksPerTx(res.userTicks, res.txs), harness.TicksPerTx(res.serverTicks, res.txs), res.clientPerTx(), harness.TicksPerTx(res.machineTicks, res.txs), res.allocsPerTx(), res.polls/float64(max(res.txs, 1)), res.joins/float64(max(res.txs, 1)), res.giveUps, errText(res.err))
 					runs[t.key] = append(runs[t.key], res)
 				}
 			}
@@ -373,6 +374,7 @@ func measure(t *target, mode string, nc int) result {
 	}
 	res.polls = c1.polls - c0.polls
 	res.joins = c1.joins - c0.joins
+	res.giveUps = c1.giveUps - c0.giveUps
 	return res
 }
 
@@ -464,6 +466,7 @@ type counters struct {
 	haveMallocs       bool
 	polls             float64 // runtime.spin_wait's polls, hits and misses
 	joins             float64 // batches sent on a shared connection
+	giveUps           float64 // shared batches whose turn did not come
 }
 
 // scrape reads shardgate's query, analyzer and allocation counters from its
@@ -484,6 +487,8 @@ func scrape(admin int) counters {
 			c.polls += v
 		case name == "shardgate_pg_pipe_joins_total":
 			c.joins += v
+		case name == "shardgate_pg_pipe_give_ups_total":
+			c.giveUps += v
 		case name == "go_memstats_mallocs_total":
 			c.mallocs, c.haveMallocs = v, true
 		}

@@ -35,7 +35,7 @@ type Pipes struct {
 	// tests move it).
 	maxTurnWait atomic.Int64
 	mu          sync.Mutex
-	open       map[*shardmap.Shard][]*pipe
+	open        map[*shardmap.Shard][]*pipe
 }
 
 // NewPipes returns the pipes of one proxy; depth is the most batches in
@@ -71,16 +71,20 @@ type pipe struct {
 	// writing: the last member is still writing its batch; nobody joins.
 	writing bool
 	listed  bool
-	// broken: a member lost the connection, or its place in the stream of
-	// answers; the members after it fail without reading.
+	// broken: a member lost the connection or gave its place up: the
+	// stream of answers is no longer followed. The member reading goes
+	// on; the members after it run their batches elsewhere, and the last
+	// one to leave gives the connection back broken (it is closed, with
+	// the answers nobody read).
 	broken bool
 	// headSince is when members[0] became the head (monoNanos): a head
 	// that has been running long keeps joiners away.
 	headSince int64
 	// cancels counts the cancels sent to the connection's server while
-	// it was shared: one may have landed on the statement after the one
-	// it was meant for (a victim, pipeVictim).
-	cancels int
+	// the head reads, prevCancels those while the member before it did:
+	// one of those may have landed on the head's statement (a victim,
+	// pipeVictim).
+	cancels, prevCancels int
 }
 
 // defaultMaxHeadAge is how long a pipe's head may have been running for
@@ -153,7 +157,7 @@ func (s *session) bindPipeable(stmt *parser.Statement, plan router.Plan, bind []
 	// A batch this small goes out at its Sync, in one piece: nothing
 	// drains it early (needDrain), so the member never waits for its turn
 	// while it still holds the writing.
-	return len(bind) < maxInflightBytes/2 && s.pipeable(stmt, plan) && restIsExecuteSync(s.in.Peek(), portal)
+	return len(bind) < maxInflightBytes/2 && len(s.q)+4 < maxInflightEntries && s.pipeable(stmt, plan) && restIsExecuteSync(s.in.Peek(), portal)
 }
 
 // restIsExecuteSync reports whether b starts with an Execute of portal
@@ -266,7 +270,7 @@ func (s *session) pipeVictim(body []byte) bool {
 	}
 	ps := s.opts.Pipes
 	ps.mu.Lock()
-	n := t.p.cancels
+	n := t.p.cancels + t.p.prevCancels
 	ps.mu.Unlock()
 	return n > 0
 }
@@ -390,9 +394,10 @@ func (s *session) answerEnds(l *link) bool {
 }
 
 // waitPipeTurn waits until the members before the session have read
-// their answers. Its error means one of them broke the connection, or
-// (errPipeGaveUp) the wait passed maxTurnWait and the session gave its
-// place up: its answer will be dropped, and its batch must run elsewhere.
+// their answers. errPipeGaveUp means the session will not read its answer
+// on this connection (it waited longer than Pipes.maxTurnWait, or the
+// pipe broke): its batch must run again elsewhere, which is safe, for it
+// is a read and nothing of its answer reached the client.
 func (s *session) waitPipeTurn() error {
 	t := s.pipe
 	p := t.p
@@ -409,35 +414,32 @@ func (s *session) waitPipeTurn() error {
 		case <-t.timer.C:
 			ps.mu.Lock()
 			if t.waiting {
-				// Nobody handed the turn over: give the place up.
+				// Nobody handed the turn over: the member before is slow,
+				// or its client does not read. The stream is given up.
 				t.waiting = false
-				for i, m := range p.members {
-					if m == s {
-						p.members[i] = nil
-					}
-				}
-				t.p = nil
-				ps.mu.Unlock()
 				s.opts.Stats.PipeGiveUps.Add(1)
-				return errPipeGaveUp
+				ps.breakLocked(p)
+			} else {
+				// Handed over meanwhile: the turn is on its way.
+				ps.mu.Unlock()
+				<-t.turn
+				ps.mu.Lock()
 			}
-			// Handed over meanwhile: the turn is on its way.
-			ps.mu.Unlock()
-			<-t.turn
-			ps.mu.Lock()
 		}
 	}
 	broken := p.broken
 	ps.mu.Unlock()
 	if broken {
-		return s.serverFailure(errPipeBroken)
+		if s.leavePipe() {
+			s.opts.Conns.Release(p.conn) // broken: closed
+		}
+		return errPipeGaveUp
 	}
 	return nil
 }
 
 var (
-	errPipeBroken    = errors.New("pgwire: a batch sent before this one on the same server connection failed")
-	errPipeGaveUp    = errors.New("pgwire: gave up waiting for the turn on a shared connection")
+	errPipeGaveUp    = errors.New("pgwire: the turn on a shared connection did not come")
 	errPipeOutOfStep = errors.New("pgwire: a read on a shared connection left a transaction open")
 )
 
@@ -451,70 +453,60 @@ func (s *session) gaveUpPipe(l *link) {
 	s.skipping = false
 }
 
-// breakPipe marks the session's pipe broken: nobody joins it, and the
-// members after the session fail.
+// breakPipe marks the session's pipe broken (it failed to read or write
+// its batch, or left with its answer unread).
 func (s *session) breakPipe() {
 	ps := s.opts.Pipes
 	ps.mu.Lock()
-	s.pipe.p.broken = true
-	ps.unlistLocked(s.pipe.p)
+	ps.breakLocked(s.pipe.p)
 	ps.mu.Unlock()
 }
 
-// leavePipe takes the session out of its pipe (its answer is read, or the
-// connection broke) and reports whether it was the last member, who gives
-// the connection back. Answers of places given up that come next are read
-// and dropped here.
+// breakLocked marks p broken: nobody joins it, the connection will not be
+// reused, and the members waiting for their turn give up.
+func (ps *Pipes) breakLocked(p *pipe) {
+	if p.broken {
+		return
+	}
+	p.broken = true
+	p.conn.MarkBroken()
+	ps.unlistLocked(p)
+	for _, m := range p.members {
+		if m.pipe.waiting {
+			m.pipe.waiting = false
+			m.pipe.turn <- struct{}{} // a waiting member's channel is empty
+		}
+	}
+}
+
+// leavePipe takes the session out of its pipe (its answer is read, or it
+// gave up) and reports whether it was the last member, who gives the
+// connection back.
 func (s *session) leavePipe() (last bool) {
 	t := s.pipe
 	p := t.p
 	t.p = nil
 	ps := s.opts.Pipes
 	ps.mu.Lock()
+	head := len(p.members) > 0 && p.members[0] == s
 	for i, m := range p.members {
 		if m == s {
 			p.members = removeMember(p.members, i)
 			break
 		}
 	}
-	for len(p.members) > 0 && p.members[0] == nil {
-		if !p.broken {
-			// The next answer is a given-up batch's: nobody else reads
-			// while its place heads the pipe.
-			ps.mu.Unlock()
-			err := dropAnswer(p.conn.Reader())
-			ps.mu.Lock()
-			if err != nil {
-				p.conn.MarkBroken()
-				p.broken = true
-				ps.unlistLocked(p)
-			}
-		}
-		p.members = removeMember(p.members, 0)
-	}
-	if p.broken {
-		// Nobody reads any more: places given up need nobody.
-		live := p.members[:0]
-		for _, m := range p.members {
-			if m != nil {
-				live = append(live, m)
-			}
-		}
-		clear(p.members[len(live):])
-		p.members = live
-	}
 	if len(p.members) == 0 {
 		ps.unlistLocked(p)
 		ps.mu.Unlock()
 		return true
 	}
-	// The next member reads (or, if the pipe broke, they all fail). A
-	// waiting member's channel is empty: the sends do not block.
-	p.headSince = monoNanos()
-	for i, m := range p.members {
-		if (i == 0 || p.broken) && m.pipe.waiting {
-			m.pipe.waiting = false
-			m.pipe.turn <- struct{}{}
+	if head && !p.broken {
+		// The next member reads.
+		p.headSince = monoNanos()
+		p.prevCancels, p.cancels = p.cancels, 0
+		if next := p.members[0].pipe; next.waiting {
+			next.waiting = false
+			next.turn <- struct{}{} // a waiting member's channel is empty
 		}
 	}
 	ps.mu.Unlock()
@@ -526,20 +518,6 @@ func removeMember(members []*session, i int) []*session {
 	copy(members[i:], members[i+1:])
 	members[len(members)-1] = nil
 	return members[:len(members)-1]
-}
-
-// dropAnswer reads one batch's answer, up to its ReadyForQuery, and drops
-// it.
-func dropAnswer(r *pgio.Reader) error {
-	for {
-		typ, _, err := r.ReadMessage()
-		if err != nil {
-			return err
-		}
-		if typ == pgio.TypeReadyForQuery {
-			return nil
-		}
-	}
 }
 
 // unlistLocked takes p off the pipes that take joiners.

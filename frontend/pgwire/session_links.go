@@ -314,7 +314,8 @@ func (s *session) noteReady(l *link, body []byte, swallow bool) error {
 	if st != pgio.TxIdle && s.inPipe(l) {
 		// A shared connection's batch is a read outside a transaction:
 		// one that is not idle after it is out of step with the pipe.
-		s.breakLink(l)
+		// (drain breaks the link, as for any failed answer.)
+		s.breakPipe()
 		return s.serverFailure(errPipeOutOfStep)
 	}
 	if swallow {

@@ -1,7 +1,6 @@
 package pgwire
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -183,11 +182,8 @@ func (s *session) drain(flushServers bool) error {
 		}
 		if s.active != p.link.conn || !s.inFlight {
 			if s.inPipe(p.link) {
-				if err := s.waitPipeTurn(); errors.Is(err, errPipeGaveUp) {
-					s.gaveUpPipe(p.link)
-					return err
-				} else if err != nil {
-					s.breakLink(p.link)
+				if err := s.waitPipeTurn(); err != nil {
+					s.gaveUpPipe(p.link) // (it left the pipe)
 					return err
 				}
 			}
