@@ -328,7 +328,12 @@ func TestKilledReplicaEjectedAndReinstated(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	d := waitFor(t, 5*time.Second, "replica ejected", func() bool { return replicaStatus(t, m, sh).Breaker != BreakerClosed })
+	// The listener hears of the ejection just after the status shows it
+	// (emitOutcome runs after the probe's result is published): wait for
+	// both.
+	d := waitFor(t, 5*time.Second, "replica ejected", func() bool {
+		return replicaStatus(t, m, sh).Breaker != BreakerClosed && ejected.n[1].Load() >= 1
+	})
 	r := replicaStatus(t, m, sh)
 	t.Logf("killed at 0; ejected after %v (state %v, last error: %v)", d.Round(time.Millisecond), r.State, r.LastError)
 	if r.State != NodeDown || r.LastError == nil || ejected.n[1].Load() != 1 {
