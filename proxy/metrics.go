@@ -64,7 +64,7 @@ func (p *Postgres) Metrics(snapshot func() *shardmap.Snapshot) prometheus.Collec
 		pipeJoins: prometheus.NewDesc("shardgate_pg_pipe_joins_total",
 			"Reads sent behind other clients' on a shared server connection (pools.pipeline_depth).", nil, nil),
 		pipeGiveUps: prometheus.NewDesc("shardgate_pg_pipe_give_ups_total",
-			"Shared reads whose turn on the server connection did not come within 20ms (the read before them slow, or its client not reading), run again on a connection of their own.", nil, nil),
+			"Shared reads whose turn on the server connection did not come within 100ms (the read before them slow, or its client not reading), run again on a connection of their own.", nil, nil),
 		pipeVictims: prometheus.NewDesc("shardgate_pg_pipe_victims_total",
 			"Shared reads ended by a cancel meant for the read before them on the same server connection, and run again on a connection of their own.", nil, nil),
 		sequenceResets: prometheus.NewDesc("shardgate_pg_sequence_resets_total",
