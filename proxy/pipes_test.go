@@ -134,7 +134,7 @@ func pipeVictimCase(t *testing.T, simple bool) {
 		c.Pools.MaxServerConnsPerNode = 1
 		c.Pools.PipelineDepth = 4
 	})
-	p.pipes.SetMaxHeadAge(time.Hour) // the first read runs long, and still takes the second behind it
+	p.pipes.SetMaxHeadAge(time.Hour)  // the first read runs long, and still takes the second behind it
 	p.pipes.SetMaxTurnWait(time.Hour) // which waits for it
 	ctx := context.Background()
 	a, err := pgx.Connect(ctx, url)
